@@ -1,0 +1,26 @@
+#include "core/cpu_features.h"
+
+namespace dmdlk {
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = [] {
+    CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    f.avx2 = __builtin_cpu_supports("avx2");
+    f.fma = __builtin_cpu_supports("fma");
+    f.avx512f = __builtin_cpu_supports("avx512f");
+#endif
+    return f;
+  }();
+  return features;
+}
+
+const char* simd_level() {
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512f && f.avx2 && f.fma) return "avx512";
+  if (f.avx2 && f.fma) return "avx2";
+  return "none";
+}
+
+}  // namespace dmdlk

@@ -1,0 +1,54 @@
+// The host-side CUDA services the core needs: discovery, memory, copies, one
+// stream per device. Implemented in native/cuda/runtime.cu when the build has
+// CUDA, and by core/cuda_absent.cpp when it does not, so nothing above this
+// header needs #ifdefs.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace dmdlk::cuda {
+
+struct GpuInfo {
+  int index = 0;
+  std::string name;
+  int major = 0, minor = 0;   // compute capability
+  size_t total_memory = 0;    // bytes
+  int multiprocessors = 0;
+};
+
+struct Availability {
+  bool compiled = false;       // this binary holds CUDA code
+  bool available = false;      // and a usable device was found
+  std::string reason;          // why not, when !available
+  int runtime_version = 0;     // e.g. 13000
+  int driver_version = 0;      // 0 when no driver
+  std::string architectures;   // the SASS/PTX targets compiled in, e.g. "90"
+  std::vector<GpuInfo> devices;
+};
+
+// Queried once per process; later calls return the same answer.
+const Availability& availability();
+
+// Throws ERR_NO_GPU (with the reason) unless `device` names a usable GPU.
+void require_device(int device);
+
+// Memory comes from a caching allocator per device: freed blocks are kept for
+// reuse, so steady-state training performs no cudaMalloc. Throws ERR_GPU_OOM.
+void* alloc(int device, size_t bytes);
+void free(int device, void* ptr, size_t bytes);
+// Bytes currently handed out / held by the cache (for tests and info()).
+size_t allocated_bytes(int device);
+size_t cached_bytes(int device);
+
+// Copies are ordered on the device's stream; to-host copies wait for them.
+void copy_host_to_device(int device, void* dst, const void* src, size_t bytes);
+void copy_device_to_host(int device, void* dst, const void* src, size_t bytes);
+void copy_device_to_device(int device, void* dst, const void* src, size_t bytes);
+void fill_zero(int device, void* ptr, size_t bytes);
+void synchronize(int device);
+
+// Throws the CUDA error raised by the last launch on `device`, if any, with `what`.
+void check_launch(int device, const char* what);
+
+}  // namespace dmdlk::cuda

@@ -1,0 +1,115 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "core/cuda_runtime.h"
+
+namespace dmdlk {
+
+namespace {
+constexpr size_t kHostAlignment = 64;  // a cache line, and an AVX-512 vector
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    DMDLK_CHECK(d >= 0, ErrorCode::Shape, "shape ", shape_str(shape), " has a negative extent");
+    DMDLK_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / d, ErrorCode::Shape,
+                "shape ", shape_str(shape), " has too many elements");
+    n *= d;
+  }
+  return n;
+}
+
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  if (device.is_cuda()) {
+    data_ = cuda::alloc(device.index, bytes);
+    return;
+  }
+  size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
+  data_ = std::aligned_alloc(kHostAlignment, rounded ? rounded : kHostAlignment);
+  DMDLK_CHECK(data_ != nullptr, ErrorCode::InvalidArg, "out of host memory allocating ", bytes, " bytes");
+}
+
+Storage::~Storage() {
+  if (device_.is_cuda()) cuda::free(device_.index, data_, bytes_);
+  else std::free(data_);
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  Tensor t;
+  t.numel_ = shape_numel(shape);
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.storage_ = std::make_shared<Storage>(t.nbytes(), device);
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  t.fill_zero();
+  return t;
+}
+
+Tensor Tensor::from_host(const void* data, const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  if (t.nbytes() == 0) return t;
+  if (device.is_cuda()) cuda::copy_host_to_device(device.index, t.raw(), data, t.nbytes());
+  else std::memcpy(t.raw(), data, t.nbytes());
+  return t;
+}
+
+int64_t Tensor::dim(int axis) const {
+  int r = rank();
+  DMDLK_CHECK(axis >= -r && axis < r, ErrorCode::Shape, "axis ", axis, " is out of range for rank ", r);
+  return shape_[axis < 0 ? axis + r : axis];
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  DMDLK_CHECK(shape_numel(shape) == numel_, ErrorCode::Shape, "cannot reshape ", shape_str(shape_), " (",
+              numel_, " elements) to ", shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = shape;
+  return t;
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == this->device()) return *this;
+  Tensor t = empty(shape_, dtype_, device);
+  if (nbytes() == 0) return t;
+  if (device.is_cuda() && this->device().is_cpu()) {
+    cuda::copy_host_to_device(device.index, t.raw(), raw(), nbytes());
+  } else if (device.is_cpu()) {
+    copy_to_host(t.raw());
+  } else {
+    // Between two GPUs: through the host, which keeps the runtime simple and is rare.
+    std::vector<unsigned char> staging(nbytes());
+    copy_to_host(staging.data());
+    cuda::copy_host_to_device(device.index, t.raw(), staging.data(), nbytes());
+  }
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(shape_, dtype_, device());
+  if (nbytes() == 0) return t;
+  if (device().is_cuda()) cuda::copy_device_to_device(device().index, t.raw(), raw(), nbytes());
+  else std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+void Tensor::copy_to_host(void* dst) const {
+  if (nbytes() == 0) return;
+  if (device().is_cuda()) cuda::copy_device_to_host(device().index, dst, raw(), nbytes());
+  else std::memcpy(dst, raw(), nbytes());
+}
+
+void Tensor::fill_zero() {
+  if (nbytes() == 0) return;
+  if (device().is_cuda()) cuda::fill_zero(device().index, raw(), nbytes());
+  else std::memset(raw(), 0, nbytes());
+}
+
+}  // namespace dmdlk

@@ -1,0 +1,177 @@
+// Convolution as im2col + one GEMM per image, batched over groups:
+//   y[n, g] = W[g] · col(x[n])[g]            (M = Cout/g, K = Cin/g·kh·kw, N = Ho·Wo)
+//   dW[g]  += dy[n, g] · col(x[n])[g]ᵀ
+//   dx[n]   = col2im(W[g]ᵀ · dy[n, g])
+// A 1×1 convolution with stride 1 and no padding reads x directly as its columns.
+// (Depthwise and deformable convolutions get direct kernels of their own.)
+#include "ops/conv2d.h"
+
+#include "core/thread_pool.h"
+#include "ops/device_math.h"
+#include "ops/im2col.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+namespace {
+
+struct ConvPlan {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
+  ConvGeometry geo;
+  bool direct_columns = false;  // 1×1, stride 1, no padding: x is already its col matrix
+  Shape out_shape;
+};
+
+ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dOptions& o,
+                   const char* op) {
+  check_floating(x, op, "x");
+  check_compatible(weight, x, op, "weight", "x");
+  check_rank(x, 4, op, "x", "[N, C, H, W]");
+  check_rank(weight, 4, op, "weight", "[Cout, Cin/groups, kh, kw]");
+  DMDLK_CHECK(o.stride_h >= 1 && o.stride_w >= 1, ErrorCode::InvalidArg, op, ": stride must be >= 1, got [",
+              o.stride_h, ", ", o.stride_w, "]");
+  DMDLK_CHECK(o.dilation_h >= 1 && o.dilation_w >= 1, ErrorCode::InvalidArg, op, ": dilation must be >= 1, got [",
+              o.dilation_h, ", ", o.dilation_w, "]");
+  DMDLK_CHECK(o.pad_h >= 0 && o.pad_w >= 0, ErrorCode::InvalidArg, op, ": padding must be >= 0, got [", o.pad_h,
+              ", ", o.pad_w, "]");
+  DMDLK_CHECK(o.groups >= 1, ErrorCode::InvalidArg, op, ": groups must be >= 1, got ", o.groups);
+  ConvPlan p;
+  p.batch = x.dim(0);
+  p.in_channels = x.dim(1);
+  p.out_channels = weight.dim(0);
+  p.groups = o.groups;
+  DMDLK_CHECK(p.in_channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op,
+              ": groups = ", o.groups, " must divide the input channels (", p.in_channels,
+              ") and the output channels (", p.out_channels, ")");
+  DMDLK_CHECK(weight.dim(1) == p.in_channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
+              p.out_channels, ", ", p.in_channels / o.groups, ", kh, kw] for x ", shape_str(x.shape()),
+              " and groups = ", o.groups, ", got ", shape_str(weight.shape()));
+  ConvGeometry& g = p.geo;
+  g.channels = p.in_channels;
+  g.height = x.dim(2);
+  g.width = x.dim(3);
+  g.kernel_h = weight.dim(2);
+  g.kernel_w = weight.dim(3);
+  g.stride_h = o.stride_h, g.stride_w = o.stride_w, g.pad_h = o.pad_h, g.pad_w = o.pad_w;
+  g.dilation_h = o.dilation_h, g.dilation_w = o.dilation_w;
+  int64_t span_h = o.dilation_h * (g.kernel_h - 1) + 1, span_w = o.dilation_w * (g.kernel_w - 1) + 1;
+  DMDLK_CHECK(g.height + 2 * o.pad_h >= span_h && g.width + 2 * o.pad_w >= span_w, ErrorCode::Shape, op,
+              ": the kernel (", span_h, "×", span_w, " with dilation) is larger than the padded input (",
+              g.height + 2 * o.pad_h, "×", g.width + 2 * o.pad_w, ")");
+  g.out_h = (g.height + 2 * o.pad_h - span_h) / o.stride_h + 1;
+  g.out_w = (g.width + 2 * o.pad_w - span_w) / o.stride_w + 1;
+  if (bias && bias->defined()) {
+    check_compatible(*bias, x, op, "bias", "x");
+    check_shape(*bias, {p.out_channels}, op, "bias");
+  }
+  p.direct_columns = g.kernel_h == 1 && g.kernel_w == 1 && o.stride_h == 1 && o.stride_w == 1 && o.pad_h == 0 &&
+                     o.pad_w == 0;
+  p.out_shape = {p.batch, p.out_channels, g.out_h, g.out_w};
+  return p;
+}
+
+template <typename T>
+void cpu_im2col(const ConvGeometry& g, const T* x, T* col) {
+  int64_t cols = g.col_cols();
+  parallel_for(0, g.col_rows(), std::max<int64_t>(1, 8192 / std::max<int64_t>(1, cols)), [&](int64_t lo, int64_t hi) {
+    for (int64_t row = lo; row < hi; ++row)
+      for (int64_t c = 0; c < cols; ++c) col[row * cols + c] = im2col_at(g, x, row, c);
+  });
+}
+
+template <typename T>
+void cpu_col2im(const ConvGeometry& g, const T* dcol, T* dx) {
+  int64_t plane = g.height * g.width;
+  parallel_for(0, g.channels * g.height, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, g.width)), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t c = r / g.height, y = r % g.height;
+      for (int64_t x = 0; x < g.width; ++x) dx[c * plane + y * g.width + x] = col2im_at(g, dcol, c, y, x);
+    }
+  });
+}
+
+template <typename T>
+void im2col(Device d, const ConvGeometry& g, const T* x, T* col) {
+  if (d.is_cpu()) cpu_im2col(g, x, col);
+  else DMDLK_CUDA_DISPATCH(cuda_ops::im2col(d.index, g, x, col));
+}
+
+template <typename T>
+void col2im(Device d, const ConvGeometry& g, const T* dcol, T* dx) {
+  if (d.is_cpu()) cpu_col2im(g, dcol, dx);
+  else DMDLK_CUDA_DISPATCH(cuda_ops::col2im(d.index, g, dcol, dx));
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+  ConvPlan p = plan_conv(x, weight, &bias, options, "conv2d");
+  const ConvGeometry& g = p.geo;
+  Tensor y = Tensor::empty(p.out_shape, x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  Tensor col = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    int64_t group_in = g.col_rows() / p.groups, group_out = p.out_channels / p.groups, cols = g.col_cols();
+    GemmShape s;
+    s.m = group_out, s.n = cols, s.k = group_in, s.lda = group_in, s.ldb = cols, s.ldc = cols;
+    s.batch = p.groups, s.stride_a = group_out * group_in, s.stride_b = group_in * cols, s.stride_c = group_out * cols;
+    int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
+    for (int64_t n = 0; n < p.batch; ++n) {
+      const T* columns = x.data<T>() + n * x_image;
+      if (!p.direct_columns) {
+        im2col(x.device(), g, columns, col.data<T>());
+        columns = col.data<T>();
+      }
+      gemm<T>(x.device(), s, 1, weight.data<T>(), columns, 0, y.data<T>() + n * y_image);
+    }
+    if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, cols}, bias.data<T>(), y.data<T>());
+  });
+  return y;
+}
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
+                            const Conv2dOptions& options) {
+  ConvPlan p = plan_conv(x, weight, nullptr, options, "conv2d_backward");
+  check_compatible(dy, x, "conv2d_backward", "dy", "x");
+  check_shape(dy, p.out_shape, "conv2d_backward", "dy");
+  const ConvGeometry& g = p.geo;
+  Conv2dGrads grads;
+  grads.dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
+  grads.dweight = Tensor::zeros(weight.shape(), x.dtype(), x.device());
+  if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
+  if (dy.numel() == 0) return grads;
+  Tensor col = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
+  Tensor dcol = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    int64_t group_in = g.col_rows() / p.groups, group_out = p.out_channels / p.groups, cols = g.col_cols();
+    GemmShape sw;  // dW[g] += dy[n, g] · col[g]ᵀ
+    sw.m = group_out, sw.n = group_in, sw.k = cols, sw.trans_b = true, sw.lda = cols, sw.ldb = cols, sw.ldc = group_in;
+    sw.batch = p.groups, sw.stride_a = group_out * cols, sw.stride_b = group_in * cols, sw.stride_c = group_out * group_in;
+    GemmShape sc;  // dcol[g] = W[g]ᵀ · dy[n, g]
+    sc.m = group_in, sc.n = cols, sc.k = group_out, sc.trans_a = true, sc.lda = group_in, sc.ldb = cols, sc.ldc = cols;
+    sc.batch = p.groups, sc.stride_a = group_out * group_in, sc.stride_b = group_out * cols, sc.stride_c = group_in * cols;
+    int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
+    for (int64_t n = 0; n < p.batch; ++n) {
+      const T* dyn = dy.data<T>() + n * y_image;
+      T* dxn = grads.dx.data<T>() + n * x_image;
+      const T* columns = x.data<T>() + n * x_image;
+      if (!p.direct_columns) {
+        im2col(x.device(), g, columns, col.data<T>());
+        columns = col.data<T>();
+      }
+      gemm<T>(x.device(), sw, 1, dyn, columns, n ? 1 : 0, grads.dweight.data<T>());
+      if (p.direct_columns) {
+        gemm<T>(x.device(), sc, 1, weight.data<T>(), dyn, 0, dxn);
+      } else {
+        gemm<T>(x.device(), sc, 1, weight.data<T>(), dyn, 0, dcol.data<T>());
+        col2im(x.device(), g, dcol.data<T>(), dxn);
+      }
+    }
+    if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, cols}, dy.data<T>(), grads.dbias.data<T>());
+  });
+  return grads;
+}
+
+}  // namespace dmdlk

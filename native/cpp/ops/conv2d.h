@@ -1,0 +1,25 @@
+// 2-D convolution (PyTorch's Conv2d: cross-correlation, zero padding) in its
+// general form: stride, padding, dilation, groups, optional bias.
+//   x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw], bias [Cout]
+//   -> y [N, Cout, Ho, Wo], Ho = (H + 2·pad − dilation·(kh − 1) − 1) / stride + 1
+#pragma once
+#include "core/tensor.h"
+
+namespace dmdlk {
+
+struct Conv2dOptions {
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+};
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options);
+
+struct Conv2dGrads {
+  Tensor dx, dweight, dbias;  // dbias undefined when there is no bias
+};
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
+                            const Conv2dOptions& options);
+
+}  // namespace dmdlk

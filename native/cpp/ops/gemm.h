@@ -1,0 +1,28 @@
+// General matrix multiply, the workhorse of linear, matmul and convolution:
+//   C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b]   for b < batch,
+// row-major, op(X) = Xᵀ when trans_x. Both backends implement this contract.
+#pragma once
+#include <cstdint>
+
+namespace dmdlk {
+
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;     // op(A) is m×k, op(B) is k×n, C is m×n
+  bool trans_a = false, trans_b = false;
+  int64_t lda = 0, ldb = 0, ldc = 0;  // row pitch of A, B, C as stored
+  int64_t batch = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;  // elements between batch items (0: shared)
+};
+
+// CPU: packed panels, an AVX2/FMA 6×16 micro-kernel for float where the CPU
+// has it (chosen at run time), a portable one otherwise; tiles spread over
+// the thread pool. beta == 0 overwrites C (NaNs in C do not leak through).
+template <typename T>
+void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
+
+namespace cuda_ops {
+template <typename T>
+void gemm(int device, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
+}
+
+}  // namespace dmdlk

@@ -1,0 +1,47 @@
+// im2col and its gather-form adjoint, one thread per element, over the shared
+// per-element functions of ops/im2col.h.
+#include "cuda_check.cuh"
+#include "ops/im2col.h"
+
+namespace dmdlk::cuda_ops {
+
+namespace {
+
+template <typename T>
+__global__ void im2col_kernel(ConvGeometry g, const T* x, T* col) {
+  int64_t cols = g.col_cols(), n = g.col_rows() * cols;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x)
+    col[e] = im2col_at(g, x, e / cols, e % cols);
+}
+
+template <typename T>
+__global__ void col2im_kernel(ConvGeometry g, const T* dcol, T* dx) {
+  int64_t n = g.channels * g.height * g.width;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
+    int64_t x = e % g.width, y = (e / g.width) % g.height, c = e / (g.width * g.height);
+    dx[e] = col2im_at(g, dcol, c, y, x);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void im2col(int device, const ConvGeometry& g, const T* x, T* col) {
+  DeviceGuard guard(device);
+  im2col_kernel<T><<<blocks_for(g.col_rows() * g.col_cols()), 256, 0, stream(device)>>>(g, x, col);
+  check_launch(device, "im2col");
+}
+
+template <typename T>
+void col2im(int device, const ConvGeometry& g, const T* dcol, T* dx) {
+  DeviceGuard guard(device);
+  col2im_kernel<T><<<blocks_for(g.channels * g.height * g.width), 256, 0, stream(device)>>>(g, dcol, dx);
+  check_launch(device, "col2im");
+}
+
+template void im2col<float>(int, const ConvGeometry&, const float*, float*);
+template void im2col<double>(int, const ConvGeometry&, const double*, double*);
+template void col2im<float>(int, const ConvGeometry&, const float*, float*);
+template void col2im<double>(int, const ConvGeometry&, const double*, double*);
+
+}  // namespace dmdlk::cuda_ops

@@ -1,0 +1,203 @@
+// CUDA discovery, the caching allocator and the per-device stream.
+//
+// Nothing here lives in a static object with a destructor: the CUDA runtime
+// tears itself down at exit before static destructors run, and a cudaFree
+// from one of them crashes the process (seen in other Node addons). The
+// caches and streams are deliberately leaked; the driver reclaims them.
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/cuda_runtime.h"
+#include "cuda_check.cuh"
+
+namespace dmdlk::cuda {
+
+namespace {
+
+constexpr int kMaxDevices = 16;
+
+const char* compiled_architectures() {
+#ifdef DMDLK_CUDA_ARCHS_STRING
+  return DMDLK_CUDA_ARCHS_STRING;
+#else
+  return "";
+#endif
+}
+
+// Freed blocks by rounded size, reused before asking the driver again.
+struct DeviceCache {
+  std::mutex mutex;
+  std::multimap<size_t, void*> free_blocks;
+  size_t allocated = 0;  // bytes handed out
+  size_t cached = 0;     // bytes held in free_blocks
+  cudaStream_t stream = nullptr;
+};
+
+DeviceCache& cache(int device) {
+  static DeviceCache* caches = new DeviceCache[kMaxDevices];
+  return caches[device];
+}
+
+// Small blocks round to 512 bytes, large ones to 2 MiB, so that
+// slightly different sizes share cached blocks.
+size_t round_size(size_t bytes) {
+  constexpr size_t kSmall = 512, kLarge = size_t(2) << 20;
+  if (bytes == 0) return kSmall;
+  size_t unit = bytes < kLarge ? kSmall : kLarge;
+  return (bytes + unit - 1) / unit * unit;
+}
+
+}  // namespace
+
+const Availability& availability() {
+  static const Availability answer = [] {
+    Availability a;
+    a.compiled = true;
+    a.architectures = compiled_architectures();
+    cudaRuntimeGetVersion(&a.runtime_version);
+    cudaDriverGetVersion(&a.driver_version);
+    int count = 0;
+    cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+      cudaGetLastError();
+      a.reason = status == cudaErrorInsufficientDriver || status == cudaErrorNoDevice
+                     ? concat("no usable NVIDIA driver or GPU (", cudaGetErrorName(status), ": ",
+                              cudaGetErrorString(status), "); CUDA 13 needs driver >= 580")
+                     : concat("CUDA initialisation failed (", cudaGetErrorName(status), ": ",
+                              cudaGetErrorString(status), ")");
+      return a;
+    }
+    if (count == 0) {
+      a.reason = "no CUDA device found";
+      return a;
+    }
+    for (int i = 0; i < count && i < kMaxDevices; ++i) {
+      cudaDeviceProp prop{};
+      if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+      a.devices.push_back({i, prop.name, prop.major, prop.minor, prop.totalGlobalMem, prop.multiProcessorCount});
+    }
+    a.available = !a.devices.empty();
+    if (!a.available) a.reason = "no CUDA device could be queried";
+    return a;
+  }();
+  return answer;
+}
+
+void require_device(int device) {
+  const Availability& a = availability();
+  DMDLK_CHECK(a.available, ErrorCode::NoGpu, "CUDA is unavailable: ", a.reason);
+  DMDLK_CHECK(device >= 0 && device < static_cast<int>(a.devices.size()), ErrorCode::Device, "cuda:", device,
+              " does not exist; this machine has ", a.devices.size(), " GPU(s)");
+}
+
+DeviceGuard::DeviceGuard(int device) {
+  require_device(device);
+  DMDLK_CUDA_CALL(cudaSetDevice(device));
+}
+
+cudaStream_t stream(int device) {
+  DeviceCache& c = cache(device);
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (!c.stream) {
+    DeviceGuard guard(device);
+    DMDLK_CUDA_CALL(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking));
+  }
+  return c.stream;
+}
+
+void* alloc(int device, size_t bytes) {
+  DeviceGuard guard(device);
+  DeviceCache& c = cache(device);
+  size_t size = round_size(bytes);
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.free_blocks.find(size);
+    if (it != c.free_blocks.end()) {
+      void* ptr = it->second;
+      c.free_blocks.erase(it);
+      c.cached -= size;
+      c.allocated += size;
+      return ptr;
+    }
+  }
+  void* ptr = nullptr;
+  cudaError_t status = cudaMalloc(&ptr, size);
+  if (status == cudaErrorMemoryAllocation) {
+    // Give the cache back to the driver and try once more before failing.
+    cudaGetLastError();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    for (auto& block : c.free_blocks) cudaFree(block.second);
+    c.free_blocks.clear();
+    c.cached = 0;
+    status = cudaMalloc(&ptr, size);
+  }
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    throw Error(status == cudaErrorMemoryAllocation ? ErrorCode::GpuOom : ErrorCode::Cuda,
+                concat("cannot allocate ", bytes, " bytes on cuda:", device, ": ", cudaGetErrorString(status)));
+  }
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.allocated += size;
+  return ptr;
+}
+
+void free(int device, void* ptr, size_t bytes) {
+  if (!ptr) return;
+  // Work queued on the stream may still read this block; blocks are reused
+  // only by later work on the same stream, which runs after it.
+  DeviceCache& c = cache(device);
+  size_t size = round_size(bytes);
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.free_blocks.emplace(size, ptr);
+  c.allocated -= size;
+  c.cached += size;
+}
+
+size_t allocated_bytes(int device) {
+  std::lock_guard<std::mutex> lock(cache(device).mutex);
+  return cache(device).allocated;
+}
+
+size_t cached_bytes(int device) {
+  std::lock_guard<std::mutex> lock(cache(device).mutex);
+  return cache(device).cached;
+}
+
+void copy_host_to_device(int device, void* dst, const void* src, size_t bytes) {
+  DeviceGuard guard(device);
+  cudaStream_t s = stream(device);
+  DMDLK_CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
+  // The host buffer may be a JavaScript array that is freed once we return.
+  DMDLK_CUDA_CALL(cudaStreamSynchronize(s));
+}
+
+void copy_device_to_host(int device, void* dst, const void* src, size_t bytes) {
+  DeviceGuard guard(device);
+  cudaStream_t s = stream(device);
+  DMDLK_CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s));
+  DMDLK_CUDA_CALL(cudaStreamSynchronize(s));
+}
+
+void copy_device_to_device(int device, void* dst, const void* src, size_t bytes) {
+  DeviceGuard guard(device);
+  DMDLK_CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream(device)));
+}
+
+void fill_zero(int device, void* ptr, size_t bytes) {
+  DeviceGuard guard(device);
+  DMDLK_CUDA_CALL(cudaMemsetAsync(ptr, 0, bytes, stream(device)));
+}
+
+void synchronize(int device) {
+  DeviceGuard guard(device);
+  DMDLK_CUDA_CALL(cudaStreamSynchronize(stream(device)));
+}
+
+void check_launch(int device, const char* what) {
+  (void)device;
+  cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess) throw_cuda_error(status, what);
+}
+
+}  // namespace dmdlk::cuda

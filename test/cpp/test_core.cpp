@@ -1,0 +1,120 @@
+// Tensors, devices, the thread pool, errors, and op argument validation.
+#include <atomic>
+#include <thread>
+
+#include "core/cuda_runtime.h"
+#include "core/thread_pool.h"
+#include "harness.h"
+#include "ops/binary.h"
+#include "ops/conv2d.h"
+#include "ops/matmul.h"
+
+using namespace dmdlk;
+using namespace dmdlk::test;
+
+TEST(tensor_basics) {
+  Tensor t = Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK_EQ(t.numel(), 6);
+  CHECK_EQ(t.rank(), 2);
+  CHECK_EQ(t.dim(-1), 3);
+  CHECK(t.device() == Device::cpu());
+  CHECK_EQ(t.nbytes(), size_t(24));
+  Tensor r = t.reshape({3, 2});
+  CHECK(r.raw() == t.raw());  // a view
+  Tensor c = t.clone();
+  CHECK(c.raw() != t.raw());
+  CHECK(c.to_vector<float>() == t.to_vector<float>());
+  Tensor z = Tensor::zeros({4}, DType::I32);
+  CHECK(z.to_vector<int32_t>() == std::vector<int32_t>(4, 0));
+  CHECK_EQ(reinterpret_cast<uintptr_t>(t.raw()) % 64, uintptr_t(0));
+}
+
+TEST(tensor_errors) {
+  Tensor t = Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});
+  CHECK_THROWS(t.reshape({3}), ErrorCode::Shape, "cannot reshape [2, 2]");
+  CHECK_THROWS(t.data<double>(), ErrorCode::DType, "holds float32");
+  CHECK_THROWS(t.dim(2), ErrorCode::Shape, "axis 2");
+  CHECK_THROWS(Tensor::empty({2, -1}, DType::F32), ErrorCode::Shape, "negative");
+  CHECK_THROWS(parse_device("gpu"), ErrorCode::Device, "'gpu'");
+  CHECK(parse_device("cuda:1") == Device::cuda(1));
+}
+
+TEST(cuda_absence_is_reported_not_fatal) {
+  const cuda::Availability& a = cuda::availability();
+  if (a.available) {
+    std::printf("    (a GPU is present: %s)\n", a.devices[0].name.c_str());
+    return;
+  }
+  CHECK(!a.reason.empty());
+  std::printf("    CUDA unavailable: %s\n", a.reason.c_str());
+  CHECK_THROWS(Tensor::empty({2}, DType::F32, Device::cuda(0)), ErrorCode::NoGpu, "CUDA is unavailable");
+}
+
+TEST(thread_pool_covers_every_index_once) {
+  std::vector<std::atomic<int>> hits(10007);
+  parallel_for(0, 10007, 10, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) hits[i]++;
+  });
+  for (auto& h : hits) CHECK_EQ(h.load(), 1);
+}
+
+TEST(thread_pool_serves_concurrent_and_nested_callers) {
+  std::atomic<int64_t> total{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t)
+    callers.emplace_back([&] {
+      for (int rep = 0; rep < 20; ++rep)
+        parallel_for(0, 64, 1, [&](int64_t lo, int64_t hi) {
+          for (int64_t i = lo; i < hi; ++i)
+            parallel_for(0, 8, 1, [&](int64_t a, int64_t b) { total += b - a; });
+        });
+    });
+  for (auto& c : callers) c.join();
+  CHECK_EQ(total.load(), int64_t(4 * 20 * 64 * 8));
+}
+
+TEST(thread_pool_rethrows_the_first_error) {
+  CHECK_THROWS(parallel_for(0, 100, 1, [](int64_t lo, int64_t) {
+                 if (lo >= 50) throw Error(ErrorCode::Internal, "chunk failed");
+               }),
+               ErrorCode::Internal, "chunk failed");
+}
+
+TEST(ops_name_the_bad_operand) {
+  Tensor x = Tensor::zeros({2, 3, 8, 8}, DType::F32);
+  Tensor w = Tensor::zeros({4, 3, 3, 3}, DType::F32);
+  CHECK_THROWS(conv2d(x, Tensor::zeros({4, 2, 3, 3}, DType::F32), Tensor(), {}), ErrorCode::Shape,
+               "weight must have shape [4, 3, kh, kw]");
+  CHECK_THROWS(conv2d(x.reshape({6, 8, 8}), w, Tensor(), {}), ErrorCode::Shape, "x must have rank 4");
+  CHECK_THROWS(conv2d(x, w, Tensor::zeros({5}, DType::F32), {}), ErrorCode::Shape, "bias must have shape [4], got [5]");
+  CHECK_THROWS(conv2d(x, Tensor::zeros({4, 3, 3, 3}, DType::F64), Tensor(), {}), ErrorCode::DType,
+               "weight is float64 but x is float32");
+  Conv2dOptions bad;
+  bad.groups = 2;
+  CHECK_THROWS(conv2d(x, w, Tensor(), bad), ErrorCode::Shape, "groups = 2 must divide");
+  bad = {};
+  bad.stride_h = 0;
+  CHECK_THROWS(conv2d(x, w, Tensor(), bad), ErrorCode::InvalidArg, "stride must be >= 1");
+  CHECK_THROWS(conv2d(Tensor::zeros({1, 3, 2, 2}, DType::F32), w, Tensor(), {}), ErrorCode::Shape, "larger than the padded input");
+  CHECK_THROWS(add(Tensor::zeros({2, 3}, DType::F32), Tensor::zeros({4}, DType::F32)), ErrorCode::Shape,
+               "shapes [2, 3] (a) and [4] (b) do not broadcast");
+  CHECK_THROWS(add(Tensor::zeros({2}, DType::I32), Tensor::zeros({2}, DType::I32)), ErrorCode::DType,
+               "a must be float32 or float64, got int32");
+  CHECK_THROWS(matmul(Tensor::zeros({2, 3}, DType::F32), Tensor::zeros({4, 5}, DType::F32)), ErrorCode::Shape,
+               "a [2, 3] has K = 3 but b [4, 5] has K = 4");
+  CHECK_THROWS(matmul(Tensor::zeros({2, 2, 3}, DType::F32), Tensor::zeros({3, 3, 5}, DType::F32)), ErrorCode::Shape,
+               "batch axes");
+  CHECK_THROWS(linear(Tensor::zeros({2, 3}, DType::F32), Tensor::zeros({4, 5}, DType::F32), Tensor()), ErrorCode::Shape,
+               "weight must have shape [out, 3]");
+  CHECK_THROWS(conv2d_backward(Tensor::zeros({2, 4, 7, 7}, DType::F32), x, w, false, {}), ErrorCode::Shape,
+               "dy must have shape [2, 4, 6, 6], got [2, 4, 7, 7]");
+}
+
+TEST(empty_batches_are_fine) {
+  Tensor y = conv2d(Tensor::zeros({0, 3, 8, 8}, DType::F32), Tensor::zeros({4, 3, 3, 3}, DType::F32), Tensor(), {});
+  CHECK(y.shape() == (Shape{0, 4, 6, 6}));
+  Tensor m = matmul(Tensor::zeros({0, 2, 3}, DType::F32), Tensor::zeros({3, 4}, DType::F32));
+  CHECK(m.shape() == (Shape{0, 2, 4}));
+}
+
+int main() { return run_all(); }
