@@ -18,9 +18,7 @@ const CpuFeatures& cpu_features() {
 
 const char* simd_level() {
   const CpuFeatures& f = cpu_features();
-  if (f.avx512f && f.avx2 && f.fma) return "avx512";
-  if (f.avx2 && f.fma) return "avx2";
-  return "none";
+  return f.avx2 && f.fma ? "avx2" : "portable";
 }
 
 }  // namespace dmdlk

@@ -12,7 +12,8 @@ struct CpuFeatures {
 
 const CpuFeatures& cpu_features();
 
-// "avx512", "avx2", or "none": the widest level our kernels use.
+// The vector level our kernels run at on this CPU: "avx2" (AVX2 + FMA) or
+// "portable". AVX-512 is detected and reported, not yet used.
 const char* simd_level();
 
 }  // namespace dmdlk

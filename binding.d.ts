@@ -1,0 +1,73 @@
+// The exact shape of what the native addon (build/Release/dmdlk.node or a
+// prebuild) exports. The TypeScript layer in lib/ validates arguments and
+// wraps these; nothing else should call the addon directly.
+
+export type NativeDType = 'float32' | 'float64' | 'uint8' | 'int32';
+export type NativeTypedArray = Float32Array | Float64Array | Uint8Array | Int32Array;
+
+export interface NativeGpuInfo {
+  index: number;
+  name: string;
+  computeCapability: string;
+  totalMemory: number;
+  multiprocessors: number;
+}
+
+export interface NativeInfo {
+  version: string;
+  napiVersion: number;
+  cpu: {
+    threads: number;
+    simd: 'avx2' | 'portable';
+    features: { avx2: boolean; fma: boolean; avx512f: boolean };
+  };
+  cuda: {
+    compiled: boolean;
+    available: boolean;
+    reason?: string;
+    architectures: string;
+    runtimeVersion: number;
+    driverVersion: number;
+    devices: NativeGpuInfo[];
+  };
+}
+
+export declare class NativeTensor {
+  constructor(data: NativeTypedArray, shape: number[], device: string);
+  readonly shape: number[];
+  readonly dtype: NativeDType;
+  readonly device: string;
+  readonly disposed: boolean;
+  toArray(): NativeTypedArray;
+  data(): Promise<NativeTypedArray>;
+  toDevice(device: string): Promise<NativeTensor>;
+  dispose(): void;
+}
+
+export interface NativeConv2dOptions {
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+export interface NativeBinding {
+  info(): NativeInfo;
+  NativeTensor: typeof NativeTensor;
+  add(a: NativeTensor, b: NativeTensor): Promise<NativeTensor>;
+  mul(a: NativeTensor, b: NativeTensor): Promise<NativeTensor>;
+  addBackward(dy: NativeTensor, a: NativeTensor, b: NativeTensor): Promise<{ da: NativeTensor; db: NativeTensor }>;
+  mulBackward(dy: NativeTensor, a: NativeTensor, b: NativeTensor): Promise<{ da: NativeTensor; db: NativeTensor }>;
+  matmul(a: NativeTensor, b: NativeTensor): Promise<NativeTensor>;
+  matmulBackward(dy: NativeTensor, a: NativeTensor, b: NativeTensor): Promise<{ da: NativeTensor; db: NativeTensor }>;
+  linear(x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null): Promise<NativeTensor>;
+  linearBackward(
+    dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean,
+  ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;
+  conv2d(x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, options: NativeConv2dOptions): Promise<NativeTensor>;
+  conv2dBackward(
+    dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean, options: NativeConv2dOptions,
+  ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;
+  readSafetensors(path: string): Promise<{ tensors: [string, NativeTensor][]; metadata: Record<string, string> }>;
+  writeSafetensors(path: string, tensors: [string, NativeTensor][], metadata: Record<string, string>): Promise<void>;
+}

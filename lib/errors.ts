@@ -1,0 +1,98 @@
+// Every error dmdlk-native raises is a DmdlkError with a stable `code`; each
+// code has its own subclass so callers can use `instanceof` or `code`.
+
+export type ErrorCodeName =
+  | 'ERR_INVALID_ARG' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_DEVICE' | 'ERR_IO' | 'ERR_FORMAT'
+  | 'ERR_GPU_OOM' | 'ERR_NO_GPU' | 'ERR_CUDA' | 'ERR_DISPOSED' | 'ERR_CANCELLED' | 'ERR_INTERNAL';
+
+export class DmdlkError extends Error {
+  readonly code: ErrorCodeName;
+  constructor(code: ErrorCodeName, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidArgumentError extends DmdlkError {
+  constructor(message: string) { super('ERR_INVALID_ARG', message); }
+}
+export class ShapeError extends DmdlkError {
+  constructor(message: string) { super('ERR_SHAPE', message); }
+}
+export class DTypeError extends DmdlkError {
+  constructor(message: string) { super('ERR_DTYPE', message); }
+}
+export class DeviceError extends DmdlkError {
+  constructor(message: string) { super('ERR_DEVICE', message); }
+}
+export class IOError extends DmdlkError {
+  constructor(message: string) { super('ERR_IO', message); }
+}
+export class FormatError extends DmdlkError {
+  constructor(message: string) { super('ERR_FORMAT', message); }
+}
+export class GpuOutOfMemoryError extends DmdlkError {
+  constructor(message: string) { super('ERR_GPU_OOM', message); }
+}
+export class NoGpuError extends DmdlkError {
+  constructor(message: string) { super('ERR_NO_GPU', message); }
+}
+export class CudaError extends DmdlkError {
+  constructor(message: string) { super('ERR_CUDA', message); }
+}
+export class DisposedError extends DmdlkError {
+  constructor(message: string) { super('ERR_DISPOSED', message); }
+}
+export class CancelledError extends DmdlkError {
+  constructor(message: string) { super('ERR_CANCELLED', message); }
+}
+export class InternalError extends DmdlkError {
+  constructor(message: string) { super('ERR_INTERNAL', message); }
+}
+
+const byCode: Record<ErrorCodeName, new (message: string) => DmdlkError> = {
+  ERR_INVALID_ARG: InvalidArgumentError,
+  ERR_SHAPE: ShapeError,
+  ERR_DTYPE: DTypeError,
+  ERR_DEVICE: DeviceError,
+  ERR_IO: IOError,
+  ERR_FORMAT: FormatError,
+  ERR_GPU_OOM: GpuOutOfMemoryError,
+  ERR_NO_GPU: NoGpuError,
+  ERR_CUDA: CudaError,
+  ERR_DISPOSED: DisposedError,
+  ERR_CANCELLED: CancelledError,
+  ERR_INTERNAL: InternalError,
+};
+
+/** The DmdlkError subclass for an error raised by the addon (which carries `code`). */
+export function fromNative(error: unknown): Error {
+  if (error instanceof DmdlkError) return error;
+  // Duck-typed: errors made by the addon belong to the realm that loaded it,
+  // which is not the caller's under vm contexts (jest) or in Electron.
+  if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
+    const { code, message } = error as { code?: unknown; message: string };
+    if (typeof code === 'string' && code in byCode) return new byCode[code as ErrorCodeName](message);
+    return error instanceof Error ? error : new InternalError(message);
+  }
+  return new InternalError(String(error));
+}
+
+/** Runs a native call, turning what it throws or rejects with into DmdlkErrors. */
+export async function native<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw fromNative(error);
+  }
+}
+
+/** The synchronous form of `native`. */
+export function nativeSync<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw fromNative(error);
+  }
+}

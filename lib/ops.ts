@@ -1,0 +1,107 @@
+// Single ops, eager: each runs on the addon's native executor thread and
+// resolves with new tensors, so the event loop never waits for the math.
+// Gradients are explicit (`*Backward`) for research scripts and tests; models
+// compute theirs through the planned graph.
+import type { NativeConv2dOptions, NativeTensor } from '../binding';
+import { binding } from './binding';
+import { native } from './errors';
+import { Tensor } from './tensor';
+import * as check from './validate';
+
+const t = Tensor.nativeOf;
+const wrap = Tensor.wrap;
+
+function wrapAll<K extends string>(result: Partial<Record<K, NativeTensor>>): Record<K, Tensor> {
+  const out = {} as Record<K, Tensor>;
+  for (const key of Object.keys(result) as K[]) out[key] = wrap(result[key]!);
+  return out;
+}
+
+/** a + b, with numpy broadcasting. */
+export function add(a: Tensor, b: Tensor): Promise<Tensor> {
+  return native(async () => wrap(await binding.add(t(a, 'a'), t(b, 'b'))));
+}
+
+/** a ⊙ b, with numpy broadcasting. */
+export function mul(a: Tensor, b: Tensor): Promise<Tensor> {
+  return native(async () => wrap(await binding.mul(t(a, 'a'), t(b, 'b'))));
+}
+
+export interface BinaryGradients { da: Tensor; db: Tensor }
+
+/** Gradients of a + b given dy, each summed back to its operand's shape. */
+export function addBackward(dy: Tensor, a: Tensor, b: Tensor): Promise<BinaryGradients> {
+  return native(async () => wrapAll(await binding.addBackward(t(dy, 'dy'), t(a, 'a'), t(b, 'b'))));
+}
+
+/** Gradients of a ⊙ b given dy. */
+export function mulBackward(dy: Tensor, a: Tensor, b: Tensor): Promise<BinaryGradients> {
+  return native(async () => wrapAll(await binding.mulBackward(t(dy, 'dy'), t(a, 'a'), t(b, 'b'))));
+}
+
+/** a [..., M, K] · b [..., K, N]; equal batch axes, or one operand 2-D and shared. */
+export function matmul(a: Tensor, b: Tensor): Promise<Tensor> {
+  return native(async () => wrap(await binding.matmul(t(a, 'a'), t(b, 'b'))));
+}
+
+export function matmulBackward(dy: Tensor, a: Tensor, b: Tensor): Promise<BinaryGradients> {
+  return native(async () => wrapAll(await binding.matmulBackward(t(dy, 'dy'), t(a, 'a'), t(b, 'b'))));
+}
+
+/** x [..., in] · weightᵀ + bias, weight [out, in], bias [out] or null. */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Promise<Tensor> {
+  return native(async () =>
+    wrap(await binding.linear(t(x, 'x'), t(weight, 'weight'), bias === null ? null : t(bias, 'bias'))));
+}
+
+export interface LinearGradients { dx: Tensor; dweight: Tensor; dbias?: Tensor }
+
+export function linearBackward(dy: Tensor, x: Tensor, weight: Tensor, hasBias: boolean): Promise<LinearGradients> {
+  return native(async () => {
+    check.boolean(hasBias, 'hasBias');
+    return wrapAll(await binding.linearBackward(t(dy, 'dy'), t(x, 'x'), t(weight, 'weight'), hasBias));
+  });
+}
+
+export interface Conv2dOptions {
+  /** A number or [h, w]; default 1. */
+  stride?: number | [number, number];
+  /** Zero padding on each side, a number or [h, w]; default 0. */
+  padding?: number | [number, number];
+  /** A number or [h, w]; default 1. */
+  dilation?: number | [number, number];
+  /** Default 1; Cin for a depthwise convolution. */
+  groups?: number;
+}
+
+function conv2dOptions(options: unknown): NativeConv2dOptions {
+  const o = check.options(options, 'options');
+  check.knownKeys(o, ['stride', 'padding', 'dilation', 'groups'], 'conv2d options');
+  return {
+    stride: check.pair(o.stride ?? 1, 'options.stride', 1),
+    padding: check.pair(o.padding ?? 0, 'options.padding', 0),
+    dilation: check.pair(o.dilation ?? 1, 'options.dilation', 1),
+    groups: check.integer(o.groups ?? 1, 'options.groups', 1),
+  };
+}
+
+/**
+ * PyTorch's Conv2d: x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw],
+ * bias [Cout] or null -> [N, Cout, Ho, Wo].
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv2dOptions): Promise<Tensor> {
+  return native(async () => wrap(await binding.conv2d(
+    t(x, 'x'), t(weight, 'weight'), bias === null ? null : t(bias, 'bias'), conv2dOptions(options))));
+}
+
+export interface Conv2dGradients { dx: Tensor; dweight: Tensor; dbias?: Tensor }
+
+export function conv2dBackward(
+  dy: Tensor, x: Tensor, weight: Tensor, hasBias: boolean, options?: Conv2dOptions,
+): Promise<Conv2dGradients> {
+  return native(async () => {
+    check.boolean(hasBias, 'hasBias');
+    return wrapAll(await binding.conv2dBackward(
+      t(dy, 'dy'), t(x, 'x'), t(weight, 'weight'), hasBias, conv2dOptions(options)));
+  });
+}

@@ -1,0 +1,73 @@
+// The module's entry: info() and the registration of every binding.
+#include "addon/addon.h"
+
+#include "addon/errors.h"
+#include "addon/tensor_wrap.h"
+#include "core/cpu_features.h"
+#include "core/cuda_runtime.h"
+#include "core/thread_pool.h"
+
+namespace dmdlk::addon {
+
+Addon::Addon(Napi::Env env, Napi::Object exports) {
+  Napi::Function tensor = TensorWrap::define(env);
+  tensor_constructor = Napi::Persistent(tensor);
+  DefineAddon(exports, {InstanceMethod<&Addon::info>("info")});
+  exports.Set("NativeTensor", tensor);
+  define_ops(env, exports);
+  define_io(env, exports);
+}
+
+Executor& Addon::executor(Napi::Env env) {
+  if (!executor_) executor_ = std::make_unique<Executor>(env);
+  return *executor_;
+}
+
+Napi::Value Addon::info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("version", DMDLK_VERSION);
+    out.Set("napiVersion", NAPI_VERSION);
+
+    Napi::Object cpu = Napi::Object::New(env);
+    const CpuFeatures& f = cpu_features();
+    cpu.Set("threads", ThreadPool::global().threads());
+    cpu.Set("simd", simd_level());
+    Napi::Object features = Napi::Object::New(env);
+    features.Set("avx2", f.avx2);
+    features.Set("fma", f.fma);
+    features.Set("avx512f", f.avx512f);
+    cpu.Set("features", features);
+    out.Set("cpu", cpu);
+
+    const cuda::Availability& a = cuda::availability();
+    Napi::Object gpu = Napi::Object::New(env);
+    gpu.Set("compiled", a.compiled);
+    gpu.Set("available", a.available);
+    if (!a.available) gpu.Set("reason", a.reason);
+    gpu.Set("architectures", a.architectures);
+    gpu.Set("runtimeVersion", a.runtime_version);
+    gpu.Set("driverVersion", a.driver_version);
+    Napi::Array devices = Napi::Array::New(env, a.devices.size());
+    for (size_t i = 0; i < a.devices.size(); ++i) {
+      const cuda::GpuInfo& d = a.devices[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("index", d.index);
+      o.Set("name", d.name);
+      o.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+      o.Set("totalMemory", double(d.total_memory));
+      o.Set("multiprocessors", d.multiprocessors);
+      devices.Set(uint32_t(i), o);
+    }
+    gpu.Set("devices", devices);
+    out.Set("cuda", gpu);
+    return out;
+  });
+}
+
+}  // namespace dmdlk::addon
+
+// The macro pastes the class name into identifiers: it needs an unqualified name.
+using DmdlkAddon = dmdlk::addon::Addon;
+NODE_API_ADDON(DmdlkAddon)

@@ -1,0 +1,101 @@
+#include "addon/executor.h"
+
+#include "addon/errors.h"
+
+namespace dmdlk::addon {
+
+struct Executor::Job {
+  Napi::Promise::Deferred deferred;
+  Work work;
+  Finish finish;  // set when work succeeded
+  bool failed = false;
+  ErrorCode code = ErrorCode::Internal;
+  std::string message;
+};
+
+Executor::Executor(Napi::Env env) : env_(env) {
+  tsfn_ = Tsfn::New(env, "dmdlk executor", 0, 1, this);
+  tsfn_.Unref(env);  // referenced only while jobs are pending
+  thread_ = std::thread([this] { run(); });
+  // Registered after the thread-safe function, so it runs before that
+  // function's own teardown: the thread is joined while it can still post.
+  cleanup_ = env.AddCleanupHook(std::function<void()>([this] { shutdown(); }));
+}
+
+Executor::~Executor() {
+  if (!shut_down_) {
+    cleanup_.Remove(env_);
+    shutdown();
+  }
+}
+
+void Executor::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();  // waits for the job in progress; queued jobs are dropped
+  for (Job* job : queue_) delete job;
+  queue_.clear();
+  tsfn_.Release();
+}
+
+Napi::Promise Executor::submit(Napi::Env env, Work work) {
+  Job* job = new Job{Napi::Promise::Deferred::New(env), std::move(work), nullptr, false, ErrorCode::Internal, {}};
+  Napi::Promise promise = job->deferred.Promise();
+  if (pending_++ == 0) tsfn_.Ref(env);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(job);
+  }
+  wake_.notify_one();
+  return promise;
+}
+
+void Executor::run() {
+  for (;;) {
+    Job* job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = queue_.front();
+      queue_.pop_front();
+    }
+    try {
+      job->finish = job->work();
+    } catch (const Error& e) {
+      job->failed = true, job->code = e.code(), job->message = e.what();
+    } catch (const std::bad_alloc&) {
+      job->failed = true, job->code = ErrorCode::InvalidArg, job->message = "out of host memory";
+    } catch (const std::exception& e) {
+      job->failed = true, job->code = ErrorCode::Internal, job->message = e.what();
+    }
+    job->work = nullptr;  // release captured tensors on this thread, now
+    if (tsfn_.NonBlockingCall(job) != napi_ok) delete job;  // the environment is closing
+  }
+}
+
+void Executor::settle(Napi::Env env, Napi::Function, Executor* self, Job* job) {
+  if (env == nullptr) {  // the environment is being torn down
+    delete job;
+    return;
+  }
+  if (--self->pending_ == 0) self->tsfn_.Unref(env);
+  Napi::HandleScope scope(env);
+  if (job->failed) {
+    job->deferred.Reject(to_js_error(env, job->code, job->message).Value());
+  } else {
+    try {
+      job->deferred.Resolve(guarded(env, [&] { return job->finish(env); }));
+    } catch (const Napi::Error& e) {
+      job->deferred.Reject(e.Value());
+    }
+  }
+  delete job;
+}
+
+}  // namespace dmdlk::addon

@@ -1,0 +1,55 @@
+// A serial queue of work on one native thread, whose results settle Promises
+// on the JavaScript thread. Heavy work never runs on libuv's shared pool
+// (which sharp, fs and every worker_thread also need) nor on the event loop.
+//
+// A job is a Work function run on the executor thread; it returns a Finish
+// function that builds the resolution value on the JS thread. A dmdlk::Error
+// thrown by either rejects the Promise with an Error carrying its code.
+//
+// The executor holds the event loop open only while jobs are pending, and is
+// shut down (its thread joined) by an environment cleanup hook, so a worker
+// thread or an Electron process can exit while work is queued.
+#pragma once
+#include <napi.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace dmdlk::addon {
+
+class Executor {
+ public:
+  using Finish = std::function<Napi::Value(Napi::Env)>;
+  using Work = std::function<Finish()>;
+
+  explicit Executor(Napi::Env env);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  Napi::Promise submit(Napi::Env env, Work work);
+
+ private:
+  struct Job;
+  static void settle(Napi::Env env, Napi::Function, Executor* self, Job* job);
+  using Tsfn = Napi::TypedThreadSafeFunction<Executor, Job, &Executor::settle>;
+
+  void run();
+  void shutdown();
+
+  Tsfn tsfn_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  bool shut_down_ = false;
+  int pending_ = 0;  // submitted and not yet settled; touched on the JS thread only
+  Napi::Env env_;
+  Napi::Env::CleanupHook<std::function<void()>> cleanup_;
+};
+
+}  // namespace dmdlk::addon

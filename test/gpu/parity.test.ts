@@ -1,0 +1,92 @@
+// CUDA against the CPU: every op, forward and backward, on the same random
+// inputs. Run with `npm run test:gpu`; it uses node's own test runner so that
+// it runs on a machine with nothing but Node, the addon and dist/ (the lent
+// GPU machine: see test/gpu/device-run.sh). Without a GPU every test is
+// skipped with the reason.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { info, ops, Tensor } from '../../lib';
+
+const cuda = info().cuda;
+const skip = cuda.available ? false : `skipped: no GPU (${cuda.reason})`;
+if (skip) console.log(skip);
+
+let seed = 12345;
+function random(shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    data[i] = seed / 1073741824 - 1;
+  }
+  return Tensor.from(data, shape);
+}
+
+/** Runs `op` on CPU tensors and on their CUDA copies; every output must agree. */
+async function parity(
+  label: string, inputs: Tensor[], op: (...t: Tensor[]) => Promise<Tensor | object>,
+): Promise<void> {
+  const onGpu = await Promise.all(inputs.map((t) => t.toDevice('cuda')));
+  const cpuOut = await op(...inputs);
+  const gpuOut = await op(...onGpu);
+  const asRecord = (o: Tensor | object) => (o instanceof Tensor ? { y: o } : o) as Record<string, Tensor | undefined>;
+  const c = asRecord(cpuOut), g = asRecord(gpuOut);
+  assert.deepEqual(Object.keys(g).sort(), Object.keys(c).sort(), `${label}: outputs`);
+  for (const key of Object.keys(c)) {
+    const want = c[key]!.toArray(), got = await g[key]!.data();
+    assert.equal(g[key]!.device, 'cuda:0');
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1e-4 + 1e-4 * Math.abs(want[i])));
+    }
+    assert.ok(worst <= 1, `${label}: ${key} differs by ${worst.toFixed(2)}x the tolerance`);
+  }
+}
+
+test('add and mul, with broadcasting', { skip }, async () => {
+  for (const [sa, sb] of [[[2, 3, 5, 7], [3, 1, 1]], [[4, 1, 6], [5, 1]], [[64, 56, 56], [64, 56, 56]]]) {
+    const a = random(sa), b = random(sb);
+    await parity('add', [a, b], ops.add);
+    await parity('mul', [a, b], ops.mul);
+    const dy = await ops.add(a, b);
+    await parity('addBackward', [dy, a, b], ops.addBackward);
+    await parity('mulBackward', [dy, a, b], ops.mulBackward);
+  }
+});
+
+test('matmul and linear', { skip }, async () => {
+  for (const [sa, sb] of [[[5, 7], [7, 3]], [[3, 70, 90], [3, 90, 65]], [[2, 3, 13, 17], [17, 11]], [[512, 512], [512, 512]]]) {
+    const a = random(sa), b = random(sb);
+    await parity('matmul', [a, b], ops.matmul);
+    const dy = await ops.matmul(a, b);
+    await parity('matmulBackward', [dy, a, b], ops.matmulBackward);
+  }
+  const x = random([4, 196, 128]), w = random([384, 128]), bias = random([384]);
+  await parity('linear', [x, w, bias], (x, w, b) => ops.linear(x, w, b));
+  const dy = random([4, 196, 384]);
+  await parity('linearBackward', [dy, x, w], (dy, x, w) => ops.linearBackward(dy, x, w, true));
+});
+
+test('conv2d in every form the network uses', { skip }, async () => {
+  const cases: [number[], number[], { stride?: number; padding?: number; dilation?: number; groups?: number }][] = [
+    [[2, 3, 64, 64], [32, 3, 3, 3], { stride: 2, padding: 1 }],
+    [[2, 32, 32, 32], [128, 32, 1, 1], {}],
+    [[2, 128, 32, 32], [128, 1, 3, 3], { stride: 2, padding: 1, groups: 128 }],
+    [[1, 32, 28, 28], [98, 32, 7, 7], { padding: 9, dilation: 3 }],
+    [[2, 16, 29, 31], [50, 16, 5, 5], { padding: 2 }],
+    [[2, 2, 56, 56], [2, 2, 7, 7], { padding: 3 }],
+  ];
+  for (const [sx, sw, options] of cases) {
+    const x = random(sx), w = random(sw), b = random([sw[0]]);
+    await parity(`conv2d ${sx}`, [x, w, b], (x, w, b) => ops.conv2d(x, w, b, options));
+    const dy = await ops.conv2d(x, w, b, options);
+    await parity(`conv2dBackward ${sx}`, [dy, x, w], (dy, x, w) => ops.conv2dBackward(dy, x, w, true, options));
+  }
+});
+
+test('device errors are typed', { skip }, async () => {
+  const onGpu = await random([4]).toDevice('cuda');
+  await assert.rejects(ops.add(onGpu, random([4])), { code: 'ERR_DEVICE' });
+  await assert.rejects(random([1]).toDevice('cuda:99'), { code: 'ERR_DEVICE' });
+});

@@ -1,0 +1,57 @@
+// The addon is context-aware: it loads in several worker_threads at once,
+// each with its own executor, and a worker can be terminated while native
+// work is queued without bringing the process down.
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+
+import { info } from '../../lib';
+
+const workerSource = `
+const { parentPort, workerData } = require('worker_threads');
+const b = require(workerData.binary);
+const x = new b.NativeTensor(new Float32Array(2 * 8 * 32 * 32).fill(1), [2, 8, 32, 32], 'cpu');
+const w = new b.NativeTensor(new Float32Array(8 * 8 * 3 * 3).fill(1), [8, 8, 3, 3], 'cpu');
+const opts = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+(async () => {
+  let sum = 0;
+  for (let i = 0; i < workerData.rounds; i++) {
+    const y = await b.conv2d(x, w, null, opts);
+    sum = y.toArray()[33 * 32 + 1];  // an interior pixel: 8 channels × 9 taps
+  }
+  parentPort.postMessage(sum);
+})();
+`;
+
+function runWorker(rounds: number): Worker {
+  return new Worker(workerSource, { eval: true, workerData: { binary: info().binary, rounds } });
+}
+
+describe('worker_threads', () => {
+  it('runs the addon in four workers at once', async () => {
+    const results = await Promise.all([0, 1, 2, 3].map(() => new Promise<number>((resolve, reject) => {
+      const worker = runWorker(5);
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    })));
+    expect(results).toEqual([72, 72, 72, 72]);
+  });
+
+  it('survives a worker terminated while its work is queued', async () => {
+    const worker = runWorker(1000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const code = await worker.terminate();
+    expect(code).toBe(1);
+    // The process is intact and the addon still works here.
+    expect(info().version).toBeTruthy();
+  });
+
+  it('lets a worker exit on its own with nothing pending', async () => {
+    const worker = runWorker(2);
+    const exit = new Promise<number>((resolve) => worker.once('exit', resolve));
+    expect(await new Promise((resolve) => worker.once('message', resolve))).toBe(72);
+    expect(await exit).toBe(0);
+  });
+});
+
+// Keep the path module referenced for readers running this file directly.
+void path;
