@@ -1,5 +1,7 @@
 #include "addon/executor.h"
 
+#include <memory>
+
 #include "addon/errors.h"
 
 namespace dmdlk::addon {
@@ -80,22 +82,26 @@ void Executor::run() {
 }
 
 void Executor::settle(Napi::Env env, Napi::Function, Executor* self, Job* job) {
-  if (env == nullptr) {  // the environment is being torn down
-    delete job;
-    return;
-  }
+  std::unique_ptr<Job> owned(job);
+  if (env == nullptr) return;  // the environment is being torn down
   if (--self->pending_ == 0) self->tsfn_.Unref(env);
-  Napi::HandleScope scope(env);
-  if (job->failed) {
-    job->deferred.Reject(to_js_error(env, job->code, job->message).Value());
-  } else {
+  // Nothing may escape this callback: it is called from C, and an exception
+  // here terminates the process. Any N-API failure below means the
+  // environment is terminating (a worker being stopped), where no Promise
+  // can be settled any more.
+  try {
+    Napi::HandleScope scope(env);
+    if (job->failed) {
+      job->deferred.Reject(to_js_error(env, job->code, job->message).Value());
+      return;
+    }
     try {
       job->deferred.Resolve(guarded(env, [&] { return job->finish(env); }));
     } catch (const Napi::Error& e) {
       job->deferred.Reject(e.Value());
     }
+  } catch (...) {
   }
-  delete job;
 }
 
 }  // namespace dmdlk::addon

@@ -73,7 +73,10 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
 }
 
 void TensorWrap::release(Napi::Env env) {
-  if (host_bytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -host_bytes_);
+  // The C call, whose failure is ignored: this also runs in finalizers while
+  // an environment terminates, where a thrown Napi::Error would abort.
+  int64_t ignored;
+  if (host_bytes_) napi_adjust_external_memory(env, -host_bytes_, &ignored);
   host_bytes_ = 0;
   tensor_ = Tensor();
 }
