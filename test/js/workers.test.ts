@@ -42,7 +42,8 @@ describe('worker_threads', () => {
     for (let i = 0; i < 20; i++) {
       const worker = runWorker(100000);
       await new Promise((resolve) => setTimeout(resolve, 20 + (i % 7) * 9));
-      expect(await worker.terminate()).toBe(1);
+      // 1 when stopped while running; 0 when stopped before its script started.
+      expect([0, 1]).toContain(await worker.terminate());
     }
     // The process is intact and the addon still works here.
     expect(info().version).toBeTruthy();
