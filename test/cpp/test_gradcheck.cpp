@@ -1,8 +1,11 @@
 // Double-precision finite-difference checks of every op's backward.
 #include "gradcheck.h"
+#include "ops/activation.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
+#include "ops/normalization.h"
+#include "ops/softmax.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -59,6 +62,52 @@ TEST(conv2d_gradients) {
     gradcheck("conv2d", {random_tensor(c.x, rng), random_tensor(c.w, rng), random_tensor({c.w[0]}, rng)},
               [o](auto& in) { return conv2d(in[0], in[1], in[2], o); },
               [o](auto& in, auto& dy) { auto g = conv2d_backward(dy, in[0], in[1], true, o); return std::vector<Tensor>{g.dx, g.dweight, g.dbias}; });
+  }
+}
+
+TEST(activation_gradients) {
+  std::mt19937 rng(7);
+  for (Activation a : {Activation::Gelu, Activation::Silu, Activation::Sigmoid})
+    gradcheck("activation", {random_tensor({3, 4, 5}, rng, 2.0)},
+              [a](auto& in) { return activation(a, in[0]); },
+              [a](auto& in, auto& dy) { return std::vector<Tensor>{activation_backward(a, dy, in[0])}; });
+}
+
+TEST(softmax_gradients) {
+  std::mt19937 rng(8);
+  for (Shape s : {Shape{3, 5}, Shape{2, 1, 17}})
+    gradcheck("softmax", {random_tensor(s, rng)}, [](auto& in) { return softmax(in[0]); },
+              [](auto& in, auto& dy) { return std::vector<Tensor>{softmax_backward(dy, softmax(in[0]))}; });
+}
+
+TEST(batch_norm_gradients) {
+  std::mt19937 rng(9);
+  for (bool training : {true, false}) {
+    auto run = [training](const std::vector<Tensor>& in) {
+      Tensor rm = Tensor::zeros({3}, DType::F64), rv = Tensor::from_vector(std::vector<double>{1, 2, 0.5}, {3});
+      return batch_norm(in[0], in[1], in[2], rm, rv, training);
+    };
+    gradcheck("batch_norm", {random_tensor({2, 3, 4, 3}, rng), random_tensor({3}, rng), random_tensor({3}, rng)},
+              [run](auto& in) { return run(in).y; },
+              [run, training](auto& in, auto& dy) {
+                BatchNormOutput out = run(in);
+                NormGrads g = batch_norm_backward(dy, in[0], in[1], out.mean, out.invstd, training);
+                return std::vector<Tensor>{g.dx, g.dweight, g.dbias};
+              });
+  }
+}
+
+TEST(layer_norm_gradients) {
+  std::mt19937 rng(10);
+  for (auto [axis, shape] : {std::pair{LayerNormAxis::Channels, Shape{2, 4, 3, 2}}, {LayerNormAxis::Last, Shape{3, 2, 5}}}) {
+    int64_t c = axis == LayerNormAxis::Channels ? shape[1] : shape.back();
+    gradcheck("layer_norm", {random_tensor(shape, rng), random_tensor({c}, rng), random_tensor({c}, rng)},
+              [axis = axis](auto& in) { return layer_norm(in[0], in[1], in[2], axis).y; },
+              [axis = axis](auto& in, auto& dy) {
+                LayerNormOutput out = layer_norm(in[0], in[1], in[2], axis);
+                NormGrads g = layer_norm_backward(dy, in[0], in[1], out.mean, out.invstd, axis);
+                return std::vector<Tensor>{g.dx, g.dweight, g.dbias};
+              });
   }
 }
 

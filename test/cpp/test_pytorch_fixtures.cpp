@@ -1,10 +1,13 @@
-// Every foundation op, forward and backward, against PyTorch's values
-// (test/reference/gen_foundation_ops.py), in float32 on the CPU.
+// Every op, forward and backward, against PyTorch's values (written by the
+// scripts of test/reference/), in float32 on the CPU.
 #include "fixtures.h"
 #include "harness.h"
+#include "ops/activation.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
+#include "ops/normalization.h"
+#include "ops/softmax.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -45,14 +48,32 @@ std::pair<Tensor, std::map<std::string, Tensor>> run_case(const FixtureCase& c) 
     if (bias.defined()) grads["dbias"] = g.dbias;
     return {conv2d(c.at("x"), c.at("weight"), bias, o), grads};
   }
+  for (auto [name, a] : {std::pair{"gelu", Activation::Gelu}, {"silu", Activation::Silu}, {"sigmoid", Activation::Sigmoid}})
+    if (c.op() == name) return {activation(a, c.at("x")), {{"dx", activation_backward(a, dy, c.at("x"))}}};
+  if (c.op() == "softmax") {
+    Tensor y = softmax(c.at("x"));
+    return {y, {{"dx", softmax_backward(dy, y)}}};
+  }
+  if (c.op() == "batch_norm") {
+    bool training = c.field("training").boolean;
+    Tensor rm = c.at("running_mean").clone(), rv = c.at("running_var").clone();
+    BatchNormOutput out = batch_norm(c.at("x"), c.at("weight"), c.at("bias"), rm, rv, training);
+    NormGrads g = batch_norm_backward(dy, c.at("x"), c.at("weight"), out.mean, out.invstd, training);
+    // The updated running statistics are outputs too.
+    return {out.y, {{"dx", g.dx}, {"dweight", g.dweight}, {"dbias", g.dbias}, {"new_running_mean", rm}, {"new_running_var", rv}}};
+  }
+  if (c.op() == "layer_norm_channels" || c.op() == "layer_norm_last") {
+    LayerNormAxis axis = c.op() == "layer_norm_last" ? LayerNormAxis::Last : LayerNormAxis::Channels;
+    LayerNormOutput out = layer_norm(c.at("x"), c.at("weight"), c.at("bias"), axis);
+    NormGrads g = layer_norm_backward(dy, c.at("x"), c.at("weight"), out.mean, out.invstd, axis);
+    return {out.y, {{"dx", g.dx}, {"dweight", g.dweight}, {"dbias", g.dbias}}};
+  }
   throw Error(ErrorCode::Format, concat("fixture ", c.name, " has unknown op ", c.op()));
 }
 
-}  // namespace
-
-TEST(foundation_ops_match_pytorch) {
-  auto cases = load_fixtures("foundation_ops.safetensors");
-  CHECK(cases.size() >= 28);
+void check_fixture_file(const char* file, size_t min_cases) {
+  auto cases = load_fixtures(file);
+  CHECK(cases.size() >= min_cases);
   for (const auto& [name, c] : cases) {
     auto [y, grads] = run_case(c);
     double worst = closeness(y, c.at("y"), kAtol, kRtol);
@@ -61,8 +82,14 @@ TEST(foundation_ops_match_pytorch) {
       worst = closeness(grad, c.at(grad_name), kAtol, kRtol);
       if (!(worst <= 1)) fail(__FILE__, __LINE__, concat(name, ": ", grad_name, " off by ", worst, "× the tolerance"));
     }
-    std::printf("    %-10s %-7s matches PyTorch (y and %zu gradients)\n", name.c_str(), c.op().c_str(), grads.size());
+    std::printf("    %-22s %-20s matches PyTorch (y and %zu more)\n", name.c_str(), c.op().c_str(), grads.size());
   }
 }
+
+}  // namespace
+
+TEST(foundation_ops_match_pytorch) { check_fixture_file("foundation_ops.safetensors", 28); }
+
+TEST(layer_ops_match_pytorch) { check_fixture_file("layer_ops.safetensors", 18); }
 
 int main() { return run_all(); }

@@ -1,0 +1,59 @@
+// Point-wise activations and their derivatives, written once for both
+// backends. GELU is the exact erf form (PyTorch's default).
+#pragma once
+#include <math.h>
+
+#include "core/host_device.h"
+#include "core/tensor.h"
+
+namespace dmdlk {
+
+enum class Activation { Gelu, Silu, Sigmoid };
+
+DMDLK_HD float erf_of(float x) { return erff(x); }
+DMDLK_HD double erf_of(double x) { return erf(x); }
+DMDLK_HD float exp_of(float x) { return expf(x); }
+DMDLK_HD double exp_of(double x) { return exp(x); }
+
+template <typename T>
+DMDLK_HD T sigmoid_of(T x) { return T(1) / (T(1) + exp_of(-x)); }
+
+template <typename T>
+DMDLK_HD T activate(Activation a, T x) {
+  switch (a) {
+    case Activation::Gelu: return T(0.5) * x * (T(1) + erf_of(x * T(0.70710678118654752440)));
+    case Activation::Silu: return x * sigmoid_of(x);
+    default: return sigmoid_of(x);
+  }
+}
+
+// d activate(x) / dx
+template <typename T>
+DMDLK_HD T activate_grad(Activation a, T x) {
+  switch (a) {
+    case Activation::Gelu:
+      return T(0.5) * (T(1) + erf_of(x * T(0.70710678118654752440))) +
+             x * exp_of(T(-0.5) * x * x) * T(0.39894228040143267794);  // 1/√(2π)
+    case Activation::Silu: {
+      T s = sigmoid_of(x);
+      return s * (T(1) + x * (T(1) - s));
+    }
+    default: {
+      T s = sigmoid_of(x);
+      return s * (T(1) - s);
+    }
+  }
+}
+
+Tensor activation(Activation a, const Tensor& x);
+// dx = dy ⊙ activate'(x)
+Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x);
+
+namespace cuda_ops {
+template <typename T>
+void activation_forward(int device, Activation a, int64_t n, const T* x, T* y);
+template <typename T>
+void activation_backward(int device, Activation a, int64_t n, const T* dy, const T* x, T* dx);
+}  // namespace cuda_ops
+
+}  // namespace dmdlk

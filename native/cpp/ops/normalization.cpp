@@ -1,0 +1,229 @@
+#include "ops/normalization.h"
+
+#include <cmath>
+
+#include "core/thread_pool.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+// ---- CPU kernels: statistics in double, one channel or one group per task ----
+namespace cpu_ops {
+
+
+template <typename T>
+void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv, bool training, T* y,
+                T* mean, T* invstd) {
+  int64_t count = l.outer * l.inner;
+  parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      if (training) {
+        double sum = 0, sq = 0;
+        for (int64_t o = 0; o < l.outer; ++o)
+          for (int64_t i = 0; i < l.inner; ++i) sum += x[(o * l.channels + c) * l.inner + i];
+        double m = sum / count;
+        for (int64_t o = 0; o < l.outer; ++o)
+          for (int64_t i = 0; i < l.inner; ++i) {
+            double d = x[(o * l.channels + c) * l.inner + i] - m;
+            sq += d * d;
+          }
+        mean[c] = T(m), invstd[c] = T(1.0 / std::sqrt(sq / count + kNormEps));
+        rm[c] = T((1 - kBatchNormMomentum) * rm[c] + kBatchNormMomentum * m);
+        rv[c] = T((1 - kBatchNormMomentum) * rv[c] + kBatchNormMomentum * sq / double(count - 1));
+      } else {
+        mean[c] = rm[c], invstd[c] = T(1.0 / std::sqrt(double(rv[c]) + kNormEps));
+      }
+      T scale = invstd[c] * w[c], shift = b[c] - mean[c] * scale;
+      for (int64_t o = 0; o < l.outer; ++o) {
+        int64_t row = (o * l.channels + c) * l.inner;
+        for (int64_t i = 0; i < l.inner; ++i) y[row + i] = x[row + i] * scale + shift;
+      }
+    }
+  });
+}
+
+template <typename T>
+void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
+                 bool training, T* dx, T* dw, T* db) {
+  double count = double(l.outer * l.inner);
+  parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (int64_t o = 0; o < l.outer; ++o) {
+        int64_t row = (o * l.channels + c) * l.inner;
+        for (int64_t i = 0; i < l.inner; ++i) {
+          sum_dy += dy[row + i];
+          sum_dy_xhat += dy[row + i] * (x[row + i] - mean[c]) * invstd[c];
+        }
+      }
+      dw[c] = T(sum_dy_xhat), db[c] = T(sum_dy);
+      double k = double(w[c]) * invstd[c];
+      for (int64_t o = 0; o < l.outer; ++o) {
+        int64_t row = (o * l.channels + c) * l.inner;
+        for (int64_t i = 0; i < l.inner; ++i) {
+          double g = dy[row + i];
+          if (training) g -= (sum_dy + (x[row + i] - mean[c]) * invstd[c] * sum_dy_xhat) / count;
+          dx[row + i] = T(k * g);
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void layer_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
+  parallel_for(0, l.outer * l.inner, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
+    for (int64_t g = lo; g < hi; ++g) {
+      int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+      double sum = 0, sq = 0;
+      for (int64_t c = 0; c < l.channels; ++c) sum += x[off + c * l.inner];
+      double m = sum / l.channels;
+      for (int64_t c = 0; c < l.channels; ++c) sq += (x[off + c * l.inner] - m) * (x[off + c * l.inner] - m);
+      double is = 1.0 / std::sqrt(sq / l.channels + kNormEps);
+      mean[g] = T(m), invstd[g] = T(is);
+      for (int64_t c = 0; c < l.channels; ++c) y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
+    }
+  });
+}
+
+template <typename T>
+void layer_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd, T* dx,
+                 T* dw, T* db) {
+  int64_t groups = l.outer * l.inner;
+  parallel_for(0, groups, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
+    for (int64_t g = lo; g < hi; ++g) {
+      int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+      double mean_d = 0, mean_dx = 0;
+      for (int64_t c = 0; c < l.channels; ++c) {
+        int64_t e = off + c * l.inner;
+        double d = double(dy[e]) * w[c];
+        mean_d += d, mean_dx += d * (x[e] - mean[g]) * invstd[g];
+      }
+      mean_d /= l.channels, mean_dx /= l.channels;
+      for (int64_t c = 0; c < l.channels; ++c) {
+        int64_t e = off + c * l.inner;
+        double xhat = (x[e] - mean[g]) * invstd[g];
+        dx[e] = T(invstd[g] * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+      }
+    }
+  });
+  parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      double sw = 0, sb = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        int64_t e = (g / l.inner) * l.channels * l.inner + c * l.inner + g % l.inner;
+        sw += double(dy[e]) * (x[e] - mean[g]) * invstd[g];
+        sb += dy[e];
+      }
+      dw[c] = T(sw), db[c] = T(sb);
+    }
+  });
+}
+
+}  // namespace cpu_ops
+
+// ---- public entries: checks, then one call to the tensors' backend ----------
+namespace {
+
+void check_params(const Tensor& x, int64_t channels, const char* op,
+                  std::initializer_list<std::pair<const Tensor*, const char*>> params) {
+  for (const auto& [t, name] : params) {
+    check_compatible(*t, x, op, name, "x");
+    check_shape(*t, {channels}, op, name);
+  }
+}
+
+ChannelLayout batch_norm_layout(const Tensor& x, const char* op) {
+  check_floating(x, op, "x");
+  DMDLK_CHECK(x.rank() >= 2, ErrorCode::Shape, op, ": x must have rank >= 2 ([N, C, ...]), got ", shape_str(x.shape()));
+  return {x.dim(0), x.dim(1), x.numel() / std::max<int64_t>(1, x.dim(0) * x.dim(1))};
+}
+
+ChannelLayout layer_norm_layout(const Tensor& x, LayerNormAxis axis, const char* op) {
+  check_floating(x, op, "x");
+  if (axis == LayerNormAxis::Last) {
+    DMDLK_CHECK(x.rank() >= 1, ErrorCode::Shape, op, ": x must have rank >= 1, got a scalar");
+    return {x.numel() / std::max<int64_t>(1, x.dim(-1)), x.dim(-1), 1};
+  }
+  check_rank(x, 4, op, "x", "[N, C, H, W]");
+  return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
+}
+
+Tensor like(const Tensor& x, const Shape& shape) { return Tensor::empty(shape, x.dtype(), x.device()); }
+
+}  // namespace
+
+BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                           Tensor& running_var, bool training) {
+  const char* op = "batch_norm";
+  ChannelLayout l = batch_norm_layout(x, op);
+  check_params(x, l.channels, op, {{&weight, "weight"}, {&bias, "bias"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}});
+  DMDLK_CHECK(!training || l.outer * l.inner > 1, ErrorCode::Shape, op,
+              ": training needs more than one value per channel, x is ", shape_str(x.shape()));
+  BatchNormOutput out{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    auto args = std::make_tuple(l, x.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
+                                running_var.data<T>(), training, out.y.data<T>(), out.mean.data<T>(), out.invstd.data<T>());
+    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::batch_norm_forward<T>(a...); }, args);
+    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::batch_norm_forward<T>(x.device().index, a...); }, args));
+  });
+  return out;
+}
+
+NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                              const Tensor& invstd, bool training) {
+  const char* op = "batch_norm_backward";
+  ChannelLayout l = batch_norm_layout(x, op);
+  check_compatible(dy, x, op, "dy", "x");
+  check_shape(dy, x.shape(), op, "dy");
+  check_params(x, l.channels, op, {{&weight, "weight"}, {&mean, "mean"}, {&invstd, "invstd"}});
+  NormGrads g{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    auto args = std::make_tuple(l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(), invstd.data<T>(),
+                                training, g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
+    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::batch_norm_backward<T>(a...); }, args);
+    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::batch_norm_backward<T>(x.device().index, a...); }, args));
+  });
+  return g;
+}
+
+LayerNormOutput layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, LayerNormAxis axis) {
+  const char* op = "layer_norm";
+  ChannelLayout l = layer_norm_layout(x, axis, op);
+  check_params(x, l.channels, op, {{&weight, "weight"}, {&bias, "bias"}});
+  LayerNormOutput out{like(x, x.shape()), like(x, {l.outer * l.inner}), like(x, {l.outer * l.inner})};
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    auto args = std::make_tuple(l, x.data<T>(), weight.data<T>(), bias.data<T>(), out.y.data<T>(), out.mean.data<T>(),
+                                out.invstd.data<T>());
+    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::layer_norm_forward<T>(a...); }, args);
+    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::layer_norm_forward<T>(x.device().index, a...); }, args));
+  });
+  return out;
+}
+
+NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                              const Tensor& invstd, LayerNormAxis axis) {
+  const char* op = "layer_norm_backward";
+  ChannelLayout l = layer_norm_layout(x, axis, op);
+  check_compatible(dy, x, op, "dy", "x");
+  check_shape(dy, x.shape(), op, "dy");
+  check_params(x, l.channels, op, {{&weight, "weight"}});
+  check_compatible(mean, x, op, "mean", "x");
+  check_shape(mean, {l.outer * l.inner}, op, "mean");
+  check_compatible(invstd, x, op, "invstd", "x");
+  check_shape(invstd, {l.outer * l.inner}, op, "invstd");
+  NormGrads g{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    auto args = std::make_tuple(l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(), invstd.data<T>(),
+                                g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
+    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::layer_norm_backward<T>(a...); }, args);
+    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::layer_norm_backward<T>(x.device().index, a...); }, args));
+  });
+  return g;
+}
+
+}  // namespace dmdlk

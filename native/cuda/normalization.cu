@@ -1,0 +1,171 @@
+// BatchNorm: one block per channel computes the statistics (two passes, in
+// double) and, in the backward, the parameter gradients and dx of that
+// channel. LayerNorm: one thread per normalized group for x, one block per
+// channel for the parameter gradients. No atomics anywhere.
+#include "block_reduce.cuh"
+#include "cuda_check.cuh"
+#include "ops/normalization.h"
+
+namespace dmdlk::cuda_ops {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ int64_t channel_offset(const ChannelLayout& l, int64_t c, int64_t e) {
+  return ((e / l.inner) * l.channels + c) * l.inner + e % l.inner;  // e-th element of channel c
+}
+
+template <typename T>
+__global__ void bn_forward_kernel(ChannelLayout l, const T* x, const T* w, const T* b, T* rm, T* rv, bool training,
+                                  T* y, T* mean, T* invstd) {
+  const int64_t c = blockIdx.x, count = l.outer * l.inner;
+  double m, is;
+  if (training) {
+    double sum = 0;
+    for (int64_t e = threadIdx.x; e < count; e += kThreads) sum += x[channel_offset(l, c, e)];
+    m = block_sum(sum) / count;
+    double sq = 0;
+    for (int64_t e = threadIdx.x; e < count; e += kThreads) {
+      double d = x[channel_offset(l, c, e)] - m;
+      sq += d * d;
+    }
+    sq = block_sum(sq);
+    is = 1.0 / sqrt(sq / count + kNormEps);
+    if (threadIdx.x == 0) {
+      rm[c] = T((1 - kBatchNormMomentum) * rm[c] + kBatchNormMomentum * m);
+      rv[c] = T((1 - kBatchNormMomentum) * rv[c] + kBatchNormMomentum * sq / double(count - 1));
+    }
+  } else {
+    m = rm[c];
+    is = 1.0 / sqrt(double(rv[c]) + kNormEps);
+  }
+  if (threadIdx.x == 0) mean[c] = T(m), invstd[c] = T(is);
+  T scale = T(is) * w[c], shift = b[c] - T(m) * scale;
+  for (int64_t e = threadIdx.x; e < count; e += kThreads) {
+    int64_t i = channel_offset(l, c, e);
+    y[i] = x[i] * scale + shift;
+  }
+}
+
+template <typename T>
+__global__ void bn_backward_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
+                                   const T* invstd, bool training, T* dx, T* dw, T* db) {
+  const int64_t c = blockIdx.x, count = l.outer * l.inner;
+  double sum_dy = 0, sum_dy_xhat = 0;
+  for (int64_t e = threadIdx.x; e < count; e += kThreads) {
+    int64_t i = channel_offset(l, c, e);
+    sum_dy += dy[i];
+    sum_dy_xhat += double(dy[i]) * (x[i] - mean[c]) * invstd[c];
+  }
+  sum_dy = block_sum(sum_dy);
+  sum_dy_xhat = block_sum(sum_dy_xhat);
+  if (threadIdx.x == 0) dw[c] = T(sum_dy_xhat), db[c] = T(sum_dy);
+  double k = double(w[c]) * invstd[c];
+  for (int64_t e = threadIdx.x; e < count; e += kThreads) {
+    int64_t i = channel_offset(l, c, e);
+    double g = dy[i];
+    if (training) g -= (sum_dy + (x[i] - mean[c]) * invstd[c] * sum_dy_xhat) / count;
+    dx[i] = T(k * g);
+  }
+}
+
+template <typename T>
+__global__ void ln_forward_kernel(ChannelLayout l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
+  const int64_t groups = l.outer * l.inner;
+  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x) {
+    int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+    double sum = 0, sq = 0;
+    for (int64_t c = 0; c < l.channels; ++c) sum += x[off + c * l.inner];
+    double m = sum / l.channels;
+    for (int64_t c = 0; c < l.channels; ++c) sq += (x[off + c * l.inner] - m) * (x[off + c * l.inner] - m);
+    double is = 1.0 / sqrt(sq / l.channels + kNormEps);
+    mean[g] = T(m), invstd[g] = T(is);
+    for (int64_t c = 0; c < l.channels; ++c) y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
+  }
+}
+
+template <typename T>
+__global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
+                                      const T* invstd, T* dx) {
+  const int64_t groups = l.outer * l.inner;
+  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x) {
+    int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+    double mean_d = 0, mean_dx = 0;
+    for (int64_t c = 0; c < l.channels; ++c) {
+      int64_t e = off + c * l.inner;
+      double d = double(dy[e]) * w[c];
+      mean_d += d, mean_dx += d * (x[e] - mean[g]) * invstd[g];
+    }
+    mean_d /= l.channels, mean_dx /= l.channels;
+    for (int64_t c = 0; c < l.channels; ++c) {
+      int64_t e = off + c * l.inner;
+      double xhat = (x[e] - mean[g]) * invstd[g];
+      dx[e] = T(invstd[g] * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+    }
+  }
+}
+
+template <typename T>
+__global__ void ln_backward_params_kernel(ChannelLayout l, const T* dy, const T* x, const T* mean, const T* invstd,
+                                          T* dw, T* db) {
+  const int64_t c = blockIdx.x, groups = l.outer * l.inner;
+  double sw = 0, sb = 0;
+  for (int64_t g = threadIdx.x; g < groups; g += kThreads) {
+    int64_t e = channel_offset(l, c, g);
+    sw += double(dy[e]) * (x[e] - mean[g]) * invstd[g];
+    sb += dy[e];
+  }
+  sw = block_sum(sw);
+  sb = block_sum(sb);
+  if (threadIdx.x == 0) dw[c] = T(sw), db[c] = T(sb);
+}
+
+}  // namespace
+
+template <typename T>
+void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv,
+                        bool training, T* y, T* mean, T* invstd) {
+  DeviceGuard guard(device);
+  bn_forward_kernel<T><<<unsigned(l.channels), kThreads, 0, stream(device)>>>(l, x, w, b, rm, rv, training, y, mean, invstd);
+  check_launch(device, "batch_norm_forward");
+}
+
+template <typename T>
+void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
+                         const T* invstd, bool training, T* dx, T* dw, T* db) {
+  DeviceGuard guard(device);
+  bn_backward_kernel<T><<<unsigned(l.channels), kThreads, 0, stream(device)>>>(l, dy, x, w, mean, invstd, training, dx, dw, db);
+  check_launch(device, "batch_norm_backward");
+}
+
+template <typename T>
+void layer_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean,
+                        T* invstd) {
+  DeviceGuard guard(device);
+  ln_forward_kernel<T><<<blocks_for(l.outer * l.inner), kThreads, 0, stream(device)>>>(l, x, w, b, y, mean, invstd);
+  check_launch(device, "layer_norm_forward");
+}
+
+template <typename T>
+void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
+                         const T* invstd, T* dx, T* dw, T* db) {
+  DeviceGuard guard(device);
+  ln_backward_dx_kernel<T><<<blocks_for(l.outer * l.inner), kThreads, 0, stream(device)>>>(l, dy, x, w, mean, invstd, dx);
+  ln_backward_params_kernel<T><<<unsigned(l.channels), kThreads, 0, stream(device)>>>(l, dy, x, mean, invstd, dw, db);
+  check_launch(device, "layer_norm_backward");
+}
+
+#define DMDLK_INSTANTIATE(T)                                                                                      \
+  template void batch_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, bool, T*, \
+                                      T*, T*);                                                                    \
+  template void batch_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*,        \
+                                       const T*, bool, T*, T*, T*);                                               \
+  template void layer_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, T*);      \
+  template void layer_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*,        \
+                                       const T*, T*, T*, T*);
+DMDLK_INSTANTIATE(float)
+DMDLK_INSTANTIATE(double)
+#undef DMDLK_INSTANTIATE
+
+}  // namespace dmdlk::cuda_ops

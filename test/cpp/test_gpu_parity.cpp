@@ -1,0 +1,119 @@
+// Every op on CUDA against the CPU, forward and backward, on the same random
+// inputs. Where there is no GPU it prints why and exits with 77, which CTest
+// reports as skipped (not passed).
+#include <random>
+
+#include "core/cuda_runtime.h"
+#include "gradcheck.h"
+#include "ops/activation.h"
+#include "ops/binary.h"
+#include "ops/conv2d.h"
+#include "ops/matmul.h"
+#include "ops/normalization.h"
+#include "ops/softmax.h"
+
+using namespace dmdlk;
+using namespace dmdlk::test;
+
+namespace {
+
+using Run = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
+
+// Runs `run` on the CPU inputs and on CUDA copies of them; compares every output.
+void parity(const std::string& label, const std::vector<Tensor>& inputs, const Run& run, double tol = 2e-4) {
+  std::vector<Tensor> on_gpu;
+  for (const Tensor& t : inputs) on_gpu.push_back(t.to(Device::cuda(0)));
+  std::vector<Tensor> want = run(inputs), got = run(on_gpu);
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!want[i].defined()) continue;
+    if (got[i].device() != Device::cuda(0)) fail(__FILE__, __LINE__, concat(label, ": output ", i, " is not on the GPU"));
+    double worst = closeness(got[i], want[i], tol, tol);
+    if (!(worst <= 1)) fail(__FILE__, __LINE__, concat(label, ": output ", i, " off by ", worst, "× the tolerance"));
+  }
+}
+
+std::mt19937 rng(2026);
+Tensor r(const Shape& s, double scale = 1.0) { return random_tensor(s, rng, scale, DType::F32); }
+
+}  // namespace
+
+TEST(binary_ops) {
+  for (auto [sa, sb] : {std::pair{Shape{2, 3, 5, 7}, Shape{3, 1, 1}}, {Shape{64, 56, 56}, Shape{64, 56, 56}}}) {
+    parity("add/mul", {r(sa), r(sb), r(broadcast_shape(make_broadcast_plan(sa, sb, "")))}, [](auto& in) {
+      BinaryGrads ga = add_backward(in[2], in[0], in[1]), gm = mul_backward(in[2], in[0], in[1]);
+      return std::vector<Tensor>{add(in[0], in[1]), mul(in[0], in[1]), ga.da, ga.db, gm.da, gm.db};
+    });
+  }
+}
+
+TEST(matmul_and_linear) {
+  for (auto [sa, sb] : {std::pair{Shape{3, 70, 90}, Shape{3, 90, 65}}, {Shape{2, 3, 13, 17}, Shape{17, 11}}, {Shape{512, 512}, Shape{512, 512}}}) {
+    parity("matmul", {r(sa), r(sb)}, [](auto& in) {
+      Tensor y = matmul(in[0], in[1]);
+      MatmulGrads g = matmul_backward(y, in[0], in[1]);
+      return std::vector<Tensor>{y, g.da, g.db};
+    }, 1e-3);
+  }
+  parity("linear", {r({4, 196, 128}), r({384, 128}, 0.1), r({384})}, [](auto& in) {
+    Tensor y = linear(in[0], in[1], in[2]);
+    LinearGrads g = linear_backward(y, in[0], in[1], true);
+    return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
+  }, 1e-3);
+}
+
+TEST(conv2d_forms) {
+  struct Case { Shape x, w; Conv2dOptions o; };
+  for (const Case& c : std::vector<Case>{{{2, 3, 64, 64}, {32, 3, 3, 3}, {2, 2, 1, 1, 1, 1, 1}},
+                                          {{2, 32, 32, 32}, {128, 32, 1, 1}, {}},
+                                          {{2, 128, 32, 32}, {128, 1, 3, 3}, {2, 2, 1, 1, 1, 1, 128}},
+                                          {{1, 32, 28, 28}, {98, 32, 7, 7}, {1, 1, 9, 9, 3, 3, 1}},
+                                          {{2, 2, 56, 56}, {2, 2, 7, 7}, {1, 1, 3, 3, 1, 1, 1}}}) {
+    Conv2dOptions o = c.o;
+    parity("conv2d", {r(c.x), r(c.w, 0.2), r({c.w[0]})}, [o](auto& in) {
+      Tensor y = conv2d(in[0], in[1], in[2], o);
+      Conv2dGrads g = conv2d_backward(y, in[0], in[1], true, o);
+      return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
+    }, 1e-3);
+  }
+}
+
+TEST(activations_and_softmax) {
+  for (Activation a : {Activation::Gelu, Activation::Silu, Activation::Sigmoid})
+    parity("activation", {r({4, 64, 28, 28}, 3), r({4, 64, 28, 28})}, [a](auto& in) {
+      return std::vector<Tensor>{activation(a, in[0]), activation_backward(a, in[1], in[0])};
+    });
+  for (Shape s : {Shape{8, 4, 49, 49}, Shape{2, 1, 3136}})
+    parity("softmax", {r(s, 3), r(s)}, [](auto& in) {
+      Tensor y = softmax(in[0]);
+      return std::vector<Tensor>{y, softmax_backward(in[1], y)};
+    });
+}
+
+TEST(normalization) {
+  for (bool training : {true, false})
+    parity("batch_norm", {r({4, 32, 28, 28}, 2), r({32}), r({32}), r({4, 32, 28, 28}), r({32}, 0.1), r({32}, 0.1)},
+           [training](auto& in) {
+             Tensor rm = in[4].clone(), rv = add(mul(in[5], in[5]), mul(in[5], in[5]));  // variances > 0
+             BatchNormOutput out = batch_norm(in[0], in[1], in[2], rm, rv, training);
+             NormGrads g = batch_norm_backward(in[3], in[0], in[1], out.mean, out.invstd, training);
+             return std::vector<Tensor>{out.y, g.dx, g.dweight, g.dbias, rm, rv};
+           }, 1e-3);
+  for (auto [axis, s] : {std::pair{LayerNormAxis::Channels, Shape{2, 64, 14, 14}}, {LayerNormAxis::Last, Shape{8, 49, 128}}}) {
+    int64_t c = axis == LayerNormAxis::Channels ? s[1] : s.back();
+    parity("layer_norm", {r(s), r({c}), r({c}), r(s)}, [axis = axis](auto& in) {
+      LayerNormOutput out = layer_norm(in[0], in[1], in[2], axis);
+      NormGrads g = layer_norm_backward(in[3], in[0], in[1], out.mean, out.invstd, axis);
+      return std::vector<Tensor>{out.y, g.dx, g.dweight, g.dbias};
+    }, 1e-3);
+  }
+}
+
+int main() {
+  const cuda::Availability& a = cuda::availability();
+  if (!a.available) {
+    std::printf("skipped: no GPU (%s)\n", a.reason.c_str());
+    return 77;
+  }
+  std::printf("GPU: %s\n", a.devices[0].name.c_str());
+  return run_all();
+}
