@@ -9,8 +9,11 @@
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
+#include "ops/layout.h"
 #include "ops/normalization.h"
+#include "ops/pooling.h"
 #include "ops/softmax.h"
+#include "ops/upsample.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -106,6 +109,28 @@ TEST(normalization) {
       return std::vector<Tensor>{out.y, g.dx, g.dweight, g.dbias};
     }, 1e-3);
   }
+}
+
+TEST(pooling_upsampling_and_layout) {
+  Tensor x = r({4, 32, 56, 55}), ties = r({4, 32, 56, 56});
+  parity("avg_pool2d", {x, r({4, 32, 28, 28})}, [](auto& in) {
+    return std::vector<Tensor>{avg_pool2d(in[0], 3, 2, 1), avg_pool2d_backward(in[1], in[0], 3, 2, 1)};
+  });
+  parity("max_pool2d", {ties, r({4, 32, 28, 28})}, [](auto& in) {
+    return std::vector<Tensor>{max_pool2d(in[0], 2, 2), max_pool2d_backward(in[1], in[0], 2, 2)};
+  });
+  parity("reductions", {x, r({4, 32, 1, 1}), r({4, 1, 56, 55})}, [](auto& in) {
+    return std::vector<Tensor>{global_avg_pool(in[0]), global_avg_pool_backward(in[1], in[0]), channel_mean(in[0]),
+                               channel_mean_backward(in[2], in[0]), channel_max(in[0]), channel_max_backward(in[2], in[0])};
+  });
+  parity("upsample2x", {r({2, 64, 28, 27}), r({2, 64, 56, 54})}, [](auto& in) {
+    return std::vector<Tensor>{upsample2x(in[0]), upsample2x_backward(in[1], in[0])};
+  });
+  parity("layout", {r({2, 64, 28, 28}), r({2, 32, 28, 28})}, [](auto& in) {
+    Tensor cat = concat_channels({in[0], in[1]}), windows = window_partition(in[0], 7, 7);
+    return std::vector<Tensor>{cat, slice_channels(cat, 10, 70), slice_channels_backward(in[1], in[0].shape(), 5),
+                               windows, window_merge(windows, 2, 28, 28, 7, 7), permute(in[0], {0, 2, 3, 1})};
+  });
 }
 
 int main() {

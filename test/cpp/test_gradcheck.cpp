@@ -4,8 +4,11 @@
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
+#include "ops/layout.h"
 #include "ops/normalization.h"
+#include "ops/pooling.h"
 #include "ops/softmax.h"
+#include "ops/upsample.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -109,6 +112,35 @@ TEST(layer_norm_gradients) {
                 return std::vector<Tensor>{g.dx, g.dweight, g.dbias};
               });
   }
+}
+
+TEST(pooling_gradients) {
+  std::mt19937 rng(11);
+  gradcheck("avg_pool2d", {random_tensor({2, 2, 7, 6}, rng)}, [](auto& in) { return avg_pool2d(in[0], 3, 2, 1); },
+            [](auto& in, auto& dy) { return std::vector<Tensor>{avg_pool2d_backward(dy, in[0], 3, 2, 1)}; });
+  // Distinct values: finite differences are undefined at ties.
+  gradcheck("max_pool2d", {random_tensor({2, 2, 6, 7}, rng)}, [](auto& in) { return max_pool2d(in[0], 2, 2); },
+            [](auto& in, auto& dy) { return std::vector<Tensor>{max_pool2d_backward(dy, in[0], 2, 2)}; });
+  gradcheck("global_avg_pool", {random_tensor({2, 3, 4, 5}, rng)}, [](auto& in) { return global_avg_pool(in[0]); },
+            [](auto& in, auto& dy) { return std::vector<Tensor>{global_avg_pool_backward(dy, in[0])}; });
+  gradcheck("channel_mean", {random_tensor({2, 3, 4, 5}, rng)}, [](auto& in) { return channel_mean(in[0]); },
+            [](auto& in, auto& dy) { return std::vector<Tensor>{channel_mean_backward(dy, in[0])}; });
+  gradcheck("channel_max", {random_tensor({2, 3, 4, 5}, rng)}, [](auto& in) { return channel_max(in[0]); },
+            [](auto& in, auto& dy) { return std::vector<Tensor>{channel_max_backward(dy, in[0])}; });
+}
+
+TEST(upsample_and_layout_gradients) {
+  std::mt19937 rng(12);
+  for (Shape s : {Shape{1, 2, 3, 5}, Shape{2, 1, 1, 2}})
+    gradcheck("upsample2x", {random_tensor(s, rng)}, [](auto& in) { return upsample2x(in[0]); },
+              [](auto& in, auto& dy) { return std::vector<Tensor>{upsample2x_backward(dy, in[0])}; });
+  gradcheck("concat_channels", {random_tensor({2, 2, 3, 2}, rng), random_tensor({2, 3, 3, 2}, rng)},
+            [](auto& in) { return concat_channels({in[0], in[1]}); },
+            [](auto&, auto& dy) { return std::vector<Tensor>{slice_channels(dy, 0, 2), slice_channels(dy, 2, 5)}; });
+  gradcheck("slice_channels", {random_tensor({2, 5, 2, 2}, rng)}, [](auto& in) { return slice_channels(in[0], 1, 4); },
+            [](auto& in, auto& dy) { return std::vector<Tensor>{slice_channels_backward(dy, in[0].shape(), 1)}; });
+  gradcheck("window_partition", {random_tensor({2, 3, 4, 6}, rng)}, [](auto& in) { return window_partition(in[0], 2, 3); },
+            [](auto&, auto& dy) { return std::vector<Tensor>{window_merge(dy, 2, 4, 6, 2, 3)}; });
 }
 
 // The harness itself must be able to fail: a deliberately wrong backward is caught.

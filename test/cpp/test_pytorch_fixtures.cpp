@@ -6,8 +6,11 @@
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
+#include "ops/layout.h"
 #include "ops/normalization.h"
+#include "ops/pooling.h"
 #include "ops/softmax.h"
+#include "ops/upsample.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -68,6 +71,37 @@ std::pair<Tensor, std::map<std::string, Tensor>> run_case(const FixtureCase& c) 
     NormGrads g = layer_norm_backward(dy, c.at("x"), c.at("weight"), out.mean, out.invstd, axis);
     return {out.y, {{"dx", g.dx}, {"dweight", g.dweight}, {"dbias", g.dbias}}};
   }
+  if (c.op() == "avg_pool2d" || c.op() == "max_pool2d") {
+    int64_t k = c.integer_field("kernel"), s = c.integer_field("stride");
+    const Tensor& x = c.at("x");
+    if (c.op() == "max_pool2d") return {max_pool2d(x, k, s), {{"dx", max_pool2d_backward(dy, x, k, s)}}};
+    int64_t p = c.integer_field("padding");
+    return {avg_pool2d(x, k, s, p), {{"dx", avg_pool2d_backward(dy, x, k, s, p)}}};
+  }
+  if (c.op() == "global_avg_pool") return {global_avg_pool(c.at("x")), {{"dx", global_avg_pool_backward(dy, c.at("x"))}}};
+  if (c.op() == "channel_mean") return {channel_mean(c.at("x")), {{"dx", channel_mean_backward(dy, c.at("x"))}}};
+  if (c.op() == "channel_max") return {channel_max(c.at("x")), {{"dx", channel_max_backward(dy, c.at("x"))}}};
+  if (c.op() == "upsample2x") return {upsample2x(c.at("x")), {{"dx", upsample2x_backward(dy, c.at("x"))}}};
+  if (c.op() == "concat_channels") {
+    const Tensor &a = c.at("a"), &b = c.at("b"), &d = c.at("c");
+    int64_t ca = a.dim(1), cb = b.dim(1), cd = d.dim(1);
+    return {concat_channels({a, b, d}),
+            {{"da", slice_channels(dy, 0, ca)}, {"db", slice_channels(dy, ca, ca + cb)}, {"dc", slice_channels(dy, ca + cb, ca + cb + cd)}}};
+  }
+  if (c.op() == "slice_channels") {
+    int64_t begin = c.integer_field("begin"), end = c.integer_field("end");
+    return {slice_channels(c.at("x"), begin, end), {{"dx", slice_channels_backward(dy, c.at("x").shape(), begin)}}};
+  }
+  if (c.op() == "permute") {
+    std::vector<int> perm;
+    for (size_t i = 0; i < c.field("perm").items.size(); ++i) perm.push_back(int(c.integer("perm", i)));
+    return {permute(c.at("x"), perm), {{"dx", permute(dy, inverse_permutation(perm))}}};
+  }
+  if (c.op() == "window_partition") {
+    const Tensor& x = c.at("x");
+    int64_t wh = c.integer("window", 0), ww = c.integer("window", 1);
+    return {window_partition(x, wh, ww), {{"dx", window_merge(dy, x.dim(0), x.dim(2), x.dim(3), wh, ww)}}};
+  }
   throw Error(ErrorCode::Format, concat("fixture ", c.name, " has unknown op ", c.op()));
 }
 
@@ -91,5 +125,7 @@ void check_fixture_file(const char* file, size_t min_cases) {
 TEST(foundation_ops_match_pytorch) { check_fixture_file("foundation_ops.safetensors", 28); }
 
 TEST(layer_ops_match_pytorch) { check_fixture_file("layer_ops.safetensors", 18); }
+
+TEST(shape_ops_match_pytorch) { check_fixture_file("shape_ops.safetensors", 16); }
 
 int main() { return run_all(); }

@@ -1,0 +1,158 @@
+#include "ops/layout.h"
+
+#include <cstring>
+
+#include "core/thread_pool.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+namespace {
+
+int64_t inner_size(const Tensor& x) { return x.numel() / std::max<int64_t>(1, x.dim(0) * x.dim(1)); }
+
+// dst[n, dst_begin + k, :] = src[n, src_begin + k, :] for k < count; any dtype.
+void copy_channels(const Tensor& src, int64_t src_begin, Tensor& dst, int64_t dst_begin, int64_t count) {
+  int64_t batch = src.dim(0), inner = inner_size(src), sc = src.dim(1), dc = dst.dim(1);
+  if (batch == 0 || count == 0 || inner == 0) return;
+  if (src.device().is_cpu()) {
+    size_t elem = dtype_size(src.dtype()), bytes = size_t(count * inner) * elem;
+    const uint8_t* s = static_cast<const uint8_t*>(src.raw());
+    uint8_t* d = static_cast<uint8_t*>(dst.raw());
+    parallel_for(0, batch, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t n = lo; n < hi; ++n)
+        std::memcpy(d + size_t((n * dc + dst_begin) * inner) * elem, s + size_t((n * sc + src_begin) * inner) * elem, bytes);
+    });
+    return;
+  }
+  dispatch_floating(src.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    DMDLK_CUDA_DISPATCH(cuda_ops::copy_channels(src.device().index, batch, inner, src.data<T>(), sc, src_begin,
+                                                dst.data<T>(), dc, dst_begin, count));
+  });
+}
+
+void check_channel_major(const Tensor& x, const char* op, const char* name) {
+  check_defined(x, op, name);
+  DMDLK_CHECK(x.rank() >= 2, ErrorCode::Shape, op, ": ", name, " must have rank >= 2 ([N, C, ...]), got ",
+              shape_str(x.shape()));
+}
+
+}  // namespace
+
+Tensor concat_channels(const std::vector<Tensor>& parts) {
+  const char* op = "concat_channels";
+  DMDLK_CHECK(!parts.empty(), ErrorCode::InvalidArg, op, ": needs at least one tensor");
+  check_channel_major(parts[0], op, "parts[0]");
+  Shape shape = parts[0].shape();
+  int64_t channels = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string name = concat("parts[", i, "]");
+    check_channel_major(parts[i], op, name.c_str());
+    check_compatible(parts[i], parts[0], op, name.c_str(), "parts[0]");
+    Shape expected = shape;
+    expected[1] = parts[i].dim(1);
+    DMDLK_CHECK(parts[i].shape() == expected, ErrorCode::Shape, op, ": ", name, " ", shape_str(parts[i].shape()),
+                " differs from parts[0] ", shape_str(shape), " outside axis 1");
+    channels += parts[i].dim(1);
+  }
+  shape[1] = channels;
+  Tensor out = Tensor::empty(shape, parts[0].dtype(), parts[0].device());
+  int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    copy_channels(p, 0, out, offset, p.dim(1));
+    offset += p.dim(1);
+  }
+  return out;
+}
+
+Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end) {
+  check_channel_major(x, "slice_channels", "x");
+  DMDLK_CHECK(0 <= begin && begin <= end && end <= x.dim(1), ErrorCode::InvalidArg, "slice_channels: [", begin, ", ",
+              end, ") is not a channel range of x ", shape_str(x.shape()));
+  Shape shape = x.shape();
+  shape[1] = end - begin;
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  copy_channels(x, begin, out, 0, end - begin);
+  return out;
+}
+
+Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t begin) {
+  check_channel_major(dy, "slice_channels_backward", "dy");
+  Shape expected = x_shape;
+  DMDLK_CHECK(expected.size() == dy.shape().size() && begin >= 0 && begin + dy.dim(1) <= x_shape[1], ErrorCode::Shape,
+              "slice_channels_backward: dy ", shape_str(dy.shape()), " at channel ", begin, " does not fit in ",
+              shape_str(x_shape));
+  expected[1] = dy.dim(1);
+  check_shape(dy, expected, "slice_channels_backward", "dy");
+  Tensor dx = Tensor::zeros(x_shape, dy.dtype(), dy.device());
+  copy_channels(dy, 0, dx, begin, dy.dim(1));
+  return dx;
+}
+
+std::vector<int> inverse_permutation(const std::vector<int>& perm) {
+  std::vector<int> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[size_t(perm[i])] = int(i);
+  return inv;
+}
+
+Tensor permute(const Tensor& x, const std::vector<int>& perm) {
+  check_floating(x, "permute", "x");
+  int rank = x.rank();
+  DMDLK_CHECK(int(perm.size()) == rank && rank <= kMaxPermuteRank, ErrorCode::InvalidArg, "permute: needs a permutation of ",
+              rank, " axes (at most ", kMaxPermuteRank, "), got ", perm.size());
+  std::vector<bool> seen(size_t(rank), false);
+  for (int a : perm) {
+    DMDLK_CHECK(a >= 0 && a < rank && !seen[size_t(a)], ErrorCode::InvalidArg, "permute: axis ", a,
+                " is out of range or repeated");
+    seen[size_t(a)] = true;
+  }
+  PermutePlan plan;
+  plan.rank = rank;
+  int64_t stride[kMaxPermuteRank], s = 1;
+  for (int d = rank - 1; d >= 0; --d) stride[d] = s, s *= x.dim(d);
+  Shape out_shape;
+  for (int i = 0; i < rank; ++i) {
+    plan.out_size[i] = x.dim(perm[size_t(i)]);
+    plan.in_stride[i] = stride[perm[size_t(i)]];
+    out_shape.push_back(plan.out_size[i]);
+  }
+  Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    if (x.device().is_cpu()) {
+      parallel_for(0, y.numel(), 16384, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) yp[i] = xp[permuted_offset(plan, i)];
+      });
+    } else {
+      DMDLK_CUDA_DISPATCH(cuda_ops::permute(x.device().index, plan, y.numel(), xp, yp));
+    }
+  });
+  return y;
+}
+
+// [B, C, nh·wh, nw·ww] = [B, C, nh, wh, nw, ww] -> [B, nh, nw, wh, ww, C] = [B·nW, wh·ww, C]
+Tensor window_partition(const Tensor& x, int64_t wh, int64_t ww) {
+  check_floating(x, "window_partition", "x");
+  check_rank(x, 4, "window_partition", "x", "[B, C, H, W]");
+  int64_t b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+  DMDLK_CHECK(wh >= 1 && ww >= 1 && h % wh == 0 && w % ww == 0, ErrorCode::Shape, "window_partition: ", wh, "×", ww,
+              " windows do not tile x ", shape_str(x.shape()));
+  Tensor t = permute(x.reshape({b, c, h / wh, wh, w / ww, ww}), {0, 2, 4, 3, 5, 1});
+  return t.reshape({b * (h / wh) * (w / ww), wh * ww, c});
+}
+
+Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t width, int64_t wh, int64_t ww) {
+  check_floating(tokens, "window_merge", "tokens");
+  check_rank(tokens, 3, "window_merge", "tokens", "[B·nW, wh·ww, C]");
+  DMDLK_CHECK(wh >= 1 && ww >= 1 && height % wh == 0 && width % ww == 0, ErrorCode::Shape, "window_merge: ", wh, "×",
+              ww, " windows do not tile ", height, "×", width);
+  int64_t c = tokens.dim(2), nh = height / wh, nw = width / ww;
+  check_shape(tokens, {batch * nh * nw, wh * ww, c}, "window_merge", "tokens");
+  Tensor x = permute(tokens.reshape({batch, nh, nw, wh, ww, c}), {0, 5, 1, 3, 2, 4});
+  return x.reshape({batch, c, height, width});
+}
+
+}  // namespace dmdlk

@@ -1,0 +1,53 @@
+// Moving data without arithmetic: concatenation and slicing along channels,
+// axis permutation, and attention windows (partition and merge). Each one's
+// backward is another of them.
+#pragma once
+#include <vector>
+
+#include "core/host_device.h"
+#include "core/tensor.h"
+
+namespace dmdlk {
+
+// Along axis 1 of tensors [N, C_i, ...] with equal other axes.
+Tensor concat_channels(const std::vector<Tensor>& parts);
+// Channels [begin, end) of x [N, C, ...].
+Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end);
+// The gradient of a slice: dy placed at channels [begin, begin + Cdy) of zeros shaped like x.
+Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t begin);
+
+constexpr int kMaxPermuteRank = 6;
+// out axis i = in axis perm[i]; the backward is permute with the inverse.
+Tensor permute(const Tensor& x, const std::vector<int>& perm);
+std::vector<int> inverse_permutation(const std::vector<int>& perm);
+
+// [B, C, H, W] -> tokens [B·nW, wh·ww, C]: windows and tokens in row-major order.
+Tensor window_partition(const Tensor& x, int64_t wh, int64_t ww);
+// The inverse: tokens [B·nW, wh·ww, C] -> [B, C, H, W].
+Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t width, int64_t wh, int64_t ww);
+
+struct PermutePlan {
+  int rank = 0;
+  int64_t out_size[kMaxPermuteRank] = {};
+  int64_t in_stride[kMaxPermuteRank] = {};  // stride in the input of each output axis
+};
+
+DMDLK_HD int64_t permuted_offset(const PermutePlan& p, int64_t index) {
+  int64_t off = 0;
+  for (int d = p.rank - 1; d >= 0; --d) {
+    off += (index % p.out_size[d]) * p.in_stride[d];
+    index /= p.out_size[d];
+  }
+  return off;
+}
+
+namespace cuda_ops {
+template <typename T>
+void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y);
+// Copies `count` channels × inner per image between channel-major buffers.
+template <typename T>
+void copy_channels(int device, int64_t batch, int64_t inner, const T* src, int64_t src_channels, int64_t src_begin,
+                   T* dst, int64_t dst_channels, int64_t dst_begin, int64_t count);
+}  // namespace cuda_ops
+
+}  // namespace dmdlk

@@ -1,0 +1,135 @@
+// Pooling and channel reductions: one thread per output element forward, one
+// per input element backward (gathers), over the shared math of ops/pooling.h.
+#include "block_reduce.cuh"
+#include "cuda_check.cuh"
+#include "ops/pooling.h"
+
+namespace dmdlk::cuda_ops {
+
+namespace {
+
+#define DMDLK_GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+template <typename T>
+__global__ void pool_forward_kernel(PoolKind kind, PoolGeometry g, int64_t planes, const T* x, T* y) {
+  DMDLK_GRID_LOOP(i, planes * g.out_h * g.out_w) {
+    int64_t ox = i % g.out_w, oy = (i / g.out_w) % g.out_h, p = i / (g.out_w * g.out_h);
+    const T* plane = x + p * g.height * g.width;
+    y[i] = kind == PoolKind::Avg ? avg_pool_at(g, plane, oy, ox) : plane[max_pool_argmax(g, plane, oy, ox)];
+  }
+}
+
+template <typename T>
+__global__ void pool_backward_kernel(PoolKind kind, PoolGeometry g, int64_t planes, const T* x, const T* dy, T* dx) {
+  DMDLK_GRID_LOOP(i, planes * g.height * g.width) {
+    int64_t xx = i % g.width, y = (i / g.width) % g.height, p = i / (g.width * g.height);
+    const T *plane = x + p * g.height * g.width, *dy_plane = dy + p * g.out_h * g.out_w;
+    dx[i] = kind == PoolKind::Avg ? avg_pool_grad_at(g, dy_plane, y, xx) : max_pool_grad_at(g, plane, dy_plane, y, xx);
+  }
+}
+
+template <typename T>
+__global__ void global_avg_forward_kernel(int64_t size, const T* x, T* y) {
+  const T* plane = x + blockIdx.x * size;
+  double sum = 0;
+  for (int64_t i = threadIdx.x; i < size; i += blockDim.x) sum += plane[i];
+  sum = block_sum(sum);
+  if (threadIdx.x == 0) y[blockIdx.x] = T(sum / size);
+}
+
+template <typename T>
+__global__ void global_avg_backward_kernel(int64_t planes, int64_t size, const T* dy, T* dx) {
+  DMDLK_GRID_LOOP(i, planes * size) dx[i] = dy[i / size] / T(size);
+}
+
+template <typename T>
+__global__ void channel_reduce_forward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
+  DMDLK_GRID_LOOP(i, n * hw) {
+    int64_t b = i / hw, p = i % hw;
+    if (kind == ChannelReduce::Max) {
+      y[i] = x[(b * c + channel_argmax(x, c, hw, b, p)) * hw + p];
+    } else {
+      T sum = 0;
+      for (int64_t k = 0; k < c; ++k) sum += x[(b * c + k) * hw + p];
+      y[i] = sum / T(c);
+    }
+  }
+}
+
+template <typename T>
+__global__ void channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x,
+                                               const T* dy, T* dx) {
+  DMDLK_GRID_LOOP(i, n * hw) {
+    int64_t b = i / hw, p = i % hw;
+    int64_t winner = kind == ChannelReduce::Max ? channel_argmax(x, c, hw, b, p) : -1;
+    for (int64_t k = 0; k < c; ++k)
+      dx[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? dy[i] / T(c) : (k == winner ? dy[i] : T(0));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void pool2d_forward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y) {
+  int64_t n = planes * g.out_h * g.out_w;
+  if (n == 0) return;
+  DeviceGuard guard(device);
+  pool_forward_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(kind, g, planes, x, y);
+  check_launch(device, "pool2d_forward");
+}
+
+template <typename T>
+void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
+  int64_t n = planes * g.height * g.width;
+  if (n == 0) return;
+  DeviceGuard guard(device);
+  pool_backward_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(kind, g, planes, x, dy, dx);
+  check_launch(device, "pool2d_backward");
+}
+
+template <typename T>
+void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* x, T* y) {
+  if (planes == 0) return;
+  DeviceGuard guard(device);
+  global_avg_forward_kernel<T><<<unsigned(planes), 256, 0, stream(device)>>>(size, x, y);
+  check_launch(device, "global_avg_pool_forward");
+}
+
+template <typename T>
+void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, T* dx) {
+  if (planes * size == 0) return;
+  DeviceGuard guard(device);
+  global_avg_backward_kernel<T><<<blocks_for(planes * size), 256, 0, stream(device)>>>(planes, size, dy, dx);
+  check_launch(device, "global_avg_pool_backward");
+}
+
+template <typename T>
+void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
+  if (n * hw == 0) return;
+  DeviceGuard guard(device);
+  channel_reduce_forward_kernel<T><<<blocks_for(n * hw), 256, 0, stream(device)>>>(kind, n, c, hw, x, y);
+  check_launch(device, "channel_reduce_forward");
+}
+
+template <typename T>
+void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
+                             T* dx) {
+  if (n * hw == 0) return;
+  DeviceGuard guard(device);
+  channel_reduce_backward_kernel<T><<<blocks_for(n * hw), 256, 0, stream(device)>>>(kind, n, c, hw, x, dy, dx);
+  check_launch(device, "channel_reduce_backward");
+}
+
+#define DMDLK_INSTANTIATE(T)                                                                                          \
+  template void pool2d_forward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, T*);                        \
+  template void pool2d_backward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, const T*, T*);             \
+  template void global_avg_pool_forward<T>(int, int64_t, int64_t, const T*, T*);                                     \
+  template void global_avg_pool_backward<T>(int, int64_t, int64_t, const T*, T*);                                    \
+  template void channel_reduce_forward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, T*);              \
+  template void channel_reduce_backward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, const T*, T*);
+DMDLK_INSTANTIATE(float)
+DMDLK_INSTANTIATE(double)
+#undef DMDLK_INSTANTIATE
+
+}  // namespace dmdlk::cuda_ops
