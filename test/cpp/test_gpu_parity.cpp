@@ -6,10 +6,12 @@
 #include "core/cuda_runtime.h"
 #include "gradcheck.h"
 #include "ops/activation.h"
+#include "ops/adam.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
 #include "ops/layout.h"
+#include "ops/losses.h"
 #include "ops/normalization.h"
 #include "ops/pooling.h"
 #include "ops/softmax.h"
@@ -130,6 +132,24 @@ TEST(pooling_upsampling_and_layout) {
     Tensor cat = concat_channels({in[0], in[1]}), windows = window_partition(in[0], 7, 7);
     return std::vector<Tensor>{cat, slice_channels(cat, 10, 70), slice_channels_backward(in[1], in[0].shape(), 5),
                                windows, window_merge(windows, 2, 28, 28, 7, 7), permute(in[0], {0, 2, 3, 1})};
+  });
+}
+
+TEST(losses_and_adam) {
+  std::vector<int32_t> labels(size_t(4 * 112 * 112));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t((i * 7919) % 3 == 0);
+  Tensor targets = Tensor::from_vector(labels, {4, 112, 112});
+  Tensor dloss = Tensor::from_vector(std::vector<float>{0.5f}, {});
+  parity("losses", {r({4, 2, 112, 112}, 2), targets, dloss}, [](auto& in) {
+    return std::vector<Tensor>{cross_entropy(in[0], in[1]), cross_entropy_backward(in[0], in[1], in[2]),
+                               dice_loss(in[0], in[1]), dice_loss_backward(in[0], in[1], in[2])};
+  }, 1e-3);
+  parity("adam", {r({100000}), r({100000}), r({100000}, 0.1), r({100000}, 0.1)}, [](auto& in) {
+    Tensor p = in[0].clone(), m = in[2].clone(), v = mul(in[3], in[3]);
+    AdamOptions o;
+    o.lr = 1e-3, o.step = 7, o.weight_decay = 0.01;
+    adam_step(p, in[1], m, v, o);
+    return std::vector<Tensor>{p, m, v};
   });
 }
 

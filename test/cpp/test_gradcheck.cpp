@@ -5,6 +5,7 @@
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
 #include "ops/layout.h"
+#include "ops/losses.h"
 #include "ops/normalization.h"
 #include "ops/pooling.h"
 #include "ops/softmax.h"
@@ -141,6 +142,17 @@ TEST(upsample_and_layout_gradients) {
             [](auto& in, auto& dy) { return std::vector<Tensor>{slice_channels_backward(dy, in[0].shape(), 1)}; });
   gradcheck("window_partition", {random_tensor({2, 3, 4, 6}, rng)}, [](auto& in) { return window_partition(in[0], 2, 3); },
             [](auto&, auto& dy) { return std::vector<Tensor>{window_merge(dy, 2, 4, 6, 2, 3)}; });
+}
+
+TEST(loss_gradients) {
+  std::mt19937 rng(13);
+  Tensor targets = Tensor::from_vector(std::vector<int32_t>{0, 1, 1, 2, 0, 2, 1, 0, 2, 2, 1, 0}, {2, 2, 3});
+  Tensor dloss = Tensor::from_vector(std::vector<double>{1.3}, {});
+  gradcheck("cross_entropy", {random_tensor({2, 3, 2, 3}, rng)},
+            [&](auto& in) { return mul(cross_entropy(in[0], targets), dloss); },
+            [&](auto& in, auto& dy) { return std::vector<Tensor>{cross_entropy_backward(in[0], targets, mul(dy, dloss))}; });
+  gradcheck("dice_loss", {random_tensor({2, 3, 2, 3}, rng)}, [&](auto& in) { return dice_loss(in[0], targets); },
+            [&](auto& in, auto& dy) { return std::vector<Tensor>{dice_loss_backward(in[0], targets, dy)}; });
 }
 
 // The harness itself must be able to fail: a deliberately wrong backward is caught.

@@ -3,10 +3,12 @@
 #include "fixtures.h"
 #include "harness.h"
 #include "ops/activation.h"
+#include "ops/adam.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
 #include "ops/layout.h"
+#include "ops/losses.h"
 #include "ops/normalization.h"
 #include "ops/pooling.h"
 #include "ops/softmax.h"
@@ -21,6 +23,20 @@ constexpr double kAtol = 1e-4, kRtol = 1e-4;
 
 // Runs one fixture case through our op; returns {y, {grad name -> grad}}.
 std::pair<Tensor, std::map<std::string, Tensor>> run_case(const FixtureCase& c) {
+  if (c.op() == "adam") {
+    // Three steps; the "output" is the parameters after the last, the others are checked as extras.
+    AdamOptions o;
+    o.lr = std::stod(c.field("lr").text);
+    o.weight_decay = std::stod(c.field("weight_decay").text);
+    Tensor p = c.at("p0").clone(), m = Tensor::zeros(p.shape(), p.dtype()), v = Tensor::zeros(p.shape(), p.dtype());
+    std::map<std::string, Tensor> steps;
+    for (int s = 1; s <= 3; ++s) {
+      o.step = s;
+      adam_step(p, c.at(concat("g", s)), m, v, o);
+      steps[concat("p", s)] = p.clone();
+    }
+    return {steps["p3"], steps};
+  }
   const Tensor& dy = c.at("dy");
   if (c.op() == "add" || c.op() == "mul") {
     const Tensor &a = c.at("a"), &b = c.at("b");
@@ -71,6 +87,10 @@ std::pair<Tensor, std::map<std::string, Tensor>> run_case(const FixtureCase& c) 
     NormGrads g = layer_norm_backward(dy, c.at("x"), c.at("weight"), out.mean, out.invstd, axis);
     return {out.y, {{"dx", g.dx}, {"dweight", g.dweight}, {"dbias", g.dbias}}};
   }
+  if (c.op() == "cross_entropy")
+    return {cross_entropy(c.at("logits"), c.at("targets")), {{"dlogits", cross_entropy_backward(c.at("logits"), c.at("targets"), dy)}}};
+  if (c.op() == "dice_loss")
+    return {dice_loss(c.at("logits"), c.at("targets")), {{"dlogits", dice_loss_backward(c.at("logits"), c.at("targets"), dy)}}};
   if (c.op() == "avg_pool2d" || c.op() == "max_pool2d") {
     int64_t k = c.integer_field("kernel"), s = c.integer_field("stride");
     const Tensor& x = c.at("x");
@@ -110,7 +130,7 @@ void check_fixture_file(const char* file, size_t min_cases) {
   CHECK(cases.size() >= min_cases);
   for (const auto& [name, c] : cases) {
     auto [y, grads] = run_case(c);
-    double worst = closeness(y, c.at("y"), kAtol, kRtol);
+    double worst = closeness(y, c.at(c.has("y") ? "y" : "p3"), kAtol, kRtol);
     if (!(worst <= 1)) fail(__FILE__, __LINE__, concat(name, ": output off by ", worst, "× the tolerance"));
     for (const auto& [grad_name, grad] : grads) {
       worst = closeness(grad, c.at(grad_name), kAtol, kRtol);
@@ -127,5 +147,15 @@ TEST(foundation_ops_match_pytorch) { check_fixture_file("foundation_ops.safetens
 TEST(layer_ops_match_pytorch) { check_fixture_file("layer_ops.safetensors", 18); }
 
 TEST(shape_ops_match_pytorch) { check_fixture_file("shape_ops.safetensors", 16); }
+
+TEST(train_ops_match_pytorch) { check_fixture_file("train_ops.safetensors", 8); }
+
+TEST(losses_reject_bad_targets) {
+  Tensor logits = Tensor::zeros({1, 2, 2, 2}, DType::F32);
+  CHECK_THROWS(cross_entropy(logits, Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 0}, {1, 2, 2})),
+               ErrorCode::InvalidArg, "target 2 at pixel 2 is not a class index in [0, 2)");
+  CHECK_THROWS(dice_loss(logits, Tensor::zeros({1, 2, 2}, DType::F32)), ErrorCode::DType, "targets must be int32");
+  CHECK_THROWS(cross_entropy(logits, Tensor::zeros({1, 2, 3}, DType::I32)), ErrorCode::Shape, "targets must have shape [1, 2, 2]");
+}
 
 int main() { return run_all(); }

@@ -1,0 +1,36 @@
+#include "ops/adam.h"
+
+#include <cmath>
+
+#include "core/thread_pool.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const AdamOptions& o) {
+  const char* op = "adam_step";
+  check_floating(params, op, "params");
+  for (auto [t, name] : {std::pair{&grads, "grads"}, {&m, "m"}, {&v, "v"}}) {
+    check_compatible(*t, params, op, name, "params");
+    check_shape(*t, params.shape(), op, name);
+  }
+  DMDLK_CHECK(o.step >= 1, ErrorCode::InvalidArg, op, ": step must be >= 1, got ", o.step);
+  DMDLK_CHECK(o.lr >= 0 && o.eps > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1 && o.weight_decay >= 0,
+              ErrorCode::InvalidArg, op, ": needs lr >= 0, eps > 0, betas in [0, 1) and weight_decay >= 0");
+  double lr_corrected = o.lr / (1 - std::pow(o.beta1, double(o.step)));
+  double sqrt_bc2 = std::sqrt(1 - std::pow(o.beta2, double(o.step)));
+  dispatch_floating(params.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    T *p = params.data<T>(), *mp = m.data<T>(), *vp = v.data<T>();
+    const T* g = grads.data<T>();
+    if (params.device().is_cpu()) {
+      parallel_for(0, params.numel(), 16384, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) adam_update(p[i], g[i], mp[i], vp[i], lr_corrected, sqrt_bc2, o);
+      });
+    } else {
+      DMDLK_CUDA_DISPATCH(cuda_ops::adam_step(params.device().index, params.numel(), p, g, mp, vp, lr_corrected, sqrt_bc2, o));
+    }
+  });
+}
+
+}  // namespace dmdlk

@@ -1,0 +1,169 @@
+#include "ops/losses.h"
+
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+namespace {
+
+LossLayout loss_layout(const Tensor& logits, const Tensor& targets, const char* op) {
+  check_floating(logits, op, "logits");
+  DMDLK_CHECK(logits.rank() >= 2, ErrorCode::Shape, op, ": logits must have rank >= 2 ([B, K, ...]), got ",
+              shape_str(logits.shape()));
+  check_defined(targets, op, "targets");
+  DMDLK_CHECK(targets.dtype() == DType::I32, ErrorCode::DType, op, ": targets must be int32 class indices, got ",
+              dtype_name(targets.dtype()));
+  DMDLK_CHECK(targets.device() == logits.device(), ErrorCode::Device, op, ": targets are on ", targets.device().str(),
+              " but logits on ", logits.device().str());
+  Shape expected = logits.shape();
+  expected.erase(expected.begin() + 1);
+  check_shape(targets, expected, op, "targets");
+  LossLayout l{logits.dim(0), logits.dim(1), 1};
+  for (int d = 2; d < logits.rank(); ++d) l.plane *= logits.dim(d);
+  DMDLK_CHECK(l.classes >= 1 && l.pixels() > 0, ErrorCode::Shape, op, ": logits ", shape_str(logits.shape()),
+              " hold no pixels or no classes");
+  return l;
+}
+
+void check_targets_on_cpu(const LossLayout& l, const Tensor& targets, const char* op) {
+  const int32_t* t = targets.data<int32_t>();
+  for (int64_t i = 0; i < l.pixels(); ++i)
+    DMDLK_CHECK(t[i] >= 0 && t[i] < l.classes, ErrorCode::InvalidArg, op, ": target ", t[i], " at pixel ", i,
+                " is not a class index in [0, ", l.classes, ")");
+}
+
+void check_dloss(const Tensor& dloss, const Tensor& logits, const char* op) {
+  check_compatible(dloss, logits, op, "dloss", "logits");
+  check_shape(dloss, {}, op, "dloss");
+}
+
+// Σ over pixels of per-pixel values, in double, deterministic: fixed chunks
+// summed in order.
+template <typename F>
+double cpu_sum(int64_t n, F value) {
+  constexpr int64_t kChunk = 8192;
+  std::vector<double> partial(size_t((n + kChunk - 1) / kChunk), 0.0);
+  parallel_for(0, int64_t(partial.size()), 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c)
+      for (int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) partial[size_t(c)] += value(i);
+  });
+  double sum = 0;
+  for (double v : partial) sum += v;
+  return sum;
+}
+
+// I_c and S_c of the Dice loss, for every class.
+template <typename T>
+void cpu_dice_sums(const LossLayout& l, const T* logits, const int32_t* targets, double* inter, double* total) {
+  for (int64_t k = 0; k < l.classes; ++k) {
+    inter[k] = cpu_sum(l.pixels(), [&](int64_t i) {
+      T m, s;
+      pixel_softmax_terms(l, logits, i, &m, &s);
+      return targets[i] == k ? double(exp_value(logits[l.at(i, k)] - m) / s) : 0.0;
+    });
+    total[k] = 1 + cpu_sum(l.pixels(), [&](int64_t i) {
+      T m, s;
+      pixel_softmax_terms(l, logits, i, &m, &s);
+      return double(exp_value(logits[l.at(i, k)] - m) / s) + (targets[i] == k ? 1.0 : 0.0);
+    });
+  }
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
+  LossLayout l = loss_layout(logits, targets, "cross_entropy");
+  Tensor loss = Tensor::empty({}, logits.dtype(), logits.device());
+  dispatch_floating(logits.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* lp = logits.data<T>();
+    const int32_t* tp = targets.data<int32_t>();
+    if (logits.device().is_cpu()) {
+      check_targets_on_cpu(l, targets, "cross_entropy");
+      *loss.data<T>() = T(cpu_sum(l.pixels(), [&](int64_t i) { return double(pixel_nll(l, lp, tp, i)); }) / l.pixels());
+    } else {
+      DMDLK_CUDA_DISPATCH(cuda_ops::cross_entropy_forward(logits.device().index, l, lp, tp, loss.data<T>()));
+    }
+  });
+  return loss;
+}
+
+Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss) {
+  LossLayout l = loss_layout(logits, targets, "cross_entropy_backward");
+  check_dloss(dloss, logits, "cross_entropy_backward");
+  Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  dispatch_floating(logits.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* lp = logits.data<T>();
+    const int32_t* tp = targets.data<int32_t>();
+    T* dp = dlogits.data<T>();
+    if (logits.device().is_cpu()) {
+      check_targets_on_cpu(l, targets, "cross_entropy_backward");
+      T scale = *dloss.data<T>() / T(l.pixels());
+      parallel_for(0, l.pixels(), 4096, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          T m, s;
+          pixel_softmax_terms(l, lp, i, &m, &s);
+          for (int64_t k = 0; k < l.classes; ++k)
+            dp[l.at(i, k)] = scale * (exp_value(lp[l.at(i, k)] - m) / s - (tp[i] == k ? T(1) : T(0)));
+        }
+      });
+    } else {
+      DMDLK_CUDA_DISPATCH(cuda_ops::cross_entropy_backward(logits.device().index, l, lp, tp, dloss.data<T>(), dp));
+    }
+  });
+  return dlogits;
+}
+
+Tensor dice_loss(const Tensor& logits, const Tensor& targets) {
+  LossLayout l = loss_layout(logits, targets, "dice_loss");
+  DMDLK_CHECK(l.classes >= 2 && l.classes <= kMaxDiceClasses, ErrorCode::Shape, "dice_loss: needs 2 to ",
+              kMaxDiceClasses, " classes, logits have ", l.classes);
+  Tensor loss = Tensor::empty({}, logits.dtype(), logits.device());
+  dispatch_floating(logits.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* lp = logits.data<T>();
+    const int32_t* tp = targets.data<int32_t>();
+    if (logits.device().is_cpu()) {
+      check_targets_on_cpu(l, targets, "dice_loss");
+      double inter[kMaxDiceClasses], total[kMaxDiceClasses], mean = 0;
+      cpu_dice_sums(l, lp, tp, inter, total);
+      for (int64_t k = 1; k < l.classes; ++k) mean += (2 * inter[k] + 1) / total[k];
+      *loss.data<T>() = T(1 - mean / double(l.classes - 1));
+    } else {
+      DMDLK_CUDA_DISPATCH(cuda_ops::dice_forward(logits.device().index, l, lp, tp, loss.data<T>()));
+    }
+  });
+  return loss;
+}
+
+Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss) {
+  LossLayout l = loss_layout(logits, targets, "dice_loss_backward");
+  DMDLK_CHECK(l.classes >= 2 && l.classes <= kMaxDiceClasses, ErrorCode::Shape, "dice_loss_backward: needs 2 to ",
+              kMaxDiceClasses, " classes, logits have ", l.classes);
+  check_dloss(dloss, logits, "dice_loss_backward");
+  Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  dispatch_floating(logits.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* lp = logits.data<T>();
+    const int32_t* tp = targets.data<int32_t>();
+    T* dp = dlogits.data<T>();
+    if (logits.device().is_cpu()) {
+      check_targets_on_cpu(l, targets, "dice_loss_backward");
+      double inter[kMaxDiceClasses], total[kMaxDiceClasses];
+      cpu_dice_sums(l, lp, tp, inter, total);
+      double scale = double(*dloss.data<T>()) / double(l.classes - 1);
+      parallel_for(0, l.pixels(), 4096, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) dice_pixel_grad(l, lp, tp, inter, total, scale, i, dp);
+      });
+    } else {
+      DMDLK_CUDA_DISPATCH(cuda_ops::dice_backward(logits.device().index, l, lp, tp, dloss.data<T>(), dp));
+    }
+  });
+  return dlogits;
+}
+
+}  // namespace dmdlk
