@@ -9,6 +9,7 @@
 #include "ops/adam.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
+#include "ops/deform_conv2d.h"
 #include "ops/matmul.h"
 #include "ops/layout.h"
 #include "ops/losses.h"
@@ -151,6 +152,26 @@ TEST(losses_and_adam) {
     adam_step(p, in[1], m, v, o);
     return std::vector<Tensor>{p, m, v};
   });
+}
+
+TEST(deform_conv2d_forms) {
+  // DDLK's two depthwise convolutions at decoder level 3, then a general grouped, masked, strided case.
+  struct Case { Shape x, w; int64_t offset_groups; bool mask; DeformConv2dOptions o; };
+  for (const Case& c : std::vector<Case>{{{2, 64, 56, 56}, {64, 1, 5, 5}, 1, false, {1, 1, 2, 2, 1, 1, 64}},
+                                          {{2, 64, 56, 56}, {64, 1, 7, 7}, 1, false, {1, 1, 9, 9, 3, 3, 64}},
+                                          {{2, 16, 30, 31}, {24, 8, 3, 3}, 4, true, {2, 2, 1, 1, 1, 1, 2}}}) {
+    DeformConv2dOptions o = c.o;
+    int64_t k = c.w[2], ho = (c.x[2] + 2 * o.pad_h - o.dilation_h * (k - 1) - 1) / o.stride_h + 1;
+    int64_t wo = (c.x[3] + 2 * o.pad_w - o.dilation_w * (k - 1) - 1) / o.stride_w + 1;
+    std::vector<Tensor> in = {r(c.x), r({c.x[0], 2 * c.offset_groups * k * k, ho, wo}, 3.0), r(c.w, 0.2), r({c.w[0]}),
+                              r({c.x[0], c.w[0], ho, wo})};
+    if (c.mask) in.push_back(r({c.x[0], c.offset_groups * k * k, ho, wo}));
+    parity("deform_conv2d", in, [o](auto& in) {
+      Tensor mask = in.size() > 5 ? in[5] : Tensor();
+      DeformConv2dGrads g = deform_conv2d_backward(in[4], in[0], in[1], in[2], mask, true, o);
+      return std::vector<Tensor>{deform_conv2d(in[0], in[1], in[2], in[3], mask, o), g.dx, g.doffset, g.dweight, g.dbias, g.dmask};
+    }, 1e-3);
+  }
 }
 
 int main() {

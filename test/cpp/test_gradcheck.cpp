@@ -3,6 +3,7 @@
 #include "ops/activation.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
+#include "ops/deform_conv2d.h"
 #include "ops/matmul.h"
 #include "ops/layout.h"
 #include "ops/losses.h"
@@ -153,6 +154,31 @@ TEST(loss_gradients) {
             [&](auto& in, auto& dy) { return std::vector<Tensor>{cross_entropy_backward(in[0], targets, mul(dy, dloss))}; });
   gradcheck("dice_loss", {random_tensor({2, 3, 2, 3}, rng)}, [&](auto& in) { return dice_loss(in[0], targets); },
             [&](auto& in, auto& dy) { return std::vector<Tensor>{dice_loss_backward(in[0], targets, dy)}; });
+}
+
+TEST(deform_conv2d_gradients) {
+  std::mt19937 rng(14);
+  struct Case { Shape x, w; int64_t offset_groups; bool mask; DeformConv2dOptions o; };
+  std::vector<Case> cases = {
+      {{1, 3, 5, 4}, {3, 1, 3, 3}, 1, false, {1, 1, 1, 1, 1, 1, 3}},  // depthwise, one offset group (DDLK)
+      {{2, 4, 5, 5}, {2, 2, 3, 3}, 2, true, {2, 2, 1, 1, 1, 1, 2}},   // grouped, offset groups, mask, stride
+      {{1, 2, 6, 5}, {2, 2, 3, 2}, 1, true, {1, 1, 2, 1, 2, 1, 1}},   // non-square, dilation
+  };
+  for (const Case& c : cases) {
+    DeformConv2dOptions o = c.o;
+    int64_t kh = c.w[2], kw = c.w[3];
+    int64_t ho = (c.x[2] + 2 * o.pad_h - o.dilation_h * (kh - 1) - 1) / o.stride_h + 1;
+    int64_t wo = (c.x[3] + 2 * o.pad_w - o.dilation_w * (kw - 1) - 1) / o.stride_w + 1;
+    std::vector<Tensor> inputs = {random_tensor(c.x, rng), random_tensor({c.x[0], 2 * c.offset_groups * kh * kw, ho, wo}, rng, 1.5),
+                                  random_tensor(c.w, rng), random_tensor({c.w[0]}, rng)};
+    if (c.mask) inputs.push_back(random_tensor({c.x[0], c.offset_groups * kh * kw, ho, wo}, rng));
+    gradcheck("deform_conv2d", inputs,
+              [o](auto& in) { return deform_conv2d(in[0], in[1], in[2], in[3], in.size() > 4 ? in[4] : Tensor(), o); },
+              [o](auto& in, auto& dy) {
+                DeformConv2dGrads g = deform_conv2d_backward(dy, in[0], in[1], in[2], in.size() > 4 ? in[4] : Tensor(), true, o);
+                return std::vector<Tensor>{g.dx, g.doffset, g.dweight, g.dbias, g.dmask};
+              });
+  }
 }
 
 // The harness itself must be able to fail: a deliberately wrong backward is caught.

@@ -6,6 +6,7 @@
 #include "ops/adam.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
+#include "ops/deform_conv2d.h"
 #include "ops/matmul.h"
 #include "ops/layout.h"
 #include "ops/losses.h"
@@ -87,6 +88,19 @@ std::pair<Tensor, std::map<std::string, Tensor>> run_case(const FixtureCase& c) 
     NormGrads g = layer_norm_backward(dy, c.at("x"), c.at("weight"), out.mean, out.invstd, axis);
     return {out.y, {{"dx", g.dx}, {"dweight", g.dweight}, {"dbias", g.dbias}}};
   }
+  if (c.op() == "deform_conv2d") {
+    DeformConv2dOptions o;
+    o.stride_h = c.integer("stride", 0), o.stride_w = c.integer("stride", 1);
+    o.pad_h = c.integer("padding", 0), o.pad_w = c.integer("padding", 1);
+    o.dilation_h = c.integer("dilation", 0), o.dilation_w = c.integer("dilation", 1);
+    o.groups = c.integer_field("groups");
+    Tensor bias = c.has("bias") ? c.at("bias") : Tensor(), mask = c.has("mask") ? c.at("mask") : Tensor();
+    DeformConv2dGrads g = deform_conv2d_backward(dy, c.at("x"), c.at("offset"), c.at("weight"), mask, bias.defined(), o);
+    std::map<std::string, Tensor> grads{{"dx", g.dx}, {"doffset", g.doffset}, {"dweight", g.dweight}};
+    if (bias.defined()) grads["dbias"] = g.dbias;
+    if (mask.defined()) grads["dmask"] = g.dmask;
+    return {deform_conv2d(c.at("x"), c.at("offset"), c.at("weight"), bias, mask, o), grads};
+  }
   if (c.op() == "cross_entropy")
     return {cross_entropy(c.at("logits"), c.at("targets")), {{"dlogits", cross_entropy_backward(c.at("logits"), c.at("targets"), dy)}}};
   if (c.op() == "dice_loss")
@@ -147,6 +161,8 @@ TEST(foundation_ops_match_pytorch) { check_fixture_file("foundation_ops.safetens
 TEST(layer_ops_match_pytorch) { check_fixture_file("layer_ops.safetensors", 18); }
 
 TEST(shape_ops_match_pytorch) { check_fixture_file("shape_ops.safetensors", 16); }
+
+TEST(deform_ops_match_torchvision) { check_fixture_file("deform_ops.safetensors", 5); }
 
 TEST(train_ops_match_pytorch) { check_fixture_file("train_ops.safetensors", 8); }
 

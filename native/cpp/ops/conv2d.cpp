@@ -7,7 +7,7 @@
 #include "ops/conv2d.h"
 
 #include "core/thread_pool.h"
-#include "ops/device_math.h"
+#include "ops/conv_gemm.h"
 #include "ops/im2col.h"
 #include "ops/op_checks.h"
 
@@ -112,10 +112,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor col = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    int64_t group_in = g.col_rows() / p.groups, group_out = p.out_channels / p.groups, cols = g.col_cols();
-    GemmShape s;
-    s.m = group_out, s.n = cols, s.k = group_in, s.lda = group_in, s.ldb = cols, s.ldc = cols;
-    s.batch = p.groups, s.stride_a = group_out * group_in, s.stride_b = group_in * cols, s.stride_c = group_out * cols;
+    int64_t cols = g.col_cols();
+    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, cols};
     int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
     for (int64_t n = 0; n < p.batch; ++n) {
       const T* columns = x.data<T>() + n * x_image;
@@ -123,7 +121,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
         im2col(x.device(), g, columns, col.data<T>());
         columns = col.data<T>();
       }
-      gemm<T>(x.device(), s, 1, weight.data<T>(), columns, 0, y.data<T>() + n * y_image);
+      conv_gemm_forward<T>(x.device(), s, weight.data<T>(), columns, y.data<T>() + n * y_image);
     }
     if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, cols}, bias.data<T>(), y.data<T>());
   });
@@ -145,13 +143,8 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   Tensor dcol = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    int64_t group_in = g.col_rows() / p.groups, group_out = p.out_channels / p.groups, cols = g.col_cols();
-    GemmShape sw;  // dW[g] += dy[n, g] · col[g]ᵀ
-    sw.m = group_out, sw.n = group_in, sw.k = cols, sw.trans_b = true, sw.lda = cols, sw.ldb = cols, sw.ldc = group_in;
-    sw.batch = p.groups, sw.stride_a = group_out * cols, sw.stride_b = group_in * cols, sw.stride_c = group_out * group_in;
-    GemmShape sc;  // dcol[g] = W[g]ᵀ · dy[n, g]
-    sc.m = group_in, sc.n = cols, sc.k = group_out, sc.trans_a = true, sc.lda = group_in, sc.ldb = cols, sc.ldc = cols;
-    sc.batch = p.groups, sc.stride_a = group_out * group_in, sc.stride_b = group_out * cols, sc.stride_c = group_in * cols;
+    int64_t cols = g.col_cols();
+    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, cols};
     int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
     for (int64_t n = 0; n < p.batch; ++n) {
       const T* dyn = dy.data<T>() + n * y_image;
@@ -161,11 +154,11 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
         im2col(x.device(), g, columns, col.data<T>());
         columns = col.data<T>();
       }
-      gemm<T>(x.device(), sw, 1, dyn, columns, n ? 1 : 0, grads.dweight.data<T>());
+      conv_gemm_weight_grad<T>(x.device(), s, dyn, columns, n > 0, grads.dweight.data<T>());
       if (p.direct_columns) {
-        gemm<T>(x.device(), sc, 1, weight.data<T>(), dyn, 0, dxn);
+        conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dxn);
       } else {
-        gemm<T>(x.device(), sc, 1, weight.data<T>(), dyn, 0, dcol.data<T>());
+        conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dcol.data<T>());
         col2im(x.device(), g, dcol.data<T>(), dxn);
       }
     }

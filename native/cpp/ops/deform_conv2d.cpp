@@ -1,0 +1,181 @@
+#include "ops/deform_conv2d.h"
+
+#include "core/thread_pool.h"
+#include "ops/conv_gemm.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+namespace {
+
+struct DeformPlan {
+  int64_t batch = 0, out_channels = 0, groups = 1;
+  DeformGeometry geo;
+  bool has_mask = false;
+};
+
+DeformPlan plan_deform(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor* bias,
+                       const Tensor& mask, const DeformConv2dOptions& o, const char* op) {
+  check_floating(x, op, "x");
+  check_rank(x, 4, op, "x", "[N, Cin, H, W]");
+  check_compatible(weight, x, op, "weight", "x");
+  check_rank(weight, 4, op, "weight", "[Cout, Cin/groups, kh, kw]");
+  check_compatible(offset, x, op, "offset", "x");
+  check_rank(offset, 4, op, "offset", "[N, 2·offset_groups·kh·kw, Ho, Wo]");
+  DMDLK_CHECK(o.stride_h >= 1 && o.stride_w >= 1 && o.dilation_h >= 1 && o.dilation_w >= 1 && o.pad_h >= 0 &&
+                  o.pad_w >= 0 && o.groups >= 1,
+              ErrorCode::InvalidArg, op, ": stride and dilation must be >= 1, padding >= 0 and groups >= 1");
+  DeformPlan p;
+  p.batch = x.dim(0);
+  p.out_channels = weight.dim(0);
+  p.groups = o.groups;
+  DeformGeometry& g = p.geo;
+  g.channels = x.dim(1), g.height = x.dim(2), g.width = x.dim(3);
+  g.kernel_h = weight.dim(2), g.kernel_w = weight.dim(3);
+  g.stride_h = o.stride_h, g.stride_w = o.stride_w, g.pad_h = o.pad_h, g.pad_w = o.pad_w;
+  g.dilation_h = o.dilation_h, g.dilation_w = o.dilation_w;
+  DMDLK_CHECK(g.channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op, ": groups = ", o.groups,
+              " must divide the input channels (", g.channels, ") and the output channels (", p.out_channels, ")");
+  DMDLK_CHECK(weight.dim(1) == g.channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
+              p.out_channels, ", ", g.channels / o.groups, ", kh, kw] for x ", shape_str(x.shape()), ", got ",
+              shape_str(weight.shape()));
+  int64_t span_h = o.dilation_h * (g.kernel_h - 1) + 1, span_w = o.dilation_w * (g.kernel_w - 1) + 1;
+  DMDLK_CHECK(g.height + 2 * o.pad_h >= span_h && g.width + 2 * o.pad_w >= span_w, ErrorCode::Shape, op,
+              ": the kernel is larger than the padded input");
+  g.out_h = (g.height + 2 * o.pad_h - span_h) / o.stride_h + 1;
+  g.out_w = (g.width + 2 * o.pad_w - span_w) / o.stride_w + 1;
+  // As torchvision: the number of offset groups follows from the offset's channels.
+  int64_t per_group = 2 * g.taps();
+  DMDLK_CHECK(offset.dim(1) % per_group == 0 && offset.dim(1) > 0, ErrorCode::Shape, op, ": offset has ",
+              offset.dim(1), " channels, not a positive multiple of 2·kh·kw = ", per_group);
+  g.offset_groups = offset.dim(1) / per_group;
+  DMDLK_CHECK(g.channels % g.offset_groups == 0, ErrorCode::Shape, op, ": ", g.offset_groups,
+              " offset groups do not divide the ", g.channels, " input channels");
+  check_shape(offset, {p.batch, offset.dim(1), g.out_h, g.out_w}, op, "offset");
+  if (mask.defined()) {
+    check_compatible(mask, x, op, "mask", "x");
+    check_shape(mask, {p.batch, g.offset_groups * g.taps(), g.out_h, g.out_w}, op, "mask");
+    p.has_mask = true;
+  }
+  if (bias && bias->defined()) {
+    check_compatible(*bias, x, op, "bias", "x");
+    check_shape(*bias, {p.out_channels}, op, "bias");
+  }
+  return p;
+}
+
+template <typename T>
+void cpu_deform_im2col(const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col) {
+  int64_t cols = g.pixels();
+  parallel_for(0, g.col_rows(), std::max<int64_t>(1, 4096 / std::max<int64_t>(1, cols)), [&](int64_t lo, int64_t hi) {
+    for (int64_t row = lo; row < hi; ++row)
+      for (int64_t p = 0; p < cols; ++p) col[row * cols + p] = deform_im2col_at(g, x, offset, mask, row, p);
+  });
+}
+
+// dx: one channel per task, so each task scatters only into its own plane.
+// doffset / dmask: one (offset group, tap) row of pixels per task.
+template <typename T>
+void cpu_deform_col2im(const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
+                       T* doffset, T* dmask) {
+  parallel_for(0, g.channels, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      T* plane = dx + c * g.height * g.width;
+      int64_t og = g.group_of(c);
+      for (int64_t t = 0; t < g.taps(); ++t)
+        for (int64_t p = 0; p < g.pixels(); ++p) {
+          T d = dcol[(c * g.taps() + t) * g.pixels() + p];
+          if (mask) d *= mask[(og * g.taps() + t) * g.pixels() + p];
+          T y, xx;
+          deform_point(g, offset, og, t, p, &y, &xx);
+          deform_scatter(g.height, g.width, y, xx, [&](int64_t i, T w) { plane[i] += w * d; });
+        }
+    }
+  });
+  parallel_for(0, g.offset_groups * g.taps(), 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t og = r / g.taps(), t = r % g.taps();
+      for (int64_t p = 0; p < g.pixels(); ++p) {
+        T dy, dxo, dm;
+        deform_offset_grad_at(g, x, offset, mask, dcol, og, t, p, &dy, &dxo, &dm);
+        doffset[(og * 2 * g.taps() + 2 * t) * g.pixels() + p] = dy;
+        doffset[(og * 2 * g.taps() + 2 * t + 1) * g.pixels() + p] = dxo;
+        if (dmask) dmask[r * g.pixels() + p] = dm;
+      }
+    }
+  });
+}
+
+template <typename T>
+void deform_im2col(Device d, const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col) {
+  if (d.is_cpu()) cpu_deform_im2col(g, x, offset, mask, col);
+  else DMDLK_CUDA_DISPATCH(cuda_ops::deform_im2col(d.index, g, x, offset, mask, col));
+}
+
+template <typename T>
+void deform_col2im(Device d, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
+                   T* doffset, T* dmask) {
+  if (d.is_cpu()) cpu_deform_col2im(g, x, offset, mask, dcol, dx, doffset, dmask);
+  else DMDLK_CUDA_DISPATCH(cuda_ops::deform_col2im(d.index, g, x, offset, mask, dcol, dx, doffset, dmask));
+}
+
+// Per-image pointers into a batched tensor (null for an undefined one).
+template <typename T>
+T* image(const Tensor& t, int64_t n) {
+  return t.defined() ? t.data<T>() + n * (t.numel() / t.dim(0)) : nullptr;
+}
+
+}  // namespace
+
+Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor& bias, const Tensor& mask,
+                     const DeformConv2dOptions& options) {
+  DeformPlan p = plan_deform(x, offset, weight, &bias, mask, options, "deform_conv2d");
+  const DeformGeometry& g = p.geo;
+  Tensor y = Tensor::empty({p.batch, p.out_channels, g.out_h, g.out_w}, x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  Tensor col = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, g.pixels()};
+    for (int64_t n = 0; n < p.batch; ++n) {
+      deform_im2col<T>(x.device(), g, image<T>(x, n), image<T>(offset, n), image<T>(mask, n), col.data<T>());
+      conv_gemm_forward<T>(x.device(), s, weight.data<T>(), col.data<T>(), image<T>(y, n));
+    }
+    if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, bias.data<T>(), y.data<T>());
+  });
+  return y;
+}
+
+DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& offset, const Tensor& weight,
+                                         const Tensor& mask, bool has_bias, const DeformConv2dOptions& options) {
+  const char* op = "deform_conv2d_backward";
+  DeformPlan p = plan_deform(x, offset, weight, nullptr, mask, options, op);
+  const DeformGeometry& g = p.geo;
+  check_compatible(dy, x, op, "dy", "x");
+  check_shape(dy, {p.batch, p.out_channels, g.out_h, g.out_w}, op, "dy");
+  DeformConv2dGrads grads;
+  grads.dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
+  grads.doffset = Tensor::zeros(offset.shape(), x.dtype(), x.device());
+  grads.dweight = Tensor::zeros(weight.shape(), x.dtype(), x.device());
+  if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
+  if (p.has_mask) grads.dmask = Tensor::zeros(mask.shape(), x.dtype(), x.device());
+  if (dy.numel() == 0) return grads;
+  Tensor col = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
+  Tensor dcol = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, g.pixels()};
+    for (int64_t n = 0; n < p.batch; ++n) {
+      const T *xn = image<T>(x, n), *on = image<T>(offset, n), *mn = image<T>(mask, n), *dyn = image<T>(dy, n);
+      deform_im2col<T>(x.device(), g, xn, on, mn, col.data<T>());
+      conv_gemm_weight_grad<T>(x.device(), s, dyn, col.data<T>(), n > 0, grads.dweight.data<T>());
+      conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dcol.data<T>());
+      deform_col2im<T>(x.device(), g, xn, on, mn, dcol.data<T>(), image<T>(grads.dx, n), image<T>(grads.doffset, n),
+                       image<T>(grads.dmask, n));
+    }
+    if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, dy.data<T>(), grads.dbias.data<T>());
+  });
+  return grads;
+}
+
+}  // namespace dmdlk
