@@ -7,6 +7,7 @@
 #include "gradcheck.h"
 #include "ops/activation.h"
 #include "ops/adam.h"
+#include "ops/attention.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/deform_conv2d.h"
@@ -171,6 +172,20 @@ TEST(deform_conv2d_forms) {
       DeformConv2dGrads g = deform_conv2d_backward(in[4], in[0], in[1], in[2], mask, true, o);
       return std::vector<Tensor>{deform_conv2d(in[0], in[1], in[2], in[3], mask, o), g.dx, g.doffset, g.dweight, g.dbias, g.dmask};
     }, 1e-3);
+  }
+}
+
+TEST(attention_windowed_and_global) {
+  // MOAT's windows (14×14, 64 channels, 2 heads) and global attention at level 4 (28×28, 128 channels, 4 heads).
+  for (auto [windows, wh, ww, c, heads] : {std::tuple{8, 14, 14, 64, 2}, {2, 28, 28, 128, 4}}) {
+    int64_t n = wh * ww;
+    parity("attention", {r({windows, n, c}), r({windows, n, c}), r({windows, n, c}), r({heads, 2 * wh - 1, 2 * ww - 1}),
+                         r({windows, n, c})},
+           [=](auto& in) {
+             AttentionOutput out = attention(in[0], in[1], in[2], in[3], wh, ww, heads, 0.17677669529);
+             AttentionGrads g = attention_backward(in[4], in[0], in[1], in[2], in[3], out, wh, ww, heads, 0.17677669529);
+             return std::vector<Tensor>{out.out, out.logsumexp, g.dq, g.dk, g.dv, g.drel_pos};
+           }, 1e-3);
   }
 }
 

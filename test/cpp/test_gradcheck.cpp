@@ -1,6 +1,7 @@
 // Double-precision finite-difference checks of every op's backward.
 #include "gradcheck.h"
 #include "ops/activation.h"
+#include "ops/attention.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/deform_conv2d.h"
@@ -177,6 +178,21 @@ TEST(deform_conv2d_gradients) {
               [o](auto& in, auto& dy) {
                 DeformConv2dGrads g = deform_conv2d_backward(dy, in[0], in[1], in[2], in.size() > 4 ? in[4] : Tensor(), true, o);
                 return std::vector<Tensor>{g.dx, g.doffset, g.dweight, g.dbias, g.dmask};
+              });
+  }
+}
+
+TEST(attention_gradients) {
+  std::mt19937 rng(15);
+  for (auto [wh, ww, c, heads] : {std::tuple{2, 3, 4, 2}, {3, 2, 3, 1}}) {
+    int64_t windows = 2, n = wh * ww;
+    auto run = [=](const std::vector<Tensor>& in) { return attention(in[0], in[1], in[2], in[3], wh, ww, heads, 0.7); };
+    gradcheck("attention", {random_tensor({windows, n, c}, rng), random_tensor({windows, n, c}, rng),
+                            random_tensor({windows, n, c}, rng), random_tensor({heads, 2 * wh - 1, 2 * ww - 1}, rng)},
+              [=](auto& in) { return run(in).out; },
+              [=](auto& in, auto& dy) {
+                AttentionGrads g = attention_backward(dy, in[0], in[1], in[2], in[3], run(in), wh, ww, heads, 0.7);
+                return std::vector<Tensor>{g.dq, g.dk, g.dv, g.drel_pos};
               });
   }
 }

@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "ops/activation.h"
 #include "ops/adam.h"
+#include "ops/attention.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/deform_conv2d.h"
@@ -101,6 +102,13 @@ std::pair<Tensor, std::map<std::string, Tensor>> run_case(const FixtureCase& c) 
     if (mask.defined()) grads["dmask"] = g.dmask;
     return {deform_conv2d(c.at("x"), c.at("offset"), c.at("weight"), bias, mask, o), grads};
   }
+  if (c.op() == "attention") {
+    int64_t wh = c.integer("window", 0), ww = c.integer("window", 1), heads = c.integer_field("heads");
+    double scale = std::stod(c.field("scale").text);
+    AttentionOutput out = attention(c.at("q"), c.at("k"), c.at("v"), c.at("rel_pos"), wh, ww, heads, scale);
+    AttentionGrads g = attention_backward(dy, c.at("q"), c.at("k"), c.at("v"), c.at("rel_pos"), out, wh, ww, heads, scale);
+    return {out.out, {{"dq", g.dq}, {"dk", g.dk}, {"dv", g.dv}, {"drel_pos", g.drel_pos}}};
+  }
   if (c.op() == "cross_entropy")
     return {cross_entropy(c.at("logits"), c.at("targets")), {{"dlogits", cross_entropy_backward(c.at("logits"), c.at("targets"), dy)}}};
   if (c.op() == "dice_loss")
@@ -163,6 +171,8 @@ TEST(layer_ops_match_pytorch) { check_fixture_file("layer_ops.safetensors", 18);
 TEST(shape_ops_match_pytorch) { check_fixture_file("shape_ops.safetensors", 16); }
 
 TEST(deform_ops_match_torchvision) { check_fixture_file("deform_ops.safetensors", 5); }
+
+TEST(attention_matches_pytorch) { check_fixture_file("attention_ops.safetensors", 4); }
 
 TEST(train_ops_match_pytorch) { check_fixture_file("train_ops.safetensors", 8); }
 

@@ -1,0 +1,155 @@
+#include "ops/attention.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "ops/gemm.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+namespace {
+
+AttentionShape attention_shape(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& rel_pos, int64_t wh,
+                               int64_t ww, int64_t heads, double scale, const char* op) {
+  check_floating(q, op, "q");
+  check_rank(q, 3, op, "q", "[windows, tokens, channels]");
+  check_compatible(k, q, op, "k", "q");
+  check_shape(k, q.shape(), op, "k");
+  check_compatible(v, q, op, "v", "q");
+  check_shape(v, q.shape(), op, "v");
+  AttentionShape s{q.dim(0), q.dim(1), q.dim(2), heads, wh, ww, scale};
+  DMDLK_CHECK(heads >= 1 && s.channels % heads == 0, ErrorCode::Shape, op, ": ", heads,
+              " heads do not divide the ", s.channels, " channels");
+  DMDLK_CHECK(wh >= 1 && ww >= 1 && wh * ww == s.tokens, ErrorCode::Shape, op, ": a ", wh, "×", ww, " window holds ",
+              wh * ww, " tokens but q has ", s.tokens);
+  DMDLK_CHECK(std::isfinite(scale), ErrorCode::InvalidArg, op, ": scale must be finite");
+  check_compatible(rel_pos, q, op, "rel_pos", "q");
+  check_shape(rel_pos, {heads, 2 * wh - 1, 2 * ww - 1}, op, "rel_pos");
+  return s;
+}
+
+// Scores of one (window, head): S = scale · Q_h K_hᵀ + Bias_h, then P =
+// softmax(S) in place; each row's log-sum-exp goes to lse when given.
+template <typename T>
+void cpu_probabilities(const AttentionShape& s, const T* qh, const T* kh, const T* table, T* p, T* lse = nullptr) {
+  int64_t n = s.tokens, d = s.head_dim();
+  GemmShape g;
+  g.m = n, g.n = n, g.k = d, g.trans_b = true, g.lda = s.channels, g.ldb = s.channels, g.ldc = n;
+  cpu_gemm<T>(g, T(s.scale), qh, kh, 0, p);
+  for (int64_t qi = 0; qi < n; ++qi) {
+    T* row = p + qi * n;
+    T m = -INFINITY, sum = 0;
+    for (int64_t ki = 0; ki < n; ++ki) row[ki] += table[s.rel_index(qi, ki)], m = std::max(m, row[ki]);
+    for (int64_t ki = 0; ki < n; ++ki) sum += row[ki] = std::exp(row[ki] - m);
+    for (int64_t ki = 0; ki < n; ++ki) row[ki] /= sum;
+    if (lse) lse[qi] = m + std::log(sum);
+  }
+}
+
+template <typename T>
+void cpu_attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos, T* out, T* lse) {
+  int64_t n = s.tokens, d = s.head_dim(), c = s.channels;
+  parallel_for(0, s.windows * s.heads, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<T> p(size_t(n * n));
+    for (int64_t task = lo; task < hi; ++task) {
+      int64_t w = task / s.heads, h = task % s.heads, off = w * n * c + h * d;
+      cpu_probabilities(s, q + off, k + off, rel_pos + h * s.table(), p.data(), lse + task * n);
+      GemmShape g;  // O_h = P V_h, written into the head's channels
+      g.m = n, g.n = d, g.k = n, g.lda = n, g.ldb = c, g.ldc = c;
+      cpu_gemm<T>(g, 1, p.data(), v + off, 0, out + off);
+    }
+  });
+}
+
+template <typename T>
+void cpu_attention_backward(const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v, const T* rel_pos,
+                            T* dq, T* dk, T* dv, T* drel) {
+  int64_t n = s.tokens, d = s.head_dim(), c = s.channels;
+  // Bias gradients per (window, head), summed over windows afterwards: no shared writes.
+  std::vector<T> partial(size_t(s.windows * s.heads * s.table()), T(0));
+  parallel_for(0, s.windows * s.heads, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<T> p(size_t(n * n)), dp(size_t(n * n));
+    for (int64_t task = lo; task < hi; ++task) {
+      int64_t w = task / s.heads, h = task % s.heads, off = w * n * c + h * d;
+      cpu_probabilities(s, q + off, k + off, rel_pos + h * s.table(), p.data());
+      GemmShape g;  // dP = dO_h V_hᵀ
+      g.m = n, g.n = n, g.k = d, g.trans_b = true, g.lda = c, g.ldb = c, g.ldc = n;
+      cpu_gemm<T>(g, 1, dout + off, v + off, 0, dp.data());
+      g = GemmShape();  // dV_h = Pᵀ dO_h
+      g.m = n, g.n = d, g.k = n, g.trans_a = true, g.lda = n, g.ldb = c, g.ldc = c;
+      cpu_gemm<T>(g, 1, p.data(), dout + off, 0, dv + off);
+      T* bias_grad = partial.data() + task * s.table();
+      for (int64_t qi = 0; qi < n; ++qi) {  // dS = P ⊙ (dP − Σ_k dP ⊙ P), kept in dp
+        T dot = 0;
+        for (int64_t ki = 0; ki < n; ++ki) dot += dp[size_t(qi * n + ki)] * p[size_t(qi * n + ki)];
+        for (int64_t ki = 0; ki < n; ++ki) {
+          T ds = p[size_t(qi * n + ki)] * (dp[size_t(qi * n + ki)] - dot);
+          dp[size_t(qi * n + ki)] = ds;
+          bias_grad[s.rel_index(qi, ki)] += ds;
+        }
+      }
+      g = GemmShape();  // dQ_h = scale · dS K_h
+      g.m = n, g.n = d, g.k = n, g.lda = n, g.ldb = c, g.ldc = c;
+      cpu_gemm<T>(g, T(s.scale), dp.data(), k + off, 0, dq + off);
+      g.trans_a = true;  // dK_h = scale · dSᵀ Q_h
+      cpu_gemm<T>(g, T(s.scale), dp.data(), q + off, 0, dk + off);
+    }
+  });
+  for (int64_t h = 0; h < s.heads; ++h)
+    for (int64_t e = 0; e < s.table(); ++e) {
+      T sum = 0;
+      for (int64_t w = 0; w < s.windows; ++w) sum += partial[size_t((w * s.heads + h) * s.table() + e)];
+      drel[h * s.table() + e] = sum;
+    }
+}
+
+}  // namespace
+
+AttentionOutput attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& rel_pos, int64_t window_h,
+                          int64_t window_w, int64_t heads, double scale) {
+  AttentionShape s = attention_shape(q, k, v, rel_pos, window_h, window_w, heads, scale, "attention");
+  AttentionOutput out{Tensor::empty(q.shape(), q.dtype(), q.device()),
+                      Tensor::empty({s.windows, heads, s.tokens}, q.dtype(), q.device())};
+  if (q.numel() == 0) return out;
+  dispatch_floating(q.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    if (q.device().is_cpu())
+      cpu_attention_forward(s, q.data<T>(), k.data<T>(), v.data<T>(), rel_pos.data<T>(), out.out.data<T>(), out.logsumexp.data<T>());
+    else
+      DMDLK_CUDA_DISPATCH(cuda_ops::attention_forward(q.device().index, s, q.data<T>(), k.data<T>(), v.data<T>(),
+                                                      rel_pos.data<T>(), out.out.data<T>(), out.logsumexp.data<T>()));
+  });
+  return out;
+}
+
+AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& rel_pos, const AttentionOutput& forward, int64_t window_h,
+                                  int64_t window_w, int64_t heads, double scale) {
+  const char* op = "attention_backward";
+  AttentionShape s = attention_shape(q, k, v, rel_pos, window_h, window_w, heads, scale, op);
+  check_compatible(dout, q, op, "dout", "q");
+  check_shape(dout, q.shape(), op, "dout");
+  check_compatible(forward.out, q, op, "out", "q");
+  check_shape(forward.out, q.shape(), op, "out");
+  check_compatible(forward.logsumexp, q, op, "logsumexp", "q");
+  check_shape(forward.logsumexp, {s.windows, heads, s.tokens}, op, "logsumexp");
+  AttentionGrads g{Tensor::empty(q.shape(), q.dtype(), q.device()), Tensor::empty(q.shape(), q.dtype(), q.device()),
+                   Tensor::empty(q.shape(), q.dtype(), q.device()), Tensor::zeros(rel_pos.shape(), q.dtype(), q.device())};
+  if (q.numel() == 0) return g;
+  dispatch_floating(q.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    if (q.device().is_cpu())
+      cpu_attention_backward(s, dout.data<T>(), q.data<T>(), k.data<T>(), v.data<T>(), rel_pos.data<T>(), g.dq.data<T>(),
+                             g.dk.data<T>(), g.dv.data<T>(), g.drel_pos.data<T>());
+    else
+      DMDLK_CUDA_DISPATCH(cuda_ops::attention_backward(
+          q.device().index, s, dout.data<T>(), q.data<T>(), k.data<T>(), v.data<T>(), rel_pos.data<T>(),
+          forward.out.data<T>(), forward.logsumexp.data<T>(), g.dq.data<T>(), g.dk.data<T>(), g.dv.data<T>(),
+          g.drel_pos.data<T>()));
+  });
+  return g;
+}
+
+}  // namespace dmdlk
