@@ -1,5 +1,6 @@
 // Tensors, devices, the thread pool, errors, and op argument validation.
 #include <atomic>
+#include <random>
 #include <thread>
 
 #include "core/cuda_runtime.h"
@@ -7,6 +8,7 @@
 #include "harness.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
+#include "ops/im2col.h"
 #include "ops/matmul.h"
 
 using namespace dmdlk;
@@ -115,6 +117,30 @@ TEST(empty_batches_are_fine) {
   CHECK(y.shape() == (Shape{0, 4, 6, 6}));
   Tensor m = matmul(Tensor::zeros({0, 2, 3}, DType::F32), Tensor::zeros({3, 4}, DType::F32));
   CHECK(m.shape() == (Shape{0, 2, 4}));
+}
+
+// The CPU runs row-wise im2col/col2im; CUDA runs the per-element functions of
+// im2col.h. They must agree, so that the CPU tests vouch for CUDA's math.
+TEST(per_element_im2col_matches_the_cpu_loops) {
+  std::mt19937 rng(3);
+  std::normal_distribution<double> normal;
+  for (ConvGeometry g : {ConvGeometry{3, 7, 6, 3, 3, 4, 3, 2, 2, 1, 1, 1, 1}, ConvGeometry{2, 9, 8, 7, 7, 9, 8, 1, 1, 9, 9, 3, 3},
+                         ConvGeometry{2, 5, 9, 3, 2, 2, 5, 2, 1, 0, 1, 2, 2}}) {
+    std::vector<double> x(size_t(g.channels * g.height * g.width)), dcol(size_t(g.col_rows() * g.col_cols()));
+    for (double& v : x) v = normal(rng);
+    for (double& v : dcol) v = normal(rng);
+    std::vector<double> col(dcol.size()), dx(x.size());
+    cpu_im2col(g, x.data(), col.data());
+    cpu_col2im(g, dcol.data(), dx.data());
+    for (int64_t r = 0; r < g.col_rows(); ++r)
+      for (int64_t c = 0; c < g.col_cols(); ++c)
+        if (col[size_t(r * g.col_cols() + c)] != im2col_at(g, x.data(), r, c)) fail(__FILE__, __LINE__, "im2col differs");
+    for (int64_t c = 0; c < g.channels; ++c)
+      for (int64_t y = 0; y < g.height; ++y)
+        for (int64_t xx = 0; xx < g.width; ++xx)
+          if (std::fabs(dx[size_t((c * g.height + y) * g.width + xx)] - col2im_at(g, dcol.data(), c, y, xx)) > 1e-12)
+            fail(__FILE__, __LINE__, "col2im differs");
+  }
 }
 
 int main() { return run_all(); }

@@ -2,12 +2,13 @@
 //   y[n, g] = W[g] · col(x[n])[g]            (M = Cout/g, K = Cin/g·kh·kw, N = Ho·Wo)
 //   dW[g]  += dy[n, g] · col(x[n])[g]ᵀ
 //   dx[n]   = col2im(W[g]ᵀ · dy[n, g])
-// A 1×1 convolution with stride 1 and no padding reads x directly as its columns.
-// (Depthwise and deformable convolutions get direct kernels of their own.)
+// A 1×1 convolution with stride 1 and no padding reads x directly as its
+// columns; depthwise convolutions (groups = Cin = Cout) go to direct kernels.
 #include "ops/conv2d.h"
 
 #include "core/thread_pool.h"
 #include "ops/conv_gemm.h"
+#include "ops/depthwise_conv2d.h"
 #include "ops/im2col.h"
 #include "ops/op_checks.h"
 
@@ -19,6 +20,7 @@ struct ConvPlan {
   int64_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
   ConvGeometry geo;
   bool direct_columns = false;  // 1×1, stride 1, no padding: x is already its col matrix
+  bool depthwise = false;       // groups = Cin = Cout > 1
   Shape out_shape;
 };
 
@@ -66,29 +68,74 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, co
   }
   p.direct_columns = g.kernel_h == 1 && g.kernel_w == 1 && o.stride_h == 1 && o.stride_w == 1 && o.pad_h == 0 &&
                      o.pad_w == 0;
+  p.depthwise = o.groups > 1 && o.groups == p.in_channels && p.out_channels == p.in_channels;
   p.out_shape = {p.batch, p.out_channels, g.out_h, g.out_w};
   return p;
 }
 
+}  // namespace
+
+// Row by row: each (channel, tap) row of the columns reads one input row per
+// output row, so the inner loop is a strided copy with its bounds hoisted.
 template <typename T>
 void cpu_im2col(const ConvGeometry& g, const T* x, T* col) {
   int64_t cols = g.col_cols();
-  parallel_for(0, g.col_rows(), std::max<int64_t>(1, 8192 / std::max<int64_t>(1, cols)), [&](int64_t lo, int64_t hi) {
-    for (int64_t row = lo; row < hi; ++row)
-      for (int64_t c = 0; c < cols; ++c) col[row * cols + c] = im2col_at(g, x, row, c);
-  });
-}
-
-template <typename T>
-void cpu_col2im(const ConvGeometry& g, const T* dcol, T* dx) {
-  int64_t plane = g.height * g.width;
-  parallel_for(0, g.channels * g.height, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, g.width)), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      int64_t c = r / g.height, y = r % g.height;
-      for (int64_t x = 0; x < g.width; ++x) dx[c * plane + y * g.width + x] = col2im_at(g, dcol, c, y, x);
+  parallel_for(0, g.col_rows(), 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t row = lo; row < hi; ++row) {
+      int64_t j = row % g.kernel_w, i = (row / g.kernel_w) % g.kernel_h, c = row / (g.kernel_w * g.kernel_h);
+      const T* plane = x + c * g.height * g.width;
+      T* out = col + row * cols;
+      // Output columns whose input column ox·stride − pad + j·dilation lies inside [0, width).
+      int64_t shift = j * g.dilation_w - g.pad_w;
+      int64_t ox_begin = shift >= 0 ? 0 : (-shift + g.stride_w - 1) / g.stride_w;
+      int64_t ox_end = std::min(g.out_w, shift < g.width ? (g.width - shift + g.stride_w - 1) / g.stride_w : 0);
+      ox_begin = std::min(ox_begin, ox_end);
+      for (int64_t oy = 0; oy < g.out_h; ++oy, out += g.out_w) {
+        int64_t y = oy * g.stride_h - g.pad_h + i * g.dilation_h;
+        if (y < 0 || y >= g.height) {
+          std::fill(out, out + g.out_w, T(0));
+          continue;
+        }
+        const T* in = plane + y * g.width;
+        std::fill(out, out + ox_begin, T(0));
+        for (int64_t ox = ox_begin; ox < ox_end; ++ox) out[ox] = in[ox * g.stride_w + shift];
+        std::fill(out + ox_end, out + g.out_w, T(0));
+      }
     }
   });
 }
+
+// The adjoint as a scatter, one channel per task: a task writes only its own
+// input plane, so there are no races (CUDA uses the gather of im2col.h).
+template <typename T>
+void cpu_col2im(const ConvGeometry& g, const T* dcol, T* dx) {
+  int64_t cols = g.col_cols(), taps = g.kernel_h * g.kernel_w;
+  parallel_for(0, g.channels, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      T* plane = dx + c * g.height * g.width;
+      std::fill(plane, plane + g.height * g.width, T(0));
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t i = t / g.kernel_w, j = t % g.kernel_w;
+        const T* in = dcol + (c * taps + t) * cols;
+        for (int64_t oy = 0; oy < g.out_h; ++oy) {
+          int64_t y = oy * g.stride_h - g.pad_h + i * g.dilation_h;
+          if (y < 0 || y >= g.height) continue;
+          for (int64_t ox = 0; ox < g.out_w; ++ox) {
+            int64_t x = ox * g.stride_w - g.pad_w + j * g.dilation_w;
+            if (x >= 0 && x < g.width) plane[y * g.width + x] += in[oy * g.out_w + ox];
+          }
+        }
+      }
+    }
+  });
+}
+
+template void cpu_im2col<float>(const ConvGeometry&, const float*, float*);
+template void cpu_im2col<double>(const ConvGeometry&, const double*, double*);
+template void cpu_col2im<float>(const ConvGeometry&, const float*, float*);
+template void cpu_col2im<double>(const ConvGeometry&, const double*, double*);
+
+namespace {
 
 template <typename T>
 void im2col(Device d, const ConvGeometry& g, const T* x, T* col) {
@@ -109,6 +156,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   const ConvGeometry& g = p.geo;
   Tensor y = Tensor::empty(p.out_shape, x.dtype(), x.device());
   if (y.numel() == 0) return y;
+  if (p.depthwise) {
+    dispatch_floating(x.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      int64_t planes = p.batch * p.in_channels;
+      if (x.device().is_cpu()) cpu_depthwise_forward(g, planes, p.in_channels, x.data<T>(), weight.data<T>(), y.data<T>());
+      else DMDLK_CUDA_DISPATCH(cuda_ops::depthwise_forward(x.device().index, g, planes, p.in_channels, x.data<T>(), weight.data<T>(), y.data<T>()));
+      if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.col_cols()}, bias.data<T>(), y.data<T>());
+    });
+    return y;
+  }
   Tensor col = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -139,6 +196,18 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   grads.dweight = Tensor::zeros(weight.shape(), x.dtype(), x.device());
   if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
   if (dy.numel() == 0) return grads;
+  if (p.depthwise) {
+    dispatch_floating(x.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      int64_t planes = p.batch * p.in_channels;
+      auto args = std::make_tuple(g, planes, p.in_channels, x.data<T>(), weight.data<T>(), dy.data<T>(),
+                                  grads.dx.data<T>(), grads.dweight.data<T>());
+      if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_depthwise_backward<T>(a...); }, args);
+      else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::depthwise_backward<T>(x.device().index, a...); }, args));
+      if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, g.col_cols()}, dy.data<T>(), grads.dbias.data<T>());
+    });
+    return grads;
+  }
   Tensor col = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
   Tensor dcol = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -37,31 +38,42 @@ void pack_a(const GemmShape& s, const T* a, int64_t p0, int64_t kc, T* out) {
   parallel_for(0, strips, 4, [&](int64_t lo, int64_t hi) {
     for (int64_t strip = lo; strip < hi; ++strip) {
       T* dst = out + strip * MR * kc;
-      for (int64_t p = 0; p < kc; ++p)
-        for (int i = 0; i < MR; ++i) {
-          int64_t row = strip * MR + i;
-          T v = 0;
-          if (row < s.m) v = s.trans_a ? a[(p0 + p) * s.lda + row] : a[row * s.lda + p0 + p];
-          *dst++ = v;
+      int64_t rows = std::min<int64_t>(MR, s.m - strip * MR);
+      if (rows < MR) std::fill(dst, dst + MR * kc, T(0));
+      for (int64_t i = 0; i < rows; ++i) {
+        int64_t row = strip * MR + i;
+        if (s.trans_a) {
+          for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = a[(p0 + p) * s.lda + row];
+        } else {
+          const T* src = a + row * s.lda + p0;  // contiguous along the depth
+          for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
         }
+      }
     }
   });
 }
 
-// Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column strips, zero-padded.
+// Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column
+// strips, zero-padded. It is the price of every GEMM with few rows (the 1×1
+// and offset convolutions), so both layouts read memory contiguously: rows of
+// B are copied a strip-width at a time, and a transposed B is read along its
+// rows (the depth) and written with a stride of NR.
 template <typename T, int NR>
 void pack_b(const GemmShape& s, const T* b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* out) {
   int64_t strips = (nc + NR - 1) / NR;
   parallel_for(0, strips, 4, [&](int64_t lo, int64_t hi) {
     for (int64_t strip = lo; strip < hi; ++strip) {
       T* dst = out + strip * NR * kc;
-      for (int64_t p = 0; p < kc; ++p)
-        for (int j = 0; j < NR; ++j) {
-          int64_t col = j0 + strip * NR + j;
-          T v = 0;
-          if (col < j0 + nc) v = s.trans_b ? b[col * s.ldb + p0 + p] : b[(p0 + p) * s.ldb + col];
-          *dst++ = v;
+      int64_t col0 = j0 + strip * NR, cols = std::min<int64_t>(NR, j0 + nc - col0);
+      if (cols < NR) std::fill(dst, dst + NR * kc, T(0));
+      if (s.trans_b) {
+        for (int64_t j = 0; j < cols; ++j) {
+          const T* src = b + (col0 + j) * s.ldb + p0;
+          for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
         }
+      } else {
+        for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, b + (p0 + p) * s.ldb + col0, size_t(cols) * sizeof(T));
+      }
     }
   });
 }

@@ -1,7 +1,7 @@
 // The unfolding of convolution windows into columns (im2col) and its adjoint
-// (col2im), per element, shared by both backends. col2im is written as a
-// gather (each input pixel sums the columns that read it) so that neither
-// backend needs atomics and results are deterministic.
+// (col2im). The per-element forms below are CUDA's (one thread per element;
+// col2im as a gather, so no atomics); the CPU runs row-wise loops over the
+// same layout (conv2d.cpp), which test_core checks against these.
 #pragma once
 #include <cstdint>
 
@@ -50,6 +50,11 @@ DMDLK_HD T col2im_at(const ConvGeometry& g, const T* dcol, int64_t c, int64_t y,
   }
   return sum;
 }
+
+template <typename T>
+void cpu_im2col(const ConvGeometry& g, const T* x, T* col);
+template <typename T>
+void cpu_col2im(const ConvGeometry& g, const T* dcol, T* dx);
 
 namespace cuda_ops {
 template <typename T>
