@@ -4,6 +4,7 @@
 #include <random>
 
 #include "gradcheck.h"
+#include "core/cpu_features.h"
 #include "ops/gemm.h"
 
 using namespace dmdlk;
@@ -68,6 +69,14 @@ TEST(gemm_double_alpha_beta_and_batches) {
   }
 }
 
+TEST(gemm_long_depth_split_across_threads) {
+  // Small C, long K: the shape of convolution weight gradients, computed in depth slices.
+  for (int t = 0; t < 4; ++t) {
+    check_shape<float>(7, 9, 5000, t & 1, t & 2, 1, false, 1.0f, 0.0f, 1e-3);
+    check_shape<double>(33, 20, 4500, t & 1, t & 2, 2, false, 0.5, 0.75, 1e-10);
+  }
+}
+
 TEST(gemm_wide_panels) {
   check_shape<float>(8, 3100, 40, false, false, 1, false, 1.0f, 0.0f, 1e-4);  // crosses the 3072-column panel
 }
@@ -78,6 +87,16 @@ TEST(gemm_beta_zero_ignores_nan_in_c) {
   float a[2] = {1, 2}, b[2] = {3, 4}, c[4] = {NAN, NAN, NAN, NAN};
   cpu_gemm<float>(s, 1.0f, a, b, 0.0f, c);
   CHECK(c[0] == 3 && c[1] == 4 && c[2] == 6 && c[3] == 8);
+}
+
+// Runs last (cases run in order): the portable float kernel, which AVX2 CPUs never use otherwise.
+TEST(gemm_float_portable_kernel_matches_naive) {
+  CHECK(cap_simd_level("portable"));
+  CHECK_EQ(std::string(simd_level()), std::string("portable"));
+  for (int t = 0; t < 4; ++t) {
+    check_shape<float>(73, 193, 257, t & 1, t & 2, 1, false, 1.0f, 0.0f, 1e-4);
+    check_shape<float>(5, 17, 9, t & 1, t & 2, 2, true, 0.5f, 1.0f, 1e-4);
+  }
 }
 
 int main() { return run_all(); }

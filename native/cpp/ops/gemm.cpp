@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <vector>
+#include <vector>
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
@@ -92,33 +93,55 @@ void scale_c(const GemmShape& s, T beta, T* c) {
 template <typename T, typename Kernel>
 void gemm_one(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
-  if (beta != T(1)) scale_c(s, beta, c);
+  // beta = 0 with work to do: the first depth panel overwrites C instead.
+  const bool overwrite_first = beta == T(0) && s.k > 0 && alpha != T(0);
+  if (beta != T(1) && !overwrite_first) scale_c(s, beta, c);
   if (s.k == 0 || alpha == T(0)) return;
   int64_t m_strips = (s.m + MR - 1) / MR;
+  // With few rows each strip of B serves only a few micro-tiles, and with a
+  // shallow depth a strip stays in L1 for all of them; either way packing it
+  // would cost as much as the math (the 1×1 and offset convolutions), so full
+  // strips of an untransposed B are then read in place, row pitch apart.
+  const bool b_in_place = !s.trans_b && (m_strips <= 16 || s.k <= 128);
   auto packed_a = aligned_buffer<T>(m_strips * MR * kKc);
-  auto packed_b = aligned_buffer<T>((kNc + NR) * kKc);
+  auto packed_b = aligned_buffer<T>(b_in_place ? 0 : (kNc + NR) * kKc);
   for (int64_t j0 = 0; j0 < s.n; j0 += kNc) {
     int64_t nc = std::min(kNc, s.n - j0);
     for (int64_t p0 = 0; p0 < s.k; p0 += kKc) {
       int64_t kc = std::min(kKc, s.k - p0);
       pack_a<T, MR>(s, a, p0, kc, packed_a.get());
-      pack_b<T, NR>(s, b, p0, kc, j0, nc, packed_b.get());
+      if (!b_in_place) pack_b<T, NR>(s, b, p0, kc, j0, nc, packed_b.get());
       int64_t tile_rows = (s.m + kTileRows - 1) / kTileRows, tile_cols = (nc + kTileCols - 1) / kTileCols;
       parallel_for(0, tile_rows * tile_cols, 1, [&](int64_t lo, int64_t hi) {
-        alignas(64) T acc[MR * NR];
+        alignas(64) T edge[MR * NR];  // an edge tile's result, added into C with bounds
+        std::unique_ptr<T, AlignedFree> edge_b;  // a partial strip of B, packed, when B is read in place
         for (int64_t tile = lo; tile < hi; ++tile) {
           int64_t i_begin = (tile / tile_cols) * kTileRows, j_begin = (tile % tile_cols) * kTileCols;
           int64_t i_end = std::min(s.m, i_begin + kTileRows), j_end = std::min(nc, j_begin + kTileCols);
           for (int64_t jr = j_begin; jr < j_end; jr += NR) {
-            const T* bp = packed_b.get() + (jr / NR) * NR * kc;
             int64_t ncols = std::min<int64_t>(NR, j_end - jr);
+            const T* bp = packed_b.get() + (jr / NR) * NR * kc;
+            int64_t b_step = NR;
+            if (b_in_place && ncols == NR) {
+              bp = b + p0 * s.ldb + j0 + jr, b_step = s.ldb;
+            } else if (b_in_place) {
+              if (!edge_b) edge_b = aligned_buffer<T>(NR * kKc);
+              pack_b<T, NR>(s, b, p0, kc, j0 + jr, ncols, edge_b.get());
+              bp = edge_b.get();
+            }
             for (int64_t ir = i_begin; ir < i_end; ir += MR) {
-              Kernel::run(kc, packed_a.get() + (ir / MR) * MR * kc, bp, acc);
+              const T* ap = packed_a.get() + (ir / MR) * MR * kc;
               int64_t nrows = std::min<int64_t>(MR, i_end - ir);
-              for (int64_t i = 0; i < nrows; ++i) {
-                T* crow = c + (ir + i) * s.ldc + j0 + jr;
-                for (int64_t j = 0; j < ncols; ++j) crow[j] += alpha * acc[i * NR + j];
+              T* ctile = c + ir * s.ldc + j0 + jr;
+              bool overwrite = overwrite_first && p0 == 0;
+              if (nrows == MR && ncols == NR) {
+                Kernel::run(kc, ap, bp, b_step, ctile, s.ldc, alpha, overwrite);
+                continue;
               }
+              Kernel::run(kc, ap, bp, b_step, edge, NR, alpha, true);
+              for (int64_t i = 0; i < nrows; ++i)
+                for (int64_t j = 0; j < ncols; ++j)
+                  ctile[i * s.ldc + j] = edge[i * NR + j] + (overwrite ? T(0) : ctile[i * s.ldc + j]);
             }
           }
         }
@@ -135,12 +158,48 @@ void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const T* b, T beta, 
   gemm_one<T, PortableKernel<T, 4, 8>>(s, alpha, a, b, beta, c);
 }
 
+// A product with a small C and a long depth (every convolution's weight
+// gradient: K = batch · pixels) has too little work per depth panel to share
+// out. Its depth is split instead: each thread multiplies one slice into a
+// private C, and the slices are summed in a fixed order (deterministic).
+template <typename T>
+bool split_depth(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+  int64_t threads = ThreadPool::global().threads();
+  if (threads < 2 || s.m * s.n > 65536 || s.k < 4096 || s.k < 16 * (s.m + s.n)) return false;
+  int64_t slices = threads, slice_k = (s.k + slices - 1) / slices;
+  std::vector<std::vector<T>> partial(size_t(slices), std::vector<T>(size_t(s.m * s.n)));
+  parallel_for(0, slices, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      GemmShape part = s;
+      int64_t k0 = i * slice_k;
+      part.k = std::max<int64_t>(0, std::min(s.k, k0 + slice_k) - k0);
+      part.ldc = s.n;
+      const T* ap = s.trans_a ? a + k0 * s.lda : a + k0;
+      const T* bp = s.trans_b ? b + k0 : b + k0 * s.ldb;
+      gemm_dispatch(part, alpha, ap, bp, T(0), partial[size_t(i)].data());
+    }
+  });
+  parallel_for(0, s.m, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r)
+      for (int64_t j = 0; j < s.n; ++j) {
+        T sum = 0;
+        for (const auto& p : partial) sum += p[size_t(r * s.n + j)];
+        T& out = c[r * s.ldc + j];
+        out = sum + (beta == T(0) ? T(0) : beta * out);
+      }
+  });
+  return true;
+}
+
 }  // namespace
 
 template <typename T>
 void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
-  for (int64_t i = 0; i < s.batch; ++i)
-    gemm_dispatch(s, alpha, a + i * s.stride_a, b + i * s.stride_b, beta, c + i * s.stride_c);
+  for (int64_t i = 0; i < s.batch; ++i) {
+    const T *ai = a + i * s.stride_a, *bi = b + i * s.stride_b;
+    T* ci = c + i * s.stride_c;
+    if (!split_depth(s, alpha, ai, bi, beta, ci)) gemm_dispatch(s, alpha, ai, bi, beta, ci);
+  }
 }
 
 template void cpu_gemm<float>(const GemmShape&, float, const float*, const float*, float, float*);
