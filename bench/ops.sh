@@ -13,9 +13,11 @@ threads=${DMDLK_NUM_THREADS:-$(nproc)}
 export DMDLK_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 ours=$(mktemp) peer=$(mktemp)
 build/bench_ops bench/ops_cases.json --device "$device" > "$ours"
-/usr/bin/python3 bench/ops_torch.py bench/ops_cases.json > "$peer"
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3  # the GPU machine's own PyTorch
+"$python" bench/ops_torch.py bench/ops_cases.json "$device" > "$peer"
 mkdir -p bench/results
-/usr/bin/python3 - "$ours" "$peer" "$device" "$threads" <<'PY'
+"$python" - "$ours" "$peer" "$device" "$threads" <<'PY'
 import json, sys, datetime
 ours = [json.loads(l) for l in open(sys.argv[1])]
 peer = {r["name"]: r for r in map(json.loads, open(sys.argv[2]))}

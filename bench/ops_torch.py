@@ -1,6 +1,7 @@
 """The peer of bench/ops_bench.cpp: the same cases in PyTorch (torchvision for
-deformable convolution, numpy's OpenBLAS for plain GEMM), on the CPU with the
-same number of threads, printing one JSON object per case."""
+deformable convolution; on the CPU, numpy's OpenBLAS for plain GEMM), on the
+same device (argv[2]: cpu or cuda) and, on the CPU, with the same number of
+threads, printing one JSON object per case. CUDA runs use fp32 without TF32."""
 import json
 import os
 import sys
@@ -14,14 +15,28 @@ from torchvision.ops import deform_conv2d
 threads = int(os.environ.get("DMDLK_NUM_THREADS", os.cpu_count()))
 torch.set_num_threads(threads)
 torch.manual_seed(1)
+device = torch.device(sys.argv[2] if len(sys.argv) > 2 else "cpu")
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+_randn = torch.randn
+
+
+torch.randn = lambda *shape, **kw: _randn(*shape, device=device, **kw)
+
+
+def sync():
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def time_ms(body):
     body()
+    sync()
     runs, start = [], time.perf_counter()
     while len(runs) < 3 or (len(runs) < 25 and time.perf_counter() - start < 1.0):
         t0 = time.perf_counter()
         body()
+        sync()
         runs.append((time.perf_counter() - t0) * 1000)
     return sorted(runs)[len(runs) // 2]
 
@@ -44,6 +59,10 @@ def fwd_bwd(make_inputs, fn):
 
 def run(c):
     op = c["op"]
+    if op == "gemm" and device.type == "cuda":
+        a, b = torch.randn(c["m"], c["k"]), torch.randn(c["k"], c["n"])
+        y = a @ b
+        return time_ms(lambda: a @ b), time_ms(lambda: (y @ b.T, a.T @ y))
     if op == "gemm":
         a = np.random.randn(c["m"], c["k"]).astype(np.float32)
         b = np.random.randn(c["k"], c["n"]).astype(np.float32)
@@ -61,7 +80,8 @@ def run(c):
     if op == "attention":
         wins, wh, ww, ch, heads = c["windows"], c["wh"], c["ww"], c["c"], c["heads"]
         n, dh = wh * ww, ch // heads
-        coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")).flatten(1)
+        coords = torch.stack(torch.meshgrid(torch.arange(wh, device=device), torch.arange(ww, device=device),
+                                            indexing="ij")).flatten(1)
         rel = coords[:, None, :] - coords[:, :, None]
 
         def attention(q, k, v, table):
@@ -74,7 +94,7 @@ def run(c):
     x = lambda: [torch.randn(c["x"])]
     if op == "batch_norm":
         ch = c["x"][1]
-        rm, rv = torch.zeros(ch), torch.ones(ch)
+        rm, rv = torch.zeros(ch, device=device), torch.ones(ch, device=device)
         return fwd_bwd(lambda: x() + [torch.randn(ch), torch.randn(ch)],
                        lambda t, w, b: F.batch_norm(t, rm, rv, w, b, True, 0.1, 1e-5))
     if op == "layer_norm":
@@ -90,6 +110,6 @@ def run(c):
     raise ValueError(op)
 
 
-for case in json.load(open(sys.argv[1] if len(sys.argv) > 1 else "bench/ops_cases.json")):
+for case in json.load(open(sys.argv[1])):
     fwd, bwd = run(case)
     print(json.dumps({"name": case["name"], "forward_ms": round(fwd, 3), "backward_ms": round(bwd, 3)}), flush=True)
