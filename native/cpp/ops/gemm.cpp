@@ -165,7 +165,7 @@ void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const T* b, T beta, 
 template <typename T>
 bool split_depth(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
   int64_t threads = ThreadPool::global().threads();
-  if (threads < 2 || s.m * s.n > 65536 || s.k < 4096 || s.k < 16 * (s.m + s.n)) return false;
+  if (threads < 2 || s.m * s.n > 65536 || s.k < 2048 || s.k < 8 * (s.m + s.n)) return false;
   int64_t slices = threads, slice_k = (s.k + slices - 1) / slices;
   std::vector<std::vector<T>> partial(size_t(slices), std::vector<T>(size_t(s.m * s.n)));
   parallel_for(0, slices, 1, [&](int64_t lo, int64_t hi) {
