@@ -1,0 +1,73 @@
+// The network as a graph of ops, built once per (configuration, batch, input
+// size), then run as many times as needed. Each node holds its forward and
+// its backward as calls into the op library; autodiff runs the nodes in
+// reverse, summing the gradients of values used more than once.
+//
+// This is the define-and-run core of engine.md. The next layer plans memory
+// (every value a slice of one arena, by liveness) and replays the schedule as
+// a CUDA graph; today each value is its own tensor from the device allocator.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace dmdlk {
+
+using ValueId = int;
+
+enum class ValueKind {
+  Input,      // fed for each run (images, masks)
+  Parameter,  // trained, has a gradient
+  Buffer,     // state the forward may update (BatchNorm running statistics)
+  Computed,   // an op's output
+};
+
+struct ValueInfo {
+  std::string name;  // parameters, buffers and inputs; empty for computed values
+  Shape shape;
+  DType dtype = DType::F32;
+  ValueKind kind = ValueKind::Computed;
+};
+
+using Tensors = std::vector<Tensor>;
+
+struct Node {
+  std::string op;  // for summaries and errors
+  std::vector<ValueId> inputs, outputs;
+  // outputs = forward(inputs)
+  std::function<Tensors(const Tensors& in)> forward;
+  // input gradients (undefined where an input has none) from the inputs, the
+  // outputs and the outputs' gradients (undefined where an output has none).
+  std::function<Tensors(const Tensors& in, const Tensors& out, const Tensors& dout)> backward;
+};
+
+class Graph {
+ public:
+  ValueId add_value(ValueInfo info);
+  // Appends a node; its outputs are new values with the given shapes (dtype of the first input).
+  std::vector<ValueId> add_node(Node node, const std::vector<Shape>& output_shapes);
+
+  const ValueInfo& value(ValueId id) const { return values_.at(size_t(id)); }
+  const std::vector<ValueInfo>& values() const { return values_; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+
+ private:
+  std::vector<ValueInfo> values_;
+  std::vector<Node> nodes_;
+};
+
+// The tensors of one run: one slot per value. Inputs, parameters and buffers
+// are set by the caller; forward fills the rest.
+struct Activations {
+  Tensors values;
+  Tensors grads;  // after backward: the gradient of every value that has one
+};
+
+// Runs every node in order. Throws if an input, parameter or buffer is missing.
+void run_forward(const Graph& graph, Activations& run);
+// Backpropagates from `loss` (a scalar value), seeding its gradient with 1.
+void run_backward(const Graph& graph, Activations& run, ValueId loss);
+
+}  // namespace dmdlk

@@ -1,0 +1,29 @@
+// DMDLK-Net as a graph (architecture.md, "Modules"), for one configuration,
+// batch size and mode. Training graphs take class-index masks and end in the
+// loss (mean softmax cross-entropy), with BatchNorm on batch statistics
+// updating its running statistics; evaluation graphs end in the logits.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "graph/graph.h"
+#include "nn/config.h"
+
+namespace dmdlk {
+
+enum class NetworkMode { Train, Eval };
+
+struct Network {
+  Graph graph;
+  ValueId images = -1;  // [B, inChannels, S, S] float32
+  ValueId masks = -1;   // [B, S, S] int32, training only
+  ValueId logits = -1;  // [B, numClasses, S, S]
+  ValueId loss = -1;    // scalar, training only
+  // Every checkpoint tensor's value, in checkpoint order (parameters and buffers).
+  std::vector<std::pair<std::string, ValueId>> state;
+};
+
+Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode);
+
+}  // namespace dmdlk
