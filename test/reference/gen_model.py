@@ -7,7 +7,8 @@ Debian's PyTorch:
 
     /usr/bin/python3 test/reference/gen_model.py
 
-Writes test/fixtures/model_<name>.safetensors: "param.<name>" (the checkpoint
+Writes test/fixtures/model_<name>.safetensors (and, for tiny_default, its
+untouched PyTorch state_dict as pytorch_state_dict.safetensors): "param.<name>" (the checkpoint
 state before the step), "grad.<name>", "after.<buffer>", "images", "masks",
 "eval_logits", "train_logits", "loss"; the configuration as JSON in the
 metadata under "config".
@@ -53,6 +54,11 @@ for name, cfg in CONFIGS.items():
             elif key.endswith("running_var"):
                 t.uniform_(0.5, 1.5)
     tensors = {f"param.{k}": v.clone() for k, v in model.checkpoint_state().items()}
+    if name == "tiny_default":
+        # A checkpoint as PyTorch users write one: the whole state_dict
+        # (num_batches_tracked included), no configuration in the metadata.
+        save(os.path.join(os.path.dirname(__file__), "..", "fixtures", "pytorch_state_dict.safetensors"),
+             model.state_dict())
     images = torch.randn(2, cfg.in_channels, cfg.input_size, cfg.input_size)
     masks = (torch.randn(2, cfg.input_size, cfg.input_size) > 0.3).to(torch.int32)
     with torch.no_grad():

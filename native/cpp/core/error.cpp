@@ -10,6 +10,7 @@ const char* code_name(ErrorCode code) {
     case ErrorCode::Device: return "ERR_DEVICE";
     case ErrorCode::IO: return "ERR_IO";
     case ErrorCode::Format: return "ERR_FORMAT";
+    case ErrorCode::Checkpoint: return "ERR_CHECKPOINT";
     case ErrorCode::GpuOom: return "ERR_GPU_OOM";
     case ErrorCode::NoGpu: return "ERR_NO_GPU";
     case ErrorCode::Cuda: return "ERR_CUDA";

@@ -13,6 +13,7 @@ enum class ErrorCode {
   Device,       // ERR_DEVICE: operands on different devices, an unknown device
   IO,           // ERR_IO: a file that cannot be opened, read or written
   Format,       // ERR_FORMAT: a file whose contents break its format's rules
+  Checkpoint,   // ERR_CHECKPOINT: a valid file that is not a checkpoint of this model
   GpuOom,       // ERR_GPU_OOM: the GPU ran out of memory
   NoGpu,        // ERR_NO_GPU: CUDA asked for where there is none
   Cuda,         // ERR_CUDA: any other CUDA runtime failure

@@ -1,0 +1,158 @@
+#include "nn/model.h"
+
+#include <cmath>
+#include <random>
+
+#include "nn/config.h"
+#include "ops/op_checks.h"
+
+namespace dmdlk {
+
+namespace {
+
+Tensor initial_value(const TensorSpec& spec, std::mt19937_64& rng) {
+  std::vector<float> v(size_t(shape_numel(spec.shape)));
+  switch (spec.init) {
+    case Init::Zeros: break;
+    case Init::Ones: std::fill(v.begin(), v.end(), 1.0f); break;
+    case Init::KaimingUniform: {
+      // PyTorch's default for conv and linear weights and biases: U(±1/√fan_in).
+      float bound = float(1.0 / std::sqrt(double(std::max<int64_t>(1, spec.fan_in))));
+      std::uniform_real_distribution<float> uniform(-bound, bound);
+      for (float& x : v) x = uniform(rng);
+      break;
+    }
+    case Init::TruncNormal: {
+      std::normal_distribution<float> normal(0.0f, 0.02f);
+      for (float& x : v) do x = normal(rng); while (std::fabs(x) > 2.0f);
+      break;
+    }
+  }
+  return Tensor::from_vector(v, spec.shape);
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::create(const ModelConfig& config, Device device, uint64_t seed) {
+  validate(config);
+  std::unique_ptr<Model> model(new Model(config, device));
+  std::mt19937_64 rng(seed);
+  for (const TensorSpec& spec : checkpoint_layout(config)) model->state_.emplace_back(spec.name, initial_value(spec, rng).to(device));
+  return model;
+}
+
+std::unique_ptr<Model> Model::load(const std::string& path, Device device, const ModelConfig* config) {
+  SafetensorsContents file = read_safetensors(path);
+  ModelConfig chosen;
+  if (config) {
+    chosen = *config;
+    validate(chosen);
+  } else {
+    auto it = file.metadata.find("config");
+    DMDLK_CHECK(it != file.metadata.end(), ErrorCode::Checkpoint, "'", path,
+                "' has no \"config\" metadata: pass the model's configuration to load it");
+    try {
+      chosen = config_from_json(it->second);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::Checkpoint, concat("'", path, "' holds an invalid configuration: ", e.what()));
+    }
+  }
+  std::map<std::string, Tensor> tensors;
+  for (auto& [name, tensor] : file.tensors) {
+    if (name.size() >= 19 && name.compare(name.size() - 19, 19, "num_batches_tracked") == 0) continue;  // PyTorch's
+    tensors[name] = tensor;
+  }
+  std::unique_ptr<Model> model(new Model(chosen, device));
+  for (const TensorSpec& spec : checkpoint_layout(chosen)) {
+    auto it = tensors.find(spec.name);
+    DMDLK_CHECK(it != tensors.end(), ErrorCode::Checkpoint, "'", path, "' lacks tensor '", spec.name, "' ",
+                shape_str(spec.shape));
+    DMDLK_CHECK(it->second.dtype() == DType::F32, ErrorCode::Checkpoint, "'", path, "': tensor '", spec.name,
+                "' is ", dtype_name(it->second.dtype()), ", expected float32");
+    DMDLK_CHECK(it->second.shape() == spec.shape, ErrorCode::Checkpoint, "'", path, "': tensor '", spec.name,
+                "' has shape ", shape_str(it->second.shape()), ", expected ", shape_str(spec.shape));
+    model->state_.emplace_back(spec.name, it->second.to(device));
+    tensors.erase(it);
+  }
+  DMDLK_CHECK(tensors.empty(), ErrorCode::Checkpoint, "'", path, "' holds tensor '",
+              tensors.empty() ? "" : tensors.begin()->first, "', which this configuration does not have");
+  return model;
+}
+
+void Model::save(const std::string& path, const std::map<std::string, std::string>& metadata) const {
+  std::map<std::string, std::string> meta = metadata;
+  meta["config"] = config_to_json(config_);
+  meta["format"] = "dmdlk-native";
+  meta["version"] = DMDLK_VERSION;
+  write_safetensors(path, state_, meta);
+}
+
+void Model::set_state(const NamedTensors& tensors) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < state_.size(); ++i) index[state_[i].first] = i;
+  NamedTensors next = state_;
+  for (const auto& [name, t] : tensors) {
+    auto it = index.find(name);
+    DMDLK_CHECK(it != index.end(), ErrorCode::InvalidArg, "the model has no tensor '", name, "'");
+    const Tensor& current = state_[it->second].second;
+    DMDLK_CHECK(t.defined() && t.dtype() == DType::F32, ErrorCode::DType, "tensor '", name, "' must be float32");
+    DMDLK_CHECK(t.shape() == current.shape(), ErrorCode::Shape, "tensor '", name, "' must have shape ",
+                shape_str(current.shape()), ", got ", shape_str(t.shape()));
+    next[it->second].second = t.to(device_).clone();  // the model owns its weights
+  }
+  state_ = std::move(next);
+}
+
+const Network& Model::network(int64_t batch, NetworkMode mode) {
+  auto key = std::make_pair(batch, mode);
+  auto it = networks_.find(key);
+  if (it == networks_.end()) it = networks_.emplace(key, build_network(config_, batch, mode)).first;
+  return it->second;
+}
+
+void Model::check_images(const Tensor& images, const char* op) const {
+  check_defined(images, op, "images");
+  int64_t s = config_.input_size;
+  DMDLK_CHECK(images.dtype() == DType::F32, ErrorCode::DType, op, ": images must be float32, got ", dtype_name(images.dtype()));
+  DMDLK_CHECK(images.rank() == 4 && images.dim(0) >= 1 && images.dim(1) == config_.in_channels && images.dim(2) == s &&
+                  images.dim(3) == s,
+              ErrorCode::Shape, op, ": images must have shape [B, ", config_.in_channels, ", ", s, ", ", s, "], got ",
+              shape_str(images.shape()));
+}
+
+Activations Model::bind(const Network& net, const Tensor& images) const {
+  Activations run;
+  run.values.resize(net.graph.values().size());
+  for (size_t i = 0; i < state_.size(); ++i) run.values[size_t(net.state[i].second)] = state_[i].second;
+  run.values[size_t(net.images)] = images.to(device_);
+  return run;
+}
+
+Tensor Model::forward(const Tensor& images) {
+  check_images(images, "forward");
+  const Network& net = network(images.dim(0), NetworkMode::Eval);
+  Activations run = bind(net, images);
+  run_forward(net.graph, run);
+  return run.values[size_t(net.logits)];
+}
+
+Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Tensor& masks) {
+  const char* op = "lossAndGradients";
+  check_images(images, op);
+  check_defined(masks, op, "masks");
+  int64_t s = config_.input_size;
+  DMDLK_CHECK(masks.dtype() == DType::I32, ErrorCode::DType, op, ": masks must be int32 class indices, got ",
+              dtype_name(masks.dtype()));
+  check_shape(masks, {images.dim(0), s, s}, op, "masks");
+  const Network& net = network(images.dim(0), NetworkMode::Train);
+  Activations run = bind(net, images);
+  run.values[size_t(net.masks)] = masks.to(device_);
+  run_forward(net.graph, run);
+  run_backward(net.graph, run, net.loss);
+  LossAndGradients out{run.values[size_t(net.loss)], {}, run.values[size_t(net.logits)]};
+  for (const auto& [name, id] : net.state)
+    if (net.graph.value(id).kind == ValueKind::Parameter) out.gradients.emplace_back(name, run.grads[size_t(id)]);
+  return out;
+}
+
+}  // namespace dmdlk

@@ -1,0 +1,59 @@
+// A DMDLK-Net: its configuration, its checkpoint tensors on one device, and
+// the graphs it has built (one per batch size and mode, built on first use
+// and reused). Checkpoints are safetensors files holding exactly the tensors
+// of checkpoint_layout() by name, float32, with the configuration as JSON in
+// the "config" metadata entry.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "io/safetensors.h"
+#include "nn/network.h"
+#include "nn/parameters.h"
+
+namespace dmdlk {
+
+class Model {
+ public:
+  // Fresh weights by architecture.md's initialisation, from `seed`.
+  static std::unique_ptr<Model> create(const ModelConfig& config, Device device, uint64_t seed);
+  // A checkpoint written by save() or by PyTorch (a state_dict of the reference
+  // model; num_batches_tracked is accepted and ignored). The configuration
+  // comes from its metadata unless `config` is given. Every name, shape and
+  // dtype is checked; the first mismatch is an ERR_CHECKPOINT naming it.
+  static std::unique_ptr<Model> load(const std::string& path, Device device, const ModelConfig* config = nullptr);
+  // Writes atomically; `metadata` is stored beside the configuration.
+  void save(const std::string& path, const std::map<std::string, std::string>& metadata = {}) const;
+
+  const ModelConfig& config() const { return config_; }
+  Device device() const { return device_; }
+  const NamedTensors& state() const { return state_; }  // checkpoint order, parameters and buffers
+  // Replaces tensors by name (shapes checked); names not given keep their values.
+  void set_state(const NamedTensors& tensors);
+
+  // Evaluation mode: images [B, inChannels, S, S] float32 -> logits [B, numClasses, S, S].
+  Tensor forward(const Tensor& images);
+
+  struct LossAndGradients {
+    Tensor loss;          // scalar
+    NamedTensors gradients;  // every parameter's, in checkpoint order
+    Tensor logits;
+  };
+  // Training mode (BatchNorm on batch statistics, running statistics updated):
+  // masks [B, S, S] int32 class indices; the loss is the mean cross-entropy.
+  LossAndGradients loss_and_gradients(const Tensor& images, const Tensor& masks);
+
+ private:
+  Model(ModelConfig config, Device device) : config_(std::move(config)), device_(device) {}
+  const Network& network(int64_t batch, NetworkMode mode);
+  Activations bind(const Network& net, const Tensor& images) const;
+  void check_images(const Tensor& images, const char* op) const;
+
+  ModelConfig config_;
+  Device device_;
+  NamedTensors state_;
+  std::map<std::pair<int64_t, NetworkMode>, Network> networks_;
+};
+
+}  // namespace dmdlk

@@ -1,0 +1,127 @@
+// The Model: initialisation, checkpoints (ours and PyTorch's), every kind of
+// checkpoint mismatch, and training/evaluation through its API.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "fixtures.h"
+#include "harness.h"
+#include "nn/model.h"
+
+using namespace dmdlk;
+using namespace dmdlk::test;
+
+namespace {
+
+std::string fixture(const char* file) { return std::string(DMDLK_FIXTURE_DIR) + "/" + file; }
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/dmdlk-model-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+ModelConfig tiny() {
+  ModelConfig c;
+  c.input_size = 64, c.stem = 8, c.widths = {8, 16, 16, 32}, c.depths = {1, 1, 2, 1}, c.head_dim = 8;
+  return c;
+}
+
+std::map<std::string, Tensor> fixture_tensors(const char* file) {
+  SafetensorsContents c = read_safetensors(fixture(file));
+  return {c.tensors.begin(), c.tensors.end()};
+}
+
+}  // namespace
+
+TEST(create_initialises_by_the_architecture) {
+  std::unique_ptr<Model> m = Model::create(ModelConfig{}, Device::cpu(), 1);
+  CHECK_EQ(m->state().size(), size_t(436));
+  for (const auto& [name, t] : m->state()) {
+    std::vector<float> v = t.to_vector<float>();
+    float lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
+    bool zero = lo == 0 && hi == 0, one = lo == 1 && hi == 1;
+    if (name.find(".offset.") != std::string::npos || name.find("rel_pos") != std::string::npos ||
+        name.find("running_mean") != std::string::npos)
+      CHECK(zero);
+    else if (name.find("running_var") != std::string::npos) CHECK(one);
+    else if (name == "level4.blocks.0.attn.q.weight") CHECK(std::fabs(lo) < 0.2 && hi < 0.2 && hi > 0.01);
+    else if (name == "stem.conv1.weight") CHECK(lo >= -1 / std::sqrt(27.f) && hi <= 1 / std::sqrt(27.f) && hi > 0.1);
+  }
+  // The same seed gives the same weights.
+  std::unique_ptr<Model> again = Model::create(ModelConfig{}, Device::cpu(), 1);
+  CHECK(again->state()[0].second.to_vector<float>() == m->state()[0].second.to_vector<float>());
+}
+
+TEST(checkpoints_round_trip) {
+  std::string dir = temp_dir(), path = dir + "/model.safetensors";
+  std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 5);
+  m->save(path, {{"epoch", "3"}});
+  std::unique_ptr<Model> back = Model::load(path, Device::cpu());
+  CHECK_EQ(config_to_json(back->config()), config_to_json(m->config()));
+  for (size_t i = 0; i < m->state().size(); ++i)
+    CHECK(back->state()[i].second.to_vector<float>() == m->state()[i].second.to_vector<float>());
+  CHECK_EQ(read_safetensors(path).metadata.at("epoch"), std::string("3"));
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(pytorch_state_dicts_load_and_give_pytorch_logits) {
+  auto t = fixture_tensors("model_tiny_default.safetensors");
+  ModelConfig config = config_from_json(read_safetensors(fixture("model_tiny_default.safetensors")).metadata.at("config"));
+  CHECK_THROWS(Model::load(fixture("pytorch_state_dict.safetensors"), Device::cpu()), ErrorCode::Checkpoint,
+               "has no \"config\" metadata");
+  std::unique_ptr<Model> m = Model::load(fixture("pytorch_state_dict.safetensors"), Device::cpu(), &config);
+  CHECK_CLOSE(m->forward(t.at("images")), t.at("eval_logits"), 2e-4, 2e-3);
+  Model::LossAndGradients out = m->loss_and_gradients(t.at("images"), t.at("masks"));
+  CHECK_CLOSE(out.loss, t.at("loss"), 2e-4, 2e-3);
+  CHECK_EQ(out.gradients.size(), size_t(178));
+  for (const auto& [name, g] : out.gradients) CHECK_CLOSE(g, t.at("grad." + name), 2e-4, 2e-3);
+  // The training step updated the running statistics, as PyTorch's did.
+  for (const auto& [name, v] : m->state())
+    if (name.find("running_") != std::string::npos) CHECK_CLOSE(v, t.at("after." + name), 2e-4, 2e-3);
+}
+
+TEST(checkpoint_mismatches_name_the_tensor) {
+  std::string dir = temp_dir();
+  std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 5);
+  std::map<std::string, std::string> meta = {{"config", config_to_json(tiny())}};
+  auto write_variant = [&](const std::string& file, auto edit) {
+    NamedTensors tensors = m->state();
+    edit(tensors);
+    write_safetensors(dir + "/" + file, tensors, meta);
+    return dir + "/" + file;
+  };
+  std::string missing = write_variant("missing.safetensors", [](NamedTensors& t) { t.erase(t.begin() + 3); });
+  CHECK_THROWS(Model::load(missing, Device::cpu()), ErrorCode::Checkpoint, "lacks tensor 'stem.norm1.bias' [8]");
+  std::string shape = write_variant("shape.safetensors", [](NamedTensors& t) { t[0].second = t[0].second.reshape({8, 3, 9}); });
+  CHECK_THROWS(Model::load(shape, Device::cpu()), ErrorCode::Checkpoint,
+               "tensor 'stem.conv1.weight' has shape [8, 3, 9], expected [8, 3, 3, 3]");
+  std::string dtype = write_variant("dtype.safetensors", [](NamedTensors& t) { t[1].second = Tensor::zeros({8}, DType::F64); });
+  CHECK_THROWS(Model::load(dtype, Device::cpu()), ErrorCode::Checkpoint, "tensor 'stem.conv1.bias' is float64, expected float32");
+  std::string extra = write_variant("extra.safetensors", [](NamedTensors& t) { t.emplace_back("decoder5.weight", Tensor::zeros({1}, DType::F32)); });
+  CHECK_THROWS(Model::load(extra, Device::cpu()), ErrorCode::Checkpoint, "holds tensor 'decoder5.weight'");
+  meta["config"] = "{\"inputSize\": 65}";
+  std::string config = write_variant("config.safetensors", [](NamedTensors&) {});
+  CHECK_THROWS(Model::load(config, Device::cpu()), ErrorCode::Checkpoint, "invalid configuration: config.inputSize");
+  { std::ofstream(dir + "/garbage.safetensors") << "not a checkpoint"; }
+  CHECK_THROWS(Model::load(dir + "/garbage.safetensors", Device::cpu()), ErrorCode::Format, "garbage.safetensors");
+  CHECK_THROWS(Model::load(dir + "/none.safetensors", Device::cpu()), ErrorCode::IO, "none.safetensors");
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(bad_inputs_are_named) {
+  std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 5);
+  CHECK_THROWS(m->forward(Tensor::zeros({1, 3, 32, 32}, DType::F32)), ErrorCode::Shape,
+               "images must have shape [B, 3, 64, 64], got [1, 3, 32, 32]");
+  CHECK_THROWS(m->forward(Tensor::zeros({1, 3, 64, 64}, DType::U8)), ErrorCode::DType, "images must be float32, got uint8");
+  Tensor images = Tensor::zeros({2, 3, 64, 64}, DType::F32);
+  CHECK_THROWS(m->loss_and_gradients(images, Tensor::zeros({2, 64, 64}, DType::F32)), ErrorCode::DType,
+               "masks must be int32 class indices, got float32");
+  CHECK_THROWS(m->loss_and_gradients(images, Tensor::zeros({1, 64, 64}, DType::I32)), ErrorCode::Shape,
+               "masks must have shape [2, 64, 64], got [1, 64, 64]");
+  CHECK_THROWS(m->set_state({{"stem.conv1.weight", Tensor::zeros({1}, DType::F32)}}), ErrorCode::Shape,
+               "tensor 'stem.conv1.weight' must have shape [8, 3, 3, 3], got [1]");
+  CHECK_THROWS(m->set_state({{"nope", Tensor::zeros({1}, DType::F32)}}), ErrorCode::InvalidArg, "no tensor 'nope'");
+}
+
+int main() { return run_all(); }
