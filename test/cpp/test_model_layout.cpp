@@ -1,12 +1,14 @@
 // The model's configuration and checkpoint layout against the contract:
 // default-state.tsv (copied from shared/design) and the tensors of the
 // PyTorch reference model's fixtures for other configurations.
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include "fixtures.h"
 #include "harness.h"
 #include "nn/parameters.h"
+#include "nn/summary.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -92,6 +94,25 @@ TEST(bad_configurations_name_the_field) {
   CHECK_THROWS(config_from_json("{\"widht\": 3}"), ErrorCode::InvalidArg, "unknown field 'widht'");
   CHECK_THROWS(config_from_json("{\"numClasses\": 1.5}"), ErrorCode::InvalidArg, "config.numClasses must be an integer, got 1.5");
   CHECK_THROWS(config_from_json("[1]"), ErrorCode::InvalidArg, "config must be a JSON object");
+}
+
+// architecture.md: about 19.3 GMAC per 448² image, 72% of it in DDLK's offset
+// convolutions; offsets: light gives about 3.9 M parameters and 5.8 GMAC.
+TEST(summary_matches_the_architecture_figures) {
+  int64_t params = 0, macs = 0, offset = 0;
+  for (const ModuleCost& m : summarize(ModelConfig{})) params += m.parameters, macs += m.macs, offset += m.offset_macs;
+  std::printf("    default: %lld parameters, %.2f GMAC, %.1f%% in offset convolutions\n", (long long)params, macs / 1e9,
+              100.0 * offset / macs);
+  CHECK_EQ(params, int64_t(5385150));
+  CHECK(std::fabs(macs / 1e9 - 19.3) < 0.3);
+  CHECK(std::fabs(100.0 * offset / macs - 72) < 1.5);
+  ModelConfig light;
+  light.offsets = OffsetKind::Light;
+  params = macs = 0;
+  for (const ModuleCost& m : summarize(light)) params += m.parameters, macs += m.macs;
+  std::printf("    offsets light: %lld parameters, %.2f GMAC\n", (long long)params, macs / 1e9);
+  CHECK(std::fabs(params / 1e6 - 3.9) < 0.1);
+  CHECK(std::fabs(macs / 1e9 - 5.8) < 0.2);
 }
 
 int main() { return run_all(); }

@@ -39,8 +39,14 @@ void Executor::shutdown() {
     stopping_ = true;
   }
   wake_.notify_all();
-  thread_.join();  // waits for the job in progress; queued jobs are dropped
-  for (Job* job : queue_) delete job;
+  thread_.join();  // waits for the job in progress
+  // Queued jobs are rejected with ERR_CANCELLED (when the environment is being
+  // torn down, the thread-safe function frees them without calling into JS).
+  for (Job* job : queue_) {
+    job->work = nullptr;
+    job->failed = true, job->code = ErrorCode::Cancelled, job->message = "cancelled: the model was disposed";
+    if (tsfn_.NonBlockingCall(job) != napi_ok) delete job;
+  }
   queue_.clear();
   tsfn_.Release();
 }

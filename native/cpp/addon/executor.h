@@ -8,7 +8,9 @@
 //
 // The executor holds the event loop open only while jobs are pending, and is
 // shut down (its thread joined) by an environment cleanup hook, so a worker
-// thread or an Electron process can exit while work is queued.
+// thread or an Electron process can exit while work is queued. Destroying it
+// earlier (a model's dispose()) waits for the job in progress and rejects the
+// queued ones with ERR_CANCELLED.
 #pragma once
 #include <napi.h>
 

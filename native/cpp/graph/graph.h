@@ -34,7 +34,8 @@ struct ValueInfo {
 using Tensors = std::vector<Tensor>;
 
 struct Node {
-  std::string op;  // for summaries and errors
+  std::string op;      // for summaries and errors; names the parameter it uses, if any
+  std::string module;  // the top-level module it belongs to (stem, level2, ..., head)
   std::vector<ValueId> inputs, outputs;
   // outputs = forward(inputs)
   std::function<Tensors(const Tensors& in)> forward;

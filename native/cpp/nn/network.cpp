@@ -47,8 +47,11 @@ class Builder {
   std::vector<V> nodes(const std::string& op, std::vector<V> inputs, const std::vector<Shape>& outs,
                        std::function<Tensors(const Tensors&)> forward,
                        std::function<Tensors(const Tensors&, const Tensors&, const Tensors&)> backward) {
-    return g().add_node({op, std::move(inputs), {}, std::move(forward), std::move(backward)}, outs);
+    return g().add_node({op, scope_, std::move(inputs), {}, std::move(forward), std::move(backward)}, outs);
   }
+
+  // Tags the nodes built from now on as belonging to `module`.
+  void scope(const std::string& module) { scope_ = module; }
 
   V conv(V x, const std::string& name, int64_t k, int64_t stride, int64_t pad, int64_t dilation, int64_t groups, bool bias) {
     Conv2dOptions o{stride, stride, pad, pad, dilation, dilation, groups};
@@ -315,16 +318,27 @@ class Builder {
   }
 
   V network(V images) {
+    scope("stem");
     V e1 = conv(gelu(bn(conv(images, "stem.conv1", 3, 2, 1, 1, 1, true), "stem.norm1")), "stem.conv2", 3, 1, 1, 1, 1, true);
+    scope("level2");
     V e2 = stage(e1, 0, "level2", c_.stem);
+    scope("level3");
     V e3 = stage(e2, 1, "level3", c_.widths[0]);
+    scope("level4");
     V e4 = stage(e3, 2, "level4", c_.widths[1]);
+    scope("bottleneck");
     V z = stage(e4, 3, "bottleneck", c_.widths[2]);
+    scope("bottleneck_up");
     V zu = gelu(bn(conv1x1(up2(z), "bottleneck_up.conv", false), "bottleneck_up.norm"));
+    scope("decoder4");
     V d4 = ddlk(dmff(concat({up2(z), e4, down2(e3)}), zu, "decoder4"), "decoder4");
+    scope("decoder3");
     V d3 = ddlk(dmff(concat({up2(e4), e3, down2(e2)}), up2(d4), "decoder3"), "decoder3");
+    scope("decoder2");
     V d2 = ddlk(dmff(concat({up2(e3), e2, down2(e1)}), up2(d3), "decoder2"), "decoder2");
+    scope("decoder1");
     V d1 = ddlk(dmff(concat({up2(e2), e1}), up2(d2), "decoder1"), "decoder1");
+    scope("head");
     return up2(conv1x1(d1, "head", true));
   }
 
@@ -333,6 +347,7 @@ class Builder {
   bool training_;
   Network& net_;
   std::map<std::string, V> named_;
+  std::string scope_;
 };
 
 }  // namespace
@@ -348,6 +363,7 @@ Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode
   net.logits = b.network(net.images);
   if (mode == NetworkMode::Train) {
     net.masks = net.graph.add_value({"masks", {batch, side, side}, DType::I32, ValueKind::Input});
+    b.scope("loss");
     net.loss = b.cross_entropy_loss(net.logits, net.masks);
   }
   return net;
