@@ -51,6 +51,30 @@ export interface NativeConv2dOptions {
   groups: number;
 }
 
+export interface NativeModuleCost {
+  module: string;
+  parameters: number;
+  macs: number;
+  offsetMacs: number;
+  activationBytes: number;
+}
+
+export declare class NativeModel {
+  private constructor();
+  /** The configuration as JSON. */
+  readonly config: string;
+  readonly device: string;
+  forward(images: NativeTensor): Promise<NativeTensor>;
+  lossAndGradients(
+    images: NativeTensor, masks: NativeTensor, returnLogits: boolean,
+  ): Promise<{ loss: number; gradients: [string, NativeTensor][]; logits?: NativeTensor }>;
+  state(): Promise<[string, NativeTensor][]>;
+  setState(tensors: [string, NativeTensor][]): Promise<void>;
+  save(path: string, metadata: Record<string, string>): Promise<void>;
+  summary(): Promise<NativeModuleCost[]>;
+  dispose(): void;
+}
+
 export interface NativeBinding {
   info(): NativeInfo;
   NativeTensor: typeof NativeTensor;
@@ -68,6 +92,9 @@ export interface NativeBinding {
   conv2dBackward(
     dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean, options: NativeConv2dOptions,
   ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;
+  createModel(configJson: string, device: string, seed: number): Promise<NativeModel>;
+  loadModel(path: string, device: string, configJson: string | null): Promise<NativeModel>;
+  NativeModel: typeof NativeModel;
   readSafetensors(path: string): Promise<{ tensors: [string, NativeTensor][]; metadata: Record<string, string> }>;
   writeSafetensors(path: string, tensors: [string, NativeTensor][], metadata: Record<string, string>): Promise<void>;
 }

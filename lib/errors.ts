@@ -2,7 +2,7 @@
 // code has its own subclass so callers can use `instanceof` or `code`.
 
 export type ErrorCodeName =
-  | 'ERR_INVALID_ARG' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_DEVICE' | 'ERR_IO' | 'ERR_FORMAT'
+  | 'ERR_INVALID_ARG' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_DEVICE' | 'ERR_IO' | 'ERR_FORMAT' | 'ERR_CHECKPOINT'
   | 'ERR_GPU_OOM' | 'ERR_NO_GPU' | 'ERR_CUDA' | 'ERR_DISPOSED' | 'ERR_CANCELLED' | 'ERR_INTERNAL';
 
 export class DmdlkError extends Error {
@@ -32,6 +32,9 @@ export class IOError extends DmdlkError {
 export class FormatError extends DmdlkError {
   constructor(message: string) { super('ERR_FORMAT', message); }
 }
+export class CheckpointError extends DmdlkError {
+  constructor(message: string) { super('ERR_CHECKPOINT', message); }
+}
 export class GpuOutOfMemoryError extends DmdlkError {
   constructor(message: string) { super('ERR_GPU_OOM', message); }
 }
@@ -58,6 +61,7 @@ const byCode: Record<ErrorCodeName, new (message: string) => DmdlkError> = {
   ERR_DEVICE: DeviceError,
   ERR_IO: IOError,
   ERR_FORMAT: FormatError,
+  ERR_CHECKPOINT: CheckpointError,
   ERR_GPU_OOM: GpuOutOfMemoryError,
   ERR_NO_GPU: NoGpuError,
   ERR_CUDA: CudaError,

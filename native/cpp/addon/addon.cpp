@@ -2,6 +2,7 @@
 #include "addon/addon.h"
 
 #include "addon/errors.h"
+#include "addon/model_wrap.h"
 #include "addon/tensor_wrap.h"
 #include "core/cpu_features.h"
 #include "core/cuda_runtime.h"
@@ -10,12 +11,15 @@
 namespace dmdlk::addon {
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
-  Napi::Function tensor = TensorWrap::define(env);
+  Napi::Function tensor = TensorWrap::define(env), model = ModelWrap::define(env);
   tensor_constructor = Napi::Persistent(tensor);
+  model_constructor = Napi::Persistent(model);
   DefineAddon(exports, {InstanceMethod<&Addon::info>("info")});
   exports.Set("NativeTensor", tensor);
+  exports.Set("NativeModel", model);
   define_ops(env, exports);
   define_io(env, exports);
+  define_models(env, exports);
 }
 
 Executor& Addon::executor(Napi::Env env) {

@@ -16,6 +16,7 @@ class Addon : public Napi::Addon<Addon> {
   static Addon& of(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
 
   Napi::FunctionReference tensor_constructor;
+  Napi::FunctionReference model_constructor;
   // The queue of eager calls (ops, copies, files), started on first use.
   Executor& executor(Napi::Env env);
 
@@ -24,8 +25,10 @@ class Addon : public Napi::Addon<Addon> {
   std::unique_ptr<Executor> executor_;
 };
 
-// Registers the op functions (ops_binding.cpp) and file functions (io_binding.cpp).
+// Registers the op functions (ops_binding.cpp), file functions (io_binding.cpp)
+// and model functions (model_wrap.cpp).
 void define_ops(Napi::Env env, Napi::Object exports);
 void define_io(Napi::Env env, Napi::Object exports);
+void define_models(Napi::Env env, Napi::Object exports);
 
 }  // namespace dmdlk::addon

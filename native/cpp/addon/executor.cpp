@@ -15,9 +15,16 @@ struct Executor::Job {
   std::string message;
 };
 
-Executor::Executor(Napi::Env env) : env_(env) {
-  tsfn_ = Tsfn::New(env, "dmdlk executor", 0, 1, this);
-  tsfn_.Unref(env);  // referenced only while jobs are pending
+struct Executor::Mailbox {
+  Napi::TypedThreadSafeFunction<Mailbox, Job, &Executor::settle> tsfn;
+  int pending = 0;      // submitted and not yet settled
+  bool closed = false;  // released: no more ref/unref
+};
+
+Executor::Executor(Napi::Env env) : mailbox_(new Mailbox), env_(env) {
+  mailbox_->tsfn = decltype(mailbox_->tsfn)::New(env, "dmdlk executor", 0, 1, mailbox_,
+                                                 [](Napi::Env, void*, Mailbox* mailbox) { delete mailbox; });
+  mailbox_->tsfn.Unref(env);  // referenced only while jobs are pending
   thread_ = std::thread([this] { run(); });
   // Registered after the thread-safe function, so it runs before that
   // function's own teardown: the thread is joined while it can still post.
@@ -45,16 +52,18 @@ void Executor::shutdown() {
   for (Job* job : queue_) {
     job->work = nullptr;
     job->failed = true, job->code = ErrorCode::Cancelled, job->message = "cancelled: the model was disposed";
-    if (tsfn_.NonBlockingCall(job) != napi_ok) delete job;
+    if (mailbox_->tsfn.NonBlockingCall(job) != napi_ok) delete job;
   }
   queue_.clear();
-  tsfn_.Release();
+  mailbox_->closed = true;
+  mailbox_->tsfn.Release();  // delivers what is queued, then finalizes (freeing the mailbox)
+  mailbox_ = nullptr;
 }
 
 Napi::Promise Executor::submit(Napi::Env env, Work work) {
   Job* job = new Job{Napi::Promise::Deferred::New(env), std::move(work), nullptr, false, ErrorCode::Internal, {}};
   Napi::Promise promise = job->deferred.Promise();
-  if (pending_++ == 0) tsfn_.Ref(env);
+  if (mailbox_->pending++ == 0) mailbox_->tsfn.Ref(env);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.push_back(job);
@@ -83,14 +92,14 @@ void Executor::run() {
       job->failed = true, job->code = ErrorCode::Internal, job->message = e.what();
     }
     job->work = nullptr;  // release captured tensors on this thread, now
-    if (tsfn_.NonBlockingCall(job) != napi_ok) delete job;  // the environment is closing
+    if (mailbox_->tsfn.NonBlockingCall(job) != napi_ok) delete job;  // the environment is closing
   }
 }
 
-void Executor::settle(Napi::Env env, Napi::Function, Executor* self, Job* job) {
+void Executor::settle(Napi::Env env, Napi::Function, Mailbox* mailbox, Job* job) {
   std::unique_ptr<Job> owned(job);
   if (env == nullptr) return;  // the environment is being torn down
-  if (--self->pending_ == 0) self->tsfn_.Unref(env);
+  if (--mailbox->pending == 0 && !mailbox->closed) mailbox->tsfn.Unref(env);
   // Nothing may escape this callback: it is called from C, and an exception
   // here terminates the process. Any N-API failure below means the
   // environment is terminating (a worker being stopped), where no Promise

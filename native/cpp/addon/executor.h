@@ -36,20 +36,21 @@ class Executor {
 
  private:
   struct Job;
-  static void settle(Napi::Env env, Napi::Function, Executor* self, Job* job);
-  using Tsfn = Napi::TypedThreadSafeFunction<Executor, Job, &Executor::settle>;
+  struct Mailbox;
+  static void settle(Napi::Env env, Napi::Function, Mailbox* mailbox, Job* job);
 
   void run();
   void shutdown();
 
-  Tsfn tsfn_;
+  // What the JS-thread callbacks use; freed by the thread-safe function's own
+  // finalizer, so results delivered after the executor is gone are still safe.
+  Mailbox* mailbox_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job*> queue_;
   bool stopping_ = false;
   bool shut_down_ = false;
-  int pending_ = 0;  // submitted and not yet settled; touched on the JS thread only
   Napi::Env env_;
   Napi::Env::CleanupHook<std::function<void()>> cleanup_;
 };

@@ -1,0 +1,178 @@
+// DMDLK-Net from TypeScript: create or load a model, run it, get the loss and
+// every gradient, read and set its parameters, save it. Every call runs on
+// the model's own native thread, in the order it was made.
+import type { NativeModel, NativeTensor } from '../binding';
+import { binding } from './binding';
+import { DisposedError, InvalidArgumentError, native } from './errors';
+import { Device, Tensor } from './tensor';
+import * as check from './validate';
+
+export type BlockKind = 'mbconv' | 'moat';
+type Four<T> = [T, T, T, T];
+
+/** architecture.md's configuration; every field is optional and defaults to the paper's model. */
+export interface ModelConfig {
+  inChannels?: number;
+  numClasses?: number;
+  /** Square input side, a multiple of 32 (default 448). */
+  inputSize?: number;
+  stem?: number;
+  widths?: Four<number>;
+  depths?: Four<number>;
+  blocks?: Four<BlockKind>;
+  /** Attention window per stage where the block is 'moat'; 0 = global. */
+  windows?: Four<number>;
+  headDim?: number;
+  expansion?: number;
+  seRatio?: number;
+  offsets?: 'full' | 'light';
+  selectKernel?: number;
+}
+
+export type ResolvedModelConfig = Required<ModelConfig>;
+
+const configKeys = ['inChannels', 'numClasses', 'inputSize', 'stem', 'widths', 'depths', 'blocks', 'windows', 'headDim',
+  'expansion', 'seRatio', 'offsets', 'selectKernel'] as const;
+
+export interface ModuleCost {
+  module: string;
+  parameters: number;
+  /** Multiply-accumulates of one forward pass per image. */
+  macs: number;
+  /** Of which in DDLK's offset convolutions. */
+  offsetMacs: number;
+  /** Bytes a training step keeps per image, before memory planning. */
+  activationBytes: number;
+}
+
+export interface ModelSummary {
+  modules: ModuleCost[];
+  total: Omit<ModuleCost, 'module'>;
+}
+
+export interface LossAndGradients {
+  /** Mean softmax cross-entropy over every pixel. */
+  loss: number;
+  /** Every trained parameter's gradient, by checkpoint name. */
+  gradients: Map<string, Tensor>;
+  logits?: Tensor;
+}
+
+function configJson(config: unknown): string {
+  const c = check.options(config, 'config');
+  check.knownKeys(c, configKeys, 'config');
+  return JSON.stringify(c);  // ranges and their relations are checked natively, naming the field
+}
+
+function toMap(pairs: [string, NativeTensor][]): Map<string, Tensor> {
+  return new Map(pairs.map(([name, handle]) => [name, Tensor.wrap(handle)]));
+}
+
+export class DMDLKNet {
+  #native: NativeModel | null;
+
+  private constructor(handle: NativeModel) {
+    this.#native = handle;
+  }
+
+  /** A new model with architecture.md's initialisation (reproducible with `seed`). */
+  static create(config: ModelConfig = {}, options: { device?: Device; seed?: number } = {}): Promise<DMDLKNet> {
+    return native(async () => {
+      const o = check.options(options, 'options');
+      check.knownKeys(o, ['device', 'seed'], 'options');
+      const device = check.device(o.device ?? 'cpu', 'options.device');
+      const seed = check.integer(o.seed ?? 0, 'options.seed', 0, 2 ** 52);
+      return new DMDLKNet(await binding.createModel(configJson(config), device, seed));
+    });
+  }
+
+  /**
+   * A checkpoint saved by `save()`, or a PyTorch state_dict of the reference
+   * model written as safetensors (then pass its `config` unless the file's
+   * metadata holds one).
+   */
+  static load(path: string, options: { device?: Device; config?: ModelConfig } = {}): Promise<DMDLKNet> {
+    return native(async () => {
+      const o = check.options(options, 'options');
+      check.knownKeys(o, ['device', 'config'], 'options');
+      const device = check.device(o.device ?? 'cpu', 'options.device');
+      const config = o.config === undefined ? null : configJson(o.config);
+      return new DMDLKNet(await binding.loadModel(check.string(path, 'path'), device, config));
+    });
+  }
+
+  get config(): ResolvedModelConfig { return JSON.parse(this.handle().config) as ResolvedModelConfig; }
+  get device(): Device { return this.handle().device as Device; }
+  get disposed(): boolean { return this.#native === null; }
+
+  /** Logits [B, numClasses, S, S] in evaluation mode, for images [B, inChannels, S, S] float32. */
+  forward(images: Tensor): Promise<Tensor> {
+    return native(async () => Tensor.wrap(await this.handle().forward(Tensor.nativeOf(images, 'images'))));
+  }
+
+  /**
+   * One training-mode pass (BatchNorm on batch statistics, its running
+   * statistics updated): masks [B, S, S] int32 hold class indices.
+   */
+  lossAndGradients(images: Tensor, masks: Tensor, options: { returnLogits?: boolean } = {}): Promise<LossAndGradients> {
+    return native(async () => {
+      const o = check.options(options, 'options');
+      check.knownKeys(o, ['returnLogits'], 'options');
+      const returnLogits = check.boolean(o.returnLogits ?? false, 'options.returnLogits');
+      const out = await this.handle().lossAndGradients(
+        Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), returnLogits);
+      return { loss: out.loss, gradients: toMap(out.gradients), ...(out.logits ? { logits: Tensor.wrap(out.logits) } : {}) };
+    });
+  }
+
+  /** Copies of every checkpoint tensor (parameters and BatchNorm statistics), by name, in checkpoint order. */
+  parameters(): Promise<Map<string, Tensor>> {
+    return native(async () => toMap(await this.handle().state()));
+  }
+
+  /** Replaces tensors by name; shapes are checked and the model keeps copies. */
+  setParameters(tensors: Map<string, Tensor> | Record<string, Tensor>): Promise<void> {
+    return native(async () => {
+      const entries = tensors instanceof Map ? [...tensors] : Object.entries(check.options(tensors, 'tensors'));
+      const pairs = entries.map(([name, t]): [string, NativeTensor] => [name, Tensor.nativeOf(t, `tensors['${name}']`)]);
+      await this.handle().setState(pairs);
+    });
+  }
+
+  /** Writes a checkpoint atomically; `metadata` is kept beside the configuration. */
+  save(path: string, metadata: Record<string, string> = {}): Promise<void> {
+    return native(async () => {
+      const meta = check.options(metadata, 'metadata');
+      for (const [k, v] of Object.entries(meta)) {
+        if (typeof v !== 'string') throw new InvalidArgumentError(`metadata['${k}'] must be a string, got ${check.describe(v)}`);
+      }
+      await this.handle().save(check.string(path, 'path'), meta as Record<string, string>);
+    });
+  }
+
+  /** Parameters, MACs and activation memory per module. */
+  summary(): Promise<ModelSummary> {
+    return native(async () => {
+      const modules = await this.handle().summary();
+      const total = { parameters: 0, macs: 0, offsetMacs: 0, activationBytes: 0 };
+      for (const m of modules) {
+        total.parameters += m.parameters;
+        total.macs += m.macs;
+        total.offsetMacs += m.offsetMacs;
+        total.activationBytes += m.activationBytes;
+      }
+      return { modules, total };
+    });
+  }
+
+  /** Frees the model: waits for the call in progress, rejects queued calls with CancelledError. */
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = null;
+  }
+
+  private handle(): NativeModel {
+    if (this.#native === null) throw new DisposedError('the model was disposed');
+    return this.#native;
+  }
+}

@@ -1,0 +1,225 @@
+#include "addon/model_wrap.h"
+
+#include "addon/addon.h"
+#include "addon/convert.h"
+#include "addon/errors.h"
+#include "addon/tensor_wrap.h"
+#include "nn/summary.h"
+
+namespace dmdlk::addon {
+
+namespace {
+
+// [name, Tensor][] for JavaScript.
+Napi::Array named_tensors(Napi::Env env, const NamedTensors& tensors) {
+  Napi::Array out = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, tensors[i].first);
+    pair.Set(1u, TensorWrap::wrap(env, tensors[i].second));
+    out.Set(uint32_t(i), pair);
+  }
+  return out;
+}
+
+NamedTensors to_named_tensors(Napi::Value value, const char* what) {
+  DMDLK_CHECK(value.IsArray(), ErrorCode::InvalidArg, what, " must be an array of [name, Tensor] pairs");
+  Napi::Array list = value.As<Napi::Array>();
+  NamedTensors out;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value entry = list.Get(i);
+    DMDLK_CHECK(entry.IsArray() && entry.As<Napi::Array>().Length() == 2, ErrorCode::InvalidArg, what, "[", i,
+                "] must be a [name, Tensor] pair");
+    std::string name = to_string(entry.As<Napi::Array>().Get(0u), "a tensor name");
+    out.emplace_back(name, TensorWrap::unwrap(entry.As<Napi::Array>().Get(1u), name.c_str()));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> to_metadata(Napi::Value value) {
+  std::map<std::string, std::string> out;
+  if (value.IsUndefined() || value.IsNull()) return out;
+  DMDLK_CHECK(value.IsObject(), ErrorCode::InvalidArg, "metadata must be an object of strings");
+  Napi::Object o = value.As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    out[key] = to_string(o.Get(key), "a metadata value");
+  }
+  return out;
+}
+
+}  // namespace
+
+Napi::Function ModelWrap::define(Napi::Env env) {
+  return DefineClass(env, "NativeModel",
+                     {InstanceAccessor<&ModelWrap::config>("config"), InstanceAccessor<&ModelWrap::device>("device"),
+                      InstanceMethod<&ModelWrap::forward>("forward"),
+                      InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
+                      InstanceMethod<&ModelWrap::state>("state"), InstanceMethod<&ModelWrap::set_state>("setState"),
+                      InstanceMethod<&ModelWrap::save>("save"), InstanceMethod<&ModelWrap::summary>("summary"),
+                      InstanceMethod<&ModelWrap::dispose>("dispose")});
+}
+
+Napi::Object ModelWrap::wrap(Napi::Env env, std::unique_ptr<Model> model) {
+  std::shared_ptr<Model> shared(std::move(model));
+  return Addon::of(env).model_constructor.New({Napi::External<std::shared_ptr<Model>>::New(env, &shared)});
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  Napi::Env env = info.Env();
+  guarded(env, [&]() -> Napi::Value {
+    DMDLK_CHECK(info.Length() == 1 && info[0].IsExternal(), ErrorCode::InvalidArg,
+                "models are made by createModel() or loadModel()");
+    model_ = *info[0].As<Napi::External<std::shared_ptr<Model>>>().Data();
+    executor_ = std::make_unique<Executor>(env);
+    return env.Undefined();
+  });
+}
+
+Model& ModelWrap::live() const {
+  DMDLK_CHECK(model_ != nullptr, ErrorCode::Disposed, "the model was disposed");
+  return *model_;
+}
+
+Napi::Promise ModelWrap::run(Napi::Env env, Executor::Work work) {
+  live();
+  return executor_->submit(env, std::move(work));
+}
+
+Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] { return Napi::String::New(info.Env(), config_to_json(live().config())); });
+}
+
+Napi::Value ModelWrap::device(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] { return Napi::String::New(info.Env(), live().device().str()); });
+}
+
+Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Tensor images = TensorWrap::unwrap(info[0], "images");
+    std::shared_ptr<Model> model = model_;
+    return run(info.Env(), [model, images]() -> Executor::Finish {
+      Tensor logits = model->forward(images);
+      return [logits](Napi::Env env) { return TensorWrap::wrap(env, logits); };
+    });
+  });
+}
+
+Napi::Value ModelWrap::loss_and_gradients(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
+    bool return_logits = to_bool(info[2], "returnLogits");
+    std::shared_ptr<Model> model = model_;
+    return run(info.Env(), [model, images, masks, return_logits]() -> Executor::Finish {
+      auto out = std::make_shared<Model::LossAndGradients>(model->loss_and_gradients(images, masks));
+      double loss = out->loss.to(Device::cpu()).to_vector<float>()[0];
+      return [out, loss, return_logits](Napi::Env env) -> Napi::Value {
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("loss", loss);
+        result.Set("gradients", named_tensors(env, out->gradients));
+        if (return_logits) result.Set("logits", TensorWrap::wrap(env, out->logits));
+        return result;
+      };
+    });
+  });
+}
+
+Napi::Value ModelWrap::state(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    std::shared_ptr<Model> model = model_;
+    return run(info.Env(), [model]() -> Executor::Finish {
+      // Copies: the model's own tensors change as it trains.
+      NamedTensors copies;
+      for (const auto& [name, t] : model->state()) copies.emplace_back(name, t.clone());
+      return [copies](Napi::Env env) { return named_tensors(env, copies); };
+    });
+  });
+}
+
+Napi::Value ModelWrap::set_state(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    NamedTensors tensors = to_named_tensors(info[0], "tensors");
+    std::shared_ptr<Model> model = model_;
+    return run(info.Env(), [model, tensors]() -> Executor::Finish {
+      model->set_state(tensors);
+      return [](Napi::Env env) { return env.Undefined(); };
+    });
+  });
+}
+
+Napi::Value ModelWrap::save(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    std::string path = to_string(info[0], "path");
+    std::map<std::string, std::string> metadata = to_metadata(info[1]);
+    std::shared_ptr<Model> model = model_;
+    return run(info.Env(), [model, path, metadata]() -> Executor::Finish {
+      model->save(path, metadata);
+      return [](Napi::Env env) { return env.Undefined(); };
+    });
+  });
+}
+
+Napi::Value ModelWrap::summary(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    std::shared_ptr<Model> model = model_;
+    return run(info.Env(), [model]() -> Executor::Finish {
+      std::vector<ModuleCost> modules = summarize(model->config());
+      return [modules](Napi::Env env) -> Napi::Value {
+        Napi::Array out = Napi::Array::New(env, modules.size());
+        for (size_t i = 0; i < modules.size(); ++i) {
+          Napi::Object m = Napi::Object::New(env);
+          m.Set("module", modules[i].module);
+          m.Set("parameters", double(modules[i].parameters));
+          m.Set("macs", double(modules[i].macs));
+          m.Set("offsetMacs", double(modules[i].offset_macs));
+          m.Set("activationBytes", double(modules[i].activation_bytes));
+          out.Set(uint32_t(i), m);
+        }
+        return out;
+      };
+    });
+  });
+}
+
+Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
+  // Waits for the call in progress, rejects the queued ones, then frees the
+  // model (or leaves it to the last job that still holds it).
+  executor_.reset();
+  model_.reset();
+  return info.Env().Undefined();
+}
+
+void define_models(Napi::Env env, Napi::Object exports) {
+  // createModel(configJson, device, seed) -> Promise<NativeModel>
+  exports.Set("createModel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      std::string config = to_string(info[0], "config");
+      Device device = parse_device(to_string(info[1], "device"));
+      uint64_t seed = uint64_t(to_integer(info[2], "seed", 0, int64_t(1) << 52));
+      return Addon::of(env).executor(env).submit(env, [config, device, seed]() -> Executor::Finish {
+        auto model = std::make_shared<std::unique_ptr<Model>>(Model::create(config_from_json(config), device, seed));
+        return [model](Napi::Env env) { return ModelWrap::wrap(env, std::move(*model)); };
+      });
+    });
+  }, "createModel"));
+  // loadModel(path, device, configJson | null) -> Promise<NativeModel>
+  exports.Set("loadModel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      std::string path = to_string(info[0], "path");
+      Device device = parse_device(to_string(info[1], "device"));
+      bool has_config = info[2].IsString();
+      std::string config = has_config ? info[2].As<Napi::String>().Utf8Value() : "";
+      return Addon::of(env).executor(env).submit(env, [path, device, has_config, config]() -> Executor::Finish {
+        std::unique_ptr<ModelConfig> chosen;
+        if (has_config) chosen = std::make_unique<ModelConfig>(config_from_json(config));
+        auto model = std::make_shared<std::unique_ptr<Model>>(Model::load(path, device, chosen.get()));
+        return [model](Napi::Env env) { return ModelWrap::wrap(env, std::move(*model)); };
+      });
+    });
+  }, "loadModel"));
+}
+
+}  // namespace dmdlk::addon

@@ -1,0 +1,40 @@
+// The JavaScript handle of a Model. Each model has its own executor: one
+// native thread that runs the model's calls in the order they were made,
+// so two models train side by side and one model's calls never interleave.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "addon/executor.h"
+#include "nn/model.h"
+
+namespace dmdlk::addon {
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  static Napi::Object wrap(Napi::Env env, std::unique_ptr<Model> model);
+
+  explicit ModelWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value config(const Napi::CallbackInfo& info);
+  Napi::Value device(const Napi::CallbackInfo& info);
+  Napi::Value forward(const Napi::CallbackInfo& info);
+  Napi::Value loss_and_gradients(const Napi::CallbackInfo& info);
+  Napi::Value state(const Napi::CallbackInfo& info);
+  Napi::Value set_state(const Napi::CallbackInfo& info);
+  Napi::Value save(const Napi::CallbackInfo& info);
+  Napi::Value summary(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+
+  Model& live() const;
+  Napi::Promise run(Napi::Env env, Executor::Work work);
+
+  // Shared with queued work, so a dispose() cannot free the model under a running job.
+  std::shared_ptr<Model> model_;
+  std::unique_ptr<Executor> executor_;
+};
+
+}  // namespace dmdlk::addon

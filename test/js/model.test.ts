@@ -1,0 +1,114 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import {
+  CancelledError, CheckpointError, DisposedError, DMDLKNet, InvalidArgumentError, ModelConfig, readSafetensors, ShapeError,
+  Tensor,
+} from '../../lib';
+import { closeness, fixtureDir } from './helpers';
+
+const tiny: ModelConfig = { inputSize: 64, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 };
+
+describe('DMDLKNet', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmdlk-model-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('loads a PyTorch state_dict and reproduces its logits, loss and gradients', async () => {
+    const fixture = await readSafetensors(path.join(fixtureDir, 'model_tiny_default.safetensors'));
+    const t = (name: string) => fixture.tensors.get(name)!;
+    const config = JSON.parse(fixture.metadata.config) as ModelConfig;
+    const model = await DMDLKNet.load(path.join(fixtureDir, 'pytorch_state_dict.safetensors'), { config });
+    expect(model.config.inputSize).toBe(64);
+    const logits = await model.forward(t('images'));
+    expect(closeness(logits.toArray(), t('eval_logits').toArray(), 2e-4, 2e-3)).toBeLessThanOrEqual(1);
+    const out = await model.lossAndGradients(t('images'), t('masks'), { returnLogits: true });
+    expect(out.loss).toBeCloseTo(t('loss').toArray()[0], 5);
+    expect(out.logits!.shape).toEqual([2, 2, 64, 64]);
+    expect(out.gradients.size).toBe(178);
+    for (const [name, grad] of out.gradients) {
+      expect({ name, ok: closeness(grad.toArray(), t(`grad.${name}`).toArray(), 2e-4, 2e-3) <= 1 }).toEqual({ name, ok: true });
+    }
+    model.dispose();
+  });
+
+  it('creates, saves and loads models with their configuration', async () => {
+    const model = await DMDLKNet.create({ ...tiny, offsets: 'light' }, { seed: 3 });
+    expect(model.config).toMatchObject({ ...tiny, offsets: 'light', numClasses: 2, selectKernel: 1 });
+    expect(model.device).toBe('cpu');
+    const file = path.join(dir, 'm.safetensors');
+    await model.save(file, { note: 'hello' });
+    const back = await DMDLKNet.load(file);
+    expect(back.config).toEqual(model.config);
+    const [a, b] = await Promise.all([model.parameters(), back.parameters()]);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [name, v] of a) expect(b.get(name)!.toArray()).toEqual(v.toArray());
+    expect((await readSafetensors(file)).metadata.note).toBe('hello');
+    model.dispose();
+    back.dispose();
+  });
+
+  it('sets parameters by name and reports its size', async () => {
+    const model = await DMDLKNet.create(tiny);
+    const head = (await model.parameters()).get('head.bias')!;
+    await model.setParameters({ 'head.bias': Tensor.from([0.5, -0.5], [2]) });
+    expect(Array.from((await model.parameters()).get('head.bias')!.toArray())).toEqual([0.5, -0.5]);
+    expect(head.toArray()).not.toEqual(new Float32Array([0.5, -0.5]));  // parameters() gave copies
+    const summary = await model.summary();
+    expect(summary.modules.map((m) => m.module)).toEqual(expect.arrayContaining(['stem', 'level2', 'decoder1', 'head']));
+    expect(summary.total.parameters).toBeGreaterThan(10000);
+    expect(summary.total.macs).toBeGreaterThan(summary.total.offsetMacs);
+    model.dispose();
+  });
+
+  it('summarises the default model as architecture.md does', async () => {
+    const model = await DMDLKNet.create();
+    const { total } = await model.summary();
+    expect(total.parameters).toBe(5385150);
+    expect(total.macs / 1e9).toBeCloseTo(19.3, 0);
+    model.dispose();
+  });
+
+  it('rejects bad configurations, inputs and checkpoints with typed errors', async () => {
+    await expect(DMDLKNet.create({ inputSize: 100 })).rejects.toThrow('config.inputSize must be a multiple of 32');
+    await expect(DMDLKNet.create({ widht: 3 } as never)).rejects.toThrow(InvalidArgumentError);
+    await expect(DMDLKNet.create(tiny, { device: 'tpu' as never })).rejects.toThrow("options.device must be 'cpu'");
+    const model = await DMDLKNet.create(tiny);
+    await expect(model.forward(Tensor.zeros([1, 3, 32, 32]))).rejects.toThrow(ShapeError);
+    await expect(model.forward(Tensor.zeros([1, 3, 32, 32]))).rejects.toThrow('images must have shape [B, 3, 64, 64], got [1, 3, 32, 32]');
+    await expect(model.lossAndGradients(Tensor.zeros([1, 3, 64, 64]), Tensor.zeros([1, 64, 64])))
+      .rejects.toThrow('masks must be int32 class indices, got float32');
+    await expect(model.setParameters({ 'head.bias': Tensor.zeros([3]) })).rejects.toThrow("tensor 'head.bias' must have shape [2]");
+    const bad = path.join(dir, 'bad.safetensors');
+    await model.save(bad);
+    await expect(DMDLKNet.load(bad, { config: { ...tiny, stem: 16 } })).rejects.toThrow(CheckpointError);
+    model.dispose();
+  });
+
+  it('rejects queued calls when disposed, and every call after', async () => {
+    const model = await DMDLKNet.create(tiny);
+    const images = Tensor.zeros([1, 3, 64, 64]);
+    const calls = [model.forward(images), model.forward(images), model.forward(images)];
+    model.dispose();
+    const settled = await Promise.allSettled(calls);
+    for (const s of settled) {
+      if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(CancelledError);
+    }
+    expect(settled.some((s) => s.status === 'rejected')).toBe(true);
+    await expect(model.forward(images)).rejects.toThrow(DisposedError);
+    expect(model.disposed).toBe(true);
+    model.dispose();  // twice is fine
+  });
+
+  it('keeps the event loop free during a training step', async () => {
+    const model = await DMDLKNet.create({ ...tiny, inputSize: 128 });
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 5);
+    const started = Date.now();
+    await model.lossAndGradients(Tensor.zeros([2, 3, 128, 128]), Tensor.zeros([2, 128, 128], { dtype: 'int32' }));
+    const elapsed = Date.now() - started;
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 50));
+    model.dispose();
+  });
+});
