@@ -34,8 +34,14 @@ void check_model(const char* file) {
   run.values[size_t(train.masks)] = t.at("masks");
   run_forward(train.graph, run);
   check_close("training logits", run.values[size_t(train.logits)], t.at("train_logits"), &worst);
+  size_t kept_after_forward = 0;
+  for (const Tensor& v : run.values) kept_after_forward += v.defined();
   check_close("loss", run.values[size_t(train.loss)], t.at("loss"), &worst);
   run_backward(train.graph, run, train.loss);
+  size_t kept_after_backward = 0;
+  for (const Tensor& v : run.values) kept_after_backward += v.defined();
+  // Backward frees what it no longer needs: about the state, the inputs and the loss remain.
+  CHECK(kept_after_backward <= train.state.size() + 3 && kept_after_forward > 2 * kept_after_backward);
   int grads = 0, buffers = 0;
   double largest_gradient = 0;
   for (const auto& [name, id] : train.state) {
@@ -56,7 +62,11 @@ void check_model(const char* file) {
   inference.values.resize(eval.graph.values().size());
   for (const auto& [name, id] : eval.state) inference.values[size_t(id)] = t.at("param." + name).clone();
   inference.values[size_t(eval.images)] = t.at("images");
-  run_forward(eval.graph, inference);
+  run_forward(eval.graph, inference, {eval.logits});
+  size_t computed_kept = 0;
+  for (size_t i = 0; i < inference.values.size(); ++i)
+    computed_kept += inference.values[i].defined() && eval.graph.value(ValueId(i)).kind == ValueKind::Computed;
+  CHECK_EQ(computed_kept, size_t(1));  // inference keeps only the logits
   check_close("evaluation logits", inference.values[size_t(eval.logits)], t.at("eval_logits"), &worst);
   std::printf("    %s: %zu nodes; logits, loss, %d gradients, %d running statistics and eval logits match "
               "(worst at %.3g of the tolerance; largest gradient %.3g)\n", file, train.graph.nodes().size(), grads, buffers,

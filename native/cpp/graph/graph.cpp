@@ -1,5 +1,7 @@
 #include "graph/graph.h"
 
+#include <chrono>
+
 #include "ops/binary.h"
 
 namespace dmdlk {
@@ -16,7 +18,28 @@ std::vector<ValueId> Graph::add_node(Node node, const std::vector<Shape>& output
   return nodes_.back().outputs;
 }
 
-void run_forward(const Graph& graph, Activations& run) {
+namespace {
+
+bool computed(const Graph& graph, ValueId id) { return graph.value(id).kind == ValueKind::Computed; }
+
+// Adds the time since `start` to the node's op kind, when profiling.
+void account(std::map<std::string, double>* table, const Node& node, std::chrono::steady_clock::time_point start) {
+  if (!table) return;
+  (*table)[node.op.substr(0, node.op.find(' '))] +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The index of the last node that reads each value (-1 if none).
+std::vector<int> last_uses(const Graph& graph) {
+  std::vector<int> last(graph.values().size(), -1);
+  for (size_t n = 0; n < graph.nodes().size(); ++n)
+    for (ValueId id : graph.nodes()[n].inputs) last[size_t(id)] = int(n);
+  return last;
+}
+
+}  // namespace
+
+void run_forward(const Graph& graph, Activations& run, const std::vector<ValueId>& keep_only) {
   run.values.resize(graph.values().size());
   for (size_t i = 0; i < graph.values().size(); ++i) {
     const ValueInfo& v = graph.values()[i];
@@ -26,16 +49,29 @@ void run_forward(const Graph& graph, Activations& run) {
     DMDLK_CHECK(run.values[i].shape() == v.shape, ErrorCode::Shape, "'", v.name, "' must have shape ",
                 shape_str(v.shape), ", got ", shape_str(run.values[i].shape()));
   }
-  for (const Node& node : graph.nodes()) {
+  std::vector<int> last = keep_only.empty() ? std::vector<int>() : last_uses(graph);
+  std::vector<bool> kept(graph.values().size(), keep_only.empty());
+  for (ValueId id : keep_only) kept[size_t(id)] = true;
+  for (size_t n = 0; n < graph.nodes().size(); ++n) {
+    const Node& node = graph.nodes()[n];
     Tensors in;
     for (ValueId id : node.inputs) in.push_back(run.values[size_t(id)]);
+    auto start = std::chrono::steady_clock::now();
     Tensors out = node.forward(in);
+    account(run.profile ? &run.profile->forward_seconds : nullptr, node, start);
+    in.clear();
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       const ValueInfo& info = graph.value(node.outputs[k]);
       DMDLK_CHECK(out[k].shape() == info.shape, ErrorCode::Internal, node.op, ": output ", k, " has shape ",
                   shape_str(out[k].shape()), " but the graph planned ", shape_str(info.shape));
       run.values[size_t(node.outputs[k])] = out[k];
     }
+    if (keep_only.empty()) continue;
+    // Inference: a value is freed after the last node that reads it.
+    for (ValueId id : node.inputs)
+      if (computed(graph, id) && !kept[size_t(id)] && last[size_t(id)] == int(n)) run.values[size_t(id)] = Tensor();
+    for (ValueId id : node.outputs)
+      if (!kept[size_t(id)] && last[size_t(id)] < 0) run.values[size_t(id)] = Tensor();
   }
 }
 
@@ -57,7 +93,14 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
     Tensors in, out;
     for (ValueId id : node.inputs) in.push_back(run.values[size_t(id)]);
     for (ValueId id : node.outputs) out.push_back(run.values[size_t(id)]);
+    auto start = std::chrono::steady_clock::now();
     Tensors din = node.backward(in, out, dout);
+    account(run.profile ? &run.profile->backward_seconds : nullptr, node, start);
+    in.clear(), out.clear(), dout.clear();
+    // Every reader of these outputs has run its backward (readers come later
+    // in the forward order): their values and gradients are needed no more.
+    for (ValueId id : node.outputs)
+      if (id != loss) run.values[size_t(id)] = Tensor(), run.grads[size_t(id)] = Tensor();
     for (size_t k = 0; k < node.inputs.size() && k < din.size(); ++k) {
       ValueId id = node.inputs[k];
       ValueKind kind = graph.value(id).kind;

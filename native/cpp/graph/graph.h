@@ -8,6 +8,7 @@
 // a CUDA graph; today each value is its own tensor from the device allocator.
 #pragma once
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,16 +60,27 @@ class Graph {
   std::vector<Node> nodes_;
 };
 
+// Seconds spent per op kind (the node's op name up to its first space),
+// forward and backward, when a run asks for it.
+struct OpProfile {
+  std::map<std::string, double> forward_seconds, backward_seconds;
+};
+
 // The tensors of one run: one slot per value. Inputs, parameters and buffers
 // are set by the caller; forward fills the rest.
 struct Activations {
   Tensors values;
-  Tensors grads;  // after backward: the gradient of every value that has one
+  Tensors grads;                   // after backward: the gradient of every value that has one
+  OpProfile* profile = nullptr;    // set to collect per-op times (CPU runs: times are exact there)
 };
 
 // Runs every node in order. Throws if an input, parameter or buffer is missing.
-void run_forward(const Graph& graph, Activations& run);
+// With `keep_only` (inference), every computed value not listed is freed as
+// soon as its last reader has run; without it, all are kept for backward.
+void run_forward(const Graph& graph, Activations& run, const std::vector<ValueId>& keep_only = {});
 // Backpropagates from `loss` (a scalar value), seeding its gradient with 1.
+// Values and gradients are freed as soon as no remaining backward needs them;
+// the gradients of parameters (and the loss and its gradient) remain.
 void run_backward(const Graph& graph, Activations& run, ValueId loss);
 
 }  // namespace dmdlk

@@ -125,6 +125,7 @@ Activations Model::bind(const Network& net, const Tensor& images) const {
   run.values.resize(net.graph.values().size());
   for (size_t i = 0; i < state_.size(); ++i) run.values[size_t(net.state[i].second)] = state_[i].second;
   run.values[size_t(net.images)] = images.to(device_);
+  run.profile = profile_;
   return run;
 }
 
@@ -132,7 +133,7 @@ Tensor Model::forward(const Tensor& images) {
   check_images(images, "forward");
   const Network& net = network(images.dim(0), NetworkMode::Eval);
   Activations run = bind(net, images);
-  run_forward(net.graph, run);
+  run_forward(net.graph, run, {net.logits});
   return run.values[size_t(net.logits)];
 }
 
@@ -148,8 +149,9 @@ Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Te
   Activations run = bind(net, images);
   run.values[size_t(net.masks)] = masks.to(device_);
   run_forward(net.graph, run);
+  Tensor logits = run.values[size_t(net.logits)];
   run_backward(net.graph, run, net.loss);
-  LossAndGradients out{run.values[size_t(net.loss)], {}, run.values[size_t(net.logits)]};
+  LossAndGradients out{run.values[size_t(net.loss)], {}, logits};
   for (const auto& [name, id] : net.state)
     if (net.graph.value(id).kind == ValueKind::Parameter) out.gradients.emplace_back(name, run.grads[size_t(id)]);
   return out;

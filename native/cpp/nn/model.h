@@ -44,6 +44,9 @@ class Model {
   // masks [B, S, S] int32 class indices; the loss is the mean cross-entropy.
   LossAndGradients loss_and_gradients(const Tensor& images, const Tensor& masks);
 
+  // When set, forward and loss_and_gradients add their per-op times here.
+  void set_profile(OpProfile* profile) { profile_ = profile; }
+
  private:
   Model(ModelConfig config, Device device) : config_(std::move(config)), device_(device) {}
   const Network& network(int64_t batch, NetworkMode mode);
@@ -54,6 +57,7 @@ class Model {
   Device device_;
   NamedTensors state_;
   std::map<std::pair<int64_t, NetworkMode>, Network> networks_;
+  OpProfile* profile_ = nullptr;
 };
 
 }  // namespace dmdlk

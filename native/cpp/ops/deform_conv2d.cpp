@@ -2,6 +2,7 @@
 
 #include "core/thread_pool.h"
 #include "ops/conv_gemm.h"
+#include "ops/deform_depthwise_cpu.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -12,6 +13,10 @@ struct DeformPlan {
   int64_t batch = 0, out_channels = 0, groups = 1;
   DeformGeometry geo;
   bool has_mask = false;
+  // DDLK's form (depthwise, one offset group, no mask): direct kernels on the CPU.
+  bool ddlk_form(Device d) const {
+    return d.is_cpu() && !has_mask && geo.offset_groups == 1 && groups == geo.channels && out_channels == geo.channels;
+  }
 };
 
 DeformPlan plan_deform(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor* bias,
@@ -133,6 +138,15 @@ Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight
   const DeformGeometry& g = p.geo;
   Tensor y = Tensor::empty({p.batch, p.out_channels, g.out_h, g.out_w}, x.dtype(), x.device());
   if (y.numel() == 0) return y;
+  if (p.ddlk_form(x.device())) {
+    dispatch_floating(x.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      for (int64_t n = 0; n < p.batch; ++n)
+        cpu_deform_depthwise_forward<T>(g, image<T>(x, n), image<T>(offset, n), weight.data<T>(), image<T>(y, n));
+      if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, bias.data<T>(), y.data<T>());
+    });
+    return y;
+  }
   Tensor col = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -160,6 +174,16 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
   if (p.has_mask) grads.dmask = Tensor::zeros(mask.shape(), x.dtype(), x.device());
   if (dy.numel() == 0) return grads;
+  if (p.ddlk_form(x.device())) {
+    dispatch_floating(x.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      for (int64_t n = 0; n < p.batch; ++n)
+        cpu_deform_depthwise_backward<T>(g, image<T>(x, n), image<T>(offset, n), weight.data<T>(), image<T>(dy, n),
+                                         image<T>(grads.dx, n), image<T>(grads.doffset, n), grads.dweight.data<T>());
+      if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, dy.data<T>(), grads.dbias.data<T>());
+    });
+    return grads;
+  }
   Tensor col = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
   Tensor dcol = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {

@@ -1,0 +1,85 @@
+// Times the default DMDLK-Net at 448×448: forward (evaluation, batch 1) or a
+// training step (forward, backward, Adam; batch 4), after one warm-up run,
+// and prints {"task", "seconds" (median), "images_per_second", "peak_rss_mb"};
+// then a profiled run's seconds per op kind on stderr.
+//   bench_model forward|train <checkpoint.safetensors> [runs]
+// bench/model.sh runs it beside bench/model_torch.py with the same weights.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "nn/model.h"
+#include "ops/adam.h"
+
+using namespace dmdlk;
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs]\n");
+    return 2;
+  }
+  std::string task = argv[1];
+  int runs = argc > 3 ? std::atoi(argv[3]) : 3;
+  std::unique_ptr<Model> model = Model::load(argv[2], Device::cpu());
+  int64_t batch = task == "train" ? 4 : 1, side = model->config().input_size;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal;
+  std::vector<float> pixels(size_t(batch * 3 * side * side));
+  for (float& p : pixels) p = normal(rng);
+  std::vector<int32_t> labels(size_t(batch * side * side));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(pixels[i] > 0.5f);
+  Tensor images = Tensor::from_vector(pixels, {batch, 3, side, side}), masks = Tensor::from_vector(labels, {batch, side, side});
+
+  // Adam state for the training step: one moment pair per parameter.
+  std::vector<std::pair<Tensor, Tensor>> moments;
+  for (const auto& [name, t] : model->state()) moments.emplace_back(Tensor::zeros(t.shape(), DType::F32), Tensor::zeros(t.shape(), DType::F32));
+  int64_t step = 0;
+  auto once = [&] {
+    if (task == "forward") {
+      model->forward(images);
+      return;
+    }
+    Model::LossAndGradients out = model->loss_and_gradients(images, masks);
+    AdamOptions o;
+    o.step = ++step;
+    size_t g = 0;
+    NamedTensors state = model->state();
+    for (size_t i = 0; i < state.size(); ++i) {
+      if (g < out.gradients.size() && out.gradients[g].first == state[i].first) {
+        adam_step(state[i].second, out.gradients[g].second, moments[i].first, moments[i].second, o);
+        ++g;
+      }
+    }
+  };
+  once();  // builds the graph, warms the allocator
+  std::vector<double> seconds;
+  for (int r = 0; r < runs; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    once();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  // One more run, profiled: where the time goes, per op kind (to stderr).
+  OpProfile profile;
+  model->set_profile(&profile);
+  once();
+  model->set_profile(nullptr);
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto& [op, s] : profile.forward_seconds) rows.emplace_back(s + profile.backward_seconds[op], op);
+  for (const auto& [op, s] : profile.backward_seconds)
+    if (!profile.forward_seconds.count(op)) rows.emplace_back(s, op);
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "%s: seconds per op kind (forward + backward)\n", task.c_str());
+  for (const auto& [s, op] : rows)
+    std::fprintf(stderr, "  %-18s %8.3f  (forward %.3f)\n", op.c_str(), s, profile.forward_seconds[op]);
+  std::sort(seconds.begin(), seconds.end());
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  double median = seconds[seconds.size() / 2];
+  std::printf("{\"task\": \"%s\", \"seconds\": %.3f, \"images_per_second\": %.3f, \"peak_rss_mb\": %.0f}\n", task.c_str(),
+              median, double(batch) / median, usage.ru_maxrss / 1024.0);
+  return 0;
+}
