@@ -39,7 +39,7 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   check_floating(a, name, "a");
   check_compatible(b, a, name, "b", "a");
   BroadcastPlan plan = make_broadcast_plan(a.shape(), b.shape(), name);
-  Tensor y = Tensor::empty(broadcast_shape(plan), a.dtype(), a.device());
+  Tensor y = Tensor::empty(broadcast_shape(a.shape(), b.shape(), name), a.dtype(), a.device());
   dispatch_floating(a.dtype(), [&](auto zero) {
     using T = decltype(zero);
     if (a.device().is_cpu()) cpu_binary_forward(op, plan, y.numel(), a.data<T>(), b.data<T>(), y.data<T>());
@@ -49,7 +49,14 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
 }
 
 // d(operand) = reduce(dy · other) over the axes where the operand was broadcast.
+// An operand that was not broadcast needs no reduction: its gradient is dy
+// itself for add, and dy ⊙ other for mul (a plain product when other has
+// dy's shape too).
 Tensor reduce_to(const Tensor& dy, const Tensor& operand, const Tensor* other) {
+  if (operand.shape() == dy.shape()) {
+    if (!other) return dy;
+    if (other->shape() == dy.shape()) return mul(dy, *other);
+  }
   ReducePlan plan = make_reduce_plan(dy.shape(), operand.shape(), other ? &other->shape() : nullptr);
   Tensor grad = Tensor::empty(operand.shape(), dy.dtype(), dy.device());
   dispatch_floating(dy.dtype(), [&](auto zero) {
@@ -65,7 +72,7 @@ void check_backward(const char* name, const Tensor& dy, const Tensor& a, const T
   check_floating(a, name, "a");
   check_compatible(b, a, name, "b", "a");
   check_compatible(dy, a, name, "dy", "a");
-  check_shape(dy, broadcast_shape(make_broadcast_plan(a.shape(), b.shape(), name)), name, "dy");
+  check_shape(dy, broadcast_shape(a.shape(), b.shape(), name), name, "dy");
 }
 
 }  // namespace

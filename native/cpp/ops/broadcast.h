@@ -29,11 +29,14 @@ struct ReducePlan {
   int64_t reduce_count = 1;
 };
 
-// Builds the plan for a ⊕ b; throws ERR_SHAPE naming both shapes when they do not broadcast.
+// The shape of a ⊕ b; throws ERR_SHAPE naming both shapes when they do not broadcast.
+Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
+// Plans for a ⊕ b and for the gradient of the operand shaped `target`
+// (reading `other`, which may be absent). Both coalesce axes: size-1 axes are
+// dropped and neighbours with the same broadcast pattern merged, so equal
+// shapes index as one flat axis and [B, C, H, W] ⊙ [B, C, 1, 1] as two.
 BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const char* op);
-// Plan for the gradient of the operand shaped `target`, reading `other` (may be absent).
 ReducePlan make_reduce_plan(const Shape& out, const Shape& target, const Shape* other);
-Shape broadcast_shape(const BroadcastPlan& plan);
 
 DMDLK_HD void broadcast_offsets(const BroadcastPlan& p, int64_t index, int64_t* a_off, int64_t* b_off) {
   int64_t ao = 0, bo = 0;
