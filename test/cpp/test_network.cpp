@@ -2,9 +2,12 @@
 // (test/reference/gen_model.py) on tiny configurations: training logits, the
 // loss, every parameter's gradient and the updated BatchNorm statistics, and
 // the evaluation logits, in float32 on the CPU.
+#include <random>
+
 #include "fixtures.h"
 #include "harness.h"
 #include "nn/network.h"
+#include "nn/parameters.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -78,6 +81,75 @@ void check_model(const char* file) {
 TEST(default_block_kinds_match_pytorch) { check_model("model_tiny_default.safetensors"); }
 
 TEST(windowed_attention_light_offsets_and_gate7_match_pytorch) { check_model("model_tiny_windows.safetensors"); }
+
+// The whole network in float64 against central finite differences: sampled
+// elements of every parameter tensor, through every module (stem, MBConv with
+// SE, MOAT with windowed and global attention, DMFF, DDLK with full and light
+// offsets, a 7×7 gate, the head and the loss).
+void gradcheck_network(ModelConfig config, uint32_t seed) {
+  Network net = build_network(config, 2, NetworkMode::Train);
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal;
+  std::vector<Tensor> params;
+  for (const TensorSpec& spec : checkpoint_layout(config)) {
+    std::vector<double> v(size_t(shape_numel(spec.shape)));
+    bool variance = spec.name.find("running_var") != std::string::npos;
+    for (double& x : v) x = variance ? 1.0 + 0.1 * std::fabs(normal(rng)) : 0.3 * normal(rng);
+    params.push_back(Tensor::from_vector(v, spec.shape));
+  }
+  std::vector<double> pixels(size_t(2 * 3 * config.input_size * config.input_size));
+  for (double& x : pixels) x = normal(rng);
+  std::vector<int32_t> labels(size_t(2 * config.input_size * config.input_size));
+  for (int32_t& l : labels) l = normal(rng) > 0.3;
+  Tensor images = Tensor::from_vector(pixels, {2, 3, config.input_size, config.input_size});
+  Tensor masks = Tensor::from_vector(labels, {2, config.input_size, config.input_size});
+  auto bind = [&] {
+    Activations run;
+    run.values.resize(net.graph.values().size());
+    for (size_t i = 0; i < net.state.size(); ++i) run.values[size_t(net.state[i].second)] = params[i];
+    run.values[size_t(net.images)] = images;
+    run.values[size_t(net.masks)] = masks;
+    return run;
+  };
+  auto loss = [&] {
+    Activations run = bind();
+    run_forward(net.graph, run);
+    return run.values[size_t(net.loss)].to_vector<double>()[0];
+  };
+  Activations run = bind();
+  run_forward(net.graph, run);
+  run_backward(net.graph, run, net.loss);
+  int checked = 0;
+  for (size_t i = 0; i < net.state.size(); ++i) {
+    ValueId id = net.state[i].second;
+    if (net.graph.value(id).kind != ValueKind::Parameter) continue;
+    const Tensor& grad = run.grads[size_t(id)];
+    for (int sample = 0; sample < 2; ++sample) {
+      int64_t e = int64_t(rng() % uint32_t(params[i].numel()));
+      double* x = params[i].data<double>() + e, saved = *x, h = 1e-6;
+      *x = saved + h;
+      double up = loss();
+      *x = saved - h;
+      double down = loss();
+      *x = saved;
+      double numeric = (up - down) / (2 * h), analytic = grad.data<double>()[e];
+      if (!(std::fabs(numeric - analytic) <= 1e-6 + 1e-4 * std::fabs(numeric)))
+        fail(__FILE__, __LINE__, concat(net.state[i].first, "[", e, "]: backward ", analytic, ", finite differences ", numeric));
+      ++checked;
+    }
+  }
+  std::printf("    %d gradient elements of %zu tensors checked by finite differences in float64\n", checked, net.state.size());
+}
+
+TEST(whole_network_gradients_in_double) {
+  ModelConfig a;  // the default block kinds with global attention
+  a.input_size = 32, a.stem = 4, a.widths = {4, 8, 8, 8}, a.depths = {1, 1, 1, 1}, a.head_dim = 4;
+  gradcheck_network(a, 1);
+  ModelConfig b = a;  // windowed attention everywhere, light offsets, a 7×7 gate
+  b.blocks = {BlockKind::MOAT, BlockKind::MOAT, BlockKind::MOAT, BlockKind::MOAT};
+  b.windows = {4, 2, 0, 0}, b.offsets = OffsetKind::Light, b.select_kernel = 7;
+  gradcheck_network(b, 2);
+}
 
 TEST(missing_inputs_are_named) {
   ModelConfig config;
