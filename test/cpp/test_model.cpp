@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "core/host_allocator.h"
 #include "fixtures.h"
 #include "harness.h"
 #include "nn/model.h"
@@ -122,6 +123,26 @@ TEST(bad_inputs_are_named) {
   CHECK_THROWS(m->set_state({{"stem.conv1.weight", Tensor::zeros({1}, DType::F32)}}), ErrorCode::Shape,
                "tensor 'stem.conv1.weight' must have shape [8, 3, 3, 3], got [1]");
   CHECK_THROWS(m->set_state({{"nope", Tensor::zeros({1}, DType::F32)}}), ErrorCode::InvalidArg, "no tensor 'nope'");
+}
+
+// Once the host cache has settled (best-fit reuse can take a step or two to
+// find its steady assignment), a training step takes no tensor or GEMM memory
+// from the system: every block comes from the cache, freed by the step before.
+TEST(training_steps_allocate_nothing_once_warm) {
+  std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 5);
+  Tensor images = Tensor::zeros({2, 3, 64, 64}, DType::F32), masks = Tensor::zeros({2, 64, 64}, DType::I32);
+  release_host_cache();  // earlier tests filled it with the same sizes
+  std::vector<uint64_t> per_step;
+  for (int step = 0; step < 6; ++step) {
+    uint64_t before = host_allocator_stats().system_allocations;
+    { Model::LossAndGradients out = m->loss_and_gradients(images, masks); }
+    per_step.push_back(host_allocator_stats().system_allocations - before);
+  }
+  std::printf("    system allocations per step:");
+  for (uint64_t n : per_step) std::printf(" %llu", (unsigned long long)n);
+  std::printf("\n");
+  CHECK(per_step[0] > 0);
+  CHECK(per_step[3] == 0 && per_step[4] == 0 && per_step[5] == 0);
 }
 
 int main() { return run_all(); }

@@ -5,12 +5,9 @@
 #include <limits>
 
 #include "core/cuda_runtime.h"
+#include "core/host_allocator.h"
 
 namespace dmdlk {
-
-namespace {
-constexpr size_t kHostAlignment = 64;  // a cache line, and an AVX-512 vector
-}
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
@@ -28,14 +25,12 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
     data_ = cuda::alloc(device.index, bytes);
     return;
   }
-  size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
-  data_ = std::aligned_alloc(kHostAlignment, rounded ? rounded : kHostAlignment);
-  DMDLK_CHECK(data_ != nullptr, ErrorCode::InvalidArg, "out of host memory allocating ", bytes, " bytes");
+  data_ = host_alloc(bytes);
 }
 
 Storage::~Storage() {
   if (device_.is_cuda()) cuda::free(device_.index, data_, bytes_);
-  else std::free(data_);
+  else host_free(data_, bytes_);
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {

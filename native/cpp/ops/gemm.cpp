@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/host_allocator.h"
 #include "core/thread_pool.h"
 #include "ops/gemm_kernels.h"
 
@@ -22,14 +23,17 @@ constexpr int64_t kKc = 256;   // depth of one packed panel (A and B strips stay
 constexpr int64_t kNc = 3072;  // columns of B packed at once (a few MB: shared L2/L3)
 constexpr int64_t kTileRows = 72, kTileCols = 192;  // one unit of parallel work
 
+// Packing buffers from the host allocator's cache: a GEMM in a training step
+// reuses the blocks of the step before instead of asking the system.
 struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
+  size_t bytes;
+  void operator()(void* p) const { host_free(p, bytes); }
 };
 
 template <typename T>
 std::unique_ptr<T, AlignedFree> aligned_buffer(int64_t count) {
-  size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
-  return std::unique_ptr<T, AlignedFree>(static_cast<T*>(std::aligned_alloc(64, bytes ? bytes : 64)));
+  size_t bytes = static_cast<size_t>(count) * sizeof(T);
+  return std::unique_ptr<T, AlignedFree>(static_cast<T*>(host_alloc(bytes)), AlignedFree{bytes});
 }
 
 // Packs rows [0, m) × depth [p0, p0+kc) of op(A) into MR-row strips, zero-padded.
