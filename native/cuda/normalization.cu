@@ -73,37 +73,16 @@ __global__ void bn_backward_kernel(ChannelLayout l, const T* dy, const T* x, con
 template <typename T>
 __global__ void ln_forward_kernel(ChannelLayout l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
   const int64_t groups = l.outer * l.inner;
-  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x) {
-    int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
-    double sum = 0, sq = 0;
-    for (int64_t c = 0; c < l.channels; ++c) sum += x[off + c * l.inner];
-    double m = sum / l.channels;
-    for (int64_t c = 0; c < l.channels; ++c) sq += (x[off + c * l.inner] - m) * (x[off + c * l.inner] - m);
-    double is = 1.0 / sqrt(sq / l.channels + kNormEps);
-    mean[g] = T(m), invstd[g] = T(is);
-    for (int64_t c = 0; c < l.channels; ++c) y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
-  }
+  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x)
+    layer_norm_group(l, x, w, b, g, y, mean, invstd);
 }
 
 template <typename T>
 __global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
                                       const T* invstd, T* dx) {
   const int64_t groups = l.outer * l.inner;
-  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x) {
-    int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
-    double mean_d = 0, mean_dx = 0;
-    for (int64_t c = 0; c < l.channels; ++c) {
-      int64_t e = off + c * l.inner;
-      double d = double(dy[e]) * w[c];
-      mean_d += d, mean_dx += d * (x[e] - mean[g]) * invstd[g];
-    }
-    mean_d /= l.channels, mean_dx /= l.channels;
-    for (int64_t c = 0; c < l.channels; ++c) {
-      int64_t e = off + c * l.inner;
-      double xhat = (x[e] - mean[g]) * invstd[g];
-      dx[e] = T(invstd[g] * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
-    }
-  }
+  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x)
+    layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
 }
 
 template <typename T>

@@ -45,27 +45,13 @@ __global__ void global_avg_backward_kernel(int64_t planes, int64_t size, const T
 
 template <typename T>
 __global__ void channel_reduce_forward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
-  DMDLK_GRID_LOOP(i, n * hw) {
-    int64_t b = i / hw, p = i % hw;
-    if (kind == ChannelReduce::Max) {
-      y[i] = x[(b * c + channel_argmax(x, c, hw, b, p)) * hw + p];
-    } else {
-      T sum = 0;
-      for (int64_t k = 0; k < c; ++k) sum += x[(b * c + k) * hw + p];
-      y[i] = sum / T(c);
-    }
-  }
+  DMDLK_GRID_LOOP(i, n * hw) y[i] = channel_reduce_at(kind, x, c, hw, i / hw, i % hw);
 }
 
 template <typename T>
 __global__ void channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x,
                                                const T* dy, T* dx) {
-  DMDLK_GRID_LOOP(i, n * hw) {
-    int64_t b = i / hw, p = i % hw;
-    int64_t winner = kind == ChannelReduce::Max ? channel_argmax(x, c, hw, b, p) : -1;
-    for (int64_t k = 0; k < c; ++k)
-      dx[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? dy[i] / T(c) : (k == winner ? dy[i] : T(0));
-  }
+  DMDLK_GRID_LOOP(i, n * hw) channel_reduce_grad_at(kind, x, dy[i], c, hw, i / hw, i % hw, dx);
 }
 
 }  // namespace

@@ -8,31 +8,20 @@ Offsets are large enough that sampling points fall inside, on and beyond every
 border; one case uses integer offsets, so points land exactly on pixels and on
 the border lines.
 """
-import json
-import os
-
 import torch
 from torchvision.ops import deform_conv2d
 
-from safetensors_io import save
+from fixture_recorder import Recorder
 
 torch.manual_seed(20261202)
-tensors, meta = {}, {}
+recorder = Recorder()
 
 
-def record(case, inputs, stride, padding, dilation, groups):
-    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
-    y = deform_conv2d(leaves["x"], leaves["offset"], leaves["weight"], leaves.get("bias"), stride, padding, dilation,
-                      leaves.get("mask"))
-    dy = torch.randn_like(y)
-    y.backward(dy)
-    for k, v in leaves.items():
-        tensors[f"{case}.{k}"] = v.detach()
-        tensors[f"{case}.d{k}"] = v.grad
-    tensors[f"{case}.y"] = y.detach()
-    tensors[f"{case}.dy"] = dy
-    meta[case] = json.dumps({"op": "deform_conv2d", "inputs": list(inputs), "stride": list(stride),
-                             "padding": list(padding), "dilation": list(dilation), "groups": groups})
+def record(name, inputs, stride, padding, dilation, groups):
+    recorder.record(name, "deform_conv2d", inputs,
+                    lambda **t: deform_conv2d(t["x"], t["offset"], t["weight"], t.get("bias"), stride, padding, dilation,
+                                              t.get("mask")),
+                    stride=list(stride), padding=list(padding), dilation=list(dilation), groups=groups)
 
 
 def case(name, n, cin, cout, h, w, k, stride, pad, dil, groups, offset_groups, mask, bias, offset_scale, integer=False):
@@ -55,6 +44,4 @@ case("general", 2, 4, 6, 7, 9, 3, 2, 1, 1, 2, 2, True, True, 1.5)         # grou
 case("integer_offsets", 1, 2, 2, 6, 6, 3, 1, 1, 1, 1, 1, True, True, 2.0, integer=True)
 case("dense", 1, 3, 5, 8, 7, 3, 1, 1, 2, 1, 3, True, False, 1.0)          # dense, 3 offset groups, dilation 2
 
-out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "deform_ops.safetensors")
-save(out, tensors, meta)
-print(f"wrote {len(meta)} cases, {len(tensors)} tensors to {os.path.normpath(out)}")
+recorder.save("deform_ops.safetensors")

@@ -8,29 +8,14 @@ Writes test/fixtures/foundation_ops.safetensors: for each case, tensors named
 input gradient d<operand>) and a metadata entry "<case>" holding the op and its
 options as JSON. Values are float32; shapes include odd sizes and batch > 1.
 """
-import json
-import os
-
 import torch
 import torch.nn.functional as F
 
-from safetensors_io import save
+from fixture_recorder import Recorder
 
 torch.manual_seed(20261128)
-tensors, meta = {}, {}
-
-
-def record(case, op, inputs, fn, **options):
-    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
-    y = fn(**leaves)
-    dy = torch.randn_like(y)
-    y.backward(dy)
-    for k, v in leaves.items():
-        tensors[f"{case}.{k}"] = v.detach()
-        tensors[f"{case}.d{k}"] = v.grad
-    tensors[f"{case}.y"] = y.detach()
-    tensors[f"{case}.dy"] = dy
-    meta[case] = json.dumps({"op": op, "inputs": list(inputs), **options})
+recorder = Recorder()
+record = recorder.record
 
 
 def r(*shape):
@@ -78,6 +63,4 @@ for i, (sx, cout, k, stride, pad, dil, groups, bias) in enumerate(conv_cases):
            lambda **t: F.conv2d(t["x"], t["weight"], t.get("bias"), stride, pad, dil, groups),
            stride=pair(stride), padding=pair(pad), dilation=pair(dil), groups=groups)
 
-out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "foundation_ops.safetensors")
-save(out, tensors, meta)
-print(f"wrote {len(meta)} cases, {len(tensors)} tensors to {os.path.normpath(out)}")
+recorder.save("foundation_ops.safetensors")

@@ -7,31 +7,14 @@ Writes test/fixtures/layer_ops.safetensors in the layout of gen_foundation_ops.p
 BatchNorm cases also record the running statistics before ("running_mean",
 "running_var") and after ("new_running_mean", "new_running_var") the step.
 """
-import json
-import os
-
 import torch
 import torch.nn.functional as F
 
-from safetensors_io import save
+from fixture_recorder import Recorder
 
 torch.manual_seed(20261129)
-tensors, meta = {}, {}
-
-
-def record(case, op, inputs, fn, extra=None, **options):
-    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
-    y = fn(**leaves)
-    dy = torch.randn_like(y)
-    y.backward(dy)
-    for k, v in leaves.items():
-        tensors[f"{case}.{k}"] = v.detach()
-        tensors[f"{case}.d{k}"] = v.grad
-    for k, v in (extra or {}).items():
-        tensors[f"{case}.{k}"] = v.detach().clone()
-    tensors[f"{case}.y"] = y.detach()
-    tensors[f"{case}.dy"] = dy
-    meta[case] = json.dumps({"op": op, "inputs": list(inputs), **options})
+recorder = Recorder()
+record = recorder.record
 
 
 for name, fn in [("gelu", F.gelu), ("silu", F.silu), ("sigmoid", torch.sigmoid)]:
@@ -53,8 +36,8 @@ for i, (shape, training) in enumerate([((4, 6, 5, 7), True), ((2, 3, 9, 9), True
 
     record(f"batch_norm{i}", "batch_norm", {"x": torch.randn(*shape) * 2 + 1, "weight": torch.randn(c), "bias": torch.randn(c)},
            run, extra=bn, training=training)
-    tensors[f"batch_norm{i}.new_running_mean"] = rm.clone()
-    tensors[f"batch_norm{i}.new_running_var"] = rv.clone()
+    recorder.tensors[f"batch_norm{i}.new_running_mean"] = rm.clone()
+    recorder.tensors[f"batch_norm{i}.new_running_var"] = rv.clone()
 
 for i, shape in enumerate([(2, 6, 5, 7), (1, 32, 3, 4)]):
     c = shape[1]
@@ -66,6 +49,4 @@ for i, shape in enumerate([(5, 16), (2, 3, 7)]):
     record(f"layer_norm_last{i}", "layer_norm_last", {"x": torch.randn(*shape), "weight": torch.randn(c), "bias": torch.randn(c)},
            lambda x, weight, bias: F.layer_norm(x, (x.shape[-1],), weight, bias, 1e-5))
 
-out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "layer_ops.safetensors")
-save(out, tensors, meta)
-print(f"wrote {len(meta)} cases, {len(tensors)} tensors to {os.path.normpath(out)}")
+recorder.save("layer_ops.safetensors")

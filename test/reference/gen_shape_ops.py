@@ -7,29 +7,14 @@ Writes test/fixtures/shape_ops.safetensors in the layout of gen_foundation_ops.p
 Inputs of the max cases are rounded to halves so that ties occur: PyTorch's
 CPU kernels give the gradient to the first maximum, and so must we.
 """
-import json
-import os
-
 import torch
 import torch.nn.functional as F
 
-from safetensors_io import save
+from fixture_recorder import Recorder
 
 torch.manual_seed(20261130)
-tensors, meta = {}, {}
-
-
-def record(case, op, inputs, fn, **options):
-    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
-    y = fn(**leaves)
-    dy = torch.randn_like(y)
-    y.backward(dy)
-    for k, v in leaves.items():
-        tensors[f"{case}.{k}"] = v.detach()
-        tensors[f"{case}.d{k}"] = v.grad
-    tensors[f"{case}.y"] = y.detach()
-    tensors[f"{case}.dy"] = dy
-    meta[case] = json.dumps({"op": op, "inputs": list(inputs), **options})
+recorder = Recorder()
+record = recorder.record
 
 
 def ties(*shape):
@@ -57,6 +42,4 @@ for i, (shape, wh, ww) in enumerate([((2, 3, 4, 6), 2, 3), ((1, 8, 14, 14), 7, 7
            lambda x: x.view(b, c, h // wh, wh, w // ww, ww).permute(0, 2, 4, 3, 5, 1).reshape(-1, wh * ww, c),
            window=[wh, ww])
 
-out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "shape_ops.safetensors")
-save(out, tensors, meta)
-print(f"wrote {len(meta)} cases, {len(tensors)} tensors to {os.path.normpath(out)}")
+recorder.save("shape_ops.safetensors")

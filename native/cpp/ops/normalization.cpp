@@ -73,39 +73,16 @@ void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const 
 template <typename T>
 void layer_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
   parallel_for(0, l.outer * l.inner, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
-    for (int64_t g = lo; g < hi; ++g) {
-      int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
-      double sum = 0, sq = 0;
-      for (int64_t c = 0; c < l.channels; ++c) sum += x[off + c * l.inner];
-      double m = sum / l.channels;
-      for (int64_t c = 0; c < l.channels; ++c) sq += (x[off + c * l.inner] - m) * (x[off + c * l.inner] - m);
-      double is = 1.0 / std::sqrt(sq / l.channels + kNormEps);
-      mean[g] = T(m), invstd[g] = T(is);
-      for (int64_t c = 0; c < l.channels; ++c) y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
-    }
+    for (int64_t g = lo; g < hi; ++g) layer_norm_group(l, x, w, b, g, y, mean, invstd);
   });
 }
 
 template <typename T>
 void layer_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd, T* dx,
-                 T* dw, T* db) {
+                         T* dw, T* db) {
   int64_t groups = l.outer * l.inner;
   parallel_for(0, groups, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
-    for (int64_t g = lo; g < hi; ++g) {
-      int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
-      double mean_d = 0, mean_dx = 0;
-      for (int64_t c = 0; c < l.channels; ++c) {
-        int64_t e = off + c * l.inner;
-        double d = double(dy[e]) * w[c];
-        mean_d += d, mean_dx += d * (x[e] - mean[g]) * invstd[g];
-      }
-      mean_d /= l.channels, mean_dx /= l.channels;
-      for (int64_t c = 0; c < l.channels; ++c) {
-        int64_t e = off + c * l.inner;
-        double xhat = (x[e] - mean[g]) * invstd[g];
-        dx[e] = T(invstd[g] * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
-      }
-    }
+    for (int64_t g = lo; g < hi; ++g) layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
   });
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {

@@ -5,6 +5,9 @@
 // eps 1e-5; BatchNorm momentum 0.1 with the unbiased variance in the running
 // estimate, as PyTorch.
 #pragma once
+#include <math.h>
+
+#include "core/host_device.h"
 #include "core/tensor.h"
 #include "ops/bias.h"
 
@@ -36,6 +39,39 @@ struct LayerNormOutput {
 LayerNormOutput layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, LayerNormAxis axis);
 NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
                               const Tensor& invstd, LayerNormAxis axis);
+
+// One LayerNorm group (the channels at one (outer, inner) position), forward
+// and input gradient: the per-group math both backends run.
+template <typename T>
+DMDLK_HD void layer_norm_group(const ChannelLayout& l, const T* x, const T* w, const T* b, int64_t g, T* y, T* mean,
+                               T* invstd) {
+  int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+  double sum = 0, sq = 0;
+  for (int64_t c = 0; c < l.channels; ++c) sum += x[off + c * l.inner];
+  double m = sum / l.channels;
+  for (int64_t c = 0; c < l.channels; ++c) sq += (x[off + c * l.inner] - m) * (x[off + c * l.inner] - m);
+  double is = 1.0 / sqrt(sq / l.channels + kNormEps);
+  mean[g] = T(m), invstd[g] = T(is);
+  for (int64_t c = 0; c < l.channels; ++c) y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
+}
+
+template <typename T>
+DMDLK_HD void layer_norm_group_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
+                                        const T* invstd, int64_t g, T* dx) {
+  int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+  double mean_d = 0, mean_dx = 0;
+  for (int64_t c = 0; c < l.channels; ++c) {
+    int64_t e = off + c * l.inner;
+    double d = double(dy[e]) * w[c];
+    mean_d += d, mean_dx += d * (x[e] - mean[g]) * invstd[g];
+  }
+  mean_d /= l.channels, mean_dx /= l.channels;
+  for (int64_t c = 0; c < l.channels; ++c) {
+    int64_t e = off + c * l.inner;
+    double xhat = (x[e] - mean[g]) * invstd[g];
+    dx[e] = T(invstd[g] * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+  }
+}
 
 // Each backend implements the whole of each op behind the same signature
 // (CUDA's with the device first); the public entries above check and dispatch.

@@ -86,16 +86,7 @@ Tensor channel_reduce(ChannelReduce kind, const Tensor& x, const char* op) {
     T* yp = y.data<T>();
     if (x.device().is_cpu()) {
       parallel_for(0, n * hw, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          int64_t b = i / hw, p = i % hw;
-          if (kind == ChannelReduce::Max) {
-            yp[i] = xp[(b * c + channel_argmax(xp, c, hw, b, p)) * hw + p];
-          } else {
-            T sum = 0;
-            for (int64_t k = 0; k < c; ++k) sum += xp[(b * c + k) * hw + p];
-            yp[i] = sum / T(c);
-          }
-        }
+        for (int64_t i = lo; i < hi; ++i) yp[i] = channel_reduce_at(kind, xp, c, hw, i / hw, i % hw);
       });
     } else {
       DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_forward(x.device().index, kind, n, c, hw, xp, yp));
@@ -116,12 +107,7 @@ Tensor channel_reduce_backward(ChannelReduce kind, const Tensor& dy, const Tenso
     T* dxp = dx.data<T>();
     if (x.device().is_cpu()) {
       parallel_for(0, n * hw, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          int64_t b = i / hw, p = i % hw;
-          int64_t winner = kind == ChannelReduce::Max ? channel_argmax(xp, c, hw, b, p) : -1;
-          for (int64_t k = 0; k < c; ++k)
-            dxp[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? dyp[i] / T(c) : (k == winner ? dyp[i] : T(0));
-        }
+        for (int64_t i = lo; i < hi; ++i) channel_reduce_grad_at(kind, xp, dyp[i], c, hw, i / hw, i % hw, dxp);
       });
     } else {
       DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_backward(x.device().index, kind, n, c, hw, xp, dyp, dxp));

@@ -126,4 +126,21 @@ DMDLK_HD int64_t channel_argmax(const T* x, int64_t c, int64_t hw, int64_t n, in
   return best;
 }
 
+// Mean or max over the channels at pixel p of image b, and its gradient there.
+template <typename T>
+DMDLK_HD T channel_reduce_at(ChannelReduce kind, const T* x, int64_t c, int64_t hw, int64_t b, int64_t p) {
+  if (kind == ChannelReduce::Max) return x[(b * c + channel_argmax(x, c, hw, b, p)) * hw + p];
+  T sum = 0;
+  for (int64_t k = 0; k < c; ++k) sum += x[(b * c + k) * hw + p];
+  return sum / T(c);
+}
+
+template <typename T>
+DMDLK_HD void channel_reduce_grad_at(ChannelReduce kind, const T* x, T dy, int64_t c, int64_t hw, int64_t b, int64_t p,
+                                     T* dx) {
+  int64_t winner = kind == ChannelReduce::Max ? channel_argmax(x, c, hw, b, p) : -1;
+  for (int64_t k = 0; k < c; ++k)
+    dx[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? dy / T(c) : (k == winner ? dy : T(0));
+}
+
 }  // namespace dmdlk
