@@ -49,14 +49,10 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
 }
 
 // d(operand) = reduce(dy · other) over the axes where the operand was broadcast.
-// An operand that was not broadcast needs no reduction: its gradient is dy
-// itself for add, and dy ⊙ other for mul (a plain product when other has
-// dy's shape too).
+// For add, an operand that was not broadcast has dy itself as its gradient
+// (tensors are immutable, so sharing it is safe).
 Tensor reduce_to(const Tensor& dy, const Tensor& operand, const Tensor* other) {
-  if (operand.shape() == dy.shape()) {
-    if (!other) return dy;
-    if (other->shape() == dy.shape()) return mul(dy, *other);
-  }
+  if (!other && operand.shape() == dy.shape()) return dy;
   ReducePlan plan = make_reduce_plan(dy.shape(), operand.shape(), other ? &other->shape() : nullptr);
   Tensor grad = Tensor::empty(operand.shape(), dy.dtype(), dy.device());
   dispatch_floating(dy.dtype(), [&](auto zero) {

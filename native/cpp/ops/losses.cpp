@@ -28,6 +28,13 @@ LossLayout loss_layout(const Tensor& logits, const Tensor& targets, const char* 
   return l;
 }
 
+LossLayout dice_layout(const Tensor& logits, const Tensor& targets, const char* op) {
+  LossLayout l = loss_layout(logits, targets, op);
+  DMDLK_CHECK(l.classes >= 2 && l.classes <= kMaxDiceClasses, ErrorCode::Shape, op, ": needs 2 to ", kMaxDiceClasses,
+              " classes, logits have ", l.classes);
+  return l;
+}
+
 void check_targets_on_cpu(const LossLayout& l, const Tensor& targets, const char* op) {
   const int32_t* t = targets.data<int32_t>();
   for (int64_t i = 0; i < l.pixels(); ++i)
@@ -119,9 +126,7 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const
 }
 
 Tensor dice_loss(const Tensor& logits, const Tensor& targets) {
-  LossLayout l = loss_layout(logits, targets, "dice_loss");
-  DMDLK_CHECK(l.classes >= 2 && l.classes <= kMaxDiceClasses, ErrorCode::Shape, "dice_loss: needs 2 to ",
-              kMaxDiceClasses, " classes, logits have ", l.classes);
+  LossLayout l = dice_layout(logits, targets, "dice_loss");
   Tensor loss = Tensor::empty({}, logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -141,9 +146,7 @@ Tensor dice_loss(const Tensor& logits, const Tensor& targets) {
 }
 
 Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss) {
-  LossLayout l = loss_layout(logits, targets, "dice_loss_backward");
-  DMDLK_CHECK(l.classes >= 2 && l.classes <= kMaxDiceClasses, ErrorCode::Shape, "dice_loss_backward: needs 2 to ",
-              kMaxDiceClasses, " classes, logits have ", l.classes);
+  LossLayout l = dice_layout(logits, targets, "dice_loss_backward");
   check_dloss(dloss, logits, "dice_loss_backward");
   Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
