@@ -1,8 +1,9 @@
 // Times the default DMDLK-Net at 448×448: forward (evaluation, batch 1) or a
 // training step (forward, backward, Adam; batch 4), after one warm-up run,
-// and prints {"task", "seconds" (median), "images_per_second", "peak_rss_mb"};
+// and prints {"task", "seconds" (median), "images_per_second", "peak_rss_mb",
+// "gpu_mb" (GPU memory held by the caching allocator at the end; 0 on the CPU)};
 // then a profiled run's seconds per op kind on stderr.
-//   bench_model forward|train <checkpoint.safetensors> [runs]
+//   bench_model forward|train <checkpoint.safetensors> [runs] [device]
 // bench/model.sh runs it beside bench/model_torch.py with the same weights.
 #include <sys/resource.h>
 
@@ -12,19 +13,19 @@
 #include <random>
 #include <string>
 
+#include "core/cuda_runtime.h"
 #include "nn/model.h"
 #include "ops/adam.h"
 
 using namespace dmdlk;
 
-int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs]\n");
-    return 2;
-  }
+namespace {
+
+int run(int argc, char** argv) {
   std::string task = argv[1];
   int runs = argc > 3 ? std::atoi(argv[3]) : 3;
-  std::unique_ptr<Model> model = Model::load(argv[2], Device::cpu());
+  Device device = parse_device(argc > 4 ? argv[4] : "cpu");
+  std::unique_ptr<Model> model = Model::load(argv[2], device);
   int64_t batch = task == "train" ? 4 : 1, side = model->config().input_size;
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
@@ -32,15 +33,17 @@ int main(int argc, char** argv) {
   for (float& p : pixels) p = normal(rng);
   std::vector<int32_t> labels(size_t(batch * side * side));
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(pixels[i] > 0.5f);
-  Tensor images = Tensor::from_vector(pixels, {batch, 3, side, side}), masks = Tensor::from_vector(labels, {batch, side, side});
+  Tensor images = Tensor::from_vector(pixels, {batch, 3, side, side}).to(device);
+  Tensor masks = Tensor::from_vector(labels, {batch, side, side}).to(device);
 
   // Adam state for the training step: one moment pair per parameter.
   std::vector<std::pair<Tensor, Tensor>> moments;
-  for (const auto& [name, t] : model->state()) moments.emplace_back(Tensor::zeros(t.shape(), DType::F32), Tensor::zeros(t.shape(), DType::F32));
+  for (const auto& [name, t] : model->state())
+    moments.emplace_back(Tensor::zeros(t.shape(), DType::F32, device), Tensor::zeros(t.shape(), DType::F32, device));
   int64_t step = 0;
   auto once = [&] {
     if (task == "forward") {
-      model->forward(images);
+      model->forward(images).to(Device::cpu());  // waits for the GPU
       return;
     }
     Model::LossAndGradients out = model->loss_and_gradients(images, masks);
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
         ++g;
       }
     }
+    out.loss.to(Device::cpu());  // waits for the GPU
   };
   once();  // builds the graph, warms the allocator
   std::vector<double> seconds;
@@ -79,7 +83,23 @@ int main(int argc, char** argv) {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   double median = seconds[seconds.size() / 2];
-  std::printf("{\"task\": \"%s\", \"seconds\": %.3f, \"images_per_second\": %.3f, \"peak_rss_mb\": %.0f}\n", task.c_str(),
-              median, double(batch) / median, usage.ru_maxrss / 1024.0);
+  double gpu_mb = device.is_cuda() ? double(cuda::allocated_bytes(device.index) + cuda::cached_bytes(device.index)) / (1 << 20) : 0;
+  std::printf("{\"task\": \"%s\", \"seconds\": %.3f, \"images_per_second\": %.3f, \"peak_rss_mb\": %.0f, \"gpu_mb\": %.0f}\n",
+              task.c_str(), median, double(batch) / median, usage.ru_maxrss / 1024.0, gpu_mb);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N]\n");
+    return 2;
+  }
+  try {
+    return run(argc, argv);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "bench_model: %s: %s\n", code_name(e.code()), e.what());
+    return 1;
+  }
 }

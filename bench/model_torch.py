@@ -1,6 +1,9 @@
 """The peer of bench/model_bench.cpp: the PyTorch reference model
 (test/reference/dmdlk_model.py, torchvision's deform_conv2d) with the same
-weights, the same task and threads, printing the same JSON."""
+weights, the same task and threads, printing the same JSON.
+    model_torch.py forward|train <checkpoint> [runs] [cpu|cuda] [fp32|tf32|bf16]
+On CUDA, fp32 disables TF32 and bf16 runs under autocast (bf16 is for CUDA:
+PyTorch 1.13's CPU autocast fails in LayerNorm)."""
 import json
 import os
 import resource
@@ -16,6 +19,9 @@ from safetensors_io import load  # noqa: E402
 
 task, checkpoint = sys.argv[1], sys.argv[2]
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+device = torch.device(sys.argv[4] if len(sys.argv) > 4 else "cpu")
+precision = sys.argv[5] if len(sys.argv) > 5 else "fp32"
+torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
 torch.set_num_threads(int(os.environ.get("DMDLK_NUM_THREADS", os.cpu_count())))
 tensors, meta = load(checkpoint)
 c = json.loads(meta["config"])
@@ -24,23 +30,34 @@ model = DMDLKNet(Config(in_channels=c["inChannels"], num_classes=c["numClasses"]
                         head_dim=c["headDim"], expansion=c["expansion"], se_ratio=c["seRatio"], offsets=c["offsets"],
                         select_kernel=c["selectKernel"]))
 model.load_state_dict(tensors, strict=False)  # our checkpoints omit num_batches_tracked
+model.to(device)
 batch, side = (4 if task == "train" else 1), c["inputSize"]
 torch.manual_seed(1)
-images = torch.randn(batch, 3, side, side)
+images = torch.randn(batch, 3, side, side).to(device)
 masks = (images[:, 0] > 0.5).long()
+autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+
+def sync():
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def once():
     if task == "forward":
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             model(images)
+        sync()
         return
     model.train()
     opt.zero_grad(set_to_none=True)
-    F.cross_entropy(model(images), masks).backward()
+    with autocast:
+        loss = F.cross_entropy(model(images).float(), masks)
+    loss.backward()
     opt.step()
+    sync()
 
 
 once()
@@ -51,5 +68,6 @@ for _ in range(runs):
     seconds.append(time.perf_counter() - t0)
 median = sorted(seconds)[len(seconds) // 2]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+gpu = torch.cuda.max_memory_reserved() / 2 ** 20 if device.type == "cuda" else 0
 print(json.dumps({"task": task, "seconds": round(median, 3), "images_per_second": round(batch / median, 3),
-                  "peak_rss_mb": round(peak)}))
+                  "peak_rss_mb": round(peak), "gpu_mb": round(gpu)}))
