@@ -15,7 +15,7 @@
 
 #include "core/cuda_runtime.h"
 #include "nn/model.h"
-#include "ops/adam.h"
+#include "nn/trainer.h"
 
 using namespace dmdlk;
 
@@ -36,28 +36,10 @@ int run(int argc, char** argv) {
   Tensor images = Tensor::from_vector(pixels, {batch, 3, side, side}).to(device);
   Tensor masks = Tensor::from_vector(labels, {batch, side, side}).to(device);
 
-  // Adam state for the training step: one moment pair per parameter.
-  std::vector<std::pair<Tensor, Tensor>> moments;
-  for (const auto& [name, t] : model->state())
-    moments.emplace_back(Tensor::zeros(t.shape(), DType::F32, device), Tensor::zeros(t.shape(), DType::F32, device));
-  int64_t step = 0;
+  AdamTrainer trainer(*model, AdamOptions{});
   auto once = [&] {
-    if (task == "forward") {
-      model->forward(images).to(Device::cpu());  // waits for the GPU
-      return;
-    }
-    Model::LossAndGradients out = model->loss_and_gradients(images, masks);
-    AdamOptions o;
-    o.step = ++step;
-    size_t g = 0;
-    NamedTensors state = model->state();
-    for (size_t i = 0; i < state.size(); ++i) {
-      if (g < out.gradients.size() && out.gradients[g].first == state[i].first) {
-        adam_step(state[i].second, out.gradients[g].second, moments[i].first, moments[i].second, o);
-        ++g;
-      }
-    }
-    out.loss.to(Device::cpu());  // waits for the GPU
+    if (task == "forward") model->forward(images).to(Device::cpu());  // waits for the GPU
+    else trainer.step(images, masks);                                  // reads the loss: waits too
   };
   once();  // builds the graph, warms the allocator
   std::vector<double> seconds;
