@@ -1,9 +1,10 @@
 // The addon is context-aware: it loads in several worker_threads at once,
 // each with its own executor, and a worker can be terminated while native
 // work is queued without bringing the process down.
+import * as path from 'path';
 import { Worker } from 'worker_threads';
 
-import { info } from '../../lib';
+import { info, ModelConfig } from '../../lib';
 
 const workerSource = `
 const { parentPort, workerData } = require('worker_threads');
@@ -24,6 +25,23 @@ const opts = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
 function runWorker(rounds: number): Worker {
   return new Worker(workerSource, { eval: true, workerData: { binary: info().binary, rounds } });
 }
+
+// Two models, each in its own worker, computing loss and gradients at once;
+// each worker reports its loss, which must equal the main thread's for the same seed.
+const modelWorkerSource = `
+const { parentPort, workerData } = require('worker_threads');
+const { DMDLKNet, Tensor } = require(workerData.lib);
+(async () => {
+  const model = await DMDLKNet.create(workerData.config, { seed: workerData.seed });
+  const s = workerData.config.inputSize;
+  const images = Tensor.from(new Float32Array(2 * 3 * s * s).map((_, i) => Math.sin(i * 0.37)), [2, 3, s, s]);
+  const masks = Tensor.from(new Int32Array(2 * s * s).map((_, i) => (i % 7 < 3 ? 1 : 0)), [2, s, s]);
+  let loss = 0;
+  for (let i = 0; i < 3; i++) loss = (await model.lossAndGradients(images, masks)).loss;
+  model.dispose();
+  parentPort.postMessage(loss);
+})();
+`;
 
 describe('worker_threads', () => {
   it('runs the addon in four workers at once', async () => {
@@ -47,6 +65,28 @@ describe('worker_threads', () => {
     }
     // The process is intact and the addon still works here.
     expect(info().version).toBeTruthy();
+  });
+
+  it('trains two models side by side, one per worker, as the main thread would', async () => {
+    const config: ModelConfig = { inputSize: 32, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 };
+    const lib = path.join(__dirname, '..', '..', 'dist', 'lib');
+    const losses = await Promise.all([1, 2].map((seed) => new Promise<number>((resolve, reject) => {
+      const worker = new Worker(modelWorkerSource, { eval: true, workerData: { lib, config, seed } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    })));
+    const { DMDLKNet, Tensor } = await import('../../lib');
+    for (const [i, seed] of [1, 2].entries()) {
+      const model = await DMDLKNet.create(config, { seed });
+      const s = config.inputSize!;
+      const images = Tensor.from(new Float32Array(2 * 3 * s * s).map((_, k) => Math.sin(k * 0.37)), [2, 3, s, s]);
+      const masks = Tensor.from(new Int32Array(2 * s * s).map((_, k) => (k % 7 < 3 ? 1 : 0)), [2, s, s]);
+      let loss = 0;
+      for (let step = 0; step < 3; step++) loss = (await model.lossAndGradients(images, masks)).loss;
+      model.dispose();
+      expect(losses[i]).toBe(loss);
+    }
+    expect(losses[0]).not.toBe(losses[1]);
   });
 
   it('lets a worker exit on its own with nothing pending', async () => {
