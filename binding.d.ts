@@ -68,6 +68,7 @@ export declare class NativeModel {
   lossAndGradients(
     images: NativeTensor, masks: NativeTensor, returnLogits: boolean,
   ): Promise<{ loss: number; gradients: [string, NativeTensor][]; logits?: NativeTensor }>;
+  trainStep(images: NativeTensor, masks: NativeTensor, lr: number): Promise<{ loss: number; step: number }>;
   state(): Promise<[string, NativeTensor][]>;
   setState(tensors: [string, NativeTensor][]): Promise<void>;
   save(path: string, metadata: Record<string, string>): Promise<void>;

@@ -125,6 +125,24 @@ export class DMDLKNet {
     });
   }
 
+  /**
+   * One training step with Adam (the paper's optimiser: β 0.9/0.999, eps 1e-8;
+   * `lr` defaults to the paper's 1e-4): forward, backward and the update of
+   * every parameter, in place. Returns the loss before the update and the
+   * step count. The moments live with the model and persist across calls.
+   */
+  trainStep(images: Tensor, masks: Tensor, options: { lr?: number } = {}): Promise<{ loss: number; step: number }> {
+    return native(async () => {
+      const o = check.options(options, 'options');
+      check.knownKeys(o, ['lr'], 'options');
+      const lr = o.lr ?? 1e-4;
+      if (typeof lr !== 'number' || !(lr > 0 && lr < 1)) {
+        throw new InvalidArgumentError(`options.lr must be a number in (0, 1), got ${check.describe(lr)}`);
+      }
+      return this.handle().trainStep(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), lr);
+    });
+  }
+
   /** Copies of every checkpoint tensor (parameters and BatchNorm statistics), by name, in checkpoint order. */
   parameters(): Promise<Map<string, Tensor>> {
     return native(async () => toMap(await this.handle().state()));

@@ -61,6 +61,21 @@ describe('DMDLKNet', () => {
     model.dispose();
   });
 
+  it('trains with trainStep: the loss falls and the step count grows', async () => {
+    const model = await DMDLKNet.create({ ...tiny, inputSize: 32 }, { seed: 4 });
+    const images = Tensor.from(new Float32Array(2 * 3 * 32 * 32).map((_, i) => ((i % 32) < 16 ? -0.8 : 0.6)), [2, 3, 32, 32]);
+    const masks = Tensor.from(new Int32Array(2 * 32 * 32).map((_, i) => ((i % 32) < 16 ? 1 : 0)), [2, 32, 32]);
+    const first = await model.trainStep(images, masks, { lr: 3e-3 });
+    let last = first;
+    for (let i = 0; i < 15; i++) last = await model.trainStep(images, masks, { lr: 3e-3 });
+    expect(first.step).toBe(1);
+    expect(last.step).toBe(16);
+    expect(last.loss).toBeLessThan(0.5 * first.loss);
+    await expect(model.trainStep(images, masks, { lr: 0 })).rejects.toThrow('options.lr must be a number in (0, 1), got number 0');
+    await expect(model.trainStep(images, masks, { rate: 1 } as never)).rejects.toThrow("unknown option 'rate'");
+    model.dispose();
+  });
+
   it('summarises the default model as architecture.md does', async () => {
     const model = await DMDLKNet.create();
     const { total } = await model.summary();

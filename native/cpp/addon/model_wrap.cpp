@@ -56,6 +56,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                      {InstanceAccessor<&ModelWrap::config>("config"), InstanceAccessor<&ModelWrap::device>("device"),
                       InstanceMethod<&ModelWrap::forward>("forward"),
                       InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
+                      InstanceMethod<&ModelWrap::train_step>("trainStep"),
                       InstanceMethod<&ModelWrap::state>("state"), InstanceMethod<&ModelWrap::set_state>("setState"),
                       InstanceMethod<&ModelWrap::save>("save"), InstanceMethod<&ModelWrap::summary>("summary"),
                       InstanceMethod<&ModelWrap::dispose>("dispose")});
@@ -125,6 +126,29 @@ Napi::Value ModelWrap::loss_and_gradients(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value ModelWrap::train_step(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
+    DMDLK_CHECK(info[2].IsNumber(), ErrorCode::InvalidArg, "lr must be a number");
+    double lr = info[2].As<Napi::Number>().DoubleValue();
+    DMDLK_CHECK(lr > 0 && lr < 1, ErrorCode::InvalidArg, "lr must be in (0, 1), got ", lr);
+    std::shared_ptr<Model> model = model_;
+    auto trainer = trainer_;
+    return run(info.Env(), [model, trainer, images, masks, lr]() -> Executor::Finish {
+      if (!*trainer) *trainer = std::make_unique<AdamTrainer>(*model, AdamOptions{});
+      (*trainer)->set_learning_rate(lr);
+      double loss = (*trainer)->step(images, masks);
+      int64_t step = (*trainer)->steps();
+      return [loss, step](Napi::Env env) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("loss", loss);
+        out.Set("step", double(step));
+        return out;
+      };
+    });
+  });
+}
+
 Napi::Value ModelWrap::state(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     std::shared_ptr<Model> model = model_;
@@ -186,6 +210,7 @@ Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
   // Waits for the call in progress, rejects the queued ones, then frees the
   // model (or leaves it to the last job that still holds it).
   executor_.reset();
+  trainer_.reset();
   model_.reset();
   return info.Env().Undefined();
 }

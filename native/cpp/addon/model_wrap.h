@@ -8,6 +8,7 @@
 
 #include "addon/executor.h"
 #include "nn/model.h"
+#include "nn/trainer.h"
 
 namespace dmdlk::addon {
 
@@ -23,6 +24,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value device(const Napi::CallbackInfo& info);
   Napi::Value forward(const Napi::CallbackInfo& info);
   Napi::Value loss_and_gradients(const Napi::CallbackInfo& info);
+  Napi::Value train_step(const Napi::CallbackInfo& info);
   Napi::Value state(const Napi::CallbackInfo& info);
   Napi::Value set_state(const Napi::CallbackInfo& info);
   Napi::Value save(const Napi::CallbackInfo& info);
@@ -34,6 +36,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // Shared with queued work, so a dispose() cannot free the model under a running job.
   std::shared_ptr<Model> model_;
+  // Adam's moments, made by the first trainStep() (on the model's thread).
+  std::shared_ptr<std::unique_ptr<AdamTrainer>> trainer_ = std::make_shared<std::unique_ptr<AdamTrainer>>();
   std::unique_ptr<Executor> executor_;
 };
 

@@ -15,6 +15,7 @@ class AdamTrainer {
   // One step on a batch; returns the loss before the update.
   double step(const Tensor& images, const Tensor& masks);
   int64_t steps() const { return step_; }
+  void set_learning_rate(double lr) { options_.lr = lr; }
 
  private:
   Model& model_;
