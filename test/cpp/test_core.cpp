@@ -117,6 +117,10 @@ TEST(empty_batches_are_fine) {
   CHECK(y.shape() == (Shape{0, 4, 6, 6}));
   Tensor m = matmul(Tensor::zeros({0, 2, 3}, DType::F32), Tensor::zeros({3, 4}, DType::F32));
   CHECK(m.shape() == (Shape{0, 2, 4}));
+  Tensor w = Tensor::from_vector(std::vector<float>(4 * 3 * 3 * 3, 1.0f), {4, 3, 3, 3});
+  Conv2dGrads g = conv2d_backward(Tensor::zeros({0, 4, 6, 6}, DType::F32), Tensor::zeros({0, 3, 8, 8}, DType::F32), w, true, {});
+  CHECK(g.dweight.to_vector<float>() == std::vector<float>(4 * 3 * 3 * 3, 0.0f));  // an empty batch has zero gradients
+  CHECK(g.dbias.to_vector<float>() == std::vector<float>(4, 0.0f));
 }
 
 // The CPU runs row-wise im2col/col2im; CUDA runs the per-element functions of

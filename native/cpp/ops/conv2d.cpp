@@ -191,11 +191,16 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   check_compatible(dy, x, "conv2d_backward", "dy", "x");
   check_shape(dy, p.out_shape, "conv2d_backward", "dy");
   const ConvGeometry& g = p.geo;
+  // Every path below writes each gradient whole; only an empty batch leaves them to be zeroed.
   Conv2dGrads grads;
-  grads.dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
-  grads.dweight = Tensor::zeros(weight.shape(), x.dtype(), x.device());
-  if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
-  if (dy.numel() == 0) return grads;
+  grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  grads.dweight = Tensor::empty(weight.shape(), x.dtype(), x.device());
+  if (has_bias) grads.dbias = Tensor::empty({p.out_channels}, x.dtype(), x.device());
+  if (dy.numel() == 0) {
+    for (Tensor* t : {&grads.dx, &grads.dweight, &grads.dbias})
+      if (t->defined()) t->fill_zero();
+    return grads;
+  }
   if (p.depthwise) {
     dispatch_floating(x.dtype(), [&](auto zero) {
       using T = decltype(zero);

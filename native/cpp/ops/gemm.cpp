@@ -171,7 +171,8 @@ bool split_depth(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T*
   int64_t threads = ThreadPool::global().threads();
   if (threads < 2 || s.m * s.n > 65536 || s.k < 2048 || s.k < 8 * (s.m + s.n)) return false;
   int64_t slices = threads, slice_k = (s.k + slices - 1) / slices;
-  std::vector<std::vector<T>> partial(size_t(slices), std::vector<T>(size_t(s.m * s.n)));
+  std::vector<std::unique_ptr<T, AlignedFree>> partial;  // from the host cache, like the packing buffers
+  for (int64_t i = 0; i < slices; ++i) partial.push_back(aligned_buffer<T>(s.m * s.n));
   parallel_for(0, slices, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       GemmShape part = s;
@@ -180,14 +181,14 @@ bool split_depth(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T*
       part.ldc = s.n;
       const T* ap = s.trans_a ? a + k0 * s.lda : a + k0;
       const T* bp = s.trans_b ? b + k0 : b + k0 * s.ldb;
-      gemm_dispatch(part, alpha, ap, bp, T(0), partial[size_t(i)].data());
+      gemm_dispatch(part, alpha, ap, bp, T(0), partial[size_t(i)].get());
     }
   });
   parallel_for(0, s.m, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r)
       for (int64_t j = 0; j < s.n; ++j) {
         T sum = 0;
-        for (const auto& p : partial) sum += p[size_t(r * s.n + j)];
+        for (const auto& p : partial) sum += p.get()[r * s.n + j];
         T& out = c[r * s.ldc + j];
         out = sum + (beta == T(0) ? T(0) : beta * out);
       }
