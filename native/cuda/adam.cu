@@ -12,7 +12,26 @@ __global__ void adam_kernel(int64_t n, T* p, const T* g, T* m, T* v, double lr_c
     adam_update(p[i], g[i], m[i], v[i], lr_corrected, sqrt_bc2, o);
 }
 
+template <typename T>
+__global__ void nonfinite_kernel(int64_t n, const T* x, int32_t* counter) {
+  int32_t bad = 0;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    bad += !isfinite(x[i]);
+  if (bad) atomicAdd(counter, bad);  // a count, not a sum of floats: order does not matter
+}
+
 }  // namespace
+
+template <typename T>
+void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter) {
+  if (n == 0) return;
+  DeviceGuard guard(device);
+  nonfinite_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(n, x, counter);
+  check_launch(device, "count_nonfinite");
+}
+
+template void count_nonfinite<float>(int, int64_t, const float*, int32_t*);
+template void count_nonfinite<double>(int, int64_t, const double*, int32_t*);
 
 template <typename T>
 void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, double lr_corrected, double sqrt_bc2,

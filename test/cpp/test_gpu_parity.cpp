@@ -4,6 +4,7 @@
 #include <random>
 
 #include "core/cuda_runtime.h"
+#include "data/augment.h"
 #include "gradcheck.h"
 #include "ops/activation.h"
 #include "ops/adam.h"
@@ -187,6 +188,28 @@ TEST(attention_windowed_and_global) {
              return std::vector<Tensor>{out.out, out.logsumexp, g.dq, g.dk, g.dv, g.drel_pos};
            }, 1e-3);
   }
+}
+
+TEST(data_preparation_and_augmentation) {
+  // A training batch at 448×448 through every transform, then each transform alone.
+  const int64_t b = 3, s = 448;
+  std::vector<uint8_t> pixels(size_t(b * s * s * 3)), labels(size_t(b * s * s));
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(rng() % 256);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = uint8_t(rng() % 2);
+  Tensor images = Tensor::from_vector(pixels, {b, s, s, 3}), masks = Tensor::from_vector(labels, {b, s, s});
+  Augmentation a = augmentation_from_json(
+      R"({"hflip":0.5,"vflip":0.5,"rotateP":1,"rotateDegrees":40,"scaleP":1,"scaleMin":0.8,"scaleMax":1.25,"translateP":1,)"
+      R"("translate":0.1,"jitterP":1,"brightness":0.3,"contrast":0.3,"saturation":0.3,"hue":0.1,"blurP":1,"blurSigmaMax":2})");
+  std::vector<ImageAugment> draws = draw_augments(a, b, s, s, 11);
+  PreparedBatch want = prepare_batch(images, masks, Device::cpu(), draws);
+  PreparedBatch got = prepare_batch(images, masks, Device::cuda(0), draws);
+  CHECK_CLOSE(got.images, want.images, 1e-4, 1e-4);
+  // Nearest sampling may pick the other pixel where a coordinate lies within rounding of a half.
+  std::vector<int32_t> gm = got.masks.to(Device::cpu()).to_vector<int32_t>(), wm = want.masks.to_vector<int32_t>();
+  int64_t differ = 0;
+  for (size_t i = 0; i < gm.size(); ++i) differ += gm[i] != wm[i];
+  CHECK(differ * 10000 < int64_t(gm.size()));
+  parity("resize_bilinear", {r({2, 2, 448, 448})}, [](auto& in) { return std::vector<Tensor>{resize_bilinear(in[0], 1003, 517)}; });
 }
 
 int main() {

@@ -20,6 +20,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   define_ops(env, exports);
   define_io(env, exports);
   define_models(env, exports);
+  define_data(env, exports);
 }
 
 Executor& Addon::executor(Napi::Env env) {

@@ -30,5 +30,6 @@ class Addon : public Napi::Addon<Addon> {
 void define_ops(Napi::Env env, Napi::Object exports);
 void define_io(Napi::Env env, Napi::Object exports);
 void define_models(Napi::Env env, Napi::Object exports);
+void define_data(Napi::Env env, Napi::Object exports);
 
 }  // namespace dmdlk::addon

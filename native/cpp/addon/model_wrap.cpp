@@ -4,6 +4,7 @@
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/tensor_wrap.h"
+#include "data/augment.h"
 #include "nn/summary.h"
 
 namespace dmdlk::addon {
@@ -49,6 +50,25 @@ std::map<std::string, std::string> to_metadata(Napi::Value value) {
   return out;
 }
 
+double to_learning_rate(Napi::Value value) {
+  DMDLK_CHECK(value.IsNumber(), ErrorCode::InvalidArg, "lr must be a number");
+  double lr = value.As<Napi::Number>().DoubleValue();
+  DMDLK_CHECK(lr > 0 && lr < 1, ErrorCode::InvalidArg, "lr must be in (0, 1), got ", lr);
+  return lr;
+}
+
+AdamTrainer& trainer_of(std::unique_ptr<AdamTrainer>& trainer, Model& model) {
+  if (!trainer) trainer = std::make_unique<AdamTrainer>(model, AdamOptions{});
+  return *trainer;
+}
+
+Napi::Object step_result(Napi::Env env, double loss, int64_t step) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loss", loss);
+  out.Set("step", double(step));
+  return out;
+}
+
 }  // namespace
 
 Napi::Function ModelWrap::define(Napi::Env env) {
@@ -57,6 +77,10 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                       InstanceMethod<&ModelWrap::forward>("forward"),
                       InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
                       InstanceMethod<&ModelWrap::train_step>("trainStep"),
+                      InstanceMethod<&ModelWrap::train_batch>("trainBatch"),
+                      InstanceMethod<&ModelWrap::predict_batch>("predictBatch"),
+                      InstanceMethod<&ModelWrap::optimizer_state>("optimizerState"),
+                      InstanceMethod<&ModelWrap::set_optimizer_state>("setOptimizerState"),
                       InstanceMethod<&ModelWrap::state>("state"), InstanceMethod<&ModelWrap::set_state>("setState"),
                       InstanceMethod<&ModelWrap::save>("save"), InstanceMethod<&ModelWrap::summary>("summary"),
                       InstanceMethod<&ModelWrap::dispose>("dispose")});
@@ -129,22 +153,91 @@ Napi::Value ModelWrap::loss_and_gradients(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::train_step(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
-    DMDLK_CHECK(info[2].IsNumber(), ErrorCode::InvalidArg, "lr must be a number");
-    double lr = info[2].As<Napi::Number>().DoubleValue();
-    DMDLK_CHECK(lr > 0 && lr < 1, ErrorCode::InvalidArg, "lr must be in (0, 1), got ", lr);
+    double lr = to_learning_rate(info[2]);
     std::shared_ptr<Model> model = model_;
     auto trainer = trainer_;
     return run(info.Env(), [model, trainer, images, masks, lr]() -> Executor::Finish {
-      if (!*trainer) *trainer = std::make_unique<AdamTrainer>(*model, AdamOptions{});
-      (*trainer)->set_learning_rate(lr);
-      double loss = (*trainer)->step(images, masks);
-      int64_t step = (*trainer)->steps();
-      return [loss, step](Napi::Env env) -> Napi::Value {
+      AdamTrainer& t = trainer_of(*trainer, *model);
+      t.set_learning_rate(lr);
+      t.set_loss(LossKind::CrossEntropy);
+      double loss = t.step(images, masks);
+      int64_t step = t.steps();
+      return [loss, step](Napi::Env env) -> Napi::Value { return step_result(env, loss, step); };
+    });
+  });
+}
+
+// trainBatch(imagesU8 [B,S,S,C], masksU8 [B,S,S], augmentJson | null, seed, lr, loss 'ce' | 'ce+dice'):
+// the batch is prepared and augmented on the model's device, then one Adam step.
+Napi::Value ModelWrap::train_batch(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
+    bool augment = !(info[2].IsNull() || info[2].IsUndefined());
+    Augmentation a = augment ? augmentation_from_json(to_string(info[2], "augment")) : Augmentation{};
+    uint64_t seed = uint64_t(to_integer(info[3], "seed", 0, int64_t(1) << 52));
+    double lr = to_learning_rate(info[4]);
+    std::string loss_name = to_string(info[5], "loss");
+    DMDLK_CHECK(loss_name == "ce" || loss_name == "ce+dice", ErrorCode::InvalidArg, "loss must be 'ce' or 'ce+dice', got '",
+                loss_name, "'");
+    LossKind loss = loss_name == "ce" ? LossKind::CrossEntropy : LossKind::CrossEntropyDice;
+    std::shared_ptr<Model> model = model_;
+    auto trainer = trainer_;
+    return run(info.Env(), [model, trainer, images, masks, augment, a, seed, lr, loss]() -> Executor::Finish {
+      DMDLK_CHECK(images.rank() == 4, ErrorCode::Shape, "images must be uint8 [B, S, S, C], got ", shape_str(images.shape()));
+      std::vector<ImageAugment> draws =
+          augment ? draw_augments(a, images.dim(0), images.dim(1), images.dim(2), seed) : std::vector<ImageAugment>{};
+      PreparedBatch batch = prepare_batch(images, masks, model->device(), draws);
+      AdamTrainer& t = trainer_of(*trainer, *model);
+      t.set_learning_rate(lr);
+      t.set_loss(loss);
+      double value = t.step(batch.images, batch.masks);
+      int64_t step = t.steps();
+      return [value, step](Napi::Env env) -> Napi::Value { return step_result(env, value, step); };
+    });
+  });
+}
+
+// predictBatch(imagesU8 [B,S,S,C]) -> logits [B, classes, S, S] on the CPU.
+Napi::Value ModelWrap::predict_batch(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Tensor images = TensorWrap::unwrap(info[0], "images");
+    std::shared_ptr<Model> model = model_;
+    return run(info.Env(), [model, images]() -> Executor::Finish {
+      Tensor logits = model->forward(prepare_batch(images, Tensor(), model->device(), {}).images).to(Device::cpu());
+      return [logits](Napi::Env env) { return TensorWrap::wrap(env, logits); };
+    });
+  });
+}
+
+// optimizerState() -> { step, tensors: [name, Tensor][] } (zero moments before the first step)
+Napi::Value ModelWrap::optimizer_state(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    std::shared_ptr<Model> model = model_;
+    auto trainer = trainer_;
+    return run(info.Env(), [model, trainer]() -> Executor::Finish {
+      AdamTrainer& t = trainer_of(*trainer, *model);
+      auto moments = std::make_shared<NamedTensors>(t.moments());
+      int64_t step = t.steps();
+      return [moments, step](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
-        out.Set("loss", loss);
         out.Set("step", double(step));
+        out.Set("tensors", named_tensors(env, *moments));
         return out;
       };
+    });
+  });
+}
+
+// setOptimizerState(step, [name, Tensor][])
+Napi::Value ModelWrap::set_optimizer_state(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    int64_t step = to_integer(info[0], "step", 0, int64_t(1) << 52);
+    NamedTensors tensors = to_named_tensors(info[1], "tensors");
+    std::shared_ptr<Model> model = model_;
+    auto trainer = trainer_;
+    return run(info.Env(), [model, trainer, step, tensors]() -> Executor::Finish {
+      trainer_of(*trainer, *model).set_moments(step, tensors);
+      return [](Napi::Env env) { return env.Undefined(); };
     });
   });
 }

@@ -25,6 +25,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value forward(const Napi::CallbackInfo& info);
   Napi::Value loss_and_gradients(const Napi::CallbackInfo& info);
   Napi::Value train_step(const Napi::CallbackInfo& info);
+  Napi::Value train_batch(const Napi::CallbackInfo& info);
+  Napi::Value predict_batch(const Napi::CallbackInfo& info);
+  Napi::Value optimizer_state(const Napi::CallbackInfo& info);
+  Napi::Value set_optimizer_state(const Napi::CallbackInfo& info);
   Napi::Value state(const Napi::CallbackInfo& info);
   Napi::Value set_state(const Napi::CallbackInfo& info);
   Napi::Value save(const Napi::CallbackInfo& info);
@@ -36,7 +40,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // Shared with queued work, so a dispose() cannot free the model under a running job.
   std::shared_ptr<Model> model_;
-  // Adam's moments, made by the first trainStep() (on the model's thread).
+  // Adam's moments, made by the first training step or restored state (on the model's thread).
   std::shared_ptr<std::unique_ptr<AdamTrainer>> trainer_ = std::make_shared<std::unique_ptr<AdamTrainer>>();
   std::unique_ptr<Executor> executor_;
 };

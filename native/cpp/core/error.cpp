@@ -16,6 +16,7 @@ const char* code_name(ErrorCode code) {
     case ErrorCode::Cuda: return "ERR_CUDA";
     case ErrorCode::Disposed: return "ERR_DISPOSED";
     case ErrorCode::Cancelled: return "ERR_CANCELLED";
+    case ErrorCode::NonFinite: return "ERR_NAN";
     case ErrorCode::Internal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

@@ -19,6 +19,7 @@ enum class ErrorCode {
   Cuda,         // ERR_CUDA: any other CUDA runtime failure
   Disposed,     // ERR_DISPOSED: a tensor used after dispose()
   Cancelled,    // ERR_CANCELLED: work stopped on request
+  NonFinite,    // ERR_NAN: a loss or gradient became NaN or infinite
   Internal,     // ERR_INTERNAL: a bug of ours
 };
 

@@ -103,10 +103,10 @@ void Model::set_state(const NamedTensors& tensors) {
   state_ = std::move(next);
 }
 
-const Network& Model::network(int64_t batch, NetworkMode mode) {
-  auto key = std::make_pair(batch, mode);
+const Network& Model::network(int64_t batch, NetworkMode mode, LossKind loss) {
+  auto key = std::make_tuple(batch, mode, loss);
   auto it = networks_.find(key);
-  if (it == networks_.end()) it = networks_.emplace(key, build_network(config_, batch, mode)).first;
+  if (it == networks_.end()) it = networks_.emplace(key, build_network(config_, batch, mode, loss)).first;
   return it->second;
 }
 
@@ -137,7 +137,7 @@ Tensor Model::forward(const Tensor& images) {
   return run.values[size_t(net.logits)];
 }
 
-Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Tensor& masks) {
+Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Tensor& masks, LossKind loss) {
   const char* op = "lossAndGradients";
   check_images(images, op);
   check_defined(masks, op, "masks");
@@ -145,7 +145,7 @@ Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Te
   DMDLK_CHECK(masks.dtype() == DType::I32, ErrorCode::DType, op, ": masks must be int32 class indices, got ",
               dtype_name(masks.dtype()));
   check_shape(masks, {images.dim(0), s, s}, op, "masks");
-  const Network& net = network(images.dim(0), NetworkMode::Train);
+  const Network& net = network(images.dim(0), NetworkMode::Train, loss);
   Activations run = bind(net, images);
   run.values[size_t(net.masks)] = masks.to(device_);
   run_forward(net.graph, run);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "io/safetensors.h"
 #include "nn/network.h"
@@ -41,22 +42,24 @@ class Model {
     Tensor logits;
   };
   // Training mode (BatchNorm on batch statistics, running statistics updated):
-  // masks [B, S, S] int32 class indices; the loss is the mean cross-entropy.
-  LossAndGradients loss_and_gradients(const Tensor& images, const Tensor& masks);
+  // masks [B, S, S] int32 class indices; the loss is the mean cross-entropy
+  // (plus the soft Dice loss with LossKind::CrossEntropyDice).
+  LossAndGradients loss_and_gradients(const Tensor& images, const Tensor& masks,
+                                      LossKind loss = LossKind::CrossEntropy);
 
   // When set, forward and loss_and_gradients add their per-op times here.
   void set_profile(OpProfile* profile) { profile_ = profile; }
 
  private:
   Model(ModelConfig config, Device device) : config_(std::move(config)), device_(device) {}
-  const Network& network(int64_t batch, NetworkMode mode);
+  const Network& network(int64_t batch, NetworkMode mode, LossKind loss = LossKind::CrossEntropy);
   Activations bind(const Network& net, const Tensor& images) const;
   void check_images(const Tensor& images, const char* op) const;
 
   ModelConfig config_;
   Device device_;
   NamedTensors state_;
-  std::map<std::pair<int64_t, NetworkMode>, Network> networks_;
+  std::map<std::tuple<int64_t, NetworkMode, LossKind>, Network> networks_;
   OpProfile* profile_ = nullptr;
 };
 

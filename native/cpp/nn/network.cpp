@@ -249,6 +249,12 @@ class Builder {
                   return Tensors{cross_entropy_backward(t[0], t[1], d[0]), Tensor()};
                 });
   }
+  V dice(V logits, V masks) {
+    return node("dice_loss", {logits, masks}, {}, [](const Tensors& t) { return Tensors{dice_loss(t[0], t[1])}; },
+                [](const Tensors& t, const Tensors&, const Tensors& d) {
+                  return Tensors{dice_loss_backward(t[0], t[1], d[0]), Tensor()};
+                });
+  }
 
   // ---- modules -----------------------------------------------------------------
   V mbconv(V x, const std::string& name, int64_t cin, int64_t cout, int64_t stride, bool se) {
@@ -352,7 +358,7 @@ class Builder {
 
 }  // namespace
 
-Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode) {
+Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode, LossKind loss) {
   validate(config);
   DMDLK_CHECK(batch >= 1 && batch <= 4096, ErrorCode::InvalidArg, "batch must be in [1, 4096], got ", batch);
   DMDLK_CHECK(mode == NetworkMode::Eval || batch >= 1, ErrorCode::InvalidArg, "training needs a batch");
@@ -365,6 +371,7 @@ Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode
     net.masks = net.graph.add_value({"masks", {batch, side, side}, DType::I32, ValueKind::Input});
     b.scope("loss");
     net.loss = b.cross_entropy_loss(net.logits, net.masks);
+    if (loss == LossKind::CrossEntropyDice) net.loss = b.add(net.loss, b.dice(net.logits, net.masks));
   }
   return net;
 }

@@ -1,6 +1,6 @@
 // DMDLK-Net as a graph (architecture.md, "Modules"), for one configuration,
 // batch size and mode. Training graphs take class-index masks and end in the
-// loss (mean softmax cross-entropy), with BatchNorm on batch statistics
+// loss (mean softmax cross-entropy, plus soft Dice on request), with BatchNorm on batch statistics
 // updating its running statistics; evaluation graphs end in the logits.
 #pragma once
 #include <string>
@@ -13,6 +13,8 @@
 namespace dmdlk {
 
 enum class NetworkMode { Train, Eval };
+// The training loss: the paper's cross-entropy, or cross-entropy + soft Dice.
+enum class LossKind { CrossEntropy, CrossEntropyDice };
 
 struct Network {
   Graph graph;
@@ -24,6 +26,7 @@ struct Network {
   std::vector<std::pair<std::string, ValueId>> state;
 };
 
-Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode);
+Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode,
+                      LossKind loss = LossKind::CrossEntropy);
 
 }  // namespace dmdlk

@@ -1,26 +1,87 @@
 #include "nn/trainer.h"
 
+#include <cmath>
+#include <map>
+
+#include "nn/parameters.h"
+
 namespace dmdlk {
 
-AdamTrainer::AdamTrainer(Model& model, AdamOptions options) : model_(model), options_(options) {
-  for (const auto& [name, t] : model.state())
-    moments_.emplace_back(Tensor::zeros(t.shape(), t.dtype(), t.device()), Tensor::zeros(t.shape(), t.dtype(), t.device()));
+AdamTrainer::AdamTrainer(Model& model, AdamOptions options, LossKind loss)
+    : model_(model), options_(options), loss_(loss) {
+  std::vector<TensorSpec> layout = checkpoint_layout(model.config());
+  const NamedTensors& state = model.state();
+  for (size_t i = 0; i < layout.size(); ++i) {
+    if (layout[i].kind != TensorKind::Parameter) continue;
+    const Tensor& t = state[i].second;
+    slots_.push_back({i, Tensor::zeros(t.shape(), t.dtype(), t.device()), Tensor::zeros(t.shape(), t.dtype(), t.device())});
+  }
 }
 
 double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
-  Model::LossAndGradients out = model_.loss_and_gradients(images, masks);
+  // BatchNorm's running statistics change in the forward pass: keep them to
+  // put back if this step turns out non-finite.
+  std::vector<TensorSpec> layout = checkpoint_layout(model_.config());
+  NamedTensors buffers;
+  for (size_t i = 0; i < layout.size(); ++i)
+    if (layout[i].kind == TensorKind::Buffer) buffers.emplace_back(layout[i].name, model_.state()[i].second.clone());
+
+  Model::LossAndGradients out = model_.loss_and_gradients(images, masks, loss_);
+  // Gradients come in checkpoint order, parameters only: one per slot.
+  DMDLK_CHECK(out.gradients.size() == slots_.size(), ErrorCode::Internal, "expected ", slots_.size(), " gradients, got ",
+              out.gradients.size());
+  Tensor bad = Tensor::zeros({1}, DType::I32, model_.device());
+  count_nonfinite(out.loss, bad);
+  for (const auto& [name, g] : out.gradients) count_nonfinite(g, bad);
+  double loss = out.loss.to(Device::cpu()).to_vector<float>()[0];
+  int32_t nonfinite = bad.to(Device::cpu()).to_vector<int32_t>()[0];
+  if (nonfinite > 0) {
+    model_.set_state(buffers);
+    std::string what = std::isnan(loss)      ? "the loss is NaN"
+                       : std::isinf(loss)    ? "the loss is infinite"
+                                             : concat("the gradients hold ", nonfinite, " NaN or infinite values");
+    throw Error(ErrorCode::NonFinite,
+                concat("training step ", step_ + 1, ": ", what, "; the weights were left as they were before this step"));
+  }
   AdamOptions o = options_;
   o.step = ++step_;
-  // Gradients come in checkpoint order, parameters only: walk both lists together.
-  const NamedTensors& state = model_.state();
-  size_t g = 0;
-  for (size_t i = 0; i < state.size() && g < out.gradients.size(); ++i) {
-    if (out.gradients[g].first != state[i].first) continue;  // a BatchNorm buffer
-    Tensor parameter = state[i].second;                     // shares the model's storage: updated in place
-    adam_step(parameter, out.gradients[g].second, moments_[i].first, moments_[i].second, o);
-    ++g;
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    Tensor parameter = model_.state()[slots_[s].state_index].second;  // shares the model's storage: updated in place
+    adam_step(parameter, out.gradients[s].second, slots_[s].m, slots_[s].v, o);
   }
-  return out.loss.to(Device::cpu()).to_vector<float>()[0];
+  return loss;
+}
+
+NamedTensors AdamTrainer::moments() const {
+  NamedTensors out;
+  for (const Slot& s : slots_) {
+    const std::string& name = model_.state()[s.state_index].first;
+    out.emplace_back("exp_avg." + name, s.m.to(Device::cpu()).clone());
+    out.emplace_back("exp_avg_sq." + name, s.v.to(Device::cpu()).clone());
+  }
+  return out;
+}
+
+void AdamTrainer::set_moments(int64_t steps, const NamedTensors& moments) {
+  DMDLK_CHECK(steps >= 0, ErrorCode::Checkpoint, "the optimizer's step count must be >= 0, got ", steps);
+  std::map<std::string, Tensor> by_name(moments.begin(), moments.end());
+  std::vector<Slot> next = slots_;
+  for (Slot& s : next) {
+    const auto& [name, parameter] = model_.state()[s.state_index];
+    for (auto [prefix, target] : {std::pair{"exp_avg.", &s.m}, {"exp_avg_sq.", &s.v}}) {
+      auto it = by_name.find(prefix + name);
+      DMDLK_CHECK(it != by_name.end(), ErrorCode::Checkpoint, "the optimizer state lacks '", prefix, name, "'");
+      DMDLK_CHECK(it->second.dtype() == DType::F32 && it->second.shape() == parameter.shape(), ErrorCode::Checkpoint,
+                  "the optimizer state's '", prefix, name, "' must be float32 ", shape_str(parameter.shape()), ", got ",
+                  dtype_name(it->second.dtype()), " ", shape_str(it->second.shape()));
+      *target = it->second.to(model_.device()).clone();
+      by_name.erase(it);
+    }
+  }
+  DMDLK_CHECK(by_name.empty(), ErrorCode::Checkpoint, "the optimizer state holds '",
+              by_name.empty() ? "" : by_name.begin()->first, "', which this model does not have");
+  slots_ = std::move(next);
+  step_ = steps;
 }
 
 }  // namespace dmdlk

@@ -33,4 +33,21 @@ void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const 
   });
 }
 
+void count_nonfinite(const Tensor& t, Tensor& counter) {
+  check_floating(t, "count_nonfinite", "t");
+  DMDLK_CHECK(counter.dtype() == DType::I32 && counter.numel() == 1 && counter.device() == t.device(), ErrorCode::InvalidArg,
+              "count_nonfinite: counter must be int32 [1] on t's device");
+  dispatch_floating(t.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* x = t.data<T>();
+    if (t.device().is_cpu()) {
+      int64_t bad = 0;
+      for (int64_t i = 0; i < t.numel(); ++i) bad += !std::isfinite(x[i]);
+      counter.data<int32_t>()[0] += int32_t(std::min<int64_t>(bad, INT32_MAX - counter.data<int32_t>()[0]));
+    } else {
+      DMDLK_CUDA_DISPATCH(cuda_ops::count_nonfinite(t.device().index, t.numel(), x, counter.data<int32_t>()));
+    }
+  });
+}
+
 }  // namespace dmdlk

@@ -19,6 +19,11 @@ struct AdamOptions {
 // params, m and v are updated in place; all four tensors share shape, dtype and device.
 void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const AdamOptions& options);
 
+// Adds the number of NaN and infinite elements of `t` to counter (int32 [1] on
+// t's device): the guard that keeps a bad gradient out of the weights, checked
+// over every gradient with a single host sync.
+void count_nonfinite(const Tensor& t, Tensor& counter);
+
 DMDLK_HD float sqrt_of(float x) { return sqrtf(x); }
 DMDLK_HD double sqrt_of(double x) { return sqrt(x); }
 
@@ -34,6 +39,8 @@ namespace cuda_ops {
 template <typename T>
 void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, double lr_corrected, double sqrt_bc2,
                const AdamOptions& o);
+template <typename T>
+void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter);
 }
 
 }  // namespace dmdlk

@@ -1,0 +1,114 @@
+// Data preparation and augmentation kernels (data/augment.h): the per-pixel
+// math is the header's, shared with the CPU.
+#include "block_reduce.cuh"
+#include "cuda_check.cuh"
+#include "data/augment.h"
+
+namespace dmdlk::cuda_ops {
+
+namespace {
+
+#define GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+__global__ void unit_kernel(int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
+  GRID_STRIDE(i, batch * c * h * w) {
+    int64_t x = i % w, y = (i / w) % h, ch = (i / (h * w)) % c, n = i / (c * h * w);
+    out[i] = float(in[((n * h + y) * w + x) * c + ch]) / 255.f;
+  }
+}
+
+__global__ void warp_images_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
+                                   const float* matrices, const float* in, float* out) {
+  GRID_STRIDE(i, batch * c * out_h * out_w) {
+    int64_t x = i % out_w, y = (i / out_w) % out_h, plane = i / (out_h * out_w), n = plane / c;
+    float sx, sy;
+    warp_source(matrices + n * 6, x, y, &sx, &sy);
+    out[i] = bilinear_sample(in + plane * h * w, h, w, sx, sy);
+  }
+}
+
+__global__ void warp_masks_kernel(int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in,
+                                  int32_t* out) {
+  GRID_STRIDE(i, batch * h * w) {
+    int64_t x = i % w, y = (i / w) % h, n = i / (h * w);
+    float sx, sy;
+    warp_source(matrices + n * 6, x, y, &sx, &sy);
+    out[i] = in[(n * h + nearest_index(sy, h)) * w + nearest_index(sx, w)];
+  }
+}
+
+// One block per image: brighten and sum the grey, then the rest per pixel.
+__global__ void colour_kernel(int64_t h, int64_t w, const float* factors, float* x) {
+  int64_t plane = h * w;
+  float* img = x + blockIdx.x * 3 * plane;
+  const float* f = factors + blockIdx.x * 4;
+  double grey = 0;
+  for (int64_t i = threadIdx.x; i < plane; i += blockDim.x) {
+    float r = brightened(img[i], f), g = brightened(img[plane + i], f), b = brightened(img[2 * plane + i], f);
+    img[i] = r, img[plane + i] = g, img[2 * plane + i] = b;
+    grey += grayscale(r, g, b);
+  }
+  float mean = float(block_sum(grey) / double(plane));
+  for (int64_t i = threadIdx.x; i < plane; i += blockDim.x) jitter_pixel(img + i, img + plane + i, img + 2 * plane + i, f, mean);
+}
+
+__global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
+                            int64_t taps, bool vertical, const float* in, float* out) {
+  GRID_STRIDE(i, batch * c * h * w) {
+    int64_t x = i % w, y = (i / w) % h, plane = i / (h * w), n = plane / c, r = radii[n];
+    const float* k = kernels + n * taps;
+    const float* p = in + plane * h * w;
+    float s = 0;
+    for (int64_t t = -r; t <= r; ++t) s += k[t + r] * (vertical ? p[reflect_index(y + t, h) * w + x] : p[y * w + reflect_index(x + t, w)]);
+    out[i] = s;
+  }
+}
+
+__global__ void network_input_kernel(int64_t n, float* x) {
+  GRID_STRIDE(i, n) x[i] = 2 * x[i] - 1;
+}
+
+}  // namespace
+
+void unit_images(int device, int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
+  DeviceGuard guard(device);
+  unit_kernel<<<blocks_for(batch * c * h * w), 256, 0, stream(device)>>>(batch, h, w, c, in, out);
+  check_launch(device, "unit_images");
+}
+
+void warp_images(int device, int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
+                 const float* matrices, const float* in, float* out) {
+  DeviceGuard guard(device);
+  warp_images_kernel<<<blocks_for(batch * c * out_h * out_w), 256, 0, stream(device)>>>(batch, c, h, w, out_h, out_w,
+                                                                                         matrices, in, out);
+  check_launch(device, "warp_images");
+}
+
+void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in, int32_t* out) {
+  DeviceGuard guard(device);
+  warp_masks_kernel<<<blocks_for(batch * h * w), 256, 0, stream(device)>>>(batch, h, w, matrices, in, out);
+  check_launch(device, "warp_masks");
+}
+
+void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float* factors, float* x) {
+  DeviceGuard guard(device);
+  colour_kernel<<<unsigned(batch), 256, 0, stream(device)>>>(h, w, factors, x);
+  check_launch(device, "adjust_colour");
+}
+
+void blur_pass(int device, int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
+               int64_t max_taps, bool vertical, const float* in, float* out) {
+  DeviceGuard guard(device);
+  blur_kernel<<<blocks_for(batch * c * h * w), 256, 0, stream(device)>>>(batch, c, h, w, kernels, radii, max_taps,
+                                                                          vertical, in, out);
+  check_launch(device, "gaussian_blur");
+}
+
+void to_network_input(int device, int64_t n, float* x) {
+  DeviceGuard guard(device);
+  network_input_kernel<<<blocks_for(n), 256, 0, stream(device)>>>(n, x);
+  check_launch(device, "to_network_input");
+}
+
+}  // namespace dmdlk::cuda_ops
