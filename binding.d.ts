@@ -69,6 +69,14 @@ export declare class NativeModel {
     images: NativeTensor, masks: NativeTensor, returnLogits: boolean,
   ): Promise<{ loss: number; gradients: [string, NativeTensor][]; logits?: NativeTensor }>;
   trainStep(images: NativeTensor, masks: NativeTensor, lr: number): Promise<{ loss: number; step: number }>;
+  /** images uint8 [B, S, S, C], masks uint8 [B, S, S]; prepared and augmented on the model's device. */
+  trainBatch(
+    images: NativeTensor, masks: NativeTensor, augmentJson: string | null, seed: number, lr: number, loss: 'ce' | 'ce+dice',
+  ): Promise<{ loss: number; step: number }>;
+  /** images uint8 [B, S, S, C] -> logits [B, classes, S, S] on the CPU. */
+  predictBatch(images: NativeTensor): Promise<NativeTensor>;
+  optimizerState(): Promise<{ step: number; tensors: [string, NativeTensor][] }>;
+  setOptimizerState(step: number, tensors: [string, NativeTensor][]): Promise<void>;
   state(): Promise<[string, NativeTensor][]>;
   setState(tensors: [string, NativeTensor][]): Promise<void>;
   save(path: string, metadata: Record<string, string>): Promise<void>;
@@ -96,6 +104,13 @@ export interface NativeBinding {
   createModel(configJson: string, device: string, seed: number): Promise<NativeModel>;
   loadModel(path: string, device: string, configJson: string | null): Promise<NativeModel>;
   NativeModel: typeof NativeModel;
+  prepareBatch(
+    images: NativeTensor, masks: NativeTensor | null, augmentJson: string | null, seed: number,
+  ): Promise<{ images: NativeTensor; masks: NativeTensor | null }>;
+  augmentStored(
+    images: NativeTensor, masks: NativeTensor, augmentJson: string, seed: number,
+  ): Promise<{ images: NativeTensor; masks: NativeTensor }>;
+  resizeBilinear(x: NativeTensor, height: number, width: number): Promise<NativeTensor>;
   readSafetensors(path: string): Promise<{ tensors: [string, NativeTensor][]; metadata: Record<string, string> }>;
   writeSafetensors(path: string, tensors: [string, NativeTensor][], metadata: Record<string, string>): Promise<void>;
 }

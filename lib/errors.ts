@@ -3,7 +3,8 @@
 
 export type ErrorCodeName =
   | 'ERR_INVALID_ARG' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_DEVICE' | 'ERR_IO' | 'ERR_FORMAT' | 'ERR_CHECKPOINT'
-  | 'ERR_GPU_OOM' | 'ERR_NO_GPU' | 'ERR_CUDA' | 'ERR_DISPOSED' | 'ERR_CANCELLED' | 'ERR_INTERNAL';
+  | 'ERR_GPU_OOM' | 'ERR_NO_GPU' | 'ERR_CUDA' | 'ERR_DISPOSED' | 'ERR_CANCELLED' | 'ERR_NAN' | 'ERR_DATA'
+  | 'ERR_INTERNAL';
 
 export class DmdlkError extends Error {
   readonly code: ErrorCodeName;
@@ -50,6 +51,18 @@ export class DisposedError extends DmdlkError {
 export class CancelledError extends DmdlkError {
   constructor(message: string) { super('ERR_CANCELLED', message); }
 }
+/** A loss or gradient became NaN or infinite; the weights were kept as before that step. */
+export class NonFiniteError extends DmdlkError {
+  constructor(message: string) { super('ERR_NAN', message); }
+}
+/** A dataset problem (missing or extra mask, unreadable file, size mismatch); names the file. */
+export class DataError extends DmdlkError {
+  readonly file: string;
+  constructor(message: string, file = '') {
+    super('ERR_DATA', message);
+    this.file = file;
+  }
+}
 export class InternalError extends DmdlkError {
   constructor(message: string) { super('ERR_INTERNAL', message); }
 }
@@ -67,6 +80,8 @@ const byCode: Record<ErrorCodeName, new (message: string) => DmdlkError> = {
   ERR_CUDA: CudaError,
   ERR_DISPOSED: DisposedError,
   ERR_CANCELLED: CancelledError,
+  ERR_NAN: NonFiniteError,
+  ERR_DATA: DataError,
   ERR_INTERNAL: InternalError,
 };
 

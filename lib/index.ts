@@ -8,9 +8,21 @@ export type { BinaryGradients, Conv2dGradients, Conv2dOptions, LinearGradients }
 export { DMDLKNet } from './model';
 export type { BlockKind, LossAndGradients, ModelConfig, ModelSummary, ModuleCost, ResolvedModelConfig } from './model';
 export { readSafetensors, writeSafetensors } from './safetensors';
+export { SegmentationDataset, permutation } from './data/dataset';
+export type { DataProblem, Sample } from './data/dataset';
+export { loadFolders, loadISIC2018, isISIC2018 } from './data/load';
+export type { ISICSplits, LoadOptions } from './data/load';
+export type { AugmentOptions } from './data/augment';
+export { syntheticLesions } from './data/synthetic';
+export type { SyntheticOptions } from './data/synthetic';
+export type { CheckpointOptions, EpochRecord, FitOptions, FitProgress, History, LossName } from './train/fit';
+export type { EvaluateOptions, Prediction, PredictOptions } from './train/evaluate';
+export type { Confusion, ImageScores, Metrics, Scores } from './train/metrics';
+export { overlayPng } from './viz/overlay';
+export { learningCurvesSvg } from './viz/curves';
 export type { SafetensorsFile } from './safetensors';
 export {
   DmdlkError, InvalidArgumentError, ShapeError, DTypeError, DeviceError, IOError, FormatError,
-  CheckpointError, GpuOutOfMemoryError, NoGpuError, CudaError, DisposedError, CancelledError, InternalError,
+  CheckpointError, GpuOutOfMemoryError, NonFiniteError, DataError, NoGpuError, CudaError, DisposedError, CancelledError, InternalError,
 } from './errors';
 export type { ErrorCodeName } from './errors';

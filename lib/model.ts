@@ -6,6 +6,10 @@ import { binding } from './binding';
 import { DisposedError, InvalidArgumentError, native } from './errors';
 import { Device, Tensor } from './tensor';
 import * as check from './validate';
+import type { SegmentationDataset } from './data/dataset';
+import { EvaluateOptions, evaluateNative, Prediction, PredictOptions, predictBatch, predictImage } from './train/evaluate';
+import { fit, FitOptions, History } from './train/fit';
+import type { Metrics } from './train/metrics';
 
 export type BlockKind = 'mbconv' | 'moat';
 type Four<T> = [T, T, T, T];
@@ -140,6 +144,37 @@ export class DMDLKNet {
         throw new InvalidArgumentError(`options.lr must be a number in (0, 1), got ${check.describe(lr)}`);
       }
       return this.handle().trainStep(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), lr);
+    });
+  }
+
+  /**
+   * Trains on `train` with the paper's recipe by default (Adam, lr 1e-4,
+   * batch 4, softmax cross-entropy, 200 epochs): progress per step, metrics
+   * on `validation` per epoch, checkpoints that `resume` continues exactly,
+   * and a stop between steps on `signal`. A NaN or infinite loss or gradient
+   * rejects with NonFiniteError (ERR_NAN) and leaves the weights and the
+   * checkpoints as they were before that step.
+   */
+  fit(train: SegmentationDataset, options: FitOptions = {}): Promise<History> {
+    return native(async () => fit(this.handle(), this.config.inputSize, train, options));
+  }
+
+  /** IoU, Dice, pixel accuracy, sensitivity and specificity, pooled and per image, at the dataset's input size. */
+  evaluate(data: SegmentationDataset, options: EvaluateOptions = {}): Promise<Metrics> {
+    return native(async () => evaluateNative(this.handle(), this.config.inputSize, data, options));
+  }
+
+  /**
+   * Segments an image file or encoded image Buffer (mask at its original
+   * size), or a batch of uint8 images [B, S, S, 3] (masks [B, S, S]).
+   */
+  predict(input: string | Buffer, options?: PredictOptions): Promise<Prediction>;
+  predict(input: Tensor, options?: PredictOptions): Promise<{ masks: Tensor; probabilities?: Tensor }>;
+  predict(input: string | Buffer | Tensor, options: PredictOptions = {}): Promise<Prediction | { masks: Tensor; probabilities?: Tensor }> {
+    return native(async () => {
+      if (input instanceof Tensor) return predictBatch(this.handle(), this.config.inputSize, input, options);
+      if (typeof input === 'string' || Buffer.isBuffer(input)) return predictImage(this.handle(), this.config.inputSize, input, options);
+      throw new InvalidArgumentError(`input must be a file path, a Buffer or a Tensor, got ${check.describe(input)}`);
     });
   }
 

@@ -1,0 +1,107 @@
+// Training checkpoints in a folder: for each, the model checkpoint
+// `step-<global step>.safetensors` (the tensors of default-state.tsv, the
+// configuration and, in the "training" metadata entry, where training stands)
+// and Adam's state beside it in `step-<global step>.optim.safetensors`. The
+// optimizer file is written first and the model file last, each atomically,
+// so a model file on disk always has its optimizer state: a crash leaves the
+// previous checkpoint whole.
+import * as fs from 'fs';
+import * as path from 'path';
+
+import type { NativeModel, NativeTensor } from '../../binding';
+import { binding } from '../binding';
+import { CheckpointError, native } from '../errors';
+
+/** Where training stands, stored in the checkpoint's metadata. */
+export interface TrainingState {
+  format: 1;
+  /** The epoch being trained (from 0) and the steps of it already done. */
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  seed: number;
+  batchSize: number;
+  lr: number;
+  loss: 'ce' | 'ce+dice';
+  augment: string | null;
+  expand: number;
+  datasetSize: number;
+  history: unknown[];
+}
+
+const MODEL_FILE = /^step-(\d{8})\.safetensors$/;
+
+export function checkpointPath(dir: string, globalStep: number): string {
+  return path.join(dir, `step-${String(globalStep).padStart(8, '0')}.safetensors`);
+}
+
+function optimizerPath(modelPath: string): string {
+  return modelPath.replace(/\.safetensors$/, '.optim.safetensors');
+}
+
+/** Model checkpoints in `dir` with their optimizer files, oldest first. */
+export function listCheckpoints(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => MODEL_FILE.test(f)).sort()
+    .map((f) => path.join(dir, f)).filter((p) => fs.existsSync(optimizerPath(p)));
+}
+
+export async function saveCheckpoint(model: NativeModel, dir: string, state: TrainingState, keep: number): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = checkpointPath(dir, state.globalStep);
+  const optimizer = await native(() => model.optimizerState());
+  await native(() => binding.writeSafetensors(optimizerPath(file), optimizer.tensors, { step: String(optimizer.step) }));
+  for (const [, t] of optimizer.tensors) t.dispose();
+  await native(() => model.save(file, { training: JSON.stringify(state) }));
+  const all = listCheckpoints(dir);
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) {
+    fs.rmSync(old, { force: true });
+    fs.rmSync(optimizerPath(old), { force: true });
+  }
+  return file;
+}
+
+/** A checkpoint file, or the newest checkpoint of a folder. */
+export function resolveCheckpoint(target: string): string {
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
+    const all = listCheckpoints(target);
+    if (all.length === 0) throw new CheckpointError(`'${target}' holds no training checkpoint (step-*.safetensors with its .optim file)`);
+    return all[all.length - 1];
+  }
+  if (!fs.existsSync(target)) throw new CheckpointError(`no checkpoint at '${target}'`);
+  if (!fs.existsSync(optimizerPath(target))) {
+    throw new CheckpointError(`'${target}' has no optimizer state beside it ('${path.basename(optimizerPath(target))}'): ` +
+      'it can be loaded with DMDLKNet.load() but not resumed');
+  }
+  return target;
+}
+
+/** Loads weights, BatchNorm statistics and Adam's state into `model`; returns where training stood. */
+export async function restoreCheckpoint(model: NativeModel, file: string): Promise<TrainingState> {
+  const contents = await native(() => binding.readSafetensors(file));
+  const text = contents.metadata.training;
+  if (text === undefined) throw new CheckpointError(`'${file}' is a model checkpoint without training state`);
+  let state: TrainingState;
+  try {
+    state = JSON.parse(text) as TrainingState;
+  } catch {
+    throw new CheckpointError(`'${file}' holds unreadable training state`);
+  }
+  if (state.format !== 1) throw new CheckpointError(`'${file}' holds training state of an unknown format`);
+  if (contents.metadata.config !== model.config) {
+    throw new CheckpointError(`'${file}' was trained with configuration ${contents.metadata.config}, not this model's ${model.config}`);
+  }
+  const release = (list: [string, NativeTensor][]): void => list.forEach(([, t]) => t.dispose());
+  try {
+    await native(() => model.setState(contents.tensors));
+  } finally {
+    release(contents.tensors);
+  }
+  const optimizer = await native(() => binding.readSafetensors(optimizerPath(file)));
+  try {
+    await native(() => model.setOptimizerState(Number(optimizer.metadata.step ?? state.globalStep), optimizer.tensors));
+  } finally {
+    release(optimizer.tensors);
+  }
+  return state;
+}

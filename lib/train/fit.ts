@@ -1,0 +1,206 @@
+// The training loop of DMDLKNet.fit: seeded epochs over a dataset, one native
+// Adam step per batch (prepared and augmented on the model's device, on the
+// model's own thread), progress after every step, validation after every
+// epoch, checkpoints that resume exactly, and a stop between steps on an
+// AbortSignal.
+import type { NativeModel } from '../../binding';
+import { CancelledError, InvalidArgumentError, native, NonFiniteError } from '../errors';
+import { Tensor } from '../tensor';
+import * as check from '../validate';
+import { AugmentOptions, resolveAugment } from '../data/augment';
+import { permutation, SegmentationDataset } from '../data/dataset';
+import { resolveCheckpoint, restoreCheckpoint, saveCheckpoint, TrainingState } from './checkpoints';
+import { evaluateNative } from './evaluate';
+import type { Scores } from './metrics';
+
+export type LossName = 'ce' | 'ce+dice';
+
+export interface FitProgress {
+  /** From 1. */
+  epoch: number;
+  epochs: number;
+  /** Step within the epoch, from 1. */
+  step: number;
+  steps: number;
+  globalStep: number;
+  loss: number;
+  imagesPerSecond: number;
+  /** Seconds left for the whole run at this run's pace. */
+  etaSeconds: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss over the epoch's steps. */
+  loss: number;
+  imagesPerSecond: number;
+  seconds: number;
+  /** Pooled metrics on the validation set, when one was given. */
+  validation?: Scores;
+}
+
+export interface History {
+  epochs: EpochRecord[];
+  globalStep: number;
+  /** The last checkpoint written, if any. */
+  checkpoint?: string;
+}
+
+export interface CheckpointOptions {
+  dir: string;
+  /** Every so many epochs (default 1); the last epoch is always saved. */
+  every?: number;
+  /** How many to keep, newest first (default 3). */
+  keep?: number;
+}
+
+export interface FitOptions {
+  /** Default 200 (the paper's). */
+  epochs?: number;
+  /** Default 4 (the paper's). */
+  batchSize?: number;
+  /** Adam's learning rate, default 1e-4 (the paper's). */
+  lr?: number;
+  /** 'ce' (softmax cross-entropy, the paper's, default) or 'ce+dice'. */
+  loss?: LossName;
+  /** Augmentation: true for the defaults; `expand` makes it the paper's offline mode. */
+  augment?: boolean | AugmentOptions;
+  validation?: SegmentationDataset;
+  onProgress?: (progress: FitProgress) => void;
+  onEpoch?: (record: EpochRecord) => void;
+  /** Stops between steps, writing a checkpoint first when `checkpoint` is set. */
+  signal?: AbortSignal;
+  checkpoint?: CheckpointOptions;
+  /** A checkpoint file or folder (its newest) to continue from, exactly as if never stopped. */
+  resume?: string;
+  /** Seeds the data order and the augmentation (default 0). */
+  seed?: number;
+}
+
+const fitKeys = ['epochs', 'batchSize', 'lr', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',
+  'resume', 'seed'] as const;
+
+function optionalFunction<T>(value: unknown, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new InvalidArgumentError(`${name} must be a function, got ${check.describe(value)}`);
+  return value as T | undefined;
+}
+
+/** The augmentation seed of one step: a function of (run seed, epoch, step) only, so a resumed run draws the same. */
+function stepSeed(seed: number, epoch: number, step: number): number {
+  let h = (Math.imul(seed, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return ((h ^ (h >>> 16)) >>> 0) + (epoch % 2 ** 20) * 2 ** 32;
+}
+
+export async function fit(model: NativeModel, inputSize: number, data: SegmentationDataset, options: FitOptions): Promise<History> {
+  const o = check.options(options, 'options');
+  check.knownKeys(o, fitKeys, 'options');
+  if (!(data instanceof SegmentationDataset)) throw new InvalidArgumentError(`train must be a SegmentationDataset, got ${check.describe(data)}`);
+  if (data.inputSize !== inputSize) {
+    throw new InvalidArgumentError(`the dataset was loaded at ${data.inputSize}×${data.inputSize} but the model's inputSize is ${inputSize}`);
+  }
+  const epochs = check.integer(o.epochs ?? 200, 'options.epochs', 1, 1e6);
+  const batchSize = check.integer(o.batchSize ?? 4, 'options.batchSize', 1, 4096);
+  const lr = o.lr ?? 1e-4;
+  if (typeof lr !== 'number' || !(lr > 0 && lr < 1)) throw new InvalidArgumentError(`options.lr must be a number in (0, 1), got ${check.describe(lr)}`);
+  const loss = o.loss ?? 'ce';
+  if (loss !== 'ce' && loss !== 'ce+dice') throw new InvalidArgumentError(`options.loss must be 'ce' or 'ce+dice', got ${check.describe(loss)}`);
+  const seed = check.integer(o.seed ?? 0, 'options.seed', 0, 2 ** 32 - 1);
+  const augment = resolveAugment(o.augment as boolean | AugmentOptions | undefined, 'options.augment');
+  const validation = o.validation as SegmentationDataset | undefined;
+  if (validation !== undefined && !(validation instanceof SegmentationDataset && validation.inputSize === inputSize)) {
+    throw new InvalidArgumentError(`options.validation must be a SegmentationDataset at the model's inputSize ${inputSize}`);
+  }
+  const onProgress = optionalFunction<(p: FitProgress) => void>(o.onProgress, 'options.onProgress');
+  const onEpoch = optionalFunction<(r: EpochRecord) => void>(o.onEpoch, 'options.onEpoch');
+  const signal = o.signal as AbortSignal | undefined;
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) {
+    throw new InvalidArgumentError('options.signal must be an AbortSignal');
+  }
+  let checkpoint: Required<CheckpointOptions> | null = null;
+  if (o.checkpoint !== undefined) {
+    const c = check.options(o.checkpoint, 'options.checkpoint');
+    check.knownKeys(c, ['dir', 'every', 'keep'], 'options.checkpoint');
+    checkpoint = { dir: check.string(c.dir, 'options.checkpoint.dir'), every: check.integer(c.every ?? 1, 'options.checkpoint.every', 1),
+      keep: check.integer(c.keep ?? 3, 'options.checkpoint.keep', 1) };
+  }
+
+  // The paper's offline mode: a fixed, larger training set drawn once from the seed.
+  const train = augment && augment.expand > 1 ? await data.expand(o.augment as AugmentOptions, seed) : data;
+  const online = augment && augment.expand === 1 ? augment.json : null;
+  const n = train.length, steps = Math.ceil(n / batchSize);
+
+  let epoch = 0, stepInEpoch = 0, globalStep = 0;
+  let historyRecords: EpochRecord[] = [];
+  if (o.resume !== undefined) {
+    const file = resolveCheckpoint(check.string(o.resume, 'options.resume'));
+    const state = await restoreCheckpoint(model, file);
+    const mismatch = ([['batchSize', state.batchSize, batchSize], ['seed', state.seed, seed], ['lr', state.lr, lr],
+      ['loss', state.loss, loss], ['augment', state.augment, augment?.json ?? null], ['expand', state.expand, augment?.expand ?? 1],
+      ['dataset size', state.datasetSize, n]] as const).find(([, a, b]) => a !== b);
+    if (mismatch) {
+      throw new InvalidArgumentError(`cannot resume from '${file}': it was trained with ${mismatch[0]} ${JSON.stringify(mismatch[1])}, ` +
+        `this run has ${JSON.stringify(mismatch[2])}`);
+    }
+    ({ epoch, stepInEpoch, globalStep } = state);
+    historyRecords = state.history as EpochRecord[];
+  }
+
+  let lastCheckpoint: string | undefined;
+  // Saves where training stands: `atEpoch` and `atStep` are the next step to run.
+  const save = async (atEpoch: number, atStep: number): Promise<void> => {
+    if (!checkpoint) return;
+    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, globalStep, seed, batchSize, lr, loss,
+      augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
+    lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
+  };
+
+  const started = Date.now();
+  let stepsThisRun = 0;
+  for (; epoch < epochs; epoch++, stepInEpoch = 0) {
+    const order = permutation(n, seed + epoch * 7919);
+    const epochStart = Date.now();
+    let lossSum = 0, lossCount = 0, imagesDone = 0;
+    for (; stepInEpoch < steps; stepInEpoch++) {
+      if (signal?.aborted) {
+        await save(epoch, stepInEpoch);
+        throw new CancelledError(`training stopped at epoch ${epoch + 1}, step ${stepInEpoch + 1}` +
+          (lastCheckpoint ? `; resume from '${lastCheckpoint}'` : ''));
+      }
+      const indices = order.slice(stepInEpoch * batchSize, (stepInEpoch + 1) * batchSize);
+      const { images, masks } = train.batch(indices);
+      let result: { loss: number; step: number };
+      try {
+        result = await native(() => model.trainBatch(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), online,
+          stepSeed(seed, epoch, stepInEpoch), lr, loss));
+      } catch (error) {
+        if (error instanceof NonFiniteError) {
+          const kept = lastCheckpoint ?? (checkpoint ? 'none was written yet' : 'no checkpoint folder was given');
+          throw new NonFiniteError(`${error.message} (epoch ${epoch + 1}, step ${stepInEpoch + 1}; last good checkpoint: ${kept})`);
+        }
+        throw error;
+      } finally {
+        images.dispose();
+        masks.dispose();
+      }
+      globalStep++;
+      stepsThisRun++;
+      lossSum += result.loss;
+      lossCount++;
+      imagesDone += indices.length;
+      const elapsed = (Date.now() - started) / 1000;
+      const remaining = (epochs - epoch - 1) * steps + (steps - stepInEpoch - 1);
+      onProgress?.({ epoch: epoch + 1, epochs, step: stepInEpoch + 1, steps, globalStep, loss: result.loss,
+        imagesPerSecond: imagesDone / Math.max(1e-9, (Date.now() - epochStart) / 1000),
+        etaSeconds: (elapsed / stepsThisRun) * remaining });
+    }
+    const seconds = (Date.now() - epochStart) / 1000;
+    const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / Math.max(1, lossCount), imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
+    if (validation) record.validation = (await evaluateNative(model, inputSize, validation, {})).pooled;
+    historyRecords.push(record);
+    onEpoch?.(record);
+    if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === epochs)) await save(epoch + 1, 0);
+  }
+  return { epochs: historyRecords, globalStep, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}) };
+}

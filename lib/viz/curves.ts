@@ -1,0 +1,43 @@
+// Learning curves as a self-contained SVG: the training loss per epoch and,
+// where there was a validation set, its pooled Dice and IoU.
+import type { EpochRecord } from '../train/fit';
+
+const W = 720, H = 400, LEFT = 60, RIGHT = 60, TOP = 40, BOTTOM = 50;
+
+function polyline(points: [number, number][], colour: string, dash = ''): string {
+  if (points.length === 0) return '';
+  const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
+  return `<polyline fill="none" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"/>`;
+}
+
+export function learningCurvesSvg(history: readonly EpochRecord[], title = 'DMDLK-Net training'): string {
+  const epochs = Math.max(1, history.length);
+  const maxLoss = Math.max(1e-6, ...history.map((r) => r.loss));
+  const x = (e: number): number => LEFT + ((W - LEFT - RIGHT) * (epochs === 1 ? 0.5 : (e - 1) / (epochs - 1)));
+  const yLoss = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - v / maxLoss);
+  const yScore = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - v);
+  const loss = history.map((r): [number, number] => [x(r.epoch), yLoss(r.loss)]);
+  const validated = history.filter((r) => r.validation);
+  const dice = validated.map((r): [number, number] => [x(r.epoch), yScore(r.validation!.dice)]);
+  const iou = validated.map((r): [number, number] => [x(r.epoch), yScore(r.validation!.iou)]);
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
+    const y = yScore(t);
+    return `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${y}" y2="${y}" stroke="#ddd"/>` +
+      `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end">${(t * maxLoss).toPrecision(2)}</text>` +
+      `<text x="${W - RIGHT + 6}" y="${y + 4}">${t.toFixed(2)}</text>`;
+  }).join('');
+  const epochTicks = history.filter((_, i) => history.length <= 10 || i % Math.ceil(history.length / 10) === 0)
+    .map((r) => `<text x="${x(r.epoch)}" y="${H - BOTTOM + 18}" text-anchor="middle">${r.epoch}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">` +
+    `<rect width="${W}" height="${H}" fill="white"/>` +
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${title}</text>${ticks}${epochTicks}` +
+    `<text x="${W / 2}" y="${H - 12}" text-anchor="middle">epoch</text>` +
+    `<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle">training loss</text>` +
+    `<text x="${W - 14}" y="${H / 2}" transform="rotate(90 ${W - 14} ${H / 2})" text-anchor="middle">validation score</text>` +
+    polyline(loss, '#c0392b') + polyline(dice, '#2471a3') + polyline(iou, '#2471a3', '5,4') +
+    `<g transform="translate(${LEFT + 10},${TOP + 8})"><rect width="170" height="${dice.length ? 58 : 22}" fill="white" stroke="#bbb"/>` +
+    `<line x1="8" x2="30" y1="12" y2="12" stroke="#c0392b" stroke-width="2"/><text x="36" y="16">training loss</text>` +
+    (dice.length ? `<line x1="8" x2="30" y1="30" y2="30" stroke="#2471a3" stroke-width="2"/><text x="36" y="34">validation Dice</text>` +
+      `<line x1="8" x2="30" y1="48" y2="48" stroke="#2471a3" stroke-width="2" stroke-dasharray="5,4"/><text x="36" y="52">validation IoU</text>` : '') +
+    '</g></svg>\n';
+}
