@@ -2,7 +2,7 @@
 // where there was a validation set, its pooled Dice and IoU.
 import type { EpochRecord } from '../train/fit';
 
-const W = 720, H = 400, LEFT = 60, RIGHT = 60, TOP = 40, BOTTOM = 50;
+const W = 720, H = 420, LEFT = 60, RIGHT = 60, TOP = 64, BOTTOM = 50;
 
 function polyline(points: [number, number][], colour: string, dash = ''): string {
   if (points.length === 0) return '';
@@ -35,9 +35,10 @@ export function learningCurvesSvg(history: readonly EpochRecord[], title = 'DMDL
     `<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle">training loss</text>` +
     `<text x="${W - 14}" y="${H / 2}" transform="rotate(90 ${W - 14} ${H / 2})" text-anchor="middle">validation score</text>` +
     polyline(loss, '#c0392b') + polyline(dice, '#2471a3') + polyline(iou, '#2471a3', '5,4') +
-    `<g transform="translate(${LEFT + 10},${TOP + 8})"><rect width="170" height="${dice.length ? 58 : 22}" fill="white" stroke="#bbb"/>` +
-    `<line x1="8" x2="30" y1="12" y2="12" stroke="#c0392b" stroke-width="2"/><text x="36" y="16">training loss</text>` +
-    (dice.length ? `<line x1="8" x2="30" y1="30" y2="30" stroke="#2471a3" stroke-width="2"/><text x="36" y="34">validation Dice</text>` +
-      `<line x1="8" x2="30" y1="48" y2="48" stroke="#2471a3" stroke-width="2" stroke-dasharray="5,4"/><text x="36" y="52">validation IoU</text>` : '') +
+    // The legend in one row under the title, clear of the curves.
+    `<g transform="translate(${LEFT},34)">` +
+    `<line x1="0" x2="22" y1="8" y2="8" stroke="#c0392b" stroke-width="2"/><text x="28" y="12">training loss (left axis)</text>` +
+    (dice.length ? `<line x1="210" x2="232" y1="8" y2="8" stroke="#2471a3" stroke-width="2"/><text x="238" y="12">validation Dice</text>` +
+      `<line x1="360" x2="382" y1="8" y2="8" stroke="#2471a3" stroke-width="2" stroke-dasharray="5,4"/><text x="388" y="12">validation IoU (right axis)</text>` : '') +
     '</g></svg>\n';
 }

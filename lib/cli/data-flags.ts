@@ -1,0 +1,57 @@
+// --data / --images / --masks, shared by train, eval and demo.
+import * as path from 'path';
+
+import { SingleBar } from 'cli-progress';
+
+import { loadFolders, loadISIC2018, ISICSplits, LoadOptions } from '../data/load';
+import { UsageError } from './args';
+
+export const dataOptions = {
+  data: { type: 'string' },
+  images: { type: 'string' },
+  masks: { type: 'string' },
+  'on-error': { type: 'string' },
+  'no-cache': { type: 'boolean' },
+} as const;
+
+export const dataHelp = [
+  '  --data DIR               ISIC-2018 Task 1 folders, or DIR/images and DIR/masks',
+  '  --images DIR --masks DIR image and mask folders matched by file name',
+  '  --on-error fail|skip     a missing/extra mask or unreadable file: stop (default) or leave it out',
+  '  --no-cache               decode every image again instead of using ~/.cache/dmdlk-native',
+];
+
+/** Loads the splits the flags name, at `inputSize`, with a progress bar on a terminal. */
+export async function loadFromFlags(values: Record<string, string | boolean | undefined>, inputSize: number,
+  seed: number): Promise<ISICSplits> {
+  const onError = values['on-error'] ?? 'fail';
+  if (onError !== 'fail' && onError !== 'skip') throw new UsageError(`--on-error must be fail or skip, got '${onError}'`);
+  const bar = process.stderr.isTTY ? new SingleBar({ format: 'decoding |{bar}| {value}/{total} images', stream: process.stderr }) : null;
+  let started = false;
+  const options: LoadOptions = {
+    inputSize, onError, ...(values['no-cache'] ? { cache: false } : {}),
+    onProgress: (done, total) => {
+      if (!bar) return;
+      if (!started) bar.start(total, 0), started = true;
+      bar.update(done);
+      if (done === total) bar.stop(), started = false;
+    },
+  };
+  try {
+    if (typeof values.data === 'string') return await loadISIC2018(values.data, { ...options, seed });
+    if (typeof values.images === 'string' && typeof values.masks === 'string') {
+      const all = await loadFolders(values.images, values.masks, options);
+      const [train, validation, test] = all.split([0.7, 0.1, 0.2], seed);
+      return { train, validation, test };
+    }
+  } finally {
+    bar?.stop();
+  }
+  throw new UsageError('give --data DIR, or both --images DIR and --masks DIR');
+}
+
+export function describeSplits(splits: ISICSplits): string {
+  const parts = Object.entries(splits).filter(([, d]) => d).map(([k, d]) => `${k} ${d!.length}`);
+  const skipped = splits.train.problems.length;
+  return `${parts.join(', ')} images${skipped ? ` (${skipped} files skipped, e.g. ${path.basename(splits.train.problems[0].file)}: ${splits.train.problems[0].reason})` : ''}`;
+}
