@@ -23,12 +23,14 @@ const arrayTypes: Record<DType, new (values: ArrayLike<number> | number) => Type
   int32: Int32Array,
 };
 
+const dtypeByTag: Record<string, DType> = {
+  '[object Float32Array]': 'float32', '[object Float64Array]': 'float64', '[object Uint8Array]': 'uint8', '[object Int32Array]': 'int32',
+};
+
+// By the built-in tag, not instanceof: arrays from another realm (a vm
+// context, jest, the addon's toArray() there) are typed arrays too.
 function dtypeOfArray(data: unknown): DType | undefined {
-  if (data instanceof Float32Array) return 'float32';
-  if (data instanceof Float64Array) return 'float64';
-  if (data instanceof Uint8Array) return 'uint8';
-  if (data instanceof Int32Array) return 'int32';
-  return undefined;
+  return ArrayBuffer.isView(data) ? dtypeByTag[Object.prototype.toString.call(data)] : undefined;
 }
 
 const natives = new WeakMap<Tensor, NativeTensor>();

@@ -68,7 +68,7 @@ export function renderSyntheticLesion(width: number, height: number, random: () 
   const hairs = Math.floor(between(0, 7));
   for (let hIndex = 0; hIndex < hairs; hIndex++) {
     const p0 = [between(0, width), between(0, height)], p2 = [between(0, width), between(0, height)];
-    const p1 = [between(0, width), between(0, height)], thick = between(0.4, 1.2) * Math.max(1, side / 128);
+    const p1 = [between(0, width), between(0, height)], thick = between(0.4, 1.2) * Math.max(1, side / 400);
     const colour = skin.map((v) => v * between(0.1, 0.3));
     const samples = Math.ceil(2 * (width + height));
     for (let i = 0; i <= samples; i++) {

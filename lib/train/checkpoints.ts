@@ -18,6 +18,8 @@ export interface TrainingState {
   /** The epoch being trained (from 0) and the steps of it already done. */
   epoch: number;
   stepInEpoch: number;
+  /** Sum of the losses of those steps, so the epoch's mean comes out the same. */
+  epochLossSum: number;
   globalStep: number;
   seed: number;
   batchSize: number;

@@ -131,7 +131,7 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   const online = augment && augment.expand === 1 ? augment.json : null;
   const n = train.length, steps = Math.ceil(n / batchSize);
 
-  let epoch = 0, stepInEpoch = 0, globalStep = 0;
+  let epoch = 0, stepInEpoch = 0, globalStep = 0, resumedLossSum = 0;
   let historyRecords: EpochRecord[] = [];
   if (o.resume !== undefined) {
     const file = resolveCheckpoint(check.string(o.resume, 'options.resume'));
@@ -144,14 +144,15 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
         `this run has ${JSON.stringify(mismatch[2])}`);
     }
     ({ epoch, stepInEpoch, globalStep } = state);
+    resumedLossSum = state.epochLossSum;
     historyRecords = state.history as EpochRecord[];
   }
 
   let lastCheckpoint: string | undefined;
   // Saves where training stands: `atEpoch` and `atStep` are the next step to run.
-  const save = async (atEpoch: number, atStep: number): Promise<void> => {
+  const save = async (atEpoch: number, atStep: number, epochLossSum: number): Promise<void> => {
     if (!checkpoint) return;
-    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, globalStep, seed, batchSize, lr, loss,
+    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, seed, batchSize, lr, loss,
       augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
     lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
   };
@@ -161,10 +162,12 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   for (; epoch < epochs; epoch++, stepInEpoch = 0) {
     const order = permutation(n, seed + epoch * 7919);
     const epochStart = Date.now();
-    let lossSum = 0, lossCount = 0, imagesDone = 0;
+    // A resumed epoch starts with the losses of its steps run before the stop.
+    let lossSum = resumedLossSum, imagesDone = 0;
+    resumedLossSum = 0;
     for (; stepInEpoch < steps; stepInEpoch++) {
       if (signal?.aborted) {
-        await save(epoch, stepInEpoch);
+        await save(epoch, stepInEpoch, lossSum);
         throw new CancelledError(`training stopped at epoch ${epoch + 1}, step ${stepInEpoch + 1}` +
           (lastCheckpoint ? `; resume from '${lastCheckpoint}'` : ''));
       }
@@ -187,7 +190,6 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
       globalStep++;
       stepsThisRun++;
       lossSum += result.loss;
-      lossCount++;
       imagesDone += indices.length;
       const elapsed = (Date.now() - started) / 1000;
       const remaining = (epochs - epoch - 1) * steps + (steps - stepInEpoch - 1);
@@ -196,11 +198,11 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
         etaSeconds: (elapsed / stepsThisRun) * remaining });
     }
     const seconds = (Date.now() - epochStart) / 1000;
-    const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / Math.max(1, lossCount), imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
+    const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / steps, imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
     if (validation) record.validation = (await evaluateNative(model, inputSize, validation, {})).pooled;
     historyRecords.push(record);
     onEpoch?.(record);
-    if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === epochs)) await save(epoch + 1, 0);
+    if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === epochs)) await save(epoch + 1, 0, 0);
   }
   return { epochs: historyRecords, globalStep, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}) };
 }
