@@ -23,14 +23,17 @@ export interface DataProblem {
   reason: string;
 }
 
+// Bound once: calls through the global Math are slow inside vm contexts (jest, Electron sandboxes).
+const { imul } = Math;
+
 /** Seeded 32-bit generator (mulberry32): data order and splits are reproducible. */
 export function seededRandom(seed: number): () => number {
   let a = (seed >>> 0) ^ 0x9e3779b9;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
