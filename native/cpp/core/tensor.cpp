@@ -20,7 +20,21 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
+namespace {
+thread_local StorageSource* current_source = nullptr;
+}
+
+StorageSource* storage_source() { return current_source; }
+void set_storage_source(StorageSource* source) { current_source = source; }
+
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  if (current_source) {
+    grant_ = current_source->allocate(bytes, device);
+    if (grant_.data) {
+      data_ = grant_.data;
+      return;
+    }
+  }
   if (device.is_cuda()) {
     data_ = cuda::alloc(device.index, bytes);
     return;
@@ -29,6 +43,10 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 }
 
 Storage::~Storage() {
+  if (grant_.data) {
+    if (grant_.release) grant_.release(grant_.owner.get(), grant_.slot, data_, bytes_, device_);
+    return;
+  }
   if (device_.is_cuda()) cuda::free(device_.index, data_, bytes_);
   else host_free(data_, bytes_);
 }

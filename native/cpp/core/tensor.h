@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/device.h"
+#include "core/storage_source.h"
 #include "core/dtype.h"
 #include "core/error.h"
 
@@ -32,6 +33,7 @@ class Storage {
   void* data_ = nullptr;
   size_t bytes_ = 0;
   Device device_;
+  StorageGrant grant_;  // set when a StorageSource served the memory
 };
 
 class Tensor {

@@ -110,6 +110,12 @@ const Network& Model::network(int64_t batch, NetworkMode mode, LossKind loss) {
   return it->second;
 }
 
+StepMemory& Model::step_memory(int64_t batch, NetworkMode mode, LossKind loss) {
+  std::unique_ptr<StepMemory>& m = memories_[std::make_tuple(batch, mode, loss)];
+  if (!m) m = std::make_unique<StepMemory>(device_);
+  return *m;
+}
+
 void Model::check_images(const Tensor& images, const char* op) const {
   check_defined(images, op, "images");
   int64_t s = config_.input_size;
@@ -132,6 +138,7 @@ Activations Model::bind(const Network& net, const Tensor& images) const {
 Tensor Model::forward(const Tensor& images) {
   check_images(images, "forward");
   const Network& net = network(images.dim(0), NetworkMode::Eval);
+  StepMemory::Scope planned(&step_memory(images.dim(0), NetworkMode::Eval));
   Activations run = bind(net, images);
   run_forward(net.graph, run, {net.logits});
   return run.values[size_t(net.logits)];
@@ -146,6 +153,7 @@ Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Te
               dtype_name(masks.dtype()));
   check_shape(masks, {images.dim(0), s, s}, op, "masks");
   const Network& net = network(images.dim(0), NetworkMode::Train, loss);
+  StepMemory::Scope planned(&step_memory(images.dim(0), NetworkMode::Train, loss));
   Activations run = bind(net, images);
   run.values[size_t(net.masks)] = masks.to(device_);
   run_forward(net.graph, run);

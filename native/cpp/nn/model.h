@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "io/safetensors.h"
+#include "memory/step_memory.h"
 #include "nn/network.h"
 #include "nn/parameters.h"
 
@@ -50,6 +51,10 @@ class Model {
   // When set, forward and loss_and_gradients add their per-op times here.
   void set_profile(OpProfile* profile) { profile_ = profile; }
 
+  // The memory planner of the steps of one graph (created on first use); a
+  // training step's planner is the trainer's, around this model's.
+  StepMemory& step_memory(int64_t batch, NetworkMode mode, LossKind loss = LossKind::CrossEntropy);
+
  private:
   Model(ModelConfig config, Device device) : config_(std::move(config)), device_(device) {}
   const Network& network(int64_t batch, NetworkMode mode, LossKind loss = LossKind::CrossEntropy);
@@ -60,6 +65,7 @@ class Model {
   Device device_;
   NamedTensors state_;
   std::map<std::tuple<int64_t, NetworkMode, LossKind>, Network> networks_;
+  std::map<std::tuple<int64_t, NetworkMode, LossKind>, std::unique_ptr<StepMemory>> memories_;
   OpProfile* profile_ = nullptr;
 };
 

@@ -19,6 +19,10 @@ AdamTrainer::AdamTrainer(Model& model, AdamOptions options, LossKind loss)
 }
 
 double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
+  // The whole step — forward, backward, the finiteness check, the update —
+  // under the planner of the model's training graph for this batch size.
+  DMDLK_CHECK(images.defined() && images.rank() == 4, ErrorCode::Shape, "images must be [B, C, S, S]");
+  StepMemory::Scope planned(&model_.step_memory(images.dim(0), NetworkMode::Train, loss_));
   // BatchNorm's running statistics change in the forward pass: keep them to
   // put back if this step turns out non-finite.
   std::vector<TensorSpec> layout = checkpoint_layout(model_.config());

@@ -1,0 +1,188 @@
+#include "memory/step_memory.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+
+#include "core/cuda_runtime.h"
+#include "core/host_allocator.h"
+
+namespace dmdlk {
+
+namespace {
+
+constexpr size_t kSliceAlignment = 256;  // CUDA's allocation alignment; also a multiple of the host's 64
+
+void* device_alloc(Device d, size_t bytes) { return d.is_cuda() ? cuda::alloc(d.index, bytes) : host_alloc(bytes); }
+void device_free(Device d, void* p, size_t bytes) {
+  if (d.is_cuda()) cuda::free(d.index, p, bytes);
+  else host_free(p, bytes);
+}
+
+}  // namespace
+
+// The log of a recorded step; storages freed after the step keep it alive.
+struct StepMemory::Recording {
+  std::mutex mutex;
+  std::vector<BufferLifetime> buffers;
+  int64_t clock = 0;
+  bool active = true;
+
+  static void release(void* owner, int64_t slot, void* data, size_t bytes, Device device) {
+    auto* r = static_cast<Recording*>(owner);
+    {
+      std::lock_guard<std::mutex> lock(r->mutex);
+      if (r->active) r->buffers[size_t(slot)].end = r->clock;
+    }
+    device_free(device, data, bytes);
+  }
+};
+
+// One arena and which of its slices are in use; storages keep it alive.
+struct StepMemory::Arena {
+  Device device;
+  void* base = nullptr;
+  size_t bytes = 0;
+  std::mutex mutex;
+  std::vector<int64_t> live;      // slots in use
+  std::vector<int64_t> position;  // of each slot in `live`, −1 when free
+  const std::vector<int64_t>* offsets = nullptr;
+  const std::vector<size_t>* sizes = nullptr;
+
+  Arena(Device d, size_t n, size_t slots) : device(d), base(n ? device_alloc(d, n) : nullptr), bytes(n), position(slots, -1) {
+    live.reserve(slots);
+  }
+  ~Arena() {
+    if (base) device_free(device, base, bytes);
+  }
+
+  // Takes `slot` unless a live slice overlaps its bytes.
+  bool take(int64_t slot) {
+    int64_t lo = (*offsets)[size_t(slot)], hi = lo + int64_t((*sizes)[size_t(slot)]);
+    std::lock_guard<std::mutex> lock(mutex);
+    for (int64_t other : live) {
+      int64_t olo = (*offsets)[size_t(other)], ohi = olo + int64_t((*sizes)[size_t(other)]);
+      if (lo < ohi && olo < hi) return false;
+    }
+    position[size_t(slot)] = int64_t(live.size());
+    live.push_back(slot);
+    return true;
+  }
+
+  bool idle() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return live.empty();
+  }
+
+  static void release(void* owner, int64_t slot, void*, size_t, Device) {
+    auto* a = static_cast<Arena*>(owner);
+    std::lock_guard<std::mutex> lock(a->mutex);
+    int64_t at = a->position[size_t(slot)];
+    a->live[size_t(at)] = a->live.back();
+    a->position[size_t(a->live.back())] = at;
+    a->live.pop_back();
+    a->position[size_t(slot)] = -1;
+  }
+};
+
+namespace {
+thread_local StepMemory* active_memory = nullptr;
+}
+
+bool StepMemory::enabled() {
+  const char* v = std::getenv("DMDLK_MEMORY_PLAN");  // read per step: a test or benchmark may switch it
+  return !(v && std::strcmp(v, "0") == 0);
+}
+
+StepMemory::StepMemory(Device device) : device_(device) {}
+
+StepMemory::~StepMemory() = default;
+
+StepMemory::Scope::Scope(StepMemory* memory) : memory_(nullptr) {
+  if (!memory || active_memory || !enabled()) return;  // nested, or planning off: the outer step (or the allocator) serves
+  memory_ = memory;
+  active_memory = memory;
+  memory->begin_step();
+  set_storage_source(memory);
+}
+
+StepMemory::Scope::~Scope() {
+  if (!memory_) return;
+  set_storage_source(nullptr);
+  active_memory = nullptr;
+  memory_->end_step(std::uncaught_exceptions() > 0);
+}
+
+void StepMemory::begin_step() {
+  next_ = 0;
+  replaying_ = planned_ && !stale_;
+  if (replaying_) {
+    if (!arena_->idle()) {  // a slice of the last step is still in use: leave that arena to it
+      auto fresh = std::make_shared<Arena>(device_, plan_.arena_bytes, lifetimes_.size());
+      fresh->offsets = &plan_.offsets;
+      fresh->sizes = &slice_bytes_;
+      arena_ = fresh;
+    }
+    stats_.served = stats_.fallbacks = 0;
+    return;
+  }
+  recording_ = std::make_shared<Recording>();
+  recording_->buffers.reserve(lifetimes_.size() + 64);
+}
+
+StorageGrant StepMemory::allocate(size_t bytes, Device device) {
+  if (device != device_) return {};
+  if (!replaying_) {
+    std::lock_guard<std::mutex> lock(recording_->mutex);
+    int64_t slot = int64_t(recording_->buffers.size());
+    recording_->buffers.push_back({bytes, recording_->clock++, kOutlivesStep});
+    return {device_alloc(device, bytes), &Recording::release, recording_, slot};
+  }
+  int64_t slot = next_++;
+  if (slot >= int64_t(lifetimes_.size()) || lifetimes_[size_t(slot)].bytes != bytes) {
+    stale_ = true;  // not the recorded step: record the next one
+    return {};
+  }
+  if (plan_.offsets[size_t(slot)] < 0) return {};  // outlives the step
+  if (!arena_->take(slot)) {
+    ++stats_.fallbacks;
+    return {};
+  }
+  ++stats_.served;
+  return {static_cast<char*>(arena_->base) + plan_.offsets[size_t(slot)], &Arena::release, arena_, slot};
+}
+
+void StepMemory::end_step(bool failed) {
+  if (replaying_) {
+    if (failed || next_ != int64_t(lifetimes_.size())) stale_ = true;
+    else ++stats_.planned_steps;
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(recording_->mutex);
+    recording_->active = false;
+    if (!failed) lifetimes_ = recording_->buffers;
+  }
+  recording_.reset();  // storages still alive keep their log; it no longer matters
+  if (failed) return;  // a partial step is no plan: record again next time
+  plan_ = plan_memory(lifetimes_, kSliceAlignment);
+  slice_bytes_.resize(lifetimes_.size());
+  stats_.total_bytes = 0;
+  for (size_t i = 0; i < lifetimes_.size(); ++i) {
+    slice_bytes_[i] = (std::max<size_t>(lifetimes_[i].bytes, 1) + kSliceAlignment - 1) / kSliceAlignment * kSliceAlignment;
+    if (plan_.offsets[i] >= 0) stats_.total_bytes += slice_bytes_[i];
+  }
+  arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, lifetimes_.size());
+  arena_->offsets = &plan_.offsets;
+  arena_->sizes = &slice_bytes_;
+  planned_ = true;
+  stale_ = false;
+  ++stats_.recorded_steps;
+  stats_.buffers = int64_t(lifetimes_.size());
+  stats_.arena_bytes = plan_.arena_bytes;
+  stats_.peak_live_bytes = plan_.peak_live_bytes;
+}
+
+}  // namespace dmdlk
