@@ -38,15 +38,16 @@ device = sys.argv[4]
 memory_key = "peak_rss_mb" if device == "cpu" else "gpu_mb"
 print(f"DMDLK-Net on {device}, {sys.argv[3]} CPU threads (median seconds; memory: "
       f"{'peak RSS' if device == 'cpu' else 'GPU memory held'})")
-print(f"{'task':24} {'peer':6} {'ours s':>8} {'img/s':>7} {'MB':>6}   {'torch s':>8} {'img/s':>7} {'MB':>6}   {'speed':>6} {'memory':>7}")
+print(f"{'task':24} {'peer':6} {'ours s':>8} {'img/s':>7} {'MB':>6} {'steady':>6}   {'torch s':>8} {'img/s':>7} {'MB':>6} {'steady':>6}   {'speed':>6} {'memory':>7}")
 rows = []
 for o in ours:
     for p in (p for p in peers if p["task"] == o["task"]):
         label = "forward, batch 1" if o["task"] == "forward" else "training step, batch 4"
         speed = p["seconds"] / o["seconds"]
         memory = o[memory_key] / p[memory_key] if p[memory_key] else float("nan")
-        print(f"{label:24} {p['precision']:6} {o['seconds']:8.2f} {o['images_per_second']:7.2f} {o[memory_key]:6.0f}   "
-              f"{p['seconds']:8.2f} {p['images_per_second']:7.2f} {p[memory_key]:6.0f}   {speed:5.2f}x {memory:6.2f}x")
+        steady = lambda r: f"{r.get('steady_rss_mb', 0):6.0f}" if device == "cpu" else f"{'-':>6}"
+        print(f"{label:24} {p['precision']:6} {o['seconds']:8.2f} {o['images_per_second']:7.2f} {o[memory_key]:6.0f} {steady(o)}   "
+              f"{p['seconds']:8.2f} {p['images_per_second']:7.2f} {p[memory_key]:6.0f} {steady(p)}   {speed:5.2f}x {memory:6.2f}x")
         rows.append({"task": o["task"], "precision": p["precision"], "ours": o, "pytorch": p, "speedup": speed,
                      "memory_ratio": memory})
 json.dump({"date": datetime.date.today().isoformat(), "device": device, "threads": int(sys.argv[3]), "results": rows},

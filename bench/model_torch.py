@@ -4,6 +4,7 @@ weights, the same task and threads, printing the same JSON.
     model_torch.py forward|train <checkpoint> [runs] [cpu|cuda] [fp32|tf32|bf16]
 On CUDA, fp32 disables TF32 and bf16 runs under autocast (bf16 is for CUDA:
 PyTorch 1.13's CPU autocast fails in LayerNorm)."""
+import gc
 import json
 import os
 import resource
@@ -60,14 +61,30 @@ def once():
     sync()
 
 
+def steady_peak_reset():
+    """Restarts the kernel's peak-RSS count (VmHWM), so the timed steps' peak excludes the warm-up."""
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def steady_peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0
+
+
 once()
+steady_peak_reset()
 seconds = []
 for _ in range(runs):
     t0 = time.perf_counter()
     once()
     seconds.append(time.perf_counter() - t0)
 median = sorted(seconds)[len(seconds) // 2]
+steady = steady_peak_mb()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 gpu = torch.cuda.max_memory_reserved() / 2 ** 20 if device.type == "cuda" else 0
 print(json.dumps({"task": task, "seconds": round(median, 3), "images_per_second": round(batch / median, 3),
-                  "peak_rss_mb": round(peak), "gpu_mb": round(gpu)}))
+                  "peak_rss_mb": round(peak), "steady_rss_mb": round(steady), "gpu_mb": round(gpu)}))

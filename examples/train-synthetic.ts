@@ -2,12 +2,13 @@
 // loadFolders for real images), fit with validation, checkpoints and Ctrl-C,
 // the paper's metrics on held-out images, and a prediction written as PNG.
 //
-//   npm run build && node dist/examples/train-synthetic.js
+//   npx ts-node examples/train-synthetic.ts [EPOCHS]
 import * as fs from 'fs';
 
 import { DMDLKNet, info, overlayPng, syntheticLesions } from '../lib';
 
 async function main(): Promise<void> {
+  const epochs = Number(process.argv[2] ?? 8);
   const device = info().cuda.available ? 'cuda' : 'cpu';
   const [train, validation, test] = syntheticLesions({ count: 300, size: 64, seed: 1 }).split([0.7, 0.1, 0.2], 1);
   const model = await DMDLKNet.create({ inputSize: 64, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 },
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());  // stops between steps, after writing a checkpoint
   const history = await model.fit(train, {
-    epochs: 8, batchSize: 8, lr: 3e-3, augment: true, validation, signal: controller.signal,
+    epochs, batchSize: 8, lr: 3e-3, augment: true, validation, signal: controller.signal,
     checkpoint: { dir: 'example-checkpoints', keep: 2 },  // fit(..., { resume: 'example-checkpoints' }) continues
     onEpoch: (e) => console.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation Dice ${e.validation!.dice.toFixed(3)}`),
   });

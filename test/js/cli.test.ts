@@ -15,7 +15,7 @@ const tiny = JSON.stringify({ stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1
 
 async function dmdlk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 120000 });
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 600000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -106,6 +106,18 @@ describe('dmdlk CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/broken\.safetensors.*\[ERR_(FORMAT|IO)\]/);
   }, 120000);
+
+  it('the default demo reaches a held-out Dice of at least 0.85 on synthetic images', async () => {
+    const demo = path.join(dir, 'demo-default');
+    const r = await dmdlk('demo', '--out', demo, '--device', 'cpu');
+    expect(r.code).toBe(0);
+    const metrics = JSON.parse(fs.readFileSync(path.join(demo, 'metrics.json'), 'utf8'));
+    expect(metrics.test.pooled.dice).toBeGreaterThanOrEqual(0.85);
+    expect(metrics.test.perImage.dice).toBeGreaterThanOrEqual(0.85);
+    expect(metrics.history).toHaveLength(12);
+    expect(fs.readdirSync(path.join(demo, 'overlays'))).toHaveLength(8);
+    for (const f of ['curves.svg', 'curves.png', 'model.safetensors']) expect(fs.existsSync(path.join(demo, f))).toBe(true);
+  }, 600000);
 
   it('runs the demo end to end', async () => {
     const demo = path.join(dir, 'demo');

@@ -115,6 +115,27 @@ describe('DMDLKNet', () => {
     model.dispose();  // twice is fine
   });
 
+  it('keeps the event loop responsive during fit: no delay beyond a few milliseconds', async () => {
+    const { monitorEventLoopDelay } = await import('perf_hooks');
+    const { syntheticLesions } = await import('../../lib');
+    const model = await DMDLKNet.create({ ...tiny, inputSize: 128 });
+    const data = syntheticLesions({ count: 8, size: 128, seed: 1 });
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 5);
+    const started = Date.now();
+    await model.fit(data, { epochs: 1, batchSize: 4, augment: true });
+    const elapsed = Date.now() - started;
+    clearInterval(timer);
+    histogram.disable();
+    const worst = histogram.max / 1e6;  // ms
+    console.log(`fit: ${elapsed} ms, ${ticks} timer ticks, event-loop delay at most ${worst.toFixed(1)} ms (p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms)`);
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 20));
+    expect(worst).toBeLessThan(25);
+    model.dispose();
+  });
+
   it('keeps the event loop free during a training step', async () => {
     const model = await DMDLKNet.create({ ...tiny, inputSize: 128 });
     let ticks = 0;

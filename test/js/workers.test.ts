@@ -89,6 +89,37 @@ describe('worker_threads', () => {
     expect(losses[0]).not.toBe(losses[1]);
   });
 
+  it('runs fit in two workers at once, each as it would run alone, and exits cleanly mid-fit', async () => {
+    const lib = path.join(__dirname, '..', '..', 'dist', 'lib');
+    const source = `
+const { parentPort, workerData } = require('worker_threads');
+const { DMDLKNet, syntheticLesions } = require(workerData.lib);
+(async () => {
+  const model = await DMDLKNet.create({ inputSize: 32, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 },
+    { seed: workerData.seed });
+  const history = await model.fit(syntheticLesions({ count: 16, size: 32, seed: workerData.seed }),
+    { epochs: 2, batchSize: 4, lr: 1e-3, seed: workerData.seed, onProgress: (p) => parentPort.postMessage({ step: p.globalStep }) });
+  parentPort.postMessage({ losses: history.epochs.map((e) => e.loss) });
+})();`;
+    const fitIn = (seed: number, stopAfter?: number) => new Promise<number[] | 'stopped'>((resolve, reject) => {
+      const worker = new Worker(source, { eval: true, workerData: { lib, seed } });
+      worker.on('message', (m: { step?: number; losses?: number[] }) => {
+        if (m.losses) resolve(m.losses);
+        if (stopAfter !== undefined && m.step === stopAfter) void worker.terminate().then(() => resolve('stopped'));
+      });
+      worker.once('error', reject);
+    });
+    const [a, b, c] = await Promise.all([fitIn(1), fitIn(2), fitIn(3, 2)]);
+    expect(c).toBe('stopped');
+    const { DMDLKNet, syntheticLesions } = await import('../../lib');
+    for (const [seed, losses] of [[1, a], [2, b]] as const) {
+      const model = await DMDLKNet.create({ inputSize: 32, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 }, { seed });
+      const alone = await model.fit(syntheticLesions({ count: 16, size: 32, seed }), { epochs: 2, batchSize: 4, lr: 1e-3, seed });
+      expect(losses).toEqual(alone.epochs.map((e) => e.loss));
+      model.dispose();
+    }
+  }, 120000);
+
   it('lets a worker exit on its own with nothing pending', async () => {
     const worker = runWorker(2);
     const exit = new Promise<number>((resolve) => worker.once('exit', resolve));

@@ -3,9 +3,9 @@
 // its backward as calls into the op library; autodiff runs the nodes in
 // reverse, summing the gradients of values used more than once.
 //
-// This is the define-and-run core of engine.md. The next layer plans memory
-// (every value a slice of one arena, by liveness) and replays the schedule as
-// a CUDA graph; today each value is its own tensor from the device allocator.
+// This is the define-and-run core of engine.md. Memory is planned around it
+// (memory/step_memory.h): a run's tensors are slices of one arena by
+// liveness, from the second run of a graph on.
 #pragma once
 #include <functional>
 #include <map>
