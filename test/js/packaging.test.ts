@@ -34,13 +34,14 @@ describe('packaging', () => {
     expect(files).toContain('esm/index.mjs');
     expect(files.filter((f) => /^(test|build|bench|examples)\/|fixtures|\.tsbuildinfo$/.test(f))).toEqual([]);
 
-    // A PATH with node alone: no gcc, g++, cmake, nvcc, make, python.
+    // A PATH with node and a shell (npm runs install scripts with sh) alone: no gcc, g++, cmake, nvcc, make.
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    fs.symlinkSync('/bin/sh', path.join(bin, 'sh'));
     const env = { HOME: process.env.HOME ?? dir, PATH: bin, npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), '.npm') };
     for (const tool of ['gcc', 'g++', 'cmake', 'nvcc', 'make']) {
-      await expect(run('sh', ['-c', `command -v ${tool}`], { env: { PATH: bin } })).rejects.toThrow();
+      await expect(run(path.join(bin, 'sh'), ['-c', `command -v ${tool}`], { env: { PATH: bin } })).rejects.toThrow();
     }
     const app = path.join(dir, 'app');
     fs.mkdirSync(app);
