@@ -85,6 +85,30 @@ console.log(JSON.stringify({ missing, shape: logits.shape, typed }));`);
     expect(cli.stdout).toMatch(/prebuilds\/linux-x64\/dmdlk-native\.glibc\.node/);
   }, 900000);
 
+  it('declares its public API without any', () => {
+    const declarations = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? declarations(path.join(dir, e.name)) : e.name.endsWith('.d.ts') ? [path.join(dir, e.name)] : []);
+    const files = [...declarations(path.join(root, 'dist', 'lib')), path.join(root, 'binding.d.ts')];
+    expect(files.length).toBeGreaterThan(10);
+    const offenders = files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n')
+      .map((line) => line.replace(/\/\/.*$|^\s*\*.*$|\/\*\*.*$/, ''))
+      .filter((line) => /\bany\b/.test(line)).map((line) => `${path.basename(f)}: ${line.trim()}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('lets the process exit while a model is training: no crash, no hang', async () => {
+    const script = `
+const { DMDLKNet, syntheticLesions } = require(${JSON.stringify(path.join(root, 'dist', 'lib'))});
+(async () => {
+  const model = await DMDLKNet.create({ inputSize: 64, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 });
+  void model.fit(syntheticLesions({ count: 64, size: 64 }), { epochs: 100, batchSize: 8,
+    onProgress: (p) => { if (p.globalStep === 2) { console.log('exiting mid-fit'); process.exit(0); } } });
+})();`;
+    const { stdout, stderr } = await run(process.execPath, ['-e', script], { timeout: 60000 });
+    expect(stdout).toBe('exiting mid-fit\n');
+    expect(stderr).toBe('');
+  }, 60000);
+
   it('runs the examples under ts-node', async () => {
     const tsNode = path.join(root, 'node_modules', '.bin', 'ts-node');
     const data = path.join(dir, 'isic');
