@@ -2,7 +2,7 @@
 // made. Memory is freed by dispose() or, failing that, by garbage collection.
 import type { NativeTensor, NativeTypedArray } from '../binding';
 import { binding } from './binding';
-import { DisposedError, InvalidArgumentError, nativeSync, native } from './errors';
+import { DisposedError, InvalidArgumentError, ShapeError, nativeSync, native } from './errors';
 import * as check from './validate';
 
 export type DType = 'float32' | 'float64' | 'uint8' | 'int32';
@@ -81,6 +81,8 @@ export class Tensor {
       throw new InvalidArgumentError(`options.dtype must be one of ${Object.keys(arrayTypes).join(', ')}, got ${check.describe(dtype)}`);
     }
     const count = dims.reduce((a, b) => a * b, 1);
+    // JavaScript's typed arrays stop at 2^32 elements: say so, as the native side would.
+    if (count > 2 ** 32) throw new ShapeError(`shape [${dims.join(', ')}] has too many elements (${count}) for one tensor`);
     return Tensor.from(new arrayTypes[dtype as DType](count), dims, { device: options?.device });
   }
 

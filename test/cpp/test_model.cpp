@@ -260,12 +260,21 @@ TEST(a_non_finite_step_changes_nothing) {
   t.step(images, masks);
   std::vector<float> before = flat_state(*m);
   NamedTensors moments = t.moments();
+  // Input images are checked (a NaN pixel is ERR_INVALID_ARG); an overflowing weight makes the loss non-finite.
   std::vector<float> poisoned = images.to_vector<float>();
   poisoned[17] = NAN;
-  CHECK_THROWS(t.step(Tensor::from_vector(poisoned, images.shape()), masks), ErrorCode::NonFinite, "the loss is NaN");
+  CHECK_THROWS(t.step(Tensor::from_vector(poisoned, images.shape()), masks), ErrorCode::InvalidArg, "1 NaN or infinite");
+  NamedTensors good, broken;
+  for (const auto& [name, tensor] : m->state())
+    if (name == "head.bias") good.emplace_back(name, tensor.clone());
+  broken.emplace_back("head.bias", Tensor::from_vector(std::vector<float>{INFINITY, 0.f}, {2}));
+  m->set_state(broken);
+  before = flat_state(*m);
+  CHECK_THROWS(t.step(images, masks), ErrorCode::NonFinite, "the loss is");
   CHECK(flat_state(*m) == before);
   CHECK_EQ(t.steps(), int64_t(1));
   CHECK(t.moments()[0].second.to_vector<float>() == moments[0].second.to_vector<float>());
+  m->set_state(good);
   t.step(images, masks);  // and training goes on
   CHECK_EQ(t.steps(), int64_t(2));
 }

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "nn/config.h"
+#include "ops/adam.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -124,6 +125,11 @@ void Model::check_images(const Tensor& images, const char* op) const {
                   images.dim(3) == s,
               ErrorCode::Shape, op, ": images must have shape [B, ", config_.in_channels, ", ", s, ", ", s, "], got ",
               shape_str(images.shape()));
+  // NaN or infinite pixels would turn every output NaN without a word: refuse them here.
+  Tensor bad = Tensor::zeros({1}, DType::I32, images.device());
+  count_nonfinite(images, bad);
+  int32_t n = bad.to(Device::cpu()).to_vector<int32_t>()[0];
+  DMDLK_CHECK(n == 0, ErrorCode::InvalidArg, op, ": images hold ", n, " NaN or infinite values");
 }
 
 Activations Model::bind(const Network& net, const Tensor& images) const {
