@@ -10,7 +10,7 @@ import * as path from 'path';
 
 import type { NativeModel, NativeTensor } from '../../binding';
 import { binding } from '../binding';
-import { CheckpointError, native } from '../errors';
+import { CheckpointError, IOError, native } from '../errors';
 
 /** Where training stands, stored in the checkpoint's metadata. */
 export interface TrainingState {
@@ -49,7 +49,11 @@ export function listCheckpoints(dir: string): string[] {
 }
 
 export async function saveCheckpoint(model: NativeModel, dir: string, state: TrainingState, keep: number): Promise<string> {
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new IOError(`cannot create the checkpoint folder '${dir}': ${(error as Error).message}`);
+  }
   const file = checkpointPath(dir, state.globalStep);
   const optimizer = await native(() => model.optimizerState());
   await native(() => binding.writeSafetensors(optimizerPath(file), optimizer.tensors, { step: String(optimizer.step) }));
@@ -57,6 +61,7 @@ export async function saveCheckpoint(model: NativeModel, dir: string, state: Tra
   await native(() => model.save(file, { training: JSON.stringify(state) }));
   const all = listCheckpoints(dir);
   for (const old of all.slice(0, Math.max(0, all.length - keep))) {
+    // The model file first: a crash between the two leaves an orphan optimizer file, never a model without one.
     fs.rmSync(old, { force: true });
     fs.rmSync(optimizerPath(old), { force: true });
   }

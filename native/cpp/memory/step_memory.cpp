@@ -9,6 +9,17 @@
 #include "core/cuda_runtime.h"
 #include "core/host_allocator.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+// A free slice of a host arena is poisoned, so AddressSanitizer reports any
+// use of a buffer after its step released it, as it would for freed memory.
+#define DMDLK_POISON(device, p, n) (device.is_cpu() ? ASAN_POISON_MEMORY_REGION(p, n) : (void)0)
+#define DMDLK_UNPOISON(device, p, n) (device.is_cpu() ? ASAN_UNPOISON_MEMORY_REGION(p, n) : (void)0)
+#else
+#define DMDLK_POISON(device, p, n) ((void)0)
+#define DMDLK_UNPOISON(device, p, n) ((void)0)
+#endif
+
 namespace dmdlk {
 
 namespace {
@@ -48,14 +59,21 @@ struct StepMemory::Arena {
   std::mutex mutex;
   std::vector<int64_t> live;      // slots in use
   std::vector<int64_t> position;  // of each slot in `live`, −1 when free
-  const std::vector<int64_t>* offsets = nullptr;
-  const std::vector<size_t>* sizes = nullptr;
+  // The plan it serves, shared with the StepMemory: either may outlive the other.
+  std::shared_ptr<const std::vector<int64_t>> offsets;
+  std::shared_ptr<const std::vector<size_t>> sizes;
 
-  Arena(Device d, size_t n, size_t slots) : device(d), base(n ? device_alloc(d, n) : nullptr), bytes(n), position(slots, -1) {
+  Arena(Device d, size_t n, std::shared_ptr<const std::vector<int64_t>> o, std::shared_ptr<const std::vector<size_t>> s)
+      : device(d), base(n ? device_alloc(d, n) : nullptr), bytes(n), position(o->size(), -1), offsets(std::move(o)),
+        sizes(std::move(s)) {
+    size_t slots = offsets->size();
     live.reserve(slots);
+    if (base) DMDLK_POISON(device, base, bytes);
   }
   ~Arena() {
-    if (base) device_free(device, base, bytes);
+    if (!base) return;
+    DMDLK_UNPOISON(device, base, bytes);
+    device_free(device, base, bytes);
   }
 
   // Takes `slot` unless a live slice overlaps its bytes.
@@ -68,6 +86,7 @@ struct StepMemory::Arena {
     }
     position[size_t(slot)] = int64_t(live.size());
     live.push_back(slot);
+    DMDLK_UNPOISON(device, static_cast<char*>(base) + lo, size_t(hi - lo));
     return true;
   }
 
@@ -84,6 +103,7 @@ struct StepMemory::Arena {
     a->position[size_t(a->live.back())] = at;
     a->live.pop_back();
     a->position[size_t(slot)] = -1;
+    DMDLK_POISON(a->device, static_cast<char*>(a->base) + (*a->offsets)[size_t(slot)], (*a->sizes)[size_t(slot)]);
   }
 };
 
@@ -120,10 +140,7 @@ void StepMemory::begin_step() {
   replaying_ = planned_ && !stale_;
   if (replaying_) {
     if (!arena_->idle()) {  // a slice of the last step is still in use: leave that arena to it
-      auto fresh = std::make_shared<Arena>(device_, plan_.arena_bytes, lifetimes_.size());
-      fresh->offsets = &plan_.offsets;
-      fresh->sizes = &slice_bytes_;
-      arena_ = fresh;
+      arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, arena_->offsets, arena_->sizes);
     }
     stats_.served = stats_.fallbacks = 0;
     return;
@@ -168,15 +185,13 @@ void StepMemory::end_step(bool failed) {
   recording_.reset();  // storages still alive keep their log; it no longer matters
   if (failed) return;  // a partial step is no plan: record again next time
   plan_ = plan_memory(lifetimes_, kSliceAlignment);
-  slice_bytes_.resize(lifetimes_.size());
+  auto sizes = std::make_shared<std::vector<size_t>>(lifetimes_.size());
   stats_.total_bytes = 0;
   for (size_t i = 0; i < lifetimes_.size(); ++i) {
-    slice_bytes_[i] = (std::max<size_t>(lifetimes_[i].bytes, 1) + kSliceAlignment - 1) / kSliceAlignment * kSliceAlignment;
-    if (plan_.offsets[i] >= 0) stats_.total_bytes += slice_bytes_[i];
+    (*sizes)[i] = (std::max<size_t>(lifetimes_[i].bytes, 1) + kSliceAlignment - 1) / kSliceAlignment * kSliceAlignment;
+    if (plan_.offsets[i] >= 0) stats_.total_bytes += (*sizes)[i];
   }
-  arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, lifetimes_.size());
-  arena_->offsets = &plan_.offsets;
-  arena_->sizes = &slice_bytes_;
+  arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, std::make_shared<std::vector<int64_t>>(plan_.offsets), sizes);
   planned_ = true;
   stale_ = false;
   ++stats_.recorded_steps;

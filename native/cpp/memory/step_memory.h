@@ -69,7 +69,6 @@ class StepMemory : public StorageSource {
   std::shared_ptr<Recording> recording_;  // during a recorded step
   std::vector<BufferLifetime> lifetimes_;
   MemoryPlan plan_;
-  std::vector<size_t> slice_bytes_;       // per buffer: its aligned size in the arena
   std::shared_ptr<Arena> arena_;
   bool planned_ = false, replaying_ = false, stale_ = false;
   int64_t next_ = 0;
