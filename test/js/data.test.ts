@@ -89,6 +89,7 @@ describe('datasets', () => {
         const f = path.join(d, TRAIN_IMAGES, 'ISIC_0000003.jpg');
         fs.writeFileSync(f, fs.readFileSync(f).subarray(0, 3000));
       }, /ISIC_0000003\.jpg/],
+      ['zero-byte', (d) => fs.writeFileSync(path.join(d, TRAIN_IMAGES, 'ISIC_0000002.jpg'), ''), /cannot read image.*ISIC_0000002\.jpg/],
       ['garbage', (d) => fs.writeFileSync(path.join(d, TRAIN_IMAGES, 'ISIC_0000004.jpg'), 'not an image'), /cannot read image.*ISIC_0000004\.jpg/],
       ['mismatch', (d) => fs.copyFileSync(path.join(d, TRAIN_MASKS, 'ISIC_0000000_segmentation.png'), path.join(d, TRAIN_MASKS, 'ISIC_0000005_segmentation.png')),
         /ISIC_0000005_segmentation\.png' is 576×542 but its image .*ISIC_0000005\.jpg' is 700×700/],
@@ -105,6 +106,18 @@ describe('datasets', () => {
       expect({ name, problems: train.problems.length }).toEqual({ name, problems: 1 });
       expect(train.length).toBe(name === 'extra' ? files.length : files.length - 1);
     }
+  });
+
+  it('binarises masks that are not 0/255 at 128', async () => {
+    const dir = copy('grey-masks');
+    const file = path.join(dir, TRAIN_MASKS, 'ISIC_0000000_segmentation.png');
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    const grey = Uint8Array.from(data, (v, i) => (v > 127 ? 130 + (i % 120) : i % 120));  // 130..249 inside, 0..119 outside
+    await sharp(Buffer.from(grey), { raw: { width: info.width, height: info.height, channels: info.channels } }).png().toFile(file + '.tmp.png');
+    fs.renameSync(file + '.tmp.png', file);
+    const [original, greyed] = await Promise.all([path.join(root, 'isic'), dir].map((d) =>
+      loadISIC2018(d, { inputSize: 32, cache: false, split: [1, 0] })));
+    expect(Buffer.compare(Buffer.from(greyed.train.masks), Buffer.from(original.train.masks))).toBe(0);
   });
 
   it('rejects bad options and folders clearly', async () => {
