@@ -4,6 +4,7 @@
 // tears itself down at exit before static destructors run, and a cudaFree
 // from one of them crashes the process (seen in other Node addons). The
 // caches and streams are deliberately leaked; the driver reclaims them.
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -106,10 +107,30 @@ cudaStream_t stream(int device) {
   return c.stream;
 }
 
+// DMDLK_CUDA_MEMORY_LIMIT (bytes; 0 or unset: none) caps what the allocator
+// holds per device, to try out-of-memory handling on a GPU of any size.
+size_t memory_limit() {
+  static const size_t limit = [] {
+    const char* v = std::getenv("DMDLK_CUDA_MEMORY_LIMIT");
+    return v ? size_t(std::strtoull(v, nullptr, 10)) : size_t(0);
+  }();
+  return limit;
+}
+
 void* alloc(int device, size_t bytes) {
   DeviceGuard guard(device);
   DeviceCache& c = cache(device);
   size_t size = round_size(bytes);
+  if (size_t limit = memory_limit()) {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.allocated + size > limit) {
+      for (auto& block : c.free_blocks) cudaFree(block.second);
+      c.free_blocks.clear();
+      c.cached = 0;
+      DMDLK_CHECK(c.allocated + size <= limit, ErrorCode::GpuOom, "cannot allocate ", bytes, " bytes on cuda:", device,
+                  ": ", c.allocated, " bytes in use and DMDLK_CUDA_MEMORY_LIMIT is ", limit);
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.free_blocks.find(size);

@@ -108,7 +108,13 @@ TEST(planned_training_steps_match_unplanned_ones_exactly) {
   CHECK(s.arena_bytes <= s.peak_live_bytes * 5 / 4);
 }
 
+// Tensors come from the arena; kernel scratch (GEMM partial sums) from the
+// host cache, which a warm process serves without system allocations.
 TEST(a_planned_step_takes_nothing_from_the_allocators) {
+#ifdef __SANITIZE_ADDRESS__
+  std::printf("    skipped: AddressSanitizer builds turn the host cache off\n");
+  return;
+#endif
   std::mt19937 rng(4);
   std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 3);
   AdamTrainer t(*m, AdamOptions{});

@@ -3,8 +3,8 @@
 // device allocator while the size and lifetime of every allocation it makes
 // are recorded; plan_memory() packs them into one arena by liveness; every
 // later step, which makes the same allocations in the same order, gets each
-// from its planned slice of the arena: a planned step takes no memory from
-// any allocator. Buffers that outlive the step (gradients handed to the
+// from its planned slice of the arena: a planned step takes no tensor memory
+// from any allocator. Buffers that outlive the step (gradients handed to the
 // caller, updated statistics) stay with the allocator, since the next step
 // would overwrite them.
 //

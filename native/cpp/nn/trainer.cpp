@@ -30,7 +30,15 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
   for (size_t i = 0; i < layout.size(); ++i)
     if (layout[i].kind == TensorKind::Buffer) buffers.emplace_back(layout[i].name, model_.state()[i].second.clone());
 
-  Model::LossAndGradients out = model_.loss_and_gradients(images, masks, loss_);
+  Model::LossAndGradients out;
+  try {
+    out = model_.loss_and_gradients(images, masks, loss_);
+  } catch (...) {
+    // A failure mid-step (a GPU out of memory, a bad target) leaves the
+    // statistics as they were, so the model can go on at a smaller batch.
+    model_.set_state(buffers);
+    throw;
+  }
   // Gradients come in checkpoint order, parameters only: one per slot.
   DMDLK_CHECK(out.gradients.size() == slots_.size(), ErrorCode::Internal, "expected ", slots_.size(), " gradients, got ",
               out.gradients.size());
