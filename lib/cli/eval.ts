@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import sharp from 'sharp';
+import { sharp } from '../sharp';
 
 import type { SegmentationDataset } from '../data/dataset';
 import { isISIC2018, loadFolders, loadISIC2018 } from '../data/load';

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import sharp from 'sharp';
+import { sharp } from '../sharp';
 
 import { overlayPng } from '../viz/overlay';
 import { Command, stringFlag, UsageError } from './args';

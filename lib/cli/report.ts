@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { SingleBar } from 'cli-progress';
-import sharp from 'sharp';
+import { sharp } from '../sharp';
 
 import type { SegmentationDataset } from '../data/dataset';
 import type { EpochRecord, FitProgress } from '../train/fit';

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import sharp from 'sharp';
+import { sharp } from '../sharp';
 
 import { DataError, InvalidArgumentError } from '../errors';
 import * as check from '../validate';

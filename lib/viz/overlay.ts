@@ -1,6 +1,6 @@
 // Overlay pictures: an image with the expert's outline and the predicted
 // outline drawn over it in two colours, as PNG.
-import sharp from 'sharp';
+import { sharp } from '../sharp';
 
 import { InvalidArgumentError } from '../errors';
 

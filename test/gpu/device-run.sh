@@ -5,14 +5,14 @@
 # then call the device tool with carry: [".device", "build", "dist"] and the
 # command: bash test/gpu/device-run.sh   (about 6 minutes; logs in $OUT)
 #   1. info() and nvidia-smi
-#   2. the CUDA-vs-CPU parity suites (every op; the addon's)
+#   2. the CUDA-vs-CPU parity suites (every op; the addon's) and training on CUDA (fit, ERR_GPU_OOM)
 #   3. bench/ops.sh cuda: every op against that machine's PyTorch
 #   4. bench/model.sh 3 cuda: the default network against PyTorch fp32, TF32, bf16
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp}
 mkdir -p /tmp/node && xz -dc .device/node.xz > /tmp/node/node && chmod +x /tmp/node/node
-export PATH=/tmp/node:$PATH
+export PATH=/tmp/node:$PATH NODE_PATH=$PWD/.device/node_modules
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 node -e "console.log(JSON.stringify(require('./dist/lib').info(), null, 1))"
 bash test/gpu/run.sh 2>&1 | tee "$out/gpu-parity.log"
