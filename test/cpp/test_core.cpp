@@ -1,4 +1,5 @@
 // Tensors, devices, the thread pool, errors, and op argument validation.
+#include <cmath>
 #include <atomic>
 #include <random>
 #include <thread>
@@ -6,6 +7,7 @@
 #include "core/cuda_runtime.h"
 #include "core/thread_pool.h"
 #include "harness.h"
+#include "ops/fast_math.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/im2col.h"
@@ -145,6 +147,25 @@ TEST(per_element_im2col_matches_the_cpu_loops) {
           if (std::fabs(dx[size_t((c * g.height + y) * g.width + xx)] - col2im_at(g, dcol.data(), c, y, xx)) > 1e-12)
             fail(__FILE__, __LINE__, "col2im differs");
   }
+}
+
+// The vectorizable float exp and erf of the CPU's element-wise loops, over
+// every range the activations meet.
+TEST(fast_exp_and_erf_are_accurate) {
+  double worst_exp = 0, worst_erf = 0;
+  for (double x = -80; x <= 80; x += 0.000731) {
+    float xf = float(x);  // against libm at the float input, so input rounding is not counted
+    double e = std::exp(double(xf));
+    worst_exp = std::max(worst_exp, std::fabs(double(fast_exp(xf)) - e) / e);
+  }
+  for (double x = -9; x <= 9; x += 0.0000917)
+    worst_erf = std::max(worst_erf, std::fabs(double(fast_erf(float(x))) - std::erf(double(float(x)))));
+  std::printf("    fast_exp: worst relative error %.2e; fast_erf: worst absolute error %.2e\n", worst_exp, worst_erf);
+  CHECK(worst_exp < 3e-7);
+  CHECK(worst_erf < 1e-6);
+  CHECK_EQ(fast_exp(-200.0f) < 1e-37f, true);
+  CHECK_EQ(fast_erf(20.0f), 1.0f);
+  CHECK_EQ(fast_erf(-20.0f), -1.0f);
 }
 
 int main() { return run_all(); }
