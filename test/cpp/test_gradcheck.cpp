@@ -27,7 +27,9 @@ TEST(add_broadcast_gradients) {
 
 TEST(mul_broadcast_gradients) {
   std::mt19937 rng(2);
-  for (auto shapes : std::vector<std::pair<Shape, Shape>>{{{2, 3, 4}, {2, 3, 4}}, {{4, 1, 3}, {2, 1}}, {{1, 3, 1}, {2, 1, 4}}}) {
+  // The network's own patterns too: a per-pixel gate over channels and a per-channel gate over pixels.
+  for (auto shapes : std::vector<std::pair<Shape, Shape>>{{{2, 3, 4}, {2, 3, 4}}, {{4, 1, 3}, {2, 1}}, {{1, 3, 1}, {2, 1, 4}},
+                                                          {{2, 3, 4, 5}, {2, 1, 4, 5}}, {{2, 3, 4, 5}, {2, 3, 1, 1}}}) {
     gradcheck("mul", {random_tensor(shapes.first, rng), random_tensor(shapes.second, rng)},
               [](auto& in) { return mul(in[0], in[1]); },
               [](auto& in, auto& dy) { auto g = mul_backward(dy, in[0], in[1]); return std::vector<Tensor>{g.da, g.db}; });

@@ -1,5 +1,7 @@
 #include "ops/binary.h"
 
+#include <algorithm>
+
 #include "core/thread_pool.h"
 #include "ops/op_checks.h"
 
@@ -9,19 +11,88 @@ namespace {
 
 constexpr int64_t kElementGrain = 16384;
 
+// The CPU loops walk the output in rows of its innermost (coalesced) axis:
+// the offsets are computed once per row, and the row itself is a plain loop
+// over contiguous or repeated elements, which the compiler vectorizes.
+template <typename T>
+void binary_row(BinaryOp op, const T* a, int64_t sa, const T* b, int64_t sb, T* y, int64_t n) {
+  if (op == BinaryOp::Add) {
+    if (sa && sb) for (int64_t j = 0; j < n; ++j) y[j] = a[j] + b[j];
+    else if (sa) for (int64_t j = 0; j < n; ++j) y[j] = a[j] + b[0];
+    else if (sb) for (int64_t j = 0; j < n; ++j) y[j] = a[0] + b[j];
+    else for (int64_t j = 0; j < n; ++j) y[j] = a[0] + b[0];
+  } else {
+    if (sa && sb) for (int64_t j = 0; j < n; ++j) y[j] = a[j] * b[j];
+    else if (sa) for (int64_t j = 0; j < n; ++j) y[j] = a[j] * b[0];
+    else if (sb) for (int64_t j = 0; j < n; ++j) y[j] = a[0] * b[j];
+    else for (int64_t j = 0; j < n; ++j) y[j] = a[0] * b[0];
+  }
+}
+
 template <typename T>
 void cpu_binary_forward(BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* a, const T* b, T* y) {
-  parallel_for(0, n, kElementGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
+  int last = plan.rank - 1;
+  int64_t inner = last >= 0 ? plan.out_size[last] : 1;
+  int64_t sa = last >= 0 ? plan.a_stride[last] : 0, sb = last >= 0 ? plan.b_stride[last] : 0;
+  parallel_for(0, n / inner, std::max<int64_t>(1, kElementGrain / inner), [&](int64_t lo, int64_t hi) {
+    for (int64_t row = lo; row < hi; ++row) {
       int64_t ao, bo;
-      broadcast_offsets(plan, i, &ao, &bo);
-      y[i] = op == BinaryOp::Add ? a[ao] + b[bo] : a[ao] * b[bo];
+      broadcast_offsets(plan, row * inner, &ao, &bo);
+      binary_row(op, a + ao, sa, b + bo, sb, y + row * inner, inner);
     }
   });
 }
 
+// Σ_j dy[j] · other[j · so] (other absent: Σ dy).
+template <typename T>
+T row_dot(const T* dy, const T* other, int64_t so, int64_t n) {
+  T sum = 0;
+  if (!other) for (int64_t j = 0; j < n; ++j) sum += dy[j];
+  else if (so) for (int64_t j = 0; j < n; ++j) sum += dy[j] * other[j];
+  else for (int64_t j = 0; j < n; ++j) sum += dy[j] * other[0];
+  return sum;
+}
+
 template <typename T>
 void cpu_reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
+  int last = plan.rank - 1;
+  int64_t so = last >= 0 ? plan.other_stride[last] : 0;
+  if (last >= 0 && plan.target_size[last] == 1 && plan.out_stride[last] == 1) {
+    // The operand was broadcast along the innermost axis: each element sums rows.
+    int64_t inner = plan.reduce_size[last], rows = plan.reduce_count / inner;
+    parallel_for(0, n, std::max<int64_t>(1, kElementGrain / plan.reduce_count), [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        T sum = 0;
+        for (int64_t r = 0; r < rows; ++r) {
+          int64_t oo, bo;
+          reduce_offsets(plan, t, r * inner, &oo, &bo);
+          sum += row_dot(dy + oo, other ? other + bo : nullptr, so, inner);
+        }
+        grad[t] = sum;
+      }
+    });
+    return;
+  }
+  if (last >= 0 && plan.out_stride[last] == 1) {
+    // The operand runs along the innermost axis: each of its rows accumulates
+    // the matching rows of every reduced position.
+    int64_t inner = plan.target_size[last];
+    parallel_for(0, n / inner, std::max<int64_t>(1, kElementGrain / (inner * plan.reduce_count)), [&](int64_t lo, int64_t hi) {
+      for (int64_t row = lo; row < hi; ++row) {
+        T* g = grad + row * inner;
+        std::fill(g, g + inner, T(0));
+        for (int64_t r = 0; r < plan.reduce_count; ++r) {
+          int64_t oo, bo;
+          reduce_offsets(plan, row * inner, r, &oo, &bo);
+          const T* d = dy + oo;
+          if (!other) for (int64_t j = 0; j < inner; ++j) g[j] += d[j];
+          else if (so) for (int64_t j = 0; j < inner; ++j) g[j] += d[j] * other[bo + j];
+          else for (int64_t j = 0; j < inner; ++j) g[j] += d[j] * other[bo];
+        }
+      }
+    });
+    return;
+  }
   parallel_for(0, n, std::max<int64_t>(1, kElementGrain / plan.reduce_count), [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       T sum = 0;
