@@ -1,7 +1,9 @@
 // Bilinear ×2 upsampling with align_corners=False (PyTorch's F.interpolate):
 // output pixel o reads source position max(0, (o + 0.5) / 2 − 0.5) between
-// rows i0 = ⌊src⌋ and i1 = min(i0 + 1, size − 1). The backward is a gather:
-// each input row collects from the few output rows (2i − 2 … 2i + 2) that read it.
+// rows i0 = ⌊src⌋ and i1 = min(i0 + 1, size − 1). On CUDA the backward is a
+// gather: each input collects from the few outputs (2i − 2 … 2i + 2) that read
+// it, so no atomics; on the CPU each plane is one task that scatters every
+// output into the four inputs it read (no shared writes either, and cheaper).
 #pragma once
 #include "core/host_device.h"
 #include "core/tensor.h"
