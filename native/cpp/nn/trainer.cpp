@@ -12,6 +12,7 @@ AdamTrainer::AdamTrainer(Model& model, AdamOptions options, LossKind loss)
   std::vector<TensorSpec> layout = checkpoint_layout(model.config());
   const NamedTensors& state = model.state();
   for (size_t i = 0; i < layout.size(); ++i) {
+    if (layout[i].kind == TensorKind::Buffer) buffer_indices_.push_back(i);
     if (layout[i].kind != TensorKind::Parameter) continue;
     const Tensor& t = state[i].second;
     slots_.push_back({i, Tensor::zeros(t.shape(), t.dtype(), t.device()), Tensor::zeros(t.shape(), t.dtype(), t.device())});
@@ -25,10 +26,8 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
   StepMemory::Scope planned(&model_.step_memory(images.dim(0), NetworkMode::Train, loss_));
   // BatchNorm's running statistics change in the forward pass: keep them to
   // put back if this step turns out non-finite.
-  std::vector<TensorSpec> layout = checkpoint_layout(model_.config());
   NamedTensors buffers;
-  for (size_t i = 0; i < layout.size(); ++i)
-    if (layout[i].kind == TensorKind::Buffer) buffers.emplace_back(layout[i].name, model_.state()[i].second.clone());
+  for (size_t i : buffer_indices_) buffers.emplace_back(model_.state()[i].first, model_.state()[i].second.clone());
 
   Model::LossAndGradients out;
   try {
