@@ -6,6 +6,7 @@
 #include "gradcheck.h"
 #include "core/cpu_features.h"
 #include "ops/gemm.h"
+#include "ops/im2col.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -87,6 +88,53 @@ TEST(gemm_beta_zero_ignores_nan_in_c) {
   float a[2] = {1, 2}, b[2] = {3, 4}, c[4] = {NAN, NAN, NAN, NAN};
   cpu_gemm<float>(s, 1.0f, a, b, 0.0f, c);
   CHECK(c[0] == 3 && c[1] == 4 && c[2] == 6 && c[3] == 8);
+}
+
+// cpu_gemm_columns gathers the im2col matrix while packing: it must equal
+// cpu_gemm on the stored matrix, for both orientations, per-strip and
+// whole-panel packing (rows of C ≤ / > 144), split depths, groups as batch
+// items, strides, dilations, padding beyond the kernel, and rows of fewer
+// pixels than a strip.
+template <typename T>
+void check_columns(ConvGeometry g, int64_t groups, int64_t m, double tol) {
+  std::mt19937 rng(static_cast<uint32_t>(g.channels * 7 + g.width + m));
+  g.out_h = (g.height + 2 * g.pad_h - g.dilation_h * (g.kernel_h - 1) - 1) / g.stride_h + 1;
+  g.out_w = (g.width + 2 * g.pad_w - g.dilation_w * (g.kernel_w - 1) - 1) / g.stride_w + 1;
+  int64_t rows = g.col_rows(), cols = g.col_cols(), image = g.channels * g.height * g.width;
+  DType dt = dtype_of<T>::value;
+  Tensor x = random_tensor({groups * image}, rng, 1.0, dt);
+  Tensor col = Tensor::empty({groups * rows * cols}, dt);
+  for (int64_t i = 0; i < groups; ++i) cpu_im2col<T>(g, x.data<T>() + i * image, col.data<T>() + i * rows * cols);
+  for (bool transposed : {false, true}) {
+    GemmShape s;  // forward: [m, rows]·col; weight gradient: [m, cols]·colᵀ
+    s.m = m, s.n = transposed ? rows : cols, s.k = transposed ? cols : rows, s.trans_b = transposed;
+    s.lda = s.k, s.ldb = cols, s.ldc = s.n, s.batch = groups;
+    s.stride_a = m * s.k, s.stride_b = rows * cols, s.stride_c = m * s.n;
+    Tensor a = random_tensor({groups * s.stride_a}, rng, 1.0, dt);
+    Tensor expected = random_tensor({groups * s.stride_c}, rng, 1.0, dt), got = expected.clone();
+    cpu_gemm<T>(s, 1, a.data<T>(), col.data<T>(), 0.5, expected.data<T>());
+    s.stride_b = image;
+    cpu_gemm_columns<T>(s, 1, a.data<T>(), g, x.data<T>(), 0.5, got.data<T>());
+    double worst = closeness(got, expected, tol, tol);
+    if (!(worst <= 1))
+      fail(__FILE__, __LINE__, concat("gemm_columns ", g.channels, "×", g.height, "×", g.width, " k ", g.kernel_h, "×",
+                                      g.kernel_w, " m=", m, " transposed=", transposed, ": off by ", worst, "× the tolerance"));
+  }
+}
+
+TEST(gemm_columns_match_stored_columns) {
+  auto geo = [](int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t stride, int64_t pad, int64_t dil) {
+    ConvGeometry g;
+    g.channels = c, g.height = h, g.width = w, g.kernel_h = kh, g.kernel_w = kw;
+    g.stride_h = g.stride_w = stride, g.pad_h = g.pad_w = pad, g.dilation_h = g.dilation_w = dil;
+    return g;
+  };
+  check_columns<float>(geo(3, 20, 21, 5, 5, 1, 2, 1), 1, 50, 1e-4);    // DDLK dlk1's offset conv, odd width
+  check_columns<float>(geo(4, 23, 23, 7, 7, 1, 9, 3), 1, 98, 1e-4);    // dlk2's: taps reach past every border
+  check_columns<float>(geo(2, 9, 7, 3, 3, 2, 1, 1), 2, 13, 1e-4);      // stride 2, groups, rows of 4 pixels
+  check_columns<float>(geo(3, 12, 40, 3, 2, 1, 4, 1), 1, 150, 1e-4);   // padding wider than the kernel; C of 150 rows
+  check_columns<double>(geo(2, 70, 80, 3, 3, 1, 1, 2), 1, 7, 1e-10);   // depth 5,304 pixels: split across threads
+  check_columns<double>(geo(5, 6, 5, 1, 3, 1, 0, 1), 3, 4, 1e-10);
 }
 
 // Runs last (cases run in order): the portable float kernel, which AVX2 CPUs never use otherwise.

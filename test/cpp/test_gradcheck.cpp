@@ -64,6 +64,7 @@ TEST(conv2d_gradients) {
       {{2, 4, 8, 8}, {2, 2, 3, 3}, {1, 1, 2, 2, 2, 2, 2}},   // grouped, dilated
       {{1, 3, 5, 5}, {2, 3, 1, 1}, {}},                      // 1×1: x used as columns directly
       {{1, 2, 9, 8}, {3, 2, 3, 2}, {2, 1, 1, 0, 1, 2, 1}},   // non-square kernel, stride, dilation
+      {{2, 2, 5, 6}, {3, 2, 3, 3}, {1, 1, 3, 3, 1, 1, 1}},   // padding wider than the kernel: dx by col2im
   };
   for (const Case& c : cases) {
     Conv2dOptions o = c.o;

@@ -2,9 +2,14 @@
 //   y[n, g] = W[g] · col(x[n])[g]            (M = Cout/g, K = Cin/g·kh·kw, N = Ho·Wo)
 //   dW[g]  += dy[n, g] · col(x[n])[g]ᵀ
 //   dx[n]   = col2im(W[g]ᵀ · dy[n, g])
-// A 1×1 convolution with stride 1 and no padding reads x directly as its
-// columns; depthwise convolutions (groups = Cin = Cout) go to direct kernels.
+// On the CPU the columns are gathered from x as the GEMM packs them, never
+// stored, and with stride 1 dx is computed as a convolution of dy instead of
+// through col2im; CUDA stores the columns. A 1×1 convolution with stride 1
+// and no padding reads x directly as its columns; depthwise convolutions
+// (groups = Cin = Cout) go to direct kernels.
 #include "ops/conv2d.h"
+
+#include <utility>
 
 #include "core/thread_pool.h"
 #include "ops/conv_gemm.h"
@@ -71,6 +76,62 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, co
   p.depthwise = o.groups > 1 && o.groups == p.in_channels && p.out_channels == p.in_channels;
   p.out_shape = {p.batch, p.out_channels, g.out_h, g.out_w};
   return p;
+}
+
+ConvGemmShape gemm_shape(const ConvPlan& p) {
+  return {p.groups, p.out_channels / p.groups, p.geo.col_rows() / p.groups, p.geo.col_cols()};
+}
+
+// One group's share of an image: the geometry cpu_gemm_columns gathers from.
+ConvGeometry group_geometry(const ConvPlan& p) {
+  ConvGeometry g = p.geo;
+  g.channels /= p.groups;
+  return g;
+}
+
+// A GEMM shape of conv_gemm.h with B gathered from the image: groups are its channel blocks.
+GemmShape gathered(GemmShape s, const ConvPlan& p) {
+  s.stride_b = (p.in_channels / p.groups) * p.geo.height * p.geo.width;
+  return s;
+}
+
+// With stride 1, dx is itself a convolution: of dy, by each group's weight
+// transposed (in ↔ out) and flipped, with the same dilation and padding
+// d·(k − 1) − pad. Run so, it needs neither a column-gradient matrix nor col2im.
+bool dx_is_a_convolution(const ConvPlan& p) {
+  const ConvGeometry& g = p.geo;
+  return g.stride_h == 1 && g.stride_w == 1 && g.pad_h <= g.dilation_h * (g.kernel_h - 1) &&
+         g.pad_w <= g.dilation_w * (g.kernel_w - 1);
+}
+
+ConvPlan transposed_plan(const ConvPlan& p) {
+  ConvPlan t = p;
+  std::swap(t.in_channels, t.out_channels);
+  ConvGeometry& g = t.geo;
+  g.channels = p.out_channels;
+  std::swap(g.height, g.out_h);
+  std::swap(g.width, g.out_w);
+  g.pad_h = g.dilation_h * (g.kernel_h - 1) - g.pad_h;
+  g.pad_w = g.dilation_w * (g.kernel_w - 1) - g.pad_w;
+  return t;
+}
+
+// [Cout, Cin/G, kh, kw] → [G][Cin/G][Cout/G, kh, kw], taps reversed.
+Tensor flipped_transposed_weight(const Tensor& w, int64_t groups) {
+  int64_t out = w.dim(0), in = w.dim(1), kh = w.dim(2), kw = w.dim(3), group_out = out / groups;
+  Tensor f = Tensor::empty({groups * in, group_out, kh, kw}, w.dtype(), w.device());
+  dispatch_floating(w.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* src = w.data<T>();
+    T* dst = f.data<T>();
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t c = 0; c < in; ++c)
+        for (int64_t t = 0; t < kh * kw; ++t) {
+          int64_t grp = o / group_out, ot = o % group_out;
+          dst[((grp * in + c) * group_out + ot) * kh * kw + (kh * kw - 1 - t)] = src[(o * in + c) * kh * kw + t];
+        }
+  });
+  return f;
 }
 
 }  // namespace
@@ -166,19 +227,25 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     });
     return y;
   }
-  Tensor col = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
+  // The CPU gathers the columns while packing them (cpu_gemm_columns); CUDA stores them.
+  bool store_columns = !p.direct_columns && !x.device().is_cpu();
+  Tensor col = store_columns ? Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device()) : Tensor();
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     int64_t cols = g.col_cols();
-    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, cols};
+    ConvGemmShape s = gemm_shape(p);
     int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
     for (int64_t n = 0; n < p.batch; ++n) {
-      const T* columns = x.data<T>() + n * x_image;
-      if (!p.direct_columns) {
-        im2col(x.device(), g, columns, col.data<T>());
-        columns = col.data<T>();
+      const T* xn = x.data<T>() + n * x_image;
+      T* yn = y.data<T>() + n * y_image;
+      if (p.direct_columns) {
+        conv_gemm_forward<T>(x.device(), s, weight.data<T>(), xn, yn);
+      } else if (!store_columns) {
+        cpu_gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, weight.data<T>(), group_geometry(p), xn, 0, yn);
+      } else {
+        im2col(x.device(), g, xn, col.data<T>());
+        conv_gemm_forward<T>(x.device(), s, weight.data<T>(), col.data<T>(), yn);
       }
-      conv_gemm_forward<T>(x.device(), s, weight.data<T>(), columns, y.data<T>() + n * y_image);
     }
     if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, cols}, bias.data<T>(), y.data<T>());
   });
@@ -213,24 +280,36 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
     });
     return grads;
   }
-  Tensor col = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
-  Tensor dcol = p.direct_columns ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
+  bool on_cpu = x.device().is_cpu();
+  bool dx_by_convolution = on_cpu && !p.direct_columns && dx_is_a_convolution(p);
+  bool store_columns = !p.direct_columns && !on_cpu;
+  Tensor col = store_columns ? Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device()) : Tensor();
+  Tensor dcol = p.direct_columns || dx_by_convolution ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
+  Tensor flipped = dx_by_convolution ? flipped_transposed_weight(weight, p.groups) : Tensor();
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     int64_t cols = g.col_cols();
-    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, cols};
+    ConvGemmShape s = gemm_shape(p);
     int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
     for (int64_t n = 0; n < p.batch; ++n) {
       const T* dyn = dy.data<T>() + n * y_image;
+      const T* xn = x.data<T>() + n * x_image;
       T* dxn = grads.dx.data<T>() + n * x_image;
-      const T* columns = x.data<T>() + n * x_image;
-      if (!p.direct_columns) {
-        im2col(x.device(), g, columns, col.data<T>());
-        columns = col.data<T>();
-      }
-      conv_gemm_weight_grad<T>(x.device(), s, dyn, columns, n > 0, grads.dweight.data<T>());
       if (p.direct_columns) {
+        conv_gemm_weight_grad<T>(x.device(), s, dyn, xn, n > 0, grads.dweight.data<T>());
         conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dxn);
+        continue;
+      }
+      if (store_columns) {
+        im2col(x.device(), g, xn, col.data<T>());
+        conv_gemm_weight_grad<T>(x.device(), s, dyn, col.data<T>(), n > 0, grads.dweight.data<T>());
+      } else {
+        cpu_gemm_columns<T>(gathered(conv_weight_grad_gemm(s), p), 1, dyn, group_geometry(p), xn, n > 0 ? 1 : 0,
+                            grads.dweight.data<T>());
+      }
+      if (dx_by_convolution) {
+        ConvPlan t = transposed_plan(p);
+        cpu_gemm_columns<T>(gathered(conv_forward_gemm(gemm_shape(t)), t), 1, flipped.data<T>(), group_geometry(t), dyn, 0, dxn);
       } else {
         conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dcol.data<T>());
         col2im(x.device(), g, dcol.data<T>(), dxn);

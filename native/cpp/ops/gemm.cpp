@@ -5,11 +5,11 @@
 #include <cstring>
 #include <memory>
 #include <vector>
-#include <vector>
 
 #include "core/cpu_features.h"
 #include "core/host_allocator.h"
 #include "core/thread_pool.h"
+#include "ops/gemm_b_sources.h"
 #include "ops/gemm_kernels.h"
 
 namespace dmdlk {
@@ -17,6 +17,9 @@ namespace dmdlk {
 namespace {
 
 using gemm_detail::Avx2FloatKernel;
+using gemm_detail::ColumnsB;
+using gemm_detail::kMaxStripRows;
+using gemm_detail::MatrixB;
 using gemm_detail::PortableKernel;
 
 constexpr int64_t kKc = 256;   // depth of one packed panel (A and B strips stay in L1/L2)
@@ -36,51 +39,23 @@ std::unique_ptr<T, AlignedFree> aligned_buffer(int64_t count) {
   return std::unique_ptr<T, AlignedFree>(static_cast<T*>(host_alloc(bytes)), AlignedFree{bytes});
 }
 
-// Packs rows [0, m) × depth [p0, p0+kc) of op(A) into MR-row strips, zero-padded.
+// Packs MR-row strips [strip_lo, strip_hi) of op(A) × depth [p0, p0+kc), zero-padded.
 template <typename T, int MR>
-void pack_a(const GemmShape& s, const T* a, int64_t p0, int64_t kc, T* out) {
-  int64_t strips = (s.m + MR - 1) / MR;
-  parallel_for(0, strips, 4, [&](int64_t lo, int64_t hi) {
-    for (int64_t strip = lo; strip < hi; ++strip) {
-      T* dst = out + strip * MR * kc;
-      int64_t rows = std::min<int64_t>(MR, s.m - strip * MR);
-      if (rows < MR) std::fill(dst, dst + MR * kc, T(0));
-      for (int64_t i = 0; i < rows; ++i) {
-        int64_t row = strip * MR + i;
-        if (s.trans_a) {
-          for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = a[(p0 + p) * s.lda + row];
-        } else {
-          const T* src = a + row * s.lda + p0;  // contiguous along the depth
-          for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
-        }
-      }
-    }
-  });
-}
-
-// Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column
-// strips, zero-padded. It is the price of every GEMM with few rows (the 1×1
-// and offset convolutions), so both layouts read memory contiguously: rows of
-// B are copied a strip-width at a time, and a transposed B is read along its
-// rows (the depth) and written with a stride of NR.
-template <typename T, int NR>
-void pack_b(const GemmShape& s, const T* b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* out) {
-  int64_t strips = (nc + NR - 1) / NR;
-  parallel_for(0, strips, 4, [&](int64_t lo, int64_t hi) {
-    for (int64_t strip = lo; strip < hi; ++strip) {
-      T* dst = out + strip * NR * kc;
-      int64_t col0 = j0 + strip * NR, cols = std::min<int64_t>(NR, j0 + nc - col0);
-      if (cols < NR) std::fill(dst, dst + NR * kc, T(0));
-      if (s.trans_b) {
-        for (int64_t j = 0; j < cols; ++j) {
-          const T* src = b + (col0 + j) * s.ldb + p0;
-          for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
-        }
+void pack_a(const GemmShape& s, const T* a, int64_t p0, int64_t kc, int64_t strip_lo, int64_t strip_hi, T* out) {
+  for (int64_t strip = strip_lo; strip < strip_hi; ++strip) {
+    T* dst = out + strip * MR * kc;
+    int64_t rows = std::min<int64_t>(MR, s.m - strip * MR);
+    if (rows < MR) std::fill(dst, dst + MR * kc, T(0));
+    for (int64_t i = 0; i < rows; ++i) {
+      int64_t row = strip * MR + i;
+      if (s.trans_a) {
+        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = a[(p0 + p) * s.lda + row];
       } else {
-        for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, b + (p0 + p) * s.ldb + col0, size_t(cols) * sizeof(T));
+        const T* src = a + row * s.lda + p0;  // contiguous along the depth
+        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
       }
     }
-  });
+  }
 }
 
 template <typename T>
@@ -94,68 +69,117 @@ void scale_c(const GemmShape& s, T beta, T* c) {
   });
 }
 
+// C[rows, strip] (+)= A[rows, panel] · B[panel, strip] for rows [i_begin,
+// i_end) and one strip of ncols ≤ NR columns; c points at the strip's column
+// of C's row 0. Edge tiles go through a buffer, added into C with bounds.
 template <typename T, typename Kernel>
-void gemm_one(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+void multiply_strip(int64_t i_begin, int64_t i_end, int64_t kc, const T* packed_a, const T* bp, int64_t b_step,
+                    int64_t ncols, T* c, int64_t ldc, T alpha, bool overwrite) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
-  // beta = 0 with work to do: the first depth panel overwrites C instead.
-  const bool overwrite_first = beta == T(0) && s.k > 0 && alpha != T(0);
-  if (beta != T(1) && !overwrite_first) scale_c(s, beta, c);
-  if (s.k == 0 || alpha == T(0)) return;
+  alignas(64) T edge[MR * NR];
+  for (int64_t ir = i_begin; ir < i_end; ir += MR) {
+    const T* ap = packed_a + (ir / MR) * MR * kc;
+    int64_t nrows = std::min<int64_t>(MR, i_end - ir);
+    T* ctile = c + ir * ldc;
+    if (nrows == MR && ncols == NR) {
+      Kernel::run(kc, ap, bp, b_step, ctile, ldc, alpha, overwrite);
+      continue;
+    }
+    Kernel::run(kc, ap, bp, b_step, edge, NR, alpha, true);
+    for (int64_t i = 0; i < nrows; ++i)
+      for (int64_t j = 0; j < ncols; ++j) ctile[i * ldc + j] = edge[i * NR + j] + (overwrite ? T(0) : ctile[i * ldc + j]);
+  }
+}
+
+// Whole panels: for each depth panel, A and kNc columns of B are packed by
+// all threads, then tiles of C are shared out. For large products, whose
+// packed strips of B each serve many micro-tiles.
+template <typename T, typename Kernel, typename Source>
+void gemm_panels(const GemmShape& s, T alpha, const T* a, const Source& b, bool overwrite_first, T* c) {
+  constexpr int MR = Kernel::MR, NR = Kernel::NR;
   int64_t m_strips = (s.m + MR - 1) / MR;
-  // With few rows each strip of B serves only a few micro-tiles, and with a
-  // shallow depth a strip stays in L1 for all of them; either way packing it
-  // would cost as much as the math (the 1×1 and offset convolutions), so full
-  // strips of an untransposed B are then read in place, row pitch apart.
-  const bool b_in_place = !s.trans_b && (m_strips <= 16 || s.k <= 128);
   auto packed_a = aligned_buffer<T>(m_strips * MR * kKc);
-  auto packed_b = aligned_buffer<T>(b_in_place ? 0 : (kNc + NR) * kKc);
+  auto packed_b = aligned_buffer<T>((kNc + NR) * kKc);
   for (int64_t j0 = 0; j0 < s.n; j0 += kNc) {
-    int64_t nc = std::min(kNc, s.n - j0);
+    int64_t nc = std::min(kNc, s.n - j0), nc_strips = (nc + NR - 1) / NR;
     for (int64_t p0 = 0; p0 < s.k; p0 += kKc) {
       int64_t kc = std::min(kKc, s.k - p0);
-      pack_a<T, MR>(s, a, p0, kc, packed_a.get());
-      if (!b_in_place) pack_b<T, NR>(s, b, p0, kc, j0, nc, packed_b.get());
-      int64_t tile_rows = (s.m + kTileRows - 1) / kTileRows, tile_cols = (nc + kTileCols - 1) / kTileCols;
-      parallel_for(0, tile_rows * tile_cols, 1, [&](int64_t lo, int64_t hi) {
-        alignas(64) T edge[MR * NR];  // an edge tile's result, added into C with bounds
-        std::unique_ptr<T, AlignedFree> edge_b;  // a partial strip of B, packed, when B is read in place
+      parallel_for(0, m_strips, 4, [&](int64_t lo, int64_t hi) { pack_a<T, MR>(s, a, p0, kc, lo, hi, packed_a.get()); });
+      parallel_for(0, nc_strips, 4, [&](int64_t lo, int64_t hi) {
+        for (int64_t strip = lo; strip < hi; ++strip)
+          b.template pack<NR>(p0, kc, j0 + strip * NR, std::min<int64_t>(NR, nc - strip * NR), packed_b.get() + strip * NR * kc);
+      });
+      int64_t row_tiles = (s.m + kTileRows - 1) / kTileRows, col_tiles = (nc + kTileCols - 1) / kTileCols;
+      parallel_for(0, row_tiles * col_tiles, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t tile = lo; tile < hi; ++tile) {
-          int64_t i_begin = (tile / tile_cols) * kTileRows, j_begin = (tile % tile_cols) * kTileCols;
+          int64_t i_begin = (tile / col_tiles) * kTileRows, j_begin = (tile % col_tiles) * kTileCols;
           int64_t i_end = std::min(s.m, i_begin + kTileRows), j_end = std::min(nc, j_begin + kTileCols);
-          for (int64_t jr = j_begin; jr < j_end; jr += NR) {
-            int64_t ncols = std::min<int64_t>(NR, j_end - jr);
-            const T* bp = packed_b.get() + (jr / NR) * NR * kc;
-            int64_t b_step = NR;
-            if (b_in_place && ncols == NR) {
-              bp = b + p0 * s.ldb + j0 + jr, b_step = s.ldb;
-            } else if (b_in_place) {
-              if (!edge_b) edge_b = aligned_buffer<T>(NR * kKc);
-              pack_b<T, NR>(s, b, p0, kc, j0 + jr, ncols, edge_b.get());
-              bp = edge_b.get();
-            }
-            for (int64_t ir = i_begin; ir < i_end; ir += MR) {
-              const T* ap = packed_a.get() + (ir / MR) * MR * kc;
-              int64_t nrows = std::min<int64_t>(MR, i_end - ir);
-              T* ctile = c + ir * s.ldc + j0 + jr;
-              bool overwrite = overwrite_first && p0 == 0;
-              if (nrows == MR && ncols == NR) {
-                Kernel::run(kc, ap, bp, b_step, ctile, s.ldc, alpha, overwrite);
-                continue;
-              }
-              Kernel::run(kc, ap, bp, b_step, edge, NR, alpha, true);
-              for (int64_t i = 0; i < nrows; ++i)
-                for (int64_t j = 0; j < ncols; ++j)
-                  ctile[i * s.ldc + j] = edge[i * NR + j] + (overwrite ? T(0) : ctile[i * s.ldc + j]);
-            }
-          }
+          for (int64_t jr = j_begin; jr < j_end; jr += NR)
+            multiply_strip<T, Kernel>(i_begin, i_end, kc, packed_a.get(), packed_b.get() + (jr / NR) * NR * kc, NR,
+                                      std::min<int64_t>(NR, j_end - jr), c + j0 + jr, s.ldc, alpha,
+                                      overwrite_first && p0 == 0);
         }
       });
     }
   }
 }
 
-template <typename T>
-void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+// Strip by strip: A is packed whole once, then each thread takes tiles of
+// columns through the whole depth, packing (or reading in place) each strip
+// of B just before it uses it, while it is in L1. One parallel section per
+// product, and each strip of B is packed once: for products with few rows
+// (the convolutions), whose strips of B serve only a few micro-tiles.
+template <typename T, typename Kernel, typename Source>
+void gemm_strips(const GemmShape& s, T alpha, const T* a, const Source& b, bool overwrite_first, T* c) {
+  constexpr int MR = Kernel::MR, NR = Kernel::NR;
+  int64_t m_strips = (s.m + MR - 1) / MR, panels = (s.k + kKc - 1) / kKc, n_strips = (s.n + NR - 1) / NR;
+  auto packed_a = aligned_buffer<T>(m_strips * MR * s.k);  // panel p0 at m_strips·MR·p0
+  parallel_for(0, panels * m_strips, 4, [&](int64_t lo, int64_t hi) {
+    for (int64_t job = lo; job < hi; ++job) {
+      int64_t p0 = (job / m_strips) * kKc, strip = job % m_strips;
+      pack_a<T, MR>(s, a, p0, std::min(kKc, s.k - p0), strip, strip + 1, packed_a.get() + m_strips * MR * p0);
+    }
+  });
+  int64_t tile_rows = s.m <= kMaxStripRows ? s.m : kTileRows;
+  // B costs the same however narrow the tiles: about 8 per thread, so that
+  // the last ones to finish leave the others little to wait for.
+  int64_t per_tile = (n_strips + 8 * ThreadPool::global().threads() - 1) / (8 * ThreadPool::global().threads());
+  int64_t tile_cols = NR * std::clamp<int64_t>(per_tile, 1, kTileCols / NR);
+  int64_t row_tiles = (s.m + tile_rows - 1) / tile_rows, col_tiles = (s.n + tile_cols - 1) / tile_cols;
+  parallel_for(0, row_tiles * col_tiles, 1, [&](int64_t lo, int64_t hi) {
+    auto strip_b = aligned_buffer<T>(NR * kKc);
+    for (int64_t tile = lo; tile < hi; ++tile) {
+      int64_t i_begin = (tile / col_tiles) * tile_rows, j_begin = (tile % col_tiles) * tile_cols;
+      int64_t i_end = std::min(s.m, i_begin + tile_rows), j_end = std::min(s.n, j_begin + tile_cols);
+      for (int64_t p0 = 0; p0 < s.k; p0 += kKc) {
+        int64_t kc = std::min(kKc, s.k - p0);
+        for (int64_t jr = j_begin; jr < j_end; jr += NR) {
+          int64_t ncols = std::min<int64_t>(NR, j_end - jr), b_step = NR;
+          const T* bp = ncols == NR ? b.in_place(p0, jr, b_step) : nullptr;
+          if (!bp) {
+            b.template pack<NR>(p0, kc, jr, ncols, strip_b.get());
+            bp = strip_b.get(), b_step = NR;
+          }
+          multiply_strip<T, Kernel>(i_begin, i_end, kc, packed_a.get() + m_strips * MR * p0, bp, b_step, ncols, c + jr,
+                                    s.ldc, alpha, overwrite_first && p0 == 0);
+        }
+      }
+    }
+  });
+}
+
+template <typename T, typename Kernel, typename Source>
+void gemm_one(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
+  // beta = 0 with work to do: the first depth panel overwrites C instead.
+  const bool overwrite_first = beta == T(0) && s.k > 0 && alpha != T(0);
+  if (beta != T(1) && !overwrite_first) scale_c(s, beta, c);
+  if (s.k == 0 || alpha == T(0)) return;
+  if (b.per_strip(s, (s.m + Kernel::MR - 1) / Kernel::MR)) gemm_strips<T, Kernel>(s, alpha, a, b, overwrite_first, c);
+  else gemm_panels<T, Kernel>(s, alpha, a, b, overwrite_first, c);
+}
+
+template <typename T, typename Source>
+void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
   if constexpr (std::is_same_v<T, float>) {
     if (cpu_features().avx2 && cpu_features().fma) return gemm_one<float, Avx2FloatKernel>(s, alpha, a, b, beta, c);
   }
@@ -166,8 +190,8 @@ void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const T* b, T beta, 
 // gradient: K = batch · pixels) has too little work per depth panel to share
 // out. Its depth is split instead: each thread multiplies one slice into a
 // private C, and the slices are summed in a fixed order (deterministic).
-template <typename T>
-bool split_depth(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+template <typename T, typename Source>
+bool split_depth(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
   int64_t threads = ThreadPool::global().threads();
   if (threads < 2 || s.m * s.n > 65536 || s.k < 2048 || s.k < 8 * (s.m + s.n)) return false;
   int64_t slices = threads, slice_k = (s.k + slices - 1) / slices;
@@ -180,8 +204,7 @@ bool split_depth(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T*
       part.k = std::max<int64_t>(0, std::min(s.k, k0 + slice_k) - k0);
       part.ldc = s.n;
       const T* ap = s.trans_a ? a + k0 * s.lda : a + k0;
-      const T* bp = s.trans_b ? b + k0 : b + k0 * s.ldb;
-      gemm_dispatch(part, alpha, ap, bp, T(0), partial[size_t(i)].get());
+      gemm_dispatch(part, alpha, ap, b.depth_slice(k0), T(0), partial[size_t(i)].get());
     }
   });
   parallel_for(0, s.m, 1, [&](int64_t lo, int64_t hi) {
@@ -196,18 +219,32 @@ bool split_depth(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T*
   return true;
 }
 
-}  // namespace
-
-template <typename T>
-void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+template <typename T, typename Source>
+void gemm_batch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
   for (int64_t i = 0; i < s.batch; ++i) {
-    const T *ai = a + i * s.stride_a, *bi = b + i * s.stride_b;
+    const T* ai = a + i * s.stride_a;
+    Source bi = b.batch_item(i);
     T* ci = c + i * s.stride_c;
     if (!split_depth(s, alpha, ai, bi, beta, ci)) gemm_dispatch(s, alpha, ai, bi, beta, ci);
   }
 }
 
+}  // namespace
+
+template <typename T>
+void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
+  gemm_batch(s, alpha, a, MatrixB<T>(s, b), beta, c);
+}
+
+template <typename T>
+void cpu_gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c) {
+  gemm_batch(s, alpha, a, ColumnsB<T>(s, g, x), beta, c);
+}
+
 template void cpu_gemm<float>(const GemmShape&, float, const float*, const float*, float, float*);
 template void cpu_gemm<double>(const GemmShape&, double, const double*, const double*, double, double*);
+template void cpu_gemm_columns<float>(const GemmShape&, float, const float*, const ConvGeometry&, const float*, float, float*);
+template void cpu_gemm_columns<double>(const GemmShape&, double, const double*, const ConvGeometry&, const double*, double,
+                                       double*);
 
 }  // namespace dmdlk

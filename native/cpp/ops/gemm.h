@@ -6,6 +6,8 @@
 
 namespace dmdlk {
 
+struct ConvGeometry;
+
 struct GemmShape {
   int64_t m = 0, n = 0, k = 0;     // op(A) is m×k, op(B) is k×n, C is m×n
   bool trans_a = false, trans_b = false;
@@ -19,6 +21,13 @@ struct GemmShape {
 // the thread pool. beta == 0 overwrites C (NaNs in C do not leak through).
 template <typename T>
 void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
+
+// cpu_gemm with B the im2col column matrix of one image x of a convolution
+// (rows (c·kh + i)·kw + j, columns oy·Wo + ox; its transpose when s.trans_b),
+// gathered from x while B is packed, so the column matrix is never stored.
+// s.ldb is unused; s.stride_b is the distance between batch items of x.
+template <typename T>
+void cpu_gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c);
 
 namespace cuda_ops {
 template <typename T>
