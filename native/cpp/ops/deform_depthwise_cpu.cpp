@@ -79,70 +79,93 @@ void cpu_deform_depthwise_forward(const DeformGeometry& g, const T* x, const T* 
   });
 }
 
+int64_t deform_depthwise_row_slices(const DeformGeometry& g, int64_t batch) {
+  int64_t threads = ThreadPool::global().threads();
+  return std::clamp<int64_t>((threads + batch - 1) / std::max<int64_t>(1, batch), 1, std::max<int64_t>(1, g.out_h));
+}
+
+int64_t deform_depthwise_backward_scratch(const DeformGeometry& g, int64_t batch) {
+  int64_t slices = deform_depthwise_row_slices(g, batch);
+  return batch * (slices - 1) * g.channels * g.height * g.width + batch * slices * g.channels * g.taps();
+}
+
+// One pass over (image, slice of output rows) items: each computes its rows'
+// sample points once and, for every tap, channel and pixel, reads the four
+// corners once for all three gradients. doffset rows belong to one item;
+// dx and dweight go to the item's own buffers (dx: the image's own planes for
+// its first slice) and are summed in a fixed order after, so the result
+// depends on the thread count only through the number of slices.
 template <typename T>
-void cpu_deform_depthwise_backward(const DeformGeometry& g, const T* x, const T* offset, const T* weight, const T* dy,
-                                   T* dx, T* doffset, T* dweight) {
-  int64_t plane = g.height * g.width, out_plane = g.out_h * g.out_w;
-  // dx and dweight: channel groups, each writing only its own channels.
-  int64_t groups = std::min<int64_t>(g.channels, 4 * ThreadPool::global().threads());
-  parallel_for(0, groups, 1, [&](int64_t lo, int64_t hi) {
+void cpu_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
+                                   const T* dy, T* dx, T* doffset, T* dweight, T* scratch) {
+  int64_t plane = g.height * g.width, out_plane = g.out_h * g.out_w, taps = g.taps();
+  int64_t image = g.channels * plane, offsets = 2 * taps * out_plane, slices = deform_depthwise_row_slices(g, batch);
+  T* dx_partial = scratch;                                         // [batch][slices − 1][C, H, W]
+  T* dw_partial = scratch + batch * (slices - 1) * image;          // [batch · slices][C, taps]
+  parallel_for(0, batch * slices, 1, [&](int64_t lo, int64_t hi) {
     std::vector<Sample<T>> table;
-    for (int64_t group = lo; group < hi; ++group) {
-      int64_t c0 = group * g.channels / groups, c1 = (group + 1) * g.channels / groups;
-      std::fill(dx + c0 * plane, dx + c1 * plane, T(0));
-      for (int64_t oy = 0; oy < g.out_h; ++oy) {
-        row_samples(g, offset, oy, table);
-        for (int64_t c = c0; c < c1; ++c) {
-          const T *xc = x + c * plane, *dyr = dy + c * out_plane + oy * g.out_w, *wc = weight + c * g.taps();
-          T* dxc = dx + c * plane;
-          for (int64_t t = 0; t < g.taps(); ++t) {
-            const Sample<T>* row = table.data() + t * g.out_w;
-            T dw = 0;
-            for (int64_t ox = 0; ox < g.out_w; ++ox) {
+    for (int64_t item = lo; item < hi; ++item) {
+      int64_t n = item / slices, slice = item % slices;
+      const T *xn = x + n * image, *dyn = dy + n * g.channels * out_plane, *on = offset + n * offsets;
+      T* dxn = slice == 0 ? dx + n * image : dx_partial + (n * (slices - 1) + slice - 1) * image;
+      T* dw = dw_partial + item * g.channels * taps;
+      std::fill(dxn, dxn + image, T(0));
+      std::fill(dw, dw + g.channels * taps, T(0));
+      for (int64_t oy = slice * g.out_h / slices; oy < (slice + 1) * g.out_h / slices; ++oy) {
+        row_samples(g, on, oy, table);
+        for (int64_t t = 0; t < taps; ++t) {
+          const Sample<T>* row = table.data() + t * g.out_w;
+          T* off_y = doffset + n * offsets + (2 * t) * out_plane + oy * g.out_w;
+          T* off_x = off_y + out_plane;
+          std::fill(off_y, off_y + g.out_w, T(0));
+          std::fill(off_x, off_x + g.out_w, T(0));
+          for (int64_t c = 0; c < g.channels; ++c) {
+            const T *xc = xn + c * plane, *dyr = dyn + c * out_plane + oy * g.out_w;
+            T* dxc = dxn + c * plane;
+            T wct = weight[c * taps + t], dwt = 0;
+            auto pixel = [&](int64_t ox) {
               const Sample<T>& s = row[ox];
-              dw += dyr[ox] * sample_value(s, xc);
-              T d = dyr[ox] * wc[t];
+              T v00 = xc[s.index[0]], v01 = xc[s.index[1]], v10 = xc[s.index[2]], v11 = xc[s.index[3]];
+              dwt += dyr[ox] * (s.weight[0] * v00 + s.weight[1] * v01 + s.weight[2] * v10 + s.weight[3] * v11);
+              T d = dyr[ox] * wct;
+              v00 *= s.valid[0], v01 *= s.valid[1], v10 *= s.valid[2], v11 *= s.valid[3];
+              T hy = T(1) - s.ly, hx = T(1) - s.lx;
+              off_y[ox] += d * (hx * (v10 - v00) + s.lx * (v11 - v01));
+              off_x[ox] += d * (hy * (v01 - v00) + s.ly * (v11 - v10));
               for (int k = 0; k < 4; ++k) dxc[s.index[k]] += s.weight[k] * d;
-            }
-            dweight[c * g.taps() + t] += dw;
+            };
+            // Neighbouring pixels scatter into the same corners of dx: the
+            // two halves of the row are interleaved so that the read-modify-
+            // writes of one do not wait on the other's.
+            int64_t half = g.out_w / 2;
+            for (int64_t ox = 0; ox < half; ++ox) pixel(ox), pixel(ox + half);
+            if (g.out_w % 2) pixel(g.out_w - 1);
+            dw[c * taps + t] += dwt;
           }
         }
       }
     }
   });
-  // doffset: output rows, each summing over every channel for its own pixels.
-  parallel_for(0, g.out_h, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<Sample<T>> table;
-    for (int64_t oy = lo; oy < hi; ++oy) {
-      row_samples(g, offset, oy, table);
-      for (int64_t t = 0; t < g.taps(); ++t) {
-        const Sample<T>* row = table.data() + t * g.out_w;
-        T* off_y = doffset + (2 * t) * out_plane + oy * g.out_w;
-        T* off_x = doffset + (2 * t + 1) * out_plane + oy * g.out_w;
-        std::fill(off_y, off_y + g.out_w, T(0));
-        std::fill(off_x, off_x + g.out_w, T(0));
-        for (int64_t c = 0; c < g.channels; ++c) {
-          const T *xc = x + c * plane, *dyr = dy + c * out_plane + oy * g.out_w;
-          T wct = weight[c * g.taps() + t];
-          for (int64_t ox = 0; ox < g.out_w; ++ox) {
-            const Sample<T>& s = row[ox];
-            T v00 = s.valid[0] * xc[s.index[0]], v01 = s.valid[1] * xc[s.index[1]];
-            T v10 = s.valid[2] * xc[s.index[2]], v11 = s.valid[3] * xc[s.index[3]];
-            T d = dyr[ox] * wct, hy = T(1) - s.ly, hx = T(1) - s.lx;
-            off_y[ox] += d * (hx * (v10 - v00) + s.lx * (v11 - v01));
-            off_x[ox] += d * (hy * (v01 - v00) + s.ly * (v11 - v10));
-          }
+  if (slices > 1)
+    parallel_for(0, batch * g.channels, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t job = lo; job < hi; ++job) {
+        int64_t n = job / g.channels, c = job % g.channels;
+        T* out = dx + n * image + c * plane;
+        for (int64_t slice = 1; slice < slices; ++slice) {
+          const T* part = dx_partial + (n * (slices - 1) + slice - 1) * image + c * plane;
+          for (int64_t i = 0; i < plane; ++i) out[i] += part[i];
         }
       }
-    }
-  });
+    });
+  for (int64_t item = 0; item < batch * slices; ++item)
+    for (int64_t i = 0; i < g.channels * taps; ++i) dweight[i] += dw_partial[item * g.channels * taps + i];
 }
 
 template void cpu_deform_depthwise_forward<float>(const DeformGeometry&, const float*, const float*, const float*, float*);
 template void cpu_deform_depthwise_forward<double>(const DeformGeometry&, const double*, const double*, const double*, double*);
-template void cpu_deform_depthwise_backward<float>(const DeformGeometry&, const float*, const float*, const float*,
-                                                   const float*, float*, float*, float*);
-template void cpu_deform_depthwise_backward<double>(const DeformGeometry&, const double*, const double*, const double*,
-                                                    const double*, double*, double*, double*);
+template void cpu_deform_depthwise_backward<float>(const DeformGeometry&, int64_t, const float*, const float*,
+                                                   const float*, const float*, float*, float*, float*, float*);
+template void cpu_deform_depthwise_backward<double>(const DeformGeometry&, int64_t, const double*, const double*,
+                                                    const double*, const double*, double*, double*, double*, double*);
 
 }  // namespace dmdlk

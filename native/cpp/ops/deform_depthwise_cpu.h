@@ -11,9 +11,11 @@ namespace dmdlk {
 // One image: x [C, H, W], offset [2·k², Ho, Wo], weight [C, k²] -> y [C, Ho, Wo].
 template <typename T>
 void cpu_deform_depthwise_forward(const DeformGeometry& g, const T* x, const T* offset, const T* weight, T* y);
-// dx (written), doffset (written), dweight (accumulated over images).
+// A batch: dx and doffset written, dweight accumulated into; scratch holds
+// deform_depthwise_backward_scratch(g, batch) values.
 template <typename T>
-void cpu_deform_depthwise_backward(const DeformGeometry& g, const T* x, const T* offset, const T* weight, const T* dy,
-                                   T* dx, T* doffset, T* dweight);
+void cpu_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
+                                   const T* dy, T* dx, T* doffset, T* dweight, T* scratch);
+int64_t deform_depthwise_backward_scratch(const DeformGeometry& g, int64_t batch);
 
 }  // namespace dmdlk
