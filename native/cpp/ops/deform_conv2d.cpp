@@ -141,8 +141,9 @@ Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight
   if (p.ddlk_form(x.device())) {
     dispatch_floating(x.dtype(), [&](auto zero) {
       using T = decltype(zero);
-      for (int64_t n = 0; n < p.batch; ++n)
-        cpu_deform_depthwise_forward<T>(g, image<T>(x, n), image<T>(offset, n), weight.data<T>(), image<T>(y, n));
+      Tensor scratch = Tensor::empty({deform_depthwise_forward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
+      cpu_deform_depthwise_forward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), y.data<T>(),
+                                      scratch.data<T>());
       if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, bias.data<T>(), y.data<T>());
     });
     return y;
@@ -175,9 +176,9 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   if (p.has_mask) grads.dmask = Tensor::zeros(mask.shape(), x.dtype(), x.device());
   if (dy.numel() == 0) return grads;
   if (p.ddlk_form(x.device())) {
-    Tensor scratch = Tensor::empty({deform_depthwise_backward_scratch(g, p.batch)}, x.dtype(), x.device());
     dispatch_floating(x.dtype(), [&](auto zero) {
       using T = decltype(zero);
+      Tensor scratch = Tensor::empty({deform_depthwise_backward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
       cpu_deform_depthwise_backward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), dy.data<T>(),
                                        grads.dx.data<T>(), grads.doffset.data<T>(), grads.dweight.data<T>(),
                                        scratch.data<T>());

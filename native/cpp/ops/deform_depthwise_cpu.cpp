@@ -1,120 +1,149 @@
 #include "ops/deform_depthwise_cpu.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "ops/deform_depthwise_rows.h"
 
 namespace dmdlk {
 
 namespace {
 
-// One sample point: its four corners (index into a plane, 0 when outside) with
-// the bilinear weights of the value (0 when that corner, or the whole point,
-// is outside) and the validity of each corner for the coordinate gradient
-// (torchvision checks corners one by one there, with no early exit).
+// A coordinate held to [−3, size + 2] and its floor: beyond that range every
+// corner is outside whatever the exact value (NaN lands there too), and the
+// floor of a held value is a plain conversion, not a libm call.
 template <typename T>
-struct Sample {
-  int32_t index[4];
-  T weight[4];
-  T valid[4];
-  T ly, lx;
-};
+T held(T v, int64_t size) {
+  return v > T(-3) ? (v < T(size + 2) ? v : T(size + 2)) : T(-3);
+}
+template <typename T>
+int64_t floor_held(T v) {
+  int64_t i = int64_t(v);
+  return i - (T(i) > v);
+}
 
 template <typename T>
-Sample<T> make_sample(const DeformGeometry& g, T y, T x) {
-  Sample<T> s;
-  int64_t y0 = int64_t(floor_of(y)), x0 = int64_t(floor_of(x));
-  s.ly = y - T(y0), s.lx = x - T(x0);
-  T hy = T(1) - s.ly, hx = T(1) - s.lx;
+DeformSample<T> make_sample(const DeformGeometry& g, T y, T x) {
+  DeformSample<T> s;
   bool outside = deform_outside(g.height, g.width, y, x);
+  y = held(y, g.height), x = held(x, g.width);
+  int64_t y0 = floor_held(y), x0 = floor_held(x);
+  T ly = y - T(y0), lx = x - T(x0), hy = T(1) - ly, hx = T(1) - lx;
   int64_t ys[4] = {y0, y0, y0 + 1, y0 + 1}, xs[4] = {x0, x0 + 1, x0, x0 + 1};
-  T w[4] = {hy * hx, hy * s.lx, s.ly * hx, s.ly * s.lx};
+  T value[4] = {hy * hx, hy * lx, ly * hx, ly * lx};
+  T grad_y[4] = {-hx, -lx, hx, lx}, grad_x[4] = {-hy, hy, -ly, ly};
   for (int k = 0; k < 4; ++k) {
     bool in = ys[k] >= 0 && ys[k] < g.height && xs[k] >= 0 && xs[k] < g.width;
     s.index[k] = in ? int32_t(ys[k] * g.width + xs[k]) : 0;
-    s.valid[k] = in ? T(1) : T(0);
-    s.weight[k] = in && !outside ? w[k] : T(0);
+    s.value[k] = in && !outside ? value[k] : T(0);
+    s.grad_y[k] = in ? grad_y[k] : T(0);
+    s.grad_x[k] = in ? grad_x[k] : T(0);
   }
   return s;
 }
 
-// The samples of output row oy: table[t · out_w + ox].
+// The samples of output row oy: table[t · out_w + ox]. The points are
+// deform_point's, with its divisions hoisted out of the row.
 template <typename T>
-void row_samples(const DeformGeometry& g, const T* offset, int64_t oy, std::vector<Sample<T>>& table) {
+void row_samples(const DeformGeometry& g, const T* offset, int64_t oy, std::vector<DeformSample<T>>& table) {
   table.resize(size_t(g.taps() * g.out_w));
-  for (int64_t t = 0; t < g.taps(); ++t)
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      T y, x;
-      deform_point(g, offset, 0, t, oy * g.out_w + ox, &y, &x);
-      table[size_t(t * g.out_w + ox)] = make_sample(g, y, x);
+  for (int64_t t = 0; t < g.taps(); ++t) {
+    int64_t i = t / g.kernel_w, j = t % g.kernel_w;
+    const T* off_y = offset + 2 * t * g.pixels() + oy * g.out_w;
+    const T* off_x = off_y + g.pixels();
+    T y_base = T(oy * g.stride_h - g.pad_h + i * g.dilation_h);
+    int64_t x_shift = j * g.dilation_w - g.pad_w;
+    DeformSample<T>* out = table.data() + t * g.out_w;
+    for (int64_t ox = 0; ox < g.out_w; ++ox)
+      out[ox] = make_sample(g, y_base + off_y[ox], T(ox * g.stride_w + x_shift) + off_x[ox]);
+  }
+}
+
+template <typename T>
+T combine(const T w[4], const DeformSample<T>& s, const T* plane) {
+  return w[0] * plane[s.index[0]] + w[1] * plane[s.index[1]] + w[2] * plane[s.index[2]] + w[3] * plane[s.index[3]];
+}
+
+// The AVX2 row kernels take float images whose channels fill whole vectors.
+template <typename T>
+bool channels_last(const DeformGeometry& g) {
+  return std::is_same_v<T, float> && g.channels % 8 == 0 && cpu_features().avx2 && cpu_features().fma;
+}
+
+// Output rows are split into this many slices per image where the batch alone
+// cannot keep every thread busy (each slice of an image needs its own dx).
+int64_t row_slices(const DeformGeometry& g, int64_t batch) {
+  int64_t threads = ThreadPool::global().threads();
+  return std::clamp<int64_t>((threads + batch - 1) / std::max<int64_t>(1, batch), 1, std::max<int64_t>(1, g.out_h));
+}
+
+// [count][rows, cols] → [count][cols, rows], in blocks of columns.
+template <typename T>
+void transpose(int64_t count, int64_t rows, int64_t cols, const T* src, T* dst) {
+  constexpr int64_t kBlock = 64;
+  int64_t blocks = (cols + kBlock - 1) / kBlock;
+  parallel_for(0, count * blocks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t job = lo; job < hi; ++job) {
+      int64_t n = job / blocks, j0 = (job % blocks) * kBlock, j1 = std::min(cols, j0 + kBlock);
+      const T* in = src + n * rows * cols;
+      T* out = dst + n * rows * cols;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = j0; j < j1; ++j) out[j * rows + r] = in[r * cols + j];
     }
+  });
 }
 
-template <typename T>
-T sample_value(const Sample<T>& s, const T* plane) {
-  return s.weight[0] * plane[s.index[0]] + s.weight[1] * plane[s.index[1]] + s.weight[2] * plane[s.index[2]] +
-         s.weight[3] * plane[s.index[3]];
-}
-
-}  // namespace
+// ---- planar kernels: any type, any channel count --------------------------
 
 template <typename T>
-void cpu_deform_depthwise_forward(const DeformGeometry& g, const T* x, const T* offset, const T* weight, T* y) {
+void planar_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight, T* y) {
   int64_t plane = g.height * g.width, out_plane = g.out_h * g.out_w;
-  parallel_for(0, g.out_h, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<Sample<T>> table;
-    for (int64_t oy = lo; oy < hi; ++oy) {
-      row_samples(g, offset, oy, table);
+  parallel_for(0, batch * g.out_h, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<DeformSample<T>> table;
+    for (int64_t job = lo; job < hi; ++job) {
+      int64_t n = job / g.out_h, oy = job % g.out_h;
+      row_samples(g, offset + n * 2 * g.taps() * out_plane, oy, table);
       for (int64_t c = 0; c < g.channels; ++c) {
-        const T *xc = x + c * plane, *wc = weight + c * g.taps();
-        T* out = y + c * out_plane + oy * g.out_w;
+        const T *xc = x + (n * g.channels + c) * plane, *wc = weight + c * g.taps();
+        T* out = y + (n * g.channels + c) * out_plane + oy * g.out_w;
         std::fill(out, out + g.out_w, T(0));
         for (int64_t t = 0; t < g.taps(); ++t) {
-          const Sample<T>* row = table.data() + t * g.out_w;
-          for (int64_t ox = 0; ox < g.out_w; ++ox) out[ox] += wc[t] * sample_value(row[ox], xc);
+          const DeformSample<T>* row = table.data() + t * g.out_w;
+          for (int64_t ox = 0; ox < g.out_w; ++ox) out[ox] += wc[t] * combine(row[ox].value, row[ox], xc);
         }
       }
     }
   });
 }
 
-int64_t deform_depthwise_row_slices(const DeformGeometry& g, int64_t batch) {
-  int64_t threads = ThreadPool::global().threads();
-  return std::clamp<int64_t>((threads + batch - 1) / std::max<int64_t>(1, batch), 1, std::max<int64_t>(1, g.out_h));
-}
-
-int64_t deform_depthwise_backward_scratch(const DeformGeometry& g, int64_t batch) {
-  int64_t slices = deform_depthwise_row_slices(g, batch);
-  return batch * (slices - 1) * g.channels * g.height * g.width + batch * slices * g.channels * g.taps();
-}
-
 // One pass over (image, slice of output rows) items: each computes its rows'
 // sample points once and, for every tap, channel and pixel, reads the four
-// corners once for all three gradients. doffset rows belong to one item;
-// dx and dweight go to the item's own buffers (dx: the image's own planes for
-// its first slice) and are summed in a fixed order after, so the result
-// depends on the thread count only through the number of slices.
+// corners once for all three gradients. doffset rows belong to one item; dx
+// and dweight go to the item's own buffers (dx: the image's own planes for
+// its first slice), summed in a fixed order after.
 template <typename T>
-void cpu_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
-                                   const T* dy, T* dx, T* doffset, T* dweight, T* scratch) {
+void planar_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight, const T* dy,
+                     T* dx, T* doffset, T* dweight, T* scratch) {
   int64_t plane = g.height * g.width, out_plane = g.out_h * g.out_w, taps = g.taps();
-  int64_t image = g.channels * plane, offsets = 2 * taps * out_plane, slices = deform_depthwise_row_slices(g, batch);
-  T* dx_partial = scratch;                                         // [batch][slices − 1][C, H, W]
-  T* dw_partial = scratch + batch * (slices - 1) * image;          // [batch · slices][C, taps]
+  int64_t image = g.channels * plane, offsets = 2 * taps * out_plane, slices = row_slices(g, batch);
+  T* dx_partial = scratch;                                 // [batch][slices − 1][C, H, W]
+  T* dw_partial = scratch + batch * (slices - 1) * image;  // [batch · slices][C, taps]
   parallel_for(0, batch * slices, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<Sample<T>> table;
+    std::vector<DeformSample<T>> table;
     for (int64_t item = lo; item < hi; ++item) {
       int64_t n = item / slices, slice = item % slices;
-      const T *xn = x + n * image, *dyn = dy + n * g.channels * out_plane, *on = offset + n * offsets;
+      const T *xn = x + n * image, *dyn = dy + n * g.channels * out_plane;
       T* dxn = slice == 0 ? dx + n * image : dx_partial + (n * (slices - 1) + slice - 1) * image;
       T* dw = dw_partial + item * g.channels * taps;
       std::fill(dxn, dxn + image, T(0));
       std::fill(dw, dw + g.channels * taps, T(0));
       for (int64_t oy = slice * g.out_h / slices; oy < (slice + 1) * g.out_h / slices; ++oy) {
-        row_samples(g, on, oy, table);
+        row_samples(g, offset + n * offsets, oy, table);
         for (int64_t t = 0; t < taps; ++t) {
-          const Sample<T>* row = table.data() + t * g.out_w;
+          const DeformSample<T>* row = table.data() + t * g.out_w;
           T* off_y = doffset + n * offsets + (2 * t) * out_plane + oy * g.out_w;
           T* off_x = off_y + out_plane;
           std::fill(off_y, off_y + g.out_w, T(0));
@@ -123,23 +152,14 @@ void cpu_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const
             const T *xc = xn + c * plane, *dyr = dyn + c * out_plane + oy * g.out_w;
             T* dxc = dxn + c * plane;
             T wct = weight[c * taps + t], dwt = 0;
-            auto pixel = [&](int64_t ox) {
-              const Sample<T>& s = row[ox];
-              T v00 = xc[s.index[0]], v01 = xc[s.index[1]], v10 = xc[s.index[2]], v11 = xc[s.index[3]];
-              dwt += dyr[ox] * (s.weight[0] * v00 + s.weight[1] * v01 + s.weight[2] * v10 + s.weight[3] * v11);
+            for (int64_t ox = 0; ox < g.out_w; ++ox) {
+              const DeformSample<T>& s = row[ox];
+              dwt += dyr[ox] * combine(s.value, s, xc);
               T d = dyr[ox] * wct;
-              v00 *= s.valid[0], v01 *= s.valid[1], v10 *= s.valid[2], v11 *= s.valid[3];
-              T hy = T(1) - s.ly, hx = T(1) - s.lx;
-              off_y[ox] += d * (hx * (v10 - v00) + s.lx * (v11 - v01));
-              off_x[ox] += d * (hy * (v01 - v00) + s.ly * (v11 - v10));
-              for (int k = 0; k < 4; ++k) dxc[s.index[k]] += s.weight[k] * d;
-            };
-            // Neighbouring pixels scatter into the same corners of dx: the
-            // two halves of the row are interleaved so that the read-modify-
-            // writes of one do not wait on the other's.
-            int64_t half = g.out_w / 2;
-            for (int64_t ox = 0; ox < half; ++ox) pixel(ox), pixel(ox + half);
-            if (g.out_w % 2) pixel(g.out_w - 1);
+              off_y[ox] += d * combine(s.grad_y, s, xc);
+              off_x[ox] += d * combine(s.grad_x, s, xc);
+              for (int k = 0; k < 4; ++k) dxc[s.index[k]] += s.value[k] * d;
+            }
             dw[c * taps + t] += dwt;
           }
         }
@@ -161,8 +181,116 @@ void cpu_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const
     for (int64_t i = 0; i < g.channels * taps; ++i) dweight[i] += dw_partial[item * g.channels * taps + i];
 }
 
-template void cpu_deform_depthwise_forward<float>(const DeformGeometry&, const float*, const float*, const float*, float*);
-template void cpu_deform_depthwise_forward<double>(const DeformGeometry&, const double*, const double*, const double*, double*);
+// ---- channels-last kernels: float, C a multiple of 8, AVX2 ----------------
+
+void channels_last_forward(const DeformGeometry& g, int64_t batch, const float* x, const float* offset,
+                           const float* weight, float* y, float* scratch) {
+  int64_t plane = g.height * g.width, out_plane = g.out_h * g.out_w, taps = g.taps(), c = g.channels;
+  float* xt = scratch;                    // [batch][H·W, C]
+  float* wt = xt + batch * c * plane;     // [taps, C]
+  transpose(batch, c, plane, x, xt);
+  transpose(1, c, taps, weight, wt);
+  parallel_for(0, batch * g.out_h, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<DeformSample<float>> table;
+    std::vector<float> y_row(size_t(g.out_w * c));
+    for (int64_t job = lo; job < hi; ++job) {
+      int64_t n = job / g.out_h, oy = job % g.out_h;
+      row_samples(g, offset + n * 2 * taps * out_plane, oy, table);
+      deform_avx2::forward_row(c, g.out_w, taps, table.data(), xt + n * c * plane, wt, y_row.data());
+      for (int64_t ch = 0; ch < c; ++ch) {
+        float* out = y + (n * c + ch) * out_plane + oy * g.out_w;
+        for (int64_t ox = 0; ox < g.out_w; ++ox) out[ox] = y_row[size_t(ox * c + ch)];
+      }
+    }
+  });
+}
+
+// As planar_backward, over channels-last copies of x and dy, into
+// channels-last dx buffers (one per item) transposed and summed at the end.
+void channels_last_backward(const DeformGeometry& g, int64_t batch, const float* x, const float* offset,
+                            const float* weight, const float* dy, float* dx, float* doffset, float* dweight,
+                            float* scratch) {
+  int64_t plane = g.height * g.width, out_plane = g.out_h * g.out_w, taps = g.taps(), c = g.channels;
+  int64_t image = c * plane, offsets = 2 * taps * out_plane, slices = row_slices(g, batch), items = batch * slices;
+  float* xt = scratch;                       // [batch][H·W, C]
+  float* dyt = xt + batch * image;           // [batch][Ho·Wo, C]
+  float* dxt = dyt + batch * c * out_plane;  // [items][H·W, C]
+  float* dw = dxt + items * image;           // [items][taps, C]
+  float* wt = dw + items * taps * c;         // [taps, C]
+  transpose(batch, c, plane, x, xt);
+  transpose(batch, c, out_plane, dy, dyt);
+  transpose(1, c, taps, weight, wt);
+  parallel_for(0, items, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<DeformSample<float>> table;
+    for (int64_t item = lo; item < hi; ++item) {
+      int64_t n = item / slices, slice = item % slices;
+      float *dx_item = dxt + item * image, *dw_item = dw + item * taps * c;
+      std::fill(dx_item, dx_item + image, 0.0f);
+      std::fill(dw_item, dw_item + taps * c, 0.0f);
+      for (int64_t oy = slice * g.out_h / slices; oy < (slice + 1) * g.out_h / slices; ++oy) {
+        row_samples(g, offset + n * offsets, oy, table);
+        deform_avx2::backward_row(c, g.out_w, taps, table.data(), xt + n * image, dyt + (n * out_plane + oy * g.out_w) * c,
+                                  wt, dw_item, dx_item, doffset + n * offsets + oy * g.out_w, out_plane);
+      }
+    }
+  });
+  // dx[n, ch, p] = Σ over the image's slices of dxt[item, p, ch], in blocks of pixels.
+  constexpr int64_t kBlock = 64;
+  int64_t blocks = (plane + kBlock - 1) / kBlock;
+  parallel_for(0, batch * blocks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t job = lo; job < hi; ++job) {
+      int64_t n = job / blocks, p0 = (job % blocks) * kBlock, p1 = std::min(plane, p0 + kBlock);
+      for (int64_t ch = 0; ch < c; ++ch) {
+        float* out = dx + n * image + ch * plane;
+        for (int64_t p = p0; p < p1; ++p) out[p] = dxt[n * slices * image + p * c + ch];
+        for (int64_t slice = 1; slice < slices; ++slice)
+          for (int64_t p = p0; p < p1; ++p) out[p] += dxt[(n * slices + slice) * image + p * c + ch];
+      }
+    }
+  });
+  for (int64_t item = 0; item < items; ++item)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t t = 0; t < taps; ++t) dweight[ch * taps + t] += dw[(item * taps + t) * c + ch];
+}
+
+}  // namespace
+
+template <typename T>
+int64_t deform_depthwise_forward_scratch(const DeformGeometry& g, int64_t batch) {
+  return channels_last<T>(g) ? batch * g.channels * g.height * g.width + g.taps() * g.channels : 0;
+}
+
+template <typename T>
+int64_t deform_depthwise_backward_scratch(const DeformGeometry& g, int64_t batch) {
+  int64_t image = g.channels * g.height * g.width, slices = row_slices(g, batch), weights = g.channels * g.taps();
+  if (!channels_last<T>(g)) return batch * (slices - 1) * image + batch * slices * weights;
+  return batch * image + batch * g.channels * g.pixels() + batch * slices * (image + weights) + weights;
+}
+
+template <typename T>
+void cpu_deform_depthwise_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
+                                  T* y, T* scratch) {
+  if constexpr (std::is_same_v<T, float>)
+    if (channels_last<T>(g)) return channels_last_forward(g, batch, x, offset, weight, y, scratch);
+  planar_forward(g, batch, x, offset, weight, y);
+}
+
+template <typename T>
+void cpu_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
+                                   const T* dy, T* dx, T* doffset, T* dweight, T* scratch) {
+  if constexpr (std::is_same_v<T, float>)
+    if (channels_last<T>(g)) return channels_last_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, scratch);
+  planar_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, scratch);
+}
+
+template int64_t deform_depthwise_forward_scratch<float>(const DeformGeometry&, int64_t);
+template int64_t deform_depthwise_forward_scratch<double>(const DeformGeometry&, int64_t);
+template int64_t deform_depthwise_backward_scratch<float>(const DeformGeometry&, int64_t);
+template int64_t deform_depthwise_backward_scratch<double>(const DeformGeometry&, int64_t);
+template void cpu_deform_depthwise_forward<float>(const DeformGeometry&, int64_t, const float*, const float*,
+                                                  const float*, float*, float*);
+template void cpu_deform_depthwise_forward<double>(const DeformGeometry&, int64_t, const double*, const double*,
+                                                   const double*, double*, double*);
 template void cpu_deform_depthwise_backward<float>(const DeformGeometry&, int64_t, const float*, const float*,
                                                    const float*, const float*, float*, float*, float*, float*);
 template void cpu_deform_depthwise_backward<double>(const DeformGeometry&, int64_t, const double*, const double*,

@@ -1,0 +1,65 @@
+// DDLK's deformable convolution has two CPU implementations: planar (any type
+// and channel count; the one the double-precision gradient checks and the
+// PyTorch fixtures cover) and channels last with AVX2 (float, channels a
+// multiple of 8). Here the second must give the first's output and every
+// gradient, with sample points inside, on and beyond every border, batches
+// of one (rows split into slices) and more, and channel counts that leave a
+// tail after the 32-channel blocks.
+#include <random>
+
+#include "gradcheck.h"
+#include "core/cpu_features.h"
+#include "ops/deform_conv2d.h"
+
+using namespace dmdlk;
+using namespace dmdlk::test;
+
+namespace {
+
+struct Layer {
+  int64_t batch, channels, height, width, kernel, dilation;
+};
+
+// in: x, offset, weight, dy.
+std::vector<Tensor> run(const std::vector<Tensor>& in, const DeformConv2dOptions& o) {
+  Tensor y = deform_conv2d(in[0], in[1], in[2], Tensor(), Tensor(), o);
+  DeformConv2dGrads g = deform_conv2d_backward(in[3], in[0], in[1], in[2], Tensor(), false, o);
+  return {y, g.dx, g.doffset, g.dweight};
+}
+
+}  // namespace
+
+TEST(channels_last_matches_planar) {
+  if (!(cpu_features().avx2 && cpu_features().fma)) {
+    std::printf("    (this CPU has no AVX2: only the planar kernels exist here)\n");
+    return;
+  }
+  std::mt19937 rng(3);
+  for (const Layer& c : std::vector<Layer>{{1, 8, 9, 11, 3, 1}, {3, 40, 12, 10, 5, 1}, {2, 32, 14, 13, 7, 3}}) {
+    DeformConv2dOptions o;
+    o.pad_h = o.pad_w = c.dilation * (c.kernel - 1) / 2;
+    o.dilation_h = o.dilation_w = c.dilation;
+    o.groups = c.channels;
+    int64_t taps = c.kernel * c.kernel;
+    Tensor offset = random_tensor({c.batch, 2 * taps, c.height, c.width}, rng, 3.0, DType::F32);
+    float* off = offset.data<float>();
+    for (int64_t i = 0; i < offset.numel(); i += 7) off[i] = float(int64_t(off[i]));  // integer points: on corners and borders
+    std::vector<Tensor> in = {random_tensor({c.batch, c.channels, c.height, c.width}, rng, 1.0, DType::F32), offset,
+                              random_tensor({c.channels, 1, c.kernel, c.kernel}, rng, 0.3, DType::F32),
+                              random_tensor({c.batch, c.channels, c.height, c.width}, rng, 1.0, DType::F32)};
+    CHECK(cap_simd_level("avx2"));
+    std::vector<Tensor> fast = run(in, o);
+    CHECK(cap_simd_level("portable"));
+    std::vector<Tensor> planar = run(in, o);
+    const char* names[] = {"y", "dx", "doffset", "dweight"};
+    for (size_t k = 0; k < fast.size(); ++k) {
+      double worst = closeness(fast[k], planar[k], 1e-4, 1e-4);
+      if (!(worst <= 1))
+        fail(__FILE__, __LINE__, concat(names[k], " for ", c.channels, " channels, ", c.kernel, "×", c.kernel,
+                                        ", batch ", c.batch, ": off by ", worst, "× the tolerance"));
+    }
+  }
+  CHECK(cap_simd_level("avx2"));
+}
+
+int main() { return run_all(); }
