@@ -1,10 +1,13 @@
-// Times the default DMDLK-Net at 448×448: forward (evaluation, batch 1) or a
-// training step (forward, backward, Adam; batch 4), after one warm-up run,
-// and prints {"task", "seconds" (median), "images_per_second", "peak_rss_mb",
-// "gpu_mb" (GPU memory held by the caching allocator at the end; 0 on the CPU)};
-// then a profiled run's seconds per op kind on stderr.
-//   bench_model forward|train <checkpoint.safetensors> [runs] [device]
-// bench/model.sh runs it beside bench/model_torch.py with the same weights.
+// Times a DMDLK-Net checkpoint (its config's input size): forward (evaluation,
+// batch 1) or a training step (forward, backward, Adam; batch 4), or another
+// batch, after one warm-up run, and prints {"task", "batch", "seconds"
+// (median), "images_per_second", "peak_rss_mb", "steady_rss_mb", "arena_mb"
+// (the step's planned arena), "gpu_mb" (GPU memory held by the caching
+// allocator at the end; 0 on the CPU)}; then a profiled run's seconds per op
+// kind on stderr.
+//   bench_model forward|train <checkpoint.safetensors> [runs] [device] [batch]
+// bench/model.sh runs it beside bench/model_torch.py with the same weights;
+// bench/scaling.sh over batch and input sizes.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -27,7 +30,11 @@ int run(int argc, char** argv) {
   int runs = argc > 3 ? std::atoi(argv[3]) : 3;
   Device device = parse_device(argc > 4 ? argv[4] : "cpu");
   std::unique_ptr<Model> model = Model::load(argv[2], device);
-  int64_t batch = task == "train" ? 4 : 1, side = model->config().input_size;
+  int64_t batch = argc > 5 ? std::atoll(argv[5]) : task == "train" ? 4 : 1, side = model->config().input_size;
+  if (batch < 1) {
+    std::fprintf(stderr, "bench_model: batch must be a positive integer, got %s\n", argv[5]);
+    return 2;
+  }
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
   std::vector<float> pixels(size_t(batch * 3 * side * side));
@@ -84,9 +91,10 @@ int run(int argc, char** argv) {
                "%lld served from the arena in the last step, %lld fallbacks\n", task.c_str(), (long long)plan.buffers,
                plan.arena_bytes / 1048576.0, plan.peak_live_bytes / 1048576.0, plan.total_bytes / 1048576.0,
                (long long)plan.served, (long long)plan.fallbacks);
-  std::printf("{\"task\": \"%s\", \"seconds\": %.3f, \"images_per_second\": %.3f, \"peak_rss_mb\": %.0f, "
-              "\"steady_rss_mb\": %.0f, \"gpu_mb\": %.0f}\n",
-              task.c_str(), median, double(batch) / median, usage.ru_maxrss / 1024.0, steady_mb, gpu_mb);
+  std::printf("{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.3f, \"images_per_second\": %.3f, "
+              "\"peak_rss_mb\": %.0f, \"steady_rss_mb\": %.0f, \"arena_mb\": %.0f, \"gpu_mb\": %.0f}\n",
+              task.c_str(), (long long)batch, median, double(batch) / median, usage.ru_maxrss / 1024.0, steady_mb,
+              plan.arena_bytes / 1048576.0, gpu_mb);
   return 0;
 }
 
@@ -94,7 +102,7 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N]\n");
+    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N] [batch]\n");
     return 2;
   }
   try {
