@@ -31,7 +31,7 @@ void naive(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
 
 template <typename T>
 void check_shape(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int64_t batch, bool shared_b, T alpha, T beta,
-                 double tol) {
+                 double tol, bool with_bias = false) {
   std::mt19937 rng(static_cast<uint32_t>(m * 131 + n * 17 + k));
   GemmShape s;
   s.m = m, s.n = n, s.k = k, s.trans_a = ta, s.trans_b = tb, s.batch = batch;
@@ -46,12 +46,17 @@ void check_shape(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int64_t batc
   Tensor b = random_tensor({std::max<int64_t>(1, shared_b ? (tb ? n : k) * s.ldb : batch * s.stride_b)}, rng, 1.0, dt);
   Tensor c = random_tensor({std::max<int64_t>(1, batch * s.stride_c)}, rng, 1.0, dt);
   Tensor expected = c.clone();
-  cpu_gemm<T>(s, alpha, a.data<T>(), b.data<T>(), beta, c.data<T>());
+  Tensor bias = random_tensor({batch * m}, rng, 1.0, dt);
+  cpu_gemm<T>(s, alpha, a.data<T>(), b.data<T>(), beta, c.data<T>(), with_bias ? bias.data<T>() : nullptr);
   naive<T>(s, alpha, a.data<T>(), b.data<T>(), beta, expected.data<T>());
+  if (with_bias)
+    for (int64_t q = 0; q < batch; ++q)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) expected.data<T>()[q * s.stride_c + i * s.ldc + j] += bias.data<T>()[q * m + i];
   double worst = closeness(c, expected, tol, tol);
   if (!(worst <= 1))
     fail(__FILE__, __LINE__, concat("gemm m=", m, " n=", n, " k=", k, " ta=", ta, " tb=", tb, " batch=", batch,
-                                    ": off by ", worst, "× the tolerance"));
+                                    with_bias ? " with a row bias" : "", ": off by ", worst, "× the tolerance"));
 }
 
 }  // namespace
@@ -80,6 +85,17 @@ TEST(gemm_long_depth_split_across_threads) {
 
 TEST(gemm_wide_panels) {
   check_shape<float>(8, 3100, 40, false, false, 1, false, 1.0f, 0.0f, 1e-4);  // crosses the 3072-column panel
+}
+
+// The bias epilogue on every path: strips (few rows), whole panels (many
+// rows, several depth panels), a split depth, an empty depth, batches.
+TEST(gemm_row_bias_epilogue) {
+  for (int t = 0; t < 4; ++t) {
+    check_shape<float>(50, 300, 600, t & 1, t & 2, 1, false, 1.0f, 0.0f, 1e-4, true);
+    check_shape<float>(150, 200, 300, t & 1, t & 2, 2, false, 1.0f, 0.5f, 1e-4, true);
+    check_shape<double>(7, 9, 5000, t & 1, t & 2, 1, false, 1.0, 0.0, 1e-10, true);
+    check_shape<double>(5, 6, 0, t & 1, t & 2, 2, false, 1.0, 0.0, 1e-10, true);
+  }
 }
 
 TEST(gemm_beta_zero_ignores_nan_in_c) {
@@ -112,9 +128,10 @@ void check_columns(ConvGeometry g, int64_t groups, int64_t m, double tol) {
     s.stride_a = m * s.k, s.stride_b = rows * cols, s.stride_c = m * s.n;
     Tensor a = random_tensor({groups * s.stride_a}, rng, 1.0, dt);
     Tensor expected = random_tensor({groups * s.stride_c}, rng, 1.0, dt), got = expected.clone();
-    cpu_gemm<T>(s, 1, a.data<T>(), col.data<T>(), 0.5, expected.data<T>());
+    Tensor bias = random_tensor({groups * m}, rng, 1.0, dt);  // the epilogue, as convolutions use it
+    cpu_gemm<T>(s, 1, a.data<T>(), col.data<T>(), 0.5, expected.data<T>(), bias.data<T>());
     s.stride_b = image;
-    cpu_gemm_columns<T>(s, 1, a.data<T>(), g, x.data<T>(), 0.5, got.data<T>());
+    cpu_gemm_columns<T>(s, 1, a.data<T>(), g, x.data<T>(), 0.5, got.data<T>(), bias.data<T>());
     double worst = closeness(got, expected, tol, tol);
     if (!(worst <= 1))
       fail(__FILE__, __LINE__, concat("gemm_columns ", g.channels, "×", g.height, "×", g.width, " k ", g.kernel_h, "×",

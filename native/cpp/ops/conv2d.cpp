@@ -4,7 +4,8 @@
 //   dx[n]   = col2im(W[g]ᵀ · dy[n, g])
 // On the CPU the columns are gathered from x as the GEMM packs them, never
 // stored, and with stride 1 dx is computed as a convolution of dy instead of
-// through col2im; CUDA stores the columns. A 1×1 convolution with stride 1
+// through col2im; the bias is added in the GEMM's epilogue. CUDA stores the
+// columns and adds the bias after. A 1×1 convolution with stride 1
 // and no padding reads x directly as its columns; depthwise convolutions
 // (groups = Cin = Cout) go to direct kernels.
 #include "ops/conv2d.h"
@@ -227,27 +228,29 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     });
     return y;
   }
-  // The CPU gathers the columns while packing them (cpu_gemm_columns); CUDA stores them.
-  bool store_columns = !p.direct_columns && !x.device().is_cpu();
+  // The CPU gathers the columns while packing them (cpu_gemm_columns) and
+  // adds the bias in the GEMM's epilogue; CUDA stores the columns.
+  bool on_cpu = x.device().is_cpu(), store_columns = !p.direct_columns && !on_cpu;
   Tensor col = store_columns ? Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device()) : Tensor();
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     int64_t cols = g.col_cols();
     ConvGemmShape s = gemm_shape(p);
     int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
+    const T* row_bias = bias.defined() ? bias.data<T>() : nullptr;
     for (int64_t n = 0; n < p.batch; ++n) {
       const T* xn = x.data<T>() + n * x_image;
       T* yn = y.data<T>() + n * y_image;
-      if (p.direct_columns) {
-        conv_gemm_forward<T>(x.device(), s, weight.data<T>(), xn, yn);
-      } else if (!store_columns) {
-        cpu_gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, weight.data<T>(), group_geometry(p), xn, 0, yn);
+      if (on_cpu && p.direct_columns) {
+        cpu_gemm<T>(conv_forward_gemm(s), 1, weight.data<T>(), xn, 0, yn, row_bias);
+      } else if (on_cpu) {
+        cpu_gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, weight.data<T>(), group_geometry(p), xn, 0, yn, row_bias);
       } else {
-        im2col(x.device(), g, xn, col.data<T>());
-        conv_gemm_forward<T>(x.device(), s, weight.data<T>(), col.data<T>(), yn);
+        if (store_columns) im2col(x.device(), g, xn, col.data<T>());
+        conv_gemm_forward<T>(x.device(), s, weight.data<T>(), store_columns ? col.data<T>() : xn, yn);
       }
     }
-    if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, cols}, bias.data<T>(), y.data<T>());
+    if (!on_cpu && row_bias) add_bias<T>(x.device(), {p.batch, p.out_channels, cols}, row_bias, y.data<T>());
   });
   return y;
 }

@@ -72,9 +72,11 @@ void scale_c(const GemmShape& s, T beta, T* c) {
 // C[rows, strip] (+)= A[rows, panel] · B[panel, strip] for rows [i_begin,
 // i_end) and one strip of ncols ≤ NR columns; c points at the strip's column
 // of C's row 0. Edge tiles go through a buffer, added into C with bounds.
+// With row_bias (the last depth panel), the epilogue adds row_bias[row] to
+// the strip while it is still in L1.
 template <typename T, typename Kernel>
 void multiply_strip(int64_t i_begin, int64_t i_end, int64_t kc, const T* packed_a, const T* bp, int64_t b_step,
-                    int64_t ncols, T* c, int64_t ldc, T alpha, bool overwrite) {
+                    int64_t ncols, T* c, int64_t ldc, T alpha, bool overwrite, const T* row_bias) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   alignas(64) T edge[MR * NR];
   for (int64_t ir = i_begin; ir < i_end; ir += MR) {
@@ -89,13 +91,17 @@ void multiply_strip(int64_t i_begin, int64_t i_end, int64_t kc, const T* packed_
     for (int64_t i = 0; i < nrows; ++i)
       for (int64_t j = 0; j < ncols; ++j) ctile[i * ldc + j] = edge[i * NR + j] + (overwrite ? T(0) : ctile[i * ldc + j]);
   }
+  if (row_bias)
+    for (int64_t i = i_begin; i < i_end; ++i)
+      for (int64_t j = 0; j < ncols; ++j) c[i * ldc + j] += row_bias[i];
 }
 
 // Whole panels: for each depth panel, A and kNc columns of B are packed by
 // all threads, then tiles of C are shared out. For large products, whose
 // packed strips of B each serve many micro-tiles.
 template <typename T, typename Kernel, typename Source>
-void gemm_panels(const GemmShape& s, T alpha, const T* a, const Source& b, bool overwrite_first, T* c) {
+void gemm_panels(const GemmShape& s, T alpha, const T* a, const Source& b, bool overwrite_first, T* c,
+                 const T* row_bias) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   int64_t m_strips = (s.m + MR - 1) / MR;
   auto packed_a = aligned_buffer<T>(m_strips * MR * kKc);
@@ -117,7 +123,7 @@ void gemm_panels(const GemmShape& s, T alpha, const T* a, const Source& b, bool 
           for (int64_t jr = j_begin; jr < j_end; jr += NR)
             multiply_strip<T, Kernel>(i_begin, i_end, kc, packed_a.get(), packed_b.get() + (jr / NR) * NR * kc, NR,
                                       std::min<int64_t>(NR, j_end - jr), c + j0 + jr, s.ldc, alpha,
-                                      overwrite_first && p0 == 0);
+                                      overwrite_first && p0 == 0, p0 + kc == s.k ? row_bias : nullptr);
         }
       });
     }
@@ -130,7 +136,8 @@ void gemm_panels(const GemmShape& s, T alpha, const T* a, const Source& b, bool 
 // product, and each strip of B is packed once: for products with few rows
 // (the convolutions), whose strips of B serve only a few micro-tiles.
 template <typename T, typename Kernel, typename Source>
-void gemm_strips(const GemmShape& s, T alpha, const T* a, const Source& b, bool overwrite_first, T* c) {
+void gemm_strips(const GemmShape& s, T alpha, const T* a, const Source& b, bool overwrite_first, T* c,
+                 const T* row_bias) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   int64_t m_strips = (s.m + MR - 1) / MR, panels = (s.k + kKc - 1) / kKc, n_strips = (s.n + NR - 1) / NR;
   auto packed_a = aligned_buffer<T>(m_strips * MR * s.k);  // panel p0 at m_strips·MR·p0
@@ -161,29 +168,37 @@ void gemm_strips(const GemmShape& s, T alpha, const T* a, const Source& b, bool 
             bp = strip_b.get(), b_step = NR;
           }
           multiply_strip<T, Kernel>(i_begin, i_end, kc, packed_a.get() + m_strips * MR * p0, bp, b_step, ncols, c + jr,
-                                    s.ldc, alpha, overwrite_first && p0 == 0);
+                                    s.ldc, alpha, overwrite_first && p0 == 0, p0 + kc == s.k ? row_bias : nullptr);
         }
       }
     }
   });
 }
 
+// C[i, :] += row_bias[i] after the product, where row_bias is given.
+template <typename T>
+void add_row_bias(const GemmShape& s, const T* row_bias, T* c) {
+  if (row_bias)
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < s.n; ++j) c[i * s.ldc + j] += row_bias[i];
+}
+
 template <typename T, typename Kernel, typename Source>
-void gemm_one(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
+void gemm_one(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c, const T* row_bias) {
   // beta = 0 with work to do: the first depth panel overwrites C instead.
   const bool overwrite_first = beta == T(0) && s.k > 0 && alpha != T(0);
   if (beta != T(1) && !overwrite_first) scale_c(s, beta, c);
-  if (s.k == 0 || alpha == T(0)) return;
-  if (b.per_strip(s, (s.m + Kernel::MR - 1) / Kernel::MR)) gemm_strips<T, Kernel>(s, alpha, a, b, overwrite_first, c);
-  else gemm_panels<T, Kernel>(s, alpha, a, b, overwrite_first, c);
+  if (s.k == 0 || alpha == T(0)) return add_row_bias(s, row_bias, c);
+  if (b.per_strip(s, (s.m + Kernel::MR - 1) / Kernel::MR)) gemm_strips<T, Kernel>(s, alpha, a, b, overwrite_first, c, row_bias);
+  else gemm_panels<T, Kernel>(s, alpha, a, b, overwrite_first, c, row_bias);
 }
 
 template <typename T, typename Source>
-void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
+void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c, const T* row_bias) {
   if constexpr (std::is_same_v<T, float>) {
-    if (cpu_features().avx2 && cpu_features().fma) return gemm_one<float, Avx2FloatKernel>(s, alpha, a, b, beta, c);
+    if (cpu_features().avx2 && cpu_features().fma) return gemm_one<float, Avx2FloatKernel>(s, alpha, a, b, beta, c, row_bias);
   }
-  gemm_one<T, PortableKernel<T, 4, 8>>(s, alpha, a, b, beta, c);
+  gemm_one<T, PortableKernel<T, 4, 8>>(s, alpha, a, b, beta, c, row_bias);
 }
 
 // A product with a small C and a long depth (every convolution's weight
@@ -191,7 +206,7 @@ void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const Source& b, T b
 // out. Its depth is split instead: each thread multiplies one slice into a
 // private C, and the slices are summed in a fixed order (deterministic).
 template <typename T, typename Source>
-bool split_depth(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
+bool split_depth(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c, const T* row_bias) {
   int64_t threads = ThreadPool::global().threads();
   if (threads < 2 || s.m * s.n > 65536 || s.k < 2048 || s.k < 8 * (s.m + s.n)) return false;
   int64_t slices = threads, slice_k = (s.k + slices - 1) / slices;
@@ -204,7 +219,7 @@ bool split_depth(const GemmShape& s, T alpha, const T* a, const Source& b, T bet
       part.k = std::max<int64_t>(0, std::min(s.k, k0 + slice_k) - k0);
       part.ldc = s.n;
       const T* ap = s.trans_a ? a + k0 * s.lda : a + k0;
-      gemm_dispatch(part, alpha, ap, b.depth_slice(k0), T(0), partial[size_t(i)].get());
+      gemm_dispatch(part, alpha, ap, b.depth_slice(k0), T(0), partial[size_t(i)].get(), static_cast<const T*>(nullptr));
     }
   });
   parallel_for(0, s.m, 1, [&](int64_t lo, int64_t hi) {
@@ -213,38 +228,41 @@ bool split_depth(const GemmShape& s, T alpha, const T* a, const Source& b, T bet
         T sum = 0;
         for (const auto& p : partial) sum += p.get()[r * s.n + j];
         T& out = c[r * s.ldc + j];
-        out = sum + (beta == T(0) ? T(0) : beta * out);
+        out = sum + (beta == T(0) ? T(0) : beta * out) + (row_bias ? row_bias[r] : T(0));
       }
   });
   return true;
 }
 
 template <typename T, typename Source>
-void gemm_batch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c) {
+void gemm_batch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c, const T* row_bias) {
   for (int64_t i = 0; i < s.batch; ++i) {
     const T* ai = a + i * s.stride_a;
     Source bi = b.batch_item(i);
     T* ci = c + i * s.stride_c;
-    if (!split_depth(s, alpha, ai, bi, beta, ci)) gemm_dispatch(s, alpha, ai, bi, beta, ci);
+    const T* bias_i = row_bias ? row_bias + i * s.m : nullptr;
+    if (!split_depth(s, alpha, ai, bi, beta, ci, bias_i)) gemm_dispatch(s, alpha, ai, bi, beta, ci, bias_i);
   }
 }
 
 }  // namespace
 
 template <typename T>
-void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
-  gemm_batch(s, alpha, a, MatrixB<T>(s, b), beta, c);
+void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const T* row_bias) {
+  gemm_batch(s, alpha, a, MatrixB<T>(s, b), beta, c, row_bias);
 }
 
 template <typename T>
-void cpu_gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c) {
-  gemm_batch(s, alpha, a, ColumnsB<T>(s, g, x), beta, c);
+void cpu_gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c,
+                      const T* row_bias) {
+  gemm_batch(s, alpha, a, ColumnsB<T>(s, g, x), beta, c, row_bias);
 }
 
-template void cpu_gemm<float>(const GemmShape&, float, const float*, const float*, float, float*);
-template void cpu_gemm<double>(const GemmShape&, double, const double*, const double*, double, double*);
-template void cpu_gemm_columns<float>(const GemmShape&, float, const float*, const ConvGeometry&, const float*, float, float*);
+template void cpu_gemm<float>(const GemmShape&, float, const float*, const float*, float, float*, const float*);
+template void cpu_gemm<double>(const GemmShape&, double, const double*, const double*, double, double*, const double*);
+template void cpu_gemm_columns<float>(const GemmShape&, float, const float*, const ConvGeometry&, const float*, float, float*,
+                                      const float*);
 template void cpu_gemm_columns<double>(const GemmShape&, double, const double*, const ConvGeometry&, const double*, double,
-                                       double*);
+                                       double*, const double*);
 
 }  // namespace dmdlk
