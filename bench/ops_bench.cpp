@@ -1,6 +1,6 @@
 // Times each op of bench/ops_cases.json, forward and backward, on the CPU
 // (or CUDA with --device cuda) and prints one JSON object per case:
-//   {"name": ..., "forward_ms": ..., "backward_ms": ...}   (median of the runs)
+//   {"name": ..., "forward_ms": ..., "backward_ms": ...}   (the fastest run)
 // bench/ops.sh runs it beside bench/ops_torch.py and prints the ratios.
 #include <algorithm>
 #include <chrono>
@@ -41,7 +41,9 @@ void sync() {
   if (device.is_cuda()) cuda::synchronize(device.index);
 }
 
-// Median milliseconds of `body` over runs (after one warm-up), at least 3 and about a second in all.
+// The fastest of `body`'s runs in milliseconds (after one warm-up), at least 3
+// and about a second in all. On a shared machine other work only ever adds
+// time, so the fastest run is the least disturbed one (ops_torch.py does the same).
 double time_ms(const std::function<void()>& body) {
   body();
   sync();
@@ -53,8 +55,7 @@ double time_ms(const std::function<void()>& body) {
     sync();
     runs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::sort(runs.begin(), runs.end());
-  return runs[runs.size() / 2];
+  return *std::min_element(runs.begin(), runs.end());
 }
 
 const json::Value& field(const json::Value& o, const std::string& key) {

@@ -1,6 +1,7 @@
 // cpu_gemm against a naive triple loop, for both transposes, alpha/beta,
 // batches with shared operands, and sizes around every blocking boundary
-// (micro-tile 6×16 / 4×8, panel depth 256, tile 72×192, panel width 3072).
+// (micro-tile 6×16 / 4×8, panel depth 256, tile 72×192, panel width 3072),
+// small products strip by strip and large ones in whole panels.
 #include <random>
 
 #include "gradcheck.h"
@@ -83,8 +84,14 @@ TEST(gemm_long_depth_split_across_threads) {
   }
 }
 
+TEST(gemm_large_products_in_whole_panels) {
+  // Beyond 512³ multiply-adds with many rows: A and B packed a panel at a time by all threads.
+  for (int t = 0; t < 4; ++t) check_shape<float>(200, 700, 1000, t & 1, t & 2, 1, false, 1.0f, 0.0f, 1e-3, t == 3);
+}
+
 TEST(gemm_wide_panels) {
-  check_shape<float>(8, 3100, 40, false, false, 1, false, 1.0f, 0.0f, 1e-4);  // crosses the 3072-column panel
+  check_shape<float>(8, 3100, 40, false, false, 1, false, 1.0f, 0.0f, 1e-4);     // strip by strip
+  check_shape<float>(120, 3100, 400, false, true, 1, false, 1.0f, 0.0f, 1e-3);  // whole panels: crosses the 3072-column one
 }
 
 // The bias epilogue on every path: strips (few rows), whole panels (many

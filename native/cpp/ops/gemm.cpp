@@ -147,10 +147,13 @@ void gemm_strips(const GemmShape& s, T alpha, const T* a, const Source& b, bool 
       pack_a<T, MR>(s, a, p0, std::min(kKc, s.k - p0), strip, strip + 1, packed_a.get() + m_strips * MR * p0);
     }
   });
-  int64_t tile_rows = s.m <= kMaxStripRows ? s.m : kTileRows;
+  // Tiles span every row of C where columns alone give each thread enough
+  // tiles: each strip of B is then packed once.
+  int64_t threads = ThreadPool::global().threads();
+  int64_t tile_rows = s.m <= kMaxStripRows || n_strips >= 8 * threads ? s.m : kTileRows;
   // B costs the same however narrow the tiles: about 8 per thread, so that
   // the last ones to finish leave the others little to wait for.
-  int64_t per_tile = (n_strips + 8 * ThreadPool::global().threads() - 1) / (8 * ThreadPool::global().threads());
+  int64_t per_tile = (n_strips + 8 * threads - 1) / (8 * threads);
   int64_t tile_cols = NR * std::clamp<int64_t>(per_tile, 1, kTileCols / NR);
   int64_t row_tiles = (s.m + tile_rows - 1) / tile_rows, col_tiles = (s.n + tile_cols - 1) / tile_cols;
   parallel_for(0, row_tiles * col_tiles, 1, [&](int64_t lo, int64_t hi) {

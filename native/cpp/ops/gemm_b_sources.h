@@ -19,7 +19,9 @@
 
 namespace dmdlk::gemm_detail {
 
-// The most rows of C that one tile spans when B is packed strip by strip.
+// Up to this many rows of C, a strip of B (packed, or gathered for a
+// convolution) serves few micro-tiles, so it is taken strip by strip; the
+// driver's tiles then span all the rows, and each strip is packed once.
 constexpr int64_t kMaxStripRows = 144;
 
 template <typename T>
@@ -35,8 +37,12 @@ struct MatrixB {
   // With few rows of C each strip of B serves only a few micro-tiles, and with
   // a shallow depth a strip stays in L1 for all of them; either way packing a
   // whole panel would cost as much as the math (the 1×1 convolutions), so
-  // strips are then taken one at a time, full ones of an untransposed B in place.
-  bool per_strip(const GemmShape& s, int64_t m_strips) const { return !transposed && (m_strips <= 16 || s.k <= 128); }
+  // strips are then taken one at a time, full ones of an untransposed B in
+  // place. So are small products (up to 512³), for which the barriers of
+  // panel-by-panel packing cost more than they save.
+  bool per_strip(const GemmShape& s, int64_t m_strips) const {
+    return (!transposed && (m_strips <= 16 || s.k <= 128)) || s.m * s.n * s.k <= (int64_t(1) << 27);
+  }
 
   // A full strip read where it lies: NR values per depth step, ldb apart.
   const T* in_place(int64_t p0, int64_t col0, int64_t& step) const {
