@@ -39,7 +39,8 @@ const char* simd_level() {
 
 bool cap_simd_level(const char* level) {
   if (std::strcmp(level, "portable") == 0) features() = CpuFeatures{};
-  else if (std::strcmp(level, "avx2") != 0) return false;
+  else if (std::strcmp(level, "avx2") == 0) features() = detect();  // what the CPU has, AVX2 or not
+  else return false;
   return true;
 }
 

@@ -2,51 +2,25 @@
 
 #include <type_traits>
 
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
-#include "ops/fast_math.h"
+#include "ops/activation_kernels.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
 namespace {
 
-constexpr float kSqrtHalf = 0.70710678118654752440f, kInvSqrt2Pi = 0.39894228040143267794f;
-
-// float on the CPU: one loop per activation, over fast_math.h's functions, so
-// each loop vectorizes (the shared activate() has a switch and libm calls).
+// The float loops of activation_kernels.h, built for AVX2 + FMA in
+// activation_avx2.cpp where the CPU has them, else the ones compiled here.
 void activation_cpu(Activation a, const float* x, float* y, int64_t lo, int64_t hi) {
-  switch (a) {
-    case Activation::Gelu:
-      for (int64_t i = lo; i < hi; ++i) y[i] = 0.5f * x[i] * (1.0f + fast_erf(x[i] * kSqrtHalf));
-      break;
-    case Activation::Silu:
-      for (int64_t i = lo; i < hi; ++i) y[i] = x[i] / (1.0f + fast_exp(-x[i]));
-      break;
-    case Activation::Sigmoid:
-      for (int64_t i = lo; i < hi; ++i) y[i] = 1.0f / (1.0f + fast_exp(-x[i]));
-      break;
-  }
+  if (cpu_features().avx2 && cpu_features().fma) activation_avx2::forward(a, x, y, lo, hi);
+  else activation_kernels::forward(a, x, y, lo, hi);
 }
 
 void activation_grad_cpu(Activation a, const float* dy, const float* x, float* dx, int64_t lo, int64_t hi) {
-  switch (a) {
-    case Activation::Gelu:
-      for (int64_t i = lo; i < hi; ++i)
-        dx[i] = dy[i] * (0.5f * (1.0f + fast_erf(x[i] * kSqrtHalf)) + x[i] * fast_exp(-0.5f * x[i] * x[i]) * kInvSqrt2Pi);
-      break;
-    case Activation::Silu:
-      for (int64_t i = lo; i < hi; ++i) {
-        float s = 1.0f / (1.0f + fast_exp(-x[i]));
-        dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
-      }
-      break;
-    case Activation::Sigmoid:
-      for (int64_t i = lo; i < hi; ++i) {
-        float s = 1.0f / (1.0f + fast_exp(-x[i]));
-        dx[i] = dy[i] * s * (1.0f - s);
-      }
-      break;
-  }
+  if (cpu_features().avx2 && cpu_features().fma) activation_avx2::backward(a, dy, x, dx, lo, hi);
+  else activation_kernels::backward(a, dy, x, dx, lo, hi);
 }
 
 }  // namespace

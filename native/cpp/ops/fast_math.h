@@ -6,32 +6,35 @@
 //             1e-6 absolute in float, tested).
 // float only: float64 runs (the gradient checks) keep libm. Files that use
 // them are compiled with -fno-trapping-math (CMakeLists), which lets the
-// compiler turn the clamps into vector min/max; NaN still propagates.
+// compiler turn the clamps into vector min/max; NaN still propagates. Internal
+// linkage, and builtins rather than <cmath>'s inline functions: a file built
+// for AVX2 (activation_avx2.cpp) includes them too, and no copy of its build
+// may be linked into the portable path.
 #pragma once
-#include <cmath>
 #include <cstdint>
-#include <cstring>
 
 namespace dmdlk {
+namespace {
 
 inline float fast_exp(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);  // NaN stays NaN
   float t = x * 1.44269504088896341f;
-  int32_t n = static_cast<int32_t>(t + std::copysign(0.5f, t));  // round half away from zero
+  int32_t n = static_cast<int32_t>(t + __builtin_copysignf(0.5f, t));  // round half away from zero
   float f = x - float(n) * 0.693145751953125f - float(n) * 1.42860682030941723e-6f;
   float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.66666667e-1f + f * (4.16666667e-2f + f * (8.33333333e-3f + f * 1.38888889e-3f)))));
   int32_t bits = (n + 127) << 23;
   float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
+  __builtin_memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
 
 inline float fast_erf(float x) {
-  float a = std::fabs(x);
+  float a = __builtin_fabsf(x);
   float t = 1.0f / (1.0f + 0.3275911f * a);
   float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
   float y = 1.0f - poly * fast_exp(-a * a);
-  return std::copysign(y, x);
+  return __builtin_copysignf(y, x);
 }
 
+}  // namespace
 }  // namespace dmdlk
