@@ -9,12 +9,14 @@ import sys
 points = [json.loads(line) for line in open(sys.argv[1])]
 device, threads = sys.argv[2], sys.argv[3]
 TASKS = {"train": ("training step", "#c0392b"), "forward": ("forward", "#2471a3")}
+# On a GPU the memory that matters is the GPU's (held by the caching allocator).
+MEMORY, MEMORY_LABEL = ("peak_rss_mb", "peak memory (MB)") if device == "cpu" else ("gpu_mb", "GPU memory (MB)")
 
-print(f"scaling on {device}, {threads} threads: ms per image, peak RSS MB, planned arena MB")
-print(f"{'sweep':6} {'size':>5} {'batch':>5} {'task':8} {'ms/image':>10} {'peak MB':>8} {'arena MB':>9}")
+print(f"scaling on {device}, {threads} threads: ms per image, {MEMORY_LABEL}, planned arena MB")
+print(f"{'sweep':6} {'size':>5} {'batch':>5} {'task':8} {'ms/image':>10} {'memory':>8} {'arena MB':>9}")
 for p in points:
     print(f"{p['sweep']:6} {p['size']:5} {p['batch']:5} {p['task']:8} {1000 * p['seconds'] / p['batch']:10.1f} "
-          f"{p['peak_rss_mb']:8.0f} {p['arena_mb']:9.0f}")
+          f"{p[MEMORY]:8.0f} {p['arena_mb']:9.0f}")
 with open(f"bench/results/scaling-{device}.json", "w") as f:
     json.dump({"date": datetime.date.today().isoformat(), "device": device, "threads": int(threads), "points": points},
               f, indent=1)
@@ -49,15 +51,15 @@ def panel(x0, y0, sweep, xkey, xlabel, ylabel, value, log_x):
 
 
 per_image = lambda p: 1000 * p["seconds"] / p["batch"]
-memory = lambda p: p["peak_rss_mb"]
+memory = lambda p: p[MEMORY]
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
        f'<rect width="{W}" height="{H}" fill="white"/>',
        f'<text x="{W / 2}" y="24" text-anchor="middle" font-size="15">DMDLK-Net scaling on {device} '
        f'({threads} threads, {datetime.date.today().isoformat()})</text>',
        panel(LEFT + 20, TOP, "batch", "batch", "batch (224×224)", "ms per image", per_image, True),
        panel(LEFT + 470, TOP, "size", "size", "input side (batch 1)", "ms per image", per_image, False),
-       panel(LEFT + 20, TOP + 290, "batch", "batch", "batch (224×224)", "peak memory (MB)", memory, True),
-       panel(LEFT + 470, TOP + 290, "size", "size", "input side (batch 1)", "peak memory (MB)", memory, False)]
+       panel(LEFT + 20, TOP + 290, "batch", "batch", "batch (224×224)", MEMORY_LABEL, memory, True),
+       panel(LEFT + 470, TOP + 290, "size", "size", "input side (batch 1)", MEMORY_LABEL, memory, False)]
 for i, (task, (name, colour)) in enumerate(TASKS.items()):
     x = W / 2 - 130 + 160 * i
     svg.append(f'<line x1="{x}" x2="{x + 22}" y1="44" y2="44" stroke="{colour}" stroke-width="2"/>'

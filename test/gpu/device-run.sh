@@ -6,8 +6,8 @@
 # command: bash test/gpu/device-run.sh   (about 6 minutes; logs in $OUT)
 #   1. info() and nvidia-smi
 #   2. the CUDA-vs-CPU parity suites (every op; the addon's) and training on CUDA (fit, ERR_GPU_OOM)
-#   3. bench/ops.sh cuda: every op against that machine's PyTorch
-#   4. bench/model.sh 3 cuda: the default network against PyTorch fp32, TF32, bf16
+#   3. bench/gpu.sh: every op, the default network (PyTorch fp32, TF32, bf16)
+#      and the scaling study on the GPU
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp}
@@ -16,6 +16,4 @@ export PATH=/tmp/node:$PATH NODE_PATH=$PWD/.device/node_modules
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 node -e "console.log(JSON.stringify(require('./dist/lib').info(), null, 1))"
 bash test/gpu/run.sh 2>&1 | tee "$out/gpu-parity.log"
-timeout 150 bash bench/ops.sh cuda 2>&1 | tee "$out/bench-ops-cuda.log"
-timeout 200 bash bench/model.sh 3 cuda 2>&1 | tee "$out/bench-model-cuda.log"
-cp bench/results/*.json "$out/" 2>/dev/null || true
+OUT=$out bash bench/gpu.sh
