@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/fast_math.h"
 #include "ops/gemm.h"
 #include "ops/op_checks.h"
 
@@ -30,19 +31,38 @@ AttentionShape attention_shape(const Tensor& q, const Tensor& k, const Tensor& v
   return s;
 }
 
+// e^v: fast_math.h's vectorizable exp for float (the forward's probabilities
+// and the backward's recomputed ones use the same), libm's for float64.
+inline float exp_of(float v) { return fast_exp(v); }
+inline double exp_of(double v) { return std::exp(v); }
+
+// The bias entries of query qi against every key, one key row (x) at a time:
+// keys (x, 0…ww−1) use ww consecutive entries of the head's table (or of its
+// gradient), so rel_index's divisions are paid once per query, not per key.
+// body(first key of the row, its entries).
+template <typename Entry, typename Body>
+void for_bias_rows(const AttentionShape& s, Entry* table, int64_t qi, Body body) {
+  Entry* first = table + s.rel_index(qi, 0);
+  for (int64_t x = 0; x < s.window_h; ++x) body(x * s.window_w, first + x * (2 * s.window_w - 1));
+}
+
 // Scores of one (window, head): S = scale · Q_h K_hᵀ + Bias_h, then P =
 // softmax(S) in place; each row's log-sum-exp goes to lse when given.
 template <typename T>
 void cpu_probabilities(const AttentionShape& s, const T* qh, const T* kh, const T* table, T* p, T* lse = nullptr) {
-  int64_t n = s.tokens, d = s.head_dim();
+  int64_t n = s.tokens, d = s.head_dim(), ww = s.window_w;
   GemmShape g;
   g.m = n, g.n = n, g.k = d, g.trans_b = true, g.lda = s.channels, g.ldb = s.channels, g.ldc = n;
   cpu_gemm<T>(g, T(s.scale), qh, kh, 0, p);
   for (int64_t qi = 0; qi < n; ++qi) {
     T* row = p + qi * n;
+    for_bias_rows(s, table, qi, [&](int64_t k0, const T* bias) {
+      for (int64_t y = 0; y < ww; ++y) row[k0 + y] += bias[y];
+    });
     T m = -INFINITY, sum = 0;
-    for (int64_t ki = 0; ki < n; ++ki) row[ki] += table[s.rel_index(qi, ki)], m = std::max(m, row[ki]);
-    for (int64_t ki = 0; ki < n; ++ki) sum += row[ki] = std::exp(row[ki] - m);
+    for (int64_t ki = 0; ki < n; ++ki) m = std::max(m, row[ki]);
+    for (int64_t ki = 0; ki < n; ++ki) row[ki] = exp_of(row[ki] - m);
+    for (int64_t ki = 0; ki < n; ++ki) sum += row[ki];
     for (int64_t ki = 0; ki < n; ++ki) row[ki] /= sum;
     if (lse) lse[qi] = m + std::log(sum);
   }
@@ -82,13 +102,12 @@ void cpu_attention_backward(const AttentionShape& s, const T* dout, const T* q, 
       cpu_gemm<T>(g, 1, p.data(), dout + off, 0, dv + off);
       T* bias_grad = partial.data() + task * s.table();
       for (int64_t qi = 0; qi < n; ++qi) {  // dS = P ⊙ (dP − Σ_k dP ⊙ P), kept in dp
-        T dot = 0;
-        for (int64_t ki = 0; ki < n; ++ki) dot += dp[size_t(qi * n + ki)] * p[size_t(qi * n + ki)];
-        for (int64_t ki = 0; ki < n; ++ki) {
-          T ds = p[size_t(qi * n + ki)] * (dp[size_t(qi * n + ki)] - dot);
-          dp[size_t(qi * n + ki)] = ds;
-          bias_grad[s.rel_index(qi, ki)] += ds;
-        }
+        T *dp_row = dp.data() + qi * n, *p_row = p.data() + qi * n, dot = 0;
+        for (int64_t ki = 0; ki < n; ++ki) dot += dp_row[ki] * p_row[ki];
+        for (int64_t ki = 0; ki < n; ++ki) dp_row[ki] = p_row[ki] * (dp_row[ki] - dot);
+        for_bias_rows(s, bias_grad, qi, [&](int64_t k0, T* grad) {
+          for (int64_t y = 0; y < s.window_w; ++y) grad[y] += dp_row[k0 + y];
+        });
       }
       g = GemmShape();  // dQ_h = scale · dS K_h
       g.m = n, g.n = d, g.k = n, g.lda = n, g.ldb = c, g.ldc = c;

@@ -46,14 +46,16 @@ void pack_a(const GemmShape& s, const T* a, int64_t p0, int64_t kc, int64_t stri
     T* dst = out + strip * MR * kc;
     int64_t rows = std::min<int64_t>(MR, s.m - strip * MR);
     if (rows < MR) std::fill(dst, dst + MR * kc, T(0));
-    for (int64_t i = 0; i < rows; ++i) {
-      int64_t row = strip * MR + i;
-      if (s.trans_a) {
-        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = a[(p0 + p) * s.lda + row];
-      } else {
-        const T* src = a + row * s.lda + p0;  // contiguous along the depth
-        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
+    if (s.trans_a) {  // a strip's rows are contiguous in each depth row of a transposed A
+      for (int64_t p = 0; p < kc; ++p) {
+        const T* src = a + (p0 + p) * s.lda + strip * MR;
+        for (int64_t i = 0; i < rows; ++i) dst[p * MR + i] = src[i];
       }
+      continue;
+    }
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* src = a + (strip * MR + i) * s.lda + p0;  // contiguous along the depth
+      for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
     }
   }
 }
