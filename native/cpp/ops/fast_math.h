@@ -19,10 +19,11 @@ namespace {
 inline float fast_exp(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);  // NaN stays NaN
   float t = x * 1.44269504088896341f;
+  t = t == t ? t : 0.0f;  // NaN: a defined integer part below; f, and so the result, stay NaN
   int32_t n = static_cast<int32_t>(t + __builtin_copysignf(0.5f, t));  // round half away from zero
   float f = x - float(n) * 0.693145751953125f - float(n) * 1.42860682030941723e-6f;
   float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.66666667e-1f + f * (4.16666667e-2f + f * (8.33333333e-3f + f * 1.38888889e-3f)))));
-  int32_t bits = (n + 127) << 23;
+  uint32_t bits = uint32_t(n + 127) << 23;  // n + 127 ≥ 1 after the clamp
   float scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
   return p * scale;
