@@ -289,6 +289,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   Tensor col = store_columns ? Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device()) : Tensor();
   Tensor dcol = p.direct_columns || dx_by_convolution ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
   Tensor flipped = dx_by_convolution ? flipped_transposed_weight(weight, p.groups) : Tensor();
+  ConvPlan transposed = dx_by_convolution ? transposed_plan(p) : ConvPlan();
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     int64_t cols = g.col_cols();
@@ -311,8 +312,8 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
                             grads.dweight.data<T>());
       }
       if (dx_by_convolution) {
-        ConvPlan t = transposed_plan(p);
-        cpu_gemm_columns<T>(gathered(conv_forward_gemm(gemm_shape(t)), t), 1, flipped.data<T>(), group_geometry(t), dyn, 0, dxn);
+        cpu_gemm_columns<T>(gathered(conv_forward_gemm(gemm_shape(transposed)), transposed), 1, flipped.data<T>(),
+                            group_geometry(transposed), dyn, 0, dxn);
       } else {
         conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dcol.data<T>());
         col2im(x.device(), g, dcol.data<T>(), dxn);
