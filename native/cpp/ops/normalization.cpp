@@ -88,9 +88,90 @@ void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const 
   });
 }
 
+// LayerNorm over channels sees a group's channels inner elements apart, so the
+// kernels below take a block of up to kPixelBlock neighbouring positions
+// (inner > 1) and run every loop along them: contiguous, and vectorized.
+// Statistics are in double, as the per-group path (over the last axis).
+constexpr int64_t kPixelBlock = 64;
+
+struct PixelBlock {
+  int64_t first;  // element offset of channel 0 at the block's first position
+  int64_t group;  // group index of that position
+  int64_t size;   // positions in the block
+};
+
+template <typename Body>
+void for_pixel_blocks(const ChannelLayout& l, Body body) {
+  int64_t per_outer = (l.inner + kPixelBlock - 1) / kPixelBlock;
+  int64_t grain = std::max<int64_t>(1, 16384 / (kPixelBlock * l.channels));
+  parallel_for(0, l.outer * per_outer, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      int64_t o = task / per_outer, p0 = task % per_outer * kPixelBlock;
+      body(PixelBlock{o * l.channels * l.inner + p0, o * l.inner + p0, std::min(kPixelBlock, l.inner - p0)});
+    }
+  });
+}
+
+template <typename T>
+void layer_norm_block_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, PixelBlock blk, T* y,
+                              T* mean, T* invstd) {
+  double sum[kPixelBlock] = {}, sq[kPixelBlock] = {};
+  T m[kPixelBlock], is[kPixelBlock];
+  int64_t n = blk.size;
+  for (int64_t c = 0; c < l.channels; ++c) {
+    const T* xr = x + blk.first + c * l.inner;
+    for (int64_t p = 0; p < n; ++p) sum[p] += xr[p];
+  }
+  for (int64_t p = 0; p < n; ++p) sum[p] /= double(l.channels);
+  for (int64_t c = 0; c < l.channels; ++c) {
+    const T* xr = x + blk.first + c * l.inner;
+    for (int64_t p = 0; p < n; ++p) sq[p] += (xr[p] - sum[p]) * (xr[p] - sum[p]);
+  }
+  for (int64_t p = 0; p < n; ++p) {
+    m[p] = mean[blk.group + p] = T(sum[p]);
+    is[p] = invstd[blk.group + p] = T(1.0 / std::sqrt(sq[p] / double(l.channels) + kNormEps));
+  }
+  for (int64_t c = 0; c < l.channels; ++c) {
+    const T* xr = x + blk.first + c * l.inner;
+    T* yr = y + blk.first + c * l.inner;
+    T wc = w[c], bc = b[c];
+    for (int64_t p = 0; p < n; ++p) yr[p] = (xr[p] - m[p]) * is[p] * wc + bc;
+  }
+}
+
+template <typename T>
+void layer_norm_block_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
+                               const T* invstd, PixelBlock blk, T* dx) {
+  // dx = invstd·(dy·w − mean_c(dy·w) − x̂·mean_c(dy·w·x̂))
+  double mean_d[kPixelBlock] = {}, mean_dx[kPixelBlock] = {};
+  const T *m = mean + blk.group, *is = invstd + blk.group;
+  int64_t n = blk.size;
+  for (int64_t c = 0; c < l.channels; ++c) {
+    const T *xr = x + blk.first + c * l.inner, *dyr = dy + blk.first + c * l.inner;
+    T wc = w[c];
+    for (int64_t p = 0; p < n; ++p) {
+      T d = dyr[p] * wc;
+      mean_d[p] += d, mean_dx[p] += d * (xr[p] - m[p]) * is[p];
+    }
+  }
+  T shift[kPixelBlock], slope[kPixelBlock];
+  for (int64_t p = 0; p < n; ++p)
+    shift[p] = T(mean_d[p] / double(l.channels)), slope[p] = T(mean_dx[p] / double(l.channels));
+  for (int64_t c = 0; c < l.channels; ++c) {
+    const T *xr = x + blk.first + c * l.inner, *dyr = dy + blk.first + c * l.inner;
+    T* dxr = dx + blk.first + c * l.inner;
+    T wc = w[c];
+    for (int64_t p = 0; p < n; ++p) dxr[p] = is[p] * (dyr[p] * wc - shift[p] - (xr[p] - m[p]) * is[p] * slope[p]);
+  }
+}
+
 template <typename T>
 void layer_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
-  parallel_for(0, l.outer * l.inner, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
+  if (l.inner > 1) {
+    for_pixel_blocks(l, [&](PixelBlock blk) { layer_norm_block_forward(l, x, w, b, blk, y, mean, invstd); });
+    return;
+  }
+  parallel_for(0, l.outer, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
     for (int64_t g = lo; g < hi; ++g) layer_norm_group(l, x, w, b, g, y, mean, invstd);
   });
 }
@@ -98,17 +179,22 @@ void layer_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T*
 template <typename T>
 void layer_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd, T* dx,
                          T* dw, T* db) {
-  int64_t groups = l.outer * l.inner;
-  parallel_for(0, groups, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
-    for (int64_t g = lo; g < hi; ++g) layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
-  });
+  if (l.inner > 1) {
+    for_pixel_blocks(l, [&](PixelBlock blk) { layer_norm_block_backward(l, dy, x, w, mean, invstd, blk, dx); });
+  } else {
+    parallel_for(0, l.outer, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
+      for (int64_t g = lo; g < hi; ++g) layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
+    });
+  }
+  // dweight and dbias: per channel, along each of its rows of inner positions.
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
       double sw = 0, sb = 0;
-      for (int64_t g = 0; g < groups; ++g) {
-        int64_t e = (g / l.inner) * l.channels * l.inner + c * l.inner + g % l.inner;
-        sw += double(dy[e]) * (x[e] - mean[g]) * invstd[g];
-        sb += dy[e];
+      for (int64_t o = 0; o < l.outer; ++o) {
+        const T *xr = x + (o * l.channels + c) * l.inner, *dyr = dy + (o * l.channels + c) * l.inner;
+        const T *m = mean + o * l.inner, *is = invstd + o * l.inner;
+        sw += blocked_sum<T>(l.inner, [&](int64_t i) { return dyr[i] * (xr[i] - m[i]) * is[i]; });
+        sb += blocked_sum<T>(l.inner, [&](int64_t i) { return dyr[i]; });
       }
       dw[c] = T(sw), db[c] = T(sb);
     }
