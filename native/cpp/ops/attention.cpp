@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "ops/fast_math.h"
 #include "ops/gemm.h"
 #include "ops/op_checks.h"
+#include "ops/softmax_row.h"
 
 namespace dmdlk {
 
@@ -31,11 +31,6 @@ AttentionShape attention_shape(const Tensor& q, const Tensor& k, const Tensor& v
   return s;
 }
 
-// e^v: fast_math.h's vectorizable exp for float (the forward's probabilities
-// and the backward's recomputed ones use the same), libm's for float64.
-inline float exp_of(float v) { return fast_exp(v); }
-inline double exp_of(double v) { return std::exp(v); }
-
 // The bias entries of query qi against every key, one key row (x) at a time:
 // keys (x, 0…ww−1) use ww consecutive entries of the head's table (or of its
 // gradient), so rel_index's divisions are paid once per query, not per key.
@@ -59,12 +54,8 @@ void cpu_probabilities(const AttentionShape& s, const T* qh, const T* kh, const 
     for_bias_rows(s, table, qi, [&](int64_t k0, const T* bias) {
       for (int64_t y = 0; y < ww; ++y) row[k0 + y] += bias[y];
     });
-    T m = -INFINITY, sum = 0;
-    for (int64_t ki = 0; ki < n; ++ki) m = std::max(m, row[ki]);
-    for (int64_t ki = 0; ki < n; ++ki) row[ki] = exp_of(row[ki] - m);
-    for (int64_t ki = 0; ki < n; ++ki) sum += row[ki];
-    for (int64_t ki = 0; ki < n; ++ki) row[ki] /= sum;
-    if (lse) lse[qi] = m + std::log(sum);
+    T row_lse = softmax_row(row, row, n);
+    if (lse) lse[qi] = row_lse;
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.h"
 #include "ops/op_checks.h"
+#include "ops/softmax_row.h"
 
 namespace dmdlk {
 
@@ -25,11 +26,7 @@ Tensor softmax(const Tensor& x) {
     if (x.device().is_cpu()) {
       parallel_for(0, rows, std::max<int64_t>(1, 4096 / n), [&](int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
-          const T* in = xp + r * n;
-          T* out = yp + r * n;
-          T m = *std::max_element(in, in + n), sum = 0;
-          for (int64_t i = 0; i < n; ++i) sum += out[i] = std::exp(in[i] - m);
-          for (int64_t i = 0; i < n; ++i) out[i] /= sum;
+          softmax_row(xp + r * n, yp + r * n, n);
         }
       });
     } else {
