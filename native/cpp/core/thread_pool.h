@@ -4,6 +4,7 @@
 // parallel_for concurrently; each caller also works on its own job, so nested
 // or concurrent calls cannot deadlock.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -44,6 +45,7 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> jobs_;
+  std::atomic<size_t> queued_{0};  // jobs_.size(), for workers polling without the mutex
   bool stopping_ = false;
 };
 
