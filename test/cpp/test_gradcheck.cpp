@@ -139,7 +139,7 @@ TEST(pooling_gradients) {
 
 TEST(upsample_and_layout_gradients) {
   std::mt19937 rng(12);
-  for (Shape s : {Shape{1, 2, 3, 5}, Shape{2, 1, 1, 2}})
+  for (Shape s : {Shape{1, 2, 3, 5}, Shape{2, 1, 1, 2}, Shape{1, 2, 2, 1}})
     gradcheck("upsample2x", {random_tensor(s, rng)}, [](auto& in) { return upsample2x(in[0]); },
               [](auto& in, auto& dy) { return std::vector<Tensor>{upsample2x_backward(dy, in[0])}; });
   gradcheck("concat_channels", {random_tensor({2, 2, 3, 2}, rng), random_tensor({2, 3, 3, 2}, rng)},

@@ -9,49 +9,73 @@ namespace dmdlk {
 
 namespace {
 
-// Every output column's taps, computed once per call: the CPU loops then do
-// plain multiply-adds (the shared per-pixel functions recompute them).
-std::vector<Up2Taps> column_taps(int64_t w) {
-  std::vector<Up2Taps> taps(size_t(2 * w));
-  for (int64_t ox = 0; ox < 2 * w; ++ox) taps[size_t(ox)] = up2_taps(ox, w);
-  return taps;
+// The CPU works a row at a time and separably: a vertical blend of two input
+// rows, then the horizontal ×2. Away from the ends, outputs 2j+1 and 2j+2 read
+// inputs j and j+1 with weights ¾, ¼ and ¼, ¾ (up2_taps gives exactly these);
+// outputs 0 and 2w−1 read the clamped ends by their taps. Fixed weights keep
+// the loops free of gathers, so they vectorize.
+constexpr double kNear = 0.75, kFar = 0.25;
+
+template <typename T>
+void widen_row(const T* v, int64_t w, T* out) {
+  const T near = T(kNear), far = T(kFar);
+  for (int64_t j = 0; j + 1 < w; ++j) {
+    out[2 * j + 1] = near * v[j] + far * v[j + 1];
+    out[2 * j + 2] = far * v[j] + near * v[j + 1];
+  }
+  for (int64_t ox : {int64_t(0), 2 * w - 1}) {
+    Up2Taps c = up2_taps(ox, w);
+    out[ox] = T(c.w0) * v[c.i0] + T(c.w1) * v[c.i1];
+  }
+}
+
+// The transpose of widen_row: u[x] = Σ over outputs o of weight(o, x)·g[o].
+template <typename T>
+void narrow_row(const T* g, int64_t w, T* u) {
+  const T near = T(kNear), far = T(kFar);
+  for (int64_t x = 0; x < w; ++x) {
+    T from_left = x >= 1 ? far * g[2 * x - 1] + near * g[2 * x] : T(0);       // the pair j = x − 1
+    T from_right = x + 1 < w ? near * g[2 * x + 1] + far * g[2 * x + 2] : T(0);  // the pair j = x
+    u[x] = from_left + from_right;
+  }
+  for (int64_t ox : {int64_t(0), 2 * w - 1}) {
+    Up2Taps c = up2_taps(ox, w);
+    u[c.i0] += T(c.w0) * g[ox];
+    u[c.i1] += T(c.w1) * g[ox];
+  }
 }
 
 template <typename T>
 void cpu_upsample2x(int64_t planes, int64_t h, int64_t w, const T* x, T* y) {
-  std::vector<Up2Taps> cols = column_taps(w);
   parallel_for(0, planes * 2 * h, std::max<int64_t>(1, 1024 / w), [&](int64_t lo, int64_t hi) {
+    std::vector<T> blend(static_cast<size_t>(w));
     for (int64_t r = lo; r < hi; ++r) {
       int64_t p = r / (2 * h);
       Up2Taps t = up2_taps(r % (2 * h), h);
       const T *r0 = x + (p * h + t.i0) * w, *r1 = x + (p * h + t.i1) * w;
-      T* out = y + r * 2 * w;
-      for (int64_t ox = 0; ox < 2 * w; ++ox) {
-        const Up2Taps& c = cols[size_t(ox)];
-        out[ox] = T(t.w0 * (c.w0 * r0[c.i0] + c.w1 * r0[c.i1]) + t.w1 * (c.w0 * r1[c.i0] + c.w1 * r1[c.i1]));
-      }
+      const T w0 = T(t.w0), w1 = T(t.w1);
+      for (int64_t i = 0; i < w; ++i) blend[size_t(i)] = w0 * r0[i] + w1 * r1[i];
+      widen_row(blend.data(), w, y + r * 2 * w);
     }
   });
 }
 
-// The transpose, one plane per task: each output scatters into the four inputs it read.
+// The transpose, one plane per task: each output row's narrowed gradient is
+// added into the two input rows it read (no shared writes).
 template <typename T>
 void cpu_upsample2x_backward(int64_t planes, int64_t h, int64_t w, const T* dy, T* dx) {
-  std::vector<Up2Taps> cols = column_taps(w);
   parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<T> narrowed(static_cast<size_t>(w));
     for (int64_t p = lo; p < hi; ++p) {
       T* plane = dx + p * h * w;
       std::fill(plane, plane + h * w, T(0));
       for (int64_t oy = 0; oy < 2 * h; ++oy) {
+        narrow_row(dy + (p * 2 * h + oy) * 2 * w, w, narrowed.data());
         Up2Taps t = up2_taps(oy, h);
         T *r0 = plane + t.i0 * w, *r1 = plane + t.i1 * w;
-        const T* g = dy + (p * 2 * h + oy) * 2 * w;
-        for (int64_t ox = 0; ox < 2 * w; ++ox) {
-          const Up2Taps& c = cols[size_t(ox)];
-          T a = T(t.w0) * g[ox], b = T(t.w1) * g[ox];
-          r0[c.i0] += T(c.w0) * a, r0[c.i1] += T(c.w1) * a;
-          r1[c.i0] += T(c.w0) * b, r1[c.i1] += T(c.w1) * b;
-        }
+        const T w0 = T(t.w0), w1 = T(t.w1);
+        for (int64_t i = 0; i < w; ++i) r0[i] += w0 * narrowed[size_t(i)];
+        for (int64_t i = 0; i < w; ++i) r1[i] += w1 * narrowed[size_t(i)];
       }
     }
   });
