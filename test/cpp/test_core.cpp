@@ -153,7 +153,7 @@ TEST(per_element_im2col_matches_the_cpu_loops) {
 // every range the activations meet.
 TEST(fast_exp_and_erf_are_accurate) {
   double worst_exp = 0, worst_erf = 0;
-  for (double x = -80; x <= 80; x += 0.000731) {
+  for (double x = -87; x <= 88; x += 0.000731) {  // the whole unclamped range
     float xf = float(x);  // against libm at the float input, so input rounding is not counted
     double e = std::exp(double(xf));
     worst_exp = std::max(worst_exp, std::fabs(double(fast_exp(xf)) - e) / e);
@@ -164,6 +164,10 @@ TEST(fast_exp_and_erf_are_accurate) {
   CHECK(worst_exp < 3e-7);
   CHECK(worst_erf < 1e-6);
   CHECK_EQ(fast_exp(-200.0f) < 1e-37f, true);
+  CHECK_EQ(fast_exp(-INFINITY) < 1e-37f, true);
+  CHECK_EQ(fast_exp(INFINITY) > 1e38f && std::isfinite(fast_exp(INFINITY)), true);  // clamped at e^88
+  CHECK_EQ(std::isnan(fast_exp(NAN)), true);
+  CHECK_EQ(std::isnan(fast_erf(NAN)), true);
   CHECK_EQ(fast_erf(20.0f), 1.0f);
   CHECK_EQ(fast_erf(-20.0f), -1.0f);
 }

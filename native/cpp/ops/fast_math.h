@@ -17,13 +17,22 @@ namespace dmdlk {
 namespace {
 
 inline float fast_exp(float x) {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);  // NaN stays NaN
-  float t = x * 1.44269504088896341f;
-  t = t == t ? t : 0.0f;  // NaN: a defined integer part below; f, and so the result, stay NaN
-  int32_t n = static_cast<int32_t>(t + __builtin_copysignf(0.5f, t));  // round half away from zero
-  float f = x - float(n) * 0.693145751953125f - float(n) * 1.42860682030941723e-6f;
+  // The clamps are written `bound op x ? bound : x` so that each is one
+  // vector max / min whose NaN operand passes through.
+  x = -87.0f > x ? -87.0f : x;
+  x = 88.0f < x ? 88.0f : x;
+  // n = round(x / ln 2) by the 1.5·2^23 shifter: the sum's low mantissa bits
+  // hold n in two's complement. No float-to-int conversion (undefined for
+  // NaN, and a chain of selects when guarded); NaN stays NaN throughout.
+  constexpr float kShifter = 12582912.0f;
+  constexpr uint32_t kShifterBits = 0x4B400000u;
+  float shifted = x * 1.44269504088896341f + kShifter;
+  float n = shifted - kShifter;
+  float f = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
   float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.66666667e-1f + f * (4.16666667e-2f + f * (8.33333333e-3f + f * 1.38888889e-3f)))));
-  uint32_t bits = uint32_t(n + 127) << 23;  // n + 127 ≥ 1 after the clamp
+  uint32_t bits;
+  __builtin_memcpy(&bits, &shifted, sizeof bits);
+  bits = (bits - kShifterBits + 127u) << 23;  // 2^n: n + 127 is in [1, 254] after the clamp
   float scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
   return p * scale;
