@@ -84,8 +84,12 @@ export declare class NativeModel {
   dispose(): void;
 }
 
+export type NativeMatmulPrecision = 'highest' | 'high' | 'medium';
+
 export interface NativeBinding {
   info(): NativeInfo;
+  matmulPrecision(): NativeMatmulPrecision;
+  setMatmulPrecision(precision: NativeMatmulPrecision): void;
   NativeTensor: typeof NativeTensor;
   add(a: NativeTensor, b: NativeTensor): Promise<NativeTensor>;
   mul(a: NativeTensor, b: NativeTensor): Promise<NativeTensor>;

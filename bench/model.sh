@@ -5,7 +5,9 @@
 # memory is the task's), in the same run, with the same threads. Prints a
 # table (ratio = PyTorch time / ours) and writes bench/results/model-<device>.json.
 #   bash bench/model.sh [runs] [device]   (build first: npm run build)
-# With device cuda, PyTorch runs on the GPU too, in fp32, tf32 and bf16 autocast.
+# With device cuda, both run on the GPU in three precisions, each against its
+# peer: ours at matmul precision highest / high (TF32) / medium (BF16) against
+# PyTorch's fp32, TF32 and bf16 autocast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -22,11 +24,14 @@ python=/usr/bin/python3
 [ -x "$python" ] || python=python3  # the GPU machine's own PyTorch
 precisions=fp32
 [ "$device" = cpu ] || precisions="fp32 tf32 bf16"
+declare -A matmul_precision=([fp32]=highest [tf32]=high [bf16]=medium)
+tag() { sed "s/}\$/, \"precision\": \"$1\"}/"; }
 for task in forward train; do
-  build/bench_model "$task" "$work/model.safetensors" "$runs" "$device" >> "$work/ours"
   for precision in $precisions; do
+    DMDLK_MATMUL_PRECISION=${matmul_precision[$precision]} \
+      build/bench_model "$task" "$work/model.safetensors" "$runs" "$device" | tag "$precision" >> "$work/ours"
     "$python" bench/model_torch.py "$task" "$work/model.safetensors" "$runs" "$device" "$precision" |
-      sed "s/}\$/, \"precision\": \"$precision\"}/" >> "$work/peer"
+      tag "$precision" >> "$work/peer"
   done
 done
 mkdir -p bench/results
@@ -41,7 +46,7 @@ print(f"DMDLK-Net on {device}, {sys.argv[3]} CPU threads (median seconds; memory
 print(f"{'task':24} {'peer':6} {'ours s':>8} {'img/s':>7} {'MB':>6} {'steady':>6}   {'torch s':>8} {'img/s':>7} {'MB':>6} {'steady':>6}   {'speed':>6} {'memory':>7}")
 rows = []
 for o in ours:
-    for p in (p for p in peers if p["task"] == o["task"]):
+    for p in (p for p in peers if p["task"] == o["task"] and p["precision"] == o["precision"]):
         label = "forward, batch 1" if o["task"] == "forward" else "training step, batch 4"
         speed = p["seconds"] / o["seconds"]
         memory = o[memory_key] / p[memory_key] if p[memory_key] else float("nan")

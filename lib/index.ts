@@ -1,6 +1,8 @@
 // dmdlk-native: DMDLK-Net skin-lesion segmentation in native C++/CUDA kernels.
 export { info } from './info';
 export type { Info } from './info';
+export { getFloat32MatmulPrecision, setFloat32MatmulPrecision } from './precision';
+export type { MatmulPrecision } from './precision';
 export { Tensor } from './tensor';
 export type { DType, Device, TensorOptions, TypedArray } from './tensor';
 export * as ops from './ops';

@@ -1,8 +1,12 @@
 // Batched GEMM: 64×64 tiles of C per block, 16-deep slices of A and B staged
-// through shared memory, each of 256 threads accumulating a 4×4 patch.
-// A first, portable kernel for every architecture; tensor-core versions
-// (TF32 / BF16) come with the speed work and must match this one.
+// through shared memory, each of 256 threads accumulating a 4×4 patch. The
+// portable kernel for every architecture and the full-precision reference;
+// float products go to the tensor cores (gemm_tensor_cores.cu) unless the
+// matmul precision is "highest" or the GPU predates them.
+#include <type_traits>
+
 #include "cuda_check.cuh"
+#include "gemm_tensor_cores.cuh"
 #include "ops/gemm.h"
 
 namespace dmdlk::cuda_ops {
@@ -64,12 +68,25 @@ __global__ void gemm_kernel(GemmShape s, T alpha, const T* __restrict__ a, const
   }
 }
 
+// TF32 and BF16 tensor-core inputs need compute capability 8.0 (Ampere).
+bool has_tensor_cores(int device) {
+  cuda::require_device(device);
+  for (const cuda::GpuInfo& gpu : cuda::availability().devices)
+    if (gpu.index == device) return gpu.major >= 8;
+  return false;
+}
+
 }  // namespace
 
 template <typename T>
 void gemm(int device, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c) {
   if (s.m == 0 || s.n == 0 || s.batch == 0) return;
   DMDLK_CHECK(s.batch <= 65535, ErrorCode::InvalidArg, "gemm: batch of ", s.batch, " exceeds the CUDA grid");
+  if constexpr (std::is_same_v<T, float>) {
+    MatmulPrecision precision = matmul_precision();
+    if (precision != MatmulPrecision::Highest && has_tensor_cores(device))
+      return gemm_tensor_cores(device, precision, s, alpha, a, b, beta, c);
+  }
   DeviceGuard guard(device);
   dim3 grid(unsigned((s.n + kTile - 1) / kTile), unsigned((s.m + kTile - 1) / kTile), unsigned(s.batch));
   gemm_kernel<T><<<grid, kThreads, 0, stream(device)>>>(s, alpha, a, b, beta, c);

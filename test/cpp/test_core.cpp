@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/cuda_runtime.h"
+#include "core/matmul_precision.h"
 #include "core/thread_pool.h"
 #include "harness.h"
 #include "ops/fast_math.h"
@@ -170,6 +171,16 @@ TEST(fast_exp_and_erf_are_accurate) {
   CHECK_EQ(std::isnan(fast_erf(NAN)), true);
   CHECK_EQ(fast_erf(20.0f), 1.0f);
   CHECK_EQ(fast_erf(-20.0f), -1.0f);
+}
+
+TEST(matmul_precision_names_round_trip) {
+  for (MatmulPrecision p : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium})
+    CHECK(parse_matmul_precision(matmul_precision_name(p)) == p);
+  CHECK_THROWS(parse_matmul_precision("tf32"), ErrorCode::InvalidArg, "got 'tf32'");
+  MatmulPrecision before = matmul_precision();
+  set_matmul_precision(MatmulPrecision::Medium);
+  CHECK(matmul_precision() == MatmulPrecision::Medium);
+  set_matmul_precision(before);
 }
 
 int main() { return run_all(); }

@@ -1,9 +1,11 @@
 // Every op on CUDA against the CPU, forward and backward, on the same random
 // inputs. Where there is no GPU it prints why and exits with 77, which CTest
 // reports as skipped (not passed).
+#include <cmath>
 #include <random>
 
 #include "core/cuda_runtime.h"
+#include "core/matmul_precision.h"
 #include "data/augment.h"
 #include "gradcheck.h"
 #include "ops/activation.h"
@@ -27,15 +29,25 @@ namespace {
 
 using Run = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 
-// Runs `run` on the CPU inputs and on CUDA copies of them; compares every output.
-void parity(const std::string& label, const std::vector<Tensor>& inputs, const Run& run, double tol = 2e-4) {
+double rms(const Tensor& t) {
+  double sum = 0;
+  for (float v : t.to(Device::cpu()).to_vector<float>()) sum += double(v) * v;
+  return std::sqrt(sum / double(std::max<int64_t>(1, t.numel())));
+}
+
+// Runs `run` on the CPU inputs and on CUDA copies of them; every output element
+// must agree within tol·|want| + atol, where atol is tol, or tol times the
+// output's RMS when rms_scaled (tensor-core products, whose rounding error
+// grows with the scale of the whole sum rather than of each element).
+void parity(const std::string& label, const std::vector<Tensor>& inputs, const Run& run, double tol = 2e-4,
+            bool rms_scaled = false) {
   std::vector<Tensor> on_gpu;
   for (const Tensor& t : inputs) on_gpu.push_back(t.to(Device::cuda(0)));
   std::vector<Tensor> want = run(inputs), got = run(on_gpu);
   for (size_t i = 0; i < want.size(); ++i) {
     if (!want[i].defined()) continue;
     if (got[i].device() != Device::cuda(0)) fail(__FILE__, __LINE__, concat(label, ": output ", i, " is not on the GPU"));
-    double worst = closeness(got[i], want[i], tol, tol);
+    double worst = closeness(got[i], want[i], rms_scaled ? tol * rms(want[i]) : tol, tol);
     if (!(worst <= 1)) fail(__FILE__, __LINE__, concat(label, ": output ", i, " off by ", worst, "× the tolerance"));
   }
 }
@@ -69,7 +81,9 @@ TEST(matmul_and_linear) {
   }, 1e-3);
 }
 
-TEST(conv2d_forms) {
+// Every convolution form of the network (the stem, 1×1, depthwise, DDLK's
+// dilated offset convolution, a small dense one).
+void check_conv2d_forms(double tol, bool rms_scaled) {
   struct Case { Shape x, w; Conv2dOptions o; };
   for (const Case& c : std::vector<Case>{{{2, 3, 64, 64}, {32, 3, 3, 3}, {2, 2, 1, 1, 1, 1, 1}},
                                           {{2, 32, 32, 32}, {128, 32, 1, 1}, {}},
@@ -81,8 +95,44 @@ TEST(conv2d_forms) {
       Tensor y = conv2d(in[0], in[1], in[2], o);
       Conv2dGrads g = conv2d_backward(y, in[0], in[1], true, o);
       return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
-    }, 1e-3);
+    }, tol, rms_scaled);
   }
+}
+
+TEST(conv2d_forms) { check_conv2d_forms(1e-3, false); }
+
+// Precisions "high" (TF32) and "medium" (BF16): the GEMMs of matmul, linear
+// and convolution on the tensor cores, against the CPU's float32, with errors
+// scaled to each output's RMS (TF32 rounds inputs to 2^-11, BF16 to 2^-8).
+TEST(tensor_core_precisions) {
+  bool tensor_cores = cuda::availability().devices[0].major >= 8;
+  // 1 + 2^-12 has no TF32 or BF16 form (it rounds to 1): the product shows which units ran it.
+  const float just_above_one = 1.0f + 1.0f / 4096;
+  Tensor a = Tensor::from_vector(std::vector<float>{just_above_one}, {1, 1}).to(Device::cuda(0));
+  Tensor one = Tensor::from_vector(std::vector<float>{1.0f}, {1, 1}).to(Device::cuda(0));
+  struct RestoreHighest {  // even when a check fails, for the suites that follow
+    ~RestoreHighest() { set_matmul_precision(MatmulPrecision::Highest); }
+  } restore;
+  for (MatmulPrecision p : {MatmulPrecision::High, MatmulPrecision::Medium}) {
+    set_matmul_precision(p);
+    float product = matmul(a, one).to(Device::cpu()).to_vector<float>()[0];
+    CHECK_EQ(product, tensor_cores ? 1.0f : just_above_one);
+    for (auto [sa, sb] : {std::pair{Shape{3, 70, 90}, Shape{3, 90, 65}}, {Shape{2, 3, 13, 17}, Shape{17, 11}}, {Shape{512, 512}, Shape{512, 512}}}) {
+      parity("matmul", {r(sa), r(sb)}, [](auto& in) {
+        Tensor y = matmul(in[0], in[1]);
+        MatmulGrads g = matmul_backward(y, in[0], in[1]);
+        return std::vector<Tensor>{y, g.da, g.db};
+      }, p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
+    }
+    parity("linear", {r({4, 196, 128}), r({384, 128}, 0.1), r({384})}, [](auto& in) {
+      Tensor y = linear(in[0], in[1], in[2]);
+      LinearGrads g = linear_backward(y, in[0], in[1], true);
+      return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
+    }, p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
+    check_conv2d_forms(p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
+  }
+  set_matmul_precision(MatmulPrecision::Highest);
+  CHECK_EQ(matmul(a, one).to(Device::cpu()).to_vector<float>()[0], just_above_one);
 }
 
 TEST(activations_and_softmax) {
@@ -219,5 +269,7 @@ int main() {
     return 77;
   }
   std::printf("GPU: %s\n", a.devices[0].name.c_str());
+  // The op suites compare float32 with float32; tensor_core_precisions sets its own.
+  set_matmul_precision(MatmulPrecision::Highest);
   return run_all();
 }

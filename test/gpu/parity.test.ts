@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { info, ops, Tensor } from '../../lib';
+import { info, ops, setFloat32MatmulPrecision, Tensor } from '../../lib';
 
 const cuda = info().cuda;
 const skip = cuda.available ? false : `skipped: no GPU (${cuda.reason})`;
 if (skip) console.log(skip);
+// The suites compare float32 with float32; the tensor-core test sets its own precision.
+setFloat32MatmulPrecision('highest');
 
 let seed = 12345;
 function random(shape: number[]): Tensor {
@@ -66,6 +68,24 @@ test('matmul and linear', { skip }, async () => {
   await parity('linear', [x, w, bias], (x, w, b) => ops.linear(x, w, b));
   const dy = random([4, 196, 384]);
   await parity('linearBackward', [dy, x, w], (dy, x, w) => ops.linearBackward(dy, x, w, true));
+});
+
+test('setFloat32MatmulPrecision moves float products onto TF32 and BF16 tensor cores', { skip }, async () => {
+  const tensorCores = Number(cuda.devices[0]?.computeCapability.split('.')[0]) >= 8;
+  // 1 + 2^-12 has no TF32 or BF16 form (it rounds to 1): the product shows which units ran it.
+  const justAboveOne = Math.fround(1 + 2 ** -12);
+  const a = await Tensor.from(new Float32Array([justAboveOne]), [1, 1]).toDevice('cuda');
+  const one = await Tensor.from(new Float32Array([1]), [1, 1]).toDevice('cuda');
+  const product = async () => (await (await ops.matmul(a, one)).data())[0];
+  try {
+    for (const precision of ['high', 'medium'] as const) {
+      setFloat32MatmulPrecision(precision);
+      assert.equal(await product(), tensorCores ? 1 : justAboveOne, precision);
+    }
+  } finally {
+    setFloat32MatmulPrecision('highest');
+  }
+  assert.equal(await product(), justAboveOne, 'highest');
 });
 
 test('conv2d in every form the network uses', { skip }, async () => {

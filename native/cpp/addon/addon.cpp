@@ -1,11 +1,14 @@
-// The module's entry: info() and the registration of every binding.
+// The module's entry: info(), the process-wide matmul precision, and the
+// registration of every binding.
 #include "addon/addon.h"
 
+#include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/model_wrap.h"
 #include "addon/tensor_wrap.h"
 #include "core/cpu_features.h"
 #include "core/cuda_runtime.h"
+#include "core/matmul_precision.h"
 #include "core/thread_pool.h"
 
 namespace dmdlk::addon {
@@ -14,7 +17,9 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   Napi::Function tensor = TensorWrap::define(env), model = ModelWrap::define(env);
   tensor_constructor = Napi::Persistent(tensor);
   model_constructor = Napi::Persistent(model);
-  DefineAddon(exports, {InstanceMethod<&Addon::info>("info")});
+  DefineAddon(exports, {InstanceMethod<&Addon::info>("info"),
+                        InstanceMethod<&Addon::matmul_precision>("matmulPrecision"),
+                        InstanceMethod<&Addon::set_matmul_precision>("setMatmulPrecision")});
   exports.Set("NativeTensor", tensor);
   exports.Set("NativeModel", model);
   define_ops(env, exports);
@@ -68,6 +73,19 @@ Napi::Value Addon::info(const Napi::CallbackInfo& info) {
     gpu.Set("devices", devices);
     out.Set("cuda", gpu);
     return out;
+  });
+}
+
+Napi::Value Addon::matmul_precision(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::String::New(info.Env(), matmul_precision_name(dmdlk::matmul_precision()));
+  });
+}
+
+Napi::Value Addon::set_matmul_precision(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    dmdlk::set_matmul_precision(parse_matmul_precision(to_string(info[0], "precision")));
+    return info.Env().Undefined();
   });
 }
 

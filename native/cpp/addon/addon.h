@@ -22,6 +22,8 @@ class Addon : public Napi::Addon<Addon> {
 
  private:
   Napi::Value info(const Napi::CallbackInfo& info);
+  Napi::Value matmul_precision(const Napi::CallbackInfo& info);
+  Napi::Value set_matmul_precision(const Napi::CallbackInfo& info);
   std::unique_ptr<Executor> executor_;
 };
 
