@@ -73,7 +73,8 @@ void scale_c(const GemmShape& s, T beta, T* c) {
 
 // C[rows, strip] (+)= A[rows, panel] · B[panel, strip] for rows [i_begin,
 // i_end) and one strip of ncols ≤ NR columns; c points at the strip's column
-// of C's row 0. Edge tiles go through a buffer, added into C with bounds.
+// of C's row 0. Tiles narrower than NR go through a buffer, added into C with
+// bounds; tiles with fewer than MR rows run the kernel for that many rows.
 // With row_bias (the last depth panel), the epilogue adds row_bias[row] to
 // the strip while it is still in L1.
 template <typename T, typename Kernel>
@@ -83,13 +84,13 @@ void multiply_strip(int64_t i_begin, int64_t i_end, int64_t kc, const T* packed_
   alignas(64) T edge[MR * NR];
   for (int64_t ir = i_begin; ir < i_end; ir += MR) {
     const T* ap = packed_a + (ir / MR) * MR * kc;
-    int64_t nrows = std::min<int64_t>(MR, i_end - ir);
+    int nrows = int(std::min<int64_t>(MR, i_end - ir));
     T* ctile = c + ir * ldc;
-    if (nrows == MR && ncols == NR) {
-      Kernel::run(kc, ap, bp, b_step, ctile, ldc, alpha, overwrite);
+    if (ncols == NR) {
+      Kernel::run(nrows, kc, ap, bp, b_step, ctile, ldc, alpha, overwrite);
       continue;
     }
-    Kernel::run(kc, ap, bp, b_step, edge, NR, alpha, true);
+    Kernel::run(nrows, kc, ap, bp, b_step, edge, NR, alpha, true);
     for (int64_t i = 0; i < nrows; ++i)
       for (int64_t j = 0; j < ncols; ++j) ctile[i * ldc + j] = edge[i * NR + j] + (overwrite ? T(0) : ctile[i * ldc + j]);
   }
