@@ -20,6 +20,7 @@
 #include "ops/gemm.h"
 #include "ops/matmul.h"
 #include "ops/normalization.h"
+#include "ops/pooling.h"
 #include "ops/softmax.h"
 #include "ops/upsample.h"
 
@@ -126,6 +127,30 @@ std::pair<double, double> run_case(const json::Value& c) {
   if (op == "upsample") {
     Tensor y = upsample2x(x);
     return {time_ms([&] { upsample2x(x); }), time_ms([&] { upsample2x_backward(y, x); })};
+  }
+  if (op == "max_pool") {
+    Tensor y = max_pool2d(x, 2, 2);
+    return {time_ms([&] { max_pool2d(x, 2, 2); }), time_ms([&] { max_pool2d_backward(y, x, 2, 2); })};
+  }
+  if (op == "avg_pool") {
+    Tensor y = avg_pool2d(x, 3, 2, 1);
+    return {time_ms([&] { avg_pool2d(x, 3, 2, 1); }), time_ms([&] { avg_pool2d_backward(y, x, 3, 2, 1); })};
+  }
+  if (op == "channel_max") {
+    Tensor y = channel_max(x);
+    return {time_ms([&] { channel_max(x); }), time_ms([&] { channel_max_backward(y, x); })};
+  }
+  if (op == "channel_mean") {
+    Tensor y = channel_mean(x);
+    return {time_ms([&] { channel_mean(x); }), time_ms([&] { channel_mean_backward(y, x); })};
+  }
+  if (op == "global_avg_pool") {
+    Tensor y = global_avg_pool(x);
+    return {time_ms([&] { global_avg_pool(x); }), time_ms([&] { global_avg_pool_backward(y, x); })};
+  }
+  if (op == "mul") {
+    Tensor y = random(shape(c, "y")), out = mul(x, y);
+    return {time_ms([&] { mul(x, y); }), time_ms([&] { mul_backward(out, x, y); })};
   }
   if (op == "softmax") {
     Tensor y = softmax(x);

@@ -105,6 +105,18 @@ def run(c):
         return fwd_bwd(x, F.gelu)
     if op == "upsample":
         return fwd_bwd(x, lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False))
+    if op == "max_pool":
+        return fwd_bwd(x, lambda t: F.max_pool2d(t, 2, 2))
+    if op == "avg_pool":
+        return fwd_bwd(x, lambda t: F.avg_pool2d(t, 3, 2, 1, count_include_pad=False))
+    if op == "channel_max":
+        return fwd_bwd(x, lambda t: t.max(1, keepdim=True)[0])
+    if op == "channel_mean":
+        return fwd_bwd(x, lambda t: t.mean(1, keepdim=True))
+    if op == "global_avg_pool":
+        return fwd_bwd(x, lambda t: t.mean((2, 3), keepdim=True))
+    if op == "mul":
+        return fwd_bwd(lambda: x() + [torch.randn(c["y"])], torch.mul)
     if op == "softmax":
         return fwd_bwd(x, lambda t: torch.softmax(t, -1))
     raise ValueError(op)

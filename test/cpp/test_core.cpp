@@ -13,6 +13,7 @@
 #include "ops/conv2d.h"
 #include "ops/im2col.h"
 #include "ops/matmul.h"
+#include "ops/pooling.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -171,6 +172,32 @@ TEST(fast_exp_and_erf_are_accurate) {
   CHECK_EQ(std::isnan(fast_erf(NAN)), true);
   CHECK_EQ(fast_erf(20.0f), 1.0f);
   CHECK_EQ(fast_erf(-20.0f), -1.0f);
+}
+
+// The max reductions' rules, which the PyTorch fixtures do not reach: NaN
+// counts as the maximum (the first NaN wins), and ties go to the first;
+// 300 pixels span two of the CPU's pixel blocks.
+TEST(channel_max_takes_the_first_maximum_and_nan) {
+  const int64_t hw = 300;
+  std::vector<float> x(size_t(3 * hw));
+  for (int64_t p = 0; p < hw; ++p) x[size_t(p)] = 1, x[size_t(hw + p)] = 2, x[size_t(2 * hw + p)] = float(p % 3);
+  x[size_t(hw + 7)] = NAN, x[size_t(2 * hw + 7)] = NAN;  // pixel 7: NaN in channels 1 and 2
+  x[size_t(0 * hw + 290)] = NAN;                           // pixel 290: NaN in channel 0
+  x[size_t(2 * hw + 299)] = 2;                             // pixel 299: a tie of channels 1 and 2
+  Tensor t = Tensor::from_vector(x, {1, 3, 1, hw});
+  std::vector<float> y = channel_max(t).to_vector<float>();
+  std::vector<float> dx = channel_max_backward(Tensor::from_vector(std::vector<float>(size_t(hw), 1.0f), {1, 1, 1, hw}), t).to_vector<float>();
+  auto winner = [&](int64_t p) {  // the one channel that got the gradient, -1 if none or several
+    int64_t w = -1, count = 0;
+    for (int64_t c = 0; c < 3; ++c)
+      if (dx[size_t(c * hw + p)] != 0) w = c, ++count;
+    return count == 1 ? w : -1;
+  };
+  CHECK(std::isnan(y[7]) && winner(7) == 1);
+  CHECK(std::isnan(y[290]) && winner(290) == 0);
+  CHECK(y[299] == 2 && winner(299) == 1);
+  CHECK(y[5] == 2 && winner(5) == 1);  // 5 % 3 = 2 ties channel 1 again
+  CHECK(y[4] == 2 && winner(4) == 1);
 }
 
 TEST(matmul_precision_names_round_trip) {

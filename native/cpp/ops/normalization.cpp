@@ -4,29 +4,13 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
+#include "ops/blocked_sum.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
 // ---- CPU kernels: statistics in double, one channel or one group per task ----
 namespace cpu_ops {
-
-// Σ term(i) over [0, n): 8 lanes of T over blocks of 256 terms (a loop the
-// compiler vectorizes, each lane summing at most 32 terms), the blocks added
-// in double.
-template <typename T, typename Term>
-double blocked_sum(int64_t n, Term term) {
-  double total = 0;
-  for (int64_t b0 = 0; b0 < n; b0 += 256) {
-    int64_t b1 = std::min(n, b0 + 256), i = b0;
-    T lanes[8] = {};
-    for (; i + 8 <= b1; i += 8)
-      for (int l = 0; l < 8; ++l) lanes[l] += term(i + l);
-    for (; i < b1; ++i) lanes[0] += term(i);
-    for (T lane : lanes) total += double(lane);
-  }
-  return total;
-}
 
 template <typename T>
 void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv, bool training, T* y,

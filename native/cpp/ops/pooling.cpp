@@ -1,6 +1,9 @@
 #include "ops/pooling.h"
 
+#include <algorithm>
+
 #include "core/thread_pool.h"
+#include "ops/blocked_sum.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -33,15 +36,30 @@ void cpu_pool_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, cons
   });
 }
 
+// The transpose of the forward, one plane per task: each output adds its
+// gradient into the inputs its window read (the first maximum, or every input
+// at 1/count), in the order of the outputs — the sums of avg/max_pool_grad_at,
+// without searching for the outputs of each input.
 template <typename T>
 void cpu_pool_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
-  parallel_for(0, planes * g.height, std::max<int64_t>(1, 2048 / g.width), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      int64_t p = r / g.height, y = r % g.height;
+  parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) {
       const T *plane = x + p * g.height * g.width, *dy_plane = dy + p * g.out_h * g.out_w;
-      for (int64_t xx = 0; xx < g.width; ++xx)
-        dx[r * g.width + xx] = kind == PoolKind::Avg ? avg_pool_grad_at(g, dy_plane, y, xx)
-                                                     : max_pool_grad_at(g, plane, dy_plane, y, xx);
+      T* dx_plane = dx + p * g.height * g.width;
+      std::fill(dx_plane, dx_plane + g.height * g.width, T(0));
+      for (int64_t oy = 0; oy < g.out_h; ++oy)
+        for (int64_t ox = 0; ox < g.out_w; ++ox) {
+          T d = dy_plane[oy * g.out_w + ox];
+          if (kind == PoolKind::Max) {
+            dx_plane[max_pool_argmax(g, plane, oy, ox)] += d;
+            continue;
+          }
+          int64_t y0, y1, x0, x1;
+          pool_window(g, oy, ox, &y0, &y1, &x0, &x1);
+          T share = d / T((y1 - y0) * (x1 - x0));
+          for (int64_t y = y0; y < y1; ++y)
+            for (int64_t xx = x0; xx < x1; ++xx) dx_plane[y * g.width + xx] += share;
+        }
     }
   });
 }
@@ -75,6 +93,85 @@ void check_image(const Tensor& x, const char* op) {
   check_rank(x, 4, op, "x", "[N, C, H, W]");
 }
 
+// The CPU reduces over channels for a block of up to kPixelBlock neighbouring
+// pixels at a time, each loop running along contiguous pixels (a pixel's
+// channels are H·W apart), in the channel order of channel_reduce_at and
+// channel_argmax, so that both backends give the same sums and the same winners.
+constexpr int64_t kPixelBlock = 256;
+
+template <typename Body>
+void for_pixel_blocks(int64_t n, int64_t hw, Body body) {
+  int64_t per_image = (hw + kPixelBlock - 1) / kPixelBlock;
+  parallel_for(0, n * per_image, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      int64_t b = task / per_image, p0 = task % per_image * kPixelBlock;
+      body(b, p0, std::min(kPixelBlock, hw - p0));
+    }
+  });
+}
+
+// The first channel holding each pixel's maximum (NaN counts as the maximum).
+// v wins over a number b when above it or NaN; nothing wins over NaN. Both
+// new values are computed before either is stored, and the arrays cannot
+// alias: the loop then has no branch and vectorizes.
+template <typename T>
+void channel_argmax_block(const T* x, int64_t c, int64_t hw, int64_t count, int32_t* __restrict best) {
+  T best_value[kPixelBlock];
+  std::fill(best, best + count, 0);
+  std::copy(x, x + count, best_value);
+  for (int32_t k = 1; k < int32_t(c); ++k) {
+    const T* __restrict row = x + k * hw;
+    for (int64_t i = 0; i < count; ++i) {
+      T v = row[i], b = best_value[i];
+      bool wins = !(v <= b) & (b == b);
+      T value = wins ? v : b;
+      int32_t index = wins ? k : best[i];
+      best_value[i] = value;
+      best[i] = index;
+    }
+  }
+}
+
+template <typename T>
+void cpu_channel_reduce(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
+  for_pixel_blocks(n, hw, [&](int64_t b, int64_t p0, int64_t count) {
+    const T* xb = x + b * c * hw + p0;
+    T* out = y + b * hw + p0;
+    if (kind == ChannelReduce::Max) {
+      int32_t best[kPixelBlock];
+      channel_argmax_block(xb, c, hw, count, best);
+      for (int64_t i = 0; i < count; ++i) out[i] = xb[best[i] * hw + i];
+      return;
+    }
+    std::fill(out, out + count, T(0));
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t i = 0; i < count; ++i) out[i] += xb[k * hw + i];
+    for (int64_t i = 0; i < count; ++i) out[i] /= T(c);
+  });
+}
+
+template <typename T>
+void cpu_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy, T* dx) {
+  for_pixel_blocks(n, hw, [&](int64_t b, int64_t p0, int64_t count) {
+    const T* d = dy + b * hw + p0;
+    T* out = dx + b * c * hw + p0;
+    if (kind == ChannelReduce::Mean) {
+      for (int64_t k = 0; k < c; ++k)
+        for (int64_t i = 0; i < count; ++i) out[k * hw + i] = d[i] / T(c);
+      return;
+    }
+    int32_t best[kPixelBlock];
+    channel_argmax_block(x + b * c * hw + p0, c, hw, count, best);
+    for (int32_t k = 0; k < int32_t(c); ++k) {
+      T* __restrict row = out + k * hw;
+      for (int64_t i = 0; i < count; ++i) {
+        T grad = d[i];  // loaded unconditionally, so the choice below is a select, not a branch
+        row[i] = best[i] == k ? grad : T(0);
+      }
+    }
+  });
+}
+
 Tensor channel_reduce(ChannelReduce kind, const Tensor& x, const char* op) {
   check_image(x, op);
   DMDLK_CHECK(x.dim(1) >= 1, ErrorCode::Shape, op, ": x has no channels: ", shape_str(x.shape()));
@@ -82,15 +179,8 @@ Tensor channel_reduce(ChannelReduce kind, const Tensor& x, const char* op) {
   Tensor y = Tensor::empty({n, 1, x.dim(2), x.dim(3)}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    if (x.device().is_cpu()) {
-      parallel_for(0, n * hw, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) yp[i] = channel_reduce_at(kind, xp, c, hw, i / hw, i % hw);
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_forward(x.device().index, kind, n, c, hw, xp, yp));
-    }
+    if (x.device().is_cpu()) cpu_channel_reduce(kind, n, c, hw, x.data<T>(), y.data<T>());
+    else DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_forward(x.device().index, kind, n, c, hw, x.data<T>(), y.data<T>()));
   });
   return y;
 }
@@ -105,13 +195,8 @@ Tensor channel_reduce_backward(ChannelReduce kind, const Tensor& dy, const Tenso
     using T = decltype(zero);
     const T *xp = x.data<T>(), *dyp = dy.data<T>();
     T* dxp = dx.data<T>();
-    if (x.device().is_cpu()) {
-      parallel_for(0, n * hw, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) channel_reduce_grad_at(kind, xp, dyp[i], c, hw, i / hw, i % hw, dxp);
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_backward(x.device().index, kind, n, c, hw, xp, dyp, dxp));
-    }
+    if (x.device().is_cpu()) cpu_channel_reduce_backward(kind, n, c, hw, xp, dyp, dxp);
+    else DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_backward(x.device().index, kind, n, c, hw, xp, dyp, dxp));
   });
   return dx;
 }
@@ -148,9 +233,8 @@ Tensor global_avg_pool(const Tensor& x) {
     if (x.device().is_cpu()) {
       parallel_for(0, planes, std::max<int64_t>(1, 4096 / size), [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
-          double sum = 0;
-          for (int64_t i = 0; i < size; ++i) sum += xp[p * size + i];
-          yp[p] = T(sum / size);
+          const T* plane = xp + p * size;
+          yp[p] = T(blocked_sum<T>(size, [&](int64_t i) { return plane[i]; }) / double(size));
         }
       });
     } else {
@@ -171,8 +255,8 @@ Tensor global_avg_pool_backward(const Tensor& dy, const Tensor& x) {
     const T* dyp = dy.data<T>();
     T* dxp = dx.data<T>();
     if (x.device().is_cpu()) {
-      parallel_for(0, planes * size, 16384, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) dxp[i] = dyp[i / size] / T(size);
+      parallel_for(0, planes, std::max<int64_t>(1, 16384 / size), [&](int64_t lo, int64_t hi) {
+        for (int64_t p = lo; p < hi; ++p) std::fill(dxp + p * size, dxp + (p + 1) * size, dyp[p] / T(size));
       });
     } else {
       DMDLK_CUDA_DISPATCH(cuda_ops::global_avg_pool_backward(x.device().index, planes, size, dyp, dxp));
