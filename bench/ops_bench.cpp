@@ -18,6 +18,7 @@
 #include "ops/conv2d.h"
 #include "ops/deform_conv2d.h"
 #include "ops/gemm.h"
+#include "ops/layout.h"
 #include "ops/matmul.h"
 #include "ops/normalization.h"
 #include "ops/pooling.h"
@@ -151,6 +152,12 @@ std::pair<double, double> run_case(const json::Value& c) {
   if (op == "mul") {
     Tensor y = random(shape(c, "y")), out = mul(x, y);
     return {time_ms([&] { mul(x, y); }), time_ms([&] { mul_backward(out, x, y); })};
+  }
+  if (op == "window_partition") {
+    int64_t w = num(c, "window");
+    Tensor tokens = window_partition(x, w, w);
+    return {time_ms([&] { window_partition(x, w, w); }),
+            time_ms([&] { window_merge(tokens, x.dim(0), x.dim(2), x.dim(3), w, w); })};
   }
   if (op == "softmax") {
     Tensor y = softmax(x);

@@ -117,6 +117,10 @@ def run(c):
         return fwd_bwd(x, lambda t: t.mean((2, 3), keepdim=True))
     if op == "mul":
         return fwd_bwd(lambda: x() + [torch.randn(c["y"])], torch.mul)
+    if op == "window_partition":
+        b, ch, h, w = c["x"]
+        k = c["window"]
+        return fwd_bwd(x, lambda t: t.view(b, ch, h // k, k, w // k, k).permute(0, 2, 4, 3, 5, 1).reshape(-1, k * k, ch))
     if op == "softmax":
         return fwd_bwd(x, lambda t: torch.softmax(t, -1))
     raise ValueError(op)

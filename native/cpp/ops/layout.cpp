@@ -123,8 +123,16 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm) {
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
     if (x.device().is_cpu()) {
-      parallel_for(0, y.numel(), 16384, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) yp[i] = xp[permuted_offset(plan, i)];
+      // A row of the output (all axes but the last) finds its input offset
+      // once, then reads its elements a fixed stride apart.
+      int64_t row_length = plan.out_size[rank - 1], step = plan.in_stride[rank - 1];
+      parallel_for(0, y.numel() / std::max<int64_t>(1, row_length), std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)),
+                   [&](int64_t lo, int64_t hi) {
+        for (int64_t r = lo; r < hi; ++r) {
+          const T* in = xp + permuted_offset(plan, r * row_length);
+          T* out = yp + r * row_length;
+          for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step];
+        }
       });
     } else {
       DMDLK_CUDA_DISPATCH(cuda_ops::permute(x.device().index, plan, y.numel(), xp, yp));
