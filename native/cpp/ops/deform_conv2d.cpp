@@ -13,9 +13,9 @@ struct DeformPlan {
   int64_t batch = 0, out_channels = 0, groups = 1;
   DeformGeometry geo;
   bool has_mask = false;
-  // DDLK's form (depthwise, one offset group, no mask): direct kernels on the CPU.
-  bool ddlk_form(Device d) const {
-    return d.is_cpu() && !has_mask && geo.offset_groups == 1 && groups == geo.channels && out_channels == geo.channels;
+  // DDLK's form (depthwise, one offset group, no mask): direct kernels.
+  bool ddlk_form() const {
+    return !has_mask && geo.offset_groups == 1 && groups == geo.channels && out_channels == geo.channels;
   }
 };
 
@@ -138,12 +138,17 @@ Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight
   const DeformGeometry& g = p.geo;
   Tensor y = Tensor::empty({p.batch, p.out_channels, g.out_h, g.out_w}, x.dtype(), x.device());
   if (y.numel() == 0) return y;
-  if (p.ddlk_form(x.device())) {
+  if (p.ddlk_form()) {
     dispatch_floating(x.dtype(), [&](auto zero) {
       using T = decltype(zero);
-      Tensor scratch = Tensor::empty({deform_depthwise_forward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
-      cpu_deform_depthwise_forward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), y.data<T>(),
-                                      scratch.data<T>());
+      if (x.device().is_cpu()) {
+        Tensor scratch = Tensor::empty({deform_depthwise_forward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
+        cpu_deform_depthwise_forward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), y.data<T>(),
+                                        scratch.data<T>());
+      } else {
+        DMDLK_CUDA_DISPATCH(cuda_ops::deform_depthwise_forward<T>(x.device().index, g, p.batch, x.data<T>(),
+                                                                  offset.data<T>(), weight.data<T>(), y.data<T>()));
+      }
       if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, bias.data<T>(), y.data<T>());
     });
     return y;
@@ -175,13 +180,19 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
   if (p.has_mask) grads.dmask = Tensor::zeros(mask.shape(), x.dtype(), x.device());
   if (dy.numel() == 0) return grads;
-  if (p.ddlk_form(x.device())) {
+  if (p.ddlk_form()) {
     dispatch_floating(x.dtype(), [&](auto zero) {
       using T = decltype(zero);
-      Tensor scratch = Tensor::empty({deform_depthwise_backward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
-      cpu_deform_depthwise_backward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), dy.data<T>(),
-                                       grads.dx.data<T>(), grads.doffset.data<T>(), grads.dweight.data<T>(),
-                                       scratch.data<T>());
+      if (x.device().is_cpu()) {
+        Tensor scratch = Tensor::empty({deform_depthwise_backward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
+        cpu_deform_depthwise_backward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), dy.data<T>(),
+                                         grads.dx.data<T>(), grads.doffset.data<T>(), grads.dweight.data<T>(),
+                                         scratch.data<T>());
+      } else {
+        DMDLK_CUDA_DISPATCH(cuda_ops::deform_depthwise_backward<T>(
+            x.device().index, g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), dy.data<T>(),
+            grads.dx.data<T>(), grads.doffset.data<T>(), grads.dweight.data<T>()));
+      }
       if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, dy.data<T>(), grads.dbias.data<T>());
     });
     return grads;

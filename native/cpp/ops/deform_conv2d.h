@@ -11,7 +11,9 @@
 // Written as deformable im2col + the grouped GEMMs of conv2d. The backward
 // gives dx (a scatter: per channel on the CPU, atomics on CUDA), dweight
 // (GEMM), and doffset / dmask as a reduction over each offset group's
-// channels, one thread per (group, tap, pixel): no atomics.
+// channels, one thread per (group, tap, pixel): no atomics. DDLK's form
+// (depthwise, one offset group, no mask) runs direct kernels on both backends
+// instead (deform_depthwise_cpu.h, native/cuda/deform_depthwise.cu).
 #pragma once
 #include <math.h>
 
@@ -141,6 +143,14 @@ void deform_im2col(int device, const DeformGeometry& g, const T* x, const T* off
 template <typename T>
 void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
                    T* doffset, T* dmask);
+// DDLK's form (depthwise, one offset group, no mask) directly, for a batch:
+// weight [C, k²]; dx (zeroed) and dweight (zeroed) accumulated into, doffset written.
+template <typename T>
+void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
+                              const T* weight, T* y);
+template <typename T>
+void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
+                               const T* weight, const T* dy, T* dx, T* doffset, T* dweight);
 }  // namespace cuda_ops
 
 }  // namespace dmdlk
