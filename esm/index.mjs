@@ -6,7 +6,7 @@ const require = createRequire(import.meta.url);
 const cjs = require('../dist/lib/index.js');
 
 export const {
-  info, Tensor, ops, DMDLKNet, readSafetensors, writeSafetensors, SegmentationDataset, permutation, loadFolders,
+  info, getFloat32MatmulPrecision, setFloat32MatmulPrecision, Tensor, ops, DMDLKNet, readSafetensors, writeSafetensors, SegmentationDataset, permutation, loadFolders,
   loadISIC2018, isISIC2018, syntheticLesions, overlayPng, learningCurvesSvg, DmdlkError, InvalidArgumentError, ShapeError,
   DTypeError, DeviceError, IOError, FormatError, CheckpointError, GpuOutOfMemoryError, NonFiniteError, DataError, NoGpuError,
   CudaError, DisposedError, CancelledError, InternalError,
