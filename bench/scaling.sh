@@ -17,7 +17,7 @@ const { DMDLKNet } = require('./dist/lib');
 DMDLKNet.create({ inputSize: $size }, { seed: 1 }).then((m) => m.save('$work/model-$size.safetensors')).then(() => process.exit(0));"
 done
 point() {  # sweep size task batch
-  build/bench_model "$3" "$work/model-$2.safetensors" 1 "$device" "$4" 2>/dev/null |
+  build/bench_model "$3" "$work/model-$2.safetensors" 3 "$device" "$4" 2>/dev/null |
     sed "s/^{/{\"sweep\": \"$1\", \"size\": $2, /" >> "$work/points"
 }
 for batch in 1 2 4 8 16 32; do point batch 224 forward $batch; point batch 224 train $batch; done
