@@ -200,6 +200,33 @@ TEST(channel_max_takes_the_first_maximum_and_nan) {
   CHECK(y[4] == 2 && winner(4) == 1);
 }
 
+// The same rules for max_pool2d's 2×2 windows (first in row-major order; the
+// first NaN), over 260 windows of a row: two of the CPU's blocks of windows.
+TEST(max_pool_takes_the_first_maximum_and_nan) {
+  const int64_t w = 520, windows = w / 2;
+  std::vector<float> x(size_t(2 * w), 0.0f);
+  auto at = [&](int64_t row, int64_t col) -> float& { return x[size_t(row * w + col)]; };
+  at(1, 0) = 3, at(1, 1) = 3;                    // window 0: a tie in the bottom row -> bottom-left
+  at(0, 3) = 2, at(1, 2) = 2;                    // window 1: top-right before bottom-left
+  at(1, 10) = NAN, at(1, 11) = NAN, at(0, 10) = 9;  // window 5: the first NaN (bottom-left) beats 9
+  at(0, 518) = -1, at(0, 519) = -1, at(1, 518) = -1, at(1, 519) = -1;  // window 259: all tied -> top-left
+  Tensor t = Tensor::from_vector(x, {1, 1, 2, w});
+  std::vector<float> y = max_pool2d(t, 2, 2).to_vector<float>();
+  std::vector<float> ones(size_t(windows), 1.0f);
+  std::vector<float> dx = max_pool2d_backward(Tensor::from_vector(ones, {1, 1, 1, windows}), t, 2, 2).to_vector<float>();
+  auto winner = [&](int64_t window) {  // 0..3 in row-major order, -1 if not exactly one input got the gradient
+    int64_t found = -1, count = 0;
+    for (int64_t k = 0; k < 4; ++k)
+      if (dx[size_t((k / 2) * w + 2 * window + k % 2)] != 0) found = k, ++count;
+    return count == 1 ? found : -1;
+  };
+  CHECK(y[0] == 3 && winner(0) == 2);
+  CHECK(y[1] == 2 && winner(1) == 1);
+  CHECK(std::isnan(y[5]) && winner(5) == 2);
+  CHECK(y[259] == -1 && winner(259) == 0);
+  CHECK(y[100] == 0 && winner(100) == 0);
+}
+
 TEST(matmul_precision_names_round_trip) {
   for (MatmulPrecision p : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium})
     CHECK(parse_matmul_precision(matmul_precision_name(p)) == p);

@@ -24,8 +24,106 @@ PoolGeometry pool_geometry(const Tensor& x, int64_t kernel, int64_t stride, int6
   return g;
 }
 
+// The CPU reduces over channels for a block of up to kPixelBlock neighbouring
+// pixels at a time, each loop running along contiguous pixels (a pixel's
+// channels are H·W apart), in the channel order of channel_reduce_at and
+// channel_argmax, so that both backends give the same sums and the same winners.
+constexpr int64_t kPixelBlock = 256;
+
+template <typename Body>
+void for_pixel_blocks(int64_t n, int64_t hw, Body body) {
+  int64_t per_image = (hw + kPixelBlock - 1) / kPixelBlock;
+  parallel_for(0, n * per_image, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      int64_t b = task / per_image, p0 = task % per_image * kPixelBlock;
+      body(b, p0, std::min(kPixelBlock, hw - p0));
+    }
+  });
+}
+
+// The first channel holding each pixel's maximum (NaN counts as the maximum).
+// v wins over a number b when above it or NaN; nothing wins over NaN. Both
+// new values are computed before either is stored, and the arrays cannot
+// alias: the loop then has no branch and vectorizes.
+template <typename T>
+void channel_argmax_block(const T* x, int64_t c, int64_t hw, int64_t count, int32_t* __restrict best) {
+  T best_value[kPixelBlock];
+  std::fill(best, best + count, 0);
+  std::copy(x, x + count, best_value);
+  for (int32_t k = 1; k < int32_t(c); ++k) {
+    const T* __restrict row = x + k * hw;
+    for (int64_t i = 0; i < count; ++i) {
+      T v = row[i], b = best_value[i];
+      bool wins = !(v <= b) & (b == b);
+      T value = wins ? v : b;
+      int32_t index = wins ? k : best[i];
+      best_value[i] = value;
+      best[i] = index;
+    }
+  }
+}
+
+// max_pool2d's 2×2 windows at stride 2 (the network's max pool), up to
+// kPixelBlock windows of one output row at a time: their four inputs are laid
+// out as four rows in the window's row-major order, so that
+// channel_argmax_block's vectorized search picks each window's first maximum,
+// NaN counting as the maximum — max_pool_argmax's rule — without branches.
+bool is_max_pool_2x2(PoolKind kind, const PoolGeometry& g) {
+  return kind == PoolKind::Max && g.kernel == 2 && g.stride == 2 && g.pad == 0;
+}
+
+template <typename T>
+void max_pool_2x2_winners(const T* top, const T* bottom, int64_t count, T* candidates, int32_t* which) {
+  for (int64_t i = 0; i < count; ++i) {
+    candidates[i] = top[2 * i];
+    candidates[kPixelBlock + i] = top[2 * i + 1];
+    candidates[2 * kPixelBlock + i] = bottom[2 * i];
+    candidates[3 * kPixelBlock + i] = bottom[2 * i + 1];
+  }
+  channel_argmax_block(candidates, 4, kPixelBlock, count, which);
+}
+
+// Forward: each window's winner. Backward: each window's gradient to its
+// winner and zeros to the other three (every input lies in at most one
+// window; an odd last row or column, in none, gets zeros).
+template <typename T>
+void cpu_max_pool_2x2(const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* y, T* dx) {
+  parallel_for(0, planes * g.out_h, std::max<int64_t>(1, 2048 / g.out_w), [&](int64_t lo, int64_t hi) {
+    T candidates[4 * kPixelBlock], grads[4][kPixelBlock];
+    int32_t which[kPixelBlock];
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t p = r / g.out_h, oy = r % g.out_h;
+      const T* top = x + (p * g.height + 2 * oy) * g.width;
+      T* dx_top = dx ? dx + (p * g.height + 2 * oy) * g.width : nullptr;
+      for (int64_t ox0 = 0; ox0 < g.out_w; ox0 += kPixelBlock) {
+        int64_t count = std::min(kPixelBlock, g.out_w - ox0);
+        max_pool_2x2_winners(top + 2 * ox0, top + g.width + 2 * ox0, count, candidates, which);
+        if (y) {
+          for (int64_t i = 0; i < count; ++i) y[r * g.out_w + ox0 + i] = candidates[which[i] * kPixelBlock + i];
+          continue;
+        }
+        const T* d = dy + r * g.out_w + ox0;
+        for (int32_t k = 0; k < 4; ++k)
+          for (int64_t i = 0; i < count; ++i) {
+            T grad = d[i];  // loaded unconditionally: a select, not a branch
+            grads[k][i] = which[i] == k ? grad : T(0);
+          }
+        T *out_top = dx_top + 2 * ox0, *out_bottom = out_top + g.width;
+        for (int64_t i = 0; i < count; ++i) {
+          out_top[2 * i] = grads[0][i], out_top[2 * i + 1] = grads[1][i];
+          out_bottom[2 * i] = grads[2][i], out_bottom[2 * i + 1] = grads[3][i];
+        }
+      }
+      if (!dx) continue;
+      if (g.width % 2) dx_top[g.width - 1] = dx_top[2 * g.width - 1] = T(0);
+      if (g.height % 2 && oy == g.out_h - 1) std::fill(dx_top + 2 * g.width, dx_top + 3 * g.width, T(0));
+    }
+  });
+}
+
 template <typename T>
 void cpu_pool_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y) {
+  if (is_max_pool_2x2(kind, g)) return cpu_max_pool_2x2<T>(g, planes, x, nullptr, y, nullptr);
   parallel_for(0, planes * g.out_h, std::max<int64_t>(1, 2048 / g.out_w), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       int64_t p = r / g.out_h, oy = r % g.out_h;
@@ -42,6 +140,7 @@ void cpu_pool_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, cons
 // without searching for the outputs of each input.
 template <typename T>
 void cpu_pool_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
+  if (is_max_pool_2x2(kind, g)) return cpu_max_pool_2x2<T>(g, planes, x, dy, nullptr, dx);
   parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t p = lo; p < hi; ++p) {
       const T *plane = x + p * g.height * g.width, *dy_plane = dy + p * g.out_h * g.out_w;
@@ -91,45 +190,6 @@ Tensor pool_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const Poo
 void check_image(const Tensor& x, const char* op) {
   check_floating(x, op, "x");
   check_rank(x, 4, op, "x", "[N, C, H, W]");
-}
-
-// The CPU reduces over channels for a block of up to kPixelBlock neighbouring
-// pixels at a time, each loop running along contiguous pixels (a pixel's
-// channels are H·W apart), in the channel order of channel_reduce_at and
-// channel_argmax, so that both backends give the same sums and the same winners.
-constexpr int64_t kPixelBlock = 256;
-
-template <typename Body>
-void for_pixel_blocks(int64_t n, int64_t hw, Body body) {
-  int64_t per_image = (hw + kPixelBlock - 1) / kPixelBlock;
-  parallel_for(0, n * per_image, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      int64_t b = task / per_image, p0 = task % per_image * kPixelBlock;
-      body(b, p0, std::min(kPixelBlock, hw - p0));
-    }
-  });
-}
-
-// The first channel holding each pixel's maximum (NaN counts as the maximum).
-// v wins over a number b when above it or NaN; nothing wins over NaN. Both
-// new values are computed before either is stored, and the arrays cannot
-// alias: the loop then has no branch and vectorizes.
-template <typename T>
-void channel_argmax_block(const T* x, int64_t c, int64_t hw, int64_t count, int32_t* __restrict best) {
-  T best_value[kPixelBlock];
-  std::fill(best, best + count, 0);
-  std::copy(x, x + count, best_value);
-  for (int32_t k = 1; k < int32_t(c); ++k) {
-    const T* __restrict row = x + k * hw;
-    for (int64_t i = 0; i < count; ++i) {
-      T v = row[i], b = best_value[i];
-      bool wins = !(v <= b) & (b == b);
-      T value = wins ? v : b;
-      int32_t index = wins ? k : best[i];
-      best_value[i] = value;
-      best[i] = index;
-    }
-  }
 }
 
 template <typename T>
