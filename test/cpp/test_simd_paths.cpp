@@ -1,12 +1,14 @@
-// The CPU kernels built for AVX2 against the portable ones (DMDLK_SIMD=portable),
-// which AVX2 machines otherwise never run (the GEMM's pair: test_gemm).
+// The CPU kernels built for AVX2 (and AVX-512) against the portable ones
+// (DMDLK_SIMD=portable), which such machines otherwise never run (the GEMM's
+// pair: test_gemm).
 // DDLK's deformable convolution: planar (any type and channel count; the
 // one the double-precision gradient checks cover) against channels last with
 // AVX2 (float, channels a multiple of 8): the output and every gradient, with
 // sample points inside, on and beyond every border, batches of one (rows
 // split into slices) and more, and channel counts that leave a tail after
-// the 32-channel blocks. The activations: forward and backward, element by
-// element, over a range that reaches both clamps of fast_exp, and NaN.
+// the 32-channel blocks. The activations, built for AVX2 and for AVX-512:
+// forward and backward, element by element, over a range that reaches both
+// clamps of fast_exp, and NaN.
 #include <random>
 
 #include "gradcheck.h"
@@ -62,30 +64,34 @@ TEST(channels_last_matches_planar) {
                                         ", batch ", c.batch, ": off by ", worst, "× the tolerance"));
     }
   }
-  CHECK(cap_simd_level("avx2"));
+  CHECK(cap_simd_level("avx512"));
 }
 
-TEST(activations_avx2_match_portable) {
+TEST(activations_avx2_and_avx512_match_portable) {
   if (!(cpu_features().avx2 && cpu_features().fma)) {
     std::printf("    (this CPU has no AVX2: only the portable kernels exist here)\n");
     return;
   }
+  std::vector<const char*> levels = {"avx2"};
+  if (cpu_features().avx512f) levels.push_back("avx512");
+  else std::printf("    (this CPU has no AVX-512: its activations are not checked here)\n");
   std::vector<float> values;
   for (int i = -4000; i <= 4000; ++i) values.push_back(i * 0.025f);  // -100 … 100
   Tensor x = Tensor::from_vector(values, {int64_t(values.size())});
   Tensor nan = Tensor::from_vector(std::vector<float>{NAN}, {1});
   std::mt19937 rng(9);
   Tensor dy = random_tensor(x.shape(), rng, 1.0, DType::F32);
-  for (Activation a : {Activation::Gelu, Activation::Silu, Activation::Sigmoid}) {
-    CHECK(cap_simd_level("avx2"));
-    Tensor fast = activation(a, x), fast_grad = activation_backward(a, dy, x);
-    CHECK(std::isnan(activation(a, nan).data<float>()[0]) && std::isnan(activation_backward(a, nan, nan).data<float>()[0]));
-    CHECK(cap_simd_level("portable"));
-    Tensor portable = activation(a, x), portable_grad = activation_backward(a, dy, x);
-    CHECK(closeness(fast, portable, 1e-6, 1e-6) <= 1);
-    CHECK(closeness(fast_grad, portable_grad, 1e-6, 1e-6) <= 1);
-  }
-  CHECK(cap_simd_level("avx2"));
+  for (const char* level : levels)
+    for (Activation a : {Activation::Gelu, Activation::Silu, Activation::Sigmoid}) {
+      CHECK(cap_simd_level(level));
+      Tensor fast = activation(a, x), fast_grad = activation_backward(a, dy, x);
+      CHECK(std::isnan(activation(a, nan).data<float>()[0]) && std::isnan(activation_backward(a, nan, nan).data<float>()[0]));
+      CHECK(cap_simd_level("portable"));
+      Tensor portable = activation(a, x), portable_grad = activation_backward(a, dy, x);
+      CHECK(closeness(fast, portable, 1e-6, 1e-6) <= 1);
+      CHECK(closeness(fast_grad, portable_grad, 1e-6, 1e-6) <= 1);
+    }
+  CHECK(cap_simd_level("avx512"));
 }
 
 int main() { return run_all(); }

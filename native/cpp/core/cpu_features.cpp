@@ -18,13 +18,16 @@ CpuFeatures detect() {
   return f;
 }
 
+// What the CPU has, capped at a level: "portable", "avx2" (no AVX-512) or anything else (no cap).
+CpuFeatures capped(const char* level) {
+  CpuFeatures f = detect();
+  if (level && std::strcmp(level, "portable") == 0) f = CpuFeatures{};
+  if (level && std::strcmp(level, "avx2") == 0) f.avx512f = false;
+  return f;
+}
+
 CpuFeatures& features() {
-  static CpuFeatures f = [] {
-    CpuFeatures detected = detect();
-    const char* level = std::getenv("DMDLK_SIMD");
-    if (level && std::strcmp(level, "portable") == 0) detected = CpuFeatures{};
-    return detected;
-  }();
+  static CpuFeatures f = capped(std::getenv("DMDLK_SIMD"));
   return f;
 }
 
@@ -38,9 +41,9 @@ const char* simd_level() {
 }
 
 bool cap_simd_level(const char* level) {
-  if (std::strcmp(level, "portable") == 0) features() = CpuFeatures{};
-  else if (std::strcmp(level, "avx2") == 0) features() = detect();  // what the CPU has, AVX2 or not
-  else return false;
+  if (std::strcmp(level, "portable") != 0 && std::strcmp(level, "avx2") != 0 && std::strcmp(level, "avx512") != 0)
+    return false;
+  features() = capped(level);  // what the CPU has, up to that level
   return true;
 }
 

@@ -10,16 +10,20 @@ struct CpuFeatures {
   bool avx512f = false;
 };
 
-// What the CPU supports, capped by DMDLK_SIMD=portable when set (to compare
-// kernels, or to test the portable ones on an AVX2 CPU). AVX-512 is reported,
-// not used: an AVX-512 GEMM kernel measured no faster than the AVX2 one here.
+// What the CPU supports, capped by DMDLK_SIMD=portable (no vector extension
+// used) or DMDLK_SIMD=avx2 (no AVX-512) when set: to compare kernels, or to
+// test the narrower ones on a wider CPU. AVX-512 is used by the activations
+// only (1.35x their AVX2 speed); an AVX-512 GEMM kernel measured no faster than
+// the AVX2 one here.
 const CpuFeatures& cpu_features();
 
-// The vector level our kernels run at: "avx2" (AVX2 + FMA) or "portable".
+// The vector level of the GEMM and convolution kernels: "avx2" (AVX2 + FMA)
+// or "portable".
 const char* simd_level();
 
-// For tests: from now on, run the "portable" kernels (or "avx2" ones, if the
-// CPU has them); returns false for an unknown name.
+// For tests: from now on, run the "portable" kernels, the "avx2" ones (no
+// AVX-512), or the widest the CPU has ("avx512"); returns false for an
+// unknown name.
 bool cap_simd_level(const char* level);
 
 }  // namespace dmdlk

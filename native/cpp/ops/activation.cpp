@@ -11,15 +11,19 @@ namespace dmdlk {
 
 namespace {
 
-// The float loops of activation_kernels.h, built for AVX2 + FMA in
-// activation_avx2.cpp where the CPU has them, else the ones compiled here.
+// The float loops of activation_kernels.h, built for AVX-512 or AVX2 + FMA
+// where the CPU has them, else the ones compiled here.
 void activation_cpu(Activation a, const float* x, float* y, int64_t lo, int64_t hi) {
-  if (cpu_features().avx2 && cpu_features().fma) activation_avx2::forward(a, x, y, lo, hi);
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512f) activation_avx512::forward(a, x, y, lo, hi);
+  else if (f.avx2 && f.fma) activation_avx2::forward(a, x, y, lo, hi);
   else activation_kernels::forward(a, x, y, lo, hi);
 }
 
 void activation_grad_cpu(Activation a, const float* dy, const float* x, float* dx, int64_t lo, int64_t hi) {
-  if (cpu_features().avx2 && cpu_features().fma) activation_avx2::backward(a, dy, x, dx, lo, hi);
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512f) activation_avx512::backward(a, dy, x, dx, lo, hi);
+  else if (f.avx2 && f.fma) activation_avx2::backward(a, dy, x, dx, lo, hi);
   else activation_kernels::backward(a, dy, x, dx, lo, hi);
 }
 

@@ -1,9 +1,10 @@
 // The float activation loops of the CPU: one loop per activation, over
 // fast_math.h's functions, so that each vectorizes (the shared activate() has
-// a switch and libm calls). Compiled twice: in activation.cpp for any x86-64
-// and in activation_avx2.cpp with -mavx2 -mfma (8 lanes instead of 4). Both
-// copies have internal linkage (an unnamed namespace), so the linker can never
-// hand the AVX2 build of a function to the portable path.
+// a switch and libm calls). Compiled three times: in activation.cpp for any
+// x86-64, in activation_avx2.cpp with -mavx2 -mfma (8 lanes instead of 4) and
+// in activation_avx512.cpp with -mavx512f (16). Every copy has internal
+// linkage (an unnamed namespace), so the linker can never hand a wider build
+// of a function to a narrower path.
 #pragma once
 #include <cstdint>
 
@@ -16,6 +17,11 @@ namespace activation_avx2 {  // defined in activation_avx2.cpp
 void forward(Activation a, const float* x, float* y, int64_t lo, int64_t hi);
 void backward(Activation a, const float* dy, const float* x, float* dx, int64_t lo, int64_t hi);
 }  // namespace activation_avx2
+
+namespace activation_avx512 {  // defined in activation_avx512.cpp
+void forward(Activation a, const float* x, float* y, int64_t lo, int64_t hi);
+void backward(Activation a, const float* dy, const float* x, float* dx, int64_t lo, int64_t hi);
+}  // namespace activation_avx512
 
 namespace {
 namespace activation_kernels {
