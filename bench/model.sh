@@ -41,7 +41,7 @@ ours = [json.loads(l) for l in open(sys.argv[1])]
 peers = [json.loads(l) for l in open(sys.argv[2])]
 device = sys.argv[4]
 memory_key = "peak_rss_mb" if device == "cpu" else "gpu_mb"
-print(f"DMDLK-Net on {device}, {sys.argv[3]} CPU threads (median seconds; memory: "
+print(f"DMDLK-Net on {device}, {sys.argv[3]} CPU threads (fastest run, seconds; memory: "
       f"{'peak RSS' if device == 'cpu' else 'GPU memory held'})")
 print(f"{'task':24} {'peer':6} {'ours s':>8} {'img/s':>7} {'MB':>6} {'steady':>6}   {'torch s':>8} {'img/s':>7} {'MB':>6} {'steady':>6}   {'speed':>6} {'memory':>7}")
 rows = []
