@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.h"
 #include "ops/blocked_sum.h"
+#include "ops/inner_blocks.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -86,13 +87,9 @@ struct PixelBlock {
 
 template <typename Body>
 void for_pixel_blocks(const ChannelLayout& l, Body body) {
-  int64_t per_outer = (l.inner + kPixelBlock - 1) / kPixelBlock;
   int64_t grain = std::max<int64_t>(1, 16384 / (kPixelBlock * l.channels));
-  parallel_for(0, l.outer * per_outer, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      int64_t o = task / per_outer, p0 = task % per_outer * kPixelBlock;
-      body(PixelBlock{o * l.channels * l.inner + p0, o * l.inner + p0, std::min(kPixelBlock, l.inner - p0)});
-    }
+  for_inner_blocks(l.outer, l.inner, kPixelBlock, grain, [&](int64_t o, int64_t p0, int64_t count) {
+    body(PixelBlock{o * l.channels * l.inner + p0, o * l.inner + p0, count});
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/thread_pool.h"
 #include "ops/blocked_sum.h"
+#include "ops/inner_blocks.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -29,17 +30,6 @@ PoolGeometry pool_geometry(const Tensor& x, int64_t kernel, int64_t stride, int6
 // channels are H·W apart), in the channel order of channel_reduce_at and
 // channel_argmax, so that both backends give the same sums and the same winners.
 constexpr int64_t kPixelBlock = 256;
-
-template <typename Body>
-void for_pixel_blocks(int64_t n, int64_t hw, Body body) {
-  int64_t per_image = (hw + kPixelBlock - 1) / kPixelBlock;
-  parallel_for(0, n * per_image, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      int64_t b = task / per_image, p0 = task % per_image * kPixelBlock;
-      body(b, p0, std::min(kPixelBlock, hw - p0));
-    }
-  });
-}
 
 // The first channel holding each pixel's maximum (NaN counts as the maximum).
 // v wins over a number b when above it or NaN; nothing wins over NaN. Both
@@ -194,7 +184,7 @@ void check_image(const Tensor& x, const char* op) {
 
 template <typename T>
 void cpu_channel_reduce(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
-  for_pixel_blocks(n, hw, [&](int64_t b, int64_t p0, int64_t count) {
+  for_inner_blocks(n, hw, kPixelBlock, 1, [&](int64_t b, int64_t p0, int64_t count) {
     const T* xb = x + b * c * hw + p0;
     T* out = y + b * hw + p0;
     if (kind == ChannelReduce::Max) {
@@ -212,7 +202,7 @@ void cpu_channel_reduce(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, co
 
 template <typename T>
 void cpu_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy, T* dx) {
-  for_pixel_blocks(n, hw, [&](int64_t b, int64_t p0, int64_t count) {
+  for_inner_blocks(n, hw, kPixelBlock, 1, [&](int64_t b, int64_t p0, int64_t count) {
     const T* d = dy + b * hw + p0;
     T* out = dx + b * c * hw + p0;
     if (kind == ChannelReduce::Mean) {
