@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "ops/blocked_sum.h"
 #include "ops/fast_math.h"
 
 namespace dmdlk {
@@ -16,8 +17,8 @@ namespace {
 inline float exp_of(float v) { return fast_exp(v); }
 inline double exp_of(double v) { return std::exp(v); }
 
-// The maximum and the sum of a row in 8 explicit lanes: the compiler may not
-// reorder a single float accumulator's additions, but it vectorizes lanes.
+// The maximum of a row in 8 explicit lanes (its sum: blocked_sum.h's): the
+// compiler may not reorder a single accumulator's steps, but it vectorizes lanes.
 constexpr int kLanes = 8;
 
 template <typename T>
@@ -31,24 +32,12 @@ T row_max(const T* v, int64_t n) {
   return *std::max_element(lanes, lanes + kLanes);
 }
 
-template <typename T>
-T row_sum(const T* v, int64_t n) {
-  T lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += v[i + l];
-  for (; i < n; ++i) lanes[0] += v[i];
-  T sum = 0;
-  for (T lane : lanes) sum += lane;
-  return sum;
-}
-
 // out = softmax(in) (in may be out); returns the row's log-sum-exp.
 template <typename T>
 T softmax_row(const T* in, T* out, int64_t n) {
   T m = row_max(in, n);
   for (int64_t i = 0; i < n; ++i) out[i] = exp_of(in[i] - m);
-  T sum = row_sum(out, n), inverse = T(1) / sum;
+  T sum = T(blocked_sum<T>(n, [&](int64_t i) { return out[i]; })), inverse = T(1) / sum;
   for (int64_t i = 0; i < n; ++i) out[i] *= inverse;
   return m + std::log(sum);
 }
