@@ -4,7 +4,7 @@
 // setParameters. The same gradients can be saved for Python with writeSafetensors.
 //
 //   npx ts-node examples/custom-loop.ts [STEPS]
-import { DMDLKNet, syntheticLesions, Tensor } from '../lib';
+import { DMDLKNet, syntheticLesions, Tensor } from 'dmdlk-native';
 
 async function main(): Promise<void> {
   const steps = Number(process.argv[2] ?? 30);

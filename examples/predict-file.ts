@@ -6,7 +6,7 @@ import * as fs from 'fs';
 
 import sharp from 'sharp';
 
-import { DMDLKNet, overlayPng } from '../lib';
+import { DMDLKNet, overlayPng } from 'dmdlk-native';
 
 async function main(): Promise<void> {
   const [modelPath, image, prefix = 'prediction'] = process.argv.slice(2);

@@ -6,19 +6,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { DMDLKNet, info, loadISIC2018 } from '../lib';
+import { DMDLKNet, loadISIC2018 } from 'dmdlk-native';
 
 async function main(): Promise<void> {
   const [data, out = 'train-folder-out', epochs = '20', inputSize = '128'] = process.argv.slice(2);
   if (!data) throw new Error('usage: train-folder.ts DATA_DIR [OUT_DIR] [EPOCHS] [INPUT_SIZE]');
-  const device = info().cuda.available ? 'cuda' : 'cpu';
   const { train, validation, test } = await loadISIC2018(data, { inputSize: Number(inputSize), onError: 'skip' });
   console.log(`train ${train.length}, validation ${validation?.length ?? 0}, test ${test?.length ?? 0} images` +
     (train.problems.length ? ` (${train.problems.length} skipped)` : ''));
 
   // A smaller model than the paper's for a quick run; drop the overrides for the full DMDLK-Net.
   const model = await DMDLKNet.create({ inputSize: Number(inputSize), stem: 16, widths: [16, 32, 48, 64], depths: [1, 1, 1, 1],
-    headDim: 16 }, { device });
+    headDim: 16 });  // on the GPU where there is one (device 'auto')
   fs.mkdirSync(out, { recursive: true });
   const history = await model.fit(train, {
     epochs: Number(epochs), batchSize: 4, lr: 1e-3, augment: true, ...(validation ? { validation } : {}),

@@ -5,14 +5,13 @@
 //   npx ts-node examples/train-synthetic.ts [EPOCHS]
 import * as fs from 'fs';
 
-import { DMDLKNet, info, overlayPng, syntheticLesions } from '../lib';
+import { DMDLKNet, overlayPng, syntheticLesions } from 'dmdlk-native';
 
 async function main(): Promise<void> {
   const epochs = Number(process.argv[2] ?? 8);
-  const device = info().cuda.available ? 'cuda' : 'cpu';
   const [train, validation, test] = syntheticLesions({ count: 300, size: 64, seed: 1 }).split([0.7, 0.1, 0.2], 1);
   const model = await DMDLKNet.create({ inputSize: 64, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 },
-    { device, seed: 1 });
+    { seed: 1 });  // device 'auto': the GPU where there is one
 
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());  // stops between steps, after writing a checkpoint

@@ -4,7 +4,8 @@
 import type { NativeModel, NativeTensor } from '../binding';
 import { binding } from './binding';
 import { DisposedError, InvalidArgumentError, native } from './errors';
-import { Device, Tensor } from './tensor';
+import { chooseDevice, Device, DeviceChoice } from './device';
+import { Tensor } from './tensor';
 import * as check from './validate';
 import type { SegmentationDataset } from './data/dataset';
 import { EvaluateOptions, evaluateNative, Prediction, PredictOptions, predictBatch, predictImage } from './train/evaluate';
@@ -79,12 +80,16 @@ export class DMDLKNet {
     this.#native = handle;
   }
 
-  /** A new model with architecture.md's initialisation (reproducible with `seed`). */
-  static create(config: ModelConfig = {}, options: { device?: Device; seed?: number } = {}): Promise<DMDLKNet> {
+  /**
+   * A new model, initialised as PyTorch would (reproducible with `seed`), on
+   * `options.device`: by default 'auto', the GPU where CUDA is usable and the
+   * CPU otherwise (`model.device` says which).
+   */
+  static create(config: ModelConfig = {}, options: { device?: DeviceChoice; seed?: number } = {}): Promise<DMDLKNet> {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['device', 'seed'], 'options');
-      const device = check.device(o.device ?? 'cpu', 'options.device');
+      const device = chooseDevice(o.device ?? 'auto', 'options.device');
       const seed = check.integer(o.seed ?? 0, 'options.seed', 0, 2 ** 52);
       return new DMDLKNet(await binding.createModel(configJson(config), device, seed));
     });
@@ -93,19 +98,20 @@ export class DMDLKNet {
   /**
    * A checkpoint saved by `save()`, or a PyTorch state_dict of the reference
    * model written as safetensors (then pass its `config` unless the file's
-   * metadata holds one).
+   * metadata holds one). The device defaults to 'auto', as for create().
    */
-  static load(path: string, options: { device?: Device; config?: ModelConfig } = {}): Promise<DMDLKNet> {
+  static load(path: string, options: { device?: DeviceChoice; config?: ModelConfig } = {}): Promise<DMDLKNet> {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['device', 'config'], 'options');
-      const device = check.device(o.device ?? 'cpu', 'options.device');
+      const device = chooseDevice(o.device ?? 'auto', 'options.device');
       const config = o.config === undefined ? null : configJson(o.config);
       return new DMDLKNet(await binding.loadModel(check.string(path, 'path'), device, config));
     });
   }
 
   get config(): ResolvedModelConfig { return JSON.parse(this.handle().config) as ResolvedModelConfig; }
+  /** Where the model computes: 'cpu' or 'cuda:N' (what 'auto' chose). */
   get device(): Device { return this.handle().device as Device; }
   get disposed(): boolean { return this.#native === null; }
 

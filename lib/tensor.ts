@@ -2,18 +2,18 @@
 // made. Memory is freed by dispose() or, failing that, by garbage collection.
 import type { NativeTensor, NativeTypedArray } from '../binding';
 import { binding } from './binding';
+import { chooseDevice, Device, DeviceChoice } from './device';
 import { DisposedError, InvalidArgumentError, ShapeError, nativeSync, native } from './errors';
 import * as check from './validate';
 
 export type DType = 'float32' | 'float64' | 'uint8' | 'int32';
-export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type TypedArray = NativeTypedArray;
 
 export interface TensorOptions {
   /** Element type for a plain array (default float32); a typed array fixes its own. */
   dtype?: DType;
-  /** Where the tensor lives (default 'cpu'). */
-  device?: Device;
+  /** Where the tensor lives (default 'cpu'; 'auto': the GPU where one is usable). */
+  device?: DeviceChoice;
 }
 
 const arrayTypes: Record<DType, new (values: ArrayLike<number> | number) => TypedArray> = {
@@ -49,7 +49,7 @@ export class Tensor {
     const opts = check.options(options, 'options');
     check.knownKeys(opts, ['dtype', 'device'], 'options');
     const dims = check.shape(shape, 'shape');
-    const device = check.device(opts.device ?? 'cpu', 'options.device');
+    const device = chooseDevice(opts.device ?? 'cpu', 'options.device');
     let array: TypedArray;
     const own = dtypeOfArray(data);
     if (own !== undefined) {
@@ -100,8 +100,8 @@ export class Tensor {
   data(): Promise<TypedArray> { return native(async () => this.handle('read data').data()); }
 
   /** A copy of this tensor on `device` (this tensor itself if it is already there). */
-  async toDevice(device: Device): Promise<Tensor> {
-    const target = check.device(device, 'device');
+  async toDevice(device: DeviceChoice): Promise<Tensor> {
+    const target = chooseDevice(device, 'device');
     return new Tensor(await native(async () => this.handle('move').toDevice(target)));
   }
 

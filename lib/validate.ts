@@ -50,13 +50,6 @@ export function knownKeys(opts: Record<string, unknown>, known: readonly string[
   }
 }
 
-export function device(value: unknown, name: string): string {
-  if (typeof value !== 'string' || !/^(cpu|cuda|cuda:\d{1,3})$/.test(value)) {
-    throw new InvalidArgumentError(`${name} must be 'cpu', 'cuda' or 'cuda:N', got ${describe(value)}`);
-  }
-  return value;
-}
-
 export function string(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(`${name} must be a non-empty string, got ${describe(value)}`);

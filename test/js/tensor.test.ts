@@ -40,7 +40,7 @@ describe('Tensor', () => {
     expect(() => Tensor.from([1, 'x'] as never, [2])).toThrow('data[1] must be a number');
     expect(() => Tensor.from(new Float32Array(4), [4], { dtype: 'float64' })).toThrow("data is a float32 array");
     expect(() => Tensor.from([1], [1], { dtype: 'float16' as never })).toThrow('options.dtype must be one of');
-    expect(() => Tensor.from([1], [1], { device: 'gpu' as never })).toThrow("options.device must be 'cpu', 'cuda' or 'cuda:N'");
+    expect(() => Tensor.from([1], [1], { device: 'gpu' as never })).toThrow("options.device must be 'auto', 'cpu', 'cuda' or 'cuda:N'");
     expect(() => Tensor.from([1], [1], { devise: 'cpu' } as never)).toThrow("unknown option 'devise'");
     expect(() => Tensor.from([1], 7 as never)).toThrow('shape must be an array');
   });
