@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   if (!modelPath || !image) throw new Error('usage: predict-file.ts MODEL.safetensors IMAGE [OUT_PREFIX]');
   const model = await DMDLKNet.load(modelPath);
   const { mask, width, height, probabilities } = await model.predict(image, { probabilities: true });
-  await sharp(Buffer.from(mask.map((v) => (v ? 255 : 0))), { raw: { width, height, channels: 1 } }).png().toFile(`${prefix}_mask.png`);
+  await sharp(Buffer.from(mask.map((v) => (v ? 255 : 0))), { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w').png().toFile(`${prefix}_mask.png`);  // one 8-bit channel, 0 or 255
   fs.writeFileSync(`${prefix}_overlay.png`, await overlayPng(image, mask));
   const lesion = mask.reduce((n, v) => n + (v ? 1 : 0), 0);
   const confidence = probabilities!.subarray(width * height).reduce((s, p) => s + Math.max(p, 1 - p), 0) / (width * height);

@@ -7,17 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import type { NativeBinding } from '../binding';
-
-/** The package's root folder (where package.json is), from lib/ or dist/lib/. */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`dmdlk-native: no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
-}
+import { packageRoot } from './package-root';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; path(dir: string): string };
@@ -64,7 +54,7 @@ function load(root: string): { binding: NativeBinding; binaryPath: string } {
   }
 }
 
-const loaded = load(packageRoot());
+const loaded = load(packageRoot);
 
 /** Absolute path of the .node file in use. */
 export const binaryPath: string = loaded.binaryPath;

@@ -58,9 +58,15 @@ export class NonFiniteError extends DmdlkError {
 /** A dataset problem (missing or extra mask, unreadable file, size mismatch); names the file. */
 export class DataError extends DmdlkError {
   readonly file: string;
-  constructor(message: string, file = '') {
-    super('ERR_DATA', message);
+  /** What is wrong, without the advice the message adds. */
+  readonly problem: string;
+  /** Whether `onError: 'skip'` would have left this file out (the message then says so). */
+  readonly skippable: boolean;
+  constructor(problem: string, file = '', skippable = false) {
+    super('ERR_DATA', skippable ? `${problem} (pass onError: 'skip' to leave such files out)` : problem);
     this.file = file;
+    this.problem = problem;
+    this.skippable = skippable;
   }
 }
 export class InternalError extends DmdlkError {

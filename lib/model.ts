@@ -15,22 +15,37 @@ import type { Metrics } from './train/metrics';
 export type BlockKind = 'mbconv' | 'moat';
 type Four<T> = [T, T, T, T];
 
-/** architecture.md's configuration; every field is optional and defaults to the paper's model. */
+/**
+ * DMDLK-Net's configuration: every field is optional and defaults to the
+ * paper's network. The full reference, with each field's range and effect on
+ * the network, is docs/configuration.md in the package.
+ */
 export interface ModelConfig {
+  /** Channels of the input images, 1–64 (default 3, RGB). */
   inChannels?: number;
+  /** Classes per pixel, 2–16 (default 2: background and lesion). */
   numClasses?: number;
-  /** Square input side, a multiple of 32 (default 448). */
+  /** Square side the images are resized to: a multiple of 32 in 32–4096 (default 448). */
   inputSize?: number;
+  /** Channels of the stem (level 1, at 1/2 of the input) and of decoder levels 1–2 (default 32). */
   stem?: number;
+  /** Channels of level 2, level 3, level 4 and the bottleneck (default [32, 64, 128, 256]). */
   widths?: Four<number>;
+  /** Blocks per stage, 1–64 each (default [2, 3, 7, 2]). */
   depths?: Four<number>;
+  /** Block kind per stage (default ['mbconv', 'mbconv', 'moat', 'moat']). */
   blocks?: Four<BlockKind>;
-  /** Attention window per stage where the block is 'moat'; 0 = global. */
+  /** Attention window per stage where the block is 'moat': a divisor of the stage's side, or 0 = global (default [14, 14, 0, 0]). */
   windows?: Four<number>;
+  /** Channels per attention head, 1–256 (default 32); moat widths must be multiples of it. */
   headDim?: number;
+  /** MBConv's inner width as a multiple of its output channels, 1–16 (default 4). */
   expansion?: number;
+  /** Squeeze-excitation width as a share of the output channels, in (0, 1] (default 0.25). */
   seRatio?: number;
+  /** DDLK's offset predictor: 'full' (dense k×k convolution, the paper's) or 'light' (depthwise then 1×1). */
   offsets?: 'full' | 'light';
+  /** DDLK's selection convolution kernel, an odd number 1–15 (default 1, the paper's). */
   selectKernel?: number;
 }
 
@@ -145,10 +160,7 @@ export class DMDLKNet {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['lr'], 'options');
-      const lr = o.lr ?? 1e-4;
-      if (typeof lr !== 'number' || !(lr > 0 && lr < 1)) {
-        throw new InvalidArgumentError(`options.lr must be a number in (0, 1), got ${check.describe(lr)}`);
-      }
+      const lr = check.learningRate(o.lr ?? 1e-4, 'options.lr');
       return this.handle().trainStep(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), lr);
     });
   }

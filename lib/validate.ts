@@ -50,6 +50,12 @@ export function knownKeys(opts: Record<string, unknown>, known: readonly string[
   }
 }
 
+/** A learning rate: a number in (0, 1). */
+export function learningRate(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value > 0 && value < 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1), got ${describe(value)}`);
+  return value;
+}
+
 export function string(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(`${name} must be a non-empty string, got ${describe(value)}`);

@@ -10,8 +10,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  /** Lines of help for the options, in order. */
-  help: string[];
+  /** Help for the options, in order: the flags, and what they do ('\n' breaks a long text). */
+  help: HelpLine[];
   allowPositionals?: boolean;
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void>;
 }
@@ -28,21 +28,20 @@ export function parse(command: Command, argv: string[]): { values: Record<string
   }
 }
 
+export type HelpLine = [flags: string, text: string];
+
+/** The command's help, every option's text starting in one column. */
 export function helpText(command: Command): string {
-  return `${command.summary}\n\nUsage: ${command.usage}\n\nOptions:\n${[...command.help, '  -h, --help               this help'].join('\n')}\n`;
+  const lines: HelpLine[] = [...command.help, ['-h, --help', 'this help']];
+  const width = Math.max(...lines.map(([flags]) => flags.length)) + 2;
+  const options = lines.map(([flags, text]) => `  ${flags.padEnd(width)}${text.split('\n').join(`\n  ${' '.repeat(width)}`)}`);
+  return `${command.summary}\n\nUsage: ${command.usage}\n\nOptions:\n${options.join('\n')}\n`;
 }
 
 export function integerFlag(value: string | boolean | undefined, flag: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got '${value}'`);
-  return n;
-}
-
-export function numberFlag(value: string | boolean | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got '${value}'`);
   return n;
 }
 
@@ -56,7 +55,14 @@ export function stringFlag(value: string | boolean | undefined): string | undefi
   return typeof value === 'string' ? value : undefined;
 }
 
-export function requiredFlag(value: string | boolean | undefined, flag: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`--${flag} is required`);
-  return value;
+/** A learning rate: a number in (0, 1). */
+export function learningRateFlag(value: string | boolean | undefined, flag: string): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || !(n > 0 && n < 1)) throw new UsageError(`--${flag} must be a number in (0, 1), got '${value}'`);
+  return n;
+}
+
+/** A command line that a POSIX shell reads back as these words. */
+export function shellCommand(words: string[]): string {
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

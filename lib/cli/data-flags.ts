@@ -1,10 +1,11 @@
 // --data / --images / --masks, shared by train, eval and demo.
+import * as fs from 'fs';
 import * as path from 'path';
 
 import { SingleBar } from 'cli-progress';
 
 import { loadFolders, loadISIC2018, ISICSplits, LoadOptions } from '../data/load';
-import { UsageError } from './args';
+import { choiceFlag, HelpLine, UsageError } from './args';
 
 export const dataOptions = {
   data: { type: 'string' },
@@ -14,22 +15,40 @@ export const dataOptions = {
   'no-cache': { type: 'boolean' },
 } as const;
 
-export const dataHelp = [
-  '  --data DIR               ISIC-2018 Task 1 folders, or DIR/images and DIR/masks',
-  '  --images DIR --masks DIR image and mask folders matched by file name',
-  '  --on-error fail|skip     a missing/extra mask or unreadable file: stop (default) or leave it out',
-  '  --no-cache               decode every image again instead of using ~/.cache/dmdlk-native',
+export const dataHelp: HelpLine[] = [
+  ['--data DIR', 'ISIC-2018 Task 1 folders, or DIR/images and DIR/masks'],
+  ['--images DIR --masks DIR', 'image and mask folders matched by file name'],
+  ['--on-error fail|skip', 'a missing/extra mask or unreadable file: stop (default) or leave it out'],
+  ['--no-cache', 'decode every image again instead of using ~/.cache/dmdlk-native'],
 ];
 
-/** Loads the splits the flags name, at `inputSize`, with a progress bar on a terminal. */
+/**
+ * Checks the data flags before anything is decoded: a folder named must
+ * exist, --on-error must be fail or skip, and some data must be named.
+ */
+export function checkDataFlags(values: Record<string, string | boolean | undefined>): void {
+  onErrorFlag(values['on-error']);
+  for (const flag of ['data', 'images', 'masks'] as const) {
+    const dir = values[flag];
+    if (typeof dir === 'string' && !fs.existsSync(dir)) throw new UsageError(`--${flag}: '${dir}' does not exist`);
+  }
+  if (typeof values.data !== 'string' && !(typeof values.images === 'string' && typeof values.masks === 'string')) {
+    throw new UsageError('give --data DIR, or both --images DIR and --masks DIR');
+  }
+}
+
+export function onErrorFlag(value: string | boolean | undefined): 'fail' | 'skip' {
+  return choiceFlag(value, 'on-error', ['fail', 'skip'] as const, 'fail');
+}
+
+/** Loads the splits the flags name (checked by checkDataFlags), at `inputSize`, with a progress bar on a terminal. */
 export async function loadFromFlags(values: Record<string, string | boolean | undefined>, inputSize: number,
   seed: number): Promise<ISICSplits> {
-  const onError = values['on-error'] ?? 'fail';
-  if (onError !== 'fail' && onError !== 'skip') throw new UsageError(`--on-error must be fail or skip, got '${onError}'`);
+  checkDataFlags(values);
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'decoding |{bar}| {value}/{total} images', stream: process.stderr }) : null;
   let started = false;
   const options: LoadOptions = {
-    inputSize, onError, ...(values['no-cache'] ? { cache: false } : {}),
+    inputSize, onError: onErrorFlag(values['on-error']), ...(values['no-cache'] ? { cache: false } : {}),
     onProgress: (done, total) => {
       if (!bar) return;
       if (!started) bar.start(total, 0), started = true;
@@ -39,15 +58,12 @@ export async function loadFromFlags(values: Record<string, string | boolean | un
   };
   try {
     if (typeof values.data === 'string') return await loadISIC2018(values.data, { ...options, seed });
-    if (typeof values.images === 'string' && typeof values.masks === 'string') {
-      const all = await loadFolders(values.images, values.masks, options);
-      const [train, validation, test] = all.split([0.7, 0.1, 0.2], seed);
-      return { train, validation, test };
-    }
+    const all = await loadFolders(values.images as string, values.masks as string, options);
+    const [train, validation, test] = all.split([0.7, 0.1, 0.2], seed);
+    return { train, validation, test };
   } finally {
     bar?.stop();
   }
-  throw new UsageError('give --data DIR, or both --images DIR and --masks DIR');
 }
 
 export function describeSplits(splits: ISICSplits): string {

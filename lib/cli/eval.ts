@@ -2,34 +2,44 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { sharp } from '../sharp';
-
 import type { SegmentationDataset } from '../data/dataset';
 import { isISIC2018, loadFolders, loadISIC2018 } from '../data/load';
-import { DMDLKNet } from '../model';
-import { overlayPng } from '../viz/overlay';
+import type { DMDLKNet } from '../model';
+import { readSafetensors } from '../safetensors';
 import { choiceFlag, Command, integerFlag, stringFlag, UsageError } from './args';
-import { dataHelp, dataOptions } from './data-flags';
-import { deviceFlag, deviceHelp, loadModelFlag } from './model-flags';
-import { printMetrics, writeDatasetOverlays, writeJson } from './report';
+import { checkDataFlags, dataHelp, dataOptions, onErrorFlag } from './data-flags';
+import { checkpointFlag, deviceFlag, deviceHelp, loadModelFlag } from './model-flags';
+import { printMetrics, writeJson, writeOverlays } from './report';
 
-/** The expert mask of a file at its original size (EXIF orientation applied), as 0/1. */
-export async function expertMask(file: string): Promise<Uint8Array> {
-  const data = await sharp(file).rotate().greyscale().extractChannel(0).raw().toBuffer();
-  return Uint8Array.from(data, (v) => (v > 127 ? 1 : 0));
+type Split = 'auto' | 'train' | 'validation' | 'test';
+
+/** The seed a checkpoint's training run split its data with (its training state, or the final model's dataSeed), else 0. */
+async function trainingSeed(file: string): Promise<number> {
+  const { tensors, metadata } = await readSafetensors(file);
+  for (const t of tensors.values()) t.dispose();
+  const fromState = metadata.training ? (JSON.parse(metadata.training) as { seed?: number }).seed : undefined;
+  return fromState ?? (metadata.dataSeed !== undefined ? Number(metadata.dataSeed) : 0);
 }
 
-async function chooseData(values: Record<string, string | boolean | undefined>, model: DMDLKNet,
-  split: string): Promise<SegmentationDataset> {
-  const inputSize = model.config.inputSize;
-  const options = { inputSize, onError: (values['on-error'] ?? 'fail') as 'fail' | 'skip', ...(values['no-cache'] ? { cache: false as const } : {}) };
-  if (typeof values.images === 'string' && typeof values.masks === 'string') return loadFolders(values.images, values.masks, options);
-  if (typeof values.data !== 'string') throw new UsageError('give --data DIR, or both --images DIR and --masks DIR');
-  if (!isISIC2018(values.data)) return loadFolders(path.join(values.data, 'images'), path.join(values.data, 'masks'), options);
-  const splits = await loadISIC2018(values.data, options);
-  const chosen = split === 'auto' ? splits.test ?? splits.validation ?? splits.train : splits[split as 'train' | 'validation' | 'test'];
-  if (!chosen) throw new UsageError(`'${values.data}' has no ${split} split`);
-  return chosen;
+/** The images to score and what to call them. */
+async function chooseData(values: Record<string, string | boolean | undefined>, model: DMDLKNet, split: Split,
+  seed: number): Promise<{ data: SegmentationDataset; label: string }> {
+  const options = { inputSize: model.config.inputSize, onError: onErrorFlag(values['on-error']), ...(values['no-cache'] ? { cache: false as const } : {}) };
+  if (typeof values.images === 'string' && typeof values.masks === 'string') {
+    return { data: await loadFolders(values.images, values.masks, options), label: `every pair of ${values.images} and ${values.masks}` };
+  }
+  const root = values.data as string;
+  if (!isISIC2018(root)) {
+    return { data: await loadFolders(path.join(root, 'images'), path.join(root, 'masks'), options), label: `every pair of ${root}` };
+  }
+  const splits = await loadISIC2018(root, { ...options, seed });
+  const name = split === 'auto' ? (splits.test ? 'test' : splits.validation ? 'validation' : 'train') : split;
+  const chosen = splits[name];
+  if (!chosen) throw new UsageError(`--split ${split}: '${root}' has no ${name} split`);
+  // Without a test folder, the training folder was divided by the seed (all but a validation folder, if any).
+  const has = (folder: string): boolean => fs.existsSync(path.join(root, `ISIC2018_Task1-2_${folder}_Input`));
+  const seeded = name === 'validation' ? !has('Validation') : !has('Test');
+  return { data: chosen, label: `the ${name} split of ${root}${seeded ? ` (seed ${seed})` : ''}` };
 }
 
 export const evalCommand: Command = {
@@ -38,41 +48,35 @@ export const evalCommand: Command = {
   usage: 'dmdlk eval --model CHECKPOINT --data DIR [--out DIR] [options]',
   options: {
     ...dataOptions, model: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' },
-    'batch-size': { type: 'string' }, device: { type: 'string' }, overlays: { type: 'boolean' },
+    'batch-size': { type: 'string' }, device: { type: 'string' }, overlays: { type: 'boolean' }, seed: { type: 'string' },
   },
   help: [
-    '  --model CHECKPOINT       a .safetensors checkpoint written by dmdlk train or DMDLKNet.save()',
+    ['--model CHECKPOINT', 'a checkpoint written by dmdlk train or DMDLKNet.save(), a run folder\n(its model.safetensors) or a checkpoint folder (its newest)'],
     ...dataHelp,
-    '  --split auto|train|validation|test  which ISIC-2018 split (default: test, else validation, else train)',
-    '  --out DIR                write metrics.json (and overlays/) there',
-    '  --overlays               overlay pictures (expert green, predicted magenta) at the images\' own size',
-    '  --batch-size N           images per forward pass (default 4)',
+    ['--split auto|train|validation|test', 'which ISIC-2018 split (default: test, else validation, else train)'],
+    ['--seed N', 'the seed the training images were split with where there is no test folder\n(default: the one the model was trained with)'],
+    ['--out DIR', 'write metrics.json (and overlays/) there'],
+    ['--overlays', 'overlay pictures (expert green, predicted magenta) at the images\' own size'],
+    ['--batch-size N', 'images per forward pass (default 4)'],
     deviceHelp,
   ],
   async run(values) {
-    const model = await loadModelFlag(values.model, deviceFlag(values.device));
     const split = choiceFlag(values.split, 'split', ['auto', 'train', 'validation', 'test'] as const, 'auto');
-    const data = await chooseData(values, model, split);
+    const batchSize = integerFlag(values['batch-size'], 'batch-size', 4);
     const out = stringFlag(values.out);
     if (values.overlays && !out) throw new UsageError('--overlays needs --out DIR');
-    const metrics = await model.evaluate(data, { batchSize: integerFlag(values['batch-size'], 'batch-size', 4) });
-    printMetrics(`${data.length} images`, metrics);
+    checkDataFlags(values);
+    const device = deviceFlag(values.device);
+    if (typeof values.model !== 'string') throw new UsageError('--model CHECKPOINT is required');
+    const file = checkpointFlag(values.model, '--model');
+    const model = await loadModelFlag(file, device);
+    const seed = values.seed === undefined ? await trainingSeed(file) : integerFlag(values.seed, 'seed', 0, 0);
+    const { data, label } = await chooseData(values, model, split, seed);
+    const metrics = await model.evaluate(data, { batchSize });
+    printMetrics(label, metrics);
     if (out) {
-      writeJson(path.join(out, 'metrics.json'), { checkpoint: values.model, ...metrics });
-      if (values.overlays) {
-        const dir = path.join(out, 'overlays');
-        fs.mkdirSync(dir, { recursive: true });
-        for (const [index, sample] of data.samples.entries()) {
-          if (sample.imagePath && sample.maskPath) {
-            const prediction = await model.predict(sample.imagePath);
-            const png = await overlayPng(sample.imagePath, prediction.mask, await expertMask(sample.maskPath));
-            fs.writeFileSync(path.join(dir, `${sample.name}.png`), png);
-          } else {
-            const predicted = await model.predict(data.batch([index]).images);
-            await writeDatasetOverlays(dir, data, predicted.masks.toArray() as Uint8Array, [index]);
-          }
-        }
-      }
+      writeJson(path.join(out, 'metrics.json'), { checkpoint: file, data: label, ...metrics });
+      if (values.overlays) await writeOverlays(model, path.join(out, 'overlays'), data, data.samples.map((_, i) => i));
       console.log(`wrote ${path.join(out, 'metrics.json')}${values.overlays ? ` and ${data.length} overlays` : ''}`);
     }
     model.dispose();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The dmdlk command: train, eval, predict, info, demo.
-import { DmdlkError } from '../errors';
+import { DataError, DmdlkError } from '../errors';
+import { packageVersion } from '../package-root';
 import { info } from '../info';
 import { Command, helpText, parse, UsageError } from './args';
 import { demoCommand } from './demo';
@@ -13,7 +14,7 @@ const infoCommand: Command = {
   summary: 'What this installation can use: the binary, CPU features, CUDA devices.',
   usage: 'dmdlk info [--json]',
   options: { json: { type: 'boolean' } },
-  help: ['  --json                   print as JSON'],
+  help: [['--json', 'print as JSON']],
   async run(values) {
     const i = info();
     if (values.json) {
@@ -30,8 +31,16 @@ const infoCommand: Command = {
 const commands = [trainCommand, evalCommand, predictCommand, infoCommand, demoCommand];
 
 function usage(): string {
-  return 'dmdlk: DMDLK-Net skin-lesion segmentation\n\nUsage: dmdlk <command> [options]\n\nCommands:\n' +
+  return 'dmdlk: DMDLK-Net skin-lesion segmentation\n\nUsage: dmdlk <command> [options]\n       dmdlk --version\n\nCommands:\n' +
     commands.map((c) => `  ${c.name.padEnd(9)}${c.summary}`).join('\n') + '\n\nRun dmdlk <command> --help for its options.\n';
+}
+
+/** An error's message in the CLI's terms (flags where the API would name options), its code after the first line. */
+function describeError(error: unknown): string {
+  if (!(error instanceof DmdlkError)) return (error as Error).stack ?? String(error);
+  const message = error instanceof DataError && error.skippable ? `${error.problem} (give --on-error skip to leave such files out)` : error.message;
+  const [first, ...rest] = message.split('\n');
+  return [`${first} [${error.code}]`, ...rest].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -39,6 +48,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${packageVersion}\n`);
+    return 0;
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
@@ -58,8 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`dmdlk ${name}: ${error.message}\nRun dmdlk ${name} --help for its options.\n`);
       return 2;
     }
-    const e = error as Error;
-    process.stderr.write(`dmdlk ${name}: ${error instanceof DmdlkError ? `${e.message} [${error.code}]` : e.stack ?? e.message}\n`);
+    process.stderr.write(`dmdlk ${name}: ${describeError(error)}\n`);
     return error instanceof DmdlkError && error.code === 'ERR_CANCELLED' ? 130 : 1;
   }
 }

@@ -1,11 +1,18 @@
 // --config / --input-size / --device / --model, shared by the commands.
 import * as fs from 'fs';
+import * as path from 'path';
 
 import { chooseDevice, Device } from '../device';
+import { CheckpointError, FormatError, InvalidArgumentError } from '../errors';
 import { DMDLKNet, ModelConfig } from '../model';
-import { UsageError } from './args';
+import { packageRoot } from '../package-root';
+import { resolveCheckpoint } from '../train/checkpoints';
+import { HelpLine, UsageError } from './args';
 
-export const deviceHelp = '  --device cpu|cuda|auto   where to compute (default auto: the GPU when there is one)';
+/** The configuration reference shipped with the package. */
+export const CONFIGURATION_REFERENCE = path.join(packageRoot, 'docs', 'configuration.md');
+
+export const deviceHelp: HelpLine = ['--device cpu|cuda|auto', 'where to compute (default auto: the GPU when there is one)'];
 
 export function deviceFlag(value: string | boolean | undefined): Device {
   if (typeof value === 'string' && !/^(auto|cpu|cuda|cuda:\d{1,3})$/.test(value)) throw new UsageError(`--device must be cpu, cuda, cuda:N or auto, got '${value}'`);
@@ -40,7 +47,57 @@ function readText(file: string, flag: string): string {
   }
 }
 
+/**
+ * A model created from --config / --input-size. A configuration the network
+ * refuses is a usage error naming the flag (`--input-size must be a multiple
+ * of 32 …`), found before any data is decoded.
+ */
+export async function createModelFlag(config: ModelConfig, values: Record<string, string | boolean | undefined>, device: Device,
+  seed: number): Promise<DMDLKNet> {
+  try {
+    return await DMDLKNet.create(config, { device, seed });
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError && error.message.startsWith('config'))) throw error;
+    if (values['input-size'] !== undefined && error.message.startsWith('config.inputSize ')) {
+      throw new UsageError(error.message.replace('config.inputSize', '--input-size'));
+    }
+    throw new UsageError(`--config: ${error.message}`);
+  }
+}
+
+/**
+ * The checkpoint file a flag names: a file, a training run's folder (its
+ * model.safetensors) or a checkpoint folder (its newest checkpoint), by
+ * `resolve` (the plain rule here; --resume passes its own). A path that does
+ * not exist or holds no checkpoint is a usage error.
+ */
+export function checkpointFlag(value: string, flag: string, resolve: (target: string) => string = newestModel): string {
+  if (!fs.existsSync(value)) throw new UsageError(`${flag}: '${value}' does not exist`);
+  try {
+    return resolve(value);
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new UsageError(`${flag}: ${error.message}`);
+    throw error;
+  }
+}
+
+function newestModel(target: string): string {
+  if (!fs.statSync(target).isDirectory()) return target;
+  const final = path.join(target, 'model.safetensors');
+  if (fs.existsSync(final)) return final;
+  const checkpoints = fs.existsSync(path.join(target, 'checkpoints')) ? path.join(target, 'checkpoints') : target;
+  return resolveCheckpoint(checkpoints);
+}
+
+/** --model: a checkpoint (file or folder) that loads, or a usage error saying why it is none. */
 export async function loadModelFlag(value: string | boolean | undefined, device: Device): Promise<DMDLKNet> {
   if (typeof value !== 'string') throw new UsageError('--model CHECKPOINT is required');
-  return DMDLKNet.load(value, { device });
+  const file = checkpointFlag(value, '--model');
+  try {
+    return await DMDLKNet.load(file, { device });
+  } catch (error) {
+    if (error instanceof FormatError) throw new UsageError(`--model: '${file}' is not a safetensors checkpoint (${error.message.replace(/^'[^']*': /, '')})`);
+    if (error instanceof CheckpointError) throw new UsageError(`--model: '${file}' is not a DMDLK-Net checkpoint (${error.message.replace(/^'[^']*': /, '')})`);
+    throw error;
+  }
 }

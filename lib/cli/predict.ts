@@ -5,7 +5,10 @@ import * as path from 'path';
 import { sharp } from '../sharp';
 
 import { overlayPng } from '../viz/overlay';
+import { DataError, DisposedError, DmdlkError } from '../errors';
+import type { Prediction } from '../train/evaluate';
 import { Command, stringFlag, UsageError } from './args';
+import { onErrorFlag } from './data-flags';
 import { deviceFlag, deviceHelp, loadModelFlag } from './model-flags';
 
 const IMAGE = /\.(jpe?g|png|bmp|tiff?|webp)$/i;
@@ -19,38 +22,57 @@ function inputsOf(positionals: string[]): string[] {
   });
 }
 
+/** A one-channel 8-bit PNG of `pixels` (width × height values). */
+function greyPng(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(Buffer.from(pixels), { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+}
+
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'Segment images: a mask PNG (0/255) at each image\'s own size, with an overlay.',
   usage: 'dmdlk predict --model CHECKPOINT [--out DIR] IMAGE|FOLDER...',
   allowPositionals: true,
-  options: { model: { type: 'string' }, out: { type: 'string' }, probabilities: { type: 'boolean' }, 'no-overlay': { type: 'boolean' }, device: { type: 'string' } },
+  options: {
+    model: { type: 'string' }, out: { type: 'string' }, probabilities: { type: 'boolean' }, 'no-overlay': { type: 'boolean' },
+    device: { type: 'string' }, 'on-error': { type: 'string' },
+  },
   help: [
-    '  --model CHECKPOINT       a .safetensors checkpoint written by dmdlk train or DMDLKNet.save()',
-    '  --out DIR                output folder (default predictions)',
-    '  --probabilities          also write the lesion probability as a grey PNG',
-    '  --no-overlay             skip the overlay pictures',
+    ['--model CHECKPOINT', 'a checkpoint written by dmdlk train or DMDLKNet.save(), a run folder\n(its model.safetensors) or a checkpoint folder (its newest)'],
+    ['--out DIR', 'output folder (default predictions)'],
+    ['--probabilities', 'also write the lesion probability as a grey PNG'],
+    ['--no-overlay', 'skip the overlay pictures'],
+    ['--on-error fail|skip', 'an image that cannot be read: stop (default) or go on with the others'],
     deviceHelp,
   ],
   async run(values, positionals) {
+    const onError = onErrorFlag(values['on-error']);
     const inputs = inputsOf(positionals);
     const model = await loadModelFlag(values.model, deviceFlag(values.device));
     const out = stringFlag(values.out) ?? 'predictions';
     fs.mkdirSync(out, { recursive: true });
+    const skipped: string[] = [];
     for (const input of inputs) {
       const name = path.parse(input).name;
-      const p = await model.predict(input, { probabilities: Boolean(values.probabilities) });
-      const raw = { raw: { width: p.width, height: p.height, channels: 1 as const } };
-      await sharp(Buffer.from(p.mask.map((v) => (v > 0 ? 255 : 0))), raw).png().toFile(path.join(out, `${name}_mask.png`));
+      let p: Prediction;
+      try {
+        p = await model.predict(input, { probabilities: Boolean(values.probabilities) });
+      } catch (error) {
+        if (!(error instanceof DmdlkError) || error instanceof DisposedError) throw error;
+        if (onError === 'fail') throw new DataError(`${input}: ${error.message}`, input, true);
+        console.log(`${input}: skipped (${error.message})`);
+        skipped.push(input);
+        continue;
+      }
+      fs.writeFileSync(path.join(out, `${name}_mask.png`), await greyPng(p.mask.map((v) => (v > 0 ? 255 : 0)), p.width, p.height));
       if (!values['no-overlay']) fs.writeFileSync(path.join(out, `${name}_overlay.png`), await overlayPng(input, p.mask));
       if (p.probabilities) {
         const plane = p.width * p.height, lesion = p.probabilities.subarray(plane, 2 * plane);
-        await sharp(Buffer.from(Uint8Array.from(lesion, (v) => Math.round(v * 255))), raw).png().toFile(path.join(out, `${name}_prob.png`));
+        fs.writeFileSync(path.join(out, `${name}_prob.png`), await greyPng(Uint8Array.from(lesion, (v) => Math.round(v * 255)), p.width, p.height));
       }
       const share = p.mask.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / (p.width * p.height);
       console.log(`${input}: ${p.width}×${p.height}, lesion ${(100 * share).toFixed(1)}% of the image`);
     }
-    console.log(`wrote ${inputs.length} masks to ${out}`);
+    console.log(`wrote ${inputs.length - skipped.length} masks to ${out}${skipped.length ? `; skipped ${skipped.length} unreadable files` : ''}`);
     model.dispose();
   },
 };

@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { sharp } from '../sharp';
 
 import type { SegmentationDataset } from '../data/dataset';
+import type { DMDLKNet } from '../model';
 import type { EpochRecord, FitProgress } from '../train/fit';
 import type { Metrics, Scores } from '../train/metrics';
 import { learningCurvesSvg } from '../viz/curves';
@@ -51,20 +52,36 @@ function enlarge(pixels: Uint8Array, side: number, channels: number, factor: num
   return out;
 }
 
+/** The expert mask of a file at its original size (EXIF orientation applied), as 0/1. */
+async function expertMask(file: string): Promise<Uint8Array> {
+  const data = await sharp(file).rotate().greyscale().extractChannel(0).raw().toBuffer();
+  return Uint8Array.from(data, (v) => (v > 127 ? 1 : 0));
+}
+
 /**
- * Overlays of the dataset's images at its input size, enlarged to at least
- * 256 pixels: expert outline in green, predicted in magenta. `predicted`
- * holds [indices.length, S, S] class indices.
+ * Overlays of the dataset's samples at `indices` (expert outline in green,
+ * predicted in magenta), one PNG each named after the sample. Samples read
+ * from files are predicted again at their own size and drawn on the original
+ * image, in its proportions; others (synthetic) are drawn at the input size,
+ * enlarged to at least 256 pixels.
  */
-export async function writeDatasetOverlays(dir: string, data: SegmentationDataset, predicted: Uint8Array,
-  indices: number[]): Promise<string[]> {
+export async function writeOverlays(model: DMDLKNet, dir: string, data: SegmentationDataset, indices: readonly number[]): Promise<string[]> {
   fs.mkdirSync(dir, { recursive: true });
   const s = data.inputSize, px = s * s, factor = Math.max(1, Math.ceil(256 / s)), written: string[] = [];
-  for (const [k, index] of indices.entries()) {
-    const rgb = enlarge(data.images.subarray(index * px * 3, (index + 1) * px * 3), s, 3, factor);
-    const png = await overlayPng({ rgb, width: s * factor, height: s * factor },
-      enlarge(predicted.subarray(k * px, (k + 1) * px), s, 1, factor), enlarge(data.masks.subarray(index * px, (index + 1) * px), s, 1, factor));
-    const file = path.join(dir, `${data.samples[index].name}.png`);
+  for (const index of indices) {
+    const sample = data.samples[index];
+    let png: Buffer;
+    if (sample.imagePath && sample.maskPath) {
+      const prediction = await model.predict(sample.imagePath);
+      png = await overlayPng(sample.imagePath, prediction.mask, await expertMask(sample.maskPath));
+    } else {
+      const { masks } = await model.predict(data.batch([index]).images);
+      const rgb = enlarge(data.images.subarray(index * px * 3, (index + 1) * px * 3), s, 3, factor);
+      png = await overlayPng({ rgb, width: s * factor, height: s * factor },
+        enlarge(masks.toArray() as Uint8Array, s, 1, factor), enlarge(data.masks.subarray(index * px, (index + 1) * px), s, 1, factor));
+      masks.dispose();
+    }
+    const file = path.join(dir, `${sample.name}.png`);
     fs.writeFileSync(file, png);
     written.push(file);
   }

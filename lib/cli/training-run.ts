@@ -9,7 +9,7 @@ import { CancelledError } from '../errors';
 import type { DMDLKNet } from '../model';
 import type { FitOptions, History } from '../train/fit';
 import type { Metrics } from '../train/metrics';
-import { printMetrics, TrainingProgress, writeCurves, writeDatasetOverlays, writeJson } from './report';
+import { printMetrics, TrainingProgress, writeCurves, writeJson, writeOverlays } from './report';
 
 export interface RunResult {
   history: History;
@@ -19,7 +19,7 @@ export interface RunResult {
 
 export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: string,
   options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint'>,
-  overlays: number): Promise<RunResult> {
+  overlays: number, resumeCommand?: string): Promise<RunResult> {
   fs.mkdirSync(out, { recursive: true });
   const progress = new TrainingProgress();
   const controller = new AbortController();
@@ -38,27 +38,22 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
     });
   } catch (error) {
     progress.stop();
-    if (error instanceof CancelledError) error.message += `\nresume with: --resume ${path.join(out, 'checkpoints')}`;
+    if (error instanceof CancelledError && resumeCommand) error.message += `\nresume with:\n  ${resumeCommand}`;
     throw error;
   } finally {
     process.off('SIGINT', interrupt);
   }
   const files: string[] = [];
   const modelPath = path.join(out, 'model.safetensors');
-  await model.save(modelPath);
+  // dmdlk eval splits the data with the same seed by default.
+  await model.save(modelPath, { dataSeed: String(options.seed ?? 0) });
   files.push(modelPath, ...(await writeCurves(out, history.epochs)));
   let test: Metrics | undefined;
   if (splits.test) {
-    const predicted: Uint8Array[] = [];
-    const side = model.config.inputSize;
-    test = await model.evaluate(splits.test, { onBatch: (p, indices) => {
-      if (predicted.length < overlays) indices.forEach((_, k) => predicted.push(p.slice(k * side * side, (k + 1) * side * side)));
-    } });
+    test = await model.evaluate(splits.test);
     printMetrics('held-out test set', test);
-    const shown = predicted.slice(0, overlays);
-    const joined = new Uint8Array(shown.length * side * side);
-    shown.forEach((m, k) => joined.set(m, k * side * side));
-    files.push(...(await writeDatasetOverlays(path.join(out, 'overlays'), splits.test, joined, shown.map((_, k) => k))));
+    const shown = splits.test.samples.slice(0, overlays).map((_, i) => i);
+    files.push(...(await writeOverlays(model, path.join(out, 'overlays'), splits.test, shown)));
   }
   const metricsPath = path.join(out, 'metrics.json');
   writeJson(metricsPath, {

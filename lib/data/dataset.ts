@@ -5,7 +5,7 @@ import { binding } from '../binding';
 import { InvalidArgumentError, native } from '../errors';
 import { Tensor } from '../tensor';
 import * as check from '../validate';
-import { AugmentOptions, resolveAugment } from './augment';
+import { AugmentOptions, ResolvedAugment, resolveAugment } from './augment';
 
 export interface Sample {
   /** The image's file name without extension (or a generated name). */
@@ -122,30 +122,7 @@ export class SegmentationDataset {
    */
   async expand(augment: AugmentOptions, seed = 0): Promise<SegmentationDataset> {
     const resolved = resolveAugment(augment);
-    if (!resolved || resolved.expand === 1) return this;
-    const s = this.inputSize, px = s * s, n = this.length;
-    const images = new Uint8Array(n * resolved.expand * px * 3), masks = new Uint8Array(n * resolved.expand * px);
-    images.set(this.images);
-    masks.set(this.masks);
-    const all = Array.from({ length: n }, (_, i) => i);
-    const chunk = 64;
-    for (let copy = 1; copy < resolved.expand; copy++) {
-      for (let start = 0; start < n; start += chunk) {
-        const { images: bi, masks: bm } = this.batch(all.slice(start, start + chunk));
-        const out = await native(() => binding.augmentStored(
-          Tensor.nativeOf(bi, 'images'), Tensor.nativeOf(bm, 'masks'), resolved.json, seed * 1000003 + copy * 10007 + start));
-        const offset = copy * n + start;
-        images.set(out.images.toArray() as Uint8Array, offset * px * 3);
-        masks.set(out.masks.toArray() as Uint8Array, offset * px);
-        out.images.dispose();
-        out.masks.dispose();
-        bi.dispose();
-        bm.dispose();
-      }
-    }
-    const samples = Array.from({ length: resolved.expand }, (_, copy) =>
-      this.samples.map((sample) => (copy === 0 ? sample : { ...sample, name: `${sample.name}~aug${copy}` }))).flat();
-    return new SegmentationDataset(s, images, masks, samples, [...this.problems]);
+    return resolved ? expandDataset(this, resolved, seed) : this;
   }
 
   /** Both datasets' samples in one (same input size). */
@@ -158,4 +135,32 @@ export class SegmentationDataset {
     masks.set(b.masks, a.masks.length);
     return new SegmentationDataset(a.inputSize, images, masks, [...a.samples, ...b.samples], [...a.problems, ...b.problems]);
   }
+}
+
+/** SegmentationDataset.expand with its options already resolved (as fit holds them). */
+export async function expandDataset(data: SegmentationDataset, augment: ResolvedAugment, seed: number): Promise<SegmentationDataset> {
+  if (augment.expand === 1) return data;
+  const s = data.inputSize, px = s * s, n = data.length;
+  const images = new Uint8Array(n * augment.expand * px * 3), masks = new Uint8Array(n * augment.expand * px);
+  images.set(data.images);
+  masks.set(data.masks);
+  const all = Array.from({ length: n }, (_, i) => i);
+  const chunk = 64;
+  for (let copy = 1; copy < augment.expand; copy++) {
+    for (let start = 0; start < n; start += chunk) {
+      const { images: bi, masks: bm } = data.batch(all.slice(start, start + chunk));
+      const out = await native(() => binding.augmentStored(
+        Tensor.nativeOf(bi, 'images'), Tensor.nativeOf(bm, 'masks'), augment.json, seed * 1000003 + copy * 10007 + start));
+      const offset = copy * n + start;
+      images.set(out.images.toArray() as Uint8Array, offset * px * 3);
+      masks.set(out.masks.toArray() as Uint8Array, offset * px);
+      out.images.dispose();
+      out.masks.dispose();
+      bi.dispose();
+      bm.dispose();
+    }
+  }
+  const samples = Array.from({ length: augment.expand }, (_, copy) =>
+    data.samples.map((sample) => (copy === 0 ? sample : { ...sample, name: `${sample.name}~aug${copy}` }))).flat();
+  return new SegmentationDataset(s, images, masks, samples, [...data.problems]);
 }

@@ -197,7 +197,7 @@ export async function loadFolders(imagesDir: string, masksDir: string, options?:
   const { pairs, missing, extra } = matchMasks(images, masks);
   const problems: DataProblem[] = [];
   const report = (file: string, reason: string): void => {
-    if (o.onError === 'fail') throw new DataError(`${reason}: '${file}' (pass onError: 'skip' to leave such files out)`, file);
+    if (o.onError === 'fail') throw new DataError(`${reason}: '${file}'`, file, true);
     problems.push({ file, reason });
   };
   for (const m of missing) report(path.join(imagesDir, m), 'image without a mask');
@@ -217,7 +217,8 @@ export async function loadFolders(imagesDir: string, masksDir: string, options?:
         try {
           d = await decodePair(imagePath, maskPath, side);
         } catch (error) {
-          if (!(error instanceof DataError) || o.onError === 'fail') throw error;
+          if (!(error instanceof DataError)) throw error;
+          if (o.onError === 'fail') throw new DataError(error.problem, error.file, true);
           problems.push({ file: error.file, reason: error.message });
         }
         if (d && key) writeCache(key, d);

@@ -21,6 +21,8 @@ export interface TrainingState {
   /** Sum of the losses of those steps, so the epoch's mean comes out the same. */
   epochLossSum: number;
   globalStep: number;
+  /** The epochs the run was asked for (absent in checkpoints written before 0.2). */
+  epochs?: number;
   seed: number;
   batchSize: number;
   lr: number;
@@ -83,10 +85,8 @@ export function resolveCheckpoint(target: string): string {
   return target;
 }
 
-/** Loads weights, BatchNorm statistics and Adam's state into `model`; returns where training stood. */
-export async function restoreCheckpoint(model: NativeModel, file: string): Promise<TrainingState> {
-  const contents = await native(() => binding.readSafetensors(file));
-  const text = contents.metadata.training;
+function trainingState(file: string, metadata: Record<string, string>): TrainingState {
+  const text = metadata.training;
   if (text === undefined) throw new CheckpointError(`'${file}' is a model checkpoint without training state`);
   let state: TrainingState;
   try {
@@ -95,10 +95,21 @@ export async function restoreCheckpoint(model: NativeModel, file: string): Promi
     throw new CheckpointError(`'${file}' holds unreadable training state`);
   }
   if (state.format !== 1) throw new CheckpointError(`'${file}' holds training state of an unknown format`);
-  if (contents.metadata.config !== model.config) {
-    throw new CheckpointError(`'${file}' was trained with configuration ${contents.metadata.config}, not this model's ${model.config}`);
-  }
-  const release = (list: [string, NativeTensor][]): void => list.forEach(([, t]) => t.dispose());
+  return state;
+}
+
+const release = (list: [string, NativeTensor][]): void => list.forEach(([, t]) => t.dispose());
+
+/** Where training stood in a checkpoint and its model configuration (JSON), without loading anything into a model. */
+export async function readTrainingState(file: string): Promise<{ state: TrainingState; config: string }> {
+  const contents = await native(() => binding.readSafetensors(file));
+  release(contents.tensors);
+  return { state: trainingState(file, contents.metadata), config: contents.metadata.config };
+}
+
+/** Loads a checkpoint's weights, BatchNorm statistics and Adam's state into `model` (read with readTrainingState first). */
+export async function restoreCheckpoint(model: NativeModel, file: string, state: TrainingState): Promise<void> {
+  const contents = await native(() => binding.readSafetensors(file));
   try {
     await native(() => model.setState(contents.tensors));
   } finally {
@@ -110,5 +121,4 @@ export async function restoreCheckpoint(model: NativeModel, file: string): Promi
   } finally {
     release(optimizer.tensors);
   }
-  return state;
 }

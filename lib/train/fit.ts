@@ -4,12 +4,13 @@
 // epoch, checkpoints that resume exactly, and a stop between steps on an
 // AbortSignal.
 import type { NativeModel } from '../../binding';
-import { CancelledError, InvalidArgumentError, native, NonFiniteError } from '../errors';
+import { CancelledError, CheckpointError, InvalidArgumentError, native, NonFiniteError } from '../errors';
 import { Tensor } from '../tensor';
 import * as check from '../validate';
 import { AugmentOptions, resolveAugment } from '../data/augment';
-import { permutation, SegmentationDataset } from '../data/dataset';
-import { resolveCheckpoint, restoreCheckpoint, saveCheckpoint, TrainingState } from './checkpoints';
+import { expandDataset, permutation, SegmentationDataset } from '../data/dataset';
+import { readTrainingState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, TrainingState } from './checkpoints';
+import { resumedSettings, SettingName, TrainingSettings } from './resume';
 import { evaluateNative } from './evaluate';
 import type { Scores } from './metrics';
 
@@ -71,7 +72,12 @@ export interface FitOptions {
   /** Stops between steps, writing a checkpoint first when `checkpoint` is set. */
   signal?: AbortSignal;
   checkpoint?: CheckpointOptions;
-  /** A checkpoint file or folder (its newest) to continue from, exactly as if never stopped. */
+  /**
+   * A checkpoint file or folder (its newest) to continue from, exactly as if
+   * never stopped. batchSize, lr, loss, seed and augment default to the
+   * checkpoint's, and epochs to the run's original count; any of them given
+   * with another value is refused, naming both values.
+   */
   resume?: string;
   /** Seeds the data order and the augmentation (default 0). */
   seed?: number;
@@ -83,6 +89,13 @@ const fitKeys = ['epochs', 'batchSize', 'lr', 'loss', 'augment', 'validation', '
 function optionalFunction<T>(value: unknown, name: string): T | undefined {
   if (value !== undefined && typeof value !== 'function') throw new InvalidArgumentError(`${name} must be a function, got ${check.describe(value)}`);
   return value as T | undefined;
+}
+
+/** A setting's value as fit's options hold it. */
+function showSetting(setting: SettingName, value: unknown): string {
+  if (setting !== 'augment') return JSON.stringify(value);
+  const a = value as TrainingSettings['augment'];
+  return a === null ? 'none' : `${a.json}${a.expand > 1 ? ` expanded ${a.expand}×` : ''}`;
 }
 
 /** The augmentation seed of one step: a function of (run seed, epoch, step) only, so a resumed run draws the same. */
@@ -100,14 +113,30 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   if (data.inputSize !== inputSize) {
     throw new InvalidArgumentError(`the dataset was loaded at ${data.inputSize}×${data.inputSize} but the model's inputSize is ${inputSize}`);
   }
-  const epochs = check.integer(o.epochs ?? 200, 'options.epochs', 1, 1e6);
-  const batchSize = check.integer(o.batchSize ?? 4, 'options.batchSize', 1, 4096);
-  const lr = o.lr ?? 1e-4;
-  if (typeof lr !== 'number' || !(lr > 0 && lr < 1)) throw new InvalidArgumentError(`options.lr must be a number in (0, 1), got ${check.describe(lr)}`);
-  const loss = o.loss ?? 'ce';
-  if (loss !== 'ce' && loss !== 'ce+dice') throw new InvalidArgumentError(`options.loss must be 'ce' or 'ce+dice', got ${check.describe(loss)}`);
-  const seed = check.integer(o.seed ?? 0, 'options.seed', 0, 2 ** 32 - 1);
-  const augment = resolveAugment(o.augment as boolean | AugmentOptions | undefined, 'options.augment');
+  // Given settings, checked; with `resume`, the missing ones come from the checkpoint.
+  const given: Partial<TrainingSettings> = {};
+  if (o.batchSize !== undefined) given.batchSize = check.integer(o.batchSize, 'options.batchSize', 1, 4096);
+  if (o.lr !== undefined) given.lr = check.learningRate(o.lr, 'options.lr');
+  if (o.loss !== undefined) {
+    if (o.loss !== 'ce' && o.loss !== 'ce+dice') throw new InvalidArgumentError(`options.loss must be 'ce' or 'ce+dice', got ${check.describe(o.loss)}`);
+    given.loss = o.loss;
+  }
+  if (o.seed !== undefined) given.seed = check.integer(o.seed, 'options.seed', 0, 2 ** 32 - 1);
+  if (o.augment !== undefined) given.augment = resolveAugment(o.augment as boolean | AugmentOptions, 'options.augment');
+  let resumed: { file: string; state: TrainingState } | null = null;
+  if (o.resume !== undefined) {
+    const file = resolveCheckpoint(check.string(o.resume, 'options.resume'));
+    const { state, config } = await readTrainingState(file);
+    if (config !== model.config) throw new CheckpointError(`'${file}' was trained with configuration ${config}, not this model's ${model.config}`);
+    resumed = { file, state };
+  }
+  const { batchSize, lr, loss, seed, augment } = resumed
+    ? resumedSettings(resumed.file, resumed.state, given, (setting) => `options.${setting}`, showSetting)
+    : { batchSize: 4, lr: 1e-4, loss: 'ce' as const, seed: 0, augment: null, ...given };
+  const epochs = check.integer(o.epochs ?? resumed?.state.epochs ?? 200, 'options.epochs', 1, 1e6);
+  if (resumed && epochs < resumed.state.epoch) {
+    throw new InvalidArgumentError(`cannot resume from '${resumed.file}' with options.epochs ${epochs}: it has trained ${resumed.state.epoch} epochs already`);
+  }
   const validation = o.validation as SegmentationDataset | undefined;
   if (validation !== undefined && !(validation instanceof SegmentationDataset && validation.inputSize === inputSize)) {
     throw new InvalidArgumentError(`options.validation must be a SegmentationDataset at the model's inputSize ${inputSize}`);
@@ -127,22 +156,18 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   }
 
   // The paper's offline mode: a fixed, larger training set drawn once from the seed.
-  const train = augment && augment.expand > 1 ? await data.expand(o.augment as AugmentOptions, seed) : data;
+  const train = augment && augment.expand > 1 ? await expandDataset(data, augment, seed) : data;
   const online = augment && augment.expand === 1 ? augment.json : null;
   const n = train.length, steps = Math.ceil(n / batchSize);
 
   let epoch = 0, stepInEpoch = 0, globalStep = 0, resumedLossSum = 0;
   let historyRecords: EpochRecord[] = [];
-  if (o.resume !== undefined) {
-    const file = resolveCheckpoint(check.string(o.resume, 'options.resume'));
-    const state = await restoreCheckpoint(model, file);
-    const mismatch = ([['batchSize', state.batchSize, batchSize], ['seed', state.seed, seed], ['lr', state.lr, lr],
-      ['loss', state.loss, loss], ['augment', state.augment, augment?.json ?? null], ['expand', state.expand, augment?.expand ?? 1],
-      ['dataset size', state.datasetSize, n]] as const).find(([, a, b]) => a !== b);
-    if (mismatch) {
-      throw new InvalidArgumentError(`cannot resume from '${file}': it was trained with ${mismatch[0]} ${JSON.stringify(mismatch[1])}, ` +
-        `this run has ${JSON.stringify(mismatch[2])}`);
+  if (resumed) {
+    const { file, state } = resumed;
+    if (state.datasetSize !== n) {
+      throw new InvalidArgumentError(`cannot resume from '${file}': it was trained on ${state.datasetSize} images, this dataset has ${n}`);
     }
+    await restoreCheckpoint(model, file, state);
     ({ epoch, stepInEpoch, globalStep } = state);
     resumedLossSum = state.epochLossSum;
     historyRecords = state.history as EpochRecord[];
@@ -152,7 +177,7 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   // Saves where training stands: `atEpoch` and `atStep` are the next step to run.
   const save = async (atEpoch: number, atStep: number, epochLossSum: number): Promise<void> => {
     if (!checkpoint) return;
-    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, seed, batchSize, lr, loss,
+    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, epochs, seed, batchSize, lr, loss,
       augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
     lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
   };
@@ -168,8 +193,9 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
     for (; stepInEpoch < steps; stepInEpoch++) {
       if (signal?.aborted) {
         await save(epoch, stepInEpoch, lossSum);
-        throw new CancelledError(`training stopped at epoch ${epoch + 1}, step ${stepInEpoch + 1}` +
-          (lastCheckpoint ? `; resume from '${lastCheckpoint}'` : ''));
+        // Counted as the checkpoint's name counts: steps done, globally and in this epoch.
+        throw new CancelledError(`training stopped after step ${globalStep} (epoch ${epoch + 1}: ${stepInEpoch} of ${steps} steps done)` +
+          (lastCheckpoint ? `; its checkpoint is '${lastCheckpoint}'` : ''));
       }
       const indices = order.slice(stepInEpoch * batchSize, (stepInEpoch + 1) * batchSize);
       const { images, masks } = train.batch(indices);

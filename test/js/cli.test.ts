@@ -1,5 +1,5 @@
 // The dmdlk command as a user runs it (the compiled dist/lib/cli/main.js).
-import { execFile } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -7,7 +7,7 @@ import { promisify } from 'util';
 
 import sharp from 'sharp';
 
-import { TRAIN_IMAGES, writeIsicFolder } from './isic-folder';
+import { TRAIN_IMAGES, TRAIN_MASKS, writeIsicFolder } from './isic-folder';
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
 const run = promisify(execFile);
@@ -48,6 +48,57 @@ describe('dmdlk CLI', () => {
     expect(await dmdlk('train', '--data', data, '--augment', 'sometimes')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--augment must be one of/) });
   });
 
+  it('aligns every command\'s help and prints its version', async () => {
+    for (const command of ['train', 'eval', 'predict', 'info', 'demo']) {
+      const options = (await dmdlk(command, '--help')).stdout.split('Options:\n')[1].trimEnd().split('\n');
+      // Every option's text, and every continuation line, starts in the same column.
+      const columns = new Set(options.map((line) => line.match(/^ {2}(?:\S+(?: \S+)*)? {2,}/)![0].length));
+      expect({ command, columns: [...columns] }).toEqual({ command, columns: [columns.values().next().value] });
+    }
+    expect(await dmdlk('--version')).toMatchObject({ code: 0, stdout: `${require('../../package.json').version}\n` });
+    expect((await dmdlk('train', '--help')).stdout).toContain(path.join(__dirname, '..', '..', 'docs', 'configuration.md'));
+  });
+
+  it('exits with code 2 on every bad argument, before decoding any image', async () => {
+    // A folder whose first image has no mask: decoding it would fail with a data error (exit 1), so exit 2 shows the flag was refused first.
+    const broken = path.join(dir, 'broken-data');
+    fs.cpSync(data, broken, { recursive: true });
+    fs.rmSync(path.join(broken, TRAIN_MASKS, 'ISIC_0000000_segmentation.png'));
+    const cases: [string[], RegExp][] = [
+      [['train', '--data', broken, '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
+      [['train', '--data', broken, '--input-size', '100'], /--input-size must be a multiple of 32 in \[32, 4096\], got 100/],
+      [['train', '--data', broken, '--config', '{"widths":[8,16]}'], /--config: config.widths must be an array of 4 integers/],
+      [['train', '--data', broken, '--lr', '2'], /--lr must be a number in \(0, 1\), got '2'/],
+      [['train', '--data', path.join(dir, 'nowhere')], /--data: '.*nowhere' does not exist/],
+      [['train', '--images', path.join(dir, 'nowhere'), '--masks', data], /--images: '.*nowhere' does not exist/],
+      [['train', '--data', broken, '--resume', path.join(dir, 'nowhere')], /--resume: '.*nowhere' does not exist/],
+      [['demo', '--data', path.join(dir, 'nowhere')], /--data: '.*nowhere' does not exist/],
+      [['eval', '--model', path.join(dir, 'nowhere'), '--data', data], /--model: '.*nowhere' does not exist/],
+      [['eval', '--model', path.join(dir, 'text.safetensors'), '--data', data], /--model: '.*text\.safetensors' is not a safetensors checkpoint \(not a safetensors file/],
+      [['predict', '--model', path.join(dir, 'text.safetensors'), data], /--model: '.*text\.safetensors' is not a safetensors checkpoint/],
+      [['predict', '--model', path.join(dir, 'nowhere'), data], /--model: '.*nowhere' does not exist/],
+      [['predict', '--model', path.join(dir, 'text.safetensors'), '--on-error', 'maybe', data], /--on-error must be one of fail, skip/],
+    ];
+    fs.writeFileSync(path.join(dir, 'text.safetensors'), 'a text file that is no checkpoint at all');
+    for (const [args, message] of cases) {
+      const r = await dmdlk(...args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringMatching(message) });
+    }
+    // Without the bad flag the same data is decoded, and its problem is told in the CLI's terms.
+    const r = await dmdlk('train', '--data', broken, '--epochs', '1');
+    expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/image without a mask: '.*ISIC_0000000\.jpg' \(give --on-error skip to leave such files out\) \[ERR_DATA\]/) });
+  });
+
+  it('writes its default outputs where git ignores them', async () => {
+    const root = path.join(__dirname, '..', '..');
+    for (const file of ['dmdlk-demo/metrics.json', 'dmdlk-run/checkpoints/step-00000001.safetensors', 'predictions/a_mask.png',
+      'train-folder-out/model.safetensors', 'example-checkpoints/step-00000001.safetensors', 'example-overlay.png', 'prediction_mask.png',
+      'prediction_overlay.png']) {
+      const ignored = await run('git', ['check-ignore', '-q', file], { cwd: root }).then(() => true, () => false);
+      expect({ file, ignored }).toEqual({ file, ignored: true });
+    }
+  });
+
   it('info tells what the installation uses', async () => {
     const r = await dmdlk('info');
     expect(r.code).toBe(0);
@@ -56,14 +107,21 @@ describe('dmdlk CLI', () => {
   });
 
   it('trains on an ISIC-2018 folder, writing model, checkpoints, metrics, curves and overlays; then resumes', async () => {
-    const r = await dmdlk('train', '--data', data, '--out', out, '--epochs', '1', '--batch-size', '2', '--input-size', '32',
-      '--config', tiny, '--augment', 'offline', '--expand', '2', '--device', 'cpu', '--overlays', '2');
+    const command = ['train', '--data', data, '--out', out, '--batch-size', '2', '--input-size', '32',
+      '--config', tiny, '--augment', 'offline', '--expand', '2', '--device', 'cpu', '--overlays', '2'];
+    const r = await dmdlk(...command, '--epochs', '1');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/data: train 7, validation 1, test 2 images/);
     expect(r.stdout).toMatch(/epoch {3}1 {2}loss \d/);
     expect(r.stdout).toMatch(/held-out test set \(2 images\)\n {2}pooled {4}IoU/);
     for (const f of ['model.safetensors', 'metrics.json', 'curves.svg', 'curves.png']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    // Overlays of real files keep the images' own size and proportions.
+    for (const overlay of fs.readdirSync(path.join(out, 'overlays'))) {
+      const [o, src] = await Promise.all([sharp(path.join(out, 'overlays', overlay)).metadata(),
+        sharp(path.join(data, TRAIN_IMAGES, overlay.replace(/\.png$/, '.jpg'))).rotate().toBuffer({ resolveWithObject: true })]);
+      expect([o.width, o.height]).toEqual([src.info.width, src.info.height]);
+    }
     expect(fs.readdirSync(path.join(out, 'overlays'))).toHaveLength(2);
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.history).toHaveLength(1);
@@ -71,19 +129,44 @@ describe('dmdlk CLI', () => {
     expect(metrics.sizes).toEqual({ train: 7, validation: 1, test: 2 });
     expect(fs.readFileSync(path.join(out, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
 
-    const more = await dmdlk('train', '--data', data, '--out', out, '--epochs', '2', '--batch-size', '2', '--augment', 'offline',
-      '--expand', '2', '--resume', path.join(out, 'checkpoints'), '--device', 'cpu');
+    // The same command with --resume: every flag agrees with the checkpoint, so it is accepted.
+    const more = await dmdlk(...command, '--epochs', '2', '--resume', path.join(out, 'checkpoints'));
+    expect(more.stderr).toBe('');
     expect(more.code).toBe(0);
+    expect(more.stdout).toMatch(/resuming from .*step-00000007\.safetensors \(epoch 2, 0 steps into it; batch size 2, lr 0\.0001, loss ce, seed 0, augment offline --expand 2\)/);
     expect(more.stdout).toMatch(/epoch {3}2 /);
     expect(more.stdout).not.toMatch(/epoch {3}1 /);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')).history).toHaveLength(2);
+
+    // Only what differs is refused, naming the checkpoint's value and the new one.
+    const resume = ['--data', data, '--out', out, '--resume', path.join(out, 'checkpoints'), '--device', 'cpu'];
+    for (const [flags, message] of [
+      [['--lr', '0.001'], /trained with --lr 0\.0001, not 0\.001; leave --lr out/],
+      [['--batch-size', '4'], /trained with --batch-size 2, not 4/],
+      [['--augment', 'online'], /trained with --augment offline --expand 2, not online/],
+      [['--input-size', '64'], /trained with --input-size 32, not 64; leave --input-size out/],
+      [['--config', '{"stem":16}'], /trained with --config stem 8, not 16; leave stem out of --config/],
+      [['--epochs', '1'], /--epochs 1: the checkpoint .* has trained 2 epochs already/],
+    ] as [string[], RegExp][]) {
+      expect(await dmdlk('train', ...resume, ...flags)).toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
+    }
+    // And nothing else is needed: every setting, the configuration and the epochs come from the checkpoint.
+    const minimal = await dmdlk('train', ...resume, '--epochs', '3');
+    expect(minimal.code).toBe(0);
+    expect(minimal.stdout).toMatch(/epoch {3}3 /);
   }, 180000);
 
   it('evaluates with overlays at the images\' own size, and predicts masks for new images', async () => {
     const model = path.join(out, 'model.safetensors'), evalOut = path.join(dir, 'eval');
     const r = await dmdlk('eval', '--model', model, '--data', data, '--split', 'train', '--out', evalOut, '--overlays', '--device', 'cpu');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/pooled {4}IoU [\d.]+ {2}Dice/);
+    expect(r.stdout).toMatch(new RegExp(`^the train split of ${data} \\(seed 0\\) \\(7 images\\)\n {2}pooled {4}IoU [\\d.]+ {2}Dice`, 'm'));
+    // A run folder (its model.safetensors) or a checkpoint folder (its newest checkpoint) do as well as a file.
+    for (const folder of [out, path.join(out, 'checkpoints')]) {
+      const f = await dmdlk('eval', '--model', folder, '--data', data, '--device', 'cpu');
+      expect({ folder, code: f.code }).toEqual({ folder, code: 0 });
+      expect(f.stdout).toMatch(/^the test split of .* \(seed 0\) \(2 images\)$/m);
+    }
     const metrics = JSON.parse(fs.readFileSync(path.join(evalOut, 'metrics.json'), 'utf8'));
     expect(metrics.images.length).toBe(7);
     const overlay = fs.readdirSync(path.join(evalOut, 'overlays'))[0];
@@ -98,13 +181,25 @@ describe('dmdlk CLI', () => {
     expect(p.stdout).toMatch(/ISIC_0000003\.jpg: 800×600, lesion [\d.]+% of the image/);
     const mask = await sharp(path.join(predictOut, 'ISIC_0000003_mask.png')).raw().toBuffer({ resolveWithObject: true });
     expect([mask.info.width, mask.info.height]).toEqual([800, 600]);  // displayed size (orientation 6)
+    for (const f of ['ISIC_0000003_mask.png', 'ISIC_0000003_prob.png']) {
+      expect((await sharp(path.join(predictOut, f)).metadata()).channels).toBe(1);  // one-channel PNGs, as masks are
+    }
     expect([...new Set(mask.data)].every((v) => v === 0 || v === 255)).toBe(true);
     for (const f of ['ISIC_0000003_overlay.png', 'ISIC_0000003_prob.png']) expect(fs.existsSync(path.join(predictOut, f))).toBe(true);
 
-    fs.writeFileSync(path.join(dir, 'broken.safetensors'), 'not a checkpoint at all');
-    const bad = await dmdlk('eval', '--model', path.join(dir, 'broken.safetensors'), '--data', data);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/broken\.safetensors.*\[ERR_(FORMAT|IO)\]/);
+    // A folder with an unreadable image: stop there by default, or skip it with --on-error skip.
+    const mixed = path.join(dir, 'mixed');
+    fs.mkdirSync(mixed);
+    fs.copyFileSync(image, path.join(mixed, 'a.jpg'));
+    fs.writeFileSync(path.join(mixed, 'b.jpg'), 'not a JPEG');
+    fs.copyFileSync(image, path.join(mixed, 'c.jpg'));
+    const stopped = await dmdlk('predict', '--model', model, '--out', path.join(dir, 'mixed-out'), '--device', 'cpu', mixed);
+    expect(stopped).toMatchObject({ code: 1, stderr: expect.stringMatching(/b\.jpg: .*\(give --on-error skip to leave such files out\) \[ERR_DATA\]/) });
+    const skipped = await dmdlk('predict', '--model', model, '--out', path.join(dir, 'mixed-out'), '--device', 'cpu', '--on-error', 'skip', mixed);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toMatch(/b\.jpg: skipped \(/);
+    expect(skipped.stdout).toMatch(/wrote 2 masks to .*; skipped 1 unreadable files/);
+    expect(fs.readdirSync(path.join(dir, 'mixed-out')).filter((f) => f.endsWith('_mask.png')).sort()).toEqual(['a_mask.png', 'c_mask.png']);
   }, 120000);
 
   it('the default demo reaches a held-out Dice of at least 0.85 on synthetic images', async () => {
@@ -118,6 +213,29 @@ describe('dmdlk CLI', () => {
     expect(fs.readdirSync(path.join(demo, 'overlays'))).toHaveLength(8);
     for (const f of ['curves.svg', 'curves.png', 'model.safetensors']) expect(fs.existsSync(path.join(demo, f))).toBe(true);
   }, 600000);
+
+  it('stops on Ctrl-C with a checkpoint and the complete command that resumes it', async () => {
+    const stopOut = path.join(dir, 'stopped run');  // a space, to show the command is quoted for the shell
+    const child = spawn(process.execPath, [cli, 'train', '--data', data, '--out', stopOut, '--epochs', '6', '--batch-size', '2',
+      '--input-size', '64', '--config', tiny, '--device', 'cpu', '--overlays', '0']);
+    let stdout = '', stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk; });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      if (/epoch {3}1 /.test(stdout) && child.exitCode === null && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    const stop = stderr.match(/training stopped after step (\d+) \(epoch (\d+): (\d+) of 4 steps done\); its checkpoint is '(.*)'/)!;
+    expect(stop).not.toBeNull();
+    expect(path.basename(stop[4])).toBe(`step-${stop[1].padStart(8, '0')}.safetensors`);  // one count for the message and the file
+    expect(Number(stop[1])).toBe((Number(stop[2]) - 1) * 4 + Number(stop[3]));
+    const command = stderr.match(/resume with:\n {2}(dmdlk train .*)\n/)![1];
+    expect(command).toContain(`--resume '${path.join(stopOut, 'checkpoints')}'`);
+    const resumed = await run('sh', ['-c', command.replace(/^dmdlk/, `'${process.execPath}' '${cli}'`)], { timeout: 600000 });
+    expect(resumed.stdout).toMatch(/epoch {3}6 /);
+    expect(JSON.parse(fs.readFileSync(path.join(stopOut, 'metrics.json'), 'utf8')).history).toHaveLength(6);
+  }, 300000);
 
   it('runs the demo end to end', async () => {
     const demo = path.join(dir, 'demo');

@@ -53,12 +53,14 @@ describe('fit, evaluate, predict', () => {
     const stopped = await first.fit(data, { ...options, epochs: 3, signal: controller.signal, checkpoint: { dir: ckpt, keep: 2 },
       onProgress: (p) => { if (p.globalStep === 7) controller.abort(); } }).catch((e: unknown) => e);
     expect(stopped).toBeInstanceOf(CancelledError);
-    expect((stopped as Error).message).toMatch(/epoch 2, step 3; resume from '.*step-00000007\.safetensors'/);
+    // Counted once: 7 steps done, named step 7, in the checkpoint step-00000007.
+    expect((stopped as Error).message).toMatch(/stopped after step 7 \(epoch 2: 2 of 5 steps done\); its checkpoint is '.*step-00000007\.safetensors'/);
     expect(fs.readdirSync(ckpt).sort()).toEqual(['step-00000005.optim.safetensors', 'step-00000005.safetensors',
       'step-00000007.optim.safetensors', 'step-00000007.safetensors']);
 
-    const resumed = await DMDLKNet.create(tiny, { seed: 77 });  // other weights: all must come from the checkpoint
-    const rest = await resumed.fit(data, { ...options, epochs: 3, resume: ckpt, checkpoint: { dir: ckpt, keep: 2 } });
+    // Other weights, and no settings: the weights, batch size, lr, loss, augmentation, seed and epochs all come from the checkpoint.
+    const resumed = await DMDLKNet.create(tiny, { seed: 77 });
+    const rest = await resumed.fit(data, { resume: ckpt, checkpoint: { dir: ckpt, keep: 2 } });
     expect(rest.globalStep).toBe(15);
     expect(rest.epochs.map((e) => e.loss)).toEqual(full.epochs.map((e) => e.loss));
     expect(await weights(resumed)).toEqual(await weights(straight));
@@ -74,7 +76,11 @@ describe('fit, evaluate, predict', () => {
     const model = await DMDLKNet.create(tiny, { seed: 1 });
     const ckpt = path.join(dir, 'settings');
     await model.fit(data, { epochs: 1, batchSize: 6, checkpoint: { dir: ckpt } });
-    await expect(model.fit(data, { epochs: 2, batchSize: 4, resume: ckpt })).rejects.toThrow(/batchSize 6, this run has 4/);
+    await expect(model.fit(data, { epochs: 2, batchSize: 4, resume: ckpt })).rejects.toThrow(
+      /trained with options.batchSize 6, not 4; leave options.batchSize out to continue with the checkpoint's/);
+    await expect(model.fit(data, { epochs: 2, batchSize: 6, augment: true, resume: ckpt })).rejects.toThrow(
+      /trained with options.augment none, not \{"hflip"/);
+    await expect(model.fit(data.subset([0, 1, 2, 3]), { epochs: 2, resume: ckpt })).rejects.toThrow(/trained on \d+ images, this dataset has 4/);
     await model.save(path.join(dir, 'plain.safetensors'));
     await expect(model.fit(data, { epochs: 2, resume: path.join(dir, 'plain.safetensors') })).rejects.toThrow(CheckpointError);
     const other = await DMDLKNet.create({ ...tiny, offsets: 'light' });

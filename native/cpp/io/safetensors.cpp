@@ -119,13 +119,18 @@ Tensor load_entry(const Entry& e, const uint8_t* bytes) {
 }  // namespace
 
 SafetensorsContents parse_safetensors(const uint8_t* data, size_t size) {
-  DMDLK_CHECK(size >= 8, ErrorCode::Format, "file of ", size, " bytes is too short for a safetensors header");
+  // The frame (length, then a JSON object) decides whether this is a
+  // safetensors file at all; say so first, then what was found.
+  DMDLK_CHECK(size >= 8, ErrorCode::Format, "not a safetensors file: ", size,
+              " bytes are too short for the 8-byte header length");
   uint64_t header_len = read_u64_le(data);
-  DMDLK_CHECK(header_len <= kMaxSafetensorsHeader, ErrorCode::Format, "header length ", header_len,
-              " exceeds the limit of ", kMaxSafetensorsHeader, " bytes");
-  DMDLK_CHECK(header_len <= size - 8, ErrorCode::Format, "header length ", header_len,
-              " runs past the end of the file (", size, " bytes)");
-  DMDLK_CHECK(header_len >= 2 && data[8] == '{', ErrorCode::Format, "the header is not a JSON object");
+  DMDLK_CHECK(header_len <= kMaxSafetensorsHeader, ErrorCode::Format,
+              "not a safetensors file: its first 8 bytes give a header length of ", header_len,
+              ", over the format's limit of ", kMaxSafetensorsHeader, " bytes");
+  DMDLK_CHECK(header_len <= size - 8, ErrorCode::Format, "not a safetensors file, or a truncated one: its header length ",
+              header_len, " runs past the end of the file (", size, " bytes)");
+  DMDLK_CHECK(header_len >= 2 && data[8] == '{', ErrorCode::Format,
+              "not a safetensors file: the header is not a JSON object");
   json::Value header = json::parse(reinterpret_cast<const char*>(data + 8), header_len);
   DMDLK_CHECK(header.kind == json::Value::Kind::Object, ErrorCode::Format, "the header is not a JSON object");
 
