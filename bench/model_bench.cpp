@@ -69,14 +69,14 @@ int run(int argc, char** argv) {
   once();
   double profiled = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
   model->set_profile(nullptr);
-  std::vector<std::pair<double, std::string>> rows;
+  std::vector<std::pair<double, OpKind>> rows;
   for (const auto& [op, s] : profile.forward_seconds) rows.emplace_back(s + profile.backward_seconds[op], op);
   for (const auto& [op, s] : profile.backward_seconds)
     if (!profile.forward_seconds.count(op)) rows.emplace_back(s, op);
   std::sort(rows.rbegin(), rows.rend());
   std::fprintf(stderr, "%s: seconds per op kind (forward + backward) in a profiled step of %.3f s\n", task.c_str(), profiled);
   for (const auto& [s, op] : rows)
-    std::fprintf(stderr, "  %-18s %8.3f  (forward %.3f)\n", op.c_str(), s, profile.forward_seconds[op]);
+    std::fprintf(stderr, "  %-18s %8.3f  (forward %.3f)\n", op_def(op).name, s, profile.forward_seconds[op]);
   std::sort(seconds.begin(), seconds.end());
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);

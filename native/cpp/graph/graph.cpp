@@ -11,9 +11,12 @@ ValueId Graph::add_value(ValueInfo info) {
   return ValueId(values_.size() - 1);
 }
 
-std::vector<ValueId> Graph::add_node(Node node, const std::vector<Shape>& output_shapes) {
+std::vector<ValueId> Graph::add_node(Node node) {
   DType dtype = node.inputs.empty() ? DType::F32 : value(node.inputs[0]).dtype;
-  for (const Shape& s : output_shapes) node.outputs.push_back(add_value({"", s, dtype, ValueKind::Computed}));
+  std::vector<Shape> in;
+  for (ValueId id : node.inputs) in.push_back(value(id).shape);
+  for (const Shape& s : op_def(node.kind).infer_shape(in, node.attrs))
+    node.outputs.push_back(add_value({"", s, dtype, ValueKind::Computed}));
   nodes_.push_back(std::move(node));
   return nodes_.back().outputs;
 }
@@ -23,10 +26,9 @@ namespace {
 bool computed(const Graph& graph, ValueId id) { return graph.value(id).kind == ValueKind::Computed; }
 
 // Adds the time since `start` to the node's op kind, when profiling.
-void account(std::map<std::string, double>* table, const Node& node, std::chrono::steady_clock::time_point start) {
+void account(std::map<OpKind, double>* table, const Node& node, std::chrono::steady_clock::time_point start) {
   if (!table) return;
-  (*table)[node.op.substr(0, node.op.find(' '))] +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  (*table)[node.kind] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // The index of the last node that reads each value (-1 if none).
@@ -57,12 +59,12 @@ void run_forward(const Graph& graph, Activations& run, const std::vector<ValueId
     Tensors in;
     for (ValueId id : node.inputs) in.push_back(run.values[size_t(id)]);
     auto start = std::chrono::steady_clock::now();
-    Tensors out = node.forward(in);
+    Tensors out = op_def(node.kind).forward(in, node.attrs);
     account(run.profile ? &run.profile->forward_seconds : nullptr, node, start);
     in.clear();
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       const ValueInfo& info = graph.value(node.outputs[k]);
-      DMDLK_CHECK(out[k].shape() == info.shape, ErrorCode::Internal, node.op, ": output ", k, " has shape ",
+      DMDLK_CHECK(out[k].shape() == info.shape, ErrorCode::Internal, op_def(node.kind).name, " ", node.label, ": output ", k, " has shape ",
                   shape_str(out[k].shape()), " but the graph planned ", shape_str(info.shape));
       run.values[size_t(node.outputs[k])] = out[k];
     }
@@ -96,7 +98,7 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
     for (ValueId id : node.inputs) in.push_back(run.values[size_t(id)]);
     for (ValueId id : node.outputs) out.push_back(run.values[size_t(id)]);
     auto start = std::chrono::steady_clock::now();
-    Tensors din = node.backward(in, out, dout);
+    Tensors din = op_def(node.kind).backward(in, out, dout, node.attrs);
     account(run.profile ? &run.profile->backward_seconds : nullptr, node, start);
     in.clear(), out.clear(), dout.clear();
     // Every reader of these outputs has run its backward (readers come later

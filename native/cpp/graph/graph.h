@@ -1,18 +1,18 @@
 // The network as a graph of ops, built once per (configuration, batch, input
-// size), then run as many times as needed. Each node holds its forward and
-// its backward as calls into the op library; autodiff runs the nodes in
-// reverse, summing the gradients of values used more than once.
+// size), then run as many times as needed. Each node names an op of the
+// registry (ops/op.h) with its attributes; autodiff runs the nodes' backward
+// in reverse, summing the gradients of values used more than once.
 //
 // This is the define-and-run core of engine.md. Memory is planned around it
 // (memory/step_memory.h): a run's tensors are slices of one arena by
 // liveness, from the second run of a graph on.
 #pragma once
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/op.h"
 
 namespace dmdlk {
 
@@ -32,24 +32,21 @@ struct ValueInfo {
   ValueKind kind = ValueKind::Computed;
 };
 
-using Tensors = std::vector<Tensor>;
-
 struct Node {
-  std::string op;      // for summaries and errors; names the parameter it uses, if any
+  OpKind kind = OpKind::Count;
+  OpAttrs attrs;
+  std::string label;   // for people: the parameter it uses (e.g. "level2.blocks.0.expand"), if any
   std::string module;  // the top-level module it belongs to (stem, level2, ..., head)
   std::vector<ValueId> inputs, outputs;
-  // outputs = forward(inputs)
-  std::function<Tensors(const Tensors& in)> forward;
-  // input gradients (undefined where an input has none) from the inputs, the
-  // outputs and the outputs' gradients (undefined where an output has none).
-  std::function<Tensors(const Tensors& in, const Tensors& out, const Tensors& dout)> backward;
 };
 
 class Graph {
  public:
   ValueId add_value(ValueInfo info);
-  // Appends a node; its outputs are new values with the given shapes (dtype of the first input).
-  std::vector<ValueId> add_node(Node node, const std::vector<Shape>& output_shapes);
+  // Appends a node of `node.kind` on `node.inputs`; its outputs are new values
+  // of the shapes its op infers (dtype of the first input). Throws what the
+  // op would for inputs it cannot take.
+  std::vector<ValueId> add_node(Node node);
 
   const ValueInfo& value(ValueId id) const { return values_.at(size_t(id)); }
   const std::vector<ValueInfo>& values() const { return values_; }
@@ -60,10 +57,9 @@ class Graph {
   std::vector<Node> nodes_;
 };
 
-// Seconds spent per op kind (the node's op name up to its first space),
-// forward and backward, when a run asks for it.
+// Seconds spent per op kind, forward and backward, when a run asks for it.
 struct OpProfile {
-  std::map<std::string, double> forward_seconds, backward_seconds;
+  std::map<OpKind, double> forward_seconds, backward_seconds;
 };
 
 // The tensors of one run: one slot per value. Inputs, parameters and buffers

@@ -9,26 +9,22 @@ namespace dmdlk {
 
 namespace {
 
-// Multiply-accumulates of one node, from its shapes: the ops that do matrix work.
-int64_t node_macs(const Graph& g, const Node& n) {
-  auto shape = [&](ValueId v) -> const Shape& { return g.value(v).shape; };
-  int64_t out = n.outputs.empty() ? 0 : shape_numel(shape(n.outputs[0]));
-  const std::string& op = n.op;
-  if (op.rfind("conv2d", 0) == 0) {
-    const Shape& w = shape(n.inputs[1]);
-    return out * w[1] * w[2] * w[3];
+// The convolutions that compute DDLK's sampling offsets: each convolution on
+// the chain that ends in a deformable convolution's offset input (the dense
+// k×k one; or, with light offsets, the depthwise k×k and the 1×1 after it).
+std::vector<bool> offset_convolutions(const Graph& g) {
+  const std::vector<Node>& nodes = g.nodes();
+  std::vector<int> producer(g.values().size(), -1);
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (ValueId v : nodes[n].outputs) producer[size_t(v)] = int(n);
+  std::vector<bool> offset(nodes.size(), false);
+  for (const Node& n : nodes) {
+    if (n.kind != OpKind::DeformConv2d) continue;
+    for (int p = producer[size_t(n.inputs[1])]; p >= 0 && nodes[size_t(p)].kind == OpKind::Conv2d;
+         p = producer[size_t(nodes[size_t(p)].inputs[0])])
+      offset[size_t(p)] = true;
   }
-  if (op.rfind("deform_conv2d", 0) == 0) {
-    const Shape& w = shape(n.inputs[2]);
-    return out * w[2] * w[3];
-  }
-  if (op.rfind("linear", 0) == 0) return out * shape(n.inputs[1])[1];
-  if (op == "matmul") return out * shape(n.inputs[0]).back();
-  if (op == "attention") {  // Q·Kᵀ and P·V over every head: 2 · windows · N² · C
-    const Shape& q = shape(n.inputs[0]);
-    return 2 * q[0] * q[1] * q[1] * q[2];
-  }
-  return 0;
+  return offset;
 }
 
 }  // namespace
@@ -47,11 +43,15 @@ std::vector<ModuleCost> summarize(const ModelConfig& config) {
   for (const TensorSpec& s : checkpoint_layout(config))
     if (s.kind == TensorKind::Parameter) at(s.name.substr(0, s.name.find('.'))).parameters += shape_numel(s.shape);
   Network eval = build_network(config, 1, NetworkMode::Eval);
-  for (const Node& n : eval.graph.nodes()) {
-    int64_t macs = node_macs(eval.graph, n);
+  std::vector<bool> offset = offset_convolutions(eval.graph);
+  for (size_t i = 0; i < eval.graph.nodes().size(); ++i) {
+    const Node& n = eval.graph.nodes()[i];
+    std::vector<Shape> in;
+    for (ValueId v : n.inputs) in.push_back(eval.graph.value(v).shape);
+    auto macs = int64_t(op_def(n.kind).cost(in, n.attrs).macs);
     ModuleCost& m = at(n.module);
     m.macs += macs;
-    if (n.op.find(".offset") != std::string::npos) m.offset_macs += macs;
+    if (offset[i]) m.offset_macs += macs;
   }
   Network train = build_network(config, 1, NetworkMode::Train);
   for (const Node& n : train.graph.nodes())

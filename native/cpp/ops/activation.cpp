@@ -5,6 +5,7 @@
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "ops/activation_kernels.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -68,5 +69,16 @@ Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x) {
   });
   return dx;
 }
+
+// ---- the graph's activations (GELU, SiLU, sigmoid) --------------------------------
+extern const OpDef activation_op{
+    OpKind::Activation, "activation",
+    [](const std::vector<Shape>& in, const OpAttrs&) { return std::vector<Shape>{in[0]}; },
+    [](const Tensors& in, const OpAttrs& a) { return Tensors{activation(std::get<Activation>(a), in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a) {
+      return Tensors{activation_backward(std::get<Activation>(a), d[0], in[0])};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
+    nullptr};
 
 }  // namespace dmdlk

@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.h"
 #include "ops/gemm.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 #include "ops/softmax_row.h"
 
@@ -12,23 +13,30 @@ namespace dmdlk {
 
 namespace {
 
+// q, k, v [W, N, C] and rel_pos [heads, 2wh − 1, 2ww − 1], from their shapes.
+AttentionShape attention_shape(const Shape& q, const Shape& k, const Shape& v, const Shape& rel_pos, const AttentionAttrs& a,
+                               const char* op) {
+  DMDLK_CHECK(q.size() == 3, ErrorCode::Shape, op, ": q must have rank 3 ([windows, tokens, channels]), got shape ", shape_str(q));
+  DMDLK_CHECK(k == q, ErrorCode::Shape, op, ": k must have shape ", shape_str(q), ", got ", shape_str(k));
+  DMDLK_CHECK(v == q, ErrorCode::Shape, op, ": v must have shape ", shape_str(q), ", got ", shape_str(v));
+  AttentionShape s{q[0], q[1], q[2], a.heads, a.window_h, a.window_w, a.scale};
+  DMDLK_CHECK(a.heads >= 1 && s.channels % a.heads == 0, ErrorCode::Shape, op, ": ", a.heads,
+              " heads do not divide the ", s.channels, " channels");
+  DMDLK_CHECK(a.window_h >= 1 && a.window_w >= 1 && a.window_h * a.window_w == s.tokens, ErrorCode::Shape, op, ": a ",
+              a.window_h, "×", a.window_w, " window holds ", a.window_h * a.window_w, " tokens but q has ", s.tokens);
+  DMDLK_CHECK(std::isfinite(a.scale), ErrorCode::InvalidArg, op, ": scale must be finite");
+  Shape table{a.heads, 2 * a.window_h - 1, 2 * a.window_w - 1};
+  DMDLK_CHECK(rel_pos == table, ErrorCode::Shape, op, ": rel_pos must have shape ", shape_str(table), ", got ", shape_str(rel_pos));
+  return s;
+}
+
 AttentionShape attention_shape(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& rel_pos, int64_t wh,
                                int64_t ww, int64_t heads, double scale, const char* op) {
   check_floating(q, op, "q");
-  check_rank(q, 3, op, "q", "[windows, tokens, channels]");
   check_compatible(k, q, op, "k", "q");
-  check_shape(k, q.shape(), op, "k");
   check_compatible(v, q, op, "v", "q");
-  check_shape(v, q.shape(), op, "v");
-  AttentionShape s{q.dim(0), q.dim(1), q.dim(2), heads, wh, ww, scale};
-  DMDLK_CHECK(heads >= 1 && s.channels % heads == 0, ErrorCode::Shape, op, ": ", heads,
-              " heads do not divide the ", s.channels, " channels");
-  DMDLK_CHECK(wh >= 1 && ww >= 1 && wh * ww == s.tokens, ErrorCode::Shape, op, ": a ", wh, "×", ww, " window holds ",
-              wh * ww, " tokens but q has ", s.tokens);
-  DMDLK_CHECK(std::isfinite(scale), ErrorCode::InvalidArg, op, ": scale must be finite");
   check_compatible(rel_pos, q, op, "rel_pos", "q");
-  check_shape(rel_pos, {heads, 2 * wh - 1, 2 * ww - 1}, op, "rel_pos");
-  return s;
+  return attention_shape(q.shape(), k.shape(), v.shape(), rel_pos.shape(), AttentionAttrs{wh, ww, heads, scale}, op);
 }
 
 // The bias entries of query qi against every key, one key row (x) at a time:
@@ -161,5 +169,31 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   });
   return g;
 }
+
+// ---- the graph's attention: inputs q, k, v, rel_pos; outputs the tokens and
+// each score row's log-sum-exp (which the backward reads) ------------------------
+extern const OpDef attention_op{
+    OpKind::Attention, "attention",
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
+      return std::vector<Shape>{in[0], {s.windows, s.heads, s.tokens}};
+    },
+    [](const Tensors& in, const OpAttrs& attrs) {
+      const auto& a = std::get<AttentionAttrs>(attrs);
+      AttentionOutput out = attention(in[0], in[1], in[2], in[3], a.window_h, a.window_w, a.heads, a.scale);
+      return Tensors{out.out, out.logsumexp};
+    },
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& attrs) {
+      const auto& a = std::get<AttentionAttrs>(attrs);
+      AttentionGrads g = attention_backward(d[0], in[0], in[1], in[2], in[3], {out[0], out[1]}, a.window_h, a.window_w,
+                                            a.heads, a.scale);
+      return Tensors{g.dq, g.dk, g.dv, g.drel_pos};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
+      // Q·Kᵀ and P·V over every head: 2 · windows · N² · C multiply-accumulates.
+      return OpCost{2.0 * s.windows * s.tokens * s.tokens * s.channels, shapes_bytes(in) + shapes_bytes({in[0]})};
+    },
+    nullptr};
 
 }  // namespace dmdlk

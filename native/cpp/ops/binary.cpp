@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -156,5 +157,34 @@ BinaryGrads mul_backward(const Tensor& dy, const Tensor& a, const Tensor& b) {
   check_backward("mul_backward", dy, a, b);
   return {reduce_to(dy, a, &b), reduce_to(dy, b, &a)};
 }
+
+// ---- the graph's add and mul ------------------------------------------------------
+namespace {
+
+std::vector<Shape> binary_shape(const std::vector<Shape>& in, const OpAttrs&) { return {broadcast_shape(in[0], in[1], "graph")}; }
+
+OpCost binary_cost(const std::vector<Shape>& in, const OpAttrs& a) {
+  return {0, shapes_bytes({in[0], in[1], binary_shape(in, a)[0]})};
+}
+
+}  // namespace
+
+extern const OpDef add_op{
+    OpKind::Add, "add", binary_shape,
+    [](const Tensors& in, const OpAttrs&) { return Tensors{add(in[0], in[1])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      BinaryGrads g = add_backward(d[0], in[0], in[1]);
+      return Tensors{g.da, g.db};
+    },
+    binary_cost, nullptr};
+
+extern const OpDef mul_op{
+    OpKind::Mul, "mul", binary_shape,
+    [](const Tensors& in, const OpAttrs&) { return Tensors{mul(in[0], in[1])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      BinaryGrads g = mul_backward(d[0], in[0], in[1]);
+      return Tensors{g.da, g.db};
+    },
+    binary_cost, nullptr};
 
 }  // namespace dmdlk

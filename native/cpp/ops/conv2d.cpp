@@ -16,6 +16,7 @@
 #include "ops/conv_gemm.h"
 #include "ops/depthwise_conv2d.h"
 #include "ops/im2col.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -30,52 +31,42 @@ struct ConvPlan {
   Shape out_shape;
 };
 
-ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dOptions& o,
-                   const char* op) {
-  check_floating(x, op, "x");
-  check_compatible(weight, x, op, "weight", "x");
-  check_rank(x, 4, op, "x", "[N, C, H, W]");
-  check_rank(weight, 4, op, "weight", "[Cout, Cin/groups, kh, kw]");
-  DMDLK_CHECK(o.stride_h >= 1 && o.stride_w >= 1, ErrorCode::InvalidArg, op, ": stride must be >= 1, got [",
-              o.stride_h, ", ", o.stride_w, "]");
-  DMDLK_CHECK(o.dilation_h >= 1 && o.dilation_w >= 1, ErrorCode::InvalidArg, op, ": dilation must be >= 1, got [",
-              o.dilation_h, ", ", o.dilation_w, "]");
-  DMDLK_CHECK(o.pad_h >= 0 && o.pad_w >= 0, ErrorCode::InvalidArg, op, ": padding must be >= 0, got [", o.pad_h,
-              ", ", o.pad_w, "]");
+// The convolution of x [N, Cin, H, W] by weight [Cout, Cin/groups, kh, kw],
+// from their shapes (what the graph knows before any tensor exists).
+ConvPlan conv_plan(const Shape& x, const Shape& weight, const Conv2dOptions& o, const char* op) {
+  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
+  DMDLK_CHECK(weight.size() == 4, ErrorCode::Shape, op, ": weight must have rank 4 ([Cout, Cin/groups, kh, kw]), got shape ",
+              shape_str(weight));
   DMDLK_CHECK(o.groups >= 1, ErrorCode::InvalidArg, op, ": groups must be >= 1, got ", o.groups);
   ConvPlan p;
-  p.batch = x.dim(0);
-  p.in_channels = x.dim(1);
-  p.out_channels = weight.dim(0);
+  p.batch = x[0];
+  p.in_channels = x[1];
+  p.out_channels = weight[0];
   p.groups = o.groups;
   DMDLK_CHECK(p.in_channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op,
               ": groups = ", o.groups, " must divide the input channels (", p.in_channels,
               ") and the output channels (", p.out_channels, ")");
-  DMDLK_CHECK(weight.dim(1) == p.in_channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
-              p.out_channels, ", ", p.in_channels / o.groups, ", kh, kw] for x ", shape_str(x.shape()),
-              " and groups = ", o.groups, ", got ", shape_str(weight.shape()));
-  ConvGeometry& g = p.geo;
-  g.channels = p.in_channels;
-  g.height = x.dim(2);
-  g.width = x.dim(3);
-  g.kernel_h = weight.dim(2);
-  g.kernel_w = weight.dim(3);
-  g.stride_h = o.stride_h, g.stride_w = o.stride_w, g.pad_h = o.pad_h, g.pad_w = o.pad_w;
-  g.dilation_h = o.dilation_h, g.dilation_w = o.dilation_w;
-  int64_t span_h = o.dilation_h * (g.kernel_h - 1) + 1, span_w = o.dilation_w * (g.kernel_w - 1) + 1;
-  DMDLK_CHECK(g.height + 2 * o.pad_h >= span_h && g.width + 2 * o.pad_w >= span_w, ErrorCode::Shape, op,
-              ": the kernel (", span_h, "×", span_w, " with dilation) is larger than the padded input (",
-              g.height + 2 * o.pad_h, "×", g.width + 2 * o.pad_w, ")");
-  g.out_h = (g.height + 2 * o.pad_h - span_h) / o.stride_h + 1;
-  g.out_w = (g.width + 2 * o.pad_w - span_w) / o.stride_w + 1;
-  if (bias && bias->defined()) {
-    check_compatible(*bias, x, op, "bias", "x");
-    check_shape(*bias, {p.out_channels}, op, "bias");
-  }
+  DMDLK_CHECK(weight[1] == p.in_channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
+              p.out_channels, ", ", p.in_channels / o.groups, ", kh, kw] for x ", shape_str(x),
+              " and groups = ", o.groups, ", got ", shape_str(weight));
+  p.geo = conv_geometry(x, weight[2], weight[3], o, op);
+  const ConvGeometry& g = p.geo;
   p.direct_columns = g.kernel_h == 1 && g.kernel_w == 1 && o.stride_h == 1 && o.stride_w == 1 && o.pad_h == 0 &&
                      o.pad_w == 0;
   p.depthwise = o.groups > 1 && o.groups == p.in_channels && p.out_channels == p.in_channels;
   p.out_shape = {p.batch, p.out_channels, g.out_h, g.out_w};
+  return p;
+}
+
+ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dOptions& o,
+                   const char* op) {
+  check_floating(x, op, "x");
+  check_compatible(weight, x, op, "weight", "x");
+  ConvPlan p = conv_plan(x.shape(), weight.shape(), o, op);
+  if (bias && bias->defined()) {
+    check_compatible(*bias, x, op, "bias", "x");
+    check_shape(*bias, {p.out_channels}, op, "bias");
+  }
   return p;
 }
 
@@ -323,5 +314,25 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   });
   return grads;
 }
+
+// ---- the graph's conv2d: inputs x, weight and, when it has one, bias --------------
+extern const OpDef conv2d_op{
+    OpKind::Conv2d, "conv2d",
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      return std::vector<Shape>{conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape};
+    },
+    [](const Tensors& in, const OpAttrs& a) {
+      return Tensors{conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), std::get<Conv2dOptions>(a))};
+    },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a) {
+      Conv2dGrads g = conv2d_backward(d[0], in[0], in[1], in.size() > 2, std::get<Conv2dOptions>(a));
+      return Tensors{g.dx, g.dweight, g.dbias};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      Shape out = conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape;
+      const Shape& w = in[1];
+      return OpCost{double(shape_numel(out)) * w[1] * w[2] * w[3], shapes_bytes(in) + 4.0 * shape_numel(out)};
+    },
+    nullptr};
 
 }  // namespace dmdlk

@@ -3,6 +3,7 @@
 #include "core/thread_pool.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_depthwise_cpu.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -19,49 +20,53 @@ struct DeformPlan {
   }
 };
 
+// The deformable convolution of x [N, Cin, H, W] by weight [Cout, Cin/groups,
+// kh, kw] at offset [N, 2·offset_groups·kh·kw, Ho, Wo] (and mask [N,
+// offset_groups·kh·kw, Ho, Wo] where given), from their shapes.
+DeformPlan deform_plan(const Shape& x, const Shape& offset, const Shape& weight, const Shape* mask,
+                       const DeformConv2dOptions& o, const char* op) {
+  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, Cin, H, W]), got shape ", shape_str(x));
+  DMDLK_CHECK(weight.size() == 4, ErrorCode::Shape, op, ": weight must have rank 4 ([Cout, Cin/groups, kh, kw]), got shape ",
+              shape_str(weight));
+  DMDLK_CHECK(offset.size() == 4, ErrorCode::Shape, op,
+              ": offset must have rank 4 ([N, 2·offset_groups·kh·kw, Ho, Wo]), got shape ", shape_str(offset));
+  DMDLK_CHECK(o.groups >= 1, ErrorCode::InvalidArg, op, ": groups must be >= 1, got ", o.groups);
+  DeformPlan p;
+  p.batch = x[0];
+  p.out_channels = weight[0];
+  p.groups = o.groups;
+  DeformGeometry& g = p.geo;
+  static_cast<ConvGeometry&>(g) = conv_geometry(x, weight[2], weight[3], o, op);
+  DMDLK_CHECK(g.channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op, ": groups = ", o.groups,
+              " must divide the input channels (", g.channels, ") and the output channels (", p.out_channels, ")");
+  DMDLK_CHECK(weight[1] == g.channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
+              p.out_channels, ", ", g.channels / o.groups, ", kh, kw] for x ", shape_str(x), ", got ", shape_str(weight));
+  // As torchvision: the number of offset groups follows from the offset's channels.
+  int64_t per_group = 2 * g.taps();
+  DMDLK_CHECK(offset[1] % per_group == 0 && offset[1] > 0, ErrorCode::Shape, op, ": offset has ", offset[1],
+              " channels, not a positive multiple of 2·kh·kw = ", per_group);
+  g.offset_groups = offset[1] / per_group;
+  DMDLK_CHECK(g.channels % g.offset_groups == 0, ErrorCode::Shape, op, ": ", g.offset_groups,
+              " offset groups do not divide the ", g.channels, " input channels");
+  Shape want_offset{p.batch, offset[1], g.out_h, g.out_w};
+  DMDLK_CHECK(offset == want_offset, ErrorCode::Shape, op, ": offset must have shape ", shape_str(want_offset), ", got ",
+              shape_str(offset));
+  if (mask) {
+    Shape want_mask{p.batch, g.offset_groups * g.taps(), g.out_h, g.out_w};
+    DMDLK_CHECK(*mask == want_mask, ErrorCode::Shape, op, ": mask must have shape ", shape_str(want_mask), ", got ",
+                shape_str(*mask));
+    p.has_mask = true;
+  }
+  return p;
+}
+
 DeformPlan plan_deform(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor* bias,
                        const Tensor& mask, const DeformConv2dOptions& o, const char* op) {
   check_floating(x, op, "x");
-  check_rank(x, 4, op, "x", "[N, Cin, H, W]");
   check_compatible(weight, x, op, "weight", "x");
-  check_rank(weight, 4, op, "weight", "[Cout, Cin/groups, kh, kw]");
   check_compatible(offset, x, op, "offset", "x");
-  check_rank(offset, 4, op, "offset", "[N, 2·offset_groups·kh·kw, Ho, Wo]");
-  DMDLK_CHECK(o.stride_h >= 1 && o.stride_w >= 1 && o.dilation_h >= 1 && o.dilation_w >= 1 && o.pad_h >= 0 &&
-                  o.pad_w >= 0 && o.groups >= 1,
-              ErrorCode::InvalidArg, op, ": stride and dilation must be >= 1, padding >= 0 and groups >= 1");
-  DeformPlan p;
-  p.batch = x.dim(0);
-  p.out_channels = weight.dim(0);
-  p.groups = o.groups;
-  DeformGeometry& g = p.geo;
-  g.channels = x.dim(1), g.height = x.dim(2), g.width = x.dim(3);
-  g.kernel_h = weight.dim(2), g.kernel_w = weight.dim(3);
-  g.stride_h = o.stride_h, g.stride_w = o.stride_w, g.pad_h = o.pad_h, g.pad_w = o.pad_w;
-  g.dilation_h = o.dilation_h, g.dilation_w = o.dilation_w;
-  DMDLK_CHECK(g.channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op, ": groups = ", o.groups,
-              " must divide the input channels (", g.channels, ") and the output channels (", p.out_channels, ")");
-  DMDLK_CHECK(weight.dim(1) == g.channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
-              p.out_channels, ", ", g.channels / o.groups, ", kh, kw] for x ", shape_str(x.shape()), ", got ",
-              shape_str(weight.shape()));
-  int64_t span_h = o.dilation_h * (g.kernel_h - 1) + 1, span_w = o.dilation_w * (g.kernel_w - 1) + 1;
-  DMDLK_CHECK(g.height + 2 * o.pad_h >= span_h && g.width + 2 * o.pad_w >= span_w, ErrorCode::Shape, op,
-              ": the kernel is larger than the padded input");
-  g.out_h = (g.height + 2 * o.pad_h - span_h) / o.stride_h + 1;
-  g.out_w = (g.width + 2 * o.pad_w - span_w) / o.stride_w + 1;
-  // As torchvision: the number of offset groups follows from the offset's channels.
-  int64_t per_group = 2 * g.taps();
-  DMDLK_CHECK(offset.dim(1) % per_group == 0 && offset.dim(1) > 0, ErrorCode::Shape, op, ": offset has ",
-              offset.dim(1), " channels, not a positive multiple of 2·kh·kw = ", per_group);
-  g.offset_groups = offset.dim(1) / per_group;
-  DMDLK_CHECK(g.channels % g.offset_groups == 0, ErrorCode::Shape, op, ": ", g.offset_groups,
-              " offset groups do not divide the ", g.channels, " input channels");
-  check_shape(offset, {p.batch, offset.dim(1), g.out_h, g.out_w}, op, "offset");
-  if (mask.defined()) {
-    check_compatible(mask, x, op, "mask", "x");
-    check_shape(mask, {p.batch, g.offset_groups * g.taps(), g.out_h, g.out_w}, op, "mask");
-    p.has_mask = true;
-  }
+  if (mask.defined()) check_compatible(mask, x, op, "mask", "x");
+  DeformPlan p = deform_plan(x.shape(), offset.shape(), weight.shape(), mask.defined() ? &mask.shape() : nullptr, o, op);
   if (bias && bias->defined()) {
     check_compatible(*bias, x, op, "bias", "x");
     check_shape(*bias, {p.out_channels}, op, "bias");
@@ -214,5 +219,53 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   });
   return grads;
 }
+
+// ---- the graph's deform_conv2d: inputs x, offset, weight, [mask], [bias] ----------
+namespace {
+
+struct DeformInputs {
+  Tensor x, offset, weight, mask, bias;
+};
+
+DeformInputs deform_inputs(const Tensors& in, const DeformConv2dAttrs& a) {
+  size_t next = 3;
+  DeformInputs d{in[0], in[1], in[2], Tensor(), Tensor()};
+  if (a.mask) d.mask = in[next++];
+  if (a.bias) d.bias = in[next++];
+  return d;
+}
+
+DeformPlan deform_plan_of(const std::vector<Shape>& in, const DeformConv2dAttrs& a) {
+  return deform_plan(in[0], in[1], in[2], a.mask ? &in[3] : nullptr, a.options, "deform_conv2d");
+}
+
+}  // namespace
+
+extern const OpDef deform_conv2d_op{
+    OpKind::DeformConv2d, "deform_conv2d",
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      DeformPlan p = deform_plan_of(in, std::get<DeformConv2dAttrs>(a));
+      return std::vector<Shape>{{p.batch, p.out_channels, p.geo.out_h, p.geo.out_w}};
+    },
+    [](const Tensors& in, const OpAttrs& attrs) {
+      const auto& a = std::get<DeformConv2dAttrs>(attrs);
+      DeformInputs d = deform_inputs(in, a);
+      return Tensors{deform_conv2d(d.x, d.offset, d.weight, d.bias, d.mask, a.options)};
+    },
+    [](const Tensors& in, const Tensors&, const Tensors& dout, const OpAttrs& attrs) {
+      const auto& a = std::get<DeformConv2dAttrs>(attrs);
+      DeformInputs d = deform_inputs(in, a);
+      DeformConv2dGrads g = deform_conv2d_backward(dout[0], d.x, d.offset, d.weight, d.mask, a.bias, a.options);
+      Tensors grads{g.dx, g.doffset, g.dweight};
+      if (a.mask) grads.push_back(g.dmask);
+      if (a.bias) grads.push_back(g.dbias);
+      return grads;
+    },
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      DeformPlan p = deform_plan_of(in, std::get<DeformConv2dAttrs>(a));
+      double out = double(p.batch) * p.out_channels * p.geo.pixels();
+      return OpCost{out * in[2][1] * p.geo.taps(), shapes_bytes(in) + 4.0 * out};
+    },
+    nullptr};
 
 }  // namespace dmdlk

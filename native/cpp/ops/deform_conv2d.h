@@ -19,6 +19,7 @@
 
 #include "core/host_device.h"
 #include "core/tensor.h"
+#include "ops/conv_geometry.h"
 
 namespace dmdlk {
 
@@ -36,14 +37,11 @@ struct DeformConv2dGrads {
 DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& offset, const Tensor& weight,
                                          const Tensor& mask, bool has_bias, const DeformConv2dOptions& options);
 
-// One image's geometry.
-struct DeformGeometry {
-  int64_t channels = 0, height = 0, width = 0, kernel_h = 1, kernel_w = 1, out_h = 0, out_w = 0;
-  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+// One image's geometry: a convolution's, and the offset groups.
+struct DeformGeometry : ConvGeometry {
   int64_t offset_groups = 1;
   DMDLK_HD int64_t taps() const { return kernel_h * kernel_w; }
   DMDLK_HD int64_t pixels() const { return out_h * out_w; }
-  DMDLK_HD int64_t col_rows() const { return channels * taps(); }
   DMDLK_HD int64_t group_of(int64_t c) const { return c / (channels / offset_groups); }
 };
 

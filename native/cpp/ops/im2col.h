@@ -6,18 +6,9 @@
 #include <cstdint>
 
 #include "core/host_device.h"
+#include "ops/conv_geometry.h"
 
 namespace dmdlk {
-
-struct ConvGeometry {
-  int64_t channels = 0, height = 0, width = 0;  // one image of the input
-  int64_t kernel_h = 1, kernel_w = 1;
-  int64_t out_h = 0, out_w = 0;
-  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
-
-  DMDLK_HD int64_t col_rows() const { return channels * kernel_h * kernel_w; }
-  DMDLK_HD int64_t col_cols() const { return out_h * out_w; }
-};
 
 // col[row, col] with row = (c·kh + i)·kw + j and col = oy·out_w + ox.
 template <typename T>

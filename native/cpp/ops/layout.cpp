@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -162,5 +163,115 @@ Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t
   Tensor x = permute(tokens.reshape({batch, nh, nw, wh, ww, c}), {0, 5, 1, 3, 2, 4});
   return x.reshape({batch, c, height, width});
 }
+
+// ---- the graph's layout ops ---------------------------------------------------------
+namespace {
+
+std::vector<Shape> window_partition_shape(const Shape& x, int64_t wh, int64_t ww) {
+  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, "window_partition: x must have rank 4 ([B, C, H, W]), got shape ", shape_str(x));
+  DMDLK_CHECK(wh >= 1 && ww >= 1 && x[2] % wh == 0 && x[3] % ww == 0, ErrorCode::Shape, "window_partition: ", wh, "×", ww,
+              " windows do not tile x ", shape_str(x));
+  return {{x[0] * (x[2] / wh) * (x[3] / ww), wh * ww, x[1]}};
+}
+
+OpCost copy_cost(const std::vector<Shape>& in, const OpAttrs&) { return {0, 2 * shapes_bytes(in)}; }
+
+}  // namespace
+
+// Inputs of any number, joined along channels in order.
+extern const OpDef concat_op{
+    OpKind::Concat, "concat",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      DMDLK_CHECK(!in.empty() && in[0].size() >= 2, ErrorCode::Shape, "concat_channels: needs tensors [N, C, ...]");
+      Shape out = in[0];
+      out[1] = 0;
+      for (const Shape& s : in) {
+        Shape expected = in[0];
+        expected[1] = s.size() >= 2 ? s[1] : -1;
+        DMDLK_CHECK(s == expected, ErrorCode::Shape, "concat_channels: ", shape_str(s), " differs from ", shape_str(in[0]),
+                    " outside axis 1");
+        out[1] += s[1];
+      }
+      return std::vector<Shape>{out};
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{concat_channels(in)}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      Tensors parts;
+      int64_t begin = 0;
+      for (const Tensor& t : in) parts.push_back(slice_channels(d[0], begin, begin + t.dim(1))), begin += t.dim(1);
+      return parts;
+    },
+    copy_cost, nullptr};
+
+extern const OpDef slice_op{
+    OpKind::Slice, "slice",
+    [](const std::vector<Shape>& in, const OpAttrs& attrs) {
+      const auto& a = std::get<SliceAttrs>(attrs);
+      DMDLK_CHECK(in[0].size() >= 2 && 0 <= a.begin && a.begin <= a.end && a.end <= in[0][1], ErrorCode::InvalidArg,
+                  "slice_channels: [", a.begin, ", ", a.end, ") is not a channel range of x ", shape_str(in[0]));
+      Shape out = in[0];
+      out[1] = a.end - a.begin;
+      return std::vector<Shape>{out};
+    },
+    [](const Tensors& in, const OpAttrs& attrs) {
+      const auto& a = std::get<SliceAttrs>(attrs);
+      return Tensors{slice_channels(in[0], a.begin, a.end)};
+    },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+      return Tensors{slice_channels_backward(d[0], in[0].shape(), std::get<SliceAttrs>(attrs).begin)};
+    },
+    copy_cost, nullptr};
+
+// A view: no data moves.
+extern const OpDef reshape_op{
+    OpKind::Reshape, "reshape",
+    [](const std::vector<Shape>& in, const OpAttrs& attrs) {
+      const Shape& to = std::get<ReshapeAttrs>(attrs).shape;
+      DMDLK_CHECK(shape_numel(to) == shape_numel(in[0]), ErrorCode::Shape, "reshape: cannot view ", shape_str(in[0]), " as ",
+                  shape_str(to));
+      return std::vector<Shape>{to};
+    },
+    [](const Tensors& in, const OpAttrs& attrs) { return Tensors{in[0].reshape(std::get<ReshapeAttrs>(attrs).shape)}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{d[0].reshape(in[0].shape())}; },
+    [](const std::vector<Shape>&, const OpAttrs&) { return OpCost{}; },
+    nullptr};
+
+// [B, C, H, W] → [B·nW, wh·ww, C]: windows and their tokens in row-major order.
+extern const OpDef window_partition_op{
+    OpKind::WindowPartition, "window_partition",
+    [](const std::vector<Shape>& in, const OpAttrs& attrs) {
+      const auto& a = std::get<WindowAttrs>(attrs);
+      return window_partition_shape(in[0], a.window_h, a.window_w);
+    },
+    [](const Tensors& in, const OpAttrs& attrs) {
+      const auto& a = std::get<WindowAttrs>(attrs);
+      return Tensors{window_partition(in[0], a.window_h, a.window_w)};
+    },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+      const auto& a = std::get<WindowAttrs>(attrs);
+      const Shape& x = in[0].shape();
+      return Tensors{window_merge(d[0], x[0], x[2], x[3], a.window_h, a.window_w)};
+    },
+    copy_cost, nullptr};
+
+// Back from windows to the image `attrs.image` [B, C, H, W].
+extern const OpDef window_merge_op{
+    OpKind::WindowMerge, "window_merge",
+    [](const std::vector<Shape>& in, const OpAttrs& attrs) {
+      const auto& a = std::get<WindowAttrs>(attrs);
+      std::vector<Shape> tokens = window_partition_shape(a.image, a.window_h, a.window_w);
+      DMDLK_CHECK(in[0] == tokens[0], ErrorCode::Shape, "window_merge: tokens must have shape ", shape_str(tokens[0]),
+                  ", got ", shape_str(in[0]));
+      return std::vector<Shape>{a.image};
+    },
+    [](const Tensors& in, const OpAttrs& attrs) {
+      const auto& a = std::get<WindowAttrs>(attrs);
+      return Tensors{window_merge(in[0], a.image[0], a.image[2], a.image[3], a.window_h, a.window_w)};
+    },
+    [](const Tensors&, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+      const auto& a = std::get<WindowAttrs>(attrs);
+      return Tensors{window_partition(d[0], a.window_h, a.window_w)};
+    },
+    copy_cost, nullptr};
 
 }  // namespace dmdlk

@@ -3,36 +3,51 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
 namespace {
 
-LossLayout loss_layout(const Tensor& logits, const Tensor& targets, const char* op) {
+// logits [B, K, ...] against targets [B, ...] of class indices, from their shapes.
+LossLayout loss_layout(const Shape& logits, const Shape& targets, const char* op) {
+  DMDLK_CHECK(logits.size() >= 2, ErrorCode::Shape, op, ": logits must have rank >= 2 ([B, K, ...]), got ", shape_str(logits));
+  Shape expected = logits;
+  expected.erase(expected.begin() + 1);
+  DMDLK_CHECK(targets == expected, ErrorCode::Shape, op, ": targets must have shape ", shape_str(expected), ", got ",
+              shape_str(targets));
+  LossLayout l{logits[0], logits[1], 1};
+  for (size_t d = 2; d < logits.size(); ++d) l.plane *= logits[d];
+  DMDLK_CHECK(l.classes >= 1 && l.pixels() > 0, ErrorCode::Shape, op, ": logits ", shape_str(logits),
+              " hold no pixels or no classes");
+  return l;
+}
+
+LossLayout dice_layout(const Shape& logits, const Shape& targets, const char* op) {
+  LossLayout l = loss_layout(logits, targets, op);
+  DMDLK_CHECK(l.classes >= 2 && l.classes <= kMaxDiceClasses, ErrorCode::Shape, op, ": needs 2 to ", kMaxDiceClasses,
+              " classes, logits have ", l.classes);
+  return l;
+}
+
+void check_loss_operands(const Tensor& logits, const Tensor& targets, const char* op) {
   check_floating(logits, op, "logits");
-  DMDLK_CHECK(logits.rank() >= 2, ErrorCode::Shape, op, ": logits must have rank >= 2 ([B, K, ...]), got ",
-              shape_str(logits.shape()));
   check_defined(targets, op, "targets");
   DMDLK_CHECK(targets.dtype() == DType::I32, ErrorCode::DType, op, ": targets must be int32 class indices, got ",
               dtype_name(targets.dtype()));
   DMDLK_CHECK(targets.device() == logits.device(), ErrorCode::Device, op, ": targets are on ", targets.device().str(),
               " but logits on ", logits.device().str());
-  Shape expected = logits.shape();
-  expected.erase(expected.begin() + 1);
-  check_shape(targets, expected, op, "targets");
-  LossLayout l{logits.dim(0), logits.dim(1), 1};
-  for (int d = 2; d < logits.rank(); ++d) l.plane *= logits.dim(d);
-  DMDLK_CHECK(l.classes >= 1 && l.pixels() > 0, ErrorCode::Shape, op, ": logits ", shape_str(logits.shape()),
-              " hold no pixels or no classes");
-  return l;
+}
+
+LossLayout loss_layout(const Tensor& logits, const Tensor& targets, const char* op) {
+  check_loss_operands(logits, targets, op);
+  return loss_layout(logits.shape(), targets.shape(), op);
 }
 
 LossLayout dice_layout(const Tensor& logits, const Tensor& targets, const char* op) {
-  LossLayout l = loss_layout(logits, targets, op);
-  DMDLK_CHECK(l.classes >= 2 && l.classes <= kMaxDiceClasses, ErrorCode::Shape, op, ": needs 2 to ", kMaxDiceClasses,
-              " classes, logits have ", l.classes);
-  return l;
+  check_loss_operands(logits, targets, op);
+  return dice_layout(logits.shape(), targets.shape(), op);
 }
 
 void check_targets_on_cpu(const LossLayout& l, const Tensor& targets, const char* op) {
@@ -168,5 +183,34 @@ Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Ten
   });
   return dlogits;
 }
+
+// ---- the graph's losses: inputs logits [B, K, ...] and targets [B, ...] (int32
+// class indices); output the scalar loss, whose gradient reaches the logits ------
+extern const OpDef cross_entropy_op{
+    OpKind::CrossEntropy, "cross_entropy",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      loss_layout(in[0], in[1], "cross_entropy");
+      return std::vector<Shape>{{}};
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{cross_entropy(in[0], in[1])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      return Tensors{cross_entropy_backward(in[0], in[1], d[0]), Tensor()};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in)}; },
+    nullptr};
+
+// Soft Dice over the classes after the first (background), averaged.
+extern const OpDef dice_loss_op{
+    OpKind::DiceLoss, "dice_loss",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      dice_layout(in[0], in[1], "dice_loss");
+      return std::vector<Shape>{{}};
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{dice_loss(in[0], in[1])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      return Tensors{dice_loss_backward(in[0], in[1], d[0]), Tensor()};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
+    nullptr};
 
 }  // namespace dmdlk

@@ -1,13 +1,14 @@
 #include "ops/matmul.h"
 
 #include "ops/device_math.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
 namespace {
 
-Shape batch_axes(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
+Shape batch_axes(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
 
 struct MatmulDims {
   Shape batch;          // batch axes of the result
@@ -16,25 +17,29 @@ struct MatmulDims {
   bool a_shared = false, b_shared = false;  // 2-D operand reused by every batch item
 };
 
-MatmulDims matmul_dims(const Tensor& a, const Tensor& b, const char* op) {
-  check_floating(a, op, "a");
-  check_compatible(b, a, op, "b", "a");
-  DMDLK_CHECK(a.rank() >= 2, ErrorCode::Shape, op, ": a must have rank >= 2 ([..., M, K]), got ", shape_str(a.shape()));
-  DMDLK_CHECK(b.rank() >= 2, ErrorCode::Shape, op, ": b must have rank >= 2 ([..., K, N]), got ", shape_str(b.shape()));
+MatmulDims matmul_dims(const Shape& a, const Shape& b, const char* op) {
+  DMDLK_CHECK(a.size() >= 2, ErrorCode::Shape, op, ": a must have rank >= 2 ([..., M, K]), got ", shape_str(a));
+  DMDLK_CHECK(b.size() >= 2, ErrorCode::Shape, op, ": b must have rank >= 2 ([..., K, N]), got ", shape_str(b));
   MatmulDims d;
-  d.m = a.dim(-2);
-  d.k = a.dim(-1);
-  d.n = b.dim(-1);
-  DMDLK_CHECK(b.dim(-2) == d.k, ErrorCode::Shape, op, ": a ", shape_str(a.shape()), " has K = ", d.k, " but b ",
-              shape_str(b.shape()), " has K = ", b.dim(-2));
-  d.a_shared = a.rank() == 2 && b.rank() > 2;
-  d.b_shared = b.rank() == 2 && a.rank() > 2;
+  d.m = a[a.size() - 2];
+  d.k = a.back();
+  d.n = b.back();
+  DMDLK_CHECK(b[b.size() - 2] == d.k, ErrorCode::Shape, op, ": a ", shape_str(a), " has K = ", d.k, " but b ",
+              shape_str(b), " has K = ", b[b.size() - 2]);
+  d.a_shared = a.size() == 2 && b.size() > 2;
+  d.b_shared = b.size() == 2 && a.size() > 2;
   DMDLK_CHECK(d.a_shared || d.b_shared || batch_axes(a) == batch_axes(b), ErrorCode::Shape, op,
-              ": batch axes of a ", shape_str(a.shape()), " and b ", shape_str(b.shape()),
+              ": batch axes of a ", shape_str(a), " and b ", shape_str(b),
               " differ (they must be equal, or one operand must be 2-D)");
   d.batch = d.a_shared ? batch_axes(b) : batch_axes(a);
   d.count = shape_numel(d.batch);
   return d;
+}
+
+MatmulDims matmul_dims(const Tensor& a, const Tensor& b, const char* op) {
+  check_floating(a, op, "a");
+  check_compatible(b, a, op, "b", "a");
+  return matmul_dims(a.shape(), b.shape(), op);
 }
 
 Shape with_matrix(Shape batch, int64_t rows, int64_t cols) {
@@ -106,17 +111,22 @@ struct LinearDims {
   int64_t rows = 0, in = 0, out = 0;
 };
 
+LinearDims linear_dims(const Shape& x, const Shape& weight, const char* op) {
+  DMDLK_CHECK(x.size() >= 1, ErrorCode::Shape, op, ": x must have rank >= 1 ([..., in]), got ", shape_str(x));
+  DMDLK_CHECK(weight.size() == 2, ErrorCode::Shape, op, ": weight must have rank 2 ([out, in]), got shape ", shape_str(weight));
+  LinearDims d;
+  d.in = x.back();
+  d.out = weight[0];
+  d.rows = shape_numel(x) / std::max<int64_t>(1, d.in);
+  DMDLK_CHECK(weight[1] == d.in, ErrorCode::Shape, op, ": weight must have shape [out, ", d.in,
+              "] to match x ", shape_str(x), ", got ", shape_str(weight));
+  return d;
+}
+
 LinearDims linear_dims(const Tensor& x, const Tensor& weight, const Tensor* bias, const char* op) {
   check_floating(x, op, "x");
   check_compatible(weight, x, op, "weight", "x");
-  DMDLK_CHECK(x.rank() >= 1, ErrorCode::Shape, op, ": x must have rank >= 1 ([..., in]), got ", shape_str(x.shape()));
-  check_rank(weight, 2, op, "weight", "[out, in]");
-  LinearDims d;
-  d.in = x.dim(-1);
-  d.out = weight.dim(0);
-  d.rows = x.numel() / std::max<int64_t>(1, d.in);
-  DMDLK_CHECK(weight.dim(1) == d.in, ErrorCode::Shape, op, ": weight must have shape [out, ", d.in,
-              "] to match x ", shape_str(x.shape()), ", got ", shape_str(weight.shape()));
+  LinearDims d = linear_dims(x.shape(), weight.shape(), op);
   if (bias && bias->defined()) {
     check_compatible(*bias, x, op, "bias", "x");
     check_shape(*bias, {d.out}, op, "bias");
@@ -163,5 +173,43 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   });
   return g;
 }
+
+// ---- the graph's matmul and linear ------------------------------------------------
+extern const OpDef matmul_op{
+    OpKind::Matmul, "matmul",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      MatmulDims d = matmul_dims(in[0], in[1], "matmul");
+      return std::vector<Shape>{with_matrix(d.batch, d.m, d.n)};
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{matmul(in[0], in[1])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      MatmulGrads g = matmul_backward(d[0], in[0], in[1]);
+      return Tensors{g.da, g.db};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      MatmulDims d = matmul_dims(in[0], in[1], "matmul");
+      return OpCost{double(d.count) * d.m * d.n * d.k, shapes_bytes({in[0], in[1], with_matrix(d.batch, d.m, d.n)})};
+    },
+    nullptr};
+
+// Inputs: x, weight and, when it has one, bias.
+extern const OpDef linear_op{
+    OpKind::Linear, "linear",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      LinearDims d = linear_dims(in[0], in[1], "linear");
+      Shape out = in[0];
+      out.back() = d.out;
+      return std::vector<Shape>{out};
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor())}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      LinearGrads g = linear_backward(d[0], in[0], in[1], in.size() > 2);
+      return Tensors{g.dx, g.dweight, g.dbias};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      LinearDims d = linear_dims(in[0], in[1], "linear");
+      return OpCost{double(d.rows) * d.out * d.in, shapes_bytes(in) + 4.0 * d.rows * d.out};
+    },
+    nullptr};
 
 }  // namespace dmdlk

@@ -6,6 +6,7 @@
 #include "core/thread_pool.h"
 #include "ops/blocked_sum.h"
 #include "ops/inner_blocks.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -195,20 +196,28 @@ void check_params(const Tensor& x, int64_t channels, const char* op,
   }
 }
 
+ChannelLayout batch_norm_layout(const Shape& x, const char* op) {
+  DMDLK_CHECK(x.size() >= 2, ErrorCode::Shape, op, ": x must have rank >= 2 ([N, C, ...]), got ", shape_str(x));
+  return {x[0], x[1], shape_numel(x) / std::max<int64_t>(1, x[0] * x[1])};
+}
+
 ChannelLayout batch_norm_layout(const Tensor& x, const char* op) {
   check_floating(x, op, "x");
-  DMDLK_CHECK(x.rank() >= 2, ErrorCode::Shape, op, ": x must have rank >= 2 ([N, C, ...]), got ", shape_str(x.shape()));
-  return {x.dim(0), x.dim(1), x.numel() / std::max<int64_t>(1, x.dim(0) * x.dim(1))};
+  return batch_norm_layout(x.shape(), op);
+}
+
+ChannelLayout layer_norm_layout(const Shape& x, LayerNormAxis axis, const char* op) {
+  if (axis == LayerNormAxis::Last) {
+    DMDLK_CHECK(!x.empty(), ErrorCode::Shape, op, ": x must have rank >= 1, got a scalar");
+    return {shape_numel(x) / std::max<int64_t>(1, x.back()), x.back(), 1};
+  }
+  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
+  return {x[0], x[1], x[2] * x[3]};
 }
 
 ChannelLayout layer_norm_layout(const Tensor& x, LayerNormAxis axis, const char* op) {
   check_floating(x, op, "x");
-  if (axis == LayerNormAxis::Last) {
-    DMDLK_CHECK(x.rank() >= 1, ErrorCode::Shape, op, ": x must have rank >= 1, got a scalar");
-    return {x.numel() / std::max<int64_t>(1, x.dim(-1)), x.dim(-1), 1};
-  }
-  check_rank(x, 4, op, "x", "[N, C, H, W]");
-  return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
+  return layer_norm_layout(x.shape(), axis, op);
 }
 
 Tensor like(const Tensor& x, const Shape& shape) { return Tensor::empty(shape, x.dtype(), x.device()); }
@@ -287,5 +296,46 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
   });
   return g;
 }
+
+// ---- the graph's norms -----------------------------------------------------------
+// BatchNorm: inputs x, weight, bias, running_mean, running_var (the model's
+// buffers, updated in place when training); outputs y and the statistics
+// its backward reads (the batch's when training, the running ones otherwise).
+extern const OpDef batch_norm_op{
+    OpKind::BatchNorm, "batch_norm",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
+      return std::vector<Shape>{in[0], {l.channels}, {l.channels}};
+    },
+    [](const Tensors& in, const OpAttrs& a) {
+      Tensor running_mean = in[3], running_var = in[4];
+      BatchNormOutput out = batch_norm(in[0], in[1], in[2], running_mean, running_var, std::get<BatchNormAttrs>(a).training);
+      return Tensors{out.y, out.mean, out.invstd};
+    },
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a) {
+      NormGrads g = batch_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<BatchNormAttrs>(a).training);
+      return Tensors{g.dx, g.dweight, g.dbias};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})}; },
+    nullptr};
+
+// LayerNorm over channels (each pixel of [N, C, H, W]) or over the last axis:
+// inputs x, weight, bias; outputs y and each group's mean and 1/σ.
+extern const OpDef layer_norm_op{
+    OpKind::LayerNorm, "layer_norm",
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");
+      return std::vector<Shape>{in[0], {l.outer * l.inner}, {l.outer * l.inner}};
+    },
+    [](const Tensors& in, const OpAttrs& a) {
+      LayerNormOutput out = layer_norm(in[0], in[1], in[2], std::get<LayerNormAxis>(a));
+      return Tensors{out.y, out.mean, out.invstd};
+    },
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a) {
+      NormGrads g = layer_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<LayerNormAxis>(a));
+      return Tensors{g.dx, g.dweight, g.dbias};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})}; },
+    nullptr};
 
 }  // namespace dmdlk

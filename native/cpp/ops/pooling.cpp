@@ -4,25 +4,32 @@
 
 #include "core/thread_pool.h"
 #include "ops/blocked_sum.h"
+#include "ops/conv_geometry.h"
 #include "ops/inner_blocks.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
 namespace {
 
-PoolGeometry pool_geometry(const Tensor& x, int64_t kernel, int64_t stride, int64_t pad, const char* op) {
-  check_floating(x, op, "x");
-  check_rank(x, 4, op, "x", "[N, C, H, W]");
+// The windows of a pooling over x [N, C, H, W], from its shape.
+PoolGeometry pool_geometry(const Shape& x, int64_t kernel, int64_t stride, int64_t pad, const char* op) {
+  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
   DMDLK_CHECK(kernel >= 1 && stride >= 1 && pad >= 0 && 2 * pad <= kernel, ErrorCode::InvalidArg, op,
               ": kernel ", kernel, ", stride ", stride, " and padding ", pad,
               " must satisfy kernel >= 1, stride >= 1, 0 <= padding <= kernel / 2");
-  PoolGeometry g{x.dim(2), x.dim(3), kernel, stride, pad, 0, 0};
+  PoolGeometry g{x[2], x[3], kernel, stride, pad, 0, 0};
   DMDLK_CHECK(g.height + 2 * pad >= kernel && g.width + 2 * pad >= kernel, ErrorCode::Shape, op, ": the ", kernel,
-              "×", kernel, " window is larger than the padded input ", shape_str(x.shape()));
-  g.out_h = (g.height + 2 * pad - kernel) / stride + 1;
-  g.out_w = (g.width + 2 * pad - kernel) / stride + 1;
+              "×", kernel, " window is larger than the padded input ", shape_str(x));
+  g.out_h = conv_output_size(g.height, kernel, stride, pad, 1);
+  g.out_w = conv_output_size(g.width, kernel, stride, pad, 1);
   return g;
+}
+
+PoolGeometry pool_geometry(const Tensor& x, int64_t kernel, int64_t stride, int64_t pad, const char* op) {
+  check_floating(x, op, "x");
+  return pool_geometry(x.shape(), kernel, stride, pad, op);
 }
 
 // The CPU reduces over channels for a block of up to kPixelBlock neighbouring
@@ -323,5 +330,90 @@ Tensor channel_max(const Tensor& x) { return channel_reduce(ChannelReduce::Max, 
 Tensor channel_max_backward(const Tensor& dy, const Tensor& x) {
   return channel_reduce_backward(ChannelReduce::Max, dy, x, "channel_max_backward");
 }
+
+// ---- the graph's poolings and channel reductions ----------------------------------
+namespace {
+
+std::vector<Shape> pooled_shape(const std::vector<Shape>& in, const OpAttrs& attrs, const char* op) {
+  const auto& a = std::get<PoolAttrs>(attrs);
+  PoolGeometry g = pool_geometry(in[0], a.kernel, a.stride, a.pad, op);
+  return {{in[0][0], in[0][1], g.out_h, g.out_w}};
+}
+
+// An image [N, C, H, W] reduced to one value per pixel ([N, 1, H, W]) or per plane ([N, C, 1, 1]).
+std::vector<Shape> image_reduced(const Shape& x, bool per_pixel, const char* op) {
+  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
+  if (per_pixel) {
+    DMDLK_CHECK(x[1] >= 1, ErrorCode::Shape, op, ": x has no channels: ", shape_str(x));
+    return {{x[0], 1, x[2], x[3]}};
+  }
+  DMDLK_CHECK(x[2] * x[3] > 0, ErrorCode::Shape, op, ": x has no pixels: ", shape_str(x));
+  return {{x[0], x[1], 1, 1}};
+}
+
+OpCost streaming_cost(const std::vector<Shape>& in, const std::vector<Shape>& out) { return {0, shapes_bytes(in) + shapes_bytes(out)}; }
+
+}  // namespace
+
+// avg_pool2d with zero padding left out of each window's count (count_include_pad=False).
+extern const OpDef avg_pool2d_op{
+    OpKind::AvgPool2d, "avg_pool2d",
+    [](const std::vector<Shape>& in, const OpAttrs& a) { return pooled_shape(in, a, "avg_pool2d"); },
+    [](const Tensors& in, const OpAttrs& attrs) {
+      const auto& a = std::get<PoolAttrs>(attrs);
+      return Tensors{avg_pool2d(in[0], a.kernel, a.stride, a.pad)};
+    },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+      const auto& a = std::get<PoolAttrs>(attrs);
+      return Tensors{avg_pool2d_backward(d[0], in[0], a.kernel, a.stride, a.pad)};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs& a) { return streaming_cost(in, pooled_shape(in, a, "avg_pool2d")); },
+    nullptr};
+
+// max_pool2d without padding; ties go to the first element.
+extern const OpDef max_pool2d_op{
+    OpKind::MaxPool2d, "max_pool2d",
+    [](const std::vector<Shape>& in, const OpAttrs& a) { return pooled_shape(in, a, "max_pool2d"); },
+    [](const Tensors& in, const OpAttrs& attrs) {
+      const auto& a = std::get<PoolAttrs>(attrs);
+      return Tensors{max_pool2d(in[0], a.kernel, a.stride)};
+    },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+      const auto& a = std::get<PoolAttrs>(attrs);
+      return Tensors{max_pool2d_backward(d[0], in[0], a.kernel, a.stride)};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs& a) { return streaming_cost(in, pooled_shape(in, a, "max_pool2d")); },
+    nullptr};
+
+extern const OpDef global_avg_pool_op{
+    OpKind::GlobalAvgPool, "global_avg_pool",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return image_reduced(in[0], false, "global_avg_pool");
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{global_avg_pool(in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{global_avg_pool_backward(d[0], in[0])}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
+    nullptr};
+
+extern const OpDef channel_mean_op{
+    OpKind::ChannelMean, "channel_mean",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return image_reduced(in[0], true, "channel_mean");
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{channel_mean(in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{channel_mean_backward(d[0], in[0])}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
+    nullptr};
+
+// The maximum over channels; ties go to the first channel, NaN counts as the maximum.
+extern const OpDef channel_max_op{
+    OpKind::ChannelMax, "channel_max",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return image_reduced(in[0], true, "channel_max");
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{channel_max(in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{channel_max_backward(d[0], in[0])}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
+    nullptr};
 
 }  // namespace dmdlk

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 #include "ops/softmax_row.h"
 
@@ -62,5 +63,17 @@ Tensor softmax_backward(const Tensor& dy, const Tensor& y) {
   });
   return dx;
 }
+
+// ---- the graph's softmax over the last axis ----------------------------------------
+extern const OpDef softmax_op{
+    OpKind::Softmax, "softmax",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      DMDLK_CHECK(!in[0].empty(), ErrorCode::Shape, "softmax: x must have rank >= 1, got a scalar");
+      return std::vector<Shape>{in[0]};
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{softmax(in[0])}; },
+    [](const Tensors&, const Tensors& out, const Tensors& d, const OpAttrs&) { return Tensors{softmax_backward(d[0], out[0])}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
+    nullptr};
 
 }  // namespace dmdlk

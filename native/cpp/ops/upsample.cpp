@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -122,5 +123,18 @@ Tensor upsample2x_backward(const Tensor& dy, const Tensor& x) {
   });
   return dx;
 }
+
+// ---- the graph's bilinear ×2 -------------------------------------------------------
+extern const OpDef upsample2x_op{
+    OpKind::Upsample2x, "upsample2x",
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      const Shape& x = in[0];
+      DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, "upsample2x: x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
+      return std::vector<Shape>{{x[0], x[1], 2 * x[2], 2 * x[3]}};
+    },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{upsample2x(in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{upsample2x_backward(d[0], in[0])}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 5 * shapes_bytes(in)}; },
+    nullptr};
 
 }  // namespace dmdlk

@@ -1,0 +1,100 @@
+// The op registry: one OpDef per op of the network's graph, defined beside the
+// op's code (ops/<family>.cpp) and listed once in ops/registry.cpp. A graph
+// node holds an OpKind, its attributes and a label; the executor, autodiff,
+// the summary, the profile, the test cases and the GPU launch plans all reach
+// the op through its OpDef, never through a name parsed back from a string.
+#pragma once
+#include <cstdint>
+#include <variant>
+#include <vector>
+
+#include "core/tensor.h"
+#include "cuda/launch_plan.h"
+#include "ops/activation.h"
+#include "ops/conv2d.h"
+#include "ops/deform_conv2d.h"
+#include "ops/normalization.h"
+
+namespace dmdlk {
+
+using Tensors = std::vector<Tensor>;
+
+enum class OpKind : uint8_t {
+  Add, Mul,                                   // ops/binary.cpp
+  Matmul, Linear,                             // ops/matmul.cpp
+  Conv2d,                                     // ops/conv2d.cpp
+  DeformConv2d,                               // ops/deform_conv2d.cpp
+  Activation,                                 // ops/activation.cpp
+  Softmax,                                    // ops/softmax.cpp
+  BatchNorm, LayerNorm,                       // ops/normalization.cpp
+  Attention,                                  // ops/attention.cpp
+  AvgPool2d, MaxPool2d, GlobalAvgPool,        // ops/pooling.cpp
+  ChannelMean, ChannelMax,                    // ops/pooling.cpp
+  Upsample2x,                                 // ops/upsample.cpp
+  Concat, Slice, Reshape,                     // ops/layout.cpp
+  WindowPartition, WindowMerge,               // ops/layout.cpp
+  CrossEntropy, DiceLoss,                     // ops/losses.cpp
+  Count
+};
+
+// ---- attributes: what an op needs besides its input tensors --------------------
+struct NoAttrs {};
+struct PoolAttrs {
+  int64_t kernel = 2, stride = 2, pad = 0;
+};
+struct BatchNormAttrs {
+  bool training = true;  // batch statistics, running statistics updated in place
+};
+struct AttentionAttrs {
+  int64_t window_h = 1, window_w = 1, heads = 1;
+  double scale = 1;
+};
+struct SliceAttrs {
+  int64_t begin = 0, end = 0;  // channels [begin, end)
+};
+struct ReshapeAttrs {
+  Shape shape;
+};
+struct WindowAttrs {
+  int64_t window_h = 1, window_w = 1;
+  Shape image;  // window merge: the [N, C, H, W] the tokens go back to
+};
+struct DeformConv2dAttrs {
+  DeformConv2dOptions options;
+  bool mask = false, bias = false;  // inputs: x, offset, weight, [mask], [bias]
+};
+using OpAttrs = std::variant<NoAttrs, PoolAttrs, BatchNormAttrs, AttentionAttrs, SliceAttrs, ReshapeAttrs, WindowAttrs,
+                             Activation, LayerNormAxis, Conv2dOptions, DeformConv2dAttrs>;
+
+// What one forward pass of the op costs: multiply-accumulates of its matrix
+// work (convolutions, products, attention), and the bytes of its inputs and
+// outputs.
+struct OpCost {
+  double macs = 0;
+  double bytes = 0;
+};
+
+enum class Pass { Forward, Backward };
+
+struct OpDef {
+  OpKind kind;
+  const char* name;
+  // The shapes of the outputs (the first is the op's result; others, such as
+  // a norm's statistics, feed its backward). Throws ERR_SHAPE as the op would.
+  std::vector<Shape> (*infer_shape)(const std::vector<Shape>& in, const OpAttrs& attrs);
+  Tensors (*forward)(const Tensors& in, const OpAttrs& attrs);
+  // The gradient of each input (undefined where it has none) from the inputs,
+  // the outputs and the gradients of the outputs (undefined where none).
+  Tensors (*backward)(const Tensors& in, const Tensors& out, const Tensors& dout, const OpAttrs& attrs);
+  OpCost (*cost)(const std::vector<Shape>& in, const OpAttrs& attrs);
+  // The CUDA launches one pass makes for these shapes (their plans: geometry,
+  // bytes, flops), computed on the host: see native/cuda/launch_plan.h.
+  std::vector<cuda::LaunchPlan> (*cuda_launches)(const std::vector<Shape>& in, DType dtype, const OpAttrs& attrs, Pass pass);
+};
+
+const OpDef& op_def(OpKind kind);
+
+// The bytes of a set of shapes in `dtype` (OpDefs' costs are written with it).
+double shapes_bytes(const std::vector<Shape>& shapes, DType dtype = DType::F32);
+
+}  // namespace dmdlk
