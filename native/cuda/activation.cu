@@ -1,6 +1,7 @@
 // Point-wise activations over the shared math of ops/activation.h.
+#include "cuda/activation.cuh"
 #include "cuda_check.cuh"
-#include "ops/activation.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -23,22 +24,18 @@ __global__ void backward_kernel(Activation a, int64_t n, const T* dy, const T* x
 template <typename T>
 void activation_forward(int device, Activation a, int64_t n, const T* x, T* y) {
   if (n == 0) return;
-  DeviceGuard guard(device);
-  forward_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(a, n, x, y);
-  check_launch(device, "activation_forward");
+  launch(device, plan_activation_forward(n, sizeof(T)), forward_kernel<T>, a, n, x, y);
 }
 
 template <typename T>
 void activation_backward(int device, Activation a, int64_t n, const T* dy, const T* x, T* dx) {
   if (n == 0) return;
-  DeviceGuard guard(device);
-  backward_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(a, n, dy, x, dx);
-  check_launch(device, "activation_backward");
+  launch(device, plan_activation_backward(n, sizeof(T)), backward_kernel<T>, a, n, dy, x, dx);
 }
 
-template void activation_forward<float>(int, Activation, int64_t, const float*, float*);
-template void activation_forward<double>(int, Activation, int64_t, const double*, double*);
-template void activation_backward<float>(int, Activation, int64_t, const float*, const float*, float*);
-template void activation_backward<double>(int, Activation, int64_t, const double*, const double*, double*);
+#define INSTANTIATE(T)                                                                    \
+  template void activation_forward<T>(int, Activation, int64_t, const T*, T*);          \
+  template void activation_backward<T>(int, Activation, int64_t, const T*, const T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -1,6 +1,7 @@
 // The fused Adam step: one thread per parameter over ops/adam.h's update.
+#include "cuda/adam.cuh"
 #include "cuda_check.cuh"
-#include "ops/adam.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -25,24 +26,19 @@ __global__ void nonfinite_kernel(int64_t n, const T* x, int32_t* counter) {
 template <typename T>
 void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter) {
   if (n == 0) return;
-  DeviceGuard guard(device);
-  nonfinite_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(n, x, counter);
-  check_launch(device, "count_nonfinite");
+  launch(device, plan_count_nonfinite(n, sizeof(T)), nonfinite_kernel<T>, n, x, counter);
 }
-
-template void count_nonfinite<float>(int, int64_t, const float*, int32_t*);
-template void count_nonfinite<double>(int, int64_t, const double*, int32_t*);
 
 template <typename T>
 void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, double lr_corrected, double sqrt_bc2,
                const AdamOptions& o) {
   if (n == 0) return;
-  DeviceGuard guard(device);
-  adam_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(n, params, grads, m, v, lr_corrected, sqrt_bc2, o);
-  check_launch(device, "adam_step");
+  launch(device, plan_adam_step(n, sizeof(T)), adam_kernel<T>, n, params, grads, m, v, lr_corrected, sqrt_bc2, o);
 }
 
-template void adam_step<float>(int, int64_t, float*, const float*, float*, float*, double, double, const AdamOptions&);
-template void adam_step<double>(int, int64_t, double*, const double*, double*, double*, double, double, const AdamOptions&);
+#define INSTANTIATE(T)                                                                                      \
+  template void count_nonfinite<T>(int, int64_t, const T*, int32_t*);                                      \
+  template void adam_step<T>(int, int64_t, T*, const T*, T*, T*, double, double, const AdamOptions&);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -5,14 +5,15 @@
 // bias gradient per query row (the bias gradient is an atomic scatter-add
 // over windows), dK and dV per key row. A first, simple version: the
 // tensor-core tiling of these loops is part of the speed work.
+#include "cuda/attention.cuh"
 #include "cuda_check.cuh"
-#include "ops/attention.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
-constexpr int kMaxHeadDim = 64, kThreads = 128;
+constexpr int kMaxHeadDim = 64;
 
 __device__ inline void decompose(const AttentionShape& s, int64_t index, int64_t* w, int64_t* h, int64_t* row) {
   *row = index % s.tokens;
@@ -117,41 +118,31 @@ void check_head_dim(const AttentionShape& s) {
               ", got ", s.head_dim());
 }
 
-unsigned row_blocks(const AttentionShape& s) { return unsigned((s.windows * s.heads * s.tokens + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 template <typename T>
 void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos, T* out,
                        T* logsumexp) {
   check_head_dim(s);
-  DeviceGuard guard(device);
-  forward_kernel<T><<<row_blocks(s), kThreads, 0, stream(device)>>>(s, q, k, v, rel_pos, out, logsumexp);
-  check_launch(device, "attention_forward");
+  launch(device, plan_attention_forward(s, sizeof(T)), forward_kernel<T>, s, q, k, v, rel_pos, out, logsumexp);
 }
 
 template <typename T>
 void attention_backward(int device, const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v,
                         const T* rel_pos, const T* out, const T* logsumexp, T* dq, T* dk, T* dv, T* drel_pos) {
   check_head_dim(s);
-  DeviceGuard guard(device);
   Tensor delta = Tensor::empty({s.windows * s.heads * s.tokens}, dtype_of<T>::value, Device::cuda(device));
-  cudaStream_t st = stream(device);
-  delta_kernel<T><<<row_blocks(s), kThreads, 0, st>>>(s, dout, out, delta.data<T>());
-  dq_kernel<T><<<row_blocks(s), kThreads, 0, st>>>(s, dout, q, k, v, rel_pos, logsumexp, delta.data<T>(), dq, drel_pos);
-  dkv_kernel<T><<<row_blocks(s), kThreads, 0, st>>>(s, dout, q, k, v, rel_pos, logsumexp, delta.data<T>(), dk, dv);
-  check_launch(device, "attention_backward");
+  const T* d = delta.data<T>();
+  std::vector<LaunchPlan> plans = plan_attention_backward(s, sizeof(T));
+  launch(device, plans[0], delta_kernel<T>, s, dout, out, delta.data<T>());
+  launch(device, plans[1], dq_kernel<T>, s, dout, q, k, v, rel_pos, logsumexp, d, dq, drel_pos);
+  launch(device, plans[2], dkv_kernel<T>, s, dout, q, k, v, rel_pos, logsumexp, d, dk, dv);
 }
 
-template void attention_forward<float>(int, const AttentionShape&, const float*, const float*, const float*,
-                                       const float*, float*, float*);
-template void attention_forward<double>(int, const AttentionShape&, const double*, const double*, const double*,
-                                        const double*, double*, double*);
-template void attention_backward<float>(int, const AttentionShape&, const float*, const float*, const float*,
-                                        const float*, const float*, const float*, const float*, float*, float*,
-                                        float*, float*);
-template void attention_backward<double>(int, const AttentionShape&, const double*, const double*, const double*,
-                                         const double*, const double*, const double*, const double*, double*, double*,
-                                         double*, double*);
+#define INSTANTIATE(T)                                                                                             \
+  template void attention_forward<T>(int, const AttentionShape&, const T*, const T*, const T*, const T*, T*, T*); \
+  template void attention_backward<T>(int, const AttentionShape&, const T*, const T*, const T*, const T*, const T*, \
+                                      const T*, const T*, T*, T*, T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

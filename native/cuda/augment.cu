@@ -1,6 +1,7 @@
 // Data preparation and augmentation kernels (data/augment.h): the per-pixel
 // math is the header's, shared with the CPU.
 #include "block_reduce.cuh"
+#include "cuda/augment.cuh"
 #include "cuda_check.cuh"
 #include "data/augment.h"
 
@@ -72,43 +73,31 @@ __global__ void network_input_kernel(int64_t n, float* x) {
 }  // namespace
 
 void unit_images(int device, int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
-  DeviceGuard guard(device);
-  unit_kernel<<<blocks_for(batch * c * h * w), 256, 0, stream(device)>>>(batch, h, w, c, in, out);
-  check_launch(device, "unit_images");
+  launch(device, plan_unit_images(batch * c * h * w), unit_kernel, batch, h, w, c, in, out);
 }
 
 void warp_images(int device, int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
                  const float* matrices, const float* in, float* out) {
-  DeviceGuard guard(device);
-  warp_images_kernel<<<blocks_for(batch * c * out_h * out_w), 256, 0, stream(device)>>>(batch, c, h, w, out_h, out_w,
-                                                                                         matrices, in, out);
-  check_launch(device, "warp_images");
+  launch(device, plan_warp_images(batch, c, h, w, out_h, out_w), warp_images_kernel, batch, c, h, w, out_h, out_w, matrices,
+         in, out);
 }
 
 void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in, int32_t* out) {
-  DeviceGuard guard(device);
-  warp_masks_kernel<<<blocks_for(batch * h * w), 256, 0, stream(device)>>>(batch, h, w, matrices, in, out);
-  check_launch(device, "warp_masks");
+  launch(device, plan_warp_masks(batch, h, w), warp_masks_kernel, batch, h, w, matrices, in, out);
 }
 
 void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float* factors, float* x) {
-  DeviceGuard guard(device);
-  colour_kernel<<<unsigned(batch), 256, 0, stream(device)>>>(h, w, factors, x);
-  check_launch(device, "adjust_colour");
+  launch(device, plan_adjust_colour(batch, h, w), colour_kernel, h, w, factors, x);
 }
 
 void blur_pass(int device, int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
                int64_t max_taps, bool vertical, const float* in, float* out) {
-  DeviceGuard guard(device);
-  blur_kernel<<<blocks_for(batch * c * h * w), 256, 0, stream(device)>>>(batch, c, h, w, kernels, radii, max_taps,
-                                                                          vertical, in, out);
-  check_launch(device, "gaussian_blur");
+  launch(device, plan_blur_pass(batch, c, h, w, max_taps), blur_kernel, batch, c, h, w, kernels, radii, max_taps, vertical,
+         in, out);
 }
 
 void to_network_input(int device, int64_t n, float* x) {
-  DeviceGuard guard(device);
-  network_input_kernel<<<blocks_for(n), 256, 0, stream(device)>>>(n, x);
-  check_launch(device, "to_network_input");
+  launch(device, plan_to_network_input(n), network_input_kernel, n, x);
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -1,7 +1,8 @@
 // Broadcasting add/mul and the reduction of their gradients, one thread per
 // output (resp. operand) element over the shared index math of ops/broadcast.h.
+#include "cuda/binary.cuh"
 #include "cuda_check.cuh"
-#include "ops/binary.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -34,22 +35,18 @@ __global__ void reduce_broadcast_kernel(ReducePlan plan, int64_t n, const T* dy,
 template <typename T>
 void binary_forward(int device, BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
-  DeviceGuard guard(device);
-  binary_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(op, plan, n, a, b, y);
-  check_launch(device, "binary_forward");
+  launch(device, plan_binary_forward(plan, n, sizeof(T)), binary_kernel<T>, op, plan, n, a, b, y);
 }
 
 template <typename T>
 void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
   if (n == 0) return;
-  DeviceGuard guard(device);
-  reduce_broadcast_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(plan, n, dy, other, grad);
-  check_launch(device, "reduce_broadcast");
+  launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T)), reduce_broadcast_kernel<T>, plan, n, dy, other, grad);
 }
 
-template void binary_forward<float>(int, BinaryOp, const BroadcastPlan&, int64_t, const float*, const float*, float*);
-template void binary_forward<double>(int, BinaryOp, const BroadcastPlan&, int64_t, const double*, const double*, double*);
-template void reduce_broadcast<float>(int, const ReducePlan&, int64_t, const float*, const float*, float*);
-template void reduce_broadcast<double>(int, const ReducePlan&, int64_t, const double*, const double*, double*);
+#define INSTANTIATE(T)                                                                                          \
+  template void binary_forward<T>(int, BinaryOp, const BroadcastPlan&, int64_t, const T*, const T*, T*);      \
+  template void reduce_broadcast<T>(int, const ReducePlan&, int64_t, const T*, const T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

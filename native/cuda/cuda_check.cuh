@@ -5,6 +5,7 @@
 
 #include "core/cuda_runtime.h"
 #include "core/error.h"
+#include "cuda/launch_plan.h"
 
 namespace dmdlk::cuda {
 
@@ -25,25 +26,39 @@ inline void throw_cuda_error(cudaError_t status, const char* what) {
 // The stream every kernel of `device` runs on (created on first use).
 cudaStream_t stream(int device);
 
-// Makes `device` current for this thread for the scope of the object.
+// Makes `device` current for this thread for the scope of the object, then
+// restores the device that was current before.
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = -1;
 };
 
-// Blocks of 256 threads and enough of them to cover n, capped so grid-stride
-// loops do the rest.
-inline unsigned blocks_for(long long n, int threads = 256) {
-  long long blocks = (n + threads - 1) / threads;
-  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 * 8 ? 65535 * 8 : blocks));
+// Launches `kernel` on `device`'s stream with the geometry of `plan`, logs the
+// plan where a LaunchLog is active (launch_plan.h), and throws the launch's
+// error, named after the plan's kernel.
+template <typename... Params, typename... Args>
+void launch(int device, const LaunchPlan& plan, void (*kernel)(Params...), Args... args) {
+  if (LaunchLog* log = LaunchLog::active()) log->launches.push_back(plan);
+  DeviceGuard guard(device);
+  dim3 grid(unsigned(plan.grid.x), unsigned(plan.grid.y), unsigned(plan.grid.z));
+  dim3 block(unsigned(plan.block.x), unsigned(plan.block.y), unsigned(plan.block.z));
+  kernel<<<grid, block, size_t(plan.dynamic_shared_bytes), stream(device)>>>(args...);
+  check_launch(device, plan.kernel.c_str());
 }
 
 }  // namespace dmdlk::cuda
 
 // The kernels of native/cuda live in dmdlk::cuda_ops and use these helpers.
 namespace dmdlk::cuda_ops {
-using cuda::blocks_for;
 using cuda::check_launch;
 using cuda::DeviceGuard;
+using cuda::launch;
+using cuda::LaunchPlan;
 using cuda::stream;
 }  // namespace dmdlk::cuda_ops

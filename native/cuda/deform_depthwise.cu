@@ -1,5 +1,5 @@
 // DDLK's deformable convolution on CUDA, directly: depthwise, one offset group,
-// no mask (architecture.md). One thread per output pixel of one (image,
+// no mask (docs/configuration.md, offsets). One thread per output pixel of one (image,
 // channel) plane, reading its k² sample points from the offsets: no column
 // matrix (C·k²·H·W values per image) and no one-row GEMMs per channel, which is
 // what the general path (deform_conv2d.cu + GEMM) costs for this form. The
@@ -9,14 +9,15 @@
 //             summed over each warp's pixels, then one atomic per warp and tap;
 //             doffset by one thread per (image, tap, pixel) summing over the
 //             channels, with no atomics.
+#include "cuda/deform_conv2d.cuh"
 #include "cuda_check.cuh"
-#include "ops/deform_conv2d.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = int(kDeformThreads);
 
 template <typename T>
 __device__ T warp_sum(T v) {
@@ -89,10 +90,6 @@ __global__ void offset_grads_kernel(DeformGeometry g, const T* x, const T* offse
   out[g.pixels()] = sum_x;
 }
 
-dim3 grid(const DeformGeometry& g, int64_t rows) {
-  return dim3(unsigned((g.pixels() + kThreads - 1) / kThreads), unsigned(rows));
-}
-
 }  // namespace
 
 template <typename T>
@@ -100,9 +97,7 @@ void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch
                               const T* weight, T* y) {
   DMDLK_CHECK(batch * g.channels <= 65535, ErrorCode::InvalidArg, "deform_conv2d: ", batch, " images of ", g.channels,
               " channels exceed the CUDA grid");
-  DeviceGuard guard(device);
-  forward_kernel<T><<<grid(g, batch * g.channels), kThreads, 0, stream(device)>>>(g, x, offset, weight, y);
-  check_launch(device, "deform_conv2d (depthwise)");
+  launch(device, plan_deform_depthwise_forward(g, batch, sizeof(T)), forward_kernel<T>, g, x, offset, weight, y);
 }
 
 template <typename T>
@@ -110,19 +105,15 @@ void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batc
                                const T* weight, const T* dy, T* dx, T* doffset, T* dweight) {
   DMDLK_CHECK(batch * g.channels <= 65535 && batch * g.taps() <= 65535, ErrorCode::InvalidArg, "deform_conv2d_backward: ",
               batch, " images of ", g.channels, " channels exceed the CUDA grid");
-  DeviceGuard guard(device);
-  input_grads_kernel<T><<<grid(g, batch * g.channels), kThreads, 0, stream(device)>>>(g, x, offset, weight, dy, dx, dweight);
-  offset_grads_kernel<T><<<grid(g, batch * g.taps()), kThreads, 0, stream(device)>>>(g, x, offset, weight, dy, doffset);
-  check_launch(device, "deform_conv2d_backward (depthwise)");
+  std::vector<LaunchPlan> plans = plan_deform_depthwise_backward(g, batch, sizeof(T));
+  launch(device, plans[0], input_grads_kernel<T>, g, x, offset, weight, dy, dx, dweight);
+  launch(device, plans[1], offset_grads_kernel<T>, g, x, offset, weight, dy, doffset);
 }
 
-template void deform_depthwise_forward<float>(int, const DeformGeometry&, int64_t, const float*, const float*,
-                                              const float*, float*);
-template void deform_depthwise_forward<double>(int, const DeformGeometry&, int64_t, const double*, const double*,
-                                               const double*, double*);
-template void deform_depthwise_backward<float>(int, const DeformGeometry&, int64_t, const float*, const float*,
-                                               const float*, const float*, float*, float*, float*);
-template void deform_depthwise_backward<double>(int, const DeformGeometry&, int64_t, const double*, const double*,
-                                                const double*, const double*, double*, double*, double*);
+#define INSTANTIATE(T)                                                                                               \
+  template void deform_depthwise_forward<T>(int, const DeformGeometry&, int64_t, const T*, const T*, const T*, T*); \
+  template void deform_depthwise_backward<T>(int, const DeformGeometry&, int64_t, const T*, const T*, const T*,     \
+                                             const T*, T*, T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -1,7 +1,9 @@
 // Depthwise convolution: one thread per output (forward) or input (dx, a
 // gather) element; dw one block per (channel, tap) reducing over the batch.
 #include "block_reduce.cuh"
+#include "cuda/conv2d.cuh"
 #include "cuda_check.cuh"
+#include "ops/backend.h"
 #include "ops/depthwise_conv2d.h"
 
 namespace dmdlk::cuda_ops {
@@ -43,25 +45,20 @@ __global__ void weight_grad_kernel(ConvGeometry g, int64_t planes, int64_t chann
 
 template <typename T>
 void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y) {
-  DeviceGuard guard(device);
-  forward_kernel<T><<<blocks_for(planes * g.out_h * g.out_w), 256, 0, stream(device)>>>(g, planes, channels, x, w, y);
-  check_launch(device, "depthwise_forward");
+  launch(device, plan_depthwise_forward(g, planes, sizeof(T)), forward_kernel<T>, g, planes, channels, x, w, y);
 }
 
 template <typename T>
 void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                         const T* dy, T* dx, T* dw) {
-  DeviceGuard guard(device);
-  input_grad_kernel<T><<<blocks_for(planes * g.height * g.width), 256, 0, stream(device)>>>(g, planes, channels, dy, w, dx);
-  weight_grad_kernel<T><<<unsigned(channels * g.kernel_h * g.kernel_w), 256, 0, stream(device)>>>(g, planes, channels, x, dy, dw);
-  check_launch(device, "depthwise_backward");
+  launch(device, plan_depthwise_input_grad(g, planes, sizeof(T)), input_grad_kernel<T>, g, planes, channels, dy, w, dx);
+  launch(device, plan_depthwise_weight_grad(g, planes, channels, sizeof(T)), weight_grad_kernel<T>, g, planes, channels, x, dy, dw);
 }
 
-template void depthwise_forward<float>(int, const ConvGeometry&, int64_t, int64_t, const float*, const float*, float*);
-template void depthwise_forward<double>(int, const ConvGeometry&, int64_t, int64_t, const double*, const double*, double*);
-template void depthwise_backward<float>(int, const ConvGeometry&, int64_t, int64_t, const float*, const float*,
-                                        const float*, float*, float*);
-template void depthwise_backward<double>(int, const ConvGeometry&, int64_t, int64_t, const double*, const double*,
-                                         const double*, double*, double*);
+#define INSTANTIATE(T)                                                                                             \
+  template void depthwise_forward<T>(int, const ConvGeometry&, int64_t, int64_t, const T*, const T*, T*);         \
+  template void depthwise_backward<T>(int, const ConvGeometry&, int64_t, int64_t, const T*, const T*, const T*,   \
+                                      T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

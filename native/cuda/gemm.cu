@@ -5,15 +5,15 @@
 // matmul precision is "highest" or the GPU predates them.
 #include <type_traits>
 
+#include "cuda/gemm.cuh"
 #include "cuda_check.cuh"
-#include "gemm_tensor_cores.cuh"
-#include "ops/gemm.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
-constexpr int kTile = 64, kDepth = 16, kThreads = 256;
+constexpr int kTile = int(kGemmTile), kDepth = int(kGemmDepth), kThreads = int(kGemmThreads);
 
 template <typename T>
 __global__ void gemm_kernel(GemmShape s, T alpha, const T* __restrict__ a, const T* __restrict__ b, T beta,
@@ -87,13 +87,10 @@ void gemm(int device, const GemmShape& s, T alpha, const T* a, const T* b, T bet
     if (precision != MatmulPrecision::Highest && has_tensor_cores(device))
       return gemm_tensor_cores(device, precision, s, alpha, a, b, beta, c);
   }
-  DeviceGuard guard(device);
-  dim3 grid(unsigned((s.n + kTile - 1) / kTile), unsigned((s.m + kTile - 1) / kTile), unsigned(s.batch));
-  gemm_kernel<T><<<grid, kThreads, 0, stream(device)>>>(s, alpha, a, b, beta, c);
-  check_launch(device, "gemm");
+  launch(device, plan_gemm_simt(s, sizeof(T), beta != T(0)), gemm_kernel<T>, s, alpha, a, b, beta, c);
 }
 
-template void gemm<float>(int, const GemmShape&, float, const float*, const float*, float, float*);
-template void gemm<double>(int, const GemmShape&, double, const double*, const double*, double, double*);
+#define INSTANTIATE(T) template void gemm<T>(int, const GemmShape&, T, const T*, const T*, T, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -11,14 +11,14 @@
 #include <cuda_bf16.h>
 #include <mma.h>
 
+#include "cuda/gemm.cuh"
 #include "cuda_check.cuh"
-#include "gemm_tensor_cores.cuh"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
-constexpr int kTile = 64, kDepth = 16, kWarps = 4, kThreads = 32 * kWarps;
+constexpr int kTile = int(kGemmTile), kDepth = int(kGemmDepth), kThreads = int(kGemmTensorCoreThreads);
 static_assert(kDepth % 16 == 0, "a staged slice must hold whole WMMA steps of both input types (8 and 16 deep)");
 
 // Which tensor-core input type a kernel uses (the traits below are device-only:
@@ -126,13 +126,9 @@ __global__ void __launch_bounds__(kThreads) gemm_tensor_core_kernel(GemmShape s,
 
 void gemm_tensor_cores(int device, MatmulPrecision precision, const GemmShape& s, float alpha, const float* a,
                        const float* b, float beta, float* c) {
-  DeviceGuard guard(device);
-  dim3 grid(unsigned((s.n + kTile - 1) / kTile), unsigned((s.m + kTile - 1) / kTile), unsigned(s.batch));
-  if (precision == MatmulPrecision::Medium)
-    gemm_tensor_core_kernel<Bf16><<<grid, kThreads, 0, stream(device)>>>(s, alpha, a, b, beta, c);
-  else
-    gemm_tensor_core_kernel<Tf32><<<grid, kThreads, 0, stream(device)>>>(s, alpha, a, b, beta, c);
-  check_launch(device, "gemm (tensor cores)");
+  LaunchPlan plan = plan_gemm_tensor_cores(s, precision, beta != 0.0f);
+  if (precision == MatmulPrecision::Medium) launch(device, plan, gemm_tensor_core_kernel<Bf16>, s, alpha, a, b, beta, c);
+  else launch(device, plan, gemm_tensor_core_kernel<Tf32>, s, alpha, a, b, beta, c);
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -1,6 +1,8 @@
 // im2col and its gather-form adjoint, one thread per element, over the shared
 // per-element functions of ops/im2col.h.
+#include "cuda/conv2d.cuh"
 #include "cuda_check.cuh"
+#include "ops/backend.h"
 #include "ops/im2col.h"
 
 namespace dmdlk::cuda_ops {
@@ -27,21 +29,17 @@ __global__ void col2im_kernel(ConvGeometry g, const T* dcol, T* dx) {
 
 template <typename T>
 void im2col(int device, const ConvGeometry& g, const T* x, T* col) {
-  DeviceGuard guard(device);
-  im2col_kernel<T><<<blocks_for(g.col_rows() * g.col_cols()), 256, 0, stream(device)>>>(g, x, col);
-  check_launch(device, "im2col");
+  launch(device, plan_im2col(g, sizeof(T)), im2col_kernel<T>, g, x, col);
 }
 
 template <typename T>
 void col2im(int device, const ConvGeometry& g, const T* dcol, T* dx) {
-  DeviceGuard guard(device);
-  col2im_kernel<T><<<blocks_for(g.channels * g.height * g.width), 256, 0, stream(device)>>>(g, dcol, dx);
-  check_launch(device, "col2im");
+  launch(device, plan_col2im(g, sizeof(T)), col2im_kernel<T>, g, dcol, dx);
 }
 
-template void im2col<float>(int, const ConvGeometry&, const float*, float*);
-template void im2col<double>(int, const ConvGeometry&, const double*, double*);
-template void col2im<float>(int, const ConvGeometry&, const float*, float*);
-template void col2im<double>(int, const ConvGeometry&, const double*, double*);
+#define INSTANTIATE(T)                                                       \
+  template void im2col<T>(int, const ConvGeometry&, const T*, T*);         \
+  template void col2im<T>(int, const ConvGeometry&, const T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -22,15 +22,30 @@ enum class MathUnit { Fp32, Fp64, Tf32, Bf16 };
 struct LaunchPlan {
   std::string kernel;        // e.g. "gemm_tensor_cores<tf32>"
   Dim3 grid, block;
-  int64_t shared_bytes = 0;  // dynamic + static shared memory per block
+  int64_t shared_bytes = 0;          // shared memory per block, static and dynamic
+  int64_t dynamic_shared_bytes = 0;  // of which requested at launch
   double bytes = 0;          // global memory read + written (unique bytes, as a perfect cache would see them)
   double flops = 0;          // floating-point operations (a multiply-add is 2)
   MathUnit unit = MathUnit::Fp32;
-  // The longest chain of dependent steps one thread walks alone (a serial
-  // reduction over N elements is N): work that more threads could share.
-  int64_t serial_steps = 1;
+  // The most elements one thread sums (or otherwise reduces) alone, one after
+  // the other: 1 for element-wise work. Work that more threads could share.
+  int64_t serial_reduction = 1;
   int64_t threads() const { return grid.count() * block.count(); }
 };
+
+// One thread per element of n, `threads` a block, as many blocks as cover n
+// (at most 65535·8: a grid-stride loop then does the rest). `bytes` and
+// `flops` are the whole launch's.
+LaunchPlan elementwise_plan(std::string kernel, int64_t n, double bytes, double flops = 0, int64_t threads = 256);
+
+// A tensor of `bytes` set to zero (Tensor::zeros: cudaMemsetAsync, a driver
+// kernel that writes 16 bytes a thread).
+inline LaunchPlan plan_fill_zero(int64_t bytes);
+
+// Blocks of `threads` covering n items.
+inline int64_t blocks_to_cover(int64_t n, int64_t threads) { return n <= 0 ? 1 : (n + threads - 1) / threads; }
+
+inline LaunchPlan plan_fill_zero(int64_t bytes) { return elementwise_plan("memset", blocks_to_cover(bytes, 16), double(bytes)); }
 
 // Where the launches of a scope are collected (LaunchLog::active() is null
 // when none is): the launcher of native/cuda appends each plan it launches,

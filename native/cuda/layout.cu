@@ -1,6 +1,7 @@
 // Permutation (a gather over ops/layout.h's index math) and channel-block copies.
+#include "cuda/layout.cuh"
 #include "cuda_check.cuh"
-#include "ops/layout.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -27,23 +28,20 @@ __global__ void copy_channels_kernel(int64_t batch, int64_t inner, const T* src,
 template <typename T>
 void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y) {
   if (n == 0) return;
-  DeviceGuard guard(device);
-  permute_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(plan, n, x, y);
-  check_launch(device, "permute");
+  launch(device, plan_permute(n, sizeof(T)), permute_kernel<T>, plan, n, x, y);
 }
 
 template <typename T>
 void copy_channels(int device, int64_t batch, int64_t inner, const T* src, int64_t src_channels, int64_t src_begin,
                    T* dst, int64_t dst_channels, int64_t dst_begin, int64_t count) {
-  DeviceGuard guard(device);
-  copy_channels_kernel<T><<<blocks_for(batch * count * inner), 256, 0, stream(device)>>>(
-      batch, inner, src, src_channels, src_begin, dst, dst_channels, dst_begin, count);
-  check_launch(device, "copy_channels");
+  if (batch * count * inner == 0) return;
+  launch(device, plan_copy_channels(batch, inner, count, sizeof(T)), copy_channels_kernel<T>, batch, inner, src,
+         src_channels, src_begin, dst, dst_channels, dst_begin, count);
 }
 
-template void permute<float>(int, const PermutePlan&, int64_t, const float*, float*);
-template void permute<double>(int, const PermutePlan&, int64_t, const double*, double*);
-template void copy_channels<float>(int, int64_t, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t, int64_t);
-template void copy_channels<double>(int, int64_t, int64_t, const double*, int64_t, int64_t, double*, int64_t, int64_t, int64_t);
+#define INSTANTIATE(T)                                                                                       \
+  template void permute<T>(int, const PermutePlan&, int64_t, const T*, T*);                                 \
+  template void copy_channels<T>(int, int64_t, int64_t, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

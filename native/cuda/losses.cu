@@ -3,19 +3,18 @@
 // deterministic and leaves the scalar on the device; per-pixel gradients run
 // one thread per pixel. The sums take about a millisecond at batch 4, 448².
 #include "block_reduce.cuh"
+#include "cuda/losses.cuh"
 #include "cuda_check.cuh"
-#include "ops/losses.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
-constexpr int kReduceThreads = 1024;
-
 template <typename T>
 __global__ void ce_forward_kernel(LossLayout l, const T* logits, const int32_t* targets, T* loss) {
   double sum = 0;
-  for (int64_t i = threadIdx.x; i < l.pixels(); i += kReduceThreads) sum += double(pixel_nll(l, logits, targets, i));
+  for (int64_t i = threadIdx.x; i < l.pixels(); i += kLossReduceThreads) sum += double(pixel_nll(l, logits, targets, i));
   sum = block_sum(sum);
   if (threadIdx.x == 0) *loss = T(sum / double(l.pixels()));
 }
@@ -38,7 +37,7 @@ template <typename T>
 __global__ void dice_sums_kernel(LossLayout l, const T* logits, const int32_t* targets, double* sums) {
   for (int64_t k = 0; k < l.classes; ++k) {
     double inter = 0, total = 0;
-    for (int64_t i = threadIdx.x; i < l.pixels(); i += kReduceThreads) {
+    for (int64_t i = threadIdx.x; i < l.pixels(); i += kLossReduceThreads) {
       T m, s;
       pixel_softmax_terms(l, logits, i, &m, &s);
       double p = double(exp_value(logits[l.at(i, k)] - m) / s);
@@ -78,44 +77,35 @@ Tensor dice_sums(int device, const LossLayout& l) {
 
 template <typename T>
 void cross_entropy_forward(int device, const LossLayout& l, const T* logits, const int32_t* targets, T* loss) {
-  DeviceGuard guard(device);
-  ce_forward_kernel<T><<<1, kReduceThreads, 0, stream(device)>>>(l, logits, targets, loss);
-  check_launch(device, "cross_entropy_forward");
+  launch(device, plan_cross_entropy_forward(l, sizeof(T)), ce_forward_kernel<T>, l, logits, targets, loss);
 }
 
 template <typename T>
 void cross_entropy_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss,
                             T* dlogits) {
-  DeviceGuard guard(device);
-  ce_backward_kernel<T><<<blocks_for(l.pixels()), 256, 0, stream(device)>>>(l, logits, targets, dloss, dlogits);
-  check_launch(device, "cross_entropy_backward");
+  launch(device, plan_cross_entropy_backward(l, sizeof(T)), ce_backward_kernel<T>, l, logits, targets, dloss, dlogits);
 }
 
 template <typename T>
 void dice_forward(int device, const LossLayout& l, const T* logits, const int32_t* targets, T* loss) {
-  DeviceGuard guard(device);
   Tensor sums = dice_sums(device, l);
-  dice_sums_kernel<T><<<1, kReduceThreads, 0, stream(device)>>>(l, logits, targets, sums.data<double>());
-  dice_loss_kernel<T><<<1, 1, 0, stream(device)>>>(l, sums.data<double>(), loss);
-  check_launch(device, "dice_forward");
+  launch(device, plan_dice_sums(l, sizeof(T)), dice_sums_kernel<T>, l, logits, targets, sums.data<double>());
+  launch(device, plan_dice_loss(l), dice_loss_kernel<T>, l, static_cast<const double*>(sums.data<double>()), loss);
 }
 
 template <typename T>
 void dice_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits) {
-  DeviceGuard guard(device);
   Tensor sums = dice_sums(device, l);
-  dice_sums_kernel<T><<<1, kReduceThreads, 0, stream(device)>>>(l, logits, targets, sums.data<double>());
-  dice_backward_kernel<T><<<blocks_for(l.pixels()), 256, 0, stream(device)>>>(l, logits, targets, sums.data<double>(), dloss, dlogits);
-  check_launch(device, "dice_backward");
+  launch(device, plan_dice_sums(l, sizeof(T)), dice_sums_kernel<T>, l, logits, targets, sums.data<double>());
+  launch(device, plan_dice_backward(l, sizeof(T)), dice_backward_kernel<T>, l, logits, targets,
+         static_cast<const double*>(sums.data<double>()), dloss, dlogits);
 }
 
-#define DMDLK_INSTANTIATE(T)                                                                                        \
+#define INSTANTIATE(T)                                                                                              \
   template void cross_entropy_forward<T>(int, const LossLayout&, const T*, const int32_t*, T*);                    \
   template void cross_entropy_backward<T>(int, const LossLayout&, const T*, const int32_t*, const T*, T*);         \
   template void dice_forward<T>(int, const LossLayout&, const T*, const int32_t*, T*);                             \
   template void dice_backward<T>(int, const LossLayout&, const T*, const int32_t*, const T*, T*);
-DMDLK_INSTANTIATE(float)
-DMDLK_INSTANTIATE(double)
-#undef DMDLK_INSTANTIATE
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

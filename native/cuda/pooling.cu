@@ -1,8 +1,9 @@
 // Pooling and channel reductions: one thread per output element forward, one
 // per input element backward (gathers), over the shared math of ops/pooling.h.
 #include "block_reduce.cuh"
+#include "cuda/pooling.cuh"
 #include "cuda_check.cuh"
-#include "ops/pooling.h"
+#include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -58,64 +59,49 @@ __global__ void channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, in
 
 template <typename T>
 void pool2d_forward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y) {
-  int64_t n = planes * g.out_h * g.out_w;
-  if (n == 0) return;
-  DeviceGuard guard(device);
-  pool_forward_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(kind, g, planes, x, y);
-  check_launch(device, "pool2d_forward");
+  if (planes * g.out_h * g.out_w == 0) return;
+  launch(device, plan_pool2d_forward(g, planes, sizeof(T)), pool_forward_kernel<T>, kind, g, planes, x, y);
 }
 
 template <typename T>
 void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
-  int64_t n = planes * g.height * g.width;
-  if (n == 0) return;
-  DeviceGuard guard(device);
-  pool_backward_kernel<T><<<blocks_for(n), 256, 0, stream(device)>>>(kind, g, planes, x, dy, dx);
-  check_launch(device, "pool2d_backward");
+  if (planes * g.height * g.width == 0) return;
+  launch(device, plan_pool2d_backward(kind, g, planes, sizeof(T)), pool_backward_kernel<T>, kind, g, planes, x, dy, dx);
 }
 
 template <typename T>
 void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* x, T* y) {
   if (planes == 0) return;
-  DeviceGuard guard(device);
-  global_avg_forward_kernel<T><<<unsigned(planes), 256, 0, stream(device)>>>(size, x, y);
-  check_launch(device, "global_avg_pool_forward");
+  launch(device, plan_global_avg_pool_forward(planes, size, sizeof(T)), global_avg_forward_kernel<T>, size, x, y);
 }
 
 template <typename T>
 void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, T* dx) {
   if (planes * size == 0) return;
-  DeviceGuard guard(device);
-  global_avg_backward_kernel<T><<<blocks_for(planes * size), 256, 0, stream(device)>>>(planes, size, dy, dx);
-  check_launch(device, "global_avg_pool_backward");
+  launch(device, plan_global_avg_pool_backward(planes, size, sizeof(T)), global_avg_backward_kernel<T>, planes, size, dy, dx);
 }
 
 template <typename T>
 void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
   if (n * hw == 0) return;
-  DeviceGuard guard(device);
-  channel_reduce_forward_kernel<T><<<blocks_for(n * hw), 256, 0, stream(device)>>>(kind, n, c, hw, x, y);
-  check_launch(device, "channel_reduce_forward");
+  launch(device, plan_channel_reduce_forward(n, c, hw, sizeof(T)), channel_reduce_forward_kernel<T>, kind, n, c, hw, x, y);
 }
 
 template <typename T>
 void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
                              T* dx) {
   if (n * hw == 0) return;
-  DeviceGuard guard(device);
-  channel_reduce_backward_kernel<T><<<blocks_for(n * hw), 256, 0, stream(device)>>>(kind, n, c, hw, x, dy, dx);
-  check_launch(device, "channel_reduce_backward");
+  launch(device, plan_channel_reduce_backward(kind, n, c, hw, sizeof(T)), channel_reduce_backward_kernel<T>, kind, n, c, hw,
+         x, dy, dx);
 }
 
-#define DMDLK_INSTANTIATE(T)                                                                                          \
+#define INSTANTIATE(T)                                                                                                \
   template void pool2d_forward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, T*);                        \
   template void pool2d_backward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, const T*, T*);             \
   template void global_avg_pool_forward<T>(int, int64_t, int64_t, const T*, T*);                                     \
   template void global_avg_pool_backward<T>(int, int64_t, int64_t, const T*, T*);                                    \
   template void channel_reduce_forward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, T*);              \
   template void channel_reduce_backward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, const T*, T*);
-DMDLK_INSTANTIATE(float)
-DMDLK_INSTANTIATE(double)
-#undef DMDLK_INSTANTIATE
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

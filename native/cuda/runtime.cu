@@ -94,7 +94,14 @@ void require_device(int device) {
 
 DeviceGuard::DeviceGuard(int device) {
   require_device(device);
-  DMDLK_CUDA_CALL(cudaSetDevice(device));
+  DMDLK_CUDA_CALL(cudaGetDevice(&previous_));
+  if (previous_ != device) DMDLK_CUDA_CALL(cudaSetDevice(device));
+}
+
+DeviceGuard::~DeviceGuard() {
+  int current = -1;
+  // A destructor must not throw: a failure to restore leaves the device as it is.
+  if (cudaGetDevice(&current) == cudaSuccess && current != previous_ && previous_ >= 0) cudaSetDevice(previous_);
 }
 
 cudaStream_t stream(int device) {

@@ -1,5 +1,7 @@
 // Bilinear ×2 upsampling and its gather-form gradient (ops/upsample.h).
+#include "cuda/upsample.cuh"
 #include "cuda_check.cuh"
+#include "ops/backend.h"
 #include "ops/upsample.h"
 
 namespace dmdlk::cuda_ops {
@@ -28,21 +30,17 @@ __global__ void backward_kernel(int64_t planes, int64_t h, int64_t w, const T* d
 
 template <typename T>
 void upsample2x_forward(int device, int64_t planes, int64_t h, int64_t w, const T* x, T* y) {
-  DeviceGuard guard(device);
-  forward_kernel<T><<<blocks_for(planes * 4 * h * w), 256, 0, stream(device)>>>(planes, h, w, x, y);
-  check_launch(device, "upsample2x_forward");
+  launch(device, plan_upsample2x_forward(planes, h, w, sizeof(T)), forward_kernel<T>, planes, h, w, x, y);
 }
 
 template <typename T>
 void upsample2x_backward(int device, int64_t planes, int64_t h, int64_t w, const T* dy, T* dx) {
-  DeviceGuard guard(device);
-  backward_kernel<T><<<blocks_for(planes * h * w), 256, 0, stream(device)>>>(planes, h, w, dy, dx);
-  check_launch(device, "upsample2x_backward");
+  launch(device, plan_upsample2x_backward(planes, h, w, sizeof(T)), backward_kernel<T>, planes, h, w, dy, dx);
 }
 
-template void upsample2x_forward<float>(int, int64_t, int64_t, int64_t, const float*, float*);
-template void upsample2x_forward<double>(int, int64_t, int64_t, int64_t, const double*, double*);
-template void upsample2x_backward<float>(int, int64_t, int64_t, int64_t, const float*, float*);
-template void upsample2x_backward<double>(int, int64_t, int64_t, int64_t, const double*, double*);
+#define INSTANTIATE(T)                                                                   \
+  template void upsample2x_forward<T>(int, int64_t, int64_t, int64_t, const T*, T*);   \
+  template void upsample2x_backward<T>(int, int64_t, int64_t, int64_t, const T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

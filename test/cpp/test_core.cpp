@@ -138,8 +138,8 @@ TEST(per_element_im2col_matches_the_cpu_loops) {
     for (double& v : x) v = normal(rng);
     for (double& v : dcol) v = normal(rng);
     std::vector<double> col(dcol.size()), dx(x.size());
-    cpu_im2col(g, x.data(), col.data());
-    cpu_col2im(g, dcol.data(), dx.data());
+    cpu_ops::im2col(g, x.data(), col.data());
+    cpu_ops::col2im(g, dcol.data(), dx.data());
     for (int64_t r = 0; r < g.col_rows(); ++r)
       for (int64_t c = 0; c < g.col_cols(); ++c)
         if (col[size_t(r * g.col_cols() + c)] != im2col_at(g, x.data(), r, c)) fail(__FILE__, __LINE__, "im2col differs");

@@ -1,4 +1,4 @@
-// cpu_gemm against a naive triple loop, for both transposes, alpha/beta,
+// cpu_ops::gemm against a naive triple loop, for both transposes, alpha/beta,
 // batches with shared operands, and sizes around every blocking boundary
 // (micro-tile 6×16 / 4×8, panel depth 256, tile 72×192, panel width 3072),
 // small products strip by strip and large ones in whole panels.
@@ -48,7 +48,7 @@ void check_shape(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int64_t batc
   Tensor c = random_tensor({std::max<int64_t>(1, batch * s.stride_c)}, rng, 1.0, dt);
   Tensor expected = c.clone();
   Tensor bias = random_tensor({batch * m}, rng, 1.0, dt);
-  cpu_gemm<T>(s, alpha, a.data<T>(), b.data<T>(), beta, c.data<T>(), with_bias ? bias.data<T>() : nullptr);
+  cpu_ops::gemm<T>(s, alpha, a.data<T>(), b.data<T>(), beta, c.data<T>(), with_bias ? bias.data<T>() : nullptr);
   naive<T>(s, alpha, a.data<T>(), b.data<T>(), beta, expected.data<T>());
   if (with_bias)
     for (int64_t q = 0; q < batch; ++q)
@@ -109,12 +109,12 @@ TEST(gemm_beta_zero_ignores_nan_in_c) {
   GemmShape s;
   s.m = 2, s.n = 2, s.k = 1, s.lda = 1, s.ldb = 2, s.ldc = 2;
   float a[2] = {1, 2}, b[2] = {3, 4}, c[4] = {NAN, NAN, NAN, NAN};
-  cpu_gemm<float>(s, 1.0f, a, b, 0.0f, c);
+  cpu_ops::gemm<float>(s, 1.0f, a, b, 0.0f, c);
   CHECK(c[0] == 3 && c[1] == 4 && c[2] == 6 && c[3] == 8);
 }
 
-// cpu_gemm_columns gathers the im2col matrix while packing: it must equal
-// cpu_gemm on the stored matrix, for both orientations, per-strip and
+// cpu_ops::gemm_columns gathers the im2col matrix while packing: it must equal
+// cpu_ops::gemm on the stored matrix, for both orientations, per-strip and
 // whole-panel packing (rows of C ≤ / > 144), split depths, groups as batch
 // items, strides, dilations, padding beyond the kernel, and rows of fewer
 // pixels than a strip.
@@ -127,7 +127,7 @@ void check_columns(ConvGeometry g, int64_t groups, int64_t m, double tol) {
   DType dt = dtype_of<T>::value;
   Tensor x = random_tensor({groups * image}, rng, 1.0, dt);
   Tensor col = Tensor::empty({groups * rows * cols}, dt);
-  for (int64_t i = 0; i < groups; ++i) cpu_im2col<T>(g, x.data<T>() + i * image, col.data<T>() + i * rows * cols);
+  for (int64_t i = 0; i < groups; ++i) cpu_ops::im2col<T>(g, x.data<T>() + i * image, col.data<T>() + i * rows * cols);
   for (bool transposed : {false, true}) {
     GemmShape s;  // forward: [m, rows]·col; weight gradient: [m, cols]·colᵀ
     s.m = m, s.n = transposed ? rows : cols, s.k = transposed ? cols : rows, s.trans_b = transposed;
@@ -136,9 +136,9 @@ void check_columns(ConvGeometry g, int64_t groups, int64_t m, double tol) {
     Tensor a = random_tensor({groups * s.stride_a}, rng, 1.0, dt);
     Tensor expected = random_tensor({groups * s.stride_c}, rng, 1.0, dt), got = expected.clone();
     Tensor bias = random_tensor({groups * m}, rng, 1.0, dt);  // the epilogue, as convolutions use it
-    cpu_gemm<T>(s, 1, a.data<T>(), col.data<T>(), 0.5, expected.data<T>(), bias.data<T>());
+    cpu_ops::gemm<T>(s, 1, a.data<T>(), col.data<T>(), 0.5, expected.data<T>(), bias.data<T>());
     s.stride_b = image;
-    cpu_gemm_columns<T>(s, 1, a.data<T>(), g, x.data<T>(), 0.5, got.data<T>(), bias.data<T>());
+    cpu_ops::gemm_columns<T>(s, 1, a.data<T>(), g, x.data<T>(), 0.5, got.data<T>(), bias.data<T>());
     double worst = closeness(got, expected, tol, tol);
     if (!(worst <= 1))
       fail(__FILE__, __LINE__, concat("gemm_columns ", g.channels, "×", g.height, "×", g.width, " k ", g.kernel_h, "×",

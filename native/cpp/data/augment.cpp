@@ -5,6 +5,8 @@
 #include <random>
 
 #include "core/thread_pool.h"
+#include "cuda/augment.cuh"
+#include "ops/backend.h"
 #include "io/json.h"
 #include "ops/op_checks.h"
 
@@ -111,6 +113,90 @@ std::vector<ImageAugment> draw_augments(const Augmentation& a, int64_t count, in
   return out;
 }
 
+namespace cpu_ops {
+
+void unit_images(int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
+  parallel_for(0, batch * h, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t n = r / h, y = r % h;
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t x = 0; x < w; ++x) out[((n * c + ch) * h + y) * w + x] = float(in[(r * w + x) * c + ch]) / 255.f;
+    }
+  });
+}
+
+void warp_images(int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const float* matrices,
+                 const float* in, float* out) {
+  parallel_for(0, batch * out_h, 8, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t n = r / out_h, y = r % out_h;
+      for (int64_t xx = 0; xx < out_w; ++xx) {
+        float sx, sy;
+        warp_source(matrices + n * 6, xx, y, &sx, &sy);
+        for (int64_t ch = 0; ch < c; ++ch)
+          out[((n * c + ch) * out_h + y) * out_w + xx] = bilinear_sample(in + (n * c + ch) * h * w, h, w, sx, sy);
+      }
+    }
+  });
+}
+
+void warp_masks(int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in, int32_t* out) {
+  parallel_for(0, batch * h, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t n = r / h, y = r % h;
+      for (int64_t xx = 0; xx < w; ++xx) {
+        float sx, sy;
+        warp_source(matrices + n * 6, xx, y, &sx, &sy);
+        out[r * w + xx] = in[(n * h + nearest_index(sy, h)) * w + nearest_index(sx, w)];
+      }
+    }
+  });
+}
+
+void adjust_colour(int64_t batch, int64_t h, int64_t w, const float* factors, float* x) {
+  int64_t plane = h * w;
+  parallel_for(0, batch, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t n = lo; n < hi; ++n) {
+      float* r = x + n * 3 * plane;
+      const float* fn = factors + n * 4;
+      double grey = 0;
+      for (int64_t i = 0; i < plane; ++i) {
+        r[i] = brightened(r[i], fn), r[plane + i] = brightened(r[plane + i], fn);
+        r[2 * plane + i] = brightened(r[2 * plane + i], fn);
+        grey += grayscale(r[i], r[plane + i], r[2 * plane + i]);
+      }
+      float mean = float(grey / double(plane));
+      for (int64_t i = 0; i < plane; ++i) jitter_pixel(r + i, r + plane + i, r + 2 * plane + i, fn, mean);
+    }
+  });
+}
+
+// Tap t of image n's kernel weights offset t − radius.
+void blur_pass(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii, int64_t max_taps,
+               bool vertical, const float* in, float* out) {
+  parallel_for(0, batch * c * h, 8, [&](int64_t lo, int64_t hi) {
+    for (int64_t row = lo; row < hi; ++row) {
+      int64_t n = row / (c * h), y = row % h, r = radii[n];
+      const float* k = kernels + n * max_taps;
+      const float* plane = in + (row / h) * h * w;
+      for (int64_t xx = 0; xx < w; ++xx) {
+        float s = 0;
+        for (int64_t t = -r; t <= r; ++t)
+          s += k[t + r] * (vertical ? plane[reflect_index(y + t, h) * w + xx] : plane[y * w + reflect_index(xx + t, w)]);
+        out[row * w + xx] = s;
+      }
+    }
+  });
+}
+
+void to_network_input(int64_t n, float* x) {
+  parallel_for(0, n, 1 << 14, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) x[i] = 2 * x[i] - 1;
+  });
+}
+
+}  // namespace cpu_ops
+
 Tensor unit_images(const Tensor& images) {
   const char* op = "unit_images";
   check_defined(images, op, "images");
@@ -119,19 +205,7 @@ Tensor unit_images(const Tensor& images) {
   int64_t b = images.dim(0), h = images.dim(1), w = images.dim(2), c = images.dim(3);
   Tensor out = Tensor::empty({b, c, h, w}, DType::F32, images.device());
   if (out.numel() == 0) return out;
-  const uint8_t* in = images.data<uint8_t>();
-  float* o = out.data<float>();
-  if (images.device().is_cpu()) {
-    parallel_for(0, b * h, 16, [&](int64_t lo, int64_t hi) {
-      for (int64_t r = lo; r < hi; ++r) {
-        int64_t n = r / h, y = r % h;
-        for (int64_t ch = 0; ch < c; ++ch)
-          for (int64_t x = 0; x < w; ++x) o[((n * c + ch) * h + y) * w + x] = float(in[(r * w + x) * c + ch]) / 255.f;
-      }
-    });
-  } else {
-    DMDLK_CUDA_DISPATCH(cuda_ops::unit_images(images.device().index, b, h, w, c, in, o));
-  }
+  DMDLK_ON_DEVICE(images.device(), unit_images, b, h, w, c, images.data<uint8_t>(), out.data<float>());
   return out;
 }
 
@@ -142,24 +216,7 @@ Tensor warp_images(const Tensor& x, const Tensor& matrices, int64_t out_h, int64
   check_matrices(matrices, b, x, op);
   DMDLK_CHECK(out_h >= 1 && out_w >= 1 && h >= 1 && w >= 1, ErrorCode::Shape, op, ": empty image");
   Tensor out = Tensor::empty({b, c, out_h, out_w}, DType::F32, x.device());
-  const float* m = matrices.data<float>();
-  const float* in = x.data<float>();
-  float* o = out.data<float>();
-  if (x.device().is_cpu()) {
-    parallel_for(0, b * out_h, 8, [&](int64_t lo, int64_t hi) {
-      for (int64_t r = lo; r < hi; ++r) {
-        int64_t n = r / out_h, y = r % out_h;
-        for (int64_t xx = 0; xx < out_w; ++xx) {
-          float sx, sy;
-          warp_source(m + n * 6, xx, y, &sx, &sy);
-          for (int64_t ch = 0; ch < c; ++ch)
-            o[((n * c + ch) * out_h + y) * out_w + xx] = bilinear_sample(in + (n * c + ch) * h * w, h, w, sx, sy);
-        }
-      }
-    });
-  } else {
-    DMDLK_CUDA_DISPATCH(cuda_ops::warp_images(x.device().index, b, c, h, w, out_h, out_w, m, in, o));
-  }
+  DMDLK_ON_DEVICE(x.device(), warp_images, b, c, h, w, out_h, out_w, matrices.data<float>(), x.data<float>(), out.data<float>());
   return out;
 }
 
@@ -172,23 +229,7 @@ Tensor warp_masks(const Tensor& masks, const Tensor& matrices) {
   check_matrices(matrices, b, masks, op);
   Tensor out = Tensor::empty({b, h, w}, DType::I32, masks.device());
   if (out.numel() == 0) return out;
-  const float* m = matrices.data<float>();
-  const uint8_t* in = masks.data<uint8_t>();
-  int32_t* o = out.data<int32_t>();
-  if (masks.device().is_cpu()) {
-    parallel_for(0, b * h, 16, [&](int64_t lo, int64_t hi) {
-      for (int64_t r = lo; r < hi; ++r) {
-        int64_t n = r / h, y = r % h;
-        for (int64_t xx = 0; xx < w; ++xx) {
-          float sx, sy;
-          warp_source(m + n * 6, xx, y, &sx, &sy);
-          o[r * w + xx] = in[(n * h + nearest_index(sy, h)) * w + nearest_index(sx, w)];
-        }
-      }
-    });
-  } else {
-    DMDLK_CUDA_DISPATCH(cuda_ops::warp_masks(masks.device().index, b, h, w, m, in, o));
-  }
+  DMDLK_ON_DEVICE(masks.device(), warp_masks, b, h, w, matrices.data<float>(), masks.data<uint8_t>(), out.data<int32_t>());
   return out;
 }
 
@@ -201,27 +242,7 @@ Tensor adjust_colour(const Tensor& x, const Tensor& factors) {
               op, ": factors must be float32 on the images' device");
   check_shape(factors, {b, 4}, op, "factors");
   Tensor out = x.clone();
-  float* o = out.data<float>();
-  const float* f = factors.data<float>();
-  if (x.device().is_cpu()) {
-    int64_t plane = h * w;
-    parallel_for(0, b, 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t n = lo; n < hi; ++n) {
-        float* r = o + n * 3 * plane;
-        const float* fn = f + n * 4;
-        double grey = 0;
-        for (int64_t i = 0; i < plane; ++i) {
-          r[i] = brightened(r[i], fn), r[plane + i] = brightened(r[plane + i], fn);
-          r[2 * plane + i] = brightened(r[2 * plane + i], fn);
-          grey += grayscale(r[i], r[plane + i], r[2 * plane + i]);
-        }
-        float mean = float(grey / double(plane));
-        for (int64_t i = 0; i < plane; ++i) jitter_pixel(r + i, r + plane + i, r + 2 * plane + i, fn, mean);
-      }
-    });
-  } else {
-    DMDLK_CUDA_DISPATCH(cuda_ops::adjust_colour(x.device().index, b, h, w, f, o));
-  }
+  DMDLK_ON_DEVICE(x.device(), adjust_colour, b, h, w, factors.data<float>(), out.data<float>());
   return out;
 }
 
@@ -250,34 +271,13 @@ Tensor gaussian_blur(const Tensor& x, const std::vector<float>& sigmas) {
     std::copy(k.begin(), k.end(), kernels.begin() + n * taps);
   }
   Tensor tmp = Tensor::empty(x.shape(), DType::F32, x.device()), out = Tensor::empty(x.shape(), DType::F32, x.device());
-  if (x.device().is_cpu()) {
-    // Horizontal then vertical: tap t of image n's kernel weights offset t − r.
-    auto pass = [&](const float* in, float* o, bool vertical) {
-      parallel_for(0, b * c * h, 8, [&](int64_t lo, int64_t hi) {
-        for (int64_t row = lo; row < hi; ++row) {
-          int64_t n = row / (c * h), y = row % h, r = radii[size_t(n)];
-          const float* k = kernels.data() + n * taps;
-          const float* plane = in + (row / h) * h * w;
-          for (int64_t xx = 0; xx < w; ++xx) {
-            float s = 0;
-            for (int64_t t = -r; t <= r; ++t)
-              s += k[t + r] * (vertical ? plane[reflect_index(y + t, h) * w + xx] : plane[y * w + reflect_index(xx + t, w)]);
-            o[row * w + xx] = s;
-          }
-        }
-      });
-    };
-    pass(x.data<float>(), tmp.data<float>(), false);
-    pass(tmp.data<float>(), out.data<float>(), true);
-  } else {
-    Tensor k = Tensor::from_vector(kernels, {b, taps}).to(x.device());
-    Tensor rad = Tensor::from_vector(radii, {b}).to(x.device());
-    DMDLK_CUDA_DISPATCH(
-        cuda_ops::blur_pass(x.device().index, b, c, h, w, k.data<float>(), rad.data<int32_t>(), taps, false,
-                            x.data<float>(), tmp.data<float>());
-        cuda_ops::blur_pass(x.device().index, b, c, h, w, k.data<float>(), rad.data<int32_t>(), taps, true,
-                            tmp.data<float>(), out.data<float>()));
-  }
+  Tensor k = Tensor::from_vector(kernels, {b, taps}).to(x.device());
+  Tensor rad = Tensor::from_vector(radii, {b}).to(x.device());
+  // Horizontal then vertical.
+  DMDLK_ON_DEVICE(x.device(), blur_pass, b, c, h, w, k.data<float>(), rad.data<int32_t>(), taps, false, x.data<float>(),
+                  tmp.data<float>());
+  DMDLK_ON_DEVICE(x.device(), blur_pass, b, c, h, w, k.data<float>(), rad.data<int32_t>(), taps, true, tmp.data<float>(),
+                  out.data<float>());
   return out;
 }
 
@@ -318,14 +318,7 @@ PreparedBatch prepare_batch(const Tensor& images, const Tensor& masks, Device de
   if (jitter) x = adjust_colour(x, Tensor::from_vector(factors, {b, 4}).to(device));
   if (blur) x = gaussian_blur(x, sigmas);
   if (m.defined()) out.masks = warp_masks(m, mt);  // the identity when not augmenting: a plain conversion
-  float* p = x.data<float>();
-  if (device.is_cpu()) {
-    parallel_for(0, x.numel(), 1 << 14, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) p[i] = 2 * p[i] - 1;
-    });
-  } else {
-    DMDLK_CUDA_DISPATCH(cuda_ops::to_network_input(device.index, x.numel(), p));
-  }
+  DMDLK_ON_DEVICE(device, to_network_input, x.numel(), x.data<float>());
   out.images = x;
   return out;
 }

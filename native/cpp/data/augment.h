@@ -152,15 +152,4 @@ DMDLK_HD int64_t blur_radius(float sigma, int64_t h, int64_t w) {
   return r < limit ? r : limit;
 }
 
-namespace cuda_ops {
-void unit_images(int device, int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out);
-void warp_images(int device, int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
-                 const float* matrices, const float* in, float* out);
-void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in, int32_t* out);
-void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float* factors, float* x);
-void blur_pass(int device, int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
-               int64_t max_taps, bool vertical, const float* in, float* out);
-void to_network_input(int device, int64_t n, float* x);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

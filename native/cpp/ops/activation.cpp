@@ -4,47 +4,54 @@
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "cuda/activation.cuh"
 #include "ops/activation_kernels.h"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
-namespace {
+namespace cpu_ops {
 
 // The float loops of activation_kernels.h, built for AVX-512 or AVX2 + FMA
-// where the CPU has them, else the ones compiled here.
-void activation_cpu(Activation a, const float* x, float* y, int64_t lo, int64_t hi) {
-  const CpuFeatures& f = cpu_features();
-  if (f.avx512f) activation_avx512::forward(a, x, y, lo, hi);
-  else if (f.avx2 && f.fma) activation_avx2::forward(a, x, y, lo, hi);
-  else activation_kernels::forward(a, x, y, lo, hi);
+// where the CPU has them, else the ones compiled here; double in plain loops.
+template <typename T>
+void activation_forward(Activation a, int64_t n, const T* x, T* y) {
+  parallel_for(0, n, 16384, [&](int64_t lo, int64_t hi) {
+    if constexpr (std::is_same_v<T, float>) {
+      const CpuFeatures& f = cpu_features();
+      if (f.avx512f) activation_avx512::forward(a, x, y, lo, hi);
+      else if (f.avx2 && f.fma) activation_avx2::forward(a, x, y, lo, hi);
+      else activation_kernels::forward(a, x, y, lo, hi);
+    } else {
+      for (int64_t i = lo; i < hi; ++i) y[i] = activate(a, x[i]);
+    }
+  });
 }
 
-void activation_grad_cpu(Activation a, const float* dy, const float* x, float* dx, int64_t lo, int64_t hi) {
-  const CpuFeatures& f = cpu_features();
-  if (f.avx512f) activation_avx512::backward(a, dy, x, dx, lo, hi);
-  else if (f.avx2 && f.fma) activation_avx2::backward(a, dy, x, dx, lo, hi);
-  else activation_kernels::backward(a, dy, x, dx, lo, hi);
+template <typename T>
+void activation_backward(Activation a, int64_t n, const T* dy, const T* x, T* dx) {
+  parallel_for(0, n, 16384, [&](int64_t lo, int64_t hi) {
+    if constexpr (std::is_same_v<T, float>) {
+      const CpuFeatures& f = cpu_features();
+      if (f.avx512f) activation_avx512::backward(a, dy, x, dx, lo, hi);
+      else if (f.avx2 && f.fma) activation_avx2::backward(a, dy, x, dx, lo, hi);
+      else activation_kernels::backward(a, dy, x, dx, lo, hi);
+    } else {
+      for (int64_t i = lo; i < hi; ++i) dx[i] = dy[i] * activate_grad(a, x[i]);
+    }
+  });
 }
 
-}  // namespace
+}  // namespace cpu_ops
 
 Tensor activation(Activation a, const Tensor& x) {
   check_floating(x, "activation", "x");
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    if (x.device().is_cpu()) {
-      parallel_for(0, x.numel(), 16384, [&](int64_t lo, int64_t hi) {
-        if constexpr (std::is_same_v<T, float>) activation_cpu(a, xp, yp, lo, hi);
-        else for (int64_t i = lo; i < hi; ++i) yp[i] = activate(a, xp[i]);
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::activation_forward(x.device().index, a, x.numel(), xp, yp));
-    }
+    DMDLK_ON_DEVICE(x.device(), activation_forward, a, x.numel(), x.data<T>(), y.data<T>());
   });
   return y;
 }
@@ -56,16 +63,7 @@ Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x) {
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T *xp = x.data<T>(), *dyp = dy.data<T>();
-    T* dxp = dx.data<T>();
-    if (x.device().is_cpu()) {
-      parallel_for(0, x.numel(), 16384, [&](int64_t lo, int64_t hi) {
-        if constexpr (std::is_same_v<T, float>) activation_grad_cpu(a, dyp, xp, dxp, lo, hi);
-        else for (int64_t i = lo; i < hi; ++i) dxp[i] = dyp[i] * activate_grad(a, xp[i]);
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::activation_backward(x.device().index, a, x.numel(), dyp, xp, dxp));
-    }
+    DMDLK_ON_DEVICE(x.device(), activation_backward, a, x.numel(), dy.data<T>(), x.data<T>(), dx.data<T>());
   });
   return dx;
 }
@@ -79,6 +77,10 @@ extern const OpDef activation_op{
       return Tensors{activation_backward(std::get<Activation>(a), d[0], in[0])};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      int64_t n = shape_numel(in[0]), bytes = int64_t(dtype_size(t));
+      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_activation_forward(n, bytes)
+                                                                  : cuda_ops::plan_activation_backward(n, bytes)};
+    }};
 
 }  // namespace dmdlk

@@ -49,11 +49,4 @@ Tensor activation(Activation a, const Tensor& x);
 // dx = dy ⊙ activate'(x)
 Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x);
 
-namespace cuda_ops {
-template <typename T>
-void activation_forward(int device, Activation a, int64_t n, const T* x, T* y);
-template <typename T>
-void activation_backward(int device, Activation a, int64_t n, const T* dy, const T* x, T* dx);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

@@ -3,9 +3,29 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
+#include "cuda/adam.cuh"
+#include "ops/backend.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
+
+namespace cpu_ops {
+
+template <typename T>
+void adam_step(int64_t n, T* p, const T* g, T* m, T* v, double lr_corrected, double sqrt_bc2, const AdamOptions& o) {
+  parallel_for(0, n, 16384, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) adam_update(p[i], g[i], m[i], v[i], lr_corrected, sqrt_bc2, o);
+  });
+}
+
+template <typename T>
+void count_nonfinite(int64_t n, const T* x, int32_t* counter) {
+  int64_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad += !std::isfinite(x[i]);
+  *counter += int32_t(std::min<int64_t>(bad, INT32_MAX - *counter));
+}
+
+}  // namespace cpu_ops
 
 void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const AdamOptions& o) {
   const char* op = "adam_step";
@@ -21,15 +41,8 @@ void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const 
   double sqrt_bc2 = std::sqrt(1 - std::pow(o.beta2, double(o.step)));
   dispatch_floating(params.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    T *p = params.data<T>(), *mp = m.data<T>(), *vp = v.data<T>();
-    const T* g = grads.data<T>();
-    if (params.device().is_cpu()) {
-      parallel_for(0, params.numel(), 16384, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) adam_update(p[i], g[i], mp[i], vp[i], lr_corrected, sqrt_bc2, o);
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::adam_step(params.device().index, params.numel(), p, g, mp, vp, lr_corrected, sqrt_bc2, o));
-    }
+    DMDLK_ON_DEVICE(params.device(), adam_step, params.numel(), params.data<T>(), grads.data<T>(), m.data<T>(), v.data<T>(),
+                    lr_corrected, sqrt_bc2, o);
   });
 }
 
@@ -39,14 +52,7 @@ void count_nonfinite(const Tensor& t, Tensor& counter) {
               "count_nonfinite: counter must be int32 [1] on t's device");
   dispatch_floating(t.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* x = t.data<T>();
-    if (t.device().is_cpu()) {
-      int64_t bad = 0;
-      for (int64_t i = 0; i < t.numel(); ++i) bad += !std::isfinite(x[i]);
-      counter.data<int32_t>()[0] += int32_t(std::min<int64_t>(bad, INT32_MAX - counter.data<int32_t>()[0]));
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::count_nonfinite(t.device().index, t.numel(), x, counter.data<int32_t>()));
-    }
+    DMDLK_ON_DEVICE(t.device(), count_nonfinite, t.numel(), t.data<T>(), counter.data<int32_t>());
   });
 }
 

@@ -35,12 +35,4 @@ DMDLK_HD void adam_update(T& p, T g, T& m, T& v, double lr_corrected, double sqr
   p -= T(lr_corrected) * m / (sqrt_of(v) / T(sqrt_bc2) + T(o.eps));
 }
 
-namespace cuda_ops {
-template <typename T>
-void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, double lr_corrected, double sqrt_bc2,
-               const AdamOptions& o);
-template <typename T>
-void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter);
-}
-
 }  // namespace dmdlk

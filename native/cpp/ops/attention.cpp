@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cuda/attention.cuh"
+#include "ops/backend.h"
 #include "ops/gemm.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
@@ -56,7 +58,7 @@ void cpu_probabilities(const AttentionShape& s, const T* qh, const T* kh, const 
   int64_t n = s.tokens, d = s.head_dim(), ww = s.window_w;
   GemmShape g;
   g.m = n, g.n = n, g.k = d, g.trans_b = true, g.lda = s.channels, g.ldb = s.channels, g.ldc = n;
-  cpu_gemm<T>(g, T(s.scale), qh, kh, 0, p);
+  cpu_ops::gemm<T>(g, T(s.scale), qh, kh, 0, p);
   for (int64_t qi = 0; qi < n; ++qi) {
     T* row = p + qi * n;
     for_bias_rows(s, table, qi, [&](int64_t k0, const T* bias) {
@@ -67,8 +69,12 @@ void cpu_probabilities(const AttentionShape& s, const T* qh, const T* kh, const 
   }
 }
 
+}  // namespace
+
+namespace cpu_ops {
+
 template <typename T>
-void cpu_attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos, T* out, T* lse) {
+void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos, T* out, T* lse) {
   int64_t n = s.tokens, d = s.head_dim(), c = s.channels;
   parallel_for(0, s.windows * s.heads, 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> p(size_t(n * n));
@@ -77,14 +83,16 @@ void cpu_attention_forward(const AttentionShape& s, const T* q, const T* k, cons
       cpu_probabilities(s, q + off, k + off, rel_pos + h * s.table(), p.data(), lse + task * n);
       GemmShape g;  // O_h = P V_h, written into the head's channels
       g.m = n, g.n = d, g.k = n, g.lda = n, g.ldb = c, g.ldc = c;
-      cpu_gemm<T>(g, 1, p.data(), v + off, 0, out + off);
+      cpu_ops::gemm<T>(g, 1, p.data(), v + off, 0, out + off);
     }
   });
 }
 
+// The probabilities are recomputed from q and k rather than from out and
+// logsumexp (taken for the same signature as CUDA's).
 template <typename T>
-void cpu_attention_backward(const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v, const T* rel_pos,
-                            T* dq, T* dk, T* dv, T* drel) {
+void attention_backward(const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v, const T* rel_pos,
+                        const T* /*out*/, const T* /*logsumexp*/, T* dq, T* dk, T* dv, T* drel) {
   int64_t n = s.tokens, d = s.head_dim(), c = s.channels;
   // Bias gradients per (window, head), summed over windows afterwards: no shared writes.
   std::vector<T> partial(size_t(s.windows * s.heads * s.table()), T(0));
@@ -95,10 +103,10 @@ void cpu_attention_backward(const AttentionShape& s, const T* dout, const T* q, 
       cpu_probabilities(s, q + off, k + off, rel_pos + h * s.table(), p.data());
       GemmShape g;  // dP = dO_h V_hᵀ
       g.m = n, g.n = n, g.k = d, g.trans_b = true, g.lda = c, g.ldb = c, g.ldc = n;
-      cpu_gemm<T>(g, 1, dout + off, v + off, 0, dp.data());
+      cpu_ops::gemm<T>(g, 1, dout + off, v + off, 0, dp.data());
       g = GemmShape();  // dV_h = Pᵀ dO_h
       g.m = n, g.n = d, g.k = n, g.trans_a = true, g.lda = n, g.ldb = c, g.ldc = c;
-      cpu_gemm<T>(g, 1, p.data(), dout + off, 0, dv + off);
+      cpu_ops::gemm<T>(g, 1, p.data(), dout + off, 0, dv + off);
       T* bias_grad = partial.data() + task * s.table();
       for (int64_t qi = 0; qi < n; ++qi) {  // dS = P ⊙ (dP − Σ_k dP ⊙ P), kept in dp
         T *dp_row = dp.data() + qi * n, *p_row = p.data() + qi * n, dot = 0;
@@ -110,9 +118,9 @@ void cpu_attention_backward(const AttentionShape& s, const T* dout, const T* q, 
       }
       g = GemmShape();  // dQ_h = scale · dS K_h
       g.m = n, g.n = d, g.k = n, g.lda = n, g.ldb = c, g.ldc = c;
-      cpu_gemm<T>(g, T(s.scale), dp.data(), k + off, 0, dq + off);
+      cpu_ops::gemm<T>(g, T(s.scale), dp.data(), k + off, 0, dq + off);
       g.trans_a = true;  // dK_h = scale · dSᵀ Q_h
-      cpu_gemm<T>(g, T(s.scale), dp.data(), q + off, 0, dk + off);
+      cpu_ops::gemm<T>(g, T(s.scale), dp.data(), q + off, 0, dk + off);
     }
   });
   for (int64_t h = 0; h < s.heads; ++h)
@@ -123,7 +131,7 @@ void cpu_attention_backward(const AttentionShape& s, const T* dout, const T* q, 
     }
 }
 
-}  // namespace
+}  // namespace cpu_ops
 
 AttentionOutput attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& rel_pos, int64_t window_h,
                           int64_t window_w, int64_t heads, double scale) {
@@ -133,11 +141,8 @@ AttentionOutput attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   if (q.numel() == 0) return out;
   dispatch_floating(q.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    if (q.device().is_cpu())
-      cpu_attention_forward(s, q.data<T>(), k.data<T>(), v.data<T>(), rel_pos.data<T>(), out.out.data<T>(), out.logsumexp.data<T>());
-    else
-      DMDLK_CUDA_DISPATCH(cuda_ops::attention_forward(q.device().index, s, q.data<T>(), k.data<T>(), v.data<T>(),
-                                                      rel_pos.data<T>(), out.out.data<T>(), out.logsumexp.data<T>()));
+    DMDLK_ON_DEVICE(q.device(), attention_forward, s, q.data<T>(), k.data<T>(), v.data<T>(), rel_pos.data<T>(),
+                    out.out.data<T>(), out.logsumexp.data<T>());
   });
   return out;
 }
@@ -158,14 +163,9 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   if (q.numel() == 0) return g;
   dispatch_floating(q.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    if (q.device().is_cpu())
-      cpu_attention_backward(s, dout.data<T>(), q.data<T>(), k.data<T>(), v.data<T>(), rel_pos.data<T>(), g.dq.data<T>(),
-                             g.dk.data<T>(), g.dv.data<T>(), g.drel_pos.data<T>());
-    else
-      DMDLK_CUDA_DISPATCH(cuda_ops::attention_backward(
-          q.device().index, s, dout.data<T>(), q.data<T>(), k.data<T>(), v.data<T>(), rel_pos.data<T>(),
-          forward.out.data<T>(), forward.logsumexp.data<T>(), g.dq.data<T>(), g.dk.data<T>(), g.dv.data<T>(),
-          g.drel_pos.data<T>()));
+    DMDLK_ON_DEVICE(q.device(), attention_backward, s, dout.data<T>(), q.data<T>(), k.data<T>(), v.data<T>(),
+                    rel_pos.data<T>(), forward.out.data<T>(), forward.logsumexp.data<T>(), g.dq.data<T>(), g.dk.data<T>(),
+                    g.dv.data<T>(), g.drel_pos.data<T>());
   });
   return g;
 }
@@ -194,6 +194,13 @@ extern const OpDef attention_op{
       // Q·Kᵀ and P·V over every head: 2 · windows · N² · C multiply-accumulates.
       return OpCost{2.0 * s.windows * s.tokens * s.tokens * s.channels, shapes_bytes(in) + shapes_bytes({in[0]})};
     },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+      AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
+      int64_t bytes = int64_t(dtype_size(t));
+      if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_attention_forward(s, bytes)};
+      std::vector<cuda::LaunchPlan> plans{cuda::plan_fill_zero(int64_t(shapes_bytes({in[3]}, t)))};  // drel_pos
+      for (const cuda::LaunchPlan& p : cuda_ops::plan_attention_backward(s, bytes)) plans.push_back(p);
+      return plans;
+    }};
 
 }  // namespace dmdlk

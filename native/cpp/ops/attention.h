@@ -43,14 +43,4 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
                                   const Tensor& rel_pos, const AttentionOutput& forward, int64_t window_h,
                                   int64_t window_w, int64_t heads, double scale);
 
-namespace cuda_ops {
-template <typename T>
-void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos, T* out,
-                       T* logsumexp);
-// drel_pos must be zeroed by the caller.
-template <typename T>
-void attention_backward(int device, const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v,
-                        const T* rel_pos, const T* out, const T* logsumexp, T* dq, T* dk, T* dv, T* drel_pos);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

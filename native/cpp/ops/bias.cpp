@@ -1,11 +1,12 @@
 #include "ops/bias.h"
 
 #include "core/thread_pool.h"
+#include "ops/backend.h"
 
-namespace dmdlk {
+namespace dmdlk::cpu_ops {
 
 template <typename T>
-void cpu_add_bias(const ChannelLayout& l, const T* bias, T* y) {
+void add_bias(const ChannelLayout& l, const T* bias, T* y) {
   parallel_for(0, l.outer * l.channels, std::max<int64_t>(1, 16384 / l.inner), [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
       T b = bias[row % l.channels];
@@ -16,7 +17,7 @@ void cpu_add_bias(const ChannelLayout& l, const T* bias, T* y) {
 }
 
 template <typename T>
-void cpu_bias_grad(const ChannelLayout& l, const T* dy, T* grad) {
+void bias_grad(const ChannelLayout& l, const T* dy, T* grad) {
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
       T sum = 0;
@@ -29,9 +30,9 @@ void cpu_bias_grad(const ChannelLayout& l, const T* dy, T* grad) {
   });
 }
 
-template void cpu_add_bias<float>(const ChannelLayout&, const float*, float*);
-template void cpu_add_bias<double>(const ChannelLayout&, const double*, double*);
-template void cpu_bias_grad<float>(const ChannelLayout&, const float*, float*);
-template void cpu_bias_grad<double>(const ChannelLayout&, const double*, double*);
+#define INSTANTIATE(T)                                                  \
+  template void add_bias<T>(const ChannelLayout&, const T*, T*);       \
+  template void bias_grad<T>(const ChannelLayout&, const T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
-}  // namespace dmdlk
+}  // namespace dmdlk::cpu_ops

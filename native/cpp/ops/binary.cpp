@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
+#include "cuda/binary.cuh"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
-namespace {
+namespace cpu_ops {
 
 constexpr int64_t kElementGrain = 16384;
 
@@ -31,7 +33,7 @@ void binary_row(BinaryOp op, const T* a, int64_t sa, const T* b, int64_t sb, T* 
 }
 
 template <typename T>
-void cpu_binary_forward(BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* a, const T* b, T* y) {
+void binary_forward(BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* a, const T* b, T* y) {
   int last = plan.rank - 1;
   int64_t inner = last >= 0 ? plan.out_size[last] : 1;
   int64_t sa = last >= 0 ? plan.a_stride[last] : 0, sb = last >= 0 ? plan.b_stride[last] : 0;
@@ -55,7 +57,7 @@ T row_dot(const T* dy, const T* other, int64_t so, int64_t n) {
 }
 
 template <typename T>
-void cpu_reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
+void reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
   int last = plan.rank - 1;
   int64_t so = last >= 0 ? plan.other_stride[last] : 0;
   if (last >= 0 && plan.target_size[last] == 1 && plan.out_stride[last] == 1) {
@@ -107,6 +109,10 @@ void cpu_reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const 
   });
 }
 
+}  // namespace cpu_ops
+
+namespace {
+
 Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   check_floating(a, name, "a");
   check_compatible(b, a, name, "b", "a");
@@ -114,8 +120,7 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   Tensor y = Tensor::empty(broadcast_shape(a.shape(), b.shape(), name), a.dtype(), a.device());
   dispatch_floating(a.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    if (a.device().is_cpu()) cpu_binary_forward(op, plan, y.numel(), a.data<T>(), b.data<T>(), y.data<T>());
-    else DMDLK_CUDA_DISPATCH(cuda_ops::binary_forward(a.device().index, op, plan, y.numel(), a.data<T>(), b.data<T>(), y.data<T>()));
+    DMDLK_ON_DEVICE(a.device(), binary_forward, op, plan, y.numel(), a.data<T>(), b.data<T>(), y.data<T>());
   });
   return y;
 }
@@ -130,8 +135,7 @@ Tensor reduce_to(const Tensor& dy, const Tensor& operand, const Tensor* other) {
   dispatch_floating(dy.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* o = other ? other->data<T>() : nullptr;
-    if (dy.device().is_cpu()) cpu_reduce_broadcast(plan, grad.numel(), dy.data<T>(), o, grad.data<T>());
-    else DMDLK_CUDA_DISPATCH(cuda_ops::reduce_broadcast(dy.device().index, plan, grad.numel(), dy.data<T>(), o, grad.data<T>()));
+    DMDLK_ON_DEVICE(dy.device(), reduce_broadcast, plan, grad.numel(), dy.data<T>(), o, grad.data<T>());
   });
   return grad;
 }
@@ -163,6 +167,23 @@ namespace {
 
 std::vector<Shape> binary_shape(const std::vector<Shape>& in, const OpAttrs&) { return {broadcast_shape(in[0], in[1], "graph")}; }
 
+// Forward: one launch. Backward (as reduce_to): a launch per operand that was
+// broadcast, or, for mul, per operand.
+std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DType t, Pass pass, BinaryOp op) {
+  Shape out = broadcast_shape(in[0], in[1], "graph");
+  int64_t bytes = int64_t(dtype_size(t));
+  if (pass == Pass::Forward) return {cuda_ops::plan_binary_forward(make_broadcast_plan(in[0], in[1], "graph"), shape_numel(out), bytes)};
+  std::vector<cuda::LaunchPlan> plans;
+  for (int i = 0; i < 2; ++i) {
+    bool product = op == BinaryOp::Mul;
+    if (!product && in[size_t(i)] == out) continue;
+    const Shape& other = in[size_t(1 - i)];
+    plans.push_back(cuda_ops::plan_reduce_broadcast(make_reduce_plan(out, in[size_t(i)], product ? &other : nullptr),
+                                                   shape_numel(in[size_t(i)]), product, bytes));
+  }
+  return plans;
+}
+
 OpCost binary_cost(const std::vector<Shape>& in, const OpAttrs& a) {
   return {0, shapes_bytes({in[0], in[1], binary_shape(in, a)[0]})};
 }
@@ -176,7 +197,8 @@ extern const OpDef add_op{
       BinaryGrads g = add_backward(d[0], in[0], in[1]);
       return Tensors{g.da, g.db};
     },
-    binary_cost, nullptr};
+    binary_cost,
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return binary_launches(in, t, pass, BinaryOp::Add); }};
 
 extern const OpDef mul_op{
     OpKind::Mul, "mul", binary_shape,
@@ -185,6 +207,7 @@ extern const OpDef mul_op{
       BinaryGrads g = mul_backward(d[0], in[0], in[1]);
       return Tensors{g.da, g.db};
     },
-    binary_cost, nullptr};
+    binary_cost,
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return binary_launches(in, t, pass, BinaryOp::Mul); }};
 
 }  // namespace dmdlk

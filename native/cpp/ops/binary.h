@@ -17,12 +17,4 @@ struct BinaryGrads {
 BinaryGrads add_backward(const Tensor& dy, const Tensor& a, const Tensor& b);
 BinaryGrads mul_backward(const Tensor& dy, const Tensor& a, const Tensor& b);
 
-namespace cuda_ops {
-template <typename T>
-void binary_forward(int device, BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* a, const T* b, T* y);
-// grad[t] = Σ_r dy[out(t, r)] · (other ? other[other(t, r)] : 1)
-template <typename T>
-void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

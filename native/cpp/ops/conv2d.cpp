@@ -4,15 +4,17 @@
 //   dx[n]   = col2im(W[g]ᵀ · dy[n, g])
 // On the CPU the columns are gathered from x as the GEMM packs them, never
 // stored, and with stride 1 dx is computed as a convolution of dy instead of
-// through col2im; the bias is added in the GEMM's epilogue. CUDA stores the
-// columns and adds the bias after. A 1×1 convolution with stride 1
-// and no padding reads x directly as its columns; depthwise convolutions
-// (groups = Cin = Cout) go to direct kernels.
+// through col2im; the bias is added in the GEMM's epilogue. A 1×1
+// convolution with stride 1 and no padding reads x directly as its columns;
+// depthwise convolutions (groups = Cin = Cout) go to direct kernels. CUDA's
+// side is native/cuda/conv2d.cu.
 #include "ops/conv2d.h"
 
 #include <utility>
 
 #include "core/thread_pool.h"
+#include "cuda/conv2d.cuh"
+#include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/depthwise_conv2d.h"
 #include "ops/im2col.h"
@@ -20,16 +22,6 @@
 #include "ops/op_checks.h"
 
 namespace dmdlk {
-
-namespace {
-
-struct ConvPlan {
-  int64_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
-  ConvGeometry geo;
-  bool direct_columns = false;  // 1×1, stride 1, no padding: x is already its col matrix
-  bool depthwise = false;       // groups = Cin = Cout > 1
-  Shape out_shape;
-};
 
 // The convolution of x [N, Cin, H, W] by weight [Cout, Cin/groups, kh, kw],
 // from their shapes (what the graph knows before any tensor exists).
@@ -58,6 +50,8 @@ ConvPlan conv_plan(const Shape& x, const Shape& weight, const Conv2dOptions& o, 
   return p;
 }
 
+namespace {
+
 ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dOptions& o,
                    const char* op) {
   check_floating(x, op, "x");
@@ -70,11 +64,7 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, co
   return p;
 }
 
-ConvGemmShape gemm_shape(const ConvPlan& p) {
-  return {p.groups, p.out_channels / p.groups, p.geo.col_rows() / p.groups, p.geo.col_cols()};
-}
-
-// One group's share of an image: the geometry cpu_gemm_columns gathers from.
+// One group's share of an image: the geometry gemm_columns gathers from.
 ConvGeometry group_geometry(const ConvPlan& p) {
   ConvGeometry g = p.geo;
   g.channels /= p.groups;
@@ -108,30 +98,34 @@ ConvPlan transposed_plan(const ConvPlan& p) {
   return t;
 }
 
+// Scratch of the step's allocator (planned like every tensor of a step).
+template <typename T>
+Tensor scratch(int64_t count) { return Tensor::empty({count}, dtype_of<T>::value, Device::cpu()); }
+
 // [Cout, Cin/G, kh, kw] → [G][Cin/G][Cout/G, kh, kw], taps reversed.
-Tensor flipped_transposed_weight(const Tensor& w, int64_t groups) {
-  int64_t out = w.dim(0), in = w.dim(1), kh = w.dim(2), kw = w.dim(3), group_out = out / groups;
-  Tensor f = Tensor::empty({groups * in, group_out, kh, kw}, w.dtype(), w.device());
-  dispatch_floating(w.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    const T* src = w.data<T>();
-    T* dst = f.data<T>();
-    for (int64_t o = 0; o < out; ++o)
-      for (int64_t c = 0; c < in; ++c)
-        for (int64_t t = 0; t < kh * kw; ++t) {
-          int64_t grp = o / group_out, ot = o % group_out;
-          dst[((grp * in + c) * group_out + ot) * kh * kw + (kh * kw - 1 - t)] = src[(o * in + c) * kh * kw + t];
-        }
-  });
+template <typename T>
+Tensor flipped_transposed_weight(const T* w, const ConvPlan& p) {
+  int64_t out = p.out_channels, in = p.in_channels / p.groups, kh = p.geo.kernel_h, kw = p.geo.kernel_w;
+  int64_t group_out = out / p.groups;
+  Tensor f = scratch<T>(out * in * kh * kw);
+  T* dst = f.data<T>();
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t c = 0; c < in; ++c)
+      for (int64_t t = 0; t < kh * kw; ++t) {
+        int64_t grp = o / group_out, ot = o % group_out;
+        dst[((grp * in + c) * group_out + ot) * kh * kw + (kh * kw - 1 - t)] = w[(o * in + c) * kh * kw + t];
+      }
   return f;
 }
 
 }  // namespace
 
+namespace cpu_ops {
+
 // Row by row: each (channel, tap) row of the columns reads one input row per
 // output row, so the inner loop is a strided copy with its bounds hoisted.
 template <typename T>
-void cpu_im2col(const ConvGeometry& g, const T* x, T* col) {
+void im2col(const ConvGeometry& g, const T* x, T* col) {
   int64_t cols = g.col_cols();
   parallel_for(0, g.col_rows(), 1, [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
@@ -161,7 +155,7 @@ void cpu_im2col(const ConvGeometry& g, const T* x, T* col) {
 // The adjoint as a scatter, one channel per task: a task writes only its own
 // input plane, so there are no races (CUDA uses the gather of im2col.h).
 template <typename T>
-void cpu_col2im(const ConvGeometry& g, const T* dcol, T* dx) {
+void col2im(const ConvGeometry& g, const T* dcol, T* dx) {
   int64_t cols = g.col_cols(), taps = g.kernel_h * g.kernel_w;
   parallel_for(0, g.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
@@ -183,65 +177,73 @@ void cpu_col2im(const ConvGeometry& g, const T* dcol, T* dx) {
   });
 }
 
-template void cpu_im2col<float>(const ConvGeometry&, const float*, float*);
-template void cpu_im2col<double>(const ConvGeometry&, const double*, double*);
-template void cpu_col2im<float>(const ConvGeometry&, const float*, float*);
-template void cpu_col2im<double>(const ConvGeometry&, const double*, double*);
-
-namespace {
-
 template <typename T>
-void im2col(Device d, const ConvGeometry& g, const T* x, T* col) {
-  if (d.is_cpu()) cpu_im2col(g, x, col);
-  else DMDLK_CUDA_DISPATCH(cuda_ops::im2col(d.index, g, x, col));
+void conv2d_forward(const ConvPlan& p, const T* x, const T* w, const T* bias, T* y) {
+  const ConvGeometry& g = p.geo;
+  if (p.depthwise) {
+    depthwise_forward(g, p.batch * p.in_channels, p.in_channels, x, w, y);
+    if (bias) add_bias(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, bias, y);
+    return;
+  }
+  ConvGemmShape s = conv_gemm_shape(p);
+  int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
+  for (int64_t n = 0; n < p.batch; ++n) {
+    if (p.direct_columns) gemm<T>(conv_forward_gemm(s), 1, w, x + n * x_image, 0, y + n * y_image, bias);
+    else gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, w, group_geometry(p), x + n * x_image, 0, y + n * y_image, bias);
+  }
 }
 
+// Every path writes each gradient whole (db only where there is a bias).
 template <typename T>
-void col2im(Device d, const ConvGeometry& g, const T* dcol, T* dx) {
-  if (d.is_cpu()) cpu_col2im(g, dcol, dx);
-  else DMDLK_CUDA_DISPATCH(cuda_ops::col2im(d.index, g, dcol, dx));
+void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
+  const ConvGeometry& g = p.geo;
+  if (p.depthwise) {
+    depthwise_backward(g, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
+    if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, dy, db);
+    return;
+  }
+  bool dx_by_convolution = !p.direct_columns && dx_is_a_convolution(p);
+  Tensor dcol = p.direct_columns || dx_by_convolution ? Tensor() : scratch<T>(g.col_rows() * g.col_cols());
+  Tensor flipped = dx_by_convolution ? flipped_transposed_weight(w, p) : Tensor();
+  ConvPlan transposed = dx_by_convolution ? transposed_plan(p) : ConvPlan();
+  ConvGemmShape s = conv_gemm_shape(p);
+  int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
+  for (int64_t n = 0; n < p.batch; ++n) {
+    const T *dyn = dy + n * y_image, *xn = x + n * x_image;
+    T* dxn = dx + n * x_image;
+    if (p.direct_columns) {
+      gemm<T>(conv_weight_grad_gemm(s), 1, dyn, xn, n > 0 ? 1 : 0, dw);
+      gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dxn);
+      continue;
+    }
+    gemm_columns<T>(gathered(conv_weight_grad_gemm(s), p), 1, dyn, group_geometry(p), xn, n > 0 ? 1 : 0, dw);
+    if (dx_by_convolution) {
+      gemm_columns<T>(gathered(conv_forward_gemm(conv_gemm_shape(transposed)), transposed), 1, flipped.data<T>(),
+                      group_geometry(transposed), dyn, 0, dxn);
+    } else {
+      gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dcol.data<T>());
+      col2im(g, dcol.data<T>(), dxn);
+    }
+  }
+  if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, dy, db);
 }
 
-}  // namespace
+#define INSTANTIATE(T)                                                 \
+  template void im2col<T>(const ConvGeometry&, const T*, T*);        \
+  template void col2im<T>(const ConvGeometry&, const T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
+#undef INSTANTIATE
+
+}  // namespace cpu_ops
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
   ConvPlan p = plan_conv(x, weight, &bias, options, "conv2d");
-  const ConvGeometry& g = p.geo;
   Tensor y = Tensor::empty(p.out_shape, x.dtype(), x.device());
   if (y.numel() == 0) return y;
-  if (p.depthwise) {
-    dispatch_floating(x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      int64_t planes = p.batch * p.in_channels;
-      if (x.device().is_cpu()) cpu_depthwise_forward(g, planes, p.in_channels, x.data<T>(), weight.data<T>(), y.data<T>());
-      else DMDLK_CUDA_DISPATCH(cuda_ops::depthwise_forward(x.device().index, g, planes, p.in_channels, x.data<T>(), weight.data<T>(), y.data<T>()));
-      if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.col_cols()}, bias.data<T>(), y.data<T>());
-    });
-    return y;
-  }
-  // The CPU gathers the columns while packing them (cpu_gemm_columns) and
-  // adds the bias in the GEMM's epilogue; CUDA stores the columns.
-  bool on_cpu = x.device().is_cpu(), store_columns = !p.direct_columns && !on_cpu;
-  Tensor col = store_columns ? Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device()) : Tensor();
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    int64_t cols = g.col_cols();
-    ConvGemmShape s = gemm_shape(p);
-    int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
-    const T* row_bias = bias.defined() ? bias.data<T>() : nullptr;
-    for (int64_t n = 0; n < p.batch; ++n) {
-      const T* xn = x.data<T>() + n * x_image;
-      T* yn = y.data<T>() + n * y_image;
-      if (on_cpu && p.direct_columns) {
-        cpu_gemm<T>(conv_forward_gemm(s), 1, weight.data<T>(), xn, 0, yn, row_bias);
-      } else if (on_cpu) {
-        cpu_gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, weight.data<T>(), group_geometry(p), xn, 0, yn, row_bias);
-      } else {
-        if (store_columns) im2col(x.device(), g, xn, col.data<T>());
-        conv_gemm_forward<T>(x.device(), s, weight.data<T>(), store_columns ? col.data<T>() : xn, yn);
-      }
-    }
-    if (!on_cpu && row_bias) add_bias<T>(x.device(), {p.batch, p.out_channels, cols}, row_bias, y.data<T>());
+    DMDLK_ON_DEVICE(x.device(), conv2d_forward, p, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+                    y.data<T>());
   });
   return y;
 }
@@ -251,66 +253,19 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   ConvPlan p = plan_conv(x, weight, nullptr, options, "conv2d_backward");
   check_compatible(dy, x, "conv2d_backward", "dy", "x");
   check_shape(dy, p.out_shape, "conv2d_backward", "dy");
-  const ConvGeometry& g = p.geo;
-  // Every path below writes each gradient whole; only an empty batch leaves them to be zeroed.
   Conv2dGrads grads;
   grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   grads.dweight = Tensor::empty(weight.shape(), x.dtype(), x.device());
   if (has_bias) grads.dbias = Tensor::empty({p.out_channels}, x.dtype(), x.device());
-  if (dy.numel() == 0) {
+  if (dy.numel() == 0) {  // the kernels below write every gradient whole, from a batch of at least one
     for (Tensor* t : {&grads.dx, &grads.dweight, &grads.dbias})
       if (t->defined()) t->fill_zero();
     return grads;
   }
-  if (p.depthwise) {
-    dispatch_floating(x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      int64_t planes = p.batch * p.in_channels;
-      auto args = std::make_tuple(g, planes, p.in_channels, x.data<T>(), weight.data<T>(), dy.data<T>(),
-                                  grads.dx.data<T>(), grads.dweight.data<T>());
-      if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_depthwise_backward<T>(a...); }, args);
-      else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::depthwise_backward<T>(x.device().index, a...); }, args));
-      if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, g.col_cols()}, dy.data<T>(), grads.dbias.data<T>());
-    });
-    return grads;
-  }
-  bool on_cpu = x.device().is_cpu();
-  bool dx_by_convolution = on_cpu && !p.direct_columns && dx_is_a_convolution(p);
-  bool store_columns = !p.direct_columns && !on_cpu;
-  Tensor col = store_columns ? Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device()) : Tensor();
-  Tensor dcol = p.direct_columns || dx_by_convolution ? Tensor() : Tensor::empty({g.col_rows(), g.col_cols()}, x.dtype(), x.device());
-  Tensor flipped = dx_by_convolution ? flipped_transposed_weight(weight, p.groups) : Tensor();
-  ConvPlan transposed = dx_by_convolution ? transposed_plan(p) : ConvPlan();
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    int64_t cols = g.col_cols();
-    ConvGemmShape s = gemm_shape(p);
-    int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * cols;
-    for (int64_t n = 0; n < p.batch; ++n) {
-      const T* dyn = dy.data<T>() + n * y_image;
-      const T* xn = x.data<T>() + n * x_image;
-      T* dxn = grads.dx.data<T>() + n * x_image;
-      if (p.direct_columns) {
-        conv_gemm_weight_grad<T>(x.device(), s, dyn, xn, n > 0, grads.dweight.data<T>());
-        conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dxn);
-        continue;
-      }
-      if (store_columns) {
-        im2col(x.device(), g, xn, col.data<T>());
-        conv_gemm_weight_grad<T>(x.device(), s, dyn, col.data<T>(), n > 0, grads.dweight.data<T>());
-      } else {
-        cpu_gemm_columns<T>(gathered(conv_weight_grad_gemm(s), p), 1, dyn, group_geometry(p), xn, n > 0 ? 1 : 0,
-                            grads.dweight.data<T>());
-      }
-      if (dx_by_convolution) {
-        cpu_gemm_columns<T>(gathered(conv_forward_gemm(gemm_shape(transposed)), transposed), 1, flipped.data<T>(),
-                            group_geometry(transposed), dyn, 0, dxn);
-      } else {
-        conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dcol.data<T>());
-        col2im(x.device(), g, dcol.data<T>(), dxn);
-      }
-    }
-    if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, cols}, dy.data<T>(), grads.dbias.data<T>());
+    DMDLK_ON_DEVICE(x.device(), conv2d_backward, p, dy.data<T>(), x.data<T>(), weight.data<T>(), grads.dx.data<T>(),
+                    grads.dweight.data<T>(), has_bias ? grads.dbias.data<T>() : nullptr);
   });
   return grads;
 }
@@ -333,6 +288,11 @@ extern const OpDef conv2d_op{
       const Shape& w = in[1];
       return OpCost{double(shape_numel(out)) * w[1] * w[2] * w[3], shapes_bytes(in) + 4.0 * shape_numel(out)};
     },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+      ConvPlan p = conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d");
+      int64_t bytes = int64_t(dtype_size(t));
+      return pass == Pass::Forward ? cuda_ops::plan_conv2d_forward(p, bytes, in.size() > 2)
+                                   : cuda_ops::plan_conv2d_backward(p, bytes, in.size() > 2);
+    }};
 
 }  // namespace dmdlk

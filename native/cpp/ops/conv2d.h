@@ -4,6 +4,7 @@
 //   -> y [N, Cout, Ho, Wo], Ho = (H + 2·pad − dilation·(kh − 1) − 1) / stride + 1
 #pragma once
 #include "core/tensor.h"
+#include "ops/conv_geometry.h"
 
 namespace dmdlk {
 
@@ -15,6 +16,18 @@ struct Conv2dOptions {
 };
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options);
+
+// What a convolution computes, from its operands' shapes: the one place both
+// backends, the graph and the launch plans take it from.
+struct ConvPlan {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
+  ConvGeometry geo;             // one image (geo.channels = in_channels)
+  bool direct_columns = false;  // 1×1, stride 1, no padding: x is already its column matrix
+  bool depthwise = false;       // groups = Cin = Cout > 1: direct kernels
+  Shape out_shape;
+};
+// Throws ERR_SHAPE / ERR_INVALID_ARG naming `op` for operands that do not fit.
+ConvPlan conv_plan(const Shape& x, const Shape& weight, const Conv2dOptions& options, const char* op);
 
 struct Conv2dGrads {
   Tensor dx, dweight, dbias;  // dbias undefined when there is no bias

@@ -5,10 +5,11 @@
 //   dweight:  dW[G][M, K]    += dy · columnsᵀ   (beta 0 for the first image, then 1)
 //   dcolumns: dcol[G][K, P]   = weightᵀ · dy
 // The *_gemm functions give the shapes; the CPU also runs the first two with
-// the columns gathered from the image (cpu_gemm_columns), its stride_b then
-// being the image's channels of one group.
+// the columns gathered from the image (cpu_ops::gemm_columns), its stride_b
+// then being the image's channels of one group.
 #pragma once
-#include "ops/device_math.h"
+#include "ops/conv2d.h"
+#include "ops/gemm.h"
 
 namespace dmdlk {
 
@@ -30,22 +31,17 @@ inline GemmShape conv_weight_grad_gemm(const ConvGemmShape& s) {
   return g;
 }
 
-template <typename T>
-void conv_gemm_forward(Device d, const ConvGemmShape& s, const T* weight, const T* columns, T* y) {
-  gemm<T>(d, conv_forward_gemm(s), 1, weight, columns, 0, y);
-}
-
-template <typename T>
-void conv_gemm_weight_grad(Device d, const ConvGemmShape& s, const T* dy, const T* columns, bool accumulate, T* dweight) {
-  gemm<T>(d, conv_weight_grad_gemm(s), 1, dy, columns, accumulate ? 1 : 0, dweight);
-}
-
-template <typename T>
-void conv_gemm_column_grad(Device d, const ConvGemmShape& s, const T* weight, const T* dy, T* dcolumns) {
+// dcolumns[G][K, P] = weightᵀ · dy.
+inline GemmShape conv_column_grad_gemm(const ConvGemmShape& s) {
   GemmShape g;
   g.m = s.group_rows, g.n = s.cols, g.k = s.group_out, g.trans_a = true, g.lda = s.group_rows, g.ldb = s.cols, g.ldc = s.cols;
   g.batch = s.groups, g.stride_a = s.group_out * s.group_rows, g.stride_b = s.group_out * s.cols, g.stride_c = s.group_rows * s.cols;
-  gemm<T>(d, g, 1, weight, dy, 0, dcolumns);
+  return g;
+}
+
+// The grouped GEMMs of a convolution's plan.
+inline ConvGemmShape conv_gemm_shape(const ConvPlan& p) {
+  return {p.groups, p.out_channels / p.groups, p.geo.col_rows() / p.groups, p.geo.col_cols()};
 }
 
 }  // namespace dmdlk

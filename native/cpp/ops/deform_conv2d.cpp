@@ -1,24 +1,14 @@
 #include "ops/deform_conv2d.h"
 
 #include "core/thread_pool.h"
+#include "cuda/deform_conv2d.cuh"
+#include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_depthwise_cpu.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
-
-namespace {
-
-struct DeformPlan {
-  int64_t batch = 0, out_channels = 0, groups = 1;
-  DeformGeometry geo;
-  bool has_mask = false;
-  // DDLK's form (depthwise, one offset group, no mask): direct kernels.
-  bool ddlk_form() const {
-    return !has_mask && geo.offset_groups == 1 && groups == geo.channels && out_channels == geo.channels;
-  }
-};
 
 // The deformable convolution of x [N, Cin, H, W] by weight [Cout, Cin/groups,
 // kh, kw] at offset [N, 2·offset_groups·kh·kw, Ho, Wo] (and mask [N,
@@ -60,6 +50,8 @@ DeformPlan deform_plan(const Shape& x, const Shape& offset, const Shape& weight,
   return p;
 }
 
+namespace {
+
 DeformPlan plan_deform(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor* bias,
                        const Tensor& mask, const DeformConv2dOptions& o, const char* op) {
   check_floating(x, op, "x");
@@ -74,8 +66,12 @@ DeformPlan plan_deform(const Tensor& x, const Tensor& offset, const Tensor& weig
   return p;
 }
 
+}  // namespace
+
+namespace cpu_ops {
+
 template <typename T>
-void cpu_deform_im2col(const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col) {
+void deform_im2col(const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col) {
   int64_t cols = g.pixels();
   parallel_for(0, g.col_rows(), std::max<int64_t>(1, 4096 / std::max<int64_t>(1, cols)), [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row)
@@ -86,7 +82,7 @@ void cpu_deform_im2col(const DeformGeometry& g, const T* x, const T* offset, con
 // dx: one channel per task, so each task scatters only into its own plane.
 // doffset / dmask: one (offset group, tap) row of pixels per task.
 template <typename T>
-void cpu_deform_col2im(const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
+void deform_col2im(const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
                        T* doffset, T* dmask) {
   parallel_for(0, g.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
@@ -116,26 +112,58 @@ void cpu_deform_col2im(const DeformGeometry& g, const T* x, const T* offset, con
   });
 }
 
+// Per-image pointers into a batched buffer (null stays null).
 template <typename T>
-void deform_im2col(Device d, const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col) {
-  if (d.is_cpu()) cpu_deform_im2col(g, x, offset, mask, col);
-  else DMDLK_CUDA_DISPATCH(cuda_ops::deform_im2col(d.index, g, x, offset, mask, col));
+T* image(T* t, int64_t n, int64_t per_image) {
+  return t ? t + n * per_image : nullptr;
 }
 
 template <typename T>
-void deform_col2im(Device d, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
-                   T* doffset, T* dmask) {
-  if (d.is_cpu()) cpu_deform_col2im(g, x, offset, mask, dcol, dx, doffset, dmask);
-  else DMDLK_CUDA_DISPATCH(cuda_ops::deform_col2im(d.index, g, x, offset, mask, dcol, dx, doffset, dmask));
-}
+Tensor columns(const DeformGeometry& g) { return Tensor::empty({g.col_rows(), g.pixels()}, dtype_of<T>::value, Device::cpu()); }
 
-// Per-image pointers into a batched tensor (null for an undefined one).
 template <typename T>
-T* image(const Tensor& t, int64_t n) {
-  return t.defined() ? t.data<T>() + n * (t.numel() / t.dim(0)) : nullptr;
+void deform_conv2d_forward(const DeformPlan& p, const T* x, const T* offset, const T* w, const T* mask, const T* bias, T* y) {
+  const DeformGeometry& g = p.geo;
+  if (p.ddlk_form()) {
+    deform_depthwise_forward(g, p.batch, x, offset, w, y);
+  } else {
+    Tensor col = columns<T>(g);
+    int64_t x_image = g.channels * g.height * g.width, off_image = 2 * g.offset_groups * g.taps() * g.pixels();
+    int64_t mask_image = g.offset_groups * g.taps() * g.pixels(), y_image = p.out_channels * g.pixels();
+    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, g.pixels()};
+    for (int64_t n = 0; n < p.batch; ++n) {
+      deform_im2col(g, x + n * x_image, offset + n * off_image, image(mask, n, mask_image), col.data<T>());
+      gemm<T>(conv_forward_gemm(s), 1, w, col.data<T>(), 0, y + n * y_image);
+    }
+  }
+  if (bias) add_bias(ChannelLayout{p.batch, p.out_channels, g.pixels()}, bias, y);
 }
 
-}  // namespace
+// dx, doffset, dw (and dmask, db) arrive zeroed, as CUDA's.
+template <typename T>
+void deform_conv2d_backward(const DeformPlan& p, const T* dy, const T* x, const T* offset, const T* w, const T* mask, T* dx,
+                            T* doffset, T* dw, T* dmask, T* db) {
+  const DeformGeometry& g = p.geo;
+  if (p.ddlk_form()) {
+    deform_depthwise_backward(g, p.batch, x, offset, w, dy, dx, doffset, dw);
+  } else {
+    Tensor col = columns<T>(g), dcol = columns<T>(g);
+    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, g.pixels()};
+    int64_t x_image = g.channels * g.height * g.width, off_image = 2 * g.offset_groups * g.taps() * g.pixels();
+    int64_t mask_image = g.offset_groups * g.taps() * g.pixels(), y_image = p.out_channels * g.pixels();
+    for (int64_t n = 0; n < p.batch; ++n) {
+      const T *xn = x + n * x_image, *on = offset + n * off_image, *mn = image(mask, n, mask_image), *dyn = dy + n * y_image;
+      deform_im2col(g, xn, on, mn, col.data<T>());
+      gemm<T>(conv_weight_grad_gemm(s), 1, dyn, col.data<T>(), n > 0 ? 1 : 0, dw);
+      gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dcol.data<T>());
+      deform_col2im(g, xn, on, mn, static_cast<const T*>(dcol.data<T>()), dx + n * x_image, doffset + n * off_image,
+                    image(dmask, n, mask_image));
+    }
+  }
+  if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.pixels()}, dy, db);
+}
+
+}  // namespace cpu_ops
 
 Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor& bias, const Tensor& mask,
                      const DeformConv2dOptions& options) {
@@ -143,30 +171,10 @@ Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight
   const DeformGeometry& g = p.geo;
   Tensor y = Tensor::empty({p.batch, p.out_channels, g.out_h, g.out_w}, x.dtype(), x.device());
   if (y.numel() == 0) return y;
-  if (p.ddlk_form()) {
-    dispatch_floating(x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      if (x.device().is_cpu()) {
-        Tensor scratch = Tensor::empty({deform_depthwise_forward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
-        cpu_deform_depthwise_forward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), y.data<T>(),
-                                        scratch.data<T>());
-      } else {
-        DMDLK_CUDA_DISPATCH(cuda_ops::deform_depthwise_forward<T>(x.device().index, g, p.batch, x.data<T>(),
-                                                                  offset.data<T>(), weight.data<T>(), y.data<T>()));
-      }
-      if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, bias.data<T>(), y.data<T>());
-    });
-    return y;
-  }
-  Tensor col = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, g.pixels()};
-    for (int64_t n = 0; n < p.batch; ++n) {
-      deform_im2col<T>(x.device(), g, image<T>(x, n), image<T>(offset, n), image<T>(mask, n), col.data<T>());
-      conv_gemm_forward<T>(x.device(), s, weight.data<T>(), col.data<T>(), image<T>(y, n));
-    }
-    if (bias.defined()) add_bias<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, bias.data<T>(), y.data<T>());
+    DMDLK_ON_DEVICE(x.device(), deform_conv2d_forward, p, x.data<T>(), offset.data<T>(), weight.data<T>(),
+                    mask.defined() ? mask.data<T>() : nullptr, bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
   });
   return y;
 }
@@ -178,6 +186,7 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   const DeformGeometry& g = p.geo;
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {p.batch, p.out_channels, g.out_h, g.out_w}, op, "dy");
+  // Zeroed: both backends accumulate into them.
   DeformConv2dGrads grads;
   grads.dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
   grads.doffset = Tensor::zeros(offset.shape(), x.dtype(), x.device());
@@ -185,37 +194,12 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
   if (p.has_mask) grads.dmask = Tensor::zeros(mask.shape(), x.dtype(), x.device());
   if (dy.numel() == 0) return grads;
-  if (p.ddlk_form()) {
-    dispatch_floating(x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      if (x.device().is_cpu()) {
-        Tensor scratch = Tensor::empty({deform_depthwise_backward_scratch<T>(g, p.batch)}, x.dtype(), x.device());
-        cpu_deform_depthwise_backward<T>(g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), dy.data<T>(),
-                                         grads.dx.data<T>(), grads.doffset.data<T>(), grads.dweight.data<T>(),
-                                         scratch.data<T>());
-      } else {
-        DMDLK_CUDA_DISPATCH(cuda_ops::deform_depthwise_backward<T>(
-            x.device().index, g, p.batch, x.data<T>(), offset.data<T>(), weight.data<T>(), dy.data<T>(),
-            grads.dx.data<T>(), grads.doffset.data<T>(), grads.dweight.data<T>()));
-      }
-      if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, dy.data<T>(), grads.dbias.data<T>());
-    });
-    return grads;
-  }
-  Tensor col = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
-  Tensor dcol = Tensor::empty({g.col_rows(), g.pixels()}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    ConvGemmShape s{p.groups, p.out_channels / p.groups, g.col_rows() / p.groups, g.pixels()};
-    for (int64_t n = 0; n < p.batch; ++n) {
-      const T *xn = image<T>(x, n), *on = image<T>(offset, n), *mn = image<T>(mask, n), *dyn = image<T>(dy, n);
-      deform_im2col<T>(x.device(), g, xn, on, mn, col.data<T>());
-      conv_gemm_weight_grad<T>(x.device(), s, dyn, col.data<T>(), n > 0, grads.dweight.data<T>());
-      conv_gemm_column_grad<T>(x.device(), s, weight.data<T>(), dyn, dcol.data<T>());
-      deform_col2im<T>(x.device(), g, xn, on, mn, dcol.data<T>(), image<T>(grads.dx, n), image<T>(grads.doffset, n),
-                       image<T>(grads.dmask, n));
-    }
-    if (has_bias) bias_grad<T>(x.device(), {p.batch, p.out_channels, g.pixels()}, dy.data<T>(), grads.dbias.data<T>());
+    DMDLK_ON_DEVICE(x.device(), deform_conv2d_backward, p, dy.data<T>(), x.data<T>(), offset.data<T>(), weight.data<T>(),
+                    p.has_mask ? mask.data<T>() : nullptr, grads.dx.data<T>(), grads.doffset.data<T>(),
+                    grads.dweight.data<T>(), p.has_mask ? grads.dmask.data<T>() : nullptr,
+                    has_bias ? grads.dbias.data<T>() : nullptr);
   });
   return grads;
 }
@@ -266,6 +250,15 @@ extern const OpDef deform_conv2d_op{
       double out = double(p.batch) * p.out_channels * p.geo.pixels();
       return OpCost{out * in[2][1] * p.geo.taps(), shapes_bytes(in) + 4.0 * out};
     },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass) {
+      const auto& a = std::get<DeformConv2dAttrs>(attrs);
+      DeformPlan p = deform_plan_of(in, a);
+      int64_t bytes = int64_t(dtype_size(t));
+      if (pass == Pass::Forward) return cuda_ops::plan_deform_conv2d_forward(p, bytes, a.bias);
+      std::vector<cuda::LaunchPlan> plans;  // every input's gradient zeroed first
+      for (const Shape& s : in) plans.push_back(cuda::plan_fill_zero(int64_t(shapes_bytes({s}, t))));
+      for (const cuda::LaunchPlan& c : cuda_ops::plan_deform_conv2d_backward(p, bytes, a.bias)) plans.push_back(c);
+      return plans;
+    }};
 
 }  // namespace dmdlk

@@ -45,6 +45,23 @@ struct DeformGeometry : ConvGeometry {
   DMDLK_HD int64_t group_of(int64_t c) const { return c / (channels / offset_groups); }
 };
 
+// What a deformable convolution computes, from its operands' shapes: the one
+// place both backends, the graph and the launch plans take it from.
+struct DeformPlan {
+  int64_t batch = 0, out_channels = 0, groups = 1;
+  DeformGeometry geo;
+  bool has_mask = false;
+  // DDLK's form (depthwise, one offset group, no mask): direct kernels.
+  DMDLK_HD bool ddlk_form() const {
+    return !has_mask && geo.offset_groups == 1 && groups == geo.channels && out_channels == geo.channels;
+  }
+};
+// x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw], offset [N,
+// 2·offset_groups·kh·kw, Ho, Wo], mask [N, offset_groups·kh·kw, Ho, Wo] where
+// given. Throws ERR_SHAPE / ERR_INVALID_ARG naming `op`.
+DeformPlan deform_plan(const Shape& x, const Shape& offset, const Shape& weight, const Shape* mask,
+                       const DeformConv2dOptions& options, const char* op);
+
 DMDLK_HD float floor_of(float v) { return floorf(v); }
 DMDLK_HD double floor_of(double v) { return floor(v); }
 
@@ -133,22 +150,5 @@ DMDLK_HD void deform_offset_grad_at(const DeformGeometry& g, const T* x, const T
   }
   *doff_y = sy, *doff_x = sx, *dmask = sm;
 }
-
-namespace cuda_ops {
-template <typename T>
-void deform_im2col(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col);
-// dx (zeroed by the caller) += the scatter of dcol; doffset and dmask (may be null) are written.
-template <typename T>
-void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
-                   T* doffset, T* dmask);
-// DDLK's form (depthwise, one offset group, no mask) directly, for a batch:
-// weight [C, k²]; dx (zeroed) and dweight (zeroed) accumulated into, doffset written.
-template <typename T>
-void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
-                              const T* weight, T* y);
-template <typename T>
-void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
-                               const T* weight, const T* dy, T* dx, T* doffset, T* dweight);
-}  // namespace cuda_ops
 
 }  // namespace dmdlk

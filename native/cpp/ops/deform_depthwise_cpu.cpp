@@ -6,6 +6,7 @@
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "ops/backend.h"
 #include "ops/deform_depthwise_rows.h"
 
 namespace dmdlk {
@@ -253,47 +254,49 @@ void channels_last_backward(const DeformGeometry& g, int64_t batch, const float*
       for (int64_t t = 0; t < taps; ++t) dweight[ch * taps + t] += dw[(item * taps + t) * c + ch];
 }
 
-}  // namespace
-
 template <typename T>
-int64_t deform_depthwise_forward_scratch(const DeformGeometry& g, int64_t batch) {
+int64_t forward_scratch(const DeformGeometry& g, int64_t batch) {
   return channels_last<T>(g) ? batch * g.channels * g.height * g.width + g.taps() * g.channels : 0;
 }
 
 template <typename T>
-int64_t deform_depthwise_backward_scratch(const DeformGeometry& g, int64_t batch) {
+int64_t backward_scratch(const DeformGeometry& g, int64_t batch) {
   int64_t image = g.channels * g.height * g.width, slices = row_slices(g, batch), weights = g.channels * g.taps();
   if (!channels_last<T>(g)) return batch * (slices - 1) * image + batch * slices * weights;
   return batch * image + batch * g.channels * g.pixels() + batch * slices * (image + weights) + weights;
 }
 
+// Scratch of the step's allocator (planned like every tensor of a step).
 template <typename T>
-void cpu_deform_depthwise_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
-                                  T* y, T* scratch) {
+Tensor scratch(int64_t count) { return Tensor::empty({count}, dtype_of<T>::value, Device::cpu()); }
+
+}  // namespace
+
+namespace cpu_ops {
+
+template <typename T>
+void deform_depthwise_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight, T* y) {
+  Tensor buffer = scratch<T>(forward_scratch<T>(g, batch));
   if constexpr (std::is_same_v<T, float>)
-    if (channels_last<T>(g)) return channels_last_forward(g, batch, x, offset, weight, y, scratch);
+    if (channels_last<T>(g)) return channels_last_forward(g, batch, x, offset, weight, y, buffer.data<T>());
   planar_forward(g, batch, x, offset, weight, y);
 }
 
 template <typename T>
-void cpu_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
-                                   const T* dy, T* dx, T* doffset, T* dweight, T* scratch) {
+void deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
+                               const T* dy, T* dx, T* doffset, T* dweight) {
+  Tensor buffer = scratch<T>(backward_scratch<T>(g, batch));
   if constexpr (std::is_same_v<T, float>)
-    if (channels_last<T>(g)) return channels_last_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, scratch);
-  planar_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, scratch);
+    if (channels_last<T>(g)) return channels_last_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, buffer.data<T>());
+  planar_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, buffer.data<T>());
 }
 
-template int64_t deform_depthwise_forward_scratch<float>(const DeformGeometry&, int64_t);
-template int64_t deform_depthwise_forward_scratch<double>(const DeformGeometry&, int64_t);
-template int64_t deform_depthwise_backward_scratch<float>(const DeformGeometry&, int64_t);
-template int64_t deform_depthwise_backward_scratch<double>(const DeformGeometry&, int64_t);
-template void cpu_deform_depthwise_forward<float>(const DeformGeometry&, int64_t, const float*, const float*,
-                                                  const float*, float*, float*);
-template void cpu_deform_depthwise_forward<double>(const DeformGeometry&, int64_t, const double*, const double*,
-                                                   const double*, double*, double*);
-template void cpu_deform_depthwise_backward<float>(const DeformGeometry&, int64_t, const float*, const float*,
-                                                   const float*, const float*, float*, float*, float*, float*);
-template void cpu_deform_depthwise_backward<double>(const DeformGeometry&, int64_t, const double*, const double*,
-                                                    const double*, const double*, double*, double*, double*, double*);
+#define INSTANTIATE(T)                                                                                              \
+  template void deform_depthwise_forward<T>(const DeformGeometry&, int64_t, const T*, const T*, const T*, T*);    \
+  template void deform_depthwise_backward<T>(const DeformGeometry&, int64_t, const T*, const T*, const T*,        \
+                                             const T*, T*, T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
+
+}  // namespace cpu_ops
 
 }  // namespace dmdlk

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
+#include "ops/backend.h"
 
 namespace dmdlk {
 
@@ -35,11 +36,13 @@ void for_each_tap(const ConvGeometry& g, const T* wc, Body&& body) {
 
 }  // namespace
 
+namespace cpu_ops {
+
 // The CPU kernels walk taps outermost and rows of outputs inside, so the
 // innermost loop is a strided multiply-add over a row (the shared per-pixel
 // functions of the header, used by CUDA, test bounds and divide per tap).
 template <typename T>
-void cpu_depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y) {
+void depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y) {
   int64_t taps = g.kernel_h * g.kernel_w, in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   int64_t sw = g.stride_w;
   parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
@@ -59,7 +62,7 @@ void cpu_depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t channe
 }
 
 template <typename T>
-void cpu_depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
+void depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                             const T* dy, T* dx, T* dw) {
   int64_t taps = g.kernel_h * g.kernel_w, in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   int64_t sw = g.stride_w;
@@ -101,11 +104,11 @@ void cpu_depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t chann
   });
 }
 
-template void cpu_depthwise_forward<float>(const ConvGeometry&, int64_t, int64_t, const float*, const float*, float*);
-template void cpu_depthwise_forward<double>(const ConvGeometry&, int64_t, int64_t, const double*, const double*, double*);
-template void cpu_depthwise_backward<float>(const ConvGeometry&, int64_t, int64_t, const float*, const float*,
-                                            const float*, float*, float*);
-template void cpu_depthwise_backward<double>(const ConvGeometry&, int64_t, int64_t, const double*, const double*,
-                                             const double*, double*, double*);
+#define INSTANTIATE(T)                                                                                               \
+  template void depthwise_forward<T>(const ConvGeometry&, int64_t, int64_t, const T*, const T*, T*);                 \
+  template void depthwise_backward<T>(const ConvGeometry&, int64_t, int64_t, const T*, const T*, const T*, T*, T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
+
+}  // namespace cpu_ops
 
 }  // namespace dmdlk

@@ -53,19 +53,13 @@ DMDLK_HD T depthwise_weight_grad_plane(const ConvGeometry& g, const T* plane, co
   return sum;
 }
 
+namespace cpu_ops {
 // planes = N·C; channels = C (weight w is [C, kh·kw]). dw is written, not accumulated.
 template <typename T>
-void cpu_depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y);
+void depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y);
 template <typename T>
-void cpu_depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
-                            const T* dy, T* dx, T* dw);
-
-namespace cuda_ops {
-template <typename T>
-void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y);
-template <typename T>
-void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
-                        const T* dy, T* dx, T* dw);
-}  // namespace cuda_ops
+void depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, const T* dy,
+                        T* dx, T* dw);
+}  // namespace cpu_ops
 
 }  // namespace dmdlk

@@ -10,6 +10,7 @@
 #include "core/host_allocator.h"
 #include "core/thread_pool.h"
 #include "ops/gemm_b_sources.h"
+#include "ops/backend.h"
 #include "ops/gemm_kernels.h"
 
 namespace dmdlk {
@@ -253,22 +254,24 @@ void gemm_batch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta
 
 }  // namespace
 
+namespace cpu_ops {
+
 template <typename T>
-void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const T* row_bias) {
+void gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const T* row_bias) {
   gemm_batch(s, alpha, a, MatrixB<T>(s, b), beta, c, row_bias);
 }
 
 template <typename T>
-void cpu_gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c,
-                      const T* row_bias) {
+void gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c,
+                  const T* row_bias) {
   gemm_batch(s, alpha, a, ColumnsB<T>(s, g, x), beta, c, row_bias);
 }
 
-template void cpu_gemm<float>(const GemmShape&, float, const float*, const float*, float, float*, const float*);
-template void cpu_gemm<double>(const GemmShape&, double, const double*, const double*, double, double*, const double*);
-template void cpu_gemm_columns<float>(const GemmShape&, float, const float*, const ConvGeometry&, const float*, float, float*,
-                                      const float*);
-template void cpu_gemm_columns<double>(const GemmShape&, double, const double*, const ConvGeometry&, const double*, double,
-                                       double*, const double*);
+#define INSTANTIATE(T)                                                                                  \
+  template void gemm<T>(const GemmShape&, T, const T*, const T*, T, T*, const T*);                       \
+  template void gemm_columns<T>(const GemmShape&, T, const T*, const ConvGeometry&, const T*, T, T*, const T*);
+DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
+
+}  // namespace cpu_ops
 
 }  // namespace dmdlk

@@ -16,25 +16,24 @@ struct GemmShape {
   int64_t stride_a = 0, stride_b = 0, stride_c = 0;  // elements between batch items (0: shared)
 };
 
+namespace cpu_ops {
+
 // CPU: packed panels, an AVX2/FMA 6×16 micro-kernel for float where the CPU
 // has it (chosen at run time), a portable one otherwise; tiles spread over
 // the thread pool. beta == 0 overwrites C (NaNs in C do not leak through).
 // The epilogue adds row_bias[b·m + i] to row i of C[b] where row_bias is
 // given (a convolution's bias, while each strip of C is still in cache).
 template <typename T>
-void cpu_gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const T* row_bias = nullptr);
+void gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const T* row_bias = nullptr);
 
-// cpu_gemm with B the im2col column matrix of one image x of a convolution
+// gemm with B the im2col column matrix of one image x of a convolution
 // (rows (c·kh + i)·kw + j, columns oy·Wo + ox; its transpose when s.trans_b),
 // gathered from x while B is packed, so the column matrix is never stored.
 // s.ldb is unused; s.stride_b is the distance between batch items of x.
 template <typename T>
-void cpu_gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c,
-                      const T* row_bias = nullptr);
+void gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g, const T* x, T beta, T* c,
+                  const T* row_bias = nullptr);
 
-namespace cuda_ops {
-template <typename T>
-void gemm(int device, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
-}
+}  // namespace cpu_ops
 
 }  // namespace dmdlk

@@ -1,4 +1,4 @@
-// Where cpu_gemm reads its B operand from. The driver asks a source for one
+// Where cpu_ops::gemm reads its B operand from. The driver asks a source for one
 // strip at a time: depth [p0, p0+kc) × columns [col0, col0+cols) of op(B),
 // written NR values per depth step and zero-padded to NR columns.
 //   MatrixB:  B is a stored matrix (transposed or not). Full strips of an

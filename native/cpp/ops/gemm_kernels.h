@@ -1,10 +1,10 @@
-// The register-blocked inner kernels of cpu_gemm:
+// The register-blocked inner kernels of cpu_ops::gemm:
 //   C[rows×NR] (+)= alpha · Σ_p a[p] ⊗ b[p]   over kc steps, rows ≤ MR,
 // with C at row pitch ldc, overwritten when `overwrite` (the first depth
 // panel of a beta = 0 product: C is then never read). Packed A holds MR values
 // per step (the first `rows` are used); B holds NR per step, b_step apart (NR
 // when packed, B's row pitch when read in place). Tiles of NR columns update C
-// in place; cpu_gemm routes narrower ones through a buffer.
+// in place; cpu_ops::gemm routes narrower ones through a buffer.
 #pragma once
 #include <cstdint>
 

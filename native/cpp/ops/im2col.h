@@ -42,16 +42,12 @@ DMDLK_HD T col2im_at(const ConvGeometry& g, const T* dcol, int64_t c, int64_t y,
   return sum;
 }
 
+namespace cpu_ops {
+// The column matrix of one image, and its adjoint (row-wise loops over the same layout).
 template <typename T>
-void cpu_im2col(const ConvGeometry& g, const T* x, T* col);
+void im2col(const ConvGeometry& g, const T* x, T* col);
 template <typename T>
-void cpu_col2im(const ConvGeometry& g, const T* dcol, T* dx);
-
-namespace cuda_ops {
-template <typename T>
-void im2col(int device, const ConvGeometry& g, const T* x, T* col);
-template <typename T>
-void col2im(int device, const ConvGeometry& g, const T* dcol, T* dx);
-}  // namespace cuda_ops
+void col2im(const ConvGeometry& g, const T* dcol, T* dx);
+}  // namespace cpu_ops
 
 }  // namespace dmdlk

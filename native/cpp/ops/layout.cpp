@@ -3,38 +3,59 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "cuda/layout.cuh"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
+namespace cpu_ops {
+
+// dst[n, dst_begin + k, :] = src[n, src_begin + k, :] for k < count.
+template <typename T>
+void copy_channels(int64_t batch, int64_t inner, const T* src, int64_t src_channels, int64_t src_begin, T* dst,
+                   int64_t dst_channels, int64_t dst_begin, int64_t count) {
+  parallel_for(0, batch, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t n = lo; n < hi; ++n)
+      std::memcpy(dst + (n * dst_channels + dst_begin) * inner, src + (n * src_channels + src_begin) * inner,
+                  size_t(count * inner) * sizeof(T));
+  });
+}
+
+// A row of the output (all axes but the last) finds its input offset once,
+// then reads its elements a fixed stride apart.
+template <typename T>
+void permute(const PermutePlan& plan, int64_t n, const T* x, T* y) {
+  int64_t row_length = plan.out_size[plan.rank - 1], step = plan.in_stride[plan.rank - 1];
+  parallel_for(0, n / std::max<int64_t>(1, row_length), std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)),
+               [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const T* in = x + permuted_offset(plan, r * row_length);
+      T* out = y + r * row_length;
+      for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step];
+    }
+  });
+}
+
+}  // namespace cpu_ops
+
 namespace {
 
 int64_t inner_size(const Tensor& x) { return x.numel() / std::max<int64_t>(1, x.dim(0) * x.dim(1)); }
 
-// dst[n, dst_begin + k, :] = src[n, src_begin + k, :] for k < count; any dtype.
 void copy_channels(const Tensor& src, int64_t src_begin, Tensor& dst, int64_t dst_begin, int64_t count) {
-  int64_t batch = src.dim(0), inner = inner_size(src), sc = src.dim(1), dc = dst.dim(1);
+  int64_t batch = src.dim(0), inner = inner_size(src);
   if (batch == 0 || count == 0 || inner == 0) return;
-  if (src.device().is_cpu()) {
-    size_t elem = dtype_size(src.dtype()), bytes = size_t(count * inner) * elem;
-    const uint8_t* s = static_cast<const uint8_t*>(src.raw());
-    uint8_t* d = static_cast<uint8_t*>(dst.raw());
-    parallel_for(0, batch, 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t n = lo; n < hi; ++n)
-        std::memcpy(d + size_t((n * dc + dst_begin) * inner) * elem, s + size_t((n * sc + src_begin) * inner) * elem, bytes);
-    });
-    return;
-  }
   dispatch_floating(src.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_CUDA_DISPATCH(cuda_ops::copy_channels(src.device().index, batch, inner, src.data<T>(), sc, src_begin,
-                                                dst.data<T>(), dc, dst_begin, count));
+    DMDLK_ON_DEVICE(src.device(), copy_channels, batch, inner, src.data<T>(), src.dim(1), src_begin, dst.data<T>(), dst.dim(1),
+                    dst_begin, count);
   });
 }
 
 void check_channel_major(const Tensor& x, const char* op, const char* name) {
-  check_defined(x, op, name);
+  check_floating(x, op, name);
   DMDLK_CHECK(x.rank() >= 2, ErrorCode::Shape, op, ": ", name, " must have rank >= 2 ([N, C, ...]), got ",
               shape_str(x.shape()));
 }
@@ -119,25 +140,10 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm) {
     out_shape.push_back(plan.out_size[i]);
   }
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    if (x.device().is_cpu()) {
-      // A row of the output (all axes but the last) finds its input offset
-      // once, then reads its elements a fixed stride apart.
-      int64_t row_length = plan.out_size[rank - 1], step = plan.in_stride[rank - 1];
-      parallel_for(0, y.numel() / std::max<int64_t>(1, row_length), std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)),
-                   [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) {
-          const T* in = xp + permuted_offset(plan, r * row_length);
-          T* out = yp + r * row_length;
-          for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step];
-        }
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::permute(x.device().index, plan, y.numel(), xp, yp));
-    }
+    DMDLK_ON_DEVICE(x.device(), permute, plan, y.numel(), x.data<T>(), y.data<T>());
   });
   return y;
 }
@@ -176,6 +182,16 @@ std::vector<Shape> window_partition_shape(const Shape& x, int64_t wh, int64_t ww
 
 OpCost copy_cost(const std::vector<Shape>& in, const OpAttrs&) { return {0, 2 * shapes_bytes(in)}; }
 
+// [B, C, H, W] ⇄ windows: one permutation either way.
+std::vector<cuda::LaunchPlan> window_launches(const Shape& image, DType t) {
+  return {cuda_ops::plan_permute(shape_numel(image), int64_t(dtype_size(t)))};
+}
+
+// A channel block of `x` copied: [N, count, ...].
+cuda::LaunchPlan channel_block_copy(const Shape& x, int64_t count, DType t) {
+  return cuda_ops::plan_copy_channels(x[0], shape_numel(x) / std::max<int64_t>(1, x[0] * x[1]), count, int64_t(dtype_size(t)));
+}
+
 }  // namespace
 
 // Inputs of any number, joined along channels in order.
@@ -201,7 +217,12 @@ extern const OpDef concat_op{
       for (const Tensor& t : in) parts.push_back(slice_channels(d[0], begin, begin + t.dim(1))), begin += t.dim(1);
       return parts;
     },
-    copy_cost, nullptr};
+    copy_cost,
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass) {
+      std::vector<cuda::LaunchPlan> plans;  // a copy per part, into the result or out of its gradient
+      for (const Shape& s : in) plans.push_back(channel_block_copy(s, s[1], t));
+      return plans;
+    }};
 
 extern const OpDef slice_op{
     OpKind::Slice, "slice",
@@ -220,7 +241,13 @@ extern const OpDef slice_op{
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
       return Tensors{slice_channels_backward(d[0], in[0].shape(), std::get<SliceAttrs>(attrs).begin)};
     },
-    copy_cost, nullptr};
+    copy_cost,
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass) {
+      const auto& a = std::get<SliceAttrs>(attrs);
+      cuda::LaunchPlan copy = channel_block_copy(in[0], a.end - a.begin, t);
+      if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{copy};
+      return std::vector<cuda::LaunchPlan>{cuda::plan_fill_zero(int64_t(shapes_bytes(in, t))), copy};
+    }};
 
 // A view: no data moves.
 extern const OpDef reshape_op{
@@ -234,7 +261,7 @@ extern const OpDef reshape_op{
     [](const Tensors& in, const OpAttrs& attrs) { return Tensors{in[0].reshape(std::get<ReshapeAttrs>(attrs).shape)}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{d[0].reshape(in[0].shape())}; },
     [](const std::vector<Shape>&, const OpAttrs&) { return OpCost{}; },
-    nullptr};
+    [](const std::vector<Shape>&, DType, const OpAttrs&, Pass) { return std::vector<cuda::LaunchPlan>{}; }};
 
 // [B, C, H, W] → [B·nW, wh·ww, C]: windows and their tokens in row-major order.
 extern const OpDef window_partition_op{
@@ -252,7 +279,8 @@ extern const OpDef window_partition_op{
       const Shape& x = in[0].shape();
       return Tensors{window_merge(d[0], x[0], x[2], x[3], a.window_h, a.window_w)};
     },
-    copy_cost, nullptr};
+    copy_cost,
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass) { return window_launches(in[0], t); }};
 
 // Back from windows to the image `attrs.image` [B, C, H, W].
 extern const OpDef window_merge_op{
@@ -272,6 +300,7 @@ extern const OpDef window_merge_op{
       const auto& a = std::get<WindowAttrs>(attrs);
       return Tensors{window_partition(d[0], a.window_h, a.window_w)};
     },
-    copy_cost, nullptr};
+    copy_cost,
+    [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass) { return window_launches(std::get<WindowAttrs>(attrs).image, t); }};
 
 }  // namespace dmdlk

@@ -41,13 +41,4 @@ DMDLK_HD int64_t permuted_offset(const PermutePlan& p, int64_t index) {
   return off;
 }
 
-namespace cuda_ops {
-template <typename T>
-void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y);
-// Copies `count` channels × inner per image between channel-major buffers.
-template <typename T>
-void copy_channels(int device, int64_t batch, int64_t inner, const T* src, int64_t src_channels, int64_t src_begin,
-                   T* dst, int64_t dst_channels, int64_t dst_begin, int64_t count);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

@@ -3,6 +3,8 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cuda/losses.cuh"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -50,8 +52,8 @@ LossLayout dice_layout(const Tensor& logits, const Tensor& targets, const char* 
   return dice_layout(logits.shape(), targets.shape(), op);
 }
 
-void check_targets_on_cpu(const LossLayout& l, const Tensor& targets, const char* op) {
-  const int32_t* t = targets.data<int32_t>();
+// The CPU's kernels refuse targets that are no class index (CUDA's give NaN).
+void check_targets(const LossLayout& l, const int32_t* t, const char* op) {
   for (int64_t i = 0; i < l.pixels(); ++i)
     DMDLK_CHECK(t[i] >= 0 && t[i] < l.classes, ErrorCode::InvalidArg, op, ": target ", t[i], " at pixel ", i,
                 " is not a class index in [0, ", l.classes, ")");
@@ -96,19 +98,56 @@ void cpu_dice_sums(const LossLayout& l, const T* logits, const int32_t* targets,
 
 }  // namespace
 
+namespace cpu_ops {
+
+template <typename T>
+void cross_entropy_forward(const LossLayout& l, const T* logits, const int32_t* targets, T* loss) {
+  check_targets(l, targets, "cross_entropy");
+  *loss = T(cpu_sum(l.pixels(), [&](int64_t i) { return double(pixel_nll(l, logits, targets, i)); }) / l.pixels());
+}
+
+template <typename T>
+void cross_entropy_backward(const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits) {
+  check_targets(l, targets, "cross_entropy_backward");
+  T scale = *dloss / T(l.pixels());
+  parallel_for(0, l.pixels(), 4096, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      T m, s;
+      pixel_softmax_terms(l, logits, i, &m, &s);
+      for (int64_t k = 0; k < l.classes; ++k)
+        dlogits[l.at(i, k)] = scale * (exp_value(logits[l.at(i, k)] - m) / s - (targets[i] == k ? T(1) : T(0)));
+    }
+  });
+}
+
+template <typename T>
+void dice_forward(const LossLayout& l, const T* logits, const int32_t* targets, T* loss) {
+  check_targets(l, targets, "dice_loss");
+  double inter[kMaxDiceClasses], total[kMaxDiceClasses], mean = 0;
+  cpu_dice_sums(l, logits, targets, inter, total);
+  for (int64_t k = 1; k < l.classes; ++k) mean += (2 * inter[k] + 1) / total[k];
+  *loss = T(1 - mean / double(l.classes - 1));
+}
+
+template <typename T>
+void dice_backward(const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits) {
+  check_targets(l, targets, "dice_loss_backward");
+  double inter[kMaxDiceClasses], total[kMaxDiceClasses];
+  cpu_dice_sums(l, logits, targets, inter, total);
+  double scale = double(*dloss) / double(l.classes - 1);
+  parallel_for(0, l.pixels(), 4096, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) dice_pixel_grad(l, logits, targets, inter, total, scale, i, dlogits);
+  });
+}
+
+}  // namespace cpu_ops
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
   LossLayout l = loss_layout(logits, targets, "cross_entropy");
   Tensor loss = Tensor::empty({}, logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* lp = logits.data<T>();
-    const int32_t* tp = targets.data<int32_t>();
-    if (logits.device().is_cpu()) {
-      check_targets_on_cpu(l, targets, "cross_entropy");
-      *loss.data<T>() = T(cpu_sum(l.pixels(), [&](int64_t i) { return double(pixel_nll(l, lp, tp, i)); }) / l.pixels());
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::cross_entropy_forward(logits.device().index, l, lp, tp, loss.data<T>()));
-    }
+    DMDLK_ON_DEVICE(logits.device(), cross_entropy_forward, l, logits.data<T>(), targets.data<int32_t>(), loss.data<T>());
   });
   return loss;
 }
@@ -119,23 +158,8 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const
   Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* lp = logits.data<T>();
-    const int32_t* tp = targets.data<int32_t>();
-    T* dp = dlogits.data<T>();
-    if (logits.device().is_cpu()) {
-      check_targets_on_cpu(l, targets, "cross_entropy_backward");
-      T scale = *dloss.data<T>() / T(l.pixels());
-      parallel_for(0, l.pixels(), 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          T m, s;
-          pixel_softmax_terms(l, lp, i, &m, &s);
-          for (int64_t k = 0; k < l.classes; ++k)
-            dp[l.at(i, k)] = scale * (exp_value(lp[l.at(i, k)] - m) / s - (tp[i] == k ? T(1) : T(0)));
-        }
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::cross_entropy_backward(logits.device().index, l, lp, tp, dloss.data<T>(), dp));
-    }
+    DMDLK_ON_DEVICE(logits.device(), cross_entropy_backward, l, logits.data<T>(), targets.data<int32_t>(), dloss.data<T>(),
+                    dlogits.data<T>());
   });
   return dlogits;
 }
@@ -145,17 +169,7 @@ Tensor dice_loss(const Tensor& logits, const Tensor& targets) {
   Tensor loss = Tensor::empty({}, logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* lp = logits.data<T>();
-    const int32_t* tp = targets.data<int32_t>();
-    if (logits.device().is_cpu()) {
-      check_targets_on_cpu(l, targets, "dice_loss");
-      double inter[kMaxDiceClasses], total[kMaxDiceClasses], mean = 0;
-      cpu_dice_sums(l, lp, tp, inter, total);
-      for (int64_t k = 1; k < l.classes; ++k) mean += (2 * inter[k] + 1) / total[k];
-      *loss.data<T>() = T(1 - mean / double(l.classes - 1));
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::dice_forward(logits.device().index, l, lp, tp, loss.data<T>()));
-    }
+    DMDLK_ON_DEVICE(logits.device(), dice_forward, l, logits.data<T>(), targets.data<int32_t>(), loss.data<T>());
   });
   return loss;
 }
@@ -166,20 +180,8 @@ Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Ten
   Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* lp = logits.data<T>();
-    const int32_t* tp = targets.data<int32_t>();
-    T* dp = dlogits.data<T>();
-    if (logits.device().is_cpu()) {
-      check_targets_on_cpu(l, targets, "dice_loss_backward");
-      double inter[kMaxDiceClasses], total[kMaxDiceClasses];
-      cpu_dice_sums(l, lp, tp, inter, total);
-      double scale = double(*dloss.data<T>()) / double(l.classes - 1);
-      parallel_for(0, l.pixels(), 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) dice_pixel_grad(l, lp, tp, inter, total, scale, i, dp);
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::dice_backward(logits.device().index, l, lp, tp, dloss.data<T>(), dp));
-    }
+    DMDLK_ON_DEVICE(logits.device(), dice_backward, l, logits.data<T>(), targets.data<int32_t>(), dloss.data<T>(),
+                    dlogits.data<T>());
   });
   return dlogits;
 }
@@ -197,7 +199,12 @@ extern const OpDef cross_entropy_op{
       return Tensors{cross_entropy_backward(in[0], in[1], d[0]), Tensor()};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in)}; },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      LossLayout l = loss_layout(in[0], in[1], "cross_entropy");
+      int64_t bytes = int64_t(dtype_size(t));
+      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_cross_entropy_forward(l, bytes)
+                                                                  : cuda_ops::plan_cross_entropy_backward(l, bytes)};
+    }};
 
 // Soft Dice over the classes after the first (background), averaged.
 extern const OpDef dice_loss_op{
@@ -211,6 +218,12 @@ extern const OpDef dice_loss_op{
       return Tensors{dice_loss_backward(in[0], in[1], d[0]), Tensor()};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      LossLayout l = dice_layout(in[0], in[1], "dice_loss");
+      int64_t bytes = int64_t(dtype_size(t));
+      return std::vector<cuda::LaunchPlan>{cuda_ops::plan_dice_sums(l, bytes), pass == Pass::Forward
+                                                                                   ? cuda_ops::plan_dice_loss(l)
+                                                                                   : cuda_ops::plan_dice_backward(l, bytes)};
+    }};
 
 }  // namespace dmdlk

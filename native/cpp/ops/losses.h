@@ -74,16 +74,4 @@ DMDLK_HD void dice_pixel_grad(const LossLayout& l, const T* logits, const int32_
   for (int64_t k = 0; k < l.classes; ++k) dlogits[l.at(pixel, k)] = T(p[k] * (g[k] - dot));
 }
 
-namespace cuda_ops {
-template <typename T>
-void cross_entropy_forward(int device, const LossLayout& l, const T* logits, const int32_t* targets, T* loss);
-template <typename T>
-void cross_entropy_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss,
-                            T* dlogits);
-template <typename T>
-void dice_forward(int device, const LossLayout& l, const T* logits, const int32_t* targets, T* loss);
-template <typename T>
-void dice_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

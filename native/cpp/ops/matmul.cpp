@@ -1,6 +1,8 @@
 #include "ops/matmul.h"
 
-#include "ops/device_math.h"
+#include "cuda/bias.cuh"
+#include "cuda/gemm.cuh"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -42,6 +44,34 @@ MatmulDims matmul_dims(const Tensor& a, const Tensor& b, const char* op) {
   return matmul_dims(a.shape(), b.shape(), op);
 }
 
+// y = a · b over the batch (a 2-D operand shared by every item).
+GemmShape matmul_gemm(const MatmulDims& d) {
+  GemmShape s;
+  s.m = d.m, s.n = d.n, s.k = d.k, s.lda = d.k, s.ldb = d.n, s.ldc = d.n, s.batch = d.count;
+  s.stride_a = d.a_shared ? 0 : d.m * d.k;
+  s.stride_b = d.b_shared ? 0 : d.k * d.n;
+  s.stride_c = d.m * d.n;
+  return s;
+}
+
+// da = dy · bᵀ: over the batch, or one item at a time when a is shared.
+GemmShape matmul_da_gemm(const MatmulDims& d) {
+  GemmShape s;
+  s.m = d.m, s.n = d.k, s.k = d.n, s.trans_b = true, s.lda = d.n, s.ldb = d.n, s.ldc = d.k;
+  s.stride_b = d.b_shared ? 0 : d.k * d.n;
+  if (!d.a_shared) s.batch = d.count, s.stride_a = d.m * d.n, s.stride_c = d.m * d.k;
+  return s;
+}
+
+// db = aᵀ · dy: over the batch, or one item at a time when b is shared.
+GemmShape matmul_db_gemm(const MatmulDims& d) {
+  GemmShape s;
+  s.m = d.k, s.n = d.n, s.k = d.m, s.trans_a = true, s.lda = d.k, s.ldb = d.n, s.ldc = d.n;
+  s.stride_a = d.a_shared ? 0 : d.m * d.k;
+  if (!d.b_shared) s.batch = d.count, s.stride_b = d.m * d.n, s.stride_c = d.k * d.n;
+  return s;
+}
+
 Shape with_matrix(Shape batch, int64_t rows, int64_t cols) {
   batch.push_back(rows);
   batch.push_back(cols);
@@ -55,12 +85,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor y = Tensor::empty(with_matrix(d.batch, d.m, d.n), a.dtype(), a.device());
   dispatch_floating(a.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    GemmShape s;
-    s.m = d.m, s.n = d.n, s.k = d.k, s.lda = d.k, s.ldb = d.n, s.ldc = d.n, s.batch = d.count;
-    s.stride_a = d.a_shared ? 0 : d.m * d.k;
-    s.stride_b = d.b_shared ? 0 : d.k * d.n;
-    s.stride_c = d.m * d.n;
-    gemm<T>(a.device(), s, 1, a.data<T>(), b.data<T>(), 0, y.data<T>());
+    DMDLK_ON_DEVICE(a.device(), gemm, matmul_gemm(d), T(1), a.data<T>(), b.data<T>(), T(0), y.data<T>());
   });
   return y;
 }
@@ -72,31 +97,16 @@ MatmulGrads matmul_backward(const Tensor& dy, const Tensor& a, const Tensor& b) 
   MatmulGrads g{Tensor::empty(a.shape(), a.dtype(), a.device()), Tensor::empty(b.shape(), b.dtype(), b.device())};
   dispatch_floating(a.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    // da = dy · bᵀ ; a shared operand sums over the batch, one batch item at a time.
-    GemmShape sa;
-    sa.m = d.m, sa.n = d.k, sa.k = d.n, sa.trans_b = true, sa.lda = d.n, sa.ldb = d.n, sa.ldc = d.k;
-    sa.stride_b = d.b_shared ? 0 : d.k * d.n;
-    // db = aᵀ · dy
-    GemmShape sb;
-    sb.m = d.k, sb.n = d.n, sb.k = d.m, sb.trans_a = true, sb.lda = d.k, sb.ldb = d.n, sb.ldc = d.n;
-    sb.stride_a = d.a_shared ? 0 : d.m * d.k;
+    // A shared operand's gradient sums over the batch, one batch item at a time.
     const T* dyp = dy.data<T>();
-    if (d.a_shared) {
-      sa.batch = 1;
-      for (int64_t i = 0; i < d.count; ++i)
-        gemm<T>(a.device(), sa, 1, dyp + i * d.m * d.n, b.data<T>() + i * d.k * d.n, i ? 1 : 0, g.da.data<T>());
-    } else {
-      sa.batch = d.count, sa.stride_a = d.m * d.n, sa.stride_c = d.m * d.k;
-      gemm<T>(a.device(), sa, 1, dyp, b.data<T>(), 0, g.da.data<T>());
-    }
-    if (d.b_shared) {
-      sb.batch = 1;
-      for (int64_t i = 0; i < d.count; ++i)
-        gemm<T>(a.device(), sb, 1, a.data<T>() + i * d.m * d.k, dyp + i * d.m * d.n, i ? 1 : 0, g.db.data<T>());
-    } else {
-      sb.batch = d.count, sb.stride_b = d.m * d.n, sb.stride_c = d.k * d.n;
-      gemm<T>(a.device(), sb, 1, a.data<T>(), dyp, 0, g.db.data<T>());
-    }
+    GemmShape sa = matmul_da_gemm(d), sb = matmul_db_gemm(d);
+    int64_t items_a = d.a_shared ? d.count : 1, items_b = d.b_shared ? d.count : 1;
+    for (int64_t i = 0; i < items_a; ++i)
+      DMDLK_ON_DEVICE(a.device(), gemm, sa, T(1), dyp + i * d.m * d.n, b.data<T>() + (d.a_shared ? i * d.k * d.n : 0),
+                      T(i ? 1 : 0), g.da.data<T>());
+    for (int64_t i = 0; i < items_b; ++i)
+      DMDLK_ON_DEVICE(a.device(), gemm, sb, T(1), a.data<T>() + (d.b_shared ? i * d.m * d.k : 0), dyp + i * d.m * d.n,
+                      T(i ? 1 : 0), g.db.data<T>());
   });
   if (d.count == 0) {
     g.da.fill_zero();
@@ -123,6 +133,25 @@ LinearDims linear_dims(const Shape& x, const Shape& weight, const char* op) {
   return d;
 }
 
+// y = x · wᵀ over every row of x; dx = dy · w; dw = dyᵀ · x.
+GemmShape linear_gemm(const LinearDims& d) {
+  GemmShape s;
+  s.m = d.rows, s.n = d.out, s.k = d.in, s.trans_b = true, s.lda = d.in, s.ldb = d.in, s.ldc = d.out;
+  return s;
+}
+GemmShape linear_dx_gemm(const LinearDims& d) {
+  GemmShape s;
+  s.m = d.rows, s.n = d.in, s.k = d.out, s.lda = d.out, s.ldb = d.in, s.ldc = d.in;
+  return s;
+}
+GemmShape linear_dweight_gemm(const LinearDims& d) {
+  GemmShape s;
+  s.m = d.out, s.n = d.in, s.k = d.rows, s.trans_a = true, s.lda = d.out, s.ldb = d.in, s.ldc = d.in;
+  return s;
+}
+// The bias runs along the last axis of y [rows, out].
+ChannelLayout linear_layout(const LinearDims& d) { return {d.rows, d.out, 1}; }
+
 LinearDims linear_dims(const Tensor& x, const Tensor& weight, const Tensor* bias, const char* op) {
   check_floating(x, op, "x");
   check_compatible(weight, x, op, "weight", "x");
@@ -143,10 +172,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    GemmShape s;
-    s.m = d.rows, s.n = d.out, s.k = d.in, s.trans_b = true, s.lda = d.in, s.ldb = d.in, s.ldc = d.out;
-    gemm<T>(x.device(), s, 1, x.data<T>(), weight.data<T>(), 0, y.data<T>());
-    if (bias.defined()) add_bias<T>(x.device(), {d.rows, d.out, 1}, bias.data<T>(), y.data<T>());
+    DMDLK_ON_DEVICE(x.device(), gemm, linear_gemm(d), T(1), x.data<T>(), weight.data<T>(), T(0), y.data<T>());
+    if (bias.defined()) DMDLK_ON_DEVICE(x.device(), add_bias, linear_layout(d), bias.data<T>(), y.data<T>());
   });
   return y;
 }
@@ -163,13 +190,9 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   if (has_bias) g.dbias = Tensor::empty({d.out}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    GemmShape sx;  // dx = dy · w
-    sx.m = d.rows, sx.n = d.in, sx.k = d.out, sx.lda = d.out, sx.ldb = d.in, sx.ldc = d.in;
-    gemm<T>(x.device(), sx, 1, dy.data<T>(), weight.data<T>(), 0, g.dx.data<T>());
-    GemmShape sw;  // dw = dyᵀ · x
-    sw.m = d.out, sw.n = d.in, sw.k = d.rows, sw.trans_a = true, sw.lda = d.out, sw.ldb = d.in, sw.ldc = d.in;
-    gemm<T>(x.device(), sw, 1, dy.data<T>(), x.data<T>(), 0, g.dweight.data<T>());
-    if (has_bias) bias_grad<T>(x.device(), {d.rows, d.out, 1}, dy.data<T>(), g.dbias.data<T>());
+    DMDLK_ON_DEVICE(x.device(), gemm, linear_dx_gemm(d), T(1), dy.data<T>(), weight.data<T>(), T(0), g.dx.data<T>());
+    DMDLK_ON_DEVICE(x.device(), gemm, linear_dweight_gemm(d), T(1), dy.data<T>(), x.data<T>(), T(0), g.dweight.data<T>());
+    if (has_bias) DMDLK_ON_DEVICE(x.device(), bias_grad, linear_layout(d), dy.data<T>(), g.dbias.data<T>());
   });
   return g;
 }
@@ -190,7 +213,15 @@ extern const OpDef matmul_op{
       MatmulDims d = matmul_dims(in[0], in[1], "matmul");
       return OpCost{double(d.count) * d.m * d.n * d.k, shapes_bytes({in[0], in[1], with_matrix(d.batch, d.m, d.n)})};
     },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      MatmulDims d = matmul_dims(in[0], in[1], "matmul");
+      int64_t bytes = int64_t(dtype_size(t));
+      if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_device_gemm(matmul_gemm(d), bytes, false)};
+      std::vector<cuda::LaunchPlan> plans;
+      for (int64_t i = 0; i < (d.a_shared ? d.count : 1); ++i) plans.push_back(cuda_ops::plan_device_gemm(matmul_da_gemm(d), bytes, i > 0));
+      for (int64_t i = 0; i < (d.b_shared ? d.count : 1); ++i) plans.push_back(cuda_ops::plan_device_gemm(matmul_db_gemm(d), bytes, i > 0));
+      return plans;
+    }};
 
 // Inputs: x, weight and, when it has one, bias.
 extern const OpDef linear_op{
@@ -210,6 +241,19 @@ extern const OpDef linear_op{
       LinearDims d = linear_dims(in[0], in[1], "linear");
       return OpCost{double(d.rows) * d.out * d.in, shapes_bytes(in) + 4.0 * d.rows * d.out};
     },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      LinearDims d = linear_dims(in[0], in[1], "linear");
+      int64_t bytes = int64_t(dtype_size(t));
+      bool bias = in.size() > 2;
+      std::vector<cuda::LaunchPlan> plans;
+      if (pass == Pass::Forward) {
+        plans.push_back(cuda_ops::plan_device_gemm(linear_gemm(d), bytes, false));
+        if (bias) plans.push_back(cuda_ops::plan_add_bias(linear_layout(d), bytes));
+        return plans;
+      }
+      plans = {cuda_ops::plan_device_gemm(linear_dx_gemm(d), bytes, false), cuda_ops::plan_device_gemm(linear_dweight_gemm(d), bytes, false)};
+      if (bias) plans.push_back(cuda_ops::plan_bias_grad(linear_layout(d), bytes));
+      return plans;
+    }};
 
 }  // namespace dmdlk

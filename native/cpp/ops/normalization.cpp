@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
+#include "cuda/normalization.cuh"
+#include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/inner_blocks.h"
 #include "ops/op.h"
@@ -234,10 +236,8 @@ BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   BatchNormOutput out{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    auto args = std::make_tuple(l, x.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
-                                running_var.data<T>(), training, out.y.data<T>(), out.mean.data<T>(), out.invstd.data<T>());
-    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::batch_norm_forward<T>(a...); }, args);
-    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::batch_norm_forward<T>(x.device().index, a...); }, args));
+    DMDLK_ON_DEVICE(x.device(), batch_norm_forward, l, x.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
+                    running_var.data<T>(), training, out.y.data<T>(), out.mean.data<T>(), out.invstd.data<T>());
   });
   return out;
 }
@@ -252,10 +252,8 @@ NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
   NormGrads g{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    auto args = std::make_tuple(l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(), invstd.data<T>(),
-                                training, g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
-    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::batch_norm_backward<T>(a...); }, args);
-    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::batch_norm_backward<T>(x.device().index, a...); }, args));
+    DMDLK_ON_DEVICE(x.device(), batch_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(),
+                    invstd.data<T>(), training, g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
   });
   return g;
 }
@@ -267,10 +265,8 @@ LayerNormOutput layer_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   LayerNormOutput out{like(x, x.shape()), like(x, {l.outer * l.inner}), like(x, {l.outer * l.inner})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    auto args = std::make_tuple(l, x.data<T>(), weight.data<T>(), bias.data<T>(), out.y.data<T>(), out.mean.data<T>(),
-                                out.invstd.data<T>());
-    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::layer_norm_forward<T>(a...); }, args);
-    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::layer_norm_forward<T>(x.device().index, a...); }, args));
+    DMDLK_ON_DEVICE(x.device(), layer_norm_forward, l, x.data<T>(), weight.data<T>(), bias.data<T>(), out.y.data<T>(),
+                    out.mean.data<T>(), out.invstd.data<T>());
   });
   return out;
 }
@@ -289,10 +285,8 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
   NormGrads g{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    auto args = std::make_tuple(l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(), invstd.data<T>(),
-                                g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
-    if (x.device().is_cpu()) std::apply([](auto&&... a) { cpu_ops::layer_norm_backward<T>(a...); }, args);
-    else DMDLK_CUDA_DISPATCH(std::apply([&](auto&&... a) { cuda_ops::layer_norm_backward<T>(x.device().index, a...); }, args));
+    DMDLK_ON_DEVICE(x.device(), layer_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(),
+                    invstd.data<T>(), g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
   });
   return g;
 }
@@ -317,7 +311,13 @@ extern const OpDef batch_norm_op{
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})}; },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+      ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
+      int64_t bytes = int64_t(dtype_size(t));
+      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward
+                                               ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
+                                               : cuda_ops::plan_batch_norm_backward(l, bytes)};
+    }};
 
 // LayerNorm over channels (each pixel of [N, C, H, W]) or over the last axis:
 // inputs x, weight, bias; outputs y and each group's mean and 1/σ.
@@ -336,6 +336,11 @@ extern const OpDef layer_norm_op{
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})}; },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+      ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");
+      int64_t bytes = int64_t(dtype_size(t));
+      if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_forward(l, bytes)};
+      return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_backward_dx(l, bytes), cuda_ops::plan_layer_norm_backward_params(l, bytes)};
+    }};
 
 }  // namespace dmdlk

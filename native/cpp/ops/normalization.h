@@ -73,27 +73,4 @@ DMDLK_HD void layer_norm_group_backward(const ChannelLayout& l, const T* dy, con
   }
 }
 
-// Each backend implements the whole of each op behind the same signature
-// (CUDA's with the device first); the public entries above check and dispatch.
-#define DMDLK_NORM_KERNELS(...)                                                                            \
-  template <typename T>                                                                                    \
-  void batch_norm_forward(__VA_ARGS__ const ChannelLayout& l, const T* x, const T* w, const T* b,          \
-                          T* running_mean, T* running_var, bool training, T* y, T* mean, T* invstd);       \
-  template <typename T>                                                                                    \
-  void batch_norm_backward(__VA_ARGS__ const ChannelLayout& l, const T* dy, const T* x, const T* w,        \
-                           const T* mean, const T* invstd, bool training, T* dx, T* dw, T* db);            \
-  template <typename T>                                                                                    \
-  void layer_norm_forward(__VA_ARGS__ const ChannelLayout& l, const T* x, const T* w, const T* b, T* y,    \
-                          T* mean, T* invstd);                                                              \
-  template <typename T>                                                                                    \
-  void layer_norm_backward(__VA_ARGS__ const ChannelLayout& l, const T* dy, const T* x, const T* w,        \
-                           const T* mean, const T* invstd, T* dx, T* dw, T* db);
-namespace cpu_ops {
-DMDLK_NORM_KERNELS()
-}
-namespace cuda_ops {
-DMDLK_NORM_KERNELS(int device,)
-}
-#undef DMDLK_NORM_KERNELS
-
 }  // namespace dmdlk

@@ -24,12 +24,4 @@ void dispatch_floating(DType dtype, Body&& body) {
   else throw Error(ErrorCode::DType, concat("expected float32 or float64, got ", dtype_name(dtype)));
 }
 
-// Calls the CUDA implementation in builds with CUDA. Without CUDA no tensor
-// can live on a GPU, so the other branch only guards against misuse.
-#ifdef DMDLK_WITH_CUDA
-#define DMDLK_CUDA_DISPATCH(...) __VA_ARGS__
-#else
-#define DMDLK_CUDA_DISPATCH(...) throw ::dmdlk::Error(::dmdlk::ErrorCode::NoGpu, "this binary was built without CUDA")
-#endif
-
 }  // namespace dmdlk

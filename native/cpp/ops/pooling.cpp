@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
+#include "cuda/pooling.cuh"
+#include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/conv_geometry.h"
 #include "ops/inner_blocks.h"
@@ -84,7 +86,7 @@ void max_pool_2x2_winners(const T* top, const T* bottom, int64_t count, T* candi
 // winner and zeros to the other three (every input lies in at most one
 // window; an odd last row or column, in none, gets zeros).
 template <typename T>
-void cpu_max_pool_2x2(const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* y, T* dx) {
+void max_pool_2x2(const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* y, T* dx) {
   parallel_for(0, planes * g.out_h, std::max<int64_t>(1, 2048 / g.out_w), [&](int64_t lo, int64_t hi) {
     T candidates[4 * kPixelBlock], grads[4][kPixelBlock];
     int32_t which[kPixelBlock];
@@ -118,9 +120,13 @@ void cpu_max_pool_2x2(const PoolGeometry& g, int64_t planes, const T* x, const T
   });
 }
 
+}  // namespace
+
+namespace cpu_ops {
+
 template <typename T>
-void cpu_pool_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y) {
-  if (is_max_pool_2x2(kind, g)) return cpu_max_pool_2x2<T>(g, planes, x, nullptr, y, nullptr);
+void pool2d_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y) {
+  if (is_max_pool_2x2(kind, g)) return max_pool_2x2<T>(g, planes, x, nullptr, y, nullptr);
   parallel_for(0, planes * g.out_h, std::max<int64_t>(1, 2048 / g.out_w), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       int64_t p = r / g.out_h, oy = r % g.out_h;
@@ -136,8 +142,8 @@ void cpu_pool_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, cons
 // at 1/count), in the order of the outputs — the sums of avg/max_pool_grad_at,
 // without searching for the outputs of each input.
 template <typename T>
-void cpu_pool_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
-  if (is_max_pool_2x2(kind, g)) return cpu_max_pool_2x2<T>(g, planes, x, dy, nullptr, dx);
+void pool2d_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
+  if (is_max_pool_2x2(kind, g)) return max_pool_2x2<T>(g, planes, x, dy, nullptr, dx);
   parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t p = lo; p < hi; ++p) {
       const T *plane = x + p * g.height * g.width, *dy_plane = dy + p * g.out_h * g.out_w;
@@ -160,37 +166,8 @@ void cpu_pool_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, con
   });
 }
 
-Tensor pool_forward(PoolKind kind, const Tensor& x, const PoolGeometry& g) {
-  Tensor y = Tensor::empty({x.dim(0), x.dim(1), g.out_h, g.out_w}, x.dtype(), x.device());
-  int64_t planes = x.dim(0) * x.dim(1);
-  dispatch_floating(x.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    if (x.device().is_cpu()) cpu_pool_forward(kind, g, planes, x.data<T>(), y.data<T>());
-    else DMDLK_CUDA_DISPATCH(cuda_ops::pool2d_forward(x.device().index, kind, g, planes, x.data<T>(), y.data<T>()));
-  });
-  return y;
-}
-
-Tensor pool_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolGeometry& g, const char* op) {
-  check_compatible(dy, x, op, "dy", "x");
-  check_shape(dy, {x.dim(0), x.dim(1), g.out_h, g.out_w}, op, "dy");
-  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  int64_t planes = x.dim(0) * x.dim(1);
-  dispatch_floating(x.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    if (x.device().is_cpu()) cpu_pool_backward(kind, g, planes, x.data<T>(), dy.data<T>(), dx.data<T>());
-    else DMDLK_CUDA_DISPATCH(cuda_ops::pool2d_backward(x.device().index, kind, g, planes, x.data<T>(), dy.data<T>(), dx.data<T>()));
-  });
-  return dx;
-}
-
-void check_image(const Tensor& x, const char* op) {
-  check_floating(x, op, "x");
-  check_rank(x, 4, op, "x", "[N, C, H, W]");
-}
-
 template <typename T>
-void cpu_channel_reduce(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
+void channel_reduce_forward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
   for_inner_blocks(n, hw, kPixelBlock, 1, [&](int64_t b, int64_t p0, int64_t count) {
     const T* xb = x + b * c * hw + p0;
     T* out = y + b * hw + p0;
@@ -208,7 +185,7 @@ void cpu_channel_reduce(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, co
 }
 
 template <typename T>
-void cpu_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy, T* dx) {
+void channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy, T* dx) {
   for_inner_blocks(n, hw, kPixelBlock, 1, [&](int64_t b, int64_t p0, int64_t count) {
     const T* d = dy + b * hw + p0;
     T* out = dx + b * c * hw + p0;
@@ -229,6 +206,55 @@ void cpu_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64
   });
 }
 
+// The mean of each plane, summed in vector lanes (blocked_sum.h).
+template <typename T>
+void global_avg_pool_forward(int64_t planes, int64_t size, const T* x, T* y) {
+  parallel_for(0, planes, std::max<int64_t>(1, 4096 / size), [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) {
+      const T* plane = x + p * size;
+      y[p] = T(blocked_sum<T>(size, [&](int64_t i) { return plane[i]; }) / double(size));
+    }
+  });
+}
+
+template <typename T>
+void global_avg_pool_backward(int64_t planes, int64_t size, const T* dy, T* dx) {
+  parallel_for(0, planes, std::max<int64_t>(1, 16384 / size), [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) std::fill(dx + p * size, dx + (p + 1) * size, dy[p] / T(size));
+  });
+}
+
+}  // namespace cpu_ops
+
+namespace {
+
+Tensor pool_forward(PoolKind kind, const Tensor& x, const PoolGeometry& g) {
+  Tensor y = Tensor::empty({x.dim(0), x.dim(1), g.out_h, g.out_w}, x.dtype(), x.device());
+  int64_t planes = x.dim(0) * x.dim(1);
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    DMDLK_ON_DEVICE(x.device(), pool2d_forward, kind, g, planes, x.data<T>(), y.data<T>());
+  });
+  return y;
+}
+
+Tensor pool_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolGeometry& g, const char* op) {
+  check_compatible(dy, x, op, "dy", "x");
+  check_shape(dy, {x.dim(0), x.dim(1), g.out_h, g.out_w}, op, "dy");
+  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  int64_t planes = x.dim(0) * x.dim(1);
+  dispatch_floating(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    DMDLK_ON_DEVICE(x.device(), pool2d_backward, kind, g, planes, x.data<T>(), dy.data<T>(), dx.data<T>());
+  });
+  return dx;
+}
+
+void check_image(const Tensor& x, const char* op) {
+  check_floating(x, op, "x");
+  check_rank(x, 4, op, "x", "[N, C, H, W]");
+}
+
 Tensor channel_reduce(ChannelReduce kind, const Tensor& x, const char* op) {
   check_image(x, op);
   DMDLK_CHECK(x.dim(1) >= 1, ErrorCode::Shape, op, ": x has no channels: ", shape_str(x.shape()));
@@ -236,8 +262,7 @@ Tensor channel_reduce(ChannelReduce kind, const Tensor& x, const char* op) {
   Tensor y = Tensor::empty({n, 1, x.dim(2), x.dim(3)}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    if (x.device().is_cpu()) cpu_channel_reduce(kind, n, c, hw, x.data<T>(), y.data<T>());
-    else DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_forward(x.device().index, kind, n, c, hw, x.data<T>(), y.data<T>()));
+    DMDLK_ON_DEVICE(x.device(), channel_reduce_forward, kind, n, c, hw, x.data<T>(), y.data<T>());
   });
   return y;
 }
@@ -252,8 +277,7 @@ Tensor channel_reduce_backward(ChannelReduce kind, const Tensor& dy, const Tenso
     using T = decltype(zero);
     const T *xp = x.data<T>(), *dyp = dy.data<T>();
     T* dxp = dx.data<T>();
-    if (x.device().is_cpu()) cpu_channel_reduce_backward(kind, n, c, hw, xp, dyp, dxp);
-    else DMDLK_CUDA_DISPATCH(cuda_ops::channel_reduce_backward(x.device().index, kind, n, c, hw, xp, dyp, dxp));
+    DMDLK_ON_DEVICE(x.device(), channel_reduce_backward, kind, n, c, hw, xp, dyp, dxp);
   });
   return dx;
 }
@@ -285,18 +309,7 @@ Tensor global_avg_pool(const Tensor& x) {
   Tensor y = Tensor::empty({x.dim(0), x.dim(1), 1, 1}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    if (x.device().is_cpu()) {
-      parallel_for(0, planes, std::max<int64_t>(1, 4096 / size), [&](int64_t lo, int64_t hi) {
-        for (int64_t p = lo; p < hi; ++p) {
-          const T* plane = xp + p * size;
-          yp[p] = T(blocked_sum<T>(size, [&](int64_t i) { return plane[i]; }) / double(size));
-        }
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::global_avg_pool_forward(x.device().index, planes, size, xp, yp));
-    }
+    DMDLK_ON_DEVICE(x.device(), global_avg_pool_forward, planes, size, x.data<T>(), y.data<T>());
   });
   return y;
 }
@@ -309,15 +322,7 @@ Tensor global_avg_pool_backward(const Tensor& dy, const Tensor& x) {
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* dyp = dy.data<T>();
-    T* dxp = dx.data<T>();
-    if (x.device().is_cpu()) {
-      parallel_for(0, planes, std::max<int64_t>(1, 16384 / size), [&](int64_t lo, int64_t hi) {
-        for (int64_t p = lo; p < hi; ++p) std::fill(dxp + p * size, dxp + (p + 1) * size, dyp[p] / T(size));
-      });
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::global_avg_pool_backward(x.device().index, planes, size, dyp, dxp));
-    }
+    DMDLK_ON_DEVICE(x.device(), global_avg_pool_backward, planes, size, dy.data<T>(), dx.data<T>());
   });
   return dx;
 }
@@ -353,6 +358,20 @@ std::vector<Shape> image_reduced(const Shape& x, bool per_pixel, const char* op)
 
 OpCost streaming_cost(const std::vector<Shape>& in, const std::vector<Shape>& out) { return {0, shapes_bytes(in) + shapes_bytes(out)}; }
 
+std::vector<cuda::LaunchPlan> pool_launches(PoolKind kind, const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass) {
+  const auto& a = std::get<PoolAttrs>(attrs);
+  PoolGeometry g = pool_geometry(in[0], a.kernel, a.stride, a.pad, "pool2d");
+  int64_t planes = in[0][0] * in[0][1], bytes = int64_t(dtype_size(t));
+  return {pass == Pass::Forward ? cuda_ops::plan_pool2d_forward(g, planes, bytes) : cuda_ops::plan_pool2d_backward(kind, g, planes, bytes)};
+}
+
+std::vector<cuda::LaunchPlan> channel_reduce_launches(ChannelReduce kind, const std::vector<Shape>& in, DType t, Pass pass) {
+  const Shape& x = in[0];
+  int64_t bytes = int64_t(dtype_size(t)), hw = x[2] * x[3];
+  return {pass == Pass::Forward ? cuda_ops::plan_channel_reduce_forward(x[0], x[1], hw, bytes)
+                                : cuda_ops::plan_channel_reduce_backward(kind, x[0], x[1], hw, bytes)};
+}
+
 }  // namespace
 
 // avg_pool2d with zero padding left out of each window's count (count_include_pad=False).
@@ -368,7 +387,7 @@ extern const OpDef avg_pool2d_op{
       return Tensors{avg_pool2d_backward(d[0], in[0], a.kernel, a.stride, a.pad)};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) { return streaming_cost(in, pooled_shape(in, a, "avg_pool2d")); },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) { return pool_launches(PoolKind::Avg, in, t, a, pass); }};
 
 // max_pool2d without padding; ties go to the first element.
 extern const OpDef max_pool2d_op{
@@ -383,7 +402,7 @@ extern const OpDef max_pool2d_op{
       return Tensors{max_pool2d_backward(d[0], in[0], a.kernel, a.stride)};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) { return streaming_cost(in, pooled_shape(in, a, "max_pool2d")); },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) { return pool_launches(PoolKind::Max, in, t, a, pass); }};
 
 extern const OpDef global_avg_pool_op{
     OpKind::GlobalAvgPool, "global_avg_pool",
@@ -393,7 +412,12 @@ extern const OpDef global_avg_pool_op{
     [](const Tensors& in, const OpAttrs&) { return Tensors{global_avg_pool(in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{global_avg_pool_backward(d[0], in[0])}; },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      const Shape& x = in[0];
+      int64_t planes = x[0] * x[1], size = x[2] * x[3], bytes = int64_t(dtype_size(t));
+      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_global_avg_pool_forward(planes, size, bytes)
+                                                                  : cuda_ops::plan_global_avg_pool_backward(planes, size, bytes)};
+    }};
 
 extern const OpDef channel_mean_op{
     OpKind::ChannelMean, "channel_mean",
@@ -403,7 +427,7 @@ extern const OpDef channel_mean_op{
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_mean(in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{channel_mean_backward(d[0], in[0])}; },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return channel_reduce_launches(ChannelReduce::Mean, in, t, pass); }};
 
 // The maximum over channels; ties go to the first channel, NaN counts as the maximum.
 extern const OpDef channel_max_op{
@@ -414,6 +438,6 @@ extern const OpDef channel_max_op{
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_max(in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{channel_max_backward(d[0], in[0])}; },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return channel_reduce_launches(ChannelReduce::Max, in, t, pass); }};
 
 }  // namespace dmdlk

@@ -98,22 +98,6 @@ Tensor channel_max_backward(const Tensor& dy, const Tensor& x);
 enum class PoolKind { Avg, Max };
 enum class ChannelReduce { Mean, Max };
 
-namespace cuda_ops {
-// planes = N·C images of g.height × g.width.
-template <typename T>
-void pool2d_forward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y);
-template <typename T>
-void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx);
-template <typename T>
-void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* x, T* y);
-template <typename T>
-void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, T* dx);
-template <typename T>
-void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y);
-template <typename T>
-void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy, T* dx);
-}  // namespace cuda_ops
-
 // The first channel holding the maximum at pixel p of image n (NaN counts as maximum).
 template <typename T>
 DMDLK_HD int64_t channel_argmax(const T* x, int64_t c, int64_t hw, int64_t n, int64_t p) {

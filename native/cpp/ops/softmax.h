@@ -9,11 +9,4 @@ namespace dmdlk {
 Tensor softmax(const Tensor& x);
 Tensor softmax_backward(const Tensor& dy, const Tensor& y);
 
-namespace cuda_ops {
-template <typename T>
-void softmax_forward(int device, int64_t rows, int64_t n, const T* x, T* y);
-template <typename T>
-void softmax_backward(int device, int64_t rows, int64_t n, const T* dy, const T* y, T* dx);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

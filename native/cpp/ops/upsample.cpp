@@ -3,12 +3,14 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cuda/upsample.cuh"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
 
-namespace {
+namespace cpu_ops {
 
 // The CPU works a row at a time and separably: a vertical blend of two input
 // rows, then the horizontal ×2. Away from the ends, outputs 2j+1 and 2j+2 read
@@ -47,7 +49,7 @@ void narrow_row(const T* g, int64_t w, T* u) {
 }
 
 template <typename T>
-void cpu_upsample2x(int64_t planes, int64_t h, int64_t w, const T* x, T* y) {
+void upsample2x_forward(int64_t planes, int64_t h, int64_t w, const T* x, T* y) {
   parallel_for(0, planes * 2 * h, std::max<int64_t>(1, 1024 / w), [&](int64_t lo, int64_t hi) {
     std::vector<T> blend(static_cast<size_t>(w));
     for (int64_t r = lo; r < hi; ++r) {
@@ -64,7 +66,7 @@ void cpu_upsample2x(int64_t planes, int64_t h, int64_t w, const T* x, T* y) {
 // The transpose, one plane per task: each output row's narrowed gradient is
 // added into the two input rows it read (no shared writes).
 template <typename T>
-void cpu_upsample2x_backward(int64_t planes, int64_t h, int64_t w, const T* dy, T* dx) {
+void upsample2x_backward(int64_t planes, int64_t h, int64_t w, const T* dy, T* dx) {
   parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> narrowed(static_cast<size_t>(w));
     for (int64_t p = lo; p < hi; ++p) {
@@ -82,7 +84,7 @@ void cpu_upsample2x_backward(int64_t planes, int64_t h, int64_t w, const T* dy, 
   });
 }
 
-}  // namespace
+}  // namespace cpu_ops
 
 Tensor upsample2x(const Tensor& x) {
   check_floating(x, "upsample2x", "x");
@@ -94,11 +96,7 @@ Tensor upsample2x(const Tensor& x) {
     using T = decltype(zero);
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
-    if (x.device().is_cpu()) {
-      cpu_upsample2x(planes, h, w, xp, yp);
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::upsample2x_forward(x.device().index, planes, h, w, xp, yp));
-    }
+    DMDLK_ON_DEVICE(x.device(), upsample2x_forward, planes, h, w, xp, yp);
   });
   return y;
 }
@@ -115,11 +113,7 @@ Tensor upsample2x_backward(const Tensor& dy, const Tensor& x) {
     using T = decltype(zero);
     const T* dyp = dy.data<T>();
     T* dxp = dx.data<T>();
-    if (x.device().is_cpu()) {
-      cpu_upsample2x_backward(planes, h, w, dyp, dxp);
-    } else {
-      DMDLK_CUDA_DISPATCH(cuda_ops::upsample2x_backward(x.device().index, planes, h, w, dyp, dxp));
-    }
+    DMDLK_ON_DEVICE(x.device(), upsample2x_backward, planes, h, w, dyp, dxp);
   });
   return dx;
 }
@@ -135,6 +129,11 @@ extern const OpDef upsample2x_op{
     [](const Tensors& in, const OpAttrs&) { return Tensors{upsample2x(in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{upsample2x_backward(d[0], in[0])}; },
     [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 5 * shapes_bytes(in)}; },
-    nullptr};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      const Shape& x = in[0];
+      int64_t planes = x[0] * x[1], bytes = int64_t(dtype_size(t));
+      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_upsample2x_forward(planes, x[2], x[3], bytes)
+                                                                  : cuda_ops::plan_upsample2x_backward(planes, x[2], x[3], bytes)};
+    }};
 
 }  // namespace dmdlk

@@ -53,11 +53,4 @@ DMDLK_HD T upsample2_grad_at(const T* dy_plane, int64_t h, int64_t w, int64_t y,
 Tensor upsample2x(const Tensor& x);
 Tensor upsample2x_backward(const Tensor& dy, const Tensor& x);
 
-namespace cuda_ops {
-template <typename T>
-void upsample2x_forward(int device, int64_t planes, int64_t h, int64_t w, const T* x, T* y);
-template <typename T>
-void upsample2x_backward(int device, int64_t planes, int64_t h, int64_t w, const T* dy, T* dx);
-}  // namespace cuda_ops
-
 }  // namespace dmdlk

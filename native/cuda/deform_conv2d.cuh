@@ -1,0 +1,118 @@
+// CUDA's deformable convolution (deform_conv2d.cu: deformable im2col + grouped
+// GEMM per image; deform_depthwise.cu: DDLK's depthwise form directly) and its
+// launch plans, step by step as deform_conv2d.cu makes them.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "cuda/bias.cuh"
+#include "cuda/gemm.cuh"
+#include "cuda/launch_plan.h"
+#include "ops/conv_gemm.h"
+#include "ops/deform_conv2d.h"
+
+namespace dmdlk::cuda_ops {
+
+// mask / bias / dmask / db may be null. dx, doffset, dweight (and dmask, db)
+// arrive zeroed: the kernels accumulate into them.
+template <typename T>
+void deform_conv2d_forward(int device, const DeformPlan& p, const T* x, const T* offset, const T* w, const T* mask,
+                           const T* bias, T* y);
+template <typename T>
+void deform_conv2d_backward(int device, const DeformPlan& p, const T* dy, const T* x, const T* offset, const T* w,
+                            const T* mask, T* dx, T* doffset, T* dw, T* dmask, T* db);
+
+template <typename T>
+void deform_im2col(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col);
+template <typename T>
+void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
+                   T* doffset, T* dmask);
+template <typename T>
+void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
+                              const T* weight, T* y);
+template <typename T>
+void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
+                               const T* weight, const T* dy, T* dx, T* doffset, T* dweight);
+
+constexpr int64_t kDeformThreads = 256;
+
+// One thread per column element (a bilinear sample), per image.
+inline cuda::LaunchPlan plan_deform_im2col(const DeformGeometry& g, int64_t element_bytes) {
+  int64_t n = g.col_rows() * g.pixels();
+  return cuda::elementwise_plan("deform_im2col", n, double(n) * element_bytes * 2, 12.0 * n);
+}
+// dx by atomic scatter, one thread per column element; doffset one thread per
+// (offset group, tap, pixel) over the group's channels.
+inline std::vector<cuda::LaunchPlan> plan_deform_col2im(const DeformGeometry& g, int64_t element_bytes) {
+  int64_t n = g.col_rows() * g.pixels(), offsets = g.offset_groups * g.taps() * g.pixels();
+  cuda::LaunchPlan offset_grad = cuda::elementwise_plan("deform_offset_grad", offsets, double(n) * element_bytes * 2, 20.0 * n);
+  offset_grad.serial_reduction = g.channels / g.offset_groups;
+  return {cuda::elementwise_plan("deform_scatter_dx", n, double(n) * element_bytes * 3, 12.0 * n), offset_grad};
+}
+
+// DDLK's form: a thread per output pixel of a plane reading its k² samples;
+// backward dx (atomic scatter) and dweight (per warp, then one atomic per warp
+// and tap) likewise, doffset a thread per (image, tap, pixel) over the channels.
+inline cuda::LaunchPlan plan_deform_depthwise(const char* kernel, const DeformGeometry& g, int64_t rows, int64_t serial,
+                                              double bytes, double flops) {
+  cuda::LaunchPlan p;
+  p.kernel = kernel;
+  p.grid = {cuda::blocks_to_cover(g.pixels(), kDeformThreads), rows, 1};
+  p.block.x = kDeformThreads;
+  p.bytes = bytes;
+  p.flops = flops;
+  p.serial_reduction = serial;
+  return p;
+}
+inline cuda::LaunchPlan plan_deform_depthwise_forward(const DeformGeometry& g, int64_t batch, int64_t element_bytes) {
+  double planes = double(batch) * g.channels, n = planes * g.pixels();
+  return plan_deform_depthwise("deform_depthwise_forward", g, batch * g.channels, g.taps(),
+                               (2 * n + 2.0 * batch * g.taps() * g.pixels()) * element_bytes, 12.0 * n * g.taps());
+}
+inline std::vector<cuda::LaunchPlan> plan_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, int64_t element_bytes) {
+  double planes = double(batch) * g.channels, n = planes * g.pixels(), offsets = 2.0 * batch * g.taps() * g.pixels();
+  return {plan_deform_depthwise("deform_depthwise_input_grads", g, batch * g.channels, g.taps(),
+                                (3 * n + offsets) * element_bytes, 24.0 * n * g.taps()),
+          plan_deform_depthwise("deform_depthwise_offset_grads", g, batch * g.taps(), g.channels,
+                                (2 * n * g.taps() + 2 * offsets) * element_bytes, 20.0 * n * g.taps())};
+}
+
+inline ChannelLayout deform_bias_layout(const DeformPlan& p) { return {p.batch, p.out_channels, p.geo.pixels()}; }
+inline ConvGemmShape deform_gemm_shape(const DeformPlan& p) {
+  return {p.groups, p.out_channels / p.groups, p.geo.col_rows() / p.groups, p.geo.pixels()};
+}
+
+// What deform_conv2d_forward launches.
+inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_forward(const DeformPlan& p, int64_t element_bytes, bool bias) {
+  std::vector<cuda::LaunchPlan> plans;
+  if (p.ddlk_form()) {
+    plans.push_back(plan_deform_depthwise_forward(p.geo, p.batch, element_bytes));
+  } else {
+    for (int64_t n = 0; n < p.batch; ++n) {
+      plans.push_back(plan_deform_im2col(p.geo, element_bytes));
+      plans.push_back(plan_device_gemm(conv_forward_gemm(deform_gemm_shape(p)), element_bytes, false));
+    }
+  }
+  if (bias) plans.push_back(plan_add_bias(deform_bias_layout(p), element_bytes));
+  return plans;
+}
+
+// What deform_conv2d_backward launches (after its gradients are zeroed).
+inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_backward(const DeformPlan& p, int64_t element_bytes, bool bias) {
+  std::vector<cuda::LaunchPlan> plans;
+  if (p.ddlk_form()) {
+    plans = plan_deform_depthwise_backward(p.geo, p.batch, element_bytes);
+  } else {
+    ConvGemmShape s = deform_gemm_shape(p);
+    for (int64_t n = 0; n < p.batch; ++n) {
+      plans.push_back(plan_deform_im2col(p.geo, element_bytes));
+      plans.push_back(plan_device_gemm(conv_weight_grad_gemm(s), element_bytes, n > 0));
+      plans.push_back(plan_device_gemm(conv_column_grad_gemm(s), element_bytes, false));
+      for (const cuda::LaunchPlan& c : plan_deform_col2im(p.geo, element_bytes)) plans.push_back(c);
+    }
+  }
+  if (bias) plans.push_back(plan_bias_grad(deform_bias_layout(p), element_bytes));
+  return plans;
+}
+
+}  // namespace dmdlk::cuda_ops

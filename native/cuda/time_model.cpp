@@ -1,0 +1,72 @@
+#include "cuda/time_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/strings.h"
+
+namespace dmdlk::cuda {
+
+namespace {
+
+double peak_of(MathUnit unit, const GpuSpec& gpu) {
+  switch (unit) {
+    case MathUnit::Fp64: return gpu.fp64;
+    case MathUnit::Tf32: return gpu.tf32;
+    case MathUnit::Bf16: return gpu.bf16;
+    default: return gpu.fp32;
+  }
+}
+
+// Blocks one SM holds at once, as its threads, blocks and shared memory allow.
+int64_t resident_blocks(const LaunchPlan& p, const GpuSpec& gpu) {
+  int64_t threads = std::max<int64_t>(1, p.block.count());
+  int64_t by_threads = gpu.max_threads_per_sm / threads;
+  int64_t by_shared = p.shared_bytes > 0 ? gpu.shared_per_sm / p.shared_bytes : gpu.max_blocks_per_sm;
+  return std::max<int64_t>(1, std::min<int64_t>({gpu.max_blocks_per_sm, by_threads, by_shared}));
+}
+
+}  // namespace
+
+LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEfficiency& eff) {
+  LaunchTime t;
+  double blocks = double(p.grid.count()), sms = gpu.sms;
+  int64_t resident = resident_blocks(p, gpu);
+  t.busy_sms = std::min(sms, blocks);
+  // Each busy SM holds up to `resident` blocks at once; its share of the
+  // throughput grows with the warps it has to switch between.
+  double blocks_per_sm = std::min<double>(double(resident), std::ceil(blocks / sms));
+  double warps_per_sm = blocks_per_sm * std::ceil(double(p.block.count()) / 32.0);
+  double latency_share = std::min(1.0, warps_per_sm / eff.latency_warps);
+  double fraction = t.busy_sms / sms * latency_share;
+  bool tensor = p.unit == MathUnit::Tf32 || p.unit == MathUnit::Bf16;
+  t.memory_seconds = p.bytes / (gpu.bandwidth * eff.memory * fraction);
+  t.compute_seconds = p.flops / (peak_of(p.unit, gpu) * (tensor ? eff.tensor_cores : eff.simt) * fraction);
+  double waves = std::ceil(blocks / (sms * double(resident)));
+  t.serial_seconds = double(p.serial_reduction) * eff.serial_step_seconds * waves;
+  t.kernel_seconds = std::max({t.memory_seconds, t.compute_seconds, t.serial_seconds});
+  t.seconds = gpu.launch_seconds + t.kernel_seconds;
+  return t;
+}
+
+std::vector<std::string> broken_rules(const LaunchPlan& p, const PlanRules& rules, const GpuSpec& gpu) {
+  std::vector<std::string> broken;
+  bool fills = p.grid.count() >= rules.min_blocks && p.block.count() >= rules.min_threads_per_block;
+  double seconds = model_launch(p, gpu).kernel_seconds;
+  if (!fills && seconds >= rules.small_launch_seconds)
+    broken.push_back(concat("underfills the GPU: ", p.grid.count(), " blocks of ", p.block.count(), " threads (needs ",
+                            rules.min_blocks, " of ", rules.min_threads_per_block, ", or a modelled time under ",
+                            rules.small_launch_seconds * 1e6, " us; modelled ", seconds * 1e6, " us)"));
+  if (p.serial_reduction > rules.max_serial_reduction)
+    broken.push_back(concat("a thread reduces ", p.serial_reduction, " elements serially (at most ",
+                            rules.max_serial_reduction, ")"));
+  if (p.shared_bytes > rules.max_shared_bytes)
+    broken.push_back(concat("uses ", p.shared_bytes, " bytes of shared memory per block (at most ", rules.max_shared_bytes, ")"));
+  if (p.grid.x < 1 || p.grid.x > (int64_t(1) << 31) - 1 || p.grid.y < 1 || p.grid.y > 65535 || p.grid.z < 1 || p.grid.z > 65535)
+    broken.push_back(concat("grid [", p.grid.x, ", ", p.grid.y, ", ", p.grid.z, "] is outside CUDA's limits"));
+  if (p.block.count() < 1 || p.block.count() > 1024 || p.block.z > 64)
+    broken.push_back(concat("block [", p.block.x, ", ", p.block.y, ", ", p.block.z, "] is outside CUDA's limits"));
+  return broken;
+}
+
+}  // namespace dmdlk::cuda

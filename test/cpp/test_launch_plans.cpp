@@ -1,0 +1,120 @@
+// Every CUDA launch of the default network's training step (448², batch 4)
+// and forward pass (batch 1), planned on the host with no GPU (nn/step_plan.h),
+// held to the rules of an H200 (cuda/time_model.h): fill the GPU (at least
+// 2 × 132 blocks of at least 128 threads) or be modelled under 5 µs; no thread
+// reducing more than 4,096 elements serially; at most 227 KB of shared memory
+// per block; a grid within CUDA's limits. The launches that break a rule today
+// are counted in expected_launch_failures.txt, the GPU-speed work's list: the
+// test fails on a failure the list does not hold and on a listed one that no
+// longer happens, so the list only ever shrinks by fixing kernels.
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "core/matmul_precision.h"
+#include "cuda/time_model.h"
+#include "harness.h"
+#include "nn/step_plan.h"
+#include "ops/op.h"
+
+using namespace dmdlk;
+using namespace dmdlk::test;
+
+namespace {
+
+std::string plan_str(const cuda::LaunchPlan& p) {
+  return concat(p.kernel, " grid [", p.grid.x, ", ", p.grid.y, ", ", p.grid.z, "] block [", p.block.x, ", ", p.block.y, ", ",
+                p.block.z, "] shared ", p.shared_bytes, " B, ", p.bytes / 1e6, " MB, ", p.flops / 1e9, " GFLOP, serial ",
+                p.serial_reduction);
+}
+
+// "underfills", "serial", "shared" or "grid": the first word of a rule's
+// explanation, as the list counts them.
+std::string rule_kind(const std::string& explanation) {
+  if (explanation.rfind("underfills", 0) == 0) return "underfills";
+  if (explanation.rfind("a thread reduces", 0) == 0) return "serial";
+  if (explanation.rfind("uses", 0) == 0) return "shared";
+  return "grid";
+}
+
+using Counts = std::map<std::string, int>;  // "step op kernel rule" -> launches
+
+Counts expected_failures() {
+  std::ifstream in(DMDLK_TEST_DIR "/expected_launch_failures.txt");
+  CHECK(in.good());
+  Counts counts;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    int count = 0;
+    std::string step, op, kernel, rule;
+    fields >> count >> step >> op >> kernel >> rule;
+    counts[concat(step, " ", op, " ", kernel, " ", rule)] += count;
+  }
+  return counts;
+}
+
+// The failing launches of the default network's training step and forward
+// pass, counted as the list counts them; with `print`, each one in full.
+Counts failures(bool print) {
+  set_matmul_precision(MatmulPrecision::High);  // the default: TF32 tensor cores
+  Counts found;
+  for (const auto& [step, launches] : {std::pair{std::string("train"), plan_training_step(ModelConfig(), 4)},
+                                       {std::string("forward"), plan_inference(ModelConfig(), 1)}}) {
+    double seconds = 0;
+    for (const PlannedLaunch& l : launches) {
+      seconds += cuda::model_launch(l.plan).seconds;
+      for (const std::string& broken : cuda::broken_rules(l.plan)) {
+        found[concat(step, " ", l.op, " ", l.plan.kernel, " ", rule_kind(broken))]++;
+        if (print)
+          std::printf("    %s: %s on %s\n      %s\n      %s\n", step.c_str(), l.where.c_str(), l.shapes.c_str(),
+                      plan_str(l.plan).c_str(), broken.c_str());
+      }
+    }
+    if (print)
+      std::printf("  %s: %zu launches, modelled %.2f ms on an H200 without CUDA graphs\n", step.c_str(), launches.size(),
+                  seconds * 1e3);
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST(every_op_kind_has_a_complete_definition) {
+  std::map<std::string, int> names;
+  for (int k = 0; k < int(OpKind::Count); ++k) {
+    const OpDef& d = op_def(OpKind(k));
+    CHECK_EQ(int(d.kind), k);
+    CHECK(d.name != nullptr && std::string(d.name).size() > 0);
+    CHECK(d.infer_shape && d.forward && d.backward && d.cost && d.cuda_launches);
+    if (d.name) names[d.name]++;
+  }
+  for (const auto& [name, count] : names) CHECK_EQ(count, 1);
+}
+
+TEST(default_network_launches_fill_an_h200_or_are_listed) {
+  Counts found = failures(true);
+  Counts expected = expected_failures();
+  int total = 0;
+  for (const auto& [key, count] : found) total += count;
+  std::printf("  %d launches break a rule (%zu kinds)\n", total, found.size());
+  for (const auto& [key, count] : found) {
+    int listed = expected.count(key) ? expected.at(key) : 0;
+    if (count != listed) fail(__FILE__, __LINE__, concat(key, ": ", count, " launches break the rule, the list says ", listed));
+  }
+  for (const auto& [key, count] : expected)
+    if (!found.count(key)) fail(__FILE__, __LINE__, concat(key, ": listed ", count, " times but no launch breaks it now"));
+}
+
+// `test_launch_plans --list` prints the failures in the list's format (to
+// rewrite it after a kernel is fixed; a reviewer sees what left the list).
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--list") {
+    std::printf("# count  step  op  kernel  rule — launches of the default network (448², training batch 4, forward\n"
+                "# batch 1) that break a rule of test_launch_plans today: the GPU-speed work's list.\n");
+    for (const auto& [key, count] : failures(false)) std::printf("%d %s\n", count, key.c_str());
+    return 0;
+  }
+  return run_all();
+}
