@@ -12,8 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp}
 mkdir -p "$out"
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
+source bench/find_python.sh
 timeout 30 "$python" bench/gpu_peak.py 2>&1 | tee "$out/bench-gpu-peak.log"
 DMDLK_MATMUL_PRECISION=highest DMDLK_BENCH_ROUNDS=1 timeout 80 bash bench/ops.sh cuda 2>&1 | tee "$out/bench-ops-cuda.log"
 timeout 180 bash bench/model.sh 3 cuda 2>&1 | tee "$out/bench-model-cuda.log"

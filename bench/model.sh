@@ -20,8 +20,7 @@ trap 'rm -rf "$work"' EXIT
 node -e "
 const { DMDLKNet } = require('./dist/lib');
 DMDLKNet.create($model_config, { seed: 1 }).then((m) => m.save('$work/model.safetensors')).then(() => process.exit(0));"
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3  # the GPU machine's own PyTorch
+source bench/find_python.sh
 precisions=fp32
 [ "$device" = cpu ] || precisions="fp32 tf32 bf16"
 declare -A matmul_precision=([fp32]=highest [tf32]=high [bf16]=medium)

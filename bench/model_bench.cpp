@@ -6,6 +6,11 @@
 // allocator at the end; 0 on the CPU)}; then a profiled run's seconds per op
 // kind on stderr.
 //   bench_model forward|train <checkpoint.safetensors> [runs] [device] [batch]
+// With --plan-only it needs no checkpoint and no GPU: the default network's
+// CUDA launches for the task (nn/step_plan.h) and what the GPU time model
+// (cuda/time_model.h) predicts for them on an H200, per op kind and in all,
+// at the matmul precision of DMDLK_MATMUL_PRECISION (default high):
+//   bench_model --plan-only forward|train [batch] [input size]
 // bench/model.sh runs it beside bench/model_torch.py with the same weights;
 // bench/scaling.sh over batch and input sizes.
 #include <sys/resource.h>
@@ -13,11 +18,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <string>
 
 #include "core/cuda_runtime.h"
 #include "core/host_allocator.h"
+#include "core/matmul_precision.h"
+#include "cuda/time_model.h"
+#include "nn/step_plan.h"
 #include "nn/model.h"
 #include "nn/trainer.h"
 
@@ -102,11 +111,49 @@ int run(int argc, char** argv) {
   return 0;
 }
 
+// The modelled H200 time of the task's launches: a table per op kind (to
+// stderr) and one JSON line, without and with CUDA graphs.
+int plan_only(int argc, char** argv) {
+  std::string task = argv[2];
+  if (task != "forward" && task != "train") {
+    std::fprintf(stderr, "bench_model --plan-only: task must be forward or train, got '%s'\n", task.c_str());
+    return 2;
+  }
+  int64_t batch = argc > 3 ? std::atoll(argv[3]) : task == "train" ? 4 : 1;
+  ModelConfig config;
+  if (argc > 4) config.input_size = std::atoll(argv[4]);
+  if (batch < 1 || config.input_size < 32) {
+    std::fprintf(stderr, "bench_model --plan-only: batch must be positive and the input size at least 32\n");
+    return 2;
+  }
+  std::vector<PlannedLaunch> launches = task == "train" ? plan_training_step(config, batch) : plan_inference(config, batch);
+  std::map<std::string, std::vector<cuda::LaunchPlan>> by_op;
+  std::vector<cuda::LaunchPlan> all;
+  for (const PlannedLaunch& l : launches) {
+    by_op[l.op].push_back(l.plan);
+    all.push_back(l.plan);
+  }
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto& [op, plans] : by_op) rows.emplace_back(cuda::model_sequence(plans), op);
+  std::sort(rows.rbegin(), rows.rend());
+  double seconds = cuda::model_sequence(all), graphed = cuda::model_sequence(all, true);
+  std::fprintf(stderr, "%s, batch %lld, %lld², matmul precision %s: %zu launches, modelled on an H200\n", task.c_str(),
+               (long long)batch, (long long)config.input_size, matmul_precision_name(matmul_precision()), all.size());
+  for (const auto& [s, op] : rows)
+    std::fprintf(stderr, "  %-18s %9.3f ms  %5zu launches\n", op.c_str(), s * 1e3, by_op[op].size());
+  std::printf("{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.4f, \"images_per_second\": %.2f, "
+              "\"graph_seconds\": %.4f, \"launches\": %zu, \"modelled\": true}\n",
+              task.c_str(), (long long)batch, seconds, double(batch) / seconds, graphed, all.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "--plan-only") return plan_only(argc, argv);
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N] [batch]\n");
+    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N] [batch]\n"
+                         "       bench_model --plan-only forward|train [batch] [input size]\n");
     return 2;
   }
   try {

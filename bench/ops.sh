@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/ops: every op at the network's shapes (448×448, batch 4), ours against
-# PyTorch 1.13 + torchvision (and numpy's OpenBLAS for GEMM) on this machine,
-# in the same run, with the same threads. Prints a table of times and ratios
+# bench/ops: every op case of test/op_cases.json with a bench row, at the
+# network's shapes (448×448, batch 4), ours against PyTorch 1.13 + torchvision
+# on this machine, in the same run, with the same threads. Prints a table of times and ratios
 # (peer time / our time: > 1 means we are faster) and writes JSON to
 # bench/results/ops-<device>.json.
 #   bash bench/ops.sh            (build first: npm run build)
@@ -13,13 +13,12 @@ threads=${DMDLK_NUM_THREADS:-$(nproc)}
 export DMDLK_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 rounds=${DMDLK_BENCH_ROUNDS:-2}
 ours=$(mktemp) peer=$(mktemp)
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3  # the GPU machine's own PyTorch
+source bench/find_python.sh
 # Rounds alternate ours and PyTorch, so that a noisy spell on a shared
 # machine does not fall on one side only; each case keeps its fastest round.
 for round in $(seq "$rounds"); do
-  build/bench_ops bench/ops_cases.json --device "$device" >> "$ours"
-  "$python" bench/ops_torch.py bench/ops_cases.json "$device" >> "$peer"
+  build/bench_ops --device "$device" >> "$ours"
+  "$python" bench/ops_torch.py "$device" >> "$peer"
 done
 mkdir -p bench/results
 "$python" - "$ours" "$peer" "$device" "$threads" <<'PY'

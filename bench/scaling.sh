@@ -22,6 +22,5 @@ point() {  # sweep size task batch
 }
 for batch in 1 2 4 8 16 32; do point batch 224 forward $batch; point batch 224 train $batch; done
 for size in 224 320 448 576 768; do point size $size forward 1; point size $size train 1; done
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3  # a GPU machine's own Python
+source bench/find_python.sh
 "$python" bench/scaling_plot.py "$work/points" "$device" "$DMDLK_NUM_THREADS"

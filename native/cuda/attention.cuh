@@ -29,6 +29,9 @@ inline cuda::LaunchPlan plan_attention_rows(const char* kernel, const AttentionS
   p.bytes = double(s.windows) * s.tokens * s.channels * element_bytes * tensors + double(s.heads) * s.table() * element_bytes;
   p.flops = double(rows) * serial * s.head_dim() * flops_per_pair;
   p.serial_reduction = serial;
+  // Fitted to the H200's op table: each thread re-reads every row of the
+  // other side through the caches, a load for every two flops.
+  p.compute_efficiency = 0.05;
   return p;
 }
 inline cuda::LaunchPlan plan_attention_forward(const AttentionShape& s, int64_t element_bytes) {

@@ -51,6 +51,7 @@ inline cuda::LaunchPlan plan_depthwise_forward(const ConvGeometry& g, int64_t pl
   cuda::LaunchPlan p = cuda::elementwise_plan("depthwise_forward", n, double(n + planes * g.height * g.width) * element_bytes,
                                               2.0 * n * taps);
   p.serial_reduction = taps;
+  p.access = cuda::MemoryAccess::Gather;
   return p;
 }
 inline cuda::LaunchPlan plan_depthwise_input_grad(const ConvGeometry& g, int64_t planes, int64_t element_bytes) {
@@ -58,6 +59,7 @@ inline cuda::LaunchPlan plan_depthwise_input_grad(const ConvGeometry& g, int64_t
   cuda::LaunchPlan p = cuda::elementwise_plan("depthwise_input_grad", n,
                                               double(n + planes * g.out_h * g.out_w) * element_bytes, 2.0 * n * taps);
   p.serial_reduction = taps;
+  p.access = cuda::MemoryAccess::Gather;
   return p;
 }
 inline cuda::LaunchPlan plan_depthwise_weight_grad(const ConvGeometry& g, int64_t planes, int64_t channels,
@@ -71,6 +73,7 @@ inline cuda::LaunchPlan plan_depthwise_weight_grad(const ConvGeometry& g, int64_
   p.bytes = double(planes) * (g.height * g.width + g.out_h * g.out_w) * element_bytes;
   p.flops = 2.0 * channels * taps * outputs;
   p.serial_reduction = cuda::blocks_to_cover(outputs, kDepthwiseWeightGradThreads);
+  p.access = cuda::MemoryAccess::Gather;
   return p;
 }
 

@@ -39,7 +39,9 @@ constexpr int64_t kDeformThreads = 256;
 // One thread per column element (a bilinear sample), per image.
 inline cuda::LaunchPlan plan_deform_im2col(const DeformGeometry& g, int64_t element_bytes) {
   int64_t n = g.col_rows() * g.pixels();
-  return cuda::elementwise_plan("deform_im2col", n, double(n) * element_bytes * 2, 12.0 * n);
+  cuda::LaunchPlan p = cuda::elementwise_plan("deform_im2col", n, double(n) * element_bytes * 2, 12.0 * n);
+  p.access = cuda::MemoryAccess::Gather;
+  return p;
 }
 // dx by atomic scatter, one thread per column element; doffset one thread per
 // (offset group, tap, pixel) over the group's channels.
@@ -47,7 +49,10 @@ inline std::vector<cuda::LaunchPlan> plan_deform_col2im(const DeformGeometry& g,
   int64_t n = g.col_rows() * g.pixels(), offsets = g.offset_groups * g.taps() * g.pixels();
   cuda::LaunchPlan offset_grad = cuda::elementwise_plan("deform_offset_grad", offsets, double(n) * element_bytes * 2, 20.0 * n);
   offset_grad.serial_reduction = g.channels / g.offset_groups;
-  return {cuda::elementwise_plan("deform_scatter_dx", n, double(n) * element_bytes * 3, 12.0 * n), offset_grad};
+  offset_grad.access = cuda::MemoryAccess::Gather;
+  cuda::LaunchPlan scatter = cuda::elementwise_plan("deform_scatter_dx", n, double(n) * element_bytes * 3, 12.0 * n);
+  scatter.access = cuda::MemoryAccess::Gather;
+  return {scatter, offset_grad};
 }
 
 // DDLK's form: a thread per output pixel of a plane reading its k² samples;
@@ -62,6 +67,10 @@ inline cuda::LaunchPlan plan_deform_depthwise(const char* kernel, const DeformGe
   p.bytes = bytes;
   p.flops = flops;
   p.serial_reduction = serial;
+  p.access = cuda::MemoryAccess::Gather;
+  // Fitted to the H200's op table: 64-bit index math and four bilinear
+  // corners, each a dependent load, for every sample.
+  p.compute_efficiency = 0.06;
   return p;
 }
 inline cuda::LaunchPlan plan_deform_depthwise_forward(const DeformGeometry& g, int64_t batch, int64_t element_bytes) {

@@ -19,6 +19,13 @@ struct Dim3 {
 // Which arithmetic units a launch's flops run on (which peak applies).
 enum class MathUnit { Fp32, Fp64, Tf32, Bf16 };
 
+// How a launch's threads reach memory. Coalesced: neighbouring threads touch
+// neighbouring addresses, 32-bit index math. Gather: per-element 64-bit
+// division and modulo for indices, reads scattered by data (deformable
+// sampling) or strided (pooling, depthwise, upsampling windows): such
+// kernels reach a fraction of the bandwidth (time_model.h, calibrated).
+enum class MemoryAccess { Coalesced, Gather };
+
 struct LaunchPlan {
   std::string kernel;        // e.g. "gemm_tensor_cores<tf32>"
   Dim3 grid, block;
@@ -27,6 +34,11 @@ struct LaunchPlan {
   double bytes = 0;          // global memory read + written (unique bytes, as a perfect cache would see them)
   double flops = 0;          // floating-point operations (a multiply-add is 2)
   MathUnit unit = MathUnit::Fp32;
+  MemoryAccess access = MemoryAccess::Coalesced;
+  // The fraction of `unit`'s peak this kernel's arithmetic reaches when it
+  // fills the GPU, where measured for this kernel; 0: the time model's
+  // default for the unit (time_model.h, KernelEfficiency).
+  double compute_efficiency = 0;
   // The most elements one thread sums (or otherwise reduces) alone, one after
   // the other: 1 for element-wise work. Work that more threads could share.
   int64_t serial_reduction = 1;

@@ -28,6 +28,7 @@ inline cuda::LaunchPlan plan_pool2d_forward(const PoolGeometry& g, int64_t plane
   cuda::LaunchPlan p = cuda::elementwise_plan("pool2d_forward", n, double(planes * g.height * g.width + n) * element_bytes,
                                               double(n) * g.kernel * g.kernel);
   p.serial_reduction = g.kernel * g.kernel;
+  p.access = cuda::MemoryAccess::Gather;
   return p;
 }
 // One thread per input, gathering the outputs whose window holds it (max: each
@@ -40,6 +41,7 @@ inline cuda::LaunchPlan plan_pool2d_backward(PoolKind kind, const PoolGeometry& 
                                               double(2 * n + planes * g.out_h * g.out_w) * element_bytes,
                                               double(n) * windows * per_window);
   p.serial_reduction = windows * per_window;
+  p.access = cuda::MemoryAccess::Gather;
   return p;
 }
 // One block per plane, its threads summing size / kGlobalPoolThreads pixels each, then the block.

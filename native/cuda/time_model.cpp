@@ -33,20 +33,28 @@ LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEff
   double blocks = double(p.grid.count()), sms = gpu.sms;
   int64_t resident = resident_blocks(p, gpu);
   t.busy_sms = std::min(sms, blocks);
-  // Each busy SM holds up to `resident` blocks at once; its share of the
-  // throughput grows with the warps it has to switch between.
   double blocks_per_sm = std::min<double>(double(resident), std::ceil(blocks / sms));
   double warps_per_sm = blocks_per_sm * std::ceil(double(p.block.count()) / 32.0);
-  double latency_share = std::min(1.0, warps_per_sm / eff.latency_warps);
-  double fraction = t.busy_sms / sms * latency_share;
+  double threads_in_flight = t.busy_sms * blocks_per_sm * double(p.block.count());
+  double efficiency = eff.memory * (p.access == MemoryAccess::Gather ? eff.gather : 1.0);
+  double bandwidth = std::min(gpu.bandwidth * efficiency * t.busy_sms / sms,
+                              threads_in_flight * eff.bytes_in_flight_per_thread / gpu.memory_latency_seconds);
+  t.memory_seconds = p.bytes / bandwidth;
   bool tensor = p.unit == MathUnit::Tf32 || p.unit == MathUnit::Bf16;
-  t.memory_seconds = p.bytes / (gpu.bandwidth * eff.memory * fraction);
-  t.compute_seconds = p.flops / (peak_of(p.unit, gpu) * (tensor ? eff.tensor_cores : eff.simt) * fraction);
+  double compute_share = t.busy_sms / sms * std::min(1.0, warps_per_sm / eff.compute_warps);
+  double unit_efficiency = p.compute_efficiency > 0 ? p.compute_efficiency : tensor ? eff.tensor_cores : eff.simt;
+  t.compute_seconds = p.flops / (peak_of(p.unit, gpu) * unit_efficiency * compute_share);
   double waves = std::ceil(blocks / (sms * double(resident)));
   t.serial_seconds = double(p.serial_reduction) * eff.serial_step_seconds * waves;
   t.kernel_seconds = std::max({t.memory_seconds, t.compute_seconds, t.serial_seconds});
-  t.seconds = gpu.launch_seconds + t.kernel_seconds;
   return t;
+}
+
+double model_sequence(const std::vector<LaunchPlan>& plans, bool graph, const GpuSpec& gpu, const KernelEfficiency& eff) {
+  double device = 0;
+  for (const LaunchPlan& p : plans) device += model_launch(p, gpu, eff).kernel_seconds + gpu.launch_gap_seconds;
+  double host = graph ? 0 : double(plans.size()) * gpu.launch_seconds;
+  return std::max(device, host);
 }
 
 std::vector<std::string> broken_rules(const LaunchPlan& p, const PlanRules& rules, const GpuSpec& gpu) {

@@ -1,17 +1,24 @@
 // A model of how long a launch takes on a GPU, from its plan alone: the
-// memory it moves at the GPU's bandwidth, the flops it does at the peak of the
-// units it uses, scaled by how much of the GPU its grid can keep busy, plus
-// the cost of a launch. Without a GPU it is how this project sees GPU
-// performance; with one, bench/gpu.sh measures what it predicts. The ceilings
-// are the H200's, measured on the lent machine (shared/measurements,
-// 2026-11-30: GEMM peaks through PyTorch, copy bandwidth); the efficiencies
-// are calibrated against the same day's op table (README, "GPU time model").
+// memory it moves, the flops it does at the peak of the units it uses, and
+// the serial chain of its longest thread, each scaled by how much of the GPU
+// its grid keeps busy; and of a sequence of launches, which the host issues
+// one after another while the GPU runs them. Without a GPU it is how this
+// project sees GPU performance; with one, bench/gpu.sh measures what it
+// predicts. The ceilings are the H200's, measured on the lent machine
+// (GEMM peaks through PyTorch, copy bandwidth, 2026-11-30); the efficiencies
+// and latencies are fitted to the same day's op table and model rows
+// (bench/time_model_vs_h200.py prints the comparison; README, "GPU time model").
 //
-// What it ignores: caches (bytes are unique bytes), bank conflicts, atomics'
-// contention, the tail of a partial last wave beyond its share, clocks, and
-// overlap between launches (they run one after another on one stream).
+// Memory: a launch streams at most its busy SMs' share of the bandwidth, and
+// at most what its resident threads keep in flight (Little's law: bytes in
+// flight / memory latency), which is what limits a launch of a few blocks.
+// What it ignores: caches (bytes are those a kernel requests once), bank
+// conflicts, atomics' contention, integer index math beyond the Gather
+// class, clocks and power, the tail of a partial last wave, and concurrency
+// between launches (one stream).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "cuda/launch_plan.h"
 
@@ -24,29 +31,44 @@ struct GpuSpec {
   double fp32 = 50.9e12, tf32 = 394e12, bf16 = 751e12, fp64 = 34e12;  // flop/s
   int max_threads_per_sm = 2048, max_blocks_per_sm = 32;
   int64_t shared_per_sm = 228 * 1024, shared_per_block = 227 * 1024;
-  double launch_seconds = 4e-6;  // a kernel launch on a stream, without CUDA graphs
+  double memory_latency_seconds = 600e-9;  // a load from device memory under load (fitted)
+  // The host's cost of one launch through our launcher (argument checks, the
+  // plan, cudaLaunchKernel): a sequence of short kernels runs at this pace
+  // unless it is replayed from a CUDA graph (fitted).
+  double launch_seconds = 8e-6;
+  double launch_gap_seconds = 1e-6;  // between two kernels on the GPU itself, graphs or not
 };
 
-// How well our kernels reach those ceilings when they do fill the GPU.
+// How well our kernels reach those ceilings (fitted, see above).
 struct KernelEfficiency {
-  double memory = 0.75;        // of the bandwidth, streaming kernels
-  double simt = 0.35;          // of the CUDA cores' peak (our SIMT GEMM: 0.24–0.44 of cuBLAS, measured)
-  double tensor_cores = 0.35;  // of the tensor cores' peak (WMMA, staged slices)
-  // Warps an SM needs in flight to hide memory latency; fewer scale its share down.
-  int latency_warps = 32;
-  // A serial reduction step of one thread (a dependent load and add) when the
-  // other warps cannot hide it: what a thread that walks N elements alone costs.
-  double serial_step_seconds = 1.2e-9;
+  double memory = 0.6;          // of the bandwidth, coalesced streaming kernels
+  double gather = 0.15;         // times `memory` for MemoryAccess::Gather kernels
+  double simt = 0.2;            // of the CUDA cores' peak (our SIMT GEMM: 0.24–0.44 of cuBLAS, measured)
+  // Of the tensor cores' peak, for a kernel that keeps them fed (an assumption
+  // until one is measured: our first WMMA GEMM reached far less, and its plan
+  // says so with its own LaunchPlan::compute_efficiency).
+  double tensor_cores = 0.35;
+  double bytes_in_flight_per_thread = 16;  // a resident thread's outstanding loads
+  // Warps an SM needs in flight to keep its arithmetic pipes busy; fewer scale its share down.
+  int compute_warps = 16;
+  // A step of one thread's serial chain (a dependent load and add) when the
+  // other warps cannot hide it.
+  double serial_step_seconds = 20e-9;
 };
 
 struct LaunchTime {
-  double seconds = 0;         // the kernel's run and its launch
-  double kernel_seconds = 0;  // the run alone: the slowest of memory, compute and the serial chain
+  double kernel_seconds = 0;  // the run on the GPU: the slowest of memory, compute and the serial chain
   double memory_seconds = 0, compute_seconds = 0, serial_seconds = 0;
   double busy_sms = 0;  // SMs the grid keeps busy (at most sms)
 };
 
 LaunchTime model_launch(const LaunchPlan& plan, const GpuSpec& gpu = GpuSpec(), const KernelEfficiency& eff = KernelEfficiency());
+
+// A sequence of launches on one stream: the GPU's kernels and gaps, or the
+// host's pace of issuing them, whichever is slower (with `graph`, replayed
+// from a CUDA graph: no host cost per launch).
+double model_sequence(const std::vector<LaunchPlan>& plans, bool graph = false, const GpuSpec& gpu = GpuSpec(),
+                      const KernelEfficiency& eff = KernelEfficiency());
 
 // The rules every planned launch of a model step must meet (test_launch_plans).
 struct PlanRules {

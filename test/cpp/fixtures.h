@@ -7,6 +7,7 @@
 
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "source_path.h"
 
 namespace dmdlk::test {
 
@@ -36,7 +37,7 @@ struct FixtureCase {
 };
 
 inline std::map<std::string, FixtureCase> load_fixtures(const std::string& file) {
-  SafetensorsContents contents = read_safetensors(std::string(DMDLK_FIXTURE_DIR) + "/" + file);
+  SafetensorsContents contents = read_safetensors(source_path("test/fixtures/" + file));
   std::map<std::string, FixtureCase> cases;
   for (const auto& [name, text] : contents.metadata) {
     cases[name].name = name;

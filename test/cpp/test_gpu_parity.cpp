@@ -1,27 +1,23 @@
-// Every op on CUDA against the CPU, forward and backward, on the same random
-// inputs. Where there is no GPU it prints why and exits with 77, which CTest
-// reports as skipped (not passed).
+// Every op case of test/op_cases.json on CUDA against the CPU, forward and
+// backward, on the same random inputs: at the case's small odd shapes and at
+// the network's own; and at the network's shapes, the launches each pass
+// makes are those its OpDef plans (cuda_launches), so the plan check and
+// time model of test_launch_plans describe the kernels that really run.
+// Where there is no GPU it prints why and exits with 77, which CTest reports
+// as skipped (not passed).
 #include <cmath>
 #include <random>
 
 #include "core/cuda_runtime.h"
 #include "core/matmul_precision.h"
+#include "cuda/launch_plan.h"
 #include "data/augment.h"
 #include "gradcheck.h"
-#include "ops/activation.h"
+#include "op_cases.h"
 #include "ops/adam.h"
-#include "ops/attention.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
-#include "ops/deform_conv2d.h"
 #include "ops/matmul.h"
-#include "ops/layout.h"
-#include "ops/losses.h"
-#include "ops/normalization.h"
-#include "ops/pooling.h"
-#include "ops/softmax.h"
-#include "ops/upsample.h"
-
 using namespace dmdlk;
 using namespace dmdlk::test;
 
@@ -55,30 +51,89 @@ void parity(const std::string& label, const std::vector<Tensor>& inputs, const R
 std::mt19937 rng(2026);
 Tensor r(const Shape& s, double scale = 1.0) { return random_tensor(s, rng, scale, DType::F32); }
 
+// The case's inputs on the CPU, then its forward and backward wherever
+// they are: the first output, every other output, every input's gradient
+// and the state the op updated (BatchNorm's running statistics).
+Tensors forward_and_backward(const OpCase& c, const OpAttrs& attrs, const Tensors& inputs, const Tensor& dy) {
+  Tensors in;
+  for (const Tensor& t : inputs) in.push_back(t.clone());
+  Tensors out = c.op->forward(in, attrs);
+  Tensors dout(out.size());
+  dout[0] = dy;
+  Tensors grads = c.op->backward(in, out, dout, attrs);
+  Tensors all = out;
+  all.insert(all.end(), grads.begin(), grads.end());
+  for (const Tensor& t : in)
+    if (is_floating(t.dtype())) all.push_back(t);
+  return all;
+}
+
+void case_parity(const OpCase& c, const std::vector<InputSpec>& specs, const OpAttrs& attrs, const char* at) {
+  Tensors inputs = draw_inputs(specs, DType::F32, rng);
+  Shape y = c.op->infer_shape(shapes_of(specs), attrs)[0];
+  inputs.push_back(random_tensor(y, rng, 1.0, DType::F32));
+  parity(concat(c.name, " at ", at), inputs, [&](auto& in) {
+    Tensors operands(in.begin(), in.end() - 1);
+    return forward_and_backward(c, attrs, operands, in.back());
+  }, c.parity_tolerance);
+}
+
 }  // namespace
 
-TEST(binary_ops) {
-  for (auto [sa, sb] : {std::pair{Shape{2, 3, 5, 7}, Shape{3, 1, 1}}, {Shape{64, 56, 56}, Shape{64, 56, 56}}}) {
-    parity("add/mul", {r(sa), r(sb), r(broadcast_shape(sa, sb, ""))}, [](auto& in) {
-      BinaryGrads ga = add_backward(in[2], in[0], in[1]), gm = mul_backward(in[2], in[0], in[1]);
-      return std::vector<Tensor>{add(in[0], in[1]), mul(in[0], in[1]), ga.da, ga.db, gm.da, gm.db};
-    });
+TEST(every_case_matches_the_cpu) {
+  for (const OpCase& c : op_cases()) {
+    if (!c.parity) continue;
+    case_parity(c, c.inputs, c.attrs, "its small shapes");
+    if (!c.network.empty()) case_parity(c, c.network, c.network_attrs, "the network's shapes");
   }
 }
 
-TEST(matmul_and_linear) {
-  for (auto [sa, sb] : {std::pair{Shape{3, 70, 90}, Shape{3, 90, 65}}, {Shape{2, 3, 13, 17}, Shape{17, 11}}, {Shape{512, 512}, Shape{512, 512}}}) {
-    parity("matmul", {r(sa), r(sb)}, [](auto& in) {
-      Tensor y = matmul(in[0], in[1]);
-      MatmulGrads g = matmul_backward(y, in[0], in[1]);
-      return std::vector<Tensor>{y, g.da, g.db};
-    }, 1e-3);
+namespace {
+
+// A launch as the plans and the log both describe it, for comparing them.
+std::string launch_line(const cuda::LaunchPlan& p) {
+  return concat(p.kernel, " grid ", p.grid.x, "x", p.grid.y, "x", p.grid.z, " block ", p.block.x, "x", p.block.y, "x", p.block.z,
+                " shared ", p.shared_bytes);
+}
+
+std::vector<std::string> launch_lines(const std::vector<cuda::LaunchPlan>& plans) {
+  std::vector<std::string> lines;
+  for (const cuda::LaunchPlan& p : plans)
+    if (p.kernel != "memset") lines.push_back(launch_line(p));  // memsets go through the driver, not our launcher
+  return lines;
+}
+
+void expect_same_launches(const std::string& what, const std::vector<cuda::LaunchPlan>& planned,
+                          const std::vector<cuda::LaunchPlan>& made) {
+  std::vector<std::string> want = launch_lines(planned), got = launch_lines(made);
+  if (want == got) return;
+  std::string detail;
+  for (size_t i = 0; i < std::max(want.size(), got.size()); ++i)
+    detail += concat("\n      planned: ", i < want.size() ? want[i] : "-", "\n      made:    ", i < got.size() ? got[i] : "-");
+  fail(__FILE__, __LINE__, concat(what, ": the launches made are not those planned", detail));
+}
+
+}  // namespace
+
+TEST(every_case_makes_the_launches_it_plans) {
+  for (const OpCase& c : op_cases()) {
+    const std::vector<InputSpec>& specs = c.network.empty() ? c.inputs : c.network;
+    const OpAttrs& attrs = c.network.empty() ? c.attrs : c.network_attrs;
+    std::vector<Shape> shapes = shapes_of(specs);
+    Tensors in;
+    for (const Tensor& t : draw_inputs(specs, DType::F32, rng)) in.push_back(t.to(Device::cuda(0)));
+    Tensors out;
+    {
+      cuda::LaunchLog log;
+      out = c.op->forward(in, attrs);
+      expect_same_launches(concat(c.name, " forward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Forward), log.launches);
+    }
+    Tensors dout(out.size());
+    dout[0] = random_tensor(out[0].shape(), rng, 1.0, DType::F32).to(Device::cuda(0));
+    cuda::LaunchLog log;
+    c.op->backward(in, out, dout, attrs);
+    expect_same_launches(concat(c.name, " backward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Backward), log.launches);
   }
-  parity("linear", {r({4, 196, 128}), r({384, 128}, 0.1), r({384})}, [](auto& in) {
-    Tensor y = linear(in[0], in[1], in[2]);
-    LinearGrads g = linear_backward(y, in[0], in[1], true);
-    return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
-  }, 1e-3);
 }
 
 // Every convolution form of the network (the stem, 1×1, depthwise, DDLK's
@@ -98,8 +153,6 @@ void check_conv2d_forms(double tol, bool rms_scaled) {
     }, tol, rms_scaled);
   }
 }
-
-TEST(conv2d_forms) { check_conv2d_forms(1e-3, false); }
 
 // Precisions "high" (TF32) and "medium" (BF16): the GEMMs of matmul, linear
 // and convolution on the tensor cores, against the CPU's float32, with errors
@@ -135,68 +188,7 @@ TEST(tensor_core_precisions) {
   CHECK_EQ(matmul(a, one).to(Device::cpu()).to_vector<float>()[0], just_above_one);
 }
 
-TEST(activations_and_softmax) {
-  for (Activation a : {Activation::Gelu, Activation::Silu, Activation::Sigmoid})
-    parity("activation", {r({4, 64, 28, 28}, 3), r({4, 64, 28, 28})}, [a](auto& in) {
-      return std::vector<Tensor>{activation(a, in[0]), activation_backward(a, in[1], in[0])};
-    });
-  for (Shape s : {Shape{8, 4, 49, 49}, Shape{2, 1, 3136}})
-    parity("softmax", {r(s, 3), r(s)}, [](auto& in) {
-      Tensor y = softmax(in[0]);
-      return std::vector<Tensor>{y, softmax_backward(in[1], y)};
-    });
-}
-
-TEST(normalization) {
-  for (bool training : {true, false})
-    parity("batch_norm", {r({4, 32, 28, 28}, 2), r({32}), r({32}), r({4, 32, 28, 28}), r({32}, 0.1), r({32}, 0.1)},
-           [training](auto& in) {
-             Tensor rm = in[4].clone(), rv = add(mul(in[5], in[5]), mul(in[5], in[5]));  // variances > 0
-             BatchNormOutput out = batch_norm(in[0], in[1], in[2], rm, rv, training);
-             NormGrads g = batch_norm_backward(in[3], in[0], in[1], out.mean, out.invstd, training);
-             return std::vector<Tensor>{out.y, g.dx, g.dweight, g.dbias, rm, rv};
-           }, 1e-3);
-  for (auto [axis, s] : {std::pair{LayerNormAxis::Channels, Shape{2, 64, 14, 14}}, {LayerNormAxis::Last, Shape{8, 49, 128}}}) {
-    int64_t c = axis == LayerNormAxis::Channels ? s[1] : s.back();
-    parity("layer_norm", {r(s), r({c}), r({c}), r(s)}, [axis = axis](auto& in) {
-      LayerNormOutput out = layer_norm(in[0], in[1], in[2], axis);
-      NormGrads g = layer_norm_backward(in[3], in[0], in[1], out.mean, out.invstd, axis);
-      return std::vector<Tensor>{out.y, g.dx, g.dweight, g.dbias};
-    }, 1e-3);
-  }
-}
-
-TEST(pooling_upsampling_and_layout) {
-  Tensor x = r({4, 32, 56, 55}), ties = r({4, 32, 56, 56});
-  parity("avg_pool2d", {x, r({4, 32, 28, 28})}, [](auto& in) {
-    return std::vector<Tensor>{avg_pool2d(in[0], 3, 2, 1), avg_pool2d_backward(in[1], in[0], 3, 2, 1)};
-  });
-  parity("max_pool2d", {ties, r({4, 32, 28, 28})}, [](auto& in) {
-    return std::vector<Tensor>{max_pool2d(in[0], 2, 2), max_pool2d_backward(in[1], in[0], 2, 2)};
-  });
-  parity("reductions", {x, r({4, 32, 1, 1}), r({4, 1, 56, 55})}, [](auto& in) {
-    return std::vector<Tensor>{global_avg_pool(in[0]), global_avg_pool_backward(in[1], in[0]), channel_mean(in[0]),
-                               channel_mean_backward(in[2], in[0]), channel_max(in[0]), channel_max_backward(in[2], in[0])};
-  });
-  parity("upsample2x", {r({2, 64, 28, 27}), r({2, 64, 56, 54})}, [](auto& in) {
-    return std::vector<Tensor>{upsample2x(in[0]), upsample2x_backward(in[1], in[0])};
-  });
-  parity("layout", {r({2, 64, 28, 28}), r({2, 32, 28, 28})}, [](auto& in) {
-    Tensor cat = concat_channels({in[0], in[1]}), windows = window_partition(in[0], 7, 7);
-    return std::vector<Tensor>{cat, slice_channels(cat, 10, 70), slice_channels_backward(in[1], in[0].shape(), 5),
-                               windows, window_merge(windows, 2, 28, 28, 7, 7), permute(in[0], {0, 2, 3, 1})};
-  });
-}
-
-TEST(losses_and_adam) {
-  std::vector<int32_t> labels(size_t(4 * 112 * 112));
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t((i * 7919) % 3 == 0);
-  Tensor targets = Tensor::from_vector(labels, {4, 112, 112});
-  Tensor dloss = Tensor::from_vector(std::vector<float>{0.5f}, {});
-  parity("losses", {r({4, 2, 112, 112}, 2), targets, dloss}, [](auto& in) {
-    return std::vector<Tensor>{cross_entropy(in[0], in[1]), cross_entropy_backward(in[0], in[1], in[2]),
-                               dice_loss(in[0], in[1]), dice_loss_backward(in[0], in[1], in[2])};
-  }, 1e-3);
+TEST(adam) {
   parity("adam", {r({100000}), r({100000}), r({100000}, 0.1), r({100000}, 0.1)}, [](auto& in) {
     Tensor p = in[0].clone(), m = in[2].clone(), v = mul(in[3], in[3]);
     AdamOptions o;
@@ -204,40 +196,6 @@ TEST(losses_and_adam) {
     adam_step(p, in[1], m, v, o);
     return std::vector<Tensor>{p, m, v};
   });
-}
-
-TEST(deform_conv2d_forms) {
-  // DDLK's two depthwise convolutions at decoder level 3, then a general grouped, masked, strided case.
-  struct Case { Shape x, w; int64_t offset_groups; bool mask; DeformConv2dOptions o; };
-  for (const Case& c : std::vector<Case>{{{2, 64, 56, 56}, {64, 1, 5, 5}, 1, false, {1, 1, 2, 2, 1, 1, 64}},
-                                          {{2, 64, 56, 56}, {64, 1, 7, 7}, 1, false, {1, 1, 9, 9, 3, 3, 64}},
-                                          {{2, 16, 30, 31}, {24, 8, 3, 3}, 4, true, {2, 2, 1, 1, 1, 1, 2}}}) {
-    DeformConv2dOptions o = c.o;
-    int64_t k = c.w[2], ho = (c.x[2] + 2 * o.pad_h - o.dilation_h * (k - 1) - 1) / o.stride_h + 1;
-    int64_t wo = (c.x[3] + 2 * o.pad_w - o.dilation_w * (k - 1) - 1) / o.stride_w + 1;
-    std::vector<Tensor> in = {r(c.x), r({c.x[0], 2 * c.offset_groups * k * k, ho, wo}, 3.0), r(c.w, 0.2), r({c.w[0]}),
-                              r({c.x[0], c.w[0], ho, wo})};
-    if (c.mask) in.push_back(r({c.x[0], c.offset_groups * k * k, ho, wo}));
-    parity("deform_conv2d", in, [o](auto& in) {
-      Tensor mask = in.size() > 5 ? in[5] : Tensor();
-      DeformConv2dGrads g = deform_conv2d_backward(in[4], in[0], in[1], in[2], mask, true, o);
-      return std::vector<Tensor>{deform_conv2d(in[0], in[1], in[2], in[3], mask, o), g.dx, g.doffset, g.dweight, g.dbias, g.dmask};
-    }, 1e-3);
-  }
-}
-
-TEST(attention_windowed_and_global) {
-  // MOAT's windows (14×14, 64 channels, 2 heads) and global attention at level 4 (28×28, 128 channels, 4 heads).
-  for (auto [windows, wh, ww, c, heads] : {std::tuple{8, 14, 14, 64, 2}, {2, 28, 28, 128, 4}}) {
-    int64_t n = wh * ww;
-    parity("attention", {r({windows, n, c}), r({windows, n, c}), r({windows, n, c}), r({heads, 2 * wh - 1, 2 * ww - 1}),
-                         r({windows, n, c})},
-           [=](auto& in) {
-             AttentionOutput out = attention(in[0], in[1], in[2], in[3], wh, ww, heads, 0.17677669529);
-             AttentionGrads g = attention_backward(in[4], in[0], in[1], in[2], in[3], out, wh, ww, heads, 0.17677669529);
-             return std::vector<Tensor>{out.out, out.logsumexp, g.dq, g.dk, g.dv, g.drel_pos};
-           }, 1e-3);
-  }
 }
 
 TEST(data_preparation_and_augmentation) {

@@ -18,7 +18,7 @@ using namespace dmdlk::test;
 
 namespace {
 
-std::string fixture(const char* file) { return std::string(DMDLK_FIXTURE_DIR) + "/" + file; }
+std::string fixture(const char* file) { return source_path(std::string("test/fixtures/") + file); }
 
 std::string temp_dir() {
   char tmpl[] = "/tmp/dmdlk-model-XXXXXX";

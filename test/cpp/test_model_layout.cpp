@@ -24,7 +24,7 @@ std::string shape_text(const Shape& s) {
 }  // namespace
 
 TEST(default_layout_is_the_contract) {
-  std::ifstream tsv(std::string(DMDLK_FIXTURE_DIR) + "/default-state.tsv");
+  std::ifstream tsv(source_path("test/fixtures/default-state.tsv"));
   CHECK(tsv.good());
   std::vector<TensorSpec> specs = checkpoint_layout(ModelConfig{});
   size_t i = 0;
@@ -49,7 +49,7 @@ TEST(default_layout_is_the_contract) {
 
 TEST(other_configurations_match_the_reference_model) {
   for (const char* file : {"model_tiny_default.safetensors", "model_tiny_windows.safetensors"}) {
-    SafetensorsContents contents = read_safetensors(std::string(DMDLK_FIXTURE_DIR) + "/" + file);
+    SafetensorsContents contents = read_safetensors(source_path(std::string("test/fixtures/") + file));
     ModelConfig config = config_from_json(contents.metadata.at("config"));
     std::vector<TensorSpec> specs = checkpoint_layout(config);
     size_t i = 0;
@@ -96,7 +96,7 @@ TEST(bad_configurations_name_the_field) {
   CHECK_THROWS(config_from_json("[1]"), ErrorCode::InvalidArg, "config must be a JSON object");
 }
 
-// architecture.md: about 19.3 GMAC per 448² image, 72% of it in DDLK's offset
+// docs/architecture.md: about 19.3 GMAC per 448² image, 72% of it in DDLK's offset
 // convolutions; offsets: light gives about 3.9 M parameters and 5.8 GMAC.
 TEST(summary_matches_the_architecture_figures) {
   int64_t params = 0, macs = 0, offset = 0;

@@ -1,4 +1,4 @@
-// The whole network against the PyTorch model of architecture.md
+// The whole network against the PyTorch model of docs/architecture.md
 // (test/reference/gen_model.py) on tiny configurations: training logits, the
 // loss, every parameter's gradient and the updated BatchNorm statistics, and
 // the evaluation logits, in float32 on the CPU.
@@ -23,7 +23,7 @@ void check_close(const std::string& what, const Tensor& got, const Tensor& want,
 }
 
 void check_model(const char* file) {
-  SafetensorsContents fixture = read_safetensors(std::string(DMDLK_FIXTURE_DIR) + "/" + file);
+  SafetensorsContents fixture = read_safetensors(source_path(std::string("test/fixtures/") + file));
   std::map<std::string, Tensor> t(fixture.tensors.begin(), fixture.tensors.end());
   ModelConfig config = config_from_json(fixture.metadata.at("config"));
   int64_t batch = t.at("images").dim(0);

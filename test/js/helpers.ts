@@ -1,14 +1,14 @@
 // Shared by the jest suites: PyTorch fixtures through the public API, and
 // comparisons with a tolerance.
-import * as path from 'path';
+import * as path from 'node:path';
 
-import { readSafetensors, Tensor } from '../../lib';
+import { readSafetensors, type Tensor } from '../../lib';
 
 export const fixtureDir = path.join(__dirname, '..', 'fixtures');
 
 export interface FixtureCase {
   name: string;
-  options: { op: string; inputs: string[]; [key: string]: unknown };
+  options: { op: string; [key: string]: unknown };  // the case of test/op_cases.json
   tensors: Map<string, Tensor>;
 }
 

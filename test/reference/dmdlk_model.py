@@ -1,4 +1,4 @@
-"""DMDLK-Net in PyTorch, written from shared/design/architecture.md: the
+"""DMDLK-Net in PyTorch, written from docs/architecture.md: the
 reference our engine is checked against. Its state_dict holds exactly the
 names, order and shapes of a checkpoint (default-state.tsv for the default
 configuration), so our checkpoints load here and its weights load in ours.

@@ -1,4 +1,4 @@
-"""Whole-network reference values from the PyTorch model of architecture.md
+"""Whole-network reference values from the PyTorch model of docs/architecture.md
 (dmdlk_model.py) on tiny configurations: for each configuration, its
 parameters, a batch of images and masks, the evaluation-mode logits, and in
 training mode the loss (mean softmax cross-entropy), every parameter's

@@ -2,7 +2,6 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <string>
 
 namespace dmdlk {
 
@@ -28,8 +27,7 @@ inline const char* dtype_name(DType t) {
   return "?";
 }
 
-// Parses "float32" | "float64" | "uint8" | "int32"; returns false for anything else.
-bool parse_dtype(const std::string& name, DType* out);
+inline bool is_floating(DType t) { return t == DType::F32 || t == DType::F64; }
 
 template <typename T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::F32; };

@@ -7,6 +7,7 @@
 #include "cuda/activation.cuh"
 #include "ops/activation_kernels.h"
 #include "ops/backend.h"
+#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -71,6 +72,13 @@ Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x) {
 // ---- the graph's activations (GELU, SiLU, sigmoid) --------------------------------
 extern const OpDef activation_op{
     OpKind::Activation, "activation",
+    [](const json::Value& j) -> OpAttrs {
+      std::string kind = AttrReader(j, "activation").string("kind", "gelu");
+      if (kind == "gelu") return Activation::Gelu;
+      if (kind == "silu") return Activation::Silu;
+      if (kind == "sigmoid") return Activation::Sigmoid;
+      throw Error(ErrorCode::InvalidArg, concat("activation: kind must be gelu, silu or sigmoid, got '", kind, "'"));
+    },
     [](const std::vector<Shape>& in, const OpAttrs&) { return std::vector<Shape>{in[0]}; },
     [](const Tensors& in, const OpAttrs& a) { return Tensors{activation(std::get<Activation>(a), in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a) {

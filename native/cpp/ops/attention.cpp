@@ -7,6 +7,7 @@
 #include "cuda/attention.cuh"
 #include "ops/backend.h"
 #include "ops/gemm.h"
+#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 #include "ops/softmax_row.h"
@@ -174,6 +175,11 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
 // each score row's log-sum-exp (which the backward reads) ------------------------
 extern const OpDef attention_op{
     OpKind::Attention, "attention",
+    [](const json::Value& j) -> OpAttrs {
+      AttrReader r(j, "attention");
+      auto [wh, ww] = r.pair("window", 1);
+      return AttentionAttrs{wh, ww, r.integer("heads", 1), r.number("scale", 1)};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
       return std::vector<Shape>{in[0], {s.windows, s.heads, s.tokens}};

@@ -191,7 +191,8 @@ OpCost binary_cost(const std::vector<Shape>& in, const OpAttrs& a) {
 }  // namespace
 
 extern const OpDef add_op{
-    OpKind::Add, "add", binary_shape,
+    OpKind::Add, "add",
+    no_attrs, binary_shape,
     [](const Tensors& in, const OpAttrs&) { return Tensors{add(in[0], in[1])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
       BinaryGrads g = add_backward(d[0], in[0], in[1]);
@@ -201,7 +202,8 @@ extern const OpDef add_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return binary_launches(in, t, pass, BinaryOp::Add); }};
 
 extern const OpDef mul_op{
-    OpKind::Mul, "mul", binary_shape,
+    OpKind::Mul, "mul",
+    no_attrs, binary_shape,
     [](const Tensors& in, const OpAttrs&) { return Tensors{mul(in[0], in[1])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
       BinaryGrads g = mul_backward(d[0], in[0], in[1]);

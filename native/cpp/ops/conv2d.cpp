@@ -18,6 +18,7 @@
 #include "ops/conv_gemm.h"
 #include "ops/depthwise_conv2d.h"
 #include "ops/im2col.h"
+#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -273,6 +274,13 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
 // ---- the graph's conv2d: inputs x, weight and, when it has one, bias --------------
 extern const OpDef conv2d_op{
     OpKind::Conv2d, "conv2d",
+    [](const json::Value& j) -> OpAttrs {
+      AttrReader r(j, "conv2d");
+      auto [sh, sw] = r.pair("stride", 1);
+      auto [ph, pw] = r.pair("padding", 0);
+      auto [dh, dw] = r.pair("dilation", 1);
+      return Conv2dOptions{sh, sw, ph, pw, dh, dw, r.integer("groups", 1)};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       return std::vector<Shape>{conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape};
     },

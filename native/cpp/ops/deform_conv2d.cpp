@@ -5,6 +5,7 @@
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_depthwise_cpu.h"
+#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -227,6 +228,13 @@ DeformPlan deform_plan_of(const std::vector<Shape>& in, const DeformConv2dAttrs&
 
 extern const OpDef deform_conv2d_op{
     OpKind::DeformConv2d, "deform_conv2d",
+    [](const json::Value& j) -> OpAttrs {
+      AttrReader r(j, "deform_conv2d");
+      auto [sh, sw] = r.pair("stride", 1);
+      auto [ph, pw] = r.pair("padding", 0);
+      auto [dh, dw] = r.pair("dilation", 1);
+      return DeformConv2dAttrs{{sh, sw, ph, pw, dh, dw, r.integer("groups", 1)}, r.boolean("mask", false), r.boolean("bias", false)};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       DeformPlan p = deform_plan_of(in, std::get<DeformConv2dAttrs>(a));
       return std::vector<Shape>{{p.batch, p.out_channels, p.geo.out_h, p.geo.out_w}};

@@ -5,6 +5,7 @@
 #include "core/thread_pool.h"
 #include "cuda/layout.cuh"
 #include "ops/backend.h"
+#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -197,6 +198,7 @@ cuda::LaunchPlan channel_block_copy(const Shape& x, int64_t count, DType t) {
 // Inputs of any number, joined along channels in order.
 extern const OpDef concat_op{
     OpKind::Concat, "concat",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       DMDLK_CHECK(!in.empty() && in[0].size() >= 2, ErrorCode::Shape, "concat_channels: needs tensors [N, C, ...]");
       Shape out = in[0];
@@ -226,6 +228,10 @@ extern const OpDef concat_op{
 
 extern const OpDef slice_op{
     OpKind::Slice, "slice",
+    [](const json::Value& j) -> OpAttrs {
+      AttrReader r(j, "slice");
+      return SliceAttrs{r.integer("begin", 0), r.integer("end", 0)};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const auto& a = std::get<SliceAttrs>(attrs);
       DMDLK_CHECK(in[0].size() >= 2 && 0 <= a.begin && a.begin <= a.end && a.end <= in[0][1], ErrorCode::InvalidArg,
@@ -252,6 +258,7 @@ extern const OpDef slice_op{
 // A view: no data moves.
 extern const OpDef reshape_op{
     OpKind::Reshape, "reshape",
+    [](const json::Value& j) -> OpAttrs { return ReshapeAttrs{AttrReader(j, "reshape").shape("shape")}; },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const Shape& to = std::get<ReshapeAttrs>(attrs).shape;
       DMDLK_CHECK(shape_numel(to) == shape_numel(in[0]), ErrorCode::Shape, "reshape: cannot view ", shape_str(in[0]), " as ",
@@ -266,6 +273,10 @@ extern const OpDef reshape_op{
 // [B, C, H, W] → [B·nW, wh·ww, C]: windows and their tokens in row-major order.
 extern const OpDef window_partition_op{
     OpKind::WindowPartition, "window_partition",
+    [](const json::Value& j) -> OpAttrs {
+      auto [wh, ww] = AttrReader(j, "window_partition").pair("window", 1);
+      return WindowAttrs{wh, ww, {}};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const auto& a = std::get<WindowAttrs>(attrs);
       return window_partition_shape(in[0], a.window_h, a.window_w);
@@ -285,6 +296,11 @@ extern const OpDef window_partition_op{
 // Back from windows to the image `attrs.image` [B, C, H, W].
 extern const OpDef window_merge_op{
     OpKind::WindowMerge, "window_merge",
+    [](const json::Value& j) -> OpAttrs {
+      AttrReader r(j, "window_merge");
+      auto [wh, ww] = r.pair("window", 1);
+      return WindowAttrs{wh, ww, r.shape("image")};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const auto& a = std::get<WindowAttrs>(attrs);
       std::vector<Shape> tokens = window_partition_shape(a.image, a.window_h, a.window_w);

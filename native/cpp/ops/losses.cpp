@@ -190,6 +190,7 @@ Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Ten
 // class indices); output the scalar loss, whose gradient reaches the logits ------
 extern const OpDef cross_entropy_op{
     OpKind::CrossEntropy, "cross_entropy",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       loss_layout(in[0], in[1], "cross_entropy");
       return std::vector<Shape>{{}};
@@ -209,6 +210,7 @@ extern const OpDef cross_entropy_op{
 // Soft Dice over the classes after the first (background), averaged.
 extern const OpDef dice_loss_op{
     OpKind::DiceLoss, "dice_loss",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       dice_layout(in[0], in[1], "dice_loss");
       return std::vector<Shape>{{}};

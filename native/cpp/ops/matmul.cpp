@@ -200,6 +200,7 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
 // ---- the graph's matmul and linear ------------------------------------------------
 extern const OpDef matmul_op{
     OpKind::Matmul, "matmul",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       MatmulDims d = matmul_dims(in[0], in[1], "matmul");
       return std::vector<Shape>{with_matrix(d.batch, d.m, d.n)};
@@ -226,6 +227,7 @@ extern const OpDef matmul_op{
 // Inputs: x, weight and, when it has one, bias.
 extern const OpDef linear_op{
     OpKind::Linear, "linear",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       LinearDims d = linear_dims(in[0], in[1], "linear");
       Shape out = in[0];

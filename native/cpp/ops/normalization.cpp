@@ -8,6 +8,7 @@
 #include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/inner_blocks.h"
+#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -297,6 +298,7 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
 // its backward reads (the batch's when training, the running ones otherwise).
 extern const OpDef batch_norm_op{
     OpKind::BatchNorm, "batch_norm",
+    [](const json::Value& j) -> OpAttrs { return BatchNormAttrs{AttrReader(j, "batch_norm").boolean("training", true)}; },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
       return std::vector<Shape>{in[0], {l.channels}, {l.channels}};
@@ -323,6 +325,11 @@ extern const OpDef batch_norm_op{
 // inputs x, weight, bias; outputs y and each group's mean and 1/σ.
 extern const OpDef layer_norm_op{
     OpKind::LayerNorm, "layer_norm",
+    [](const json::Value& j) -> OpAttrs {
+      std::string axis = AttrReader(j, "layer_norm").string("axis", "channels");
+      DMDLK_CHECK(axis == "channels" || axis == "last", ErrorCode::InvalidArg, "layer_norm: axis must be channels or last, got '", axis, "'");
+      return axis == "last" ? LayerNormAxis::Last : LayerNormAxis::Channels;
+    },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");
       return std::vector<Shape>{in[0], {l.outer * l.inner}, {l.outer * l.inner}};

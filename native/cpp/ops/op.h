@@ -10,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "cuda/launch_plan.h"
+#include "io/json.h"
 #include "ops/activation.h"
 #include "ops/conv2d.h"
 #include "ops/deform_conv2d.h"
@@ -79,6 +80,8 @@ enum class Pass { Forward, Backward };
 struct OpDef {
   OpKind kind;
   const char* name;
+  // The attributes from a JSON object (test/op_cases.json; ops/attr_reader.h).
+  OpAttrs (*parse_attrs)(const json::Value& attrs);
   // The shapes of the outputs (the first is the op's result; others, such as
   // a norm's statistics, feed its backward). Throws ERR_SHAPE as the op would.
   std::vector<Shape> (*infer_shape)(const std::vector<Shape>& in, const OpAttrs& attrs);
@@ -93,6 +96,11 @@ struct OpDef {
 };
 
 const OpDef& op_def(OpKind kind);
+// The op of that name (an OpDef's name); throws ERR_INVALID_ARG for none.
+const OpDef& op_def(const std::string& name);
+
+// parse_attrs of the ops without attributes.
+inline OpAttrs no_attrs(const json::Value&) { return NoAttrs{}; }
 
 // The bytes of a set of shapes in `dtype` (OpDefs' costs are written with it).
 double shapes_bytes(const std::vector<Shape>& shapes, DType dtype = DType::F32);

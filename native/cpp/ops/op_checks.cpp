@@ -8,7 +8,7 @@ void check_defined(const Tensor& t, const char* op, const char* name) {
 
 void check_floating(const Tensor& t, const char* op, const char* name) {
   check_defined(t, op, name);
-  DMDLK_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F64, ErrorCode::DType, op, ": ", name,
+  DMDLK_CHECK(is_floating(t.dtype()), ErrorCode::DType, op, ": ", name,
               " must be float32 or float64, got ", dtype_name(t.dtype()));
 }
 

@@ -8,6 +8,7 @@
 #include "ops/blocked_sum.h"
 #include "ops/conv_geometry.h"
 #include "ops/inner_blocks.h"
+#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -377,6 +378,10 @@ std::vector<cuda::LaunchPlan> channel_reduce_launches(ChannelReduce kind, const 
 // avg_pool2d with zero padding left out of each window's count (count_include_pad=False).
 extern const OpDef avg_pool2d_op{
     OpKind::AvgPool2d, "avg_pool2d",
+    [](const json::Value& j) -> OpAttrs {
+      AttrReader r(j, "avg_pool2d");
+      return PoolAttrs{r.integer("kernel", 3), r.integer("stride", 2), r.integer("padding", 1)};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& a) { return pooled_shape(in, a, "avg_pool2d"); },
     [](const Tensors& in, const OpAttrs& attrs) {
       const auto& a = std::get<PoolAttrs>(attrs);
@@ -392,6 +397,10 @@ extern const OpDef avg_pool2d_op{
 // max_pool2d without padding; ties go to the first element.
 extern const OpDef max_pool2d_op{
     OpKind::MaxPool2d, "max_pool2d",
+    [](const json::Value& j) -> OpAttrs {
+      AttrReader r(j, "max_pool2d");
+      return PoolAttrs{r.integer("kernel", 2), r.integer("stride", 2), 0};
+    },
     [](const std::vector<Shape>& in, const OpAttrs& a) { return pooled_shape(in, a, "max_pool2d"); },
     [](const Tensors& in, const OpAttrs& attrs) {
       const auto& a = std::get<PoolAttrs>(attrs);
@@ -406,6 +415,7 @@ extern const OpDef max_pool2d_op{
 
 extern const OpDef global_avg_pool_op{
     OpKind::GlobalAvgPool, "global_avg_pool",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return image_reduced(in[0], false, "global_avg_pool");
     },
@@ -421,6 +431,7 @@ extern const OpDef global_avg_pool_op{
 
 extern const OpDef channel_mean_op{
     OpKind::ChannelMean, "channel_mean",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return image_reduced(in[0], true, "channel_mean");
     },
@@ -432,6 +443,7 @@ extern const OpDef channel_mean_op{
 // The maximum over channels; ties go to the first channel, NaN counts as the maximum.
 extern const OpDef channel_max_op{
     OpKind::ChannelMax, "channel_max",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return image_reduced(in[0], true, "channel_max");
     },

@@ -28,6 +28,12 @@ const OpDef& op_def(OpKind kind) {
   return *kOps[size_t(kind)];
 }
 
+const OpDef& op_def(const std::string& name) {
+  for (const OpDef* d : kOps)
+    if (name == d->name) return *d;
+  throw Error(ErrorCode::InvalidArg, concat("no op named '", name, "'"));
+}
+
 double shapes_bytes(const std::vector<Shape>& shapes, DType dtype) {
   double bytes = 0;
   for (const Shape& s : shapes) bytes += double(shape_numel(s)) * double(dtype_size(dtype));

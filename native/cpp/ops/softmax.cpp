@@ -67,6 +67,7 @@ Tensor softmax_backward(const Tensor& dy, const Tensor& y) {
 // ---- the graph's softmax over the last axis ----------------------------------------
 extern const OpDef softmax_op{
     OpKind::Softmax, "softmax",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       DMDLK_CHECK(!in[0].empty(), ErrorCode::Shape, "softmax: x must have rank >= 1, got a scalar");
       return std::vector<Shape>{in[0]};

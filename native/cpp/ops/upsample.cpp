@@ -121,6 +121,7 @@ Tensor upsample2x_backward(const Tensor& dy, const Tensor& x) {
 // ---- the graph's bilinear ×2 -------------------------------------------------------
 extern const OpDef upsample2x_op{
     OpKind::Upsample2x, "upsample2x",
+    no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       const Shape& x = in[0];
       DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, "upsample2x: x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));

@@ -1,0 +1,58 @@
+"""The GPU time model (native/cuda/time_model.h) against the H200's measured
+times (bench/results/h200-2026-11-30.json): every op row of bench/ops.sh cuda
+and the model rows of bench/model.sh cuda, predicted by the plans of this
+checkout (build/bench_ops --plan-only, build/bench_model --plan-only) for the
+same shapes and precisions. Needs no GPU and no PyTorch:
+
+    python3 bench/time_model_vs_h200.py [build dir]
+
+Prints predicted / measured for each row (1.0 = exact), the worst rows and
+the geometric mean of the error. Against a later measurement of other
+kernels the predictions are of this checkout's kernels, so the comparison
+only calibrates when the plans are those of the measured commit (039b9cf's
+kernels, with the plans of this file's commit)."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "build")
+measured = json.load(open(os.path.join(root, "bench", "results", "h200-2026-11-30.json")))
+# bench/ops.sh times each op from the host, with one cudaDeviceSynchronize
+# after it: about 10 µs that the model of the kernels does not hold (the
+# fastest op of the table took 0.01 ms in all).
+SYNC_MS = 0.01
+
+
+def run(args, precision):
+    env = dict(os.environ, DMDLK_MATMUL_PRECISION=precision)
+    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+predicted_ops = {r["name"]: r for r in run([os.path.join(build, "bench_ops"), "--plan-only"], "highest")}
+rows = []
+for op in measured["ops"]:
+    p = predicted_ops.get(op["name"])
+    if p is None:
+        continue
+    for direction in ("forward", "backward"):
+        rows.append((f"{op['name']} {direction}", p[f"{direction}_ms"] + SYNC_MS, op["ours"][f"{direction}_ms"]))
+model_rows = []
+for m in measured["model"]:
+    p = run([os.path.join(build, "bench_model"), "--plan-only", m["task"], str(m["batch"])], m["precision"])[0]
+    model_rows.append((f"{m['task']}, batch {m['batch']}, {m['precision']}", p["seconds"] * 1e3, m["ours"]["seconds"] * 1e3))
+
+print("GPU time model against the H200 (2026-11-30), ms; ratio = predicted / measured")
+print(f"{'row':52} {'predicted':>10} {'measured':>10} {'ratio':>6}")
+for name, pred, meas in model_rows:
+    print(f"{name:52} {pred:10.1f} {meas:10.1f} {pred / meas:6.2f}")
+print()
+errors = sorted(rows, key=lambda r: -abs(math.log(r[1] / r[2])))
+for name, pred, meas in errors:
+    print(f"{name:52} {pred:10.3f} {meas:10.3f} {pred / meas:6.2f}")
+geo = math.exp(math.sqrt(sum(math.log(p / m) ** 2 for _, p, m in rows) / len(rows)))
+within2 = sum(1 for _, p, m in rows if 0.5 <= p / m <= 2)
+print(f"\nops: {len(rows)} rows, typical error {geo:.2f}x (geometric RMS), {within2} within 2x")
