@@ -31,14 +31,16 @@ async function main(): Promise<void> {
     const params = await model.parameters();
     const updated = new Map<string, Tensor>();
     for (const [name, g] of grads) {
-      const p = params.get(name)!.toArray() as Float32Array;
+      const param = params.get(name);
+      if (param === undefined) throw new Error(`the model has no parameter '${name}'`);
+      const p = param.toArray() as Float32Array;
       const v = velocity.get(name) ?? new Float32Array(p.length);
       for (let i = 0; i < p.length; i++) {
         v[i] = momentum * v[i] + scale * g[i];
         p[i] -= lr * v[i];
       }
       velocity.set(name, v);
-      updated.set(name, Tensor.from(p, params.get(name)!.shape));
+      updated.set(name, Tensor.from(p, param.shape));
     }
     await model.setParameters(updated);
     if (step % 10 === 0 || step === steps - 1) console.log(`step ${step}: loss ${loss.toFixed(4)}, gradient norm ${norm.toFixed(3)}`);

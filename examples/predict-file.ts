@@ -2,7 +2,7 @@
 // as a PNG (0/255), an overlay of the outline, and the lesion's share.
 //
 //   npx ts-node examples/predict-file.ts MODEL.safetensors IMAGE [OUT_PREFIX]
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 
 import sharp from 'sharp';
 
@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     .toColourspace('b-w').png().toFile(`${prefix}_mask.png`);  // one 8-bit channel, 0 or 255
   fs.writeFileSync(`${prefix}_overlay.png`, await overlayPng(image, mask));
   const lesion = mask.reduce((n, v) => n + (v ? 1 : 0), 0);
-  const confidence = probabilities!.subarray(width * height).reduce((s, p) => s + Math.max(p, 1 - p), 0) / (width * height);
+  // With `probabilities: true` they are there: the lesion class's plane follows the background's.
+  const lesionProbability = (probabilities as Float32Array).subarray(width * height);
+  const confidence = lesionProbability.reduce((s, p) => s + Math.max(p, 1 - p), 0) / (width * height);
   console.log(`${image}: ${width}×${height}, lesion ${((100 * lesion) / (width * height)).toFixed(1)}% of the image, ` +
     `mean confidence ${confidence.toFixed(3)}; wrote ${prefix}_mask.png and ${prefix}_overlay.png`);
   model.dispose();

@@ -3,8 +3,8 @@
 // paper's metrics on the held-out split.
 //
 //   npx ts-node examples/train-folder.ts DATA_DIR [OUT_DIR] [EPOCHS] [INPUT_SIZE]
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { DMDLKNet, loadISIC2018 } from 'dmdlk-native';
 

@@ -3,7 +3,7 @@
 // the paper's metrics on held-out images, and a prediction written as PNG.
 //
 //   npx ts-node examples/train-synthetic.ts [EPOCHS]
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 
 import { DMDLKNet, overlayPng, syntheticLesions } from 'dmdlk-native';
 
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const history = await model.fit(train, {
     epochs, batchSize: 8, lr: 3e-3, augment: true, validation, signal: controller.signal,
     checkpoint: { dir: 'example-checkpoints', keep: 2 },  // fit(..., { resume: 'example-checkpoints' }) continues
-    onEpoch: (e) => console.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation Dice ${e.validation!.dice.toFixed(3)}`),
+    onEpoch: (e) => console.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation Dice ${e.validation?.dice.toFixed(3)}`),
   });
 
   const metrics = await model.evaluate(test);

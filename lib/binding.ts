@@ -3,8 +3,8 @@
 // (build/Release). node-gyp-build picks it and tells us which file it was;
 // where none fits, the error says what was looked for, what the package
 // ships and how to build one.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { NativeBinding } from '../binding';
 import { packageRoot } from './package-root';

@@ -3,7 +3,7 @@
 
 export type ErrorCodeName =
   | 'ERR_INVALID_ARG' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_DEVICE' | 'ERR_IO' | 'ERR_FORMAT' | 'ERR_CHECKPOINT'
-  | 'ERR_GPU_OOM' | 'ERR_NO_GPU' | 'ERR_CUDA' | 'ERR_DISPOSED' | 'ERR_CANCELLED' | 'ERR_NAN' | 'ERR_DATA'
+  | 'ERR_GPU_OOM' | 'ERR_OOM' | 'ERR_NO_GPU' | 'ERR_CUDA' | 'ERR_DISPOSED' | 'ERR_CANCELLED' | 'ERR_NAN' | 'ERR_DATA'
   | 'ERR_INTERNAL';
 
 export class DmdlkError extends Error {
@@ -38,6 +38,10 @@ export class CheckpointError extends DmdlkError {
 }
 export class GpuOutOfMemoryError extends DmdlkError {
   constructor(message: string) { super('ERR_GPU_OOM', message); }
+}
+/** The host ran out of memory (a batch or an image too large for this machine's RAM). */
+export class OutOfMemoryError extends DmdlkError {
+  constructor(message: string) { super('ERR_OOM', message); }
 }
 export class NoGpuError extends DmdlkError {
   constructor(message: string) { super('ERR_NO_GPU', message); }
@@ -82,6 +86,7 @@ const byCode: Record<ErrorCodeName, new (message: string) => DmdlkError> = {
   ERR_FORMAT: FormatError,
   ERR_CHECKPOINT: CheckpointError,
   ERR_GPU_OOM: GpuOutOfMemoryError,
+  ERR_OOM: OutOfMemoryError,
   ERR_NO_GPU: NoGpuError,
   ERR_CUDA: CudaError,
   ERR_DISPOSED: DisposedError,
@@ -97,8 +102,10 @@ export function fromNative(error: unknown): Error {
   // Duck-typed: errors made by the addon belong to the realm that loaded it,
   // which is not the caller's under vm contexts (jest) or in Electron.
   if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
-    const { code, message } = error as { code?: unknown; message: string };
+    const { code, message, name } = error as { code?: unknown; message: string; name?: unknown };
     if (typeof code === 'string' && code in byCode) return new byCode[code as ErrorCodeName](message);
+    // V8's answer when a typed array for a tensor's data cannot be allocated.
+    if (name === 'RangeError' && /allocation failed/i.test(message)) return new OutOfMemoryError(`out of host memory: ${message}`);
     return error instanceof Error ? error : new InternalError(message);
   }
   return new InternalError(String(error));

@@ -18,7 +18,8 @@ export type { ISICSplits, LoadOptions } from './data/load';
 export type { AugmentOptions } from './data/augment';
 export { syntheticLesions } from './data/synthetic';
 export type { SyntheticOptions } from './data/synthetic';
-export type { CheckpointOptions, EpochRecord, FitOptions, FitProgress, History, LossName } from './train/fit';
+export type { CheckpointOptions, EpochRecord, FitOptions, FitProgress, History } from './train/fit';
+export type { LossName } from './validate';
 export type { EvaluateOptions, Prediction, PredictOptions } from './train/evaluate';
 export type { Confusion, ImageScores, Metrics, Scores } from './train/metrics';
 export { overlayPng } from './viz/overlay';
@@ -26,6 +27,6 @@ export { learningCurvesSvg } from './viz/curves';
 export type { SafetensorsFile } from './safetensors';
 export {
   DmdlkError, InvalidArgumentError, ShapeError, DTypeError, DeviceError, IOError, FormatError,
-  CheckpointError, GpuOutOfMemoryError, NonFiniteError, DataError, NoGpuError, CudaError, DisposedError, CancelledError, InternalError,
+  CheckpointError, GpuOutOfMemoryError, OutOfMemoryError, NonFiniteError, DataError, NoGpuError, CudaError, DisposedError, CancelledError, InternalError,
 } from './errors';
 export type { ErrorCodeName } from './errors';

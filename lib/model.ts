@@ -4,12 +4,12 @@
 import type { NativeModel, NativeTensor } from '../binding';
 import { binding } from './binding';
 import { DisposedError, InvalidArgumentError, native } from './errors';
-import { chooseDevice, Device, DeviceChoice } from './device';
+import { chooseDevice, type Device, type DeviceChoice } from './device';
 import { Tensor } from './tensor';
 import * as check from './validate';
 import type { SegmentationDataset } from './data/dataset';
-import { EvaluateOptions, evaluateNative, Prediction, PredictOptions, predictBatch, predictImage } from './train/evaluate';
-import { fit, FitOptions, History } from './train/fit';
+import { type EvaluateOptions, evaluateNative, type Prediction, type PredictOptions, predictBatch, predictImage } from './train/evaluate';
+import { fit, type FitOptions, type History } from './train/fit';
 import type { Metrics } from './train/metrics';
 
 export type BlockKind = 'mbconv' | 'moat';

@@ -13,7 +13,7 @@ const wrap = Tensor.wrap;
 
 function wrapAll<K extends string>(result: Partial<Record<K, NativeTensor>>): Record<K, Tensor> {
   const out = {} as Record<K, Tensor>;
-  for (const key of Object.keys(result) as K[]) out[key] = wrap(result[key]!);
+  for (const [key, handle] of Object.entries(result) as [K, NativeTensor][]) out[key] = wrap(handle);
   return out;
 }
 

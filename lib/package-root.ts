@@ -1,7 +1,7 @@
 // Where the package is installed: the folder of its package.json, found from
 // lib/ (ts-node in the checkout) or dist/lib/ (the compiled package) alike.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 function find(): string {
   let dir = __dirname;

@@ -2,8 +2,8 @@
 // made. Memory is freed by dispose() or, failing that, by garbage collection.
 import type { NativeTensor, NativeTypedArray } from '../binding';
 import { binding } from './binding';
-import { chooseDevice, Device, DeviceChoice } from './device';
-import { DisposedError, InvalidArgumentError, ShapeError, nativeSync, native } from './errors';
+import { chooseDevice, type Device, type DeviceChoice } from './device';
+import { DisposedError, InternalError, InvalidArgumentError, ShapeError, nativeSync, native } from './errors';
 import * as check from './validate';
 
 export type DType = 'float32' | 'float64' | 'uint8' | 'int32';
@@ -34,6 +34,13 @@ function dtypeOfArray(data: unknown): DType | undefined {
 }
 
 const natives = new WeakMap<Tensor, NativeTensor>();
+
+// Every Tensor registers its handle in its constructor.
+function nativeHandle(t: Tensor): NativeTensor {
+  const handle = natives.get(t);
+  if (handle === undefined) throw new InternalError('a Tensor without a native handle');
+  return handle;
+}
 
 export class Tensor {
   private constructor(handle: NativeTensor) {
@@ -83,7 +90,8 @@ export class Tensor {
     const count = dims.reduce((a, b) => a * b, 1);
     // JavaScript's typed arrays stop at 2^32 elements: say so, as the native side would.
     if (count > 2 ** 32) throw new ShapeError(`shape [${dims.join(', ')}] has too many elements (${count}) for one tensor`);
-    return Tensor.from(new arrayTypes[dtype as DType](count), dims, { device: options?.device });
+    const data = nativeSync(() => new arrayTypes[dtype as DType](count));  // a RangeError when memory runs out: OutOfMemoryError
+    return Tensor.from(data, dims, { device: options?.device });
   }
 
   get shape(): number[] { return nativeSync(() => this.handle('read shape').shape); }
@@ -91,7 +99,7 @@ export class Tensor {
   get device(): Device { return nativeSync(() => this.handle('read device').device as Device); }
   /** Number of elements. */
   get size(): number { return this.shape.reduce((a, b) => a * b, 1); }
-  get disposed(): boolean { return natives.get(this)!.disposed; }
+  get disposed(): boolean { return nativeHandle(this).disposed; }
 
   /** A copy of the elements. Synchronous: on a GPU it waits for pending work; prefer data() there. */
   toArray(): TypedArray { return nativeSync(() => this.handle('read data').toArray()); }
@@ -106,14 +114,14 @@ export class Tensor {
   }
 
   /** Frees the memory now; any later use throws DisposedError. Safe to call twice. */
-  dispose(): void { natives.get(this)!.dispose(); }
+  dispose(): void { nativeHandle(this).dispose(); }
 
   toString(): string {
     return this.disposed ? 'Tensor(disposed)' : `Tensor(${this.dtype} [${this.shape.join(', ')}] on ${this.device})`;
   }
 
   private handle(what: string): NativeTensor {
-    const handle = natives.get(this)!;
+    const handle = nativeHandle(this);
     if (handle.disposed) throw new DisposedError(`cannot ${what}: the tensor was disposed`);
     return handle;
   }
@@ -121,7 +129,7 @@ export class Tensor {
   /** @internal The native handle behind `value`, checked to be a live Tensor named `name`. */
   static nativeOf(value: unknown, name: string): NativeTensor {
     if (!(value instanceof Tensor)) throw new InvalidArgumentError(`${name} must be a Tensor, got ${check.describe(value)}`);
-    const handle = natives.get(value)!;
+    const handle = nativeHandle(value);
     if (handle.disposed) throw new DisposedError(`${name} was disposed`);
     return handle;
   }

@@ -50,10 +50,25 @@ export function knownKeys(opts: Record<string, unknown>, known: readonly string[
   }
 }
 
-/** A learning rate: a number in (0, 1). */
+/** Whether `value` is a learning rate we accept: a number in (0, 1). The API and the CLI both ask here. */
+export function isLearningRate(value: unknown): value is number {
+  return typeof value === 'number' && value > 0 && value < 1;
+}
+
 export function learningRate(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value > 0 && value < 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1), got ${describe(value)}`);
+  if (!isLearningRate(value)) throw new InvalidArgumentError(`${name} must be a number in (0, 1), got ${describe(value)}`);
   return value;
+}
+
+/** The training losses by name, as options, flags and checkpoints spell them. */
+export const LOSS_NAMES = ['ce', 'ce+dice'] as const;
+export type LossName = typeof LOSS_NAMES[number];
+
+export function lossName(value: unknown, name: string): LossName {
+  if (!LOSS_NAMES.includes(value as LossName)) {
+    throw new InvalidArgumentError(`${name} must be ${LOSS_NAMES.map((l) => `'${l}'`).join(' or ')}, got ${describe(value)}`);
+  }
+  return value as LossName;
 }
 
 export function string(value: unknown, name: string): string {

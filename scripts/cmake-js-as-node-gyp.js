@@ -4,9 +4,9 @@
 // the N-API binary does not depend on the Node version it is built against,
 // so the arguments are not needed: build (incrementally) into build/Release.
 'use strict';
-const { spawnSync } = require('child_process');
-const fs = require('fs');
-const path = require('path');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');

@@ -4,9 +4,9 @@
 // otherwise builds from source with cmake-js — and says which. Never
 // downloads anything.
 'use strict';
-const { spawnSync } = require('child_process');
-const fs = require('fs');
-const path = require('path');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 

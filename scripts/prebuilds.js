@@ -7,8 +7,8 @@
 // linked once more afterwards (no recompilation), so the development build
 // keeps working and a packaging run leaves the working tree as it found it.
 'use strict';
-const { spawnSync } = require('child_process');
-const path = require('path');
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 

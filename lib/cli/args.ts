@@ -1,6 +1,8 @@
 // Command-line parsing shared by the commands: node's parseArgs with typed
 // readers that say which flag was wrong and how.
-import { parseArgs, ParseArgsConfig } from 'util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import * as check from '../validate';
 
 /** A usage error: printed with the command's help, exit code 2. */
 export class UsageError extends Error {}
@@ -55,10 +57,10 @@ export function stringFlag(value: string | boolean | undefined): string | undefi
   return typeof value === 'string' ? value : undefined;
 }
 
-/** A learning rate: a number in (0, 1). */
+/** A learning rate (the API's rule, lib/validate.ts), from its flag's text. */
 export function learningRateFlag(value: string | boolean | undefined, flag: string): number {
-  const n = Number(value);
-  if (typeof value !== 'string' || !(n > 0 && n < 1)) throw new UsageError(`--${flag} must be a number in (0, 1), got '${value}'`);
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (!check.isLearningRate(n)) throw new UsageError(`--${flag} must be a number in (0, 1), got '${value}'`);
   return n;
 }
 

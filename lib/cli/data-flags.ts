@@ -1,11 +1,11 @@
 // --data / --images / --masks, shared by train, eval and demo.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { SingleBar } from 'cli-progress';
 
-import { loadFolders, loadISIC2018, ISICSplits, LoadOptions } from '../data/load';
-import { choiceFlag, HelpLine, UsageError } from './args';
+import { loadFolders, loadISIC2018, type ISICSplits, type LoadOptions } from '../data/load';
+import { choiceFlag, type HelpLine, UsageError } from './args';
 
 export const dataOptions = {
   data: { type: 'string' },
@@ -51,9 +51,15 @@ export async function loadFromFlags(values: Record<string, string | boolean | un
     inputSize, onError: onErrorFlag(values['on-error']), ...(values['no-cache'] ? { cache: false } : {}),
     onProgress: (done, total) => {
       if (!bar) return;
-      if (!started) bar.start(total, 0), started = true;
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
       bar.update(done);
-      if (done === total) bar.stop(), started = false;
+      if (done === total) {
+        bar.stop();
+        started = false;
+      }
     },
   };
   try {
@@ -67,7 +73,7 @@ export async function loadFromFlags(values: Record<string, string | boolean | un
 }
 
 export function describeSplits(splits: ISICSplits): string {
-  const parts = Object.entries(splits).filter(([, d]) => d).map(([k, d]) => `${k} ${d!.length}`);
+  const parts = Object.entries(splits).filter(([, d]) => d).map(([k, d]) => `${k} ${d?.length}`);
   const skipped = splits.train.problems.length;
   return `${parts.join(', ')} images${skipped ? ` (${skipped} files skipped, e.g. ${path.basename(splits.train.problems[0].file)}: ${splits.train.problems[0].reason})` : ''}`;
 }

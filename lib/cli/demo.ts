@@ -1,13 +1,13 @@
 // dmdlk demo: the whole job with no data to bring. Trains a small DMDLK-Net
 // on synthetic dermoscopy-like images (or on --data), evaluates it on
 // held-out images, and writes metrics.json, overlays and learning curves.
-import * as path from 'path';
+import * as path from 'node:path';
 
 import { syntheticLesions } from '../data/synthetic';
 import type { ISICSplits } from '../data/load';
 import { info } from '../info';
 import type { ModelConfig } from '../model';
-import { Command, HelpLine, integerFlag, learningRateFlag, stringFlag } from './args';
+import { type Command, type HelpLine, integerFlag, learningRateFlag, stringFlag } from './args';
 import { checkDataFlags, dataHelp, dataOptions, describeSplits, loadFromFlags } from './data-flags';
 import { createModelFlag, deviceFlag, deviceHelp } from './model-flags';
 import { formatScores } from './report';

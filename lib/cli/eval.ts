@@ -1,12 +1,12 @@
 // dmdlk eval: the paper's metrics of a trained model on a labelled folder.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { SegmentationDataset } from '../data/dataset';
 import { isISIC2018, loadFolders, loadISIC2018 } from '../data/load';
 import type { DMDLKNet } from '../model';
 import { readSafetensors } from '../safetensors';
-import { choiceFlag, Command, integerFlag, stringFlag, UsageError } from './args';
+import { choiceFlag, type Command, integerFlag, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, onErrorFlag } from './data-flags';
 import { checkpointFlag, deviceFlag, deviceHelp, loadModelFlag } from './model-flags';
 import { printMetrics, writeJson, writeOverlays } from './report';

@@ -3,7 +3,7 @@
 import { DataError, DmdlkError } from '../errors';
 import { packageVersion } from '../package-root';
 import { info } from '../info';
-import { Command, helpText, parse, UsageError } from './args';
+import { type Command, helpText, parse, UsageError } from './args';
 import { demoCommand } from './demo';
 import { evalCommand } from './eval';
 import { predictCommand } from './predict';

@@ -1,13 +1,13 @@
 // --config / --input-size / --device / --model, shared by the commands.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-import { chooseDevice, Device } from '../device';
+import { chooseDevice, type Device } from '../device';
 import { CheckpointError, FormatError, InvalidArgumentError } from '../errors';
-import { DMDLKNet, ModelConfig } from '../model';
+import { DMDLKNet, type ModelConfig } from '../model';
 import { packageRoot } from '../package-root';
 import { resolveCheckpoint } from '../train/checkpoints';
-import { HelpLine, UsageError } from './args';
+import { type HelpLine, UsageError } from './args';
 
 /** The configuration reference shipped with the package. */
 export const CONFIGURATION_REFERENCE = path.join(packageRoot, 'docs', 'configuration.md');

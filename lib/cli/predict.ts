@@ -1,13 +1,13 @@
 // dmdlk predict: masks (and overlays, probabilities) for new images.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { sharp } from '../sharp';
 
 import { overlayPng } from '../viz/overlay';
 import { DataError, DisposedError, DmdlkError } from '../errors';
 import type { Prediction } from '../train/evaluate';
-import { Command, stringFlag, UsageError } from './args';
+import { type Command, stringFlag, UsageError } from './args';
 import { onErrorFlag } from './data-flags';
 import { deviceFlag, deviceHelp, loadModelFlag } from './model-flags';
 

@@ -1,7 +1,7 @@
 // What the commands write: metrics as JSON, learning curves as SVG and PNG,
 // overlay pictures, and progress on the terminal.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { SingleBar } from 'cli-progress';
 import { sharp } from '../sharp';

@@ -2,15 +2,16 @@
 // flag is checked before any image is decoded; with --resume, every training
 // setting comes from the checkpoint, and flags repeated from the first run
 // are accepted when they agree with it.
-import * as path from 'path';
+import * as path from 'node:path';
 
-import { resolveAugment, ResolvedAugment } from '../data/augment';
+import { resolveAugment, type ResolvedAugment } from '../data/augment';
 import { InvalidArgumentError } from '../errors';
-import { DMDLKNet, ModelConfig } from '../model';
+import { DMDLKNet, type ModelConfig } from '../model';
 import { readTrainingState, resolveCheckpoint } from '../train/checkpoints';
 import type { FitOptions } from '../train/fit';
-import { resumedSettings, SettingName, TrainingSettings } from '../train/resume';
-import { choiceFlag, Command, integerFlag, learningRateFlag, shellCommand, stringFlag, UsageError } from './args';
+import { resumedSettings, type SettingName, type TrainingSettings } from '../train/resume';
+import * as check from '../validate';
+import { choiceFlag, type Command, integerFlag, learningRateFlag, shellCommand, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, describeSplits, loadFromFlags } from './data-flags';
 import { checkpointFlag, CONFIGURATION_REFERENCE, configFlag, createModelFlag, deviceFlag, deviceHelp } from './model-flags';
 import { trainAndReport } from './training-run';
@@ -23,7 +24,7 @@ function showFlagValue(setting: SettingName, value: unknown): string {
   if (setting !== 'augment') return String(value);
   const a = value as ResolvedAugment | null;
   if (a === null) return 'none';
-  const custom = a.json !== resolveAugment(true)!.json ? ' (with options set through the API)' : '';
+  const custom = a.json !== resolveAugment(true)?.json ? ' (with options set through the API)' : '';
   return a.expand > 1 ? `offline --expand ${a.expand}${custom}` : `online${custom}`;
 }
 
@@ -83,7 +84,7 @@ export const trainCommand: Command = {
       ...(epochs !== undefined ? { epochs } : {}),
       ...(values['batch-size'] !== undefined ? { batchSize: integerFlag(values['batch-size'], 'batch-size', 4) } : {}),
       ...(values.lr !== undefined ? { lr: learningRateFlag(values.lr, 'lr') } : {}),
-      ...(values.loss !== undefined ? { loss: choiceFlag(values.loss, 'loss', ['ce', 'ce+dice'] as const, 'ce') } : {}),
+      ...(values.loss !== undefined ? { loss: choiceFlag(values.loss, 'loss', check.LOSS_NAMES, 'ce') } : {}),
       ...(values.seed !== undefined ? { seed: integerFlag(values.seed, 'seed', 0, 0) } : {}),
     };
     const augment = augmentFlags(values);

@@ -1,8 +1,8 @@
 // One training run as train and demo do it: fit with progress and Ctrl-C
 // handling, then the held-out evaluation, and everything written to the
 // output folder (checkpoints, final model, metrics.json, curves, overlays).
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { ISICSplits } from '../data/load';
 import { CancelledError } from '../errors';
@@ -58,7 +58,7 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   const metricsPath = path.join(out, 'metrics.json');
   writeJson(metricsPath, {
     config: model.config, device: model.device, options, history: history.epochs,
-    sizes: Object.fromEntries(Object.entries(splits).filter(([, d]) => d).map(([k, d]) => [k, d!.length])),
+    sizes: Object.fromEntries(Object.entries(splits).filter(([, d]) => d).map(([k, d]) => [k, d?.length])),
     ...(test ? { test: { pooled: test.pooled, perImage: test.perImage, confusion: test.confusion, images: test.images } } : {}),
   });
   files.push(metricsPath);

@@ -5,7 +5,7 @@ import { binding } from '../binding';
 import { InvalidArgumentError, native } from '../errors';
 import { Tensor } from '../tensor';
 import * as check from '../validate';
-import { AugmentOptions, ResolvedAugment, resolveAugment } from './augment';
+import { type AugmentOptions, type ResolvedAugment, resolveAugment } from './augment';
 
 export interface Sample {
   /** The image's file name without extension (or a generated name). */

@@ -3,16 +3,16 @@
 // masks, masks binarised at 128) to the model's input size once, and kept in
 // an on-disk cache keyed by file, modification time and size, so the next
 // run starts at once.
-import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { sharp } from '../sharp';
 
 import { DataError, InvalidArgumentError } from '../errors';
 import * as check from '../validate';
-import { DataProblem, Sample, SegmentationDataset } from './dataset';
+import { type DataProblem, type Sample, SegmentationDataset } from './dataset';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'];
 const MASK_SUFFIXES = ['_segmentation', '_mask', '_Segmentation', '-mask', ''];
@@ -229,12 +229,16 @@ export async function loadFolders(imagesDir: string, masksDir: string, options?:
   };
   await Promise.all(Array.from({ length: Math.min(4, pairs.length) }, worker));
 
-  const kept = pairs.map((p, i) => ({ p, d: decoded[i] })).filter((e) => e.d !== null);
+  const kept: { p: (typeof pairs)[number]; d: NonNullable<(typeof decoded)[number]> }[] = [];
+  pairs.forEach((p, i) => {
+    const d = decoded[i];
+    if (d) kept.push({ p, d });
+  });
   const imageBytes = new Uint8Array(kept.length * px * 3), maskBytes = new Uint8Array(kept.length * px);
   const samples: Sample[] = kept.map(({ p, d }, k) => {
-    imageBytes.set(d!.image, k * px * 3);
-    maskBytes.set(d!.mask, k * px);
-    return { name: path.parse(p[0]).name, width: d!.width, height: d!.height,
+    imageBytes.set(d.image, k * px * 3);
+    maskBytes.set(d.mask, k * px);
+    return { name: path.parse(p[0]).name, width: d.width, height: d.height,
       imagePath: path.join(imagesDir, p[0]), maskPath: path.join(masksDir, p[1]) };
   });
   if (samples.length === 0) throw new DataError(`every pair in '${imagesDir}' was unreadable`, imagesDir);
@@ -262,14 +266,16 @@ export async function loadISIC2018(root: string, options: LoadOptions & { split?
   const o = check.options(options, 'options');
   const { split, seed, ...load } = o as LoadOptions & { split?: number[]; seed?: number };
   const dir = check.string(root, 'root');
+  const folders = (name: keyof typeof ISIC_FOLDERS) => ISIC_FOLDERS[name].map((f) => path.join(dir, f));
   const part = async (name: keyof typeof ISIC_FOLDERS): Promise<SegmentationDataset | undefined> => {
-    const [images, masks] = ISIC_FOLDERS[name].map((f) => path.join(dir, f));
+    const [images, masks] = folders(name);
     return fs.existsSync(images) ? loadFolders(images, masks, load) : undefined;
   };
   let train: SegmentationDataset;
   let validation: SegmentationDataset | undefined, test: SegmentationDataset | undefined;
   if (isISIC2018(dir)) {
-    train = (await part('train'))!;
+    const [images, masks] = folders('train');
+    train = await loadFolders(images, masks, load);
     validation = await part('validation');
     test = await part('test');
   } else if (fs.existsSync(path.join(dir, 'images')) && fs.existsSync(path.join(dir, 'masks'))) {

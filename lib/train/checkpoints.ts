@@ -5,11 +5,12 @@
 // optimizer file is written first and the model file last, each atomically,
 // so a model file on disk always has its optimizer state: a crash leaves the
 // previous checkpoint whole.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { NativeModel, NativeTensor } from '../../binding';
 import { binding } from '../binding';
+import type { LossName } from '../validate';
 import { CheckpointError, IOError, native } from '../errors';
 
 /** Where training stands, stored in the checkpoint's metadata. */
@@ -26,7 +27,7 @@ export interface TrainingState {
   seed: number;
   batchSize: number;
   lr: number;
-  loss: 'ce' | 'ce+dice';
+  loss: LossName;
   augment: string | null;
   expand: number;
   datasetSize: number;
@@ -98,7 +99,9 @@ function trainingState(file: string, metadata: Record<string, string>): Training
   return state;
 }
 
-const release = (list: [string, NativeTensor][]): void => list.forEach(([, t]) => t.dispose());
+const release = (list: [string, NativeTensor][]): void => {
+  for (const [, t] of list) t.dispose();
+};
 
 /** Where training stood in a checkpoint and its model configuration (JSON), without loading anything into a model. */
 export async function readTrainingState(file: string): Promise<{ state: TrainingState; config: string }> {

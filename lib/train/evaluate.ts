@@ -8,7 +8,7 @@ import { Tensor } from '../tensor';
 import * as check from '../validate';
 import { SegmentationDataset } from '../data/dataset';
 import { decodeImage } from '../data/load';
-import { argmax, Metrics, MetricsAccumulator } from './metrics';
+import { argmax, type Metrics, MetricsAccumulator } from './metrics';
 
 export interface EvaluateOptions {
   /** Images per forward pass (default 4). */
@@ -33,8 +33,10 @@ export async function evaluateNative(model: NativeModel, inputSize: number, data
     const indices = Array.from({ length: Math.min(batchSize, data.length - start) }, (_, i) => start + i);
     const predicted = await predictStored(model, data.images.subarray(start * plane * 3, (start + indices.length) * plane * 3),
       indices.length, inputSize);
-    indices.forEach((index, k) => metrics.add(data.samples[index].name, predicted.subarray(k * plane, (k + 1) * plane),
-      data.masks.subarray(index * plane, (index + 1) * plane)));
+    indices.forEach((index, k) => {
+      metrics.add(data.samples[index].name, predicted.subarray(k * plane, (k + 1) * plane),
+        data.masks.subarray(index * plane, (index + 1) * plane));
+    });
     await onBatch?.(predicted, indices);
   }
   return metrics.result();

@@ -7,14 +7,14 @@ import type { NativeModel } from '../../binding';
 import { CancelledError, CheckpointError, InvalidArgumentError, native, NonFiniteError } from '../errors';
 import { Tensor } from '../tensor';
 import * as check from '../validate';
-import { AugmentOptions, resolveAugment } from '../data/augment';
+import type { LossName } from '../validate';
+import { type AugmentOptions, resolveAugment } from '../data/augment';
 import { expandDataset, permutation, SegmentationDataset } from '../data/dataset';
-import { readTrainingState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, TrainingState } from './checkpoints';
-import { resumedSettings, SettingName, TrainingSettings } from './resume';
+import { readTrainingState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoints';
+import { resumedSettings, type SettingName, type TrainingSettings } from './resume';
 import { evaluateNative } from './evaluate';
 import type { Scores } from './metrics';
 
-export type LossName = 'ce' | 'ce+dice';
 
 export interface FitProgress {
   /** From 1. */
@@ -117,10 +117,7 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   const given: Partial<TrainingSettings> = {};
   if (o.batchSize !== undefined) given.batchSize = check.integer(o.batchSize, 'options.batchSize', 1, 4096);
   if (o.lr !== undefined) given.lr = check.learningRate(o.lr, 'options.lr');
-  if (o.loss !== undefined) {
-    if (o.loss !== 'ce' && o.loss !== 'ce+dice') throw new InvalidArgumentError(`options.loss must be 'ce' or 'ce+dice', got ${check.describe(o.loss)}`);
-    given.loss = o.loss;
-  }
+  if (o.loss !== undefined) given.loss = check.lossName(o.loss, 'options.loss');
   if (o.seed !== undefined) given.seed = check.integer(o.seed, 'options.seed', 0, 2 ** 32 - 1);
   if (o.augment !== undefined) given.augment = resolveAugment(o.augment as boolean | AugmentOptions, 'options.augment');
   let resumed: { file: string; state: TrainingState } | null = null;

@@ -90,7 +90,10 @@ export function argmax(logits: Float32Array, batch: number, classes: number, pla
       let best = 0, value = logits[base + i];
       for (let k = 1; k < classes; k++) {
         const v = logits[base + k * plane + i];
-        if (v > value) value = v, best = k;
+        if (v > value) {
+          value = v;
+          best = k;
+        }
       }
       out[n * plane + i] = best;
     }

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '../errors';
 import type { ResolvedAugment } from '../data/augment';
 import type { TrainingState } from './checkpoints';
-import type { LossName } from './fit';
+import type { LossName } from '../validate';
 
 /** The settings a checkpoint pins, resolved. */
 export interface TrainingSettings {

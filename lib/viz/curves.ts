@@ -17,9 +17,9 @@ export function learningCurvesSvg(history: readonly EpochRecord[], title = 'DMDL
   const yLoss = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - v / maxLoss);
   const yScore = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - v);
   const loss = history.map((r): [number, number] => [x(r.epoch), yLoss(r.loss)]);
-  const validated = history.filter((r) => r.validation);
-  const dice = validated.map((r): [number, number] => [x(r.epoch), yScore(r.validation!.dice)]);
-  const iou = validated.map((r): [number, number] => [x(r.epoch), yScore(r.validation!.iou)]);
+  const validated = history.flatMap((r) => (r.validation ? [{ epoch: r.epoch, scores: r.validation }] : []));
+  const dice = validated.map((r): [number, number] => [x(r.epoch), yScore(r.scores.dice)]);
+  const iou = validated.map((r): [number, number] => [x(r.epoch), yScore(r.scores.iou)]);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
     const y = yScore(t);
     return `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${y}" y2="${y}" stroke="#ddd"/>` +

@@ -1,12 +1,12 @@
 // Table-driven: well over a hundred bad calls across the public API. Each
 // must throw or reject with a DmdlkError of the stated code and a message
 // that says what was wrong; none may crash the process.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import {
-  DmdlkError, DMDLKNet, ErrorCodeName, learningCurvesSvg, ModelConfig, loadFolders, loadISIC2018, ops, overlayPng, readSafetensors,
+  DmdlkError, DMDLKNet, type ErrorCodeName, learningCurvesSvg, type ModelConfig, loadFolders, loadISIC2018, ops, overlayPng, readSafetensors,
   SegmentationDataset, syntheticLesions, Tensor, writeSafetensors,
 } from '../../lib';
 

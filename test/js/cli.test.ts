@@ -1,9 +1,9 @@
 // The dmdlk command as a user runs it (the compiled dist/lib/cli/main.js).
-import { execFile, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { promisify } from 'util';
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
@@ -43,7 +43,7 @@ describe('dmdlk CLI', () => {
     expect(await dmdlk('fly')).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown command 'fly'/) });
     expect(await dmdlk('train', '--epochs', 'many', '--data', data)).toMatchObject({ code: 2, stderr: expect.stringMatching(/--epochs must be an integer/) });
     expect(await dmdlk('train', '--colour')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown option '--colour'/) });
-    expect(await dmdlk('train', '--out', out + '-x')).toMatchObject({ code: 2, stderr: expect.stringMatching(/give --data DIR/) });
+    expect(await dmdlk('train', '--out', `${out}-x`)).toMatchObject({ code: 2, stderr: expect.stringMatching(/give --data DIR/) });
     expect(await dmdlk('predict', '--model', 'm.safetensors')).toMatchObject({ code: 2, stderr: expect.stringMatching(/one or more images/) });
     expect(await dmdlk('train', '--data', data, '--augment', 'sometimes')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--augment must be one of/) });
   });

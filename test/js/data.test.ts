@@ -1,11 +1,11 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import sharp from 'sharp';
 
 import { DataError, InvalidArgumentError, loadFolders, loadISIC2018, SegmentationDataset, syntheticLesions } from '../../lib';
-import { IsicFile, TRAIN_IMAGES, TRAIN_MASKS, writeIsicFolder } from './isic-folder';
+import { type IsicFile, TRAIN_IMAGES, TRAIN_MASKS, writeIsicFolder } from './isic-folder';
 
 const files: IsicFile[] = [
   { id: 'ISIC_0000000', width: 576, height: 542, orientation: 1 },
@@ -113,8 +113,8 @@ describe('datasets', () => {
     const file = path.join(dir, TRAIN_MASKS, 'ISIC_0000000_segmentation.png');
     const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
     const grey = Uint8Array.from(data, (v, i) => (v > 127 ? 130 + (i % 120) : i % 120));  // 130..249 inside, 0..119 outside
-    await sharp(Buffer.from(grey), { raw: { width: info.width, height: info.height, channels: info.channels } }).png().toFile(file + '.tmp.png');
-    fs.renameSync(file + '.tmp.png', file);
+    await sharp(Buffer.from(grey), { raw: { width: info.width, height: info.height, channels: info.channels } }).png().toFile(`${file}.tmp.png`);
+    fs.renameSync(`${file}.tmp.png`, file);
     const [original, greyed] = await Promise.all([path.join(root, 'isic'), dir].map((d) =>
       loadISIC2018(d, { inputSize: 32, cache: false, split: [1, 0] })));
     expect(Buffer.compare(Buffer.from(greyed.train.masks), Buffer.from(original.train.masks))).toBe(0);

@@ -5,12 +5,12 @@
 // overlay, reports an unreadable image as a typed error, and leaves the
 // calling thread's event loop free meanwhile. The Electron files must parse,
 // and the packaging config must unpack every native binary from the asar.
-import { execFile } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { promisify } from 'util';
-import { Worker } from 'worker_threads';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 
 import sharp from 'sharp';
 

@@ -1,11 +1,11 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import sharp from 'sharp';
 
 import {
-  CancelledError, CheckpointError, DMDLKNet, FitProgress, InvalidArgumentError, ModelConfig, NonFiniteError, syntheticLesions,
+  CancelledError, CheckpointError, DMDLKNet, type FitProgress, InvalidArgumentError, type ModelConfig, NonFiniteError, syntheticLesions,
   Tensor,
 } from '../../lib';
 import { confusion, MetricsAccumulator, scores } from '../../lib/train/metrics';

@@ -1,10 +1,10 @@
 // Builds an ISIC-2018-style folder with sharp, as real ISIC files are: JPEG
 // images of varied sizes (some with an EXIF orientation), 8-bit PNG masks of
 // 0/255 named <id>_segmentation.png. The images are synthetic lesions.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-import sharp, { Sharp } from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 import { seededRandom } from '../../lib/data/dataset';
 import { renderSyntheticLesion } from '../../lib/data/synthetic';

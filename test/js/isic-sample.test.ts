@@ -3,8 +3,8 @@
 // the checkout; the ISIC-2018 layout or images/ and masks/): a small
 // configuration trained on part of them must learn — its loss falls and its
 // Dice on the rest is clearly above a constant predictor's.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { DMDLKNet, loadISIC2018, SegmentationDataset } from '../../lib';
 

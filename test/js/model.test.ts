@@ -1,9 +1,9 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import {
-  CancelledError, CheckpointError, DisposedError, DMDLKNet, info, InvalidArgumentError, ModelConfig, readSafetensors, ShapeError,
+  CancelledError, CheckpointError, DisposedError, DMDLKNet, info, InvalidArgumentError, type ModelConfig, readSafetensors, ShapeError,
   Tensor,
 } from '../../lib';
 import { expectLoopFree, scaleToDuration, watchEventLoop } from './event-loop';
@@ -90,7 +90,7 @@ describe('DMDLKNet', () => {
     model.dispose();
   });
 
-  it('summarises the default model as architecture.md does', async () => {
+  it('summarises the default model as docs/architecture.md does', async () => {
     const model = await DMDLKNet.create();
     const { total } = await model.summary();
     expect(total.parameters).toBe(5385150);
@@ -130,7 +130,7 @@ describe('DMDLKNet', () => {
   });
 
   it('keeps the event loop responsive during fit: no delay beyond a few milliseconds', async () => {
-    const { monitorEventLoopDelay } = await import('perf_hooks');
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
     const { syntheticLesions } = await import('../../lib');
     const model = await DMDLKNet.create({ ...tiny, inputSize: 128 });
     const data = syntheticLesions({ count: 8, size: 128, seed: 1 });

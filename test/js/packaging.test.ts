@@ -8,11 +8,11 @@
 // Node's own type stripping must run an example; and a copy without a
 // matching binary must say what it looked for. None of it may change the
 // working tree.
-import { execFile } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { promisify } from 'util';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 
 import { writeIsicFolder } from './isic-folder';
 
@@ -22,7 +22,7 @@ const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modu
 const devBinary = path.join(root, 'build', 'Release', 'dmdlk.node');
 
 function gitStatus(): string {
-  return require('child_process').execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }) as string;
+  return require('node:child_process').execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }) as string;
 }
 
 /** Node's own type stripping runs .ts files from 22.18 and 23.6 on. */

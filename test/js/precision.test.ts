@@ -2,9 +2,9 @@
 // matrix products (tensor cores), checked here for its API, its environment
 // variable and for leaving the CPU's results alone; test/gpu/parity.test.ts
 // checks what it does on a GPU.
-import { execFile } from 'child_process';
-import * as path from 'path';
-import { promisify } from 'util';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 
 import { getFloat32MatmulPrecision, InvalidArgumentError, ops, setFloat32MatmulPrecision, Tensor } from '../../lib';
 import type { MatmulPrecision } from '../../lib';

@@ -4,12 +4,12 @@
 // model intact; disposing a model while it trains settles every Promise; many
 // concurrent calls on one model all resolve, in order; and thousands of
 // training steps and create/dispose cycles leave native memory flat.
-import { ChildProcess, fork } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { type ChildProcess, fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
-import { CancelledError, DisposedError, DMDLKNet, IOError, ModelConfig, syntheticLesions, Tensor } from '../../lib';
+import { CancelledError, DisposedError, DMDLKNet, IOError, type ModelConfig, syntheticLesions, Tensor } from '../../lib';
 import { listCheckpoints } from '../../lib/train/checkpoints';
 
 const tiny: ModelConfig = { inputSize: 32, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 };
@@ -105,6 +105,30 @@ const { DMDLKNet, syntheticLesions } = require(${JSON.stringify(lib)});
     expect(steps).toBeLessThanOrEqual(4);
   });
 
+  it('running out of host memory gives OutOfMemoryError (ERR_OOM), and the model goes on at a batch that fits', async () => {
+    // A child process whose address space is capped (ulimit -v): a batch too
+    // large for it fails in JavaScript (a tensor's typed array) or natively
+    // (the network's activations), each time with the typed error, and the
+    // same model then runs a small batch.
+    const script = path.join(dir, 'oom.js');
+    fs.writeFileSync(script, `
+const { DMDLKNet, Tensor } = require(${JSON.stringify(lib)});
+(async () => {
+  const seen = [];
+  try { Tensor.zeros([2 ** 31]); } catch (e) { seen.push(e.constructor.name + ' ' + e.code); }
+  const model = await DMDLKNet.create({ inputSize: 256 }, { device: 'cpu' });
+  try { await model.forward(Tensor.zeros([48, 3, 256, 256])); seen.push('ran'); } catch (e) { seen.push(e.constructor.name + ' ' + e.code); }
+  const logits = await model.forward(Tensor.zeros([1, 3, 256, 256]));
+  seen.push('small batch ' + logits.shape.join('x'));
+  console.log(JSON.stringify(seen));
+})();
+`);
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('bash', ['-c', `ulimit -v 2000000 && exec "${process.execPath}" "${script}"`], { encoding: 'utf8', timeout: 120000 });
+    expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual([
+      'OutOfMemoryError ERR_OOM', 'OutOfMemoryError ERR_OOM', 'small batch 1x2x256x256']);
+  }, 150000);
+
   it('runs 300 concurrent calls on one model in the order they were made', async () => {
     const model = await DMDLKNet.create(tiny, { seed: 1 });
     const order: number[] = [];
@@ -116,7 +140,9 @@ const { DMDLKNet, syntheticLesions } = require(${JSON.stringify(lib)});
     }));
     const outputs = await Promise.all(calls);
     expect(order).toEqual(Array.from({ length: 300 }, (_, i) => i));
-    outputs.forEach((o, i) => expect(o).toEqual(expected[i % 3]));
+    outputs.forEach((o, i) => {
+      expect(o).toEqual(expected[i % 3]);
+    });
     model.dispose();
   });
 

@@ -1,10 +1,10 @@
 // The addon is context-aware: it loads in several worker_threads at once,
 // each with its own executor, and a worker can be terminated while native
 // work is queued without bringing the process down.
-import * as path from 'path';
-import { Worker } from 'worker_threads';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 
-import { info, ModelConfig } from '../../lib';
+import { info, type ModelConfig } from '../../lib';
 
 const workerSource = `
 const { parentPort, workerData } = require('worker_threads');

@@ -14,6 +14,13 @@ int64_t to_integer(Napi::Value value, const char* name, int64_t min, int64_t max
   return static_cast<int64_t>(v);
 }
 
+double to_number(Napi::Value value, const char* name) {
+  DMDLK_CHECK(value.IsNumber(), ErrorCode::InvalidArg, name, " must be a number");
+  double v = value.As<Napi::Number>().DoubleValue();
+  DMDLK_CHECK(std::isfinite(v), ErrorCode::InvalidArg, name, " must be finite, got ", v);
+  return v;
+}
+
 Shape to_shape(Napi::Value value, const char* name) {
   DMDLK_CHECK(value.IsArray(), ErrorCode::InvalidArg, name, " must be an array of integers");
   Napi::Array array = value.As<Napi::Array>();

@@ -20,7 +20,7 @@ Napi::Value guarded(Napi::Env env, Body&& body) {
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
-    throw to_js_error(env, ErrorCode::InvalidArg, "out of host memory");
+    throw to_js_error(env, ErrorCode::HostOom, "out of host memory");
   } catch (const std::exception& e) {
     throw to_js_error(env, ErrorCode::Internal, e.what());
   }

@@ -87,7 +87,7 @@ void Executor::run() {
     } catch (const Error& e) {
       job->failed = true, job->code = e.code(), job->message = e.what();
     } catch (const std::bad_alloc&) {
-      job->failed = true, job->code = ErrorCode::InvalidArg, job->message = "out of host memory";
+      job->failed = true, job->code = ErrorCode::HostOom, job->message = "out of host memory";
     } catch (const std::exception& e) {
       job->failed = true, job->code = ErrorCode::Internal, job->message = e.what();
     }

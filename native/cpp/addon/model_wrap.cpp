@@ -50,13 +50,6 @@ std::map<std::string, std::string> to_metadata(Napi::Value value) {
   return out;
 }
 
-double to_learning_rate(Napi::Value value) {
-  DMDLK_CHECK(value.IsNumber(), ErrorCode::InvalidArg, "lr must be a number");
-  double lr = value.As<Napi::Number>().DoubleValue();
-  DMDLK_CHECK(lr > 0 && lr < 1, ErrorCode::InvalidArg, "lr must be in (0, 1), got ", lr);
-  return lr;
-}
-
 AdamTrainer& trainer_of(std::unique_ptr<AdamTrainer>& trainer, Model& model) {
   if (!trainer) trainer = std::make_unique<AdamTrainer>(model, AdamOptions{});
   return *trainer;
@@ -153,7 +146,7 @@ Napi::Value ModelWrap::loss_and_gradients(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::train_step(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
-    double lr = to_learning_rate(info[2]);
+    double lr = to_number(info[2], "lr");  // the TypeScript layer checks its range, adam_step its sign
     std::shared_ptr<Model> model = model_;
     auto trainer = trainer_;
     return run(info.Env(), [model, trainer, images, masks, lr]() -> Executor::Finish {
@@ -175,11 +168,8 @@ Napi::Value ModelWrap::train_batch(const Napi::CallbackInfo& info) {
     bool augment = !(info[2].IsNull() || info[2].IsUndefined());
     Augmentation a = augment ? augmentation_from_json(to_string(info[2], "augment")) : Augmentation{};
     uint64_t seed = uint64_t(to_integer(info[3], "seed", 0, int64_t(1) << 52));
-    double lr = to_learning_rate(info[4]);
-    std::string loss_name = to_string(info[5], "loss");
-    DMDLK_CHECK(loss_name == "ce" || loss_name == "ce+dice", ErrorCode::InvalidArg, "loss must be 'ce' or 'ce+dice', got '",
-                loss_name, "'");
-    LossKind loss = loss_name == "ce" ? LossKind::CrossEntropy : LossKind::CrossEntropyDice;
+    double lr = to_number(info[4], "lr");
+    LossKind loss = loss_kind(to_string(info[5], "loss"));
     std::shared_ptr<Model> model = model_;
     auto trainer = trainer_;
     return run(info.Env(), [model, trainer, images, masks, augment, a, seed, lr, loss]() -> Executor::Finish {

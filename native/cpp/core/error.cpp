@@ -12,6 +12,7 @@ const char* code_name(ErrorCode code) {
     case ErrorCode::Format: return "ERR_FORMAT";
     case ErrorCode::Checkpoint: return "ERR_CHECKPOINT";
     case ErrorCode::GpuOom: return "ERR_GPU_OOM";
+    case ErrorCode::HostOom: return "ERR_OOM";
     case ErrorCode::NoGpu: return "ERR_NO_GPU";
     case ErrorCode::Cuda: return "ERR_CUDA";
     case ErrorCode::Disposed: return "ERR_DISPOSED";

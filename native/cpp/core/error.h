@@ -15,11 +15,15 @@ enum class ErrorCode {
   Format,       // ERR_FORMAT: a file whose contents break its format's rules
   Checkpoint,   // ERR_CHECKPOINT: a valid file that is not a checkpoint of this model
   GpuOom,       // ERR_GPU_OOM: the GPU ran out of memory
+  HostOom,      // ERR_OOM: the host ran out of memory (std::bad_alloc)
   NoGpu,        // ERR_NO_GPU: CUDA asked for where there is none
   Cuda,         // ERR_CUDA: any other CUDA runtime failure
   Disposed,     // ERR_DISPOSED: a tensor used after dispose()
   Cancelled,    // ERR_CANCELLED: work stopped on request
-  NonFinite,    // ERR_NAN: a loss or gradient became NaN or infinite
+  // ERR_NAN: a loss or gradient became NaN or infinite. The code's name is
+  // the public one since the first release (scripts match on it); the enum
+  // and the TypeScript class (NonFiniteError) say what it covers.
+  NonFinite,
   Internal,     // ERR_INTERNAL: a bug of ours
 };
 

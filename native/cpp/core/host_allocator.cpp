@@ -37,7 +37,7 @@ size_t rounded(size_t bytes) {
 
 void* system_alloc(size_t bytes) {
   void* p = std::aligned_alloc(kAlignment, bytes);
-  DMDLK_CHECK(p != nullptr, ErrorCode::InvalidArg, "out of host memory allocating ", bytes, " bytes");
+  DMDLK_CHECK(p != nullptr, ErrorCode::HostOom, "out of host memory allocating ", bytes, " bytes");
   std::lock_guard<std::mutex> lock(cache().mutex);
   ++cache().system_allocations;
   cache().capacity[p] = bytes;

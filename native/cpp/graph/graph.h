@@ -3,7 +3,7 @@
 // registry (ops/op.h) with its attributes; autodiff runs the nodes' backward
 // in reverse, summing the gradients of values used more than once.
 //
-// This is the define-and-run core of engine.md. Memory is planned around it
+// This is the define-and-run core of docs/engine.md. Memory is planned around it
 // (memory/step_memory.h): a run's tensors are slices of one arena by
 // liveness, from the second run of a graph on.
 #pragma once

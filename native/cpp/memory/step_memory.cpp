@@ -5,8 +5,10 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <new>
 
 #include "core/cuda_runtime.h"
+#include "core/error.h"
 #include "core/host_allocator.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -122,9 +124,9 @@ StepMemory::~StepMemory() = default;
 
 StepMemory::Scope::Scope(StepMemory* memory) : memory_(nullptr) {
   if (!memory || active_memory || !enabled()) return;  // nested, or planning off: the outer step (or the allocator) serves
+  memory->begin_step();  // first: when it throws (no memory for the arena) nothing is left half set
   memory_ = memory;
   active_memory = memory;
-  memory->begin_step();
   set_storage_source(memory);
 }
 
@@ -139,11 +141,22 @@ void StepMemory::begin_step() {
   next_ = 0;
   replaying_ = planned_ && !stale_;
   if (replaying_) {
-    if (!arena_->idle()) {  // a slice of the last step is still in use: leave that arena to it
-      arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, arena_->offsets, arena_->sizes);
+    // The first planned step allocates the arena; a later one a fresh arena
+    // when a slice of the last step is still in use (left to that step).
+    // Where it does not fit in memory, the step runs unplanned (recorded
+    // again), from the allocator, as the first step did.
+    try {
+      if (!arena_ || !arena_->idle()) arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, offsets_, sizes_);
+      stats_.served = stats_.fallbacks = 0;
+      return;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::HostOom && e.code() != ErrorCode::GpuOom) throw;
+      arena_.reset();
+      replaying_ = false;
+    } catch (const std::bad_alloc&) {
+      arena_.reset();
+      replaying_ = false;
     }
-    stats_.served = stats_.fallbacks = 0;
-    return;
   }
   recording_ = std::make_shared<Recording>();
   recording_->buffers.reserve(lifetimes_.size() + 64);
@@ -171,27 +184,33 @@ StorageGrant StepMemory::allocate(size_t bytes, Device device) {
   return {static_cast<char*>(arena_->base) + plan_.offsets[size_t(slot)], &Arena::release, arena_, slot};
 }
 
-void StepMemory::end_step(bool failed) {
+void StepMemory::end_step(bool failed) noexcept {
   if (replaying_) {
     if (failed || next_ != int64_t(lifetimes_.size())) stale_ = true;
     else ++stats_.planned_steps;
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(recording_->mutex);
-    recording_->active = false;
-    if (!failed) lifetimes_ = recording_->buffers;
+  try {
+    {
+      std::lock_guard<std::mutex> lock(recording_->mutex);
+      recording_->active = false;
+      if (!failed) lifetimes_ = recording_->buffers;
+    }
+    recording_.reset();  // storages still alive keep their log; it no longer matters
+    if (failed) return;  // a partial step is no plan: record again next time
+    plan_ = plan_memory(lifetimes_, kSliceAlignment);
+    sizes_ = std::make_shared<std::vector<size_t>>(lifetimes_.size());
+    offsets_ = std::make_shared<std::vector<int64_t>>(plan_.offsets);
+  } catch (...) {  // out of host memory for the plan itself: record again next time
+    planned_ = false;
+    return;
   }
-  recording_.reset();  // storages still alive keep their log; it no longer matters
-  if (failed) return;  // a partial step is no plan: record again next time
-  plan_ = plan_memory(lifetimes_, kSliceAlignment);
-  auto sizes = std::make_shared<std::vector<size_t>>(lifetimes_.size());
   stats_.total_bytes = 0;
   for (size_t i = 0; i < lifetimes_.size(); ++i) {
-    (*sizes)[i] = (std::max<size_t>(lifetimes_[i].bytes, 1) + kSliceAlignment - 1) / kSliceAlignment * kSliceAlignment;
-    if (plan_.offsets[i] >= 0) stats_.total_bytes += (*sizes)[i];
+    (*sizes_)[i] = (std::max<size_t>(lifetimes_[i].bytes, 1) + kSliceAlignment - 1) / kSliceAlignment * kSliceAlignment;
+    if (plan_.offsets[i] >= 0) stats_.total_bytes += (*sizes_)[i];
   }
-  arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, std::make_shared<std::vector<int64_t>>(plan_.offsets), sizes);
+  arena_.reset();  // the next step allocates it, where an allocation may fail
   planned_ = true;
   stale_ = false;
   ++stats_.recorded_steps;

@@ -62,14 +62,18 @@ class StepMemory : public StorageSource {
  private:
   struct Recording;
   struct Arena;
+  // begin_step may throw (the arena is allocated there, before the step
+  // uses it); end_step runs in Scope's destructor and never throws.
   void begin_step();
-  void end_step(bool failed);
+  void end_step(bool failed) noexcept;
 
   Device device_;
   std::shared_ptr<Recording> recording_;  // during a recorded step
   std::vector<BufferLifetime> lifetimes_;
   MemoryPlan plan_;
-  std::shared_ptr<Arena> arena_;
+  std::shared_ptr<Arena> arena_;  // null until the first planned step allocates it
+  std::shared_ptr<std::vector<int64_t>> offsets_;
+  std::shared_ptr<std::vector<size_t>> sizes_;
   bool planned_ = false, replaying_ = false, stale_ = false;
   int64_t next_ = 0;
   Stats stats_;

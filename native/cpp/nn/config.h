@@ -1,4 +1,4 @@
-// DMDLK-Net's configuration (architecture.md, "Configuration"): every field,
+// DMDLK-Net's configuration (docs/architecture.md, "Configuration"): every field,
 // its default, its validation, and its JSON form (the camelCase names of the
 // TypeScript API and of a checkpoint's "config" metadata).
 #pragma once

@@ -18,7 +18,7 @@ namespace dmdlk {
 
 class Model {
  public:
-  // Fresh weights by architecture.md's initialisation, from `seed`.
+  // Fresh weights by docs/architecture.md's initialisation, from `seed`.
   static std::unique_ptr<Model> create(const ModelConfig& config, Device device, uint64_t seed);
   // A checkpoint written by save() or by PyTorch (a state_dict of the reference
   // model; num_batches_tracked is accepted and ignored). The configuration
@@ -30,7 +30,11 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   Device device() const { return device_; }
-  const NamedTensors& state() const { return state_; }  // checkpoint order, parameters and buffers
+  // The checkpoint's tensors, parameters and buffers (BatchNorm statistics), in
+  // checkpoint order: PyTorch's state_dict. The TypeScript API calls them
+  // parameters() because that is what its users read and replace; "state"
+  // here keeps the word for what a checkpoint holds.
+  const NamedTensors& state() const { return state_; }
   // Replaces tensors by name (shapes checked); names not given keep their values.
   void set_state(const NamedTensors& tensors);
 

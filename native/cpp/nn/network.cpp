@@ -8,6 +8,12 @@
 
 namespace dmdlk {
 
+LossKind loss_kind(const std::string& name) {
+  if (name == "ce") return LossKind::CrossEntropy;
+  if (name == "ce+dice") return LossKind::CrossEntropyDice;
+  throw Error(ErrorCode::InvalidArg, concat("loss must be 'ce' or 'ce+dice', got '", name, "'"));
+}
+
 namespace {
 
 using V = ValueId;
@@ -192,7 +198,6 @@ class Builder {
 Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode, LossKind loss) {
   validate(config);
   DMDLK_CHECK(batch >= 1 && batch <= 4096, ErrorCode::InvalidArg, "batch must be in [1, 4096], got ", batch);
-  DMDLK_CHECK(mode == NetworkMode::Eval || batch >= 1, ErrorCode::InvalidArg, "training needs a batch");
   Network net;
   Builder b(config, mode, net);
   int64_t side = config.input_size;

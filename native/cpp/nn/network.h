@@ -1,4 +1,4 @@
-// DMDLK-Net as a graph (architecture.md, "Modules"), for one configuration,
+// DMDLK-Net as a graph (docs/architecture.md, "Modules"), for one configuration,
 // batch size and mode. Training graphs take class-index masks and end in the
 // loss (mean softmax cross-entropy, plus soft Dice on request), with BatchNorm on batch statistics
 // updating its running statistics; evaluation graphs end in the logits.
@@ -15,6 +15,8 @@ namespace dmdlk {
 enum class NetworkMode { Train, Eval };
 // The training loss: the paper's cross-entropy, or cross-entropy + soft Dice.
 enum class LossKind { CrossEntropy, CrossEntropyDice };
+// "ce" or "ce+dice", the loss's name in the API and in checkpoints; throws ERR_INVALID_ARG for others.
+LossKind loss_kind(const std::string& name);
 
 struct Network {
   Graph graph;

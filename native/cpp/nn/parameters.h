@@ -1,6 +1,6 @@
 // Every tensor of a DMDLK-Net checkpoint for a configuration: name, shape,
 // kind and initialisation, in checkpoint order (the order in which the
-// PyTorch model of architecture.md registers them, so state_dicts line up).
+// PyTorch model of docs/architecture.md registers them, so state_dicts line up).
 #pragma once
 #include <string>
 #include <vector>
@@ -12,7 +12,7 @@ namespace dmdlk {
 
 enum class TensorKind { Parameter, Buffer };  // Buffer: BatchNorm running statistics
 
-// architecture.md, "Initialisation": PyTorch's defaults, except attention
+// docs/architecture.md, "Initialisation": PyTorch's defaults, except attention
 // projections (truncated normal, std 0.02), zero biases there, zero rel_pos,
 // and zero offset convolutions.
 enum class Init {

@@ -1,5 +1,5 @@
 // Multi-head attention inside windows, with MOAT's relative-position bias
-// (architecture.md, "Attention"). Inputs are the projected tokens
+// (docs/architecture.md, "Attention"). Inputs are the projected tokens
 //   q, k, v [W, N, C]  (W = batch · windows, N = wh · ww tokens, row-major in the window)
 //   rel_pos [heads, 2wh − 1, 2ww − 1]
 // and, per head h (channels h·D … h·D + D − 1, D = C / heads):
