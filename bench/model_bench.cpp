@@ -26,8 +26,8 @@
 #include "core/host_allocator.h"
 #include "core/matmul_precision.h"
 #include "cuda/time_model.h"
-#include "nn/step_plan.h"
 #include "nn/model.h"
+#include "nn/step_plan.h"
 #include "nn/trainer.h"
 
 using namespace dmdlk;
@@ -56,7 +56,7 @@ int run(int argc, char** argv) {
   AdamTrainer trainer(*model, AdamOptions{});
   auto once = [&] {
     if (task == "forward") model->forward(images).to(Device::cpu());  // waits for the GPU
-    else trainer.step(images, masks);                                  // reads the loss: waits too
+    else trainer.step(images, masks);                                 // reads the loss: waits too
   };
   once();  // builds the graph, records the step for the memory planner
   // From here on the steps are planned: give the allocator's cache of the
@@ -83,7 +83,8 @@ int run(int argc, char** argv) {
   for (const auto& [op, s] : profile.backward_seconds)
     if (!profile.forward_seconds.count(op)) rows.emplace_back(s, op);
   std::sort(rows.rbegin(), rows.rend());
-  std::fprintf(stderr, "%s: seconds per op kind (forward + backward) in a profiled step of %.3f s\n", task.c_str(), profiled);
+  std::fprintf(stderr, "%s: seconds per op kind (forward + backward) in a profiled step of %.3f s\n", task.c_str(),
+               profiled);
   for (const auto& [s, op] : rows)
     std::fprintf(stderr, "  %-18s %8.3f  (forward %.3f)\n", op_def(op).name, s, profile.forward_seconds[op]);
   std::sort(seconds.begin(), seconds.end());
@@ -91,7 +92,8 @@ int run(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
   // The fastest run: on a shared machine other work only ever adds time.
   double fastest = seconds.front();
-  double gpu_mb = device.is_cuda() ? double(cuda::allocated_bytes(device.index) + cuda::cached_bytes(device.index)) / (1 << 20) : 0;
+  double gpu_mb =
+      device.is_cuda() ? double(cuda::allocated_bytes(device.index) + cuda::cached_bytes(device.index)) / (1 << 20) : 0;
   double steady_mb = 0;
   if (FILE* f = std::fopen("/proc/self/status", "r")) {
     char line[256];
@@ -100,14 +102,16 @@ int run(int argc, char** argv) {
     std::fclose(f);
   }
   StepMemory::Stats plan = model->step_memory(batch, task == "train" ? NetworkMode::Train : NetworkMode::Eval).stats();
-  std::fprintf(stderr, "%s: memory plan: %lld buffers, arena %.0f MB (peak live %.0f MB, %.0f MB without reuse), "
-               "%lld served from the arena in the last step, %lld fallbacks\n", task.c_str(), (long long)plan.buffers,
-               plan.arena_bytes / 1048576.0, plan.peak_live_bytes / 1048576.0, plan.total_bytes / 1048576.0,
-               (long long)plan.served, (long long)plan.fallbacks);
-  std::printf("{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.3f, \"images_per_second\": %.3f, "
-              "\"peak_rss_mb\": %.0f, \"steady_rss_mb\": %.0f, \"arena_mb\": %.0f, \"gpu_mb\": %.0f}\n",
-              task.c_str(), (long long)batch, fastest, double(batch) / fastest, usage.ru_maxrss / 1024.0, steady_mb,
-              plan.arena_bytes / 1048576.0, gpu_mb);
+  std::fprintf(stderr,
+               "%s: memory plan: %lld buffers, arena %.0f MB (peak live %.0f MB, %.0f MB without reuse), "
+               "%lld served from the arena in the last step, %lld fallbacks\n",
+               task.c_str(), (long long)plan.buffers, plan.arena_bytes / 1048576.0, plan.peak_live_bytes / 1048576.0,
+               plan.total_bytes / 1048576.0, (long long)plan.served, (long long)plan.fallbacks);
+  std::printf(
+      "{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.3f, \"images_per_second\": %.3f, "
+      "\"peak_rss_mb\": %.0f, \"steady_rss_mb\": %.0f, \"arena_mb\": %.0f, \"gpu_mb\": %.0f}\n",
+      task.c_str(), (long long)batch, fastest, double(batch) / fastest, usage.ru_maxrss / 1024.0, steady_mb,
+      plan.arena_bytes / 1048576.0, gpu_mb);
   return 0;
 }
 
@@ -126,7 +130,8 @@ int plan_only(int argc, char** argv) {
     std::fprintf(stderr, "bench_model --plan-only: batch must be positive and the input size at least 32\n");
     return 2;
   }
-  std::vector<PlannedLaunch> launches = task == "train" ? plan_training_step(config, batch) : plan_inference(config, batch);
+  std::vector<PlannedLaunch> launches =
+      task == "train" ? plan_training_step(config, batch) : plan_inference(config, batch);
   std::map<std::string, std::vector<cuda::LaunchPlan>> by_op;
   std::vector<cuda::LaunchPlan> all;
   for (const PlannedLaunch& l : launches) {
@@ -141,9 +146,10 @@ int plan_only(int argc, char** argv) {
                (long long)batch, (long long)config.input_size, matmul_precision_name(matmul_precision()), all.size());
   for (const auto& [s, op] : rows)
     std::fprintf(stderr, "  %-18s %9.3f ms  %5zu launches\n", op.c_str(), s * 1e3, by_op[op].size());
-  std::printf("{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.4f, \"images_per_second\": %.2f, "
-              "\"graph_seconds\": %.4f, \"launches\": %zu, \"modelled\": true}\n",
-              task.c_str(), (long long)batch, seconds, double(batch) / seconds, graphed, all.size());
+  std::printf(
+      "{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.4f, \"images_per_second\": %.2f, "
+      "\"graph_seconds\": %.4f, \"launches\": %zu, \"modelled\": true}\n",
+      task.c_str(), (long long)batch, seconds, double(batch) / seconds, graphed, all.size());
   return 0;
 }
 
@@ -152,8 +158,9 @@ int plan_only(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[1]) == "--plan-only") return plan_only(argc, argv);
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N] [batch]\n"
-                         "       bench_model --plan-only forward|train [batch] [input size]\n");
+    std::fprintf(stderr,
+                 "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N] [batch]\n"
+                 "       bench_model --plan-only forward|train [batch] [input size]\n");
     return 2;
   }
   try {

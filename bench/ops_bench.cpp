@@ -38,7 +38,8 @@ double time_ms(const std::function<void()>& body) {
   sync();
   std::vector<double> runs;
   auto start_all = std::chrono::steady_clock::now();
-  while (runs.size() < 3 || (runs.size() < 25 && std::chrono::steady_clock::now() - start_all < std::chrono::seconds(1))) {
+  while (runs.size() < 3 ||
+         (runs.size() < 25 && std::chrono::steady_clock::now() - start_all < std::chrono::seconds(1))) {
     auto t0 = std::chrono::steady_clock::now();
     body();
     sync();
@@ -85,8 +86,9 @@ int main(int argc, char** argv) {
       std::vector<Shape> shapes = shapes_of(c.network);
       auto fwd = c.op->cuda_launches(shapes, DType::F32, c.network_attrs, Pass::Forward);
       auto bwd = c.op->cuda_launches(shapes, DType::F32, c.network_attrs, Pass::Backward);
-      std::printf("{\"name\": %s, \"forward_ms\": %.4f, \"backward_ms\": %.4f, \"launches\": %zu, \"modelled\": true}\n",
-                  name.c_str(), modelled_ms(fwd), modelled_ms(bwd), fwd.size() + bwd.size());
+      std::printf(
+          "{\"name\": %s, \"forward_ms\": %.4f, \"backward_ms\": %.4f, \"launches\": %zu, \"modelled\": true}\n",
+          name.c_str(), modelled_ms(fwd), modelled_ms(bwd), fwd.size() + bwd.size());
     } else {
       auto [fwd, bwd] = measure(c, rng);
       std::printf("{\"name\": %s, \"forward_ms\": %.3f, \"backward_ms\": %.3f}\n", name.c_str(), fwd, bwd);

@@ -33,8 +33,8 @@ void activation_backward(int device, Activation a, int64_t n, const T* dy, const
   launch(device, plan_activation_backward(n, sizeof(T)), backward_kernel<T>, a, n, dy, x, dx);
 }
 
-#define INSTANTIATE(T)                                                                    \
-  template void activation_forward<T>(int, Activation, int64_t, const T*, T*);          \
+#define INSTANTIATE(T)                                                         \
+  template void activation_forward<T>(int, Activation, int64_t, const T*, T*); \
   template void activation_backward<T>(int, Activation, int64_t, const T*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

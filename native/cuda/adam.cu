@@ -8,7 +8,8 @@ namespace dmdlk::cuda_ops {
 namespace {
 
 template <typename T>
-__global__ void adam_kernel(int64_t n, T* p, const T* g, T* m, T* v, double lr_corrected, double sqrt_bc2, AdamOptions o) {
+__global__ void adam_kernel(int64_t n, T* p, const T* g, T* m, T* v, double lr_corrected, double sqrt_bc2,
+                            AdamOptions o) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     adam_update(p[i], g[i], m[i], v[i], lr_corrected, sqrt_bc2, o);
 }
@@ -36,8 +37,8 @@ void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, dou
   launch(device, plan_adam_step(n, sizeof(T)), adam_kernel<T>, n, params, grads, m, v, lr_corrected, sqrt_bc2, o);
 }
 
-#define INSTANTIATE(T)                                                                                      \
-  template void count_nonfinite<T>(int, int64_t, const T*, int32_t*);                                      \
+#define INSTANTIATE(T)                                                \
+  template void count_nonfinite<T>(int, int64_t, const T*, int32_t*); \
   template void adam_step<T>(int, int64_t, T*, const T*, T*, T*, double, double, const AdamOptions&);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -121,8 +121,8 @@ void check_head_dim(const AttentionShape& s) {
 }  // namespace
 
 template <typename T>
-void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos, T* out,
-                       T* logsumexp) {
+void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos,
+                       T* out, T* logsumexp) {
   check_head_dim(s);
   launch(device, plan_attention_forward(s, sizeof(T)), forward_kernel<T>, s, q, k, v, rel_pos, out, logsumexp);
 }
@@ -139,8 +139,8 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
   launch(device, plans[2], dkv_kernel<T>, s, dout, q, k, v, rel_pos, logsumexp, d, dk, dv);
 }
 
-#define INSTANTIATE(T)                                                                                             \
-  template void attention_forward<T>(int, const AttentionShape&, const T*, const T*, const T*, const T*, T*, T*); \
+#define INSTANTIATE(T)                                                                                              \
+  template void attention_forward<T>(int, const AttentionShape&, const T*, const T*, const T*, const T*, T*, T*);   \
   template void attention_backward<T>(int, const AttentionShape&, const T*, const T*, const T*, const T*, const T*, \
                                       const T*, const T*, T*, T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)

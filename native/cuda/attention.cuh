@@ -8,8 +8,8 @@
 namespace dmdlk::cuda_ops {
 
 template <typename T>
-void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos, T* out,
-                       T* logsumexp);
+void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos,
+                       T* out, T* logsumexp);
 // drel_pos must be zeroed by the caller.
 template <typename T>
 void attention_backward(int device, const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v,
@@ -26,7 +26,8 @@ inline cuda::LaunchPlan plan_attention_rows(const char* kernel, const AttentionS
   p.kernel = kernel;
   p.grid.x = cuda::blocks_to_cover(rows, kAttentionThreads);
   p.block.x = kAttentionThreads;
-  p.bytes = double(s.windows) * s.tokens * s.channels * element_bytes * tensors + double(s.heads) * s.table() * element_bytes;
+  p.bytes =
+      double(s.windows) * s.tokens * s.channels * element_bytes * tensors + double(s.heads) * s.table() * element_bytes;
   p.flops = double(rows) * serial * s.head_dim() * flops_per_pair;
   p.serial_reduction = serial;
   // Fitted to the H200's op table: each thread re-reads every row of the

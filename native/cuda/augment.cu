@@ -51,7 +51,8 @@ __global__ void colour_kernel(int64_t h, int64_t w, const float* factors, float*
     grey += grayscale(r, g, b);
   }
   float mean = float(block_sum(grey) / double(plane));
-  for (int64_t i = threadIdx.x; i < plane; i += blockDim.x) jitter_pixel(img + i, img + plane + i, img + 2 * plane + i, f, mean);
+  for (int64_t i = threadIdx.x; i < plane; i += blockDim.x)
+    jitter_pixel(img + i, img + plane + i, img + 2 * plane + i, f, mean);
 }
 
 __global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
@@ -61,14 +62,13 @@ __global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, cons
     const float* k = kernels + n * taps;
     const float* p = in + plane * h * w;
     float s = 0;
-    for (int64_t t = -r; t <= r; ++t) s += k[t + r] * (vertical ? p[reflect_index(y + t, h) * w + x] : p[y * w + reflect_index(x + t, w)]);
+    for (int64_t t = -r; t <= r; ++t)
+      s += k[t + r] * (vertical ? p[reflect_index(y + t, h) * w + x] : p[y * w + reflect_index(x + t, w)]);
     out[i] = s;
   }
 }
 
-__global__ void network_input_kernel(int64_t n, float* x) {
-  GRID_STRIDE(i, n) x[i] = 2 * x[i] - 1;
-}
+__global__ void network_input_kernel(int64_t n, float* x) { GRID_STRIDE(i, n) x[i] = 2 * x[i] - 1; }
 
 }  // namespace
 
@@ -78,11 +78,12 @@ void unit_images(int device, int64_t batch, int64_t h, int64_t w, int64_t c, con
 
 void warp_images(int device, int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
                  const float* matrices, const float* in, float* out) {
-  launch(device, plan_warp_images(batch, c, h, w, out_h, out_w), warp_images_kernel, batch, c, h, w, out_h, out_w, matrices,
-         in, out);
+  launch(device, plan_warp_images(batch, c, h, w, out_h, out_w), warp_images_kernel, batch, c, h, w, out_h, out_w,
+         matrices, in, out);
 }
 
-void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in, int32_t* out) {
+void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in,
+                int32_t* out) {
   launch(device, plan_warp_masks(batch, h, w), warp_masks_kernel, batch, h, w, matrices, in, out);
 }
 
@@ -92,8 +93,8 @@ void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float*
 
 void blur_pass(int device, int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
                int64_t max_taps, bool vertical, const float* in, float* out) {
-  launch(device, plan_blur_pass(batch, c, h, w, max_taps), blur_kernel, batch, c, h, w, kernels, radii, max_taps, vertical,
-         in, out);
+  launch(device, plan_blur_pass(batch, c, h, w, max_taps), blur_kernel, batch, c, h, w, kernels, radii, max_taps,
+         vertical, in, out);
 }
 
 void to_network_input(int device, int64_t n, float* x) {

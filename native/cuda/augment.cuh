@@ -9,7 +9,8 @@ namespace dmdlk::cuda_ops {
 void unit_images(int device, int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out);
 void warp_images(int device, int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
                  const float* matrices, const float* in, float* out);
-void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in, int32_t* out);
+void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in,
+                int32_t* out);
 void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float* factors, float* x);
 void blur_pass(int device, int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
                int64_t max_taps, bool vertical, const float* in, float* out);
@@ -17,7 +18,9 @@ void to_network_input(int device, int64_t n, float* x);
 
 constexpr int64_t kColourThreads = 256;
 
-inline cuda::LaunchPlan plan_unit_images(int64_t n) { return cuda::elementwise_plan("unit_images", n, 5.0 * n, double(n)); }
+inline cuda::LaunchPlan plan_unit_images(int64_t n) {
+  return cuda::elementwise_plan("unit_images", n, 5.0 * n, double(n));
+}
 inline cuda::LaunchPlan plan_warp_images(int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w) {
   int64_t n = batch * c * out_h * out_w;
   return cuda::elementwise_plan("warp_images", n, 4.0 * (n + batch * c * h * w), 20.0 * n);
@@ -44,6 +47,8 @@ inline cuda::LaunchPlan plan_blur_pass(int64_t batch, int64_t c, int64_t h, int6
   p.serial_reduction = max_taps;
   return p;
 }
-inline cuda::LaunchPlan plan_to_network_input(int64_t n) { return cuda::elementwise_plan("to_network_input", n, 8.0 * n, double(n)); }
+inline cuda::LaunchPlan plan_to_network_input(int64_t n) {
+  return cuda::elementwise_plan("to_network_input", n, 8.0 * n, double(n));
+}
 
 }  // namespace dmdlk::cuda_ops

@@ -47,8 +47,8 @@ void bias_grad(int device, const ChannelLayout& l, const T* dy, T* grad) {
   launch(device, plan_bias_grad(l, sizeof(T)), bias_grad_kernel<T>, l, dy, grad);
 }
 
-#define INSTANTIATE(T)                                                        \
-  template void add_bias<T>(int, const ChannelLayout&, const T*, T*);       \
+#define INSTANTIATE(T)                                                \
+  template void add_bias<T>(int, const ChannelLayout&, const T*, T*); \
   template void bias_grad<T>(int, const ChannelLayout&, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

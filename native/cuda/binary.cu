@@ -41,11 +41,12 @@ void binary_forward(int device, BinaryOp op, const BroadcastPlan& plan, int64_t 
 template <typename T>
 void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
   if (n == 0) return;
-  launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T)), reduce_broadcast_kernel<T>, plan, n, dy, other, grad);
+  launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T)), reduce_broadcast_kernel<T>, plan, n, dy,
+         other, grad);
 }
 
-#define INSTANTIATE(T)                                                                                          \
-  template void binary_forward<T>(int, BinaryOp, const BroadcastPlan&, int64_t, const T*, const T*, T*);      \
+#define INSTANTIATE(T)                                                                                   \
+  template void binary_forward<T>(int, BinaryOp, const BroadcastPlan&, int64_t, const T*, const T*, T*); \
   template void reduce_broadcast<T>(int, const ReducePlan&, int64_t, const T*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

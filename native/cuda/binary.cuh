@@ -26,9 +26,10 @@ inline cuda::LaunchPlan plan_binary_forward(const BroadcastPlan& plan, int64_t n
 
 // One thread per element of the operand, summing the reduce_count outputs that read it.
 inline cuda::LaunchPlan plan_reduce_broadcast(const ReducePlan& plan, int64_t n, bool other, int64_t element_bytes) {
-  cuda::LaunchPlan p = cuda::elementwise_plan("reduce_broadcast", n,
-                                              double(n) * plan.reduce_count * element_bytes * (other ? 2 : 1) + double(n) * element_bytes,
-                                              double(n) * plan.reduce_count * (other ? 2 : 1));
+  cuda::LaunchPlan p = cuda::elementwise_plan(
+      "reduce_broadcast", n,
+      double(n) * plan.reduce_count * element_bytes * (other ? 2 : 1) + double(n) * element_bytes,
+      double(n) * plan.reduce_count * (other ? 2 : 1));
   p.serial_reduction = plan.reduce_count;
   return p;
 }

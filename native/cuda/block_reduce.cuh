@@ -26,8 +26,12 @@ struct MaxOp {
 };
 
 template <typename T>
-__device__ T block_sum(T v) { return block_reduce(v, SumOp{}); }
+__device__ T block_sum(T v) {
+  return block_reduce(v, SumOp{});
+}
 template <typename T>
-__device__ T block_max(T v) { return block_reduce(v, MaxOp{}); }
+__device__ T block_max(T v) {
+  return block_reduce(v, MaxOp{});
+}
 
 }  // namespace dmdlk::cuda_ops

@@ -12,8 +12,9 @@ namespace {
 
 template <typename T>
 Tensor columns(int device, const ConvPlan& p) {
-  return p.direct_columns ? Tensor()
-                          : Tensor::empty({p.geo.col_rows(), p.geo.col_cols()}, dtype_of<T>::value, Device::cuda(device));
+  return p.direct_columns
+             ? Tensor()
+             : Tensor::empty({p.geo.col_rows(), p.geo.col_cols()}, dtype_of<T>::value, Device::cuda(device));
 }
 
 }  // namespace
@@ -56,8 +57,8 @@ void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, con
   if (db) bias_grad(device, conv_bias_layout(p), dy, db);
 }
 
-#define INSTANTIATE(T)                                                                                 \
-  template void conv2d_forward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*);            \
+#define INSTANTIATE(T)                                                                     \
+  template void conv2d_forward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*); \
   template void conv2d_backward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -24,7 +24,8 @@ void im2col(int device, const ConvGeometry& g, const T* x, T* col);
 template <typename T>
 void col2im(int device, const ConvGeometry& g, const T* dcol, T* dx);
 template <typename T>
-void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y);
+void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
+                       T* y);
 template <typename T>
 void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                         const T* dy, T* dx, T* dw);
@@ -48,8 +49,8 @@ inline cuda::LaunchPlan plan_col2im(const ConvGeometry& g, int64_t element_bytes
 // weight gradient one block per (channel, tap), reducing over the batch.
 inline cuda::LaunchPlan plan_depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t element_bytes) {
   int64_t n = planes * g.out_h * g.out_w, taps = g.kernel_h * g.kernel_w;
-  cuda::LaunchPlan p = cuda::elementwise_plan("depthwise_forward", n, double(n + planes * g.height * g.width) * element_bytes,
-                                              2.0 * n * taps);
+  cuda::LaunchPlan p = cuda::elementwise_plan("depthwise_forward", n,
+                                              double(n + planes * g.height * g.width) * element_bytes, 2.0 * n * taps);
   p.serial_reduction = taps;
   p.access = cuda::MemoryAccess::Gather;
   return p;

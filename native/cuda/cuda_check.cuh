@@ -14,13 +14,13 @@ inline void throw_cuda_error(cudaError_t status, const char* what) {
   throw Error(code, concat(what, ": ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"));
 }
 
-#define DMDLK_CUDA_CALL(call)                                    \
-  do {                                                           \
-    cudaError_t status_ = (call);                                \
-    if (status_ != cudaSuccess) {                                \
+#define DMDLK_CUDA_CALL(call)                                     \
+  do {                                                            \
+    cudaError_t status_ = (call);                                 \
+    if (status_ != cudaSuccess) {                                 \
       cudaGetLastError(); /* clear the sticky-free error state */ \
-      ::dmdlk::cuda::throw_cuda_error(status_, #call);           \
-    }                                                            \
+      ::dmdlk::cuda::throw_cuda_error(status_, #call);            \
+    }                                                             \
   } while (0)
 
 // The stream every kernel of `device` runs on (created on first use).

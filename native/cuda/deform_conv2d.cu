@@ -56,8 +56,8 @@ void deform_im2col(int device, const DeformGeometry& g, const T* x, const T* off
 }
 
 template <typename T>
-void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
-                   T* doffset, T* dmask) {
+void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol,
+                   T* dx, T* doffset, T* dmask) {
   std::vector<LaunchPlan> plans = plan_deform_col2im(g, sizeof(T));
   launch(device, plans[0], scatter_dx_kernel<T>, g, offset, mask, dcol, dx);
   launch(device, plans[1], offset_grad_kernel<T>, g, x, offset, mask, dcol, doffset, dmask);
@@ -104,22 +104,24 @@ void deform_conv2d_backward(int device, const DeformPlan& p, const T* dy, const 
     int64_t x_image = g.channels * g.height * g.width, off_image = 2 * g.offset_groups * g.taps() * g.pixels();
     int64_t mask_image = g.offset_groups * g.taps() * g.pixels(), y_image = p.out_channels * g.pixels();
     for (int64_t n = 0; n < p.batch; ++n) {
-      const T *xn = x + n * x_image, *on = offset + n * off_image, *mn = image(mask, n, mask_image), *dyn = dy + n * y_image;
+      const T *xn = x + n * x_image, *on = offset + n * off_image, *mn = image(mask, n, mask_image),
+              *dyn = dy + n * y_image;
       deform_im2col(device, g, xn, on, mn, col.data<T>());
       gemm<T>(device, conv_weight_grad_gemm(s), 1, dyn, col.data<T>(), n > 0 ? 1 : 0, dw);
       gemm<T>(device, conv_column_grad_gemm(s), 1, w, dyn, 0, dcol.data<T>());
-      deform_col2im(device, g, xn, on, mn, static_cast<const T*>(dcol.data<T>()), dx + n * x_image, doffset + n * off_image,
-                    image(dmask, n, mask_image));
+      deform_col2im(device, g, xn, on, mn, static_cast<const T*>(dcol.data<T>()), dx + n * x_image,
+                    doffset + n * off_image, image(dmask, n, mask_image));
     }
   }
   if (db) bias_grad(device, deform_bias_layout(p), dy, db);
 }
 
-#define INSTANTIATE(T)                                                                                                 \
-  template void deform_im2col<T>(int, const DeformGeometry&, const T*, const T*, const T*, T*);                       \
-  template void deform_col2im<T>(int, const DeformGeometry&, const T*, const T*, const T*, const T*, T*, T*, T*);     \
-  template void deform_conv2d_forward<T>(int, const DeformPlan&, const T*, const T*, const T*, const T*, const T*, T*); \
-  template void deform_conv2d_backward<T>(int, const DeformPlan&, const T*, const T*, const T*, const T*, const T*,   \
+#define INSTANTIATE(T)                                                                                              \
+  template void deform_im2col<T>(int, const DeformGeometry&, const T*, const T*, const T*, T*);                     \
+  template void deform_col2im<T>(int, const DeformGeometry&, const T*, const T*, const T*, const T*, T*, T*, T*);   \
+  template void deform_conv2d_forward<T>(int, const DeformPlan&, const T*, const T*, const T*, const T*, const T*,  \
+                                         T*);                                                                       \
+  template void deform_conv2d_backward<T>(int, const DeformPlan&, const T*, const T*, const T*, const T*, const T*, \
                                           T*, T*, T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

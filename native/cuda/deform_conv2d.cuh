@@ -25,8 +25,8 @@ void deform_conv2d_backward(int device, const DeformPlan& p, const T* dy, const 
 template <typename T>
 void deform_im2col(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col);
 template <typename T>
-void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
-                   T* doffset, T* dmask);
+void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol,
+                   T* dx, T* doffset, T* dmask);
 template <typename T>
 void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
                               const T* weight, T* y);
@@ -47,7 +47,8 @@ inline cuda::LaunchPlan plan_deform_im2col(const DeformGeometry& g, int64_t elem
 // (offset group, tap, pixel) over the group's channels.
 inline std::vector<cuda::LaunchPlan> plan_deform_col2im(const DeformGeometry& g, int64_t element_bytes) {
   int64_t n = g.col_rows() * g.pixels(), offsets = g.offset_groups * g.taps() * g.pixels();
-  cuda::LaunchPlan offset_grad = cuda::elementwise_plan("deform_offset_grad", offsets, double(n) * element_bytes * 2, 20.0 * n);
+  cuda::LaunchPlan offset_grad =
+      cuda::elementwise_plan("deform_offset_grad", offsets, double(n) * element_bytes * 2, 20.0 * n);
   offset_grad.serial_reduction = g.channels / g.offset_groups;
   offset_grad.access = cuda::MemoryAccess::Gather;
   cuda::LaunchPlan scatter = cuda::elementwise_plan("deform_scatter_dx", n, double(n) * element_bytes * 3, 12.0 * n);
@@ -78,7 +79,8 @@ inline cuda::LaunchPlan plan_deform_depthwise_forward(const DeformGeometry& g, i
   return plan_deform_depthwise("deform_depthwise_forward", g, batch * g.channels, g.taps(),
                                (2 * n + 2.0 * batch * g.taps() * g.pixels()) * element_bytes, 12.0 * n * g.taps());
 }
-inline std::vector<cuda::LaunchPlan> plan_deform_depthwise_backward(const DeformGeometry& g, int64_t batch, int64_t element_bytes) {
+inline std::vector<cuda::LaunchPlan> plan_deform_depthwise_backward(const DeformGeometry& g, int64_t batch,
+                                                                    int64_t element_bytes) {
   double planes = double(batch) * g.channels, n = planes * g.pixels(), offsets = 2.0 * batch * g.taps() * g.pixels();
   return {plan_deform_depthwise("deform_depthwise_input_grads", g, batch * g.channels, g.taps(),
                                 (3 * n + offsets) * element_bytes, 24.0 * n * g.taps()),
@@ -107,7 +109,8 @@ inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_forward(const DeformPlan
 }
 
 // What deform_conv2d_backward launches (after its gradients are zeroed).
-inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_backward(const DeformPlan& p, int64_t element_bytes, bool bias) {
+inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_backward(const DeformPlan& p, int64_t element_bytes,
+                                                                 bool bias) {
   std::vector<cuda::LaunchPlan> plans;
   if (p.ddlk_form()) {
     plans = plan_deform_depthwise_backward(p.geo, p.batch, element_bytes);

@@ -103,14 +103,14 @@ void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch
 template <typename T>
 void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
                                const T* weight, const T* dy, T* dx, T* doffset, T* dweight) {
-  DMDLK_CHECK(batch * g.channels <= 65535 && batch * g.taps() <= 65535, ErrorCode::InvalidArg, "deform_conv2d_backward: ",
-              batch, " images of ", g.channels, " channels exceed the CUDA grid");
+  DMDLK_CHECK(batch * g.channels <= 65535 && batch * g.taps() <= 65535, ErrorCode::InvalidArg,
+              "deform_conv2d_backward: ", batch, " images of ", g.channels, " channels exceed the CUDA grid");
   std::vector<LaunchPlan> plans = plan_deform_depthwise_backward(g, batch, sizeof(T));
   launch(device, plans[0], input_grads_kernel<T>, g, x, offset, weight, dy, dx, dweight);
   launch(device, plans[1], offset_grads_kernel<T>, g, x, offset, weight, dy, doffset);
 }
 
-#define INSTANTIATE(T)                                                                                               \
+#define INSTANTIATE(T)                                                                                              \
   template void deform_depthwise_forward<T>(int, const DeformGeometry&, int64_t, const T*, const T*, const T*, T*); \
   template void deform_depthwise_backward<T>(int, const DeformGeometry&, int64_t, const T*, const T*, const T*,     \
                                              const T*, T*, T*, T*);

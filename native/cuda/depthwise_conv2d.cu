@@ -13,7 +13,8 @@ namespace {
 template <typename T>
 __global__ void forward_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* x, const T* w, T* y) {
   int64_t out_plane = g.out_h * g.out_w, taps = g.kernel_h * g.kernel_w;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < planes * out_plane; e += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < planes * out_plane;
+       e += int64_t(gridDim.x) * blockDim.x) {
     int64_t p = e / out_plane, o = e % out_plane;
     y[e] = depthwise_at(g, x + p * g.height * g.width, w + (p % channels) * taps, o / g.out_w, o % g.out_w);
   }
@@ -22,7 +23,8 @@ __global__ void forward_kernel(ConvGeometry g, int64_t planes, int64_t channels,
 template <typename T>
 __global__ void input_grad_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* dy, const T* w, T* dx) {
   int64_t in_plane = g.height * g.width, taps = g.kernel_h * g.kernel_w;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < planes * in_plane; e += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < planes * in_plane;
+       e += int64_t(gridDim.x) * blockDim.x) {
     int64_t p = e / in_plane, i = e % in_plane;
     dx[e] = depthwise_input_grad_at(g, dy + p * g.out_h * g.out_w, w + (p % channels) * taps, i / g.width, i % g.width);
   }
@@ -44,7 +46,8 @@ __global__ void weight_grad_kernel(ConvGeometry g, int64_t planes, int64_t chann
 }  // namespace
 
 template <typename T>
-void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, T* y) {
+void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
+                       T* y) {
   launch(device, plan_depthwise_forward(g, planes, sizeof(T)), forward_kernel<T>, g, planes, channels, x, w, y);
 }
 
@@ -52,13 +55,13 @@ template <typename T>
 void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                         const T* dy, T* dx, T* dw) {
   launch(device, plan_depthwise_input_grad(g, planes, sizeof(T)), input_grad_kernel<T>, g, planes, channels, dy, w, dx);
-  launch(device, plan_depthwise_weight_grad(g, planes, channels, sizeof(T)), weight_grad_kernel<T>, g, planes, channels, x, dy, dw);
+  launch(device, plan_depthwise_weight_grad(g, planes, channels, sizeof(T)), weight_grad_kernel<T>, g, planes, channels,
+         x, dy, dw);
 }
 
-#define INSTANTIATE(T)                                                                                             \
-  template void depthwise_forward<T>(int, const ConvGeometry&, int64_t, int64_t, const T*, const T*, T*);         \
-  template void depthwise_backward<T>(int, const ConvGeometry&, int64_t, int64_t, const T*, const T*, const T*,   \
-                                      T*, T*);
+#define INSTANTIATE(T)                                                                                    \
+  template void depthwise_forward<T>(int, const ConvGeometry&, int64_t, int64_t, const T*, const T*, T*); \
+  template void depthwise_backward<T>(int, const ConvGeometry&, int64_t, int64_t, const T*, const T*, const T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -46,7 +46,8 @@ inline cuda::LaunchPlan plan_gemm_tensor_cores(const GemmShape& s, MatmulPrecisi
   p.kernel = bf16 ? "gemm_tensor_cores<bf16>" : "gemm_tensor_cores<tf32>";
   p.block.x = kGemmTensorCoreThreads;
   int64_t stored = bf16 ? 2 : 4, pad = 16 / stored;
-  p.shared_bytes = kGemmTile * (kGemmDepth + pad) * stored + kGemmDepth * (kGemmTile + pad) * stored + kGemmTile * (kGemmTile + 4) * 4;
+  p.shared_bytes = kGemmTile * (kGemmDepth + pad) * stored + kGemmDepth * (kGemmTile + pad) * stored +
+                   kGemmTile * (kGemmTile + 4) * 4;
   p.unit = bf16 ? cuda::MathUnit::Bf16 : cuda::MathUnit::Tf32;
   // Fitted to the H200 step, which TF32 and BF16 did not speed up: the kernel
   // stages and rounds every slice through shared memory, about 20 TFLOP/s
@@ -57,8 +58,8 @@ inline cuda::LaunchPlan plan_gemm_tensor_cores(const GemmShape& s, MatmulPrecisi
 
 // The launch gemm() makes: tensor cores for float32 at precision high or
 // medium on GPUs of compute capability 8.0 or newer, else the CUDA cores.
-inline cuda::LaunchPlan plan_gemm(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision, bool tensor_cores,
-                                  bool accumulate) {
+inline cuda::LaunchPlan plan_gemm(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,
+                                  bool tensor_cores, bool accumulate) {
   if (element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores)
     return plan_gemm_tensor_cores(s, precision, accumulate);
   return plan_gemm_simt(s, element_bytes, accumulate);

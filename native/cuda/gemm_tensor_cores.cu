@@ -48,9 +48,9 @@ struct InputTraits<Bf16> {
 #endif
 
 template <typename Input>
-__global__ void __launch_bounds__(kThreads) gemm_tensor_core_kernel(GemmShape s, float alpha, const float* __restrict__ a,
-                                                                    const float* __restrict__ b, float beta,
-                                                                    float* __restrict__ c) {
+__global__ void __launch_bounds__(kThreads)
+    gemm_tensor_core_kernel(GemmShape s, float alpha, const float* __restrict__ a, const float* __restrict__ b,
+                            float beta, float* __restrict__ c) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using Traits = InputTraits<Input>;
   using Stored = typename Traits::Stored;
@@ -127,7 +127,8 @@ __global__ void __launch_bounds__(kThreads) gemm_tensor_core_kernel(GemmShape s,
 void gemm_tensor_cores(int device, MatmulPrecision precision, const GemmShape& s, float alpha, const float* a,
                        const float* b, float beta, float* c) {
   LaunchPlan plan = plan_gemm_tensor_cores(s, precision, beta != 0.0f);
-  if (precision == MatmulPrecision::Medium) launch(device, plan, gemm_tensor_core_kernel<Bf16>, s, alpha, a, b, beta, c);
+  if (precision == MatmulPrecision::Medium)
+    launch(device, plan, gemm_tensor_core_kernel<Bf16>, s, alpha, a, b, beta, c);
   else launch(device, plan, gemm_tensor_core_kernel<Tf32>, s, alpha, a, b, beta, c);
 }
 

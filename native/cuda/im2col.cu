@@ -37,8 +37,8 @@ void col2im(int device, const ConvGeometry& g, const T* dcol, T* dx) {
   launch(device, plan_col2im(g, sizeof(T)), col2im_kernel<T>, g, dcol, dx);
 }
 
-#define INSTANTIATE(T)                                                       \
-  template void im2col<T>(int, const ConvGeometry&, const T*, T*);         \
+#define INSTANTIATE(T)                                             \
+  template void im2col<T>(int, const ConvGeometry&, const T*, T*); \
   template void col2im<T>(int, const ConvGeometry&, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

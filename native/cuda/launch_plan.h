@@ -27,12 +27,12 @@ enum class MathUnit { Fp32, Fp64, Tf32, Bf16 };
 enum class MemoryAccess { Coalesced, Gather };
 
 struct LaunchPlan {
-  std::string kernel;        // e.g. "gemm_tensor_cores<tf32>"
+  std::string kernel;  // e.g. "gemm_tensor_cores<tf32>"
   Dim3 grid, block;
   int64_t shared_bytes = 0;          // shared memory per block, static and dynamic
   int64_t dynamic_shared_bytes = 0;  // of which requested at launch
-  double bytes = 0;          // global memory read + written (unique bytes, as a perfect cache would see them)
-  double flops = 0;          // floating-point operations (a multiply-add is 2)
+  double bytes = 0;                  // global memory read + written (unique bytes, as a perfect cache would see them)
+  double flops = 0;                  // floating-point operations (a multiply-add is 2)
   MathUnit unit = MathUnit::Fp32;
   MemoryAccess access = MemoryAccess::Coalesced;
   // The fraction of `unit`'s peak this kernel's arithmetic reaches when it
@@ -57,7 +57,9 @@ inline LaunchPlan plan_fill_zero(int64_t bytes);
 // Blocks of `threads` covering n items.
 inline int64_t blocks_to_cover(int64_t n, int64_t threads) { return n <= 0 ? 1 : (n + threads - 1) / threads; }
 
-inline LaunchPlan plan_fill_zero(int64_t bytes) { return elementwise_plan("memset", blocks_to_cover(bytes, 16), double(bytes)); }
+inline LaunchPlan plan_fill_zero(int64_t bytes) {
+  return elementwise_plan("memset", blocks_to_cover(bytes, 16), double(bytes));
+}
 
 // Where the launches of a scope are collected (LaunchLog::active() is null
 // when none is): the launcher of native/cuda appends each plan it launches,

@@ -39,8 +39,8 @@ void copy_channels(int device, int64_t batch, int64_t inner, const T* src, int64
          src_channels, src_begin, dst, dst_channels, dst_begin, count);
 }
 
-#define INSTANTIATE(T)                                                                                       \
-  template void permute<T>(int, const PermutePlan&, int64_t, const T*, T*);                                 \
+#define INSTANTIATE(T)                                                      \
+  template void permute<T>(int, const PermutePlan&, int64_t, const T*, T*); \
   template void copy_channels<T>(int, int64_t, int64_t, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

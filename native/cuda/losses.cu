@@ -14,7 +14,8 @@ namespace {
 template <typename T>
 __global__ void ce_forward_kernel(LossLayout l, const T* logits, const int32_t* targets, T* loss) {
   double sum = 0;
-  for (int64_t i = threadIdx.x; i < l.pixels(); i += kLossReduceThreads) sum += double(pixel_nll(l, logits, targets, i));
+  for (int64_t i = threadIdx.x; i < l.pixels(); i += kLossReduceThreads)
+    sum += double(pixel_nll(l, logits, targets, i));
   sum = block_sum(sum);
   if (threadIdx.x == 0) *loss = T(sum / double(l.pixels()));
 }
@@ -22,7 +23,8 @@ __global__ void ce_forward_kernel(LossLayout l, const T* logits, const int32_t* 
 template <typename T>
 __global__ void ce_backward_kernel(LossLayout l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits) {
   T scale = *dloss / T(l.pixels());
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < l.pixels(); i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < l.pixels();
+       i += int64_t(gridDim.x) * blockDim.x) {
     T m, s;
     pixel_softmax_terms(l, logits, i, &m, &s);
     int32_t t = targets[i];
@@ -94,17 +96,18 @@ void dice_forward(int device, const LossLayout& l, const T* logits, const int32_
 }
 
 template <typename T>
-void dice_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits) {
+void dice_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss,
+                   T* dlogits) {
   Tensor sums = dice_sums(device, l);
   launch(device, plan_dice_sums(l, sizeof(T)), dice_sums_kernel<T>, l, logits, targets, sums.data<double>());
   launch(device, plan_dice_backward(l, sizeof(T)), dice_backward_kernel<T>, l, logits, targets,
          static_cast<const double*>(sums.data<double>()), dloss, dlogits);
 }
 
-#define INSTANTIATE(T)                                                                                              \
-  template void cross_entropy_forward<T>(int, const LossLayout&, const T*, const int32_t*, T*);                    \
-  template void cross_entropy_backward<T>(int, const LossLayout&, const T*, const int32_t*, const T*, T*);         \
-  template void dice_forward<T>(int, const LossLayout&, const T*, const int32_t*, T*);                             \
+#define INSTANTIATE(T)                                                                                     \
+  template void cross_entropy_forward<T>(int, const LossLayout&, const T*, const int32_t*, T*);            \
+  template void cross_entropy_backward<T>(int, const LossLayout&, const T*, const int32_t*, const T*, T*); \
+  template void dice_forward<T>(int, const LossLayout&, const T*, const int32_t*, T*);                     \
   template void dice_backward<T>(int, const LossLayout&, const T*, const int32_t*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -15,7 +15,8 @@ void cross_entropy_backward(int device, const LossLayout& l, const T* logits, co
 template <typename T>
 void dice_forward(int device, const LossLayout& l, const T* logits, const int32_t* targets, T* loss);
 template <typename T>
-void dice_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits);
+void dice_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss,
+                   T* dlogits);
 
 constexpr int64_t kLossReduceThreads = 1024;
 

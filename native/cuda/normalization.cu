@@ -49,8 +49,8 @@ __global__ void bn_forward_kernel(ChannelLayout l, const T* x, const T* w, const
 }
 
 template <typename T>
-__global__ void bn_backward_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
-                                   const T* invstd, bool training, T* dx, T* dw, T* db) {
+__global__ void bn_backward_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
+                                   bool training, T* dx, T* dw, T* db) {
   const int64_t c = blockIdx.x, count = l.outer * l.inner;
   double sum_dy = 0, sum_dy_xhat = 0;
   for (int64_t e = threadIdx.x; e < count; e += kNormThreads) {
@@ -105,13 +105,15 @@ __global__ void ln_backward_params_kernel(ChannelLayout l, const T* dy, const T*
 template <typename T>
 void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv,
                         bool training, T* y, T* mean, T* invstd) {
-  launch(device, plan_batch_norm_forward(l, sizeof(T), training), bn_forward_kernel<T>, l, x, w, b, rm, rv, training, y, mean, invstd);
+  launch(device, plan_batch_norm_forward(l, sizeof(T), training), bn_forward_kernel<T>, l, x, w, b, rm, rv, training, y,
+         mean, invstd);
 }
 
 template <typename T>
 void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, bool training, T* dx, T* dw, T* db) {
-  launch(device, plan_batch_norm_backward(l, sizeof(T)), bn_backward_kernel<T>, l, dy, x, w, mean, invstd, training, dx, dw, db);
+  launch(device, plan_batch_norm_backward(l, sizeof(T)), bn_backward_kernel<T>, l, dy, x, w, mean, invstd, training, dx,
+         dw, db);
 }
 
 template <typename T>
@@ -124,17 +126,18 @@ template <typename T>
 void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, T* dx, T* dw, T* db) {
   launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, l, dy, x, w, mean, invstd, dx);
-  launch(device, plan_layer_norm_backward_params(l, sizeof(T)), ln_backward_params_kernel<T>, l, dy, x, mean, invstd, dw, db);
+  launch(device, plan_layer_norm_backward_params(l, sizeof(T)), ln_backward_params_kernel<T>, l, dy, x, mean, invstd,
+         dw, db);
 }
 
-#define INSTANTIATE(T)                                                                                            \
-  template void batch_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, bool, T*, \
-                                      T*, T*);                                                                    \
-  template void batch_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*,        \
-                                       const T*, bool, T*, T*, T*);                                               \
-  template void layer_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, T*);      \
-  template void layer_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*,        \
-                                       const T*, T*, T*, T*);
+#define INSTANTIATE(T)                                                                                               \
+  template void batch_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, bool, T*, T*, \
+                                      T*);                                                                           \
+  template void batch_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*,  \
+                                       bool, T*, T*, T*);                                                            \
+  template void layer_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, T*);          \
+  template void layer_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*,  \
+                                       T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

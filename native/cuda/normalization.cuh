@@ -14,7 +14,8 @@ template <typename T>
 void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, bool training, T* dx, T* dw, T* db);
 template <typename T>
-void layer_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd);
+void layer_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean,
+                        T* invstd);
 template <typename T>
 void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, T* dx, T* dw, T* db);
@@ -43,7 +44,8 @@ inline cuda::LaunchPlan plan_batch_norm_backward(const ChannelLayout& l, int64_t
 }
 
 // One thread per normalized group (a pixel's channels), over its channels.
-inline cuda::LaunchPlan plan_layer_norm_groups(const char* kernel, const ChannelLayout& l, int64_t element_bytes, int tensors) {
+inline cuda::LaunchPlan plan_layer_norm_groups(const char* kernel, const ChannelLayout& l, int64_t element_bytes,
+                                               int tensors) {
   int64_t groups = l.outer * l.inner;
   cuda::LaunchPlan p = cuda::elementwise_plan(kernel, groups, double(groups) * l.channels * element_bytes * tensors,
                                               8.0 * groups * l.channels);

@@ -78,29 +78,31 @@ void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* 
 template <typename T>
 void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, T* dx) {
   if (planes * size == 0) return;
-  launch(device, plan_global_avg_pool_backward(planes, size, sizeof(T)), global_avg_backward_kernel<T>, planes, size, dy, dx);
+  launch(device, plan_global_avg_pool_backward(planes, size, sizeof(T)), global_avg_backward_kernel<T>, planes, size,
+         dy, dx);
 }
 
 template <typename T>
 void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
   if (n * hw == 0) return;
-  launch(device, plan_channel_reduce_forward(n, c, hw, sizeof(T)), channel_reduce_forward_kernel<T>, kind, n, c, hw, x, y);
+  launch(device, plan_channel_reduce_forward(n, c, hw, sizeof(T)), channel_reduce_forward_kernel<T>, kind, n, c, hw, x,
+         y);
 }
 
 template <typename T>
 void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
                              T* dx) {
   if (n * hw == 0) return;
-  launch(device, plan_channel_reduce_backward(kind, n, c, hw, sizeof(T)), channel_reduce_backward_kernel<T>, kind, n, c, hw,
-         x, dy, dx);
+  launch(device, plan_channel_reduce_backward(kind, n, c, hw, sizeof(T)), channel_reduce_backward_kernel<T>, kind, n, c,
+         hw, x, dy, dx);
 }
 
-#define INSTANTIATE(T)                                                                                                \
-  template void pool2d_forward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, T*);                        \
-  template void pool2d_backward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, const T*, T*);             \
-  template void global_avg_pool_forward<T>(int, int64_t, int64_t, const T*, T*);                                     \
-  template void global_avg_pool_backward<T>(int, int64_t, int64_t, const T*, T*);                                    \
-  template void channel_reduce_forward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, T*);              \
+#define INSTANTIATE(T)                                                                                   \
+  template void pool2d_forward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, T*);            \
+  template void pool2d_backward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, const T*, T*); \
+  template void global_avg_pool_forward<T>(int, int64_t, int64_t, const T*, T*);                         \
+  template void global_avg_pool_backward<T>(int, int64_t, int64_t, const T*, T*);                        \
+  template void channel_reduce_forward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, T*);  \
   template void channel_reduce_backward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

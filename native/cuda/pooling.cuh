@@ -18,28 +18,30 @@ void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T*
 template <typename T>
 void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y);
 template <typename T>
-void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy, T* dx);
+void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
+                             T* dx);
 
 constexpr int64_t kGlobalPoolThreads = 256;
 
 // One thread per output, reducing its k×k window.
 inline cuda::LaunchPlan plan_pool2d_forward(const PoolGeometry& g, int64_t planes, int64_t element_bytes) {
   int64_t n = planes * g.out_h * g.out_w;
-  cuda::LaunchPlan p = cuda::elementwise_plan("pool2d_forward", n, double(planes * g.height * g.width + n) * element_bytes,
-                                              double(n) * g.kernel * g.kernel);
+  cuda::LaunchPlan p = cuda::elementwise_plan(
+      "pool2d_forward", n, double(planes * g.height * g.width + n) * element_bytes, double(n) * g.kernel * g.kernel);
   p.serial_reduction = g.kernel * g.kernel;
   p.access = cuda::MemoryAccess::Gather;
   return p;
 }
 // One thread per input, gathering the outputs whose window holds it (max: each
 // window's winner found again).
-inline cuda::LaunchPlan plan_pool2d_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, int64_t element_bytes) {
+inline cuda::LaunchPlan plan_pool2d_backward(PoolKind kind, const PoolGeometry& g, int64_t planes,
+                                             int64_t element_bytes) {
   int64_t n = planes * g.height * g.width, windows = cuda::blocks_to_cover(g.kernel, g.stride);
   windows *= windows;
   int64_t per_window = kind == PoolKind::Max ? g.kernel * g.kernel : 1;
-  cuda::LaunchPlan p = cuda::elementwise_plan("pool2d_backward", n,
-                                              double(2 * n + planes * g.out_h * g.out_w) * element_bytes,
-                                              double(n) * windows * per_window);
+  cuda::LaunchPlan p =
+      cuda::elementwise_plan("pool2d_backward", n, double(2 * n + planes * g.out_h * g.out_w) * element_bytes,
+                             double(n) * windows * per_window);
   p.serial_reduction = windows * per_window;
   p.access = cuda::MemoryAccess::Gather;
   return p;
@@ -63,14 +65,16 @@ inline cuda::LaunchPlan plan_global_avg_pool_backward(int64_t planes, int64_t si
 // One thread per pixel, over its c channels.
 inline cuda::LaunchPlan plan_channel_reduce(const char* kernel, int64_t n, int64_t c, int64_t hw, int64_t element_bytes,
                                             double tensors) {
-  cuda::LaunchPlan p = cuda::elementwise_plan(kernel, n * hw, double(n) * hw * c * element_bytes * tensors, double(n) * hw * c);
+  cuda::LaunchPlan p =
+      cuda::elementwise_plan(kernel, n * hw, double(n) * hw * c * element_bytes * tensors, double(n) * hw * c);
   p.serial_reduction = c;
   return p;
 }
 inline cuda::LaunchPlan plan_channel_reduce_forward(int64_t n, int64_t c, int64_t hw, int64_t element_bytes) {
   return plan_channel_reduce("channel_reduce_forward", n, c, hw, element_bytes, 1);
 }
-inline cuda::LaunchPlan plan_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, int64_t element_bytes) {
+inline cuda::LaunchPlan plan_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw,
+                                                     int64_t element_bytes) {
   return plan_channel_reduce("channel_reduce_backward", n, c, hw, element_bytes, kind == ChannelReduce::Max ? 2 : 1);
 }
 

@@ -62,11 +62,11 @@ const Availability& availability() {
     cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {
       cudaGetLastError();
-      a.reason = status == cudaErrorInsufficientDriver || status == cudaErrorNoDevice
-                     ? concat("no usable NVIDIA driver or GPU (", cudaGetErrorName(status), ": ",
-                              cudaGetErrorString(status), "); CUDA 13 needs driver >= 580")
-                     : concat("CUDA initialisation failed (", cudaGetErrorName(status), ": ",
-                              cudaGetErrorString(status), ")");
+      a.reason =
+          status == cudaErrorInsufficientDriver || status == cudaErrorNoDevice
+              ? concat("no usable NVIDIA driver or GPU (", cudaGetErrorName(status), ": ", cudaGetErrorString(status),
+                       "); CUDA 13 needs driver >= 580")
+              : concat("CUDA initialisation failed (", cudaGetErrorName(status), ": ", cudaGetErrorString(status), ")");
       return a;
     }
     if (count == 0) {

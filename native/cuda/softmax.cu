@@ -43,8 +43,8 @@ void softmax_backward(int device, int64_t rows, int64_t n, const T* dy, const T*
   launch(device, plan_softmax_backward(rows, n, sizeof(T)), backward_kernel<T>, n, dy, y, dx);
 }
 
-#define INSTANTIATE(T)                                                         \
-  template void softmax_forward<T>(int, int64_t, int64_t, const T*, T*);     \
+#define INSTANTIATE(T)                                                   \
+  template void softmax_forward<T>(int, int64_t, int64_t, const T*, T*); \
   template void softmax_backward<T>(int, int64_t, int64_t, const T*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

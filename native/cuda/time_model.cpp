@@ -50,7 +50,8 @@ LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEff
   return t;
 }
 
-double model_sequence(const std::vector<LaunchPlan>& plans, bool graph, const GpuSpec& gpu, const KernelEfficiency& eff) {
+double model_sequence(const std::vector<LaunchPlan>& plans, bool graph, const GpuSpec& gpu,
+                      const KernelEfficiency& eff) {
   double device = 0;
   for (const LaunchPlan& p : plans) device += model_launch(p, gpu, eff).kernel_seconds + gpu.launch_gap_seconds;
   double host = graph ? 0 : double(plans.size()) * gpu.launch_seconds;
@@ -69,8 +70,10 @@ std::vector<std::string> broken_rules(const LaunchPlan& p, const PlanRules& rule
     broken.push_back(concat("a thread reduces ", p.serial_reduction, " elements serially (at most ",
                             rules.max_serial_reduction, ")"));
   if (p.shared_bytes > rules.max_shared_bytes)
-    broken.push_back(concat("uses ", p.shared_bytes, " bytes of shared memory per block (at most ", rules.max_shared_bytes, ")"));
-  if (p.grid.x < 1 || p.grid.x > (int64_t(1) << 31) - 1 || p.grid.y < 1 || p.grid.y > 65535 || p.grid.z < 1 || p.grid.z > 65535)
+    broken.push_back(
+        concat("uses ", p.shared_bytes, " bytes of shared memory per block (at most ", rules.max_shared_bytes, ")"));
+  if (p.grid.x < 1 || p.grid.x > (int64_t(1) << 31) - 1 || p.grid.y < 1 || p.grid.y > 65535 || p.grid.z < 1 ||
+      p.grid.z > 65535)
     broken.push_back(concat("grid [", p.grid.x, ", ", p.grid.y, ", ", p.grid.z, "] is outside CUDA's limits"));
   if (p.block.count() < 1 || p.block.count() > 1024 || p.block.z > 64)
     broken.push_back(concat("block [", p.block.x, ", ", p.block.y, ", ", p.block.z, "] is outside CUDA's limits"));

@@ -27,7 +27,7 @@ namespace dmdlk::cuda {
 struct GpuSpec {
   std::string name = "H200";
   int sms = 132;
-  double bandwidth = 4.3e12;                  // bytes/s, device memory
+  double bandwidth = 4.3e12;                                          // bytes/s, device memory
   double fp32 = 50.9e12, tf32 = 394e12, bf16 = 751e12, fp64 = 34e12;  // flop/s
   int max_threads_per_sm = 2048, max_blocks_per_sm = 32;
   int64_t shared_per_sm = 228 * 1024, shared_per_block = 227 * 1024;
@@ -41,9 +41,9 @@ struct GpuSpec {
 
 // How well our kernels reach those ceilings (fitted, see above).
 struct KernelEfficiency {
-  double memory = 0.6;          // of the bandwidth, coalesced streaming kernels
-  double gather = 0.15;         // times `memory` for MemoryAccess::Gather kernels
-  double simt = 0.2;            // of the CUDA cores' peak (our SIMT GEMM: 0.24–0.44 of cuBLAS, measured)
+  double memory = 0.6;   // of the bandwidth, coalesced streaming kernels
+  double gather = 0.15;  // times `memory` for MemoryAccess::Gather kernels
+  double simt = 0.2;     // of the CUDA cores' peak (our SIMT GEMM: 0.24–0.44 of cuBLAS, measured)
   // Of the tensor cores' peak, for a kernel that keeps them fed (an assumption
   // until one is measured: our first WMMA GEMM reached far less, and its plan
   // says so with its own LaunchPlan::compute_efficiency).
@@ -62,7 +62,8 @@ struct LaunchTime {
   double busy_sms = 0;  // SMs the grid keeps busy (at most sms)
 };
 
-LaunchTime model_launch(const LaunchPlan& plan, const GpuSpec& gpu = GpuSpec(), const KernelEfficiency& eff = KernelEfficiency());
+LaunchTime model_launch(const LaunchPlan& plan, const GpuSpec& gpu = GpuSpec(),
+                        const KernelEfficiency& eff = KernelEfficiency());
 
 // A sequence of launches on one stream: the GPU's kernels and gaps, or the
 // host's pace of issuing them, whichever is slower (with `graph`, replayed

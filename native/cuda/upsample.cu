@@ -38,8 +38,8 @@ void upsample2x_backward(int device, int64_t planes, int64_t h, int64_t w, const
   launch(device, plan_upsample2x_backward(planes, h, w, sizeof(T)), backward_kernel<T>, planes, h, w, dy, dx);
 }
 
-#define INSTANTIATE(T)                                                                   \
-  template void upsample2x_forward<T>(int, int64_t, int64_t, int64_t, const T*, T*);   \
+#define INSTANTIATE(T)                                                               \
+  template void upsample2x_forward<T>(int, int64_t, int64_t, int64_t, const T*, T*); \
   template void upsample2x_backward<T>(int, int64_t, int64_t, int64_t, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -14,7 +14,8 @@ void upsample2x_backward(int device, int64_t planes, int64_t h, int64_t w, const
 // One thread per output pixel, blending four inputs.
 inline cuda::LaunchPlan plan_upsample2x_forward(int64_t planes, int64_t h, int64_t w, int64_t element_bytes) {
   int64_t n = planes * 4 * h * w;
-  cuda::LaunchPlan p = cuda::elementwise_plan("upsample2x_forward", n, double(n + planes * h * w) * element_bytes, 8.0 * n);
+  cuda::LaunchPlan p =
+      cuda::elementwise_plan("upsample2x_forward", n, double(n + planes * h * w) * element_bytes, 8.0 * n);
   p.access = cuda::MemoryAccess::Gather;
   return p;
 }

@@ -25,9 +25,7 @@ struct FixtureCase {
   int64_t integer(const std::string& key, size_t index) const {
     return static_cast<int64_t>(field(key).items.at(index).as_index(key.c_str()));
   }
-  int64_t integer_field(const std::string& key) const {
-    return static_cast<int64_t>(field(key).as_index(key.c_str()));
-  }
+  int64_t integer_field(const std::string& key) const { return static_cast<int64_t>(field(key).as_index(key.c_str())); }
   bool has(const std::string& tensor) const { return tensors.count(tensor) > 0; }
   const Tensor& at(const std::string& tensor) const {
     auto it = tensors.find(tensor);

@@ -42,8 +42,9 @@ inline std::vector<int64_t> checked_elements(int64_t n, int64_t most, std::mt199
 // Records a failure naming the input whose gradient is off by more than the
 // tolerance at any checked element. Inputs without a gradient (an undefined
 // tensor from backward, or none) are skipped.
-inline void gradcheck(const std::string& what, std::vector<Tensor> inputs, const Forward& forward, const Backward& backward,
-                      uint32_t seed = 7, int64_t most_elements = 48, double h = 1e-6, double atol = 1e-7, double rtol = 1e-5) {
+inline void gradcheck(const std::string& what, std::vector<Tensor> inputs, const Forward& forward,
+                      const Backward& backward, uint32_t seed = 7, int64_t most_elements = 48, double h = 1e-6,
+                      double atol = 1e-7, double rtol = 1e-5) {
   std::mt19937 rng(seed);
   Tensor y = forward(inputs);
   Tensor dy = random_tensor(y.shape(), rng);
@@ -74,7 +75,8 @@ inline void gradcheck(const std::string& what, std::vector<Tensor> inputs, const
       double ratio = std::fabs(analytic - numeric) / (atol + noise + rtol * std::fabs(numeric));
       if (!(ratio <= worst)) worst = std::isnan(ratio) ? INFINITY : ratio;
     }
-    if (!(worst <= 1.0)) fail(__FILE__, __LINE__, concat(what, ": gradient of input ", k, " off by ", worst, "× the tolerance"));
+    if (!(worst <= 1.0))
+      fail(__FILE__, __LINE__, concat(what, ": gradient of input ", k, " off by ", worst, "× the tolerance"));
   }
 }
 

@@ -49,9 +49,7 @@ inline int run_all() {
       c.body();
     } catch (const Error& e) {
       fail(__FILE__, __LINE__, concat("unexpected ", code_name(e.code()), ": ", e.what()));
-    } catch (const std::exception& e) {
-      fail(__FILE__, __LINE__, concat("unexpected exception: ", e.what()));
-    }
+    } catch (const std::exception& e) { fail(__FILE__, __LINE__, concat("unexpected exception: ", e.what())); }
     bool ok = failures() == before;
     std::printf("%s %s\n", ok ? "ok  " : "FAIL", c.name);
     (ok ? passed : failed)++;
@@ -80,37 +78,39 @@ inline double closeness(const Tensor& a, const Tensor& b, double atol, double rt
 
 #define TEST_CONCAT2(a, b) a##b
 #define TEST_CONCAT(a, b) TEST_CONCAT2(a, b)
-#define TEST(name)                                                                        \
-  static void name();                                                                     \
-  static ::dmdlk::test::Register TEST_CONCAT(register_, name)(#name, name);               \
+#define TEST(name)                                                          \
+  static void name();                                                       \
+  static ::dmdlk::test::Register TEST_CONCAT(register_, name)(#name, name); \
   static void name()
 
-#define CHECK(cond)                                                                       \
-  do {                                                                                    \
-    if (!(cond)) ::dmdlk::test::fail(__FILE__, __LINE__, #cond);                          \
+#define CHECK(cond)                                              \
+  do {                                                           \
+    if (!(cond)) ::dmdlk::test::fail(__FILE__, __LINE__, #cond); \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                    \
-  do {                                                                                    \
-    auto va_ = (a);                                                                       \
-    auto vb_ = (b);                                                                       \
+#define CHECK_EQ(a, b)                                                                                                \
+  do {                                                                                                                \
+    auto va_ = (a);                                                                                                   \
+    auto vb_ = (b);                                                                                                   \
     if (!(va_ == vb_)) ::dmdlk::test::fail(__FILE__, __LINE__, ::dmdlk::concat(#a " == " #b ": ", va_, " vs ", vb_)); \
   } while (0)
 
 // Expects `expr` to throw dmdlk::Error with `code` and a message containing `fragment`.
-#define CHECK_THROWS(expr, expected_code, fragment)                                       \
-  do {                                                                                    \
-    try {                                                                                 \
-      (void)(expr);                                                                       \
-      ::dmdlk::test::fail(__FILE__, __LINE__, "no error from " #expr);                    \
-    } catch (const ::dmdlk::Error& e_) {                                                  \
-      if (e_.code() != (expected_code) || std::string(e_.what()).find(fragment) == std::string::npos) \
-        ::dmdlk::test::fail(__FILE__, __LINE__, ::dmdlk::concat(#expr " threw ", ::dmdlk::code_name(e_.code()), ": ", e_.what())); \
-    }                                                                                     \
+#define CHECK_THROWS(expr, expected_code, fragment)                                                            \
+  do {                                                                                                         \
+    try {                                                                                                      \
+      (void)(expr);                                                                                            \
+      ::dmdlk::test::fail(__FILE__, __LINE__, "no error from " #expr);                                         \
+    } catch (const ::dmdlk::Error& e_) {                                                                       \
+      if (e_.code() != (expected_code) || std::string(e_.what()).find(fragment) == std::string::npos)          \
+        ::dmdlk::test::fail(__FILE__, __LINE__,                                                                \
+                            ::dmdlk::concat(#expr " threw ", ::dmdlk::code_name(e_.code()), ": ", e_.what())); \
+    }                                                                                                          \
   } while (0)
 
-#define CHECK_CLOSE(a, b, atol, rtol)                                                     \
-  do {                                                                                    \
-    double c_ = ::dmdlk::test::closeness((a), (b), (atol), (rtol));                       \
-    if (!(c_ <= 1.0)) ::dmdlk::test::fail(__FILE__, __LINE__, ::dmdlk::concat(#a " vs " #b ": off by ", c_, "× the tolerance")); \
+#define CHECK_CLOSE(a, b, atol, rtol)                                                                            \
+  do {                                                                                                           \
+    double c_ = ::dmdlk::test::closeness((a), (b), (atol), (rtol));                                              \
+    if (!(c_ <= 1.0))                                                                                            \
+      ::dmdlk::test::fail(__FILE__, __LINE__, ::dmdlk::concat(#a " vs " #b ": off by ", c_, "× the tolerance")); \
   } while (0)

@@ -1,6 +1,6 @@
 // Tensors, devices, the thread pool, errors, and op argument validation.
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <random>
 #include <thread>
 
@@ -8,9 +8,9 @@
 #include "core/matmul_precision.h"
 #include "core/thread_pool.h"
 #include "harness.h"
-#include "ops/fast_math.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
+#include "ops/fast_math.h"
 #include "ops/im2col.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
@@ -71,8 +71,7 @@ TEST(thread_pool_serves_concurrent_and_nested_callers) {
     callers.emplace_back([&] {
       for (int rep = 0; rep < 20; ++rep)
         parallel_for(0, 64, 1, [&](int64_t lo, int64_t hi) {
-          for (int64_t i = lo; i < hi; ++i)
-            parallel_for(0, 8, 1, [&](int64_t a, int64_t b) { total += b - a; });
+          for (int64_t i = lo; i < hi; ++i) parallel_for(0, 8, 1, [&](int64_t a, int64_t b) { total += b - a; });
         });
     });
   for (auto& c : callers) c.join();
@@ -80,9 +79,10 @@ TEST(thread_pool_serves_concurrent_and_nested_callers) {
 }
 
 TEST(thread_pool_rethrows_the_first_error) {
-  CHECK_THROWS(parallel_for(0, 100, 1, [](int64_t lo, int64_t) {
-                 if (lo >= 50) throw Error(ErrorCode::Internal, "chunk failed");
-               }),
+  CHECK_THROWS(parallel_for(0, 100, 1,
+                            [](int64_t lo, int64_t) {
+                              if (lo >= 50) throw Error(ErrorCode::Internal, "chunk failed");
+                            }),
                ErrorCode::Internal, "chunk failed");
 }
 
@@ -101,7 +101,8 @@ TEST(ops_name_the_bad_operand) {
   bad = {};
   bad.stride_h = 0;
   CHECK_THROWS(conv2d(x, w, Tensor(), bad), ErrorCode::InvalidArg, "stride must be >= 1");
-  CHECK_THROWS(conv2d(Tensor::zeros({1, 3, 2, 2}, DType::F32), w, Tensor(), {}), ErrorCode::Shape, "larger than the padded input");
+  CHECK_THROWS(conv2d(Tensor::zeros({1, 3, 2, 2}, DType::F32), w, Tensor(), {}), ErrorCode::Shape,
+               "larger than the padded input");
   CHECK_THROWS(add(Tensor::zeros({2, 3}, DType::F32), Tensor::zeros({4}, DType::F32)), ErrorCode::Shape,
                "shapes [2, 3] (a) and [4] (b) do not broadcast");
   CHECK_THROWS(add(Tensor::zeros({2}, DType::I32), Tensor::zeros({2}, DType::I32)), ErrorCode::DType,
@@ -122,7 +123,8 @@ TEST(empty_batches_are_fine) {
   Tensor m = matmul(Tensor::zeros({0, 2, 3}, DType::F32), Tensor::zeros({3, 4}, DType::F32));
   CHECK(m.shape() == (Shape{0, 2, 4}));
   Tensor w = Tensor::from_vector(std::vector<float>(4 * 3 * 3 * 3, 1.0f), {4, 3, 3, 3});
-  Conv2dGrads g = conv2d_backward(Tensor::zeros({0, 4, 6, 6}, DType::F32), Tensor::zeros({0, 3, 8, 8}, DType::F32), w, true, {});
+  Conv2dGrads g =
+      conv2d_backward(Tensor::zeros({0, 4, 6, 6}, DType::F32), Tensor::zeros({0, 3, 8, 8}, DType::F32), w, true, {});
   CHECK(g.dweight.to_vector<float>() == std::vector<float>(4 * 3 * 3 * 3, 0.0f));  // an empty batch has zero gradients
   CHECK(g.dbias.to_vector<float>() == std::vector<float>(4, 0.0f));
 }
@@ -132,8 +134,9 @@ TEST(empty_batches_are_fine) {
 TEST(per_element_im2col_matches_the_cpu_loops) {
   std::mt19937 rng(3);
   std::normal_distribution<double> normal;
-  for (ConvGeometry g : {ConvGeometry{3, 7, 6, 3, 3, 4, 3, 2, 2, 1, 1, 1, 1}, ConvGeometry{2, 9, 8, 7, 7, 9, 8, 1, 1, 9, 9, 3, 3},
-                         ConvGeometry{2, 5, 9, 3, 2, 2, 5, 2, 1, 0, 1, 2, 2}}) {
+  for (ConvGeometry g :
+       {ConvGeometry{3, 7, 6, 3, 3, 4, 3, 2, 2, 1, 1, 1, 1}, ConvGeometry{2, 9, 8, 7, 7, 9, 8, 1, 1, 9, 9, 3, 3},
+        ConvGeometry{2, 5, 9, 3, 2, 2, 5, 2, 1, 0, 1, 2, 2}}) {
     std::vector<double> x(size_t(g.channels * g.height * g.width)), dcol(size_t(g.col_rows() * g.col_cols()));
     for (double& v : x) v = normal(rng);
     for (double& v : dcol) v = normal(rng);
@@ -142,7 +145,8 @@ TEST(per_element_im2col_matches_the_cpu_loops) {
     cpu_ops::col2im(g, dcol.data(), dx.data());
     for (int64_t r = 0; r < g.col_rows(); ++r)
       for (int64_t c = 0; c < g.col_cols(); ++c)
-        if (col[size_t(r * g.col_cols() + c)] != im2col_at(g, x.data(), r, c)) fail(__FILE__, __LINE__, "im2col differs");
+        if (col[size_t(r * g.col_cols() + c)] != im2col_at(g, x.data(), r, c))
+          fail(__FILE__, __LINE__, "im2col differs");
     for (int64_t c = 0; c < g.channels; ++c)
       for (int64_t y = 0; y < g.height; ++y)
         for (int64_t xx = 0; xx < g.width; ++xx)
@@ -156,7 +160,7 @@ TEST(per_element_im2col_matches_the_cpu_loops) {
 TEST(fast_exp_and_erf_are_accurate) {
   double worst_exp = 0, worst_erf = 0;
   for (double x = -87; x <= 88; x += 0.000731) {  // the whole unclamped range
-    float xf = float(x);  // against libm at the float input, so input rounding is not counted
+    float xf = float(x);                          // against libm at the float input, so input rounding is not counted
     double e = std::exp(double(xf));
     worst_exp = std::max(worst_exp, std::fabs(double(fast_exp(xf)) - e) / e);
   }
@@ -182,11 +186,13 @@ TEST(channel_max_takes_the_first_maximum_and_nan) {
   std::vector<float> x(size_t(3 * hw));
   for (int64_t p = 0; p < hw; ++p) x[size_t(p)] = 1, x[size_t(hw + p)] = 2, x[size_t(2 * hw + p)] = float(p % 3);
   x[size_t(hw + 7)] = NAN, x[size_t(2 * hw + 7)] = NAN;  // pixel 7: NaN in channels 1 and 2
-  x[size_t(0 * hw + 290)] = NAN;                           // pixel 290: NaN in channel 0
-  x[size_t(2 * hw + 299)] = 2;                             // pixel 299: a tie of channels 1 and 2
+  x[size_t(0 * hw + 290)] = NAN;                         // pixel 290: NaN in channel 0
+  x[size_t(2 * hw + 299)] = 2;                           // pixel 299: a tie of channels 1 and 2
   Tensor t = Tensor::from_vector(x, {1, 3, 1, hw});
   std::vector<float> y = channel_max(t).to_vector<float>();
-  std::vector<float> dx = channel_max_backward(Tensor::from_vector(std::vector<float>(size_t(hw), 1.0f), {1, 1, 1, hw}), t).to_vector<float>();
+  std::vector<float> dx =
+      channel_max_backward(Tensor::from_vector(std::vector<float>(size_t(hw), 1.0f), {1, 1, 1, hw}), t)
+          .to_vector<float>();
   auto winner = [&](int64_t p) {  // the one channel that got the gradient, -1 if none or several
     int64_t w = -1, count = 0;
     for (int64_t c = 0; c < 3; ++c)
@@ -206,14 +212,15 @@ TEST(max_pool_takes_the_first_maximum_and_nan) {
   const int64_t w = 520, windows = w / 2;
   std::vector<float> x(size_t(2 * w), 0.0f);
   auto at = [&](int64_t row, int64_t col) -> float& { return x[size_t(row * w + col)]; };
-  at(1, 0) = 3, at(1, 1) = 3;                    // window 0: a tie in the bottom row -> bottom-left
-  at(0, 3) = 2, at(1, 2) = 2;                    // window 1: top-right before bottom-left
+  at(1, 0) = 3, at(1, 1) = 3;                       // window 0: a tie in the bottom row -> bottom-left
+  at(0, 3) = 2, at(1, 2) = 2;                       // window 1: top-right before bottom-left
   at(1, 10) = NAN, at(1, 11) = NAN, at(0, 10) = 9;  // window 5: the first NaN (bottom-left) beats 9
   at(0, 518) = -1, at(0, 519) = -1, at(1, 518) = -1, at(1, 519) = -1;  // window 259: all tied -> top-left
   Tensor t = Tensor::from_vector(x, {1, 1, 2, w});
   std::vector<float> y = max_pool2d(t, 2, 2).to_vector<float>();
   std::vector<float> ones(size_t(windows), 1.0f);
-  std::vector<float> dx = max_pool2d_backward(Tensor::from_vector(ones, {1, 1, 1, windows}), t, 2, 2).to_vector<float>();
+  std::vector<float> dx =
+      max_pool2d_backward(Tensor::from_vector(ones, {1, 1, 1, windows}), t, 2, 2).to_vector<float>();
   auto winner = [&](int64_t window) {  // 0..3 in row-major order, -1 if not exactly one input got the gradient
     int64_t found = -1, count = 0;
     for (int64_t k = 0; k < 4; ++k)

@@ -4,8 +4,8 @@
 // small products strip by strip and large ones in whole panels.
 #include <random>
 
-#include "gradcheck.h"
 #include "core/cpu_features.h"
+#include "gradcheck.h"
 #include "ops/gemm.h"
 #include "ops/im2col.h"
 
@@ -56,8 +56,9 @@ void check_shape(int64_t m, int64_t n, int64_t k, bool ta, bool tb, int64_t batc
         for (int64_t j = 0; j < n; ++j) expected.data<T>()[q * s.stride_c + i * s.ldc + j] += bias.data<T>()[q * m + i];
   double worst = closeness(c, expected, tol, tol);
   if (!(worst <= 1))
-    fail(__FILE__, __LINE__, concat("gemm m=", m, " n=", n, " k=", k, " ta=", ta, " tb=", tb, " batch=", batch,
-                                    with_bias ? " with a row bias" : "", ": off by ", worst, "× the tolerance"));
+    fail(__FILE__, __LINE__,
+         concat("gemm m=", m, " n=", n, " k=", k, " ta=", ta, " tb=", tb, " batch=", batch,
+                with_bias ? " with a row bias" : "", ": off by ", worst, "× the tolerance"));
 }
 
 }  // namespace
@@ -90,8 +91,9 @@ TEST(gemm_large_products_in_whole_panels) {
 }
 
 TEST(gemm_wide_panels) {
-  check_shape<float>(8, 3100, 40, false, false, 1, false, 1.0f, 0.0f, 1e-4);     // strip by strip
-  check_shape<float>(120, 3100, 400, false, true, 1, false, 1.0f, 0.0f, 1e-3);  // whole panels: crosses the 3072-column one
+  check_shape<float>(8, 3100, 40, false, false, 1, false, 1.0f, 0.0f, 1e-4);  // strip by strip
+  check_shape<float>(120, 3100, 400, false, true, 1, false, 1.0f, 0.0f,
+                     1e-3);  // whole panels: crosses the 3072-column one
 }
 
 // The bias epilogue on every path: strips (few rows), whole panels (many
@@ -141,8 +143,9 @@ void check_columns(ConvGeometry g, int64_t groups, int64_t m, double tol) {
     cpu_ops::gemm_columns<T>(s, 1, a.data<T>(), g, x.data<T>(), 0.5, got.data<T>(), bias.data<T>());
     double worst = closeness(got, expected, tol, tol);
     if (!(worst <= 1))
-      fail(__FILE__, __LINE__, concat("gemm_columns ", g.channels, "×", g.height, "×", g.width, " k ", g.kernel_h, "×",
-                                      g.kernel_w, " m=", m, " transposed=", transposed, ": off by ", worst, "× the tolerance"));
+      fail(__FILE__, __LINE__,
+           concat("gemm_columns ", g.channels, "×", g.height, "×", g.width, " k ", g.kernel_h, "×", g.kernel_w,
+                  " m=", m, " transposed=", transposed, ": off by ", worst, "× the tolerance"));
   }
 }
 
@@ -153,11 +156,11 @@ TEST(gemm_columns_match_stored_columns) {
     g.stride_h = g.stride_w = stride, g.pad_h = g.pad_w = pad, g.dilation_h = g.dilation_w = dil;
     return g;
   };
-  check_columns<float>(geo(3, 20, 21, 5, 5, 1, 2, 1), 1, 50, 1e-4);    // DDLK dlk1's offset conv, odd width
-  check_columns<float>(geo(4, 23, 23, 7, 7, 1, 9, 3), 1, 98, 1e-4);    // dlk2's: taps reach past every border
-  check_columns<float>(geo(2, 9, 7, 3, 3, 2, 1, 1), 2, 13, 1e-4);      // stride 2, groups, rows of 4 pixels
-  check_columns<float>(geo(3, 12, 40, 3, 2, 1, 4, 1), 1, 150, 1e-4);   // padding wider than the kernel; C of 150 rows
-  check_columns<double>(geo(2, 70, 80, 3, 3, 1, 1, 2), 1, 7, 1e-10);   // depth 5,304 pixels: split across threads
+  check_columns<float>(geo(3, 20, 21, 5, 5, 1, 2, 1), 1, 50, 1e-4);   // DDLK dlk1's offset conv, odd width
+  check_columns<float>(geo(4, 23, 23, 7, 7, 1, 9, 3), 1, 98, 1e-4);   // dlk2's: taps reach past every border
+  check_columns<float>(geo(2, 9, 7, 3, 3, 2, 1, 1), 2, 13, 1e-4);     // stride 2, groups, rows of 4 pixels
+  check_columns<float>(geo(3, 12, 40, 3, 2, 1, 4, 1), 1, 150, 1e-4);  // padding wider than the kernel; C of 150 rows
+  check_columns<double>(geo(2, 70, 80, 3, 3, 1, 1, 2), 1, 7, 1e-10);  // depth 5,304 pixels: split across threads
   check_columns<double>(geo(5, 6, 5, 1, 3, 1, 0, 1), 3, 4, 1e-10);
 }
 

@@ -42,7 +42,8 @@ void parity(const std::string& label, const std::vector<Tensor>& inputs, const R
   std::vector<Tensor> want = run(inputs), got = run(on_gpu);
   for (size_t i = 0; i < want.size(); ++i) {
     if (!want[i].defined()) continue;
-    if (got[i].device() != Device::cuda(0)) fail(__FILE__, __LINE__, concat(label, ": output ", i, " is not on the GPU"));
+    if (got[i].device() != Device::cuda(0))
+      fail(__FILE__, __LINE__, concat(label, ": output ", i, " is not on the GPU"));
     double worst = closeness(got[i], want[i], rms_scaled ? tol * rms(want[i]) : tol, tol);
     if (!(worst <= 1)) fail(__FILE__, __LINE__, concat(label, ": output ", i, " off by ", worst, "× the tolerance"));
   }
@@ -72,10 +73,13 @@ void case_parity(const OpCase& c, const std::vector<InputSpec>& specs, const OpA
   Tensors inputs = draw_inputs(specs, DType::F32, rng);
   Shape y = c.op->infer_shape(shapes_of(specs), attrs)[0];
   inputs.push_back(random_tensor(y, rng, 1.0, DType::F32));
-  parity(concat(c.name, " at ", at), inputs, [&](auto& in) {
-    Tensors operands(in.begin(), in.end() - 1);
-    return forward_and_backward(c, attrs, operands, in.back());
-  }, c.parity_tolerance);
+  parity(
+      concat(c.name, " at ", at), inputs,
+      [&](auto& in) {
+        Tensors operands(in.begin(), in.end() - 1);
+        return forward_and_backward(c, attrs, operands, in.back());
+      },
+      c.parity_tolerance);
 }
 
 }  // namespace
@@ -92,8 +96,8 @@ namespace {
 
 // A launch as the plans and the log both describe it, for comparing them.
 std::string launch_line(const cuda::LaunchPlan& p) {
-  return concat(p.kernel, " grid ", p.grid.x, "x", p.grid.y, "x", p.grid.z, " block ", p.block.x, "x", p.block.y, "x", p.block.z,
-                " shared ", p.shared_bytes);
+  return concat(p.kernel, " grid ", p.grid.x, "x", p.grid.y, "x", p.grid.z, " block ", p.block.x, "x", p.block.y, "x",
+                p.block.z, " shared ", p.shared_bytes);
 }
 
 std::vector<std::string> launch_lines(const std::vector<cuda::LaunchPlan>& plans) {
@@ -109,7 +113,8 @@ void expect_same_launches(const std::string& what, const std::vector<cuda::Launc
   if (want == got) return;
   std::string detail;
   for (size_t i = 0; i < std::max(want.size(), got.size()); ++i)
-    detail += concat("\n      planned: ", i < want.size() ? want[i] : "-", "\n      made:    ", i < got.size() ? got[i] : "-");
+    detail += concat("\n      planned: ", i < want.size() ? want[i] : "-",
+                     "\n      made:    ", i < got.size() ? got[i] : "-");
   fail(__FILE__, __LINE__, concat(what, ": the launches made are not those planned", detail));
 }
 
@@ -126,31 +131,39 @@ TEST(every_case_makes_the_launches_it_plans) {
     {
       cuda::LaunchLog log;
       out = c.op->forward(in, attrs);
-      expect_same_launches(concat(c.name, " forward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Forward), log.launches);
+      expect_same_launches(concat(c.name, " forward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Forward),
+                           log.launches);
     }
     Tensors dout(out.size());
     dout[0] = random_tensor(out[0].shape(), rng, 1.0, DType::F32).to(Device::cuda(0));
     cuda::LaunchLog log;
     c.op->backward(in, out, dout, attrs);
-    expect_same_launches(concat(c.name, " backward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Backward), log.launches);
+    expect_same_launches(concat(c.name, " backward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Backward),
+                         log.launches);
   }
 }
 
 // Every convolution form of the network (the stem, 1×1, depthwise, DDLK's
 // dilated offset convolution, a small dense one).
 void check_conv2d_forms(double tol, bool rms_scaled) {
-  struct Case { Shape x, w; Conv2dOptions o; };
+  struct Case {
+    Shape x, w;
+    Conv2dOptions o;
+  };
   for (const Case& c : std::vector<Case>{{{2, 3, 64, 64}, {32, 3, 3, 3}, {2, 2, 1, 1, 1, 1, 1}},
-                                          {{2, 32, 32, 32}, {128, 32, 1, 1}, {}},
-                                          {{2, 128, 32, 32}, {128, 1, 3, 3}, {2, 2, 1, 1, 1, 1, 128}},
-                                          {{1, 32, 28, 28}, {98, 32, 7, 7}, {1, 1, 9, 9, 3, 3, 1}},
-                                          {{2, 2, 56, 56}, {2, 2, 7, 7}, {1, 1, 3, 3, 1, 1, 1}}}) {
+                                         {{2, 32, 32, 32}, {128, 32, 1, 1}, {}},
+                                         {{2, 128, 32, 32}, {128, 1, 3, 3}, {2, 2, 1, 1, 1, 1, 128}},
+                                         {{1, 32, 28, 28}, {98, 32, 7, 7}, {1, 1, 9, 9, 3, 3, 1}},
+                                         {{2, 2, 56, 56}, {2, 2, 7, 7}, {1, 1, 3, 3, 1, 1, 1}}}) {
     Conv2dOptions o = c.o;
-    parity("conv2d", {r(c.x), r(c.w, 0.2), r({c.w[0]})}, [o](auto& in) {
-      Tensor y = conv2d(in[0], in[1], in[2], o);
-      Conv2dGrads g = conv2d_backward(y, in[0], in[1], true, o);
-      return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
-    }, tol, rms_scaled);
+    parity(
+        "conv2d", {r(c.x), r(c.w, 0.2), r({c.w[0]})},
+        [o](auto& in) {
+          Tensor y = conv2d(in[0], in[1], in[2], o);
+          Conv2dGrads g = conv2d_backward(y, in[0], in[1], true, o);
+          return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
+        },
+        tol, rms_scaled);
   }
 }
 
@@ -170,18 +183,26 @@ TEST(tensor_core_precisions) {
     set_matmul_precision(p);
     float product = matmul(a, one).to(Device::cpu()).to_vector<float>()[0];
     CHECK_EQ(product, tensor_cores ? 1.0f : just_above_one);
-    for (auto [sa, sb] : {std::pair{Shape{3, 70, 90}, Shape{3, 90, 65}}, {Shape{2, 3, 13, 17}, Shape{17, 11}}, {Shape{512, 512}, Shape{512, 512}}}) {
-      parity("matmul", {r(sa), r(sb)}, [](auto& in) {
-        Tensor y = matmul(in[0], in[1]);
-        MatmulGrads g = matmul_backward(y, in[0], in[1]);
-        return std::vector<Tensor>{y, g.da, g.db};
-      }, p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
+    for (auto [sa, sb] : {std::pair{Shape{3, 70, 90}, Shape{3, 90, 65}},
+                          {Shape{2, 3, 13, 17}, Shape{17, 11}},
+                          {Shape{512, 512}, Shape{512, 512}}}) {
+      parity(
+          "matmul", {r(sa), r(sb)},
+          [](auto& in) {
+            Tensor y = matmul(in[0], in[1]);
+            MatmulGrads g = matmul_backward(y, in[0], in[1]);
+            return std::vector<Tensor>{y, g.da, g.db};
+          },
+          p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
     }
-    parity("linear", {r({4, 196, 128}), r({384, 128}, 0.1), r({384})}, [](auto& in) {
-      Tensor y = linear(in[0], in[1], in[2]);
-      LinearGrads g = linear_backward(y, in[0], in[1], true);
-      return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
-    }, p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
+    parity(
+        "linear", {r({4, 196, 128}), r({384, 128}, 0.1), r({384})},
+        [](auto& in) {
+          Tensor y = linear(in[0], in[1], in[2]);
+          LinearGrads g = linear_backward(y, in[0], in[1], true);
+          return std::vector<Tensor>{y, g.dx, g.dweight, g.dbias};
+        },
+        p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
     check_conv2d_forms(p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
   }
   set_matmul_precision(MatmulPrecision::Highest);
@@ -217,7 +238,8 @@ TEST(data_preparation_and_augmentation) {
   int64_t differ = 0;
   for (size_t i = 0; i < gm.size(); ++i) differ += gm[i] != wm[i];
   CHECK(differ * 10000 < int64_t(gm.size()));
-  parity("resize_bilinear", {r({2, 2, 448, 448})}, [](auto& in) { return std::vector<Tensor>{resize_bilinear(in[0], 1003, 517)}; });
+  parity("resize_bilinear", {r({2, 2, 448, 448})},
+         [](auto& in) { return std::vector<Tensor>{resize_bilinear(in[0], 1003, 517)}; });
 }
 
 int main() {

@@ -19,14 +19,14 @@ TEST(every_case_gradient) {
     std::mt19937 rng(uint32_t(std::hash<std::string>{}(c.name)));
     const OpDef& op = *c.op;
     OpAttrs attrs = c.attrs;
-    gradcheck(c.name, draw_inputs(c.inputs, DType::F64, rng),
-              [&](const Tensors& in) { return op.forward(in, attrs)[0]; },
-              [&](const Tensors& in, const Tensor& dy) {
-                Tensors out = op.forward(in, attrs);
-                Tensors dout(out.size());
-                dout[0] = dy;
-                return op.backward(in, out, dout, attrs);
-              });
+    gradcheck(
+        c.name, draw_inputs(c.inputs, DType::F64, rng), [&](const Tensors& in) { return op.forward(in, attrs)[0]; },
+        [&](const Tensors& in, const Tensor& dy) {
+          Tensors out = op.forward(in, attrs);
+          Tensors dout(out.size());
+          dout[0] = dy;
+          return op.backward(in, out, dout, attrs);
+        });
   }
 }
 
@@ -36,7 +36,8 @@ TEST(every_op_has_a_gradient_case) {
   for (const OpCase& c : op_cases())
     if (c.grad) covered.insert(c.op->kind);
   for (size_t k = 0; k < size_t(OpKind::Count); ++k)
-    if (!covered.count(OpKind(k))) fail(__FILE__, __LINE__, concat("op '", op_def(OpKind(k)).name, "' has no gradient case in test/op_cases.json"));
+    if (!covered.count(OpKind(k)))
+      fail(__FILE__, __LINE__, concat("op '", op_def(OpKind(k)).name, "' has no gradient case in test/op_cases.json"));
 }
 
 // The harness itself must be able to fail: a deliberately wrong backward is caught.
@@ -44,9 +45,13 @@ TEST(gradcheck_catches_a_wrong_backward) {
   std::mt19937 rng(6);
   int before = failures();
   expecting_failures() = true;
-  gradcheck("mul with a wrong gradient", {random_tensor({3, 4}, rng), random_tensor({3, 4}, rng)},
-            [](auto& in) { return mul(in[0], in[1]); },
-            [](auto& in, auto& dy) { auto g = add_backward(dy, in[0], in[1]); return std::vector<Tensor>{g.da, g.db}; });
+  gradcheck(
+      "mul with a wrong gradient", {random_tensor({3, 4}, rng), random_tensor({3, 4}, rng)},
+      [](auto& in) { return mul(in[0], in[1]); },
+      [](auto& in, auto& dy) {
+        auto g = add_backward(dy, in[0], in[1]);
+        return std::vector<Tensor>{g.da, g.db};
+      });
   expecting_failures() = false;
   bool caught = failures() > before;
   failures() = before;

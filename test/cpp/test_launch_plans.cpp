@@ -14,9 +14,9 @@
 #include "core/matmul_precision.h"
 #include "cuda/time_model.h"
 #include "harness.h"
-#include "source_path.h"
 #include "nn/step_plan.h"
 #include "ops/op.h"
+#include "source_path.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -24,9 +24,9 @@ using namespace dmdlk::test;
 namespace {
 
 std::string plan_str(const cuda::LaunchPlan& p) {
-  return concat(p.kernel, " grid [", p.grid.x, ", ", p.grid.y, ", ", p.grid.z, "] block [", p.block.x, ", ", p.block.y, ", ",
-                p.block.z, "] shared ", p.shared_bytes, " B, ", p.bytes / 1e6, " MB, ", p.flops / 1e9, " GFLOP, serial ",
-                p.serial_reduction);
+  return concat(p.kernel, " grid [", p.grid.x, ", ", p.grid.y, ", ", p.grid.z, "] block [", p.block.x, ", ", p.block.y,
+                ", ", p.block.z, "] shared ", p.shared_bytes, " B, ", p.bytes / 1e6, " MB, ", p.flops / 1e9,
+                " GFLOP, serial ", p.serial_reduction);
 }
 
 // "underfills", "serial", "shared" or "grid": the first word of a rule's
@@ -74,8 +74,8 @@ Counts failures(bool print) {
       }
     }
     if (print)
-      std::printf("  %s: %zu launches, modelled %.2f ms on an H200 without CUDA graphs\n", step.c_str(), launches.size(),
-                  cuda::model_sequence(plans) * 1e3);
+      std::printf("  %s: %zu launches, modelled %.2f ms on an H200 without CUDA graphs\n", step.c_str(),
+                  launches.size(), cuda::model_sequence(plans) * 1e3);
   }
   return found;
 }
@@ -102,18 +102,21 @@ TEST(default_network_launches_fill_an_h200_or_are_listed) {
   std::printf("  %d launches break a rule (%zu kinds)\n", total, found.size());
   for (const auto& [key, count] : found) {
     int listed = expected.count(key) ? expected.at(key) : 0;
-    if (count != listed) fail(__FILE__, __LINE__, concat(key, ": ", count, " launches break the rule, the list says ", listed));
+    if (count != listed)
+      fail(__FILE__, __LINE__, concat(key, ": ", count, " launches break the rule, the list says ", listed));
   }
   for (const auto& [key, count] : expected)
-    if (!found.count(key)) fail(__FILE__, __LINE__, concat(key, ": listed ", count, " times but no launch breaks it now"));
+    if (!found.count(key))
+      fail(__FILE__, __LINE__, concat(key, ": listed ", count, " times but no launch breaks it now"));
 }
 
 // `test_launch_plans --list` prints the failures in the list's format (to
 // rewrite it after a kernel is fixed; a reviewer sees what left the list).
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--list") {
-    std::printf("# count  step  op  kernel  rule — launches of the default network (448², training batch 4, forward\n"
-                "# batch 1) that break a rule of test_launch_plans today: the GPU-speed work's list.\n");
+    std::printf(
+        "# count  step  op  kernel  rule — launches of the default network (448², training batch 4, forward\n"
+        "# batch 1) that break a rule of test_launch_plans today: the GPU-speed work's list.\n");
     for (const auto& [key, count] : failures(false)) std::printf("%d %s\n", count, key.c_str());
     return 0;
   }

@@ -24,7 +24,8 @@ bool disjoint(const std::vector<BufferLifetime>& b, const MemoryPlan& p, size_t 
     for (size_t j = i + 1; j < b.size(); ++j) {
       if (p.offsets[i] < 0 || p.offsets[j] < 0) continue;
       bool together = b[i].begin < b[j].end && b[j].begin < b[i].end;
-      int64_t si = int64_t((b[i].bytes + alignment - 1) / alignment * alignment), sj = int64_t((b[j].bytes + alignment - 1) / alignment * alignment);
+      int64_t si = int64_t((b[i].bytes + alignment - 1) / alignment * alignment),
+              sj = int64_t((b[j].bytes + alignment - 1) / alignment * alignment);
       bool share = p.offsets[i] < p.offsets[j] + sj && p.offsets[j] < p.offsets[i] + si;
       if (together && share) return false;
     }
@@ -96,14 +97,15 @@ TEST(planned_training_steps_match_unplanned_ones_exactly) {
   auto planned = train(true, &s), unplanned = train(false, nullptr);
   CHECK(planned.first == unplanned.first);
   CHECK(planned.second == unplanned.second);
-  std::printf("    training step: %lld buffers, %.2f MB without reuse, arena %.2f MB, peak live %.2f MB; "
-              "last step: %lld from the arena, %lld fallbacks\n",
-              (long long)s.buffers, s.total_bytes / 1e6, s.arena_bytes / 1e6, s.peak_live_bytes / 1e6, (long long)s.served,
-              (long long)s.fallbacks);
+  std::printf(
+      "    training step: %lld buffers, %.2f MB without reuse, arena %.2f MB, peak live %.2f MB; "
+      "last step: %lld from the arena, %lld fallbacks\n",
+      (long long)s.buffers, s.total_bytes / 1e6, s.arena_bytes / 1e6, s.peak_live_bytes / 1e6, (long long)s.served,
+      (long long)s.fallbacks);
   CHECK_EQ(s.recorded_steps, int64_t(1));
   CHECK_EQ(s.planned_steps, int64_t(3));
   CHECK_EQ(s.fallbacks, int64_t(0));
-  CHECK(s.served > s.buffers / 2);          // all but what outlives the step
+  CHECK(s.served > s.buffers / 2);           // all but what outlives the step
   CHECK(s.arena_bytes * 3 < s.total_bytes);  // reuse
   CHECK(s.arena_bytes <= s.peak_live_bytes * 5 / 4);
 }
@@ -133,7 +135,7 @@ TEST(buffers_that_escape_a_step_are_never_overwritten) {
   std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 3);
   auto [x1, y1] = batch(rng, 2);
   auto [x2, y2] = batch(rng, 2);
-  m->loss_and_gradients(x1, y1);  // recorded
+  m->loss_and_gradients(x1, y1);                                  // recorded
   Model::LossAndGradients first = m->loss_and_gradients(x1, y1);  // planned
   std::vector<float> kept = flat(first.gradients), logits = first.logits.to_vector<float>();
   Model::LossAndGradients second = m->loss_and_gradients(x2, y2);

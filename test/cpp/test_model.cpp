@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <random>
 #include <fstream>
+#include <random>
 
 #include "core/host_allocator.h"
 #include "fixtures.h"
@@ -71,7 +71,8 @@ TEST(checkpoints_round_trip) {
 
 TEST(pytorch_state_dicts_load_and_give_pytorch_logits) {
   auto t = fixture_tensors("model_tiny_default.safetensors");
-  ModelConfig config = config_from_json(read_safetensors(fixture("model_tiny_default.safetensors")).metadata.at("config"));
+  ModelConfig config =
+      config_from_json(read_safetensors(fixture("model_tiny_default.safetensors")).metadata.at("config"));
   CHECK_THROWS(Model::load(fixture("pytorch_state_dict.safetensors"), Device::cpu()), ErrorCode::Checkpoint,
                "has no \"config\" metadata");
   std::unique_ptr<Model> m = Model::load(fixture("pytorch_state_dict.safetensors"), Device::cpu(), &config);
@@ -97,12 +98,17 @@ TEST(checkpoint_mismatches_name_the_tensor) {
   };
   std::string missing = write_variant("missing.safetensors", [](NamedTensors& t) { t.erase(t.begin() + 3); });
   CHECK_THROWS(Model::load(missing, Device::cpu()), ErrorCode::Checkpoint, "lacks tensor 'stem.norm1.bias' [8]");
-  std::string shape = write_variant("shape.safetensors", [](NamedTensors& t) { t[0].second = t[0].second.reshape({8, 3, 9}); });
+  std::string shape = write_variant("shape.safetensors", [](NamedTensors& t) {
+    t[0].second = t[0].second.reshape({8, 3, 9});
+  });
   CHECK_THROWS(Model::load(shape, Device::cpu()), ErrorCode::Checkpoint,
                "tensor 'stem.conv1.weight' has shape [8, 3, 9], expected [8, 3, 3, 3]");
-  std::string dtype = write_variant("dtype.safetensors", [](NamedTensors& t) { t[1].second = Tensor::zeros({8}, DType::F64); });
-  CHECK_THROWS(Model::load(dtype, Device::cpu()), ErrorCode::Checkpoint, "tensor 'stem.conv1.bias' is float64, expected float32");
-  std::string extra = write_variant("extra.safetensors", [](NamedTensors& t) { t.emplace_back("decoder5.weight", Tensor::zeros({1}, DType::F32)); });
+  std::string dtype =
+      write_variant("dtype.safetensors", [](NamedTensors& t) { t[1].second = Tensor::zeros({8}, DType::F64); });
+  CHECK_THROWS(Model::load(dtype, Device::cpu()), ErrorCode::Checkpoint,
+               "tensor 'stem.conv1.bias' is float64, expected float32");
+  std::string extra = write_variant(
+      "extra.safetensors", [](NamedTensors& t) { t.emplace_back("decoder5.weight", Tensor::zeros({1}, DType::F32)); });
   CHECK_THROWS(Model::load(extra, Device::cpu()), ErrorCode::Checkpoint, "holds tensor 'decoder5.weight'");
   meta["config"] = "{\"inputSize\": 65}";
   std::string config = write_variant("config.safetensors", [](NamedTensors&) {});
@@ -117,7 +123,8 @@ TEST(bad_inputs_are_named) {
   std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 5);
   CHECK_THROWS(m->forward(Tensor::zeros({1, 3, 32, 32}, DType::F32)), ErrorCode::Shape,
                "images must have shape [B, 3, 64, 64], got [1, 3, 32, 32]");
-  CHECK_THROWS(m->forward(Tensor::zeros({1, 3, 64, 64}, DType::U8)), ErrorCode::DType, "images must be float32, got uint8");
+  CHECK_THROWS(m->forward(Tensor::zeros({1, 3, 64, 64}, DType::U8)), ErrorCode::DType,
+               "images must be float32, got uint8");
   Tensor images = Tensor::zeros({2, 3, 64, 64}, DType::F32);
   CHECK_THROWS(m->loss_and_gradients(images, Tensor::zeros({2, 64, 64}, DType::F32)), ErrorCode::DType,
                "masks must be int32 class indices, got float32");
@@ -267,7 +274,8 @@ TEST(a_non_finite_step_changes_nothing) {
   // Input images are checked (a NaN pixel is ERR_INVALID_ARG); an overflowing weight makes the loss non-finite.
   std::vector<float> poisoned = images.to_vector<float>();
   poisoned[17] = NAN;
-  CHECK_THROWS(t.step(Tensor::from_vector(poisoned, images.shape()), masks), ErrorCode::InvalidArg, "1 NaN or infinite");
+  CHECK_THROWS(t.step(Tensor::from_vector(poisoned, images.shape()), masks), ErrorCode::InvalidArg,
+               "1 NaN or infinite");
   NamedTensors good, broken;
   for (const auto& [name, tensor] : m->state())
     if (name == "head.bias") good.emplace_back(name, tensor.clone());

@@ -41,7 +41,8 @@ TEST(default_layout_is_the_contract) {
     }
     const TensorSpec& s = specs[i++];
     if (s.name != name || shape_text(s.shape) != shape || (s.kind == TensorKind::Buffer) != (kind == "buffer"))
-      fail(__FILE__, __LINE__, concat("tensor ", i - 1, ": ", s.name, " ", shape_text(s.shape), " vs ", name, " ", shape));
+      fail(__FILE__, __LINE__,
+           concat("tensor ", i - 1, ": ", s.name, " ", shape_text(s.shape), " vs ", name, " ", shape));
   }
   CHECK_EQ(i, specs.size());
   CHECK_EQ(parameter_count(ModelConfig{}), int64_t(5385150));
@@ -56,8 +57,9 @@ TEST(other_configurations_match_the_reference_model) {
     for (const auto& [name, tensor] : contents.tensors) {
       if (name.rfind("param.", 0) != 0) continue;
       if (i >= specs.size() || specs[i].name != name.substr(6) || specs[i].shape != tensor.shape())
-        fail(__FILE__, __LINE__, concat(file, ": tensor ", i, " is ", name, " ", shape_str(tensor.shape()), ", we have ",
-                                        i < specs.size() ? specs[i].name + " " + shape_str(specs[i].shape) : "nothing"));
+        fail(__FILE__, __LINE__,
+             concat(file, ": tensor ", i, " is ", name, " ", shape_str(tensor.shape()), ", we have ",
+                    i < specs.size() ? specs[i].name + " " + shape_str(specs[i].shape) : "nothing"));
       ++i;
     }
     CHECK_EQ(i, specs.size());
@@ -84,15 +86,21 @@ TEST(bad_configurations_name_the_field) {
   CHECK_THROWS(config_from_json("{\"inputSize\": 100}"), ErrorCode::InvalidArg,
                "config.inputSize must be a multiple of 32 in [32, 4096], got 100");
   CHECK_THROWS(config_from_json("{\"inputSize\": 96, \"blocks\": [\"moat\",\"mbconv\",\"moat\",\"moat\"]}"),
-               ErrorCode::InvalidArg, "config.windows[0] must be a divisor of that stage's side, inputSize / 4 = 24, got 14");
+               ErrorCode::InvalidArg,
+               "config.windows[0] must be a divisor of that stage's side, inputSize / 4 = 24, got 14");
   CHECK_THROWS(config_from_json("{\"widths\": [32, 64, 100, 256]}"), ErrorCode::InvalidArg,
                "config.widths[2] must be a multiple of headDim (32) in a moat stage, got 100");
-  CHECK_THROWS(config_from_json("{\"offsets\": \"heavy\"}"), ErrorCode::InvalidArg, "config.offsets must be 'full' or 'light', got 'heavy'");
-  CHECK_THROWS(config_from_json("{\"selectKernel\": 4}"), ErrorCode::InvalidArg, "config.selectKernel must be an odd integer");
-  CHECK_THROWS(config_from_json("{\"depths\": [2, 3, 0, 2]}"), ErrorCode::InvalidArg, "config.depths[2] must be an integer in [1, 64], got 0");
-  CHECK_THROWS(config_from_json("{\"blocks\": [\"mbconv\", \"mbconv\", \"moat\"]}"), ErrorCode::InvalidArg, "config.blocks must be an array of 4");
+  CHECK_THROWS(config_from_json("{\"offsets\": \"heavy\"}"), ErrorCode::InvalidArg,
+               "config.offsets must be 'full' or 'light', got 'heavy'");
+  CHECK_THROWS(config_from_json("{\"selectKernel\": 4}"), ErrorCode::InvalidArg,
+               "config.selectKernel must be an odd integer");
+  CHECK_THROWS(config_from_json("{\"depths\": [2, 3, 0, 2]}"), ErrorCode::InvalidArg,
+               "config.depths[2] must be an integer in [1, 64], got 0");
+  CHECK_THROWS(config_from_json("{\"blocks\": [\"mbconv\", \"mbconv\", \"moat\"]}"), ErrorCode::InvalidArg,
+               "config.blocks must be an array of 4");
   CHECK_THROWS(config_from_json("{\"widht\": 3}"), ErrorCode::InvalidArg, "unknown field 'widht'");
-  CHECK_THROWS(config_from_json("{\"numClasses\": 1.5}"), ErrorCode::InvalidArg, "config.numClasses must be an integer, got 1.5");
+  CHECK_THROWS(config_from_json("{\"numClasses\": 1.5}"), ErrorCode::InvalidArg,
+               "config.numClasses must be an integer, got 1.5");
   CHECK_THROWS(config_from_json("[1]"), ErrorCode::InvalidArg, "config must be a JSON object");
 }
 

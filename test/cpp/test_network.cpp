@@ -50,7 +50,8 @@ void check_model(const char* file) {
   for (const auto& [name, id] : train.state) {
     if (train.graph.value(id).kind == ValueKind::Parameter) {
       check_close("gradient of " + name, run.grads[size_t(id)], t.at("grad." + name), &worst);
-      for (float g : run.grads[size_t(id)].to_vector<float>()) largest_gradient = std::max(largest_gradient, double(std::fabs(g)));
+      for (float g : run.grads[size_t(id)].to_vector<float>())
+        largest_gradient = std::max(largest_gradient, double(std::fabs(g)));
       ++grads;
     } else {
       check_close("updated " + name, run.values[size_t(id)], t.at("after." + name), &worst);
@@ -71,9 +72,10 @@ void check_model(const char* file) {
     computed_kept += inference.values[i].defined() && eval.graph.value(ValueId(i)).kind == ValueKind::Computed;
   CHECK_EQ(computed_kept, size_t(1));  // inference keeps only the logits
   check_close("evaluation logits", inference.values[size_t(eval.logits)], t.at("eval_logits"), &worst);
-  std::printf("    %s: %zu nodes; logits, loss, %d gradients, %d running statistics and eval logits match "
-              "(worst at %.3g of the tolerance; largest gradient %.3g)\n", file, train.graph.nodes().size(), grads, buffers,
-              worst, largest_gradient);
+  std::printf(
+      "    %s: %zu nodes; logits, loss, %d gradients, %d running statistics and eval logits match "
+      "(worst at %.3g of the tolerance; largest gradient %.3g)\n",
+      file, train.graph.nodes().size(), grads, buffers, worst, largest_gradient);
 }
 
 }  // namespace
@@ -126,7 +128,7 @@ void gradcheck_network(ModelConfig config, uint32_t seed) {
     const Tensor& grad = run.grads[size_t(id)];
     for (int sample = 0; sample < 2; ++sample) {
       int64_t e = int64_t(rng() % uint32_t(params[i].numel()));
-      double* x = params[i].data<double>() + e, saved = *x, h = 1e-6;
+      double *x = params[i].data<double>() + e, saved = *x, h = 1e-6;
       *x = saved + h;
       double up = loss();
       *x = saved - h;
@@ -134,11 +136,13 @@ void gradcheck_network(ModelConfig config, uint32_t seed) {
       *x = saved;
       double numeric = (up - down) / (2 * h), analytic = grad.data<double>()[e];
       if (!(std::fabs(numeric - analytic) <= 1e-6 + 1e-4 * std::fabs(numeric)))
-        fail(__FILE__, __LINE__, concat(net.state[i].first, "[", e, "]: backward ", analytic, ", finite differences ", numeric));
+        fail(__FILE__, __LINE__,
+             concat(net.state[i].first, "[", e, "]: backward ", analytic, ", finite differences ", numeric));
       ++checked;
     }
   }
-  std::printf("    %d gradient elements of %zu tensors checked by finite differences in float64\n", checked, net.state.size());
+  std::printf("    %d gradient elements of %zu tensors checked by finite differences in float64\n", checked,
+              net.state.size());
 }
 
 TEST(whole_network_gradients_in_double) {
@@ -153,7 +157,8 @@ TEST(whole_network_gradients_in_double) {
 
 TEST(missing_inputs_are_named) {
   ModelConfig config;
-  config.input_size = 64, config.stem = 8, config.widths = {8, 16, 16, 32}, config.depths = {1, 1, 1, 1}, config.head_dim = 8;
+  config.input_size = 64, config.stem = 8, config.widths = {8, 16, 16, 32}, config.depths = {1, 1, 1, 1},
+  config.head_dim = 8;
   Network net = build_network(config, 1, NetworkMode::Eval);
   Activations run;
   CHECK_THROWS(run_forward(net.graph, run), ErrorCode::InvalidArg, "'stem.conv1.weight' is missing");

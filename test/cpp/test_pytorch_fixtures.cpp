@@ -19,7 +19,8 @@ constexpr double kAtol = 1e-4, kRtol = 1e-4;
 
 void expect_close(const std::string& what, const Tensor& ours, const Tensor& theirs) {
   if (ours.shape() != theirs.shape()) {
-    fail(__FILE__, __LINE__, concat(what, ": shape ", shape_str(ours.shape()), ", PyTorch's ", shape_str(theirs.shape())));
+    fail(__FILE__, __LINE__,
+         concat(what, ": shape ", shape_str(ours.shape()), ", PyTorch's ", shape_str(theirs.shape())));
     return;
   }
   double worst = closeness(ours, theirs, kAtol, kRtol);
@@ -48,7 +49,8 @@ TEST(fixtures_are_those_of_the_cases) {
     CHECK(it->second.op() == c.op->name);
     for (const InputSpec& s : c.inputs)
       if (!it->second.has(s.name) || it->second.at(s.name).shape() != s.shape)
-        fail(__FILE__, __LINE__, concat(c.name, ".", s.name, ": the fixture's shape is not the case's; regenerate the fixtures"));
+        fail(__FILE__, __LINE__,
+             concat(c.name, ".", s.name, ": the fixture's shape is not the case's; regenerate the fixtures"));
   }
   for (const auto& [name, f] : fixtures())
     if (!expected.count(name)) fail(__FILE__, __LINE__, concat("fixture ", name, " has no case in test/op_cases.json"));
@@ -69,7 +71,8 @@ TEST(every_case_matches_pytorch) {
     for (size_t k = 0; k < c.inputs.size(); ++k) {
       const std::string& input = c.inputs[k].name;
       if (f.has("grad." + input)) {
-        if (k < grads.size() && grads[k].defined()) expect_close(concat(c.name, ": gradient of ", input), grads[k], f.at("grad." + input));
+        if (k < grads.size() && grads[k].defined())
+          expect_close(concat(c.name, ": gradient of ", input), grads[k], f.at("grad." + input));
         else fail(__FILE__, __LINE__, concat(c.name, ": PyTorch has a gradient of ", input, ", we have none"));
         ++compared;
       }
@@ -104,7 +107,8 @@ TEST(losses_reject_bad_targets) {
   CHECK_THROWS(cross_entropy(logits, Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 0}, {1, 2, 2})),
                ErrorCode::InvalidArg, "target 2 at pixel 2 is not a class index in [0, 2)");
   CHECK_THROWS(dice_loss(logits, Tensor::zeros({1, 2, 2}, DType::F32)), ErrorCode::DType, "targets must be int32");
-  CHECK_THROWS(cross_entropy(logits, Tensor::zeros({1, 2, 3}, DType::I32)), ErrorCode::Shape, "targets must have shape [1, 2, 2]");
+  CHECK_THROWS(cross_entropy(logits, Tensor::zeros({1, 2, 3}, DType::I32)), ErrorCode::Shape,
+               "targets must have shape [1, 2, 2]");
 }
 
 int main() { return run_all(); }

@@ -78,10 +78,12 @@ TEST(reads_pytorch_int64_as_int32) {
 
 TEST(hostile_headers_are_format_errors) {
   std::vector<uint8_t> tiny = {1, 2, 3};
-  CHECK_THROWS(parse_safetensors(tiny.data(), tiny.size()), ErrorCode::Format, "not a safetensors file: 3 bytes are too short");
+  CHECK_THROWS(parse_safetensors(tiny.data(), tiny.size()), ErrorCode::Format,
+               "not a safetensors file: 3 bytes are too short");
   auto huge = with_header("{}", 0);
   huge[5] = 1;  // a header length of ~2^40
-  CHECK_THROWS(parse_safetensors(huge.data(), huge.size()), ErrorCode::Format, "not a safetensors file: its first 8 bytes give a header length of");
+  CHECK_THROWS(parse_safetensors(huge.data(), huge.size()), ErrorCode::Format,
+               "not a safetensors file: its first 8 bytes give a header length of");
   auto past = with_header("{}", 0);
   past[0] = 200;
   CHECK_THROWS(parse_safetensors(past.data(), past.size()), ErrorCode::Format, "runs past the end");
@@ -89,16 +91,22 @@ TEST(hostile_headers_are_format_errors) {
   expect_format_error("{\"a\":", 0, "invalid JSON");
   expect_format_error(std::string(100, '{'), 0, "invalid JSON");
   expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, "needs 8 bytes");
-  expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                      "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}", 8, "without gap or overlap");
+  expect_format_error(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+      "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}",
+      8, "without gap or overlap");
   expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "without gap or overlap");
-  expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12, "data area holds 12 bytes");
+  expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12,
+                      "data area holds 12 bytes");
   expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 2, "past the data area");
-  expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,4]}}", 4, "overflows");
+  expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,4]}}", 4,
+                      "overflows");
   expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "non-negative integer");
   expect_format_error("{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "unknown dtype");
-  expect_format_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                      "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "appears twice");
+  expect_format_error(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+      "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+      8, "appears twice");
   expect_format_error("{\"__metadata__\":{\"k\":1}}", 0, "is not a string");
   auto f16 = with_header("{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4);
   CHECK_THROWS(parse_safetensors(f16.data(), f16.size()), ErrorCode::DType, "tensor 'h' has dtype F16");
@@ -111,9 +119,7 @@ TEST(truncated_files_never_parse) {
     bool threw = false;
     try {
       parse_safetensors(bytes.data(), cut);
-    } catch (const Error& e) {
-      threw = e.code() == ErrorCode::Format;
-    }
+    } catch (const Error& e) { threw = e.code() == ErrorCode::Format; }
     if (!threw) fail(__FILE__, __LINE__, concat("a file cut at ", cut, " bytes parsed"));
   }
 }
@@ -134,7 +140,8 @@ TEST(atomic_write_replaces_and_reports_errors) {
   CHECK_THROWS(read_safetensors(dir + "/zero.safetensors"), ErrorCode::Format, "zero.safetensors");
   // Nothing but the two files is left behind: no temporaries.
   int entries = 0;
-  for (const char* name : {"/model.safetensors", "/zero.safetensors"}) entries += access((dir + name).c_str(), F_OK) == 0;
+  for (const char* name : {"/model.safetensors", "/zero.safetensors"})
+    entries += access((dir + name).c_str(), F_OK) == 0;
   CHECK_EQ(entries, 2);
   CHECK_EQ(std::system(("test $(ls " + dir + " | wc -l) -eq 2").c_str()), 0);
   std::system(("rm -rf " + dir).c_str());

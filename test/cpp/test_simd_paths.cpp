@@ -11,8 +11,8 @@
 // clamps of fast_exp, and NaN.
 #include <random>
 
-#include "gradcheck.h"
 #include "core/cpu_features.h"
+#include "gradcheck.h"
 #include "ops/activation.h"
 #include "ops/deform_conv2d.h"
 
@@ -48,7 +48,8 @@ TEST(channels_last_matches_planar) {
     int64_t taps = c.kernel * c.kernel;
     Tensor offset = random_tensor({c.batch, 2 * taps, c.height, c.width}, rng, 3.0, DType::F32);
     float* off = offset.data<float>();
-    for (int64_t i = 0; i < offset.numel(); i += 7) off[i] = float(int64_t(off[i]));  // integer points: on corners and borders
+    for (int64_t i = 0; i < offset.numel(); i += 7)
+      off[i] = float(int64_t(off[i]));  // integer points: on corners and borders
     std::vector<Tensor> in = {random_tensor({c.batch, c.channels, c.height, c.width}, rng, 1.0, DType::F32), offset,
                               random_tensor({c.channels, 1, c.kernel, c.kernel}, rng, 0.3, DType::F32),
                               random_tensor({c.batch, c.channels, c.height, c.width}, rng, 1.0, DType::F32)};
@@ -60,8 +61,9 @@ TEST(channels_last_matches_planar) {
     for (size_t k = 0; k < fast.size(); ++k) {
       double worst = closeness(fast[k], planar[k], 1e-4, 1e-4);
       if (!(worst <= 1))
-        fail(__FILE__, __LINE__, concat(names[k], " for ", c.channels, " channels, ", c.kernel, "×", c.kernel,
-                                        ", batch ", c.batch, ": off by ", worst, "× the tolerance"));
+        fail(__FILE__, __LINE__,
+             concat(names[k], " for ", c.channels, " channels, ", c.kernel, "×", c.kernel, ", batch ", c.batch,
+                    ": off by ", worst, "× the tolerance"));
     }
   }
   CHECK(cap_simd_level("avx512"));
@@ -85,7 +87,8 @@ TEST(activations_avx2_and_avx512_match_portable) {
     for (Activation a : {Activation::Gelu, Activation::Silu, Activation::Sigmoid}) {
       CHECK(cap_simd_level(level));
       Tensor fast = activation(a, x), fast_grad = activation_backward(a, dy, x);
-      CHECK(std::isnan(activation(a, nan).data<float>()[0]) && std::isnan(activation_backward(a, nan, nan).data<float>()[0]));
+      CHECK(std::isnan(activation(a, nan).data<float>()[0]) &&
+            std::isnan(activation_backward(a, nan, nan).data<float>()[0]));
       CHECK(cap_simd_level("portable"));
       Tensor portable = activation(a, x), portable_grad = activation_backward(a, dy, x);
       CHECK(closeness(fast, portable, 1e-6, 1e-6) <= 1);

@@ -17,9 +17,9 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   Napi::Function tensor = TensorWrap::define(env), model = ModelWrap::define(env);
   tensor_constructor = Napi::Persistent(tensor);
   model_constructor = Napi::Persistent(model);
-  DefineAddon(exports, {InstanceMethod<&Addon::info>("info"),
-                        InstanceMethod<&Addon::matmul_precision>("matmulPrecision"),
-                        InstanceMethod<&Addon::set_matmul_precision>("setMatmulPrecision")});
+  DefineAddon(exports,
+              {InstanceMethod<&Addon::info>("info"), InstanceMethod<&Addon::matmul_precision>("matmulPrecision"),
+               InstanceMethod<&Addon::set_matmul_precision>("setMatmulPrecision")});
   exports.Set("NativeTensor", tensor);
   exports.Set("NativeModel", model);
   define_ops(env, exports);

@@ -26,8 +26,7 @@ Shape to_shape(Napi::Value value, const char* name) {
   Napi::Array array = value.As<Napi::Array>();
   DMDLK_CHECK(array.Length() <= 8, ErrorCode::Shape, name, " has ", array.Length(), " axes; at most 8 are supported");
   Shape shape;
-  for (uint32_t i = 0; i < array.Length(); ++i)
-    shape.push_back(to_integer(array.Get(i), name, 0, int64_t(1) << 40));
+  for (uint32_t i = 0; i < array.Length(); ++i) shape.push_back(to_integer(array.Get(i), name, 0, int64_t(1) << 40));
   return shape;
 }
 

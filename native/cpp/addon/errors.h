@@ -15,15 +15,11 @@ template <typename Body>
 Napi::Value guarded(Napi::Env env, Body&& body) {
   try {
     return body();
-  } catch (const Error& e) {
-    throw to_js_error(env, e.code(), e.what());
-  } catch (const Napi::Error&) {
+  } catch (const Error& e) { throw to_js_error(env, e.code(), e.what()); } catch (const Napi::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
     throw to_js_error(env, ErrorCode::HostOom, "out of host memory");
-  } catch (const std::exception& e) {
-    throw to_js_error(env, ErrorCode::Internal, e.what());
-  }
+  } catch (const std::exception& e) { throw to_js_error(env, ErrorCode::Internal, e.what()); }
 }
 
 }  // namespace dmdlk::addon

@@ -88,10 +88,8 @@ void Executor::run() {
       job->failed = true, job->code = e.code(), job->message = e.what();
     } catch (const std::bad_alloc&) {
       job->failed = true, job->code = ErrorCode::HostOom, job->message = "out of host memory";
-    } catch (const std::exception& e) {
-      job->failed = true, job->code = ErrorCode::Internal, job->message = e.what();
-    }
-    job->work = nullptr;  // release captured tensors on this thread, now
+    } catch (const std::exception& e) { job->failed = true, job->code = ErrorCode::Internal, job->message = e.what(); }
+    job->work = nullptr;                                             // release captured tensors on this thread, now
     if (mailbox_->tsfn.NonBlockingCall(job) != napi_ok) delete job;  // the environment is closing
   }
 }
@@ -112,11 +110,8 @@ void Executor::settle(Napi::Env env, Napi::Function, Mailbox* mailbox, Job* job)
     }
     try {
       job->deferred.Resolve(guarded(env, [&] { return job->finish(env); }));
-    } catch (const Napi::Error& e) {
-      job->deferred.Reject(e.Value());
-    }
-  } catch (...) {
-  }
+    } catch (const Napi::Error& e) { job->deferred.Reject(e.Value()); }
+  } catch (...) {}
 }
 
 }  // namespace dmdlk::addon

@@ -45,8 +45,8 @@ Napi::Value write_js(const Napi::CallbackInfo& info) {
     NamedTensors tensors;
     for (uint32_t i = 0; i < list.Length(); ++i) {
       Napi::Value entry = list.Get(i);
-      DMDLK_CHECK(entry.IsArray() && entry.As<Napi::Array>().Length() == 2, ErrorCode::InvalidArg,
-                  "tensors[", i, "] must be a [name, Tensor] pair");
+      DMDLK_CHECK(entry.IsArray() && entry.As<Napi::Array>().Length() == 2, ErrorCode::InvalidArg, "tensors[", i,
+                  "] must be a [name, Tensor] pair");
       std::string name = to_string(entry.As<Napi::Array>().Get(0u), "tensor name");
       tensors.emplace_back(name, TensorWrap::unwrap(entry.As<Napi::Array>().Get(1u), name.c_str()));
     }

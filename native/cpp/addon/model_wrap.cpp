@@ -1,5 +1,7 @@
 #include "addon/model_wrap.h"
 
+#include <functional>
+
 #include "addon/addon.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
@@ -65,18 +67,17 @@ Napi::Object step_result(Napi::Env env, double loss, int64_t step) {
 }  // namespace
 
 Napi::Function ModelWrap::define(Napi::Env env) {
-  return DefineClass(env, "NativeModel",
-                     {InstanceAccessor<&ModelWrap::config>("config"), InstanceAccessor<&ModelWrap::device>("device"),
-                      InstanceMethod<&ModelWrap::forward>("forward"),
-                      InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
-                      InstanceMethod<&ModelWrap::train_step>("trainStep"),
-                      InstanceMethod<&ModelWrap::train_batch>("trainBatch"),
-                      InstanceMethod<&ModelWrap::predict_batch>("predictBatch"),
-                      InstanceMethod<&ModelWrap::optimizer_state>("optimizerState"),
-                      InstanceMethod<&ModelWrap::set_optimizer_state>("setOptimizerState"),
-                      InstanceMethod<&ModelWrap::state>("state"), InstanceMethod<&ModelWrap::set_state>("setState"),
-                      InstanceMethod<&ModelWrap::save>("save"), InstanceMethod<&ModelWrap::summary>("summary"),
-                      InstanceMethod<&ModelWrap::dispose>("dispose")});
+  return DefineClass(
+      env, "NativeModel",
+      {InstanceAccessor<&ModelWrap::config>("config"), InstanceAccessor<&ModelWrap::device>("device"),
+       InstanceMethod<&ModelWrap::forward>("forward"),
+       InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
+       InstanceMethod<&ModelWrap::train_step>("trainStep"), InstanceMethod<&ModelWrap::train_batch>("trainBatch"),
+       InstanceMethod<&ModelWrap::predict_batch>("predictBatch"),
+       InstanceMethod<&ModelWrap::optimizer_state>("optimizerState"),
+       InstanceMethod<&ModelWrap::set_optimizer_state>("setOptimizerState"), InstanceMethod<&ModelWrap::state>("state"),
+       InstanceMethod<&ModelWrap::set_state>("setState"), InstanceMethod<&ModelWrap::save>("save"),
+       InstanceMethod<&ModelWrap::summary>("summary"), InstanceMethod<&ModelWrap::dispose>("dispose")});
 }
 
 Napi::Object ModelWrap::wrap(Napi::Env env, std::unique_ptr<Model> model) {
@@ -173,7 +174,8 @@ Napi::Value ModelWrap::train_batch(const Napi::CallbackInfo& info) {
     std::shared_ptr<Model> model = model_;
     auto trainer = trainer_;
     return run(info.Env(), [model, trainer, images, masks, augment, a, seed, lr, loss]() -> Executor::Finish {
-      DMDLK_CHECK(images.rank() == 4, ErrorCode::Shape, "images must be uint8 [B, S, S, C], got ", shape_str(images.shape()));
+      DMDLK_CHECK(images.rank() == 4, ErrorCode::Shape, "images must be uint8 [B, S, S, C], got ",
+                  shape_str(images.shape()));
       std::vector<ImageAugment> draws =
           augment ? draw_augments(a, images.dim(0), images.dim(1), images.dim(2), seed) : std::vector<ImageAugment>{};
       PreparedBatch batch = prepare_batch(images, masks, model->device(), draws);
@@ -298,36 +300,47 @@ Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+namespace {
+
+// A model made on the addon's shared executor, wrapped on the JavaScript thread.
+Napi::Value submit_model(Napi::Env env, std::function<std::unique_ptr<Model>()> make) {
+  return Addon::of(env).executor(env).submit(env, [make]() -> Executor::Finish {
+    auto model = std::make_shared<std::unique_ptr<Model>>(make());
+    return [model](Napi::Env env) { return ModelWrap::wrap(env, std::move(*model)); };
+  });
+}
+
+// createModel(configJson, device, seed) -> Promise<NativeModel>
+Napi::Value create_model(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    std::string config = to_string(info[0], "config");
+    Device device = parse_device(to_string(info[1], "device"));
+    uint64_t seed = uint64_t(to_integer(info[2], "seed", 0, int64_t(1) << 52));
+    return submit_model(info.Env(),
+                        [config, device, seed] { return Model::create(config_from_json(config), device, seed); });
+  });
+}
+
+// loadModel(path, device, configJson | null) -> Promise<NativeModel>
+Napi::Value load_model(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    std::string path = to_string(info[0], "path");
+    Device device = parse_device(to_string(info[1], "device"));
+    bool has_config = info[2].IsString();
+    std::string config = has_config ? info[2].As<Napi::String>().Utf8Value() : "";
+    return submit_model(info.Env(), [path, device, has_config, config] {
+      std::unique_ptr<ModelConfig> chosen;
+      if (has_config) chosen = std::make_unique<ModelConfig>(config_from_json(config));
+      return Model::load(path, device, chosen.get());
+    });
+  });
+}
+
+}  // namespace
+
 void define_models(Napi::Env env, Napi::Object exports) {
-  // createModel(configJson, device, seed) -> Promise<NativeModel>
-  exports.Set("createModel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    Napi::Env env = info.Env();
-    return guarded(env, [&]() -> Napi::Value {
-      std::string config = to_string(info[0], "config");
-      Device device = parse_device(to_string(info[1], "device"));
-      uint64_t seed = uint64_t(to_integer(info[2], "seed", 0, int64_t(1) << 52));
-      return Addon::of(env).executor(env).submit(env, [config, device, seed]() -> Executor::Finish {
-        auto model = std::make_shared<std::unique_ptr<Model>>(Model::create(config_from_json(config), device, seed));
-        return [model](Napi::Env env) { return ModelWrap::wrap(env, std::move(*model)); };
-      });
-    });
-  }, "createModel"));
-  // loadModel(path, device, configJson | null) -> Promise<NativeModel>
-  exports.Set("loadModel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    Napi::Env env = info.Env();
-    return guarded(env, [&]() -> Napi::Value {
-      std::string path = to_string(info[0], "path");
-      Device device = parse_device(to_string(info[1], "device"));
-      bool has_config = info[2].IsString();
-      std::string config = has_config ? info[2].As<Napi::String>().Utf8Value() : "";
-      return Addon::of(env).executor(env).submit(env, [path, device, has_config, config]() -> Executor::Finish {
-        std::unique_ptr<ModelConfig> chosen;
-        if (has_config) chosen = std::make_unique<ModelConfig>(config_from_json(config));
-        auto model = std::make_shared<std::unique_ptr<Model>>(Model::load(path, device, chosen.get()));
-        return [model](Napi::Env env) { return ModelWrap::wrap(env, std::move(*model)); };
-      });
-    });
-  }, "loadModel"));
+  exports.Set("createModel", Napi::Function::New(env, create_model, "createModel"));
+  exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
 }
 
 }  // namespace dmdlk::addon

@@ -32,10 +32,15 @@ Executor::Finish object_result(NamedResult results) {
 // (on the JS thread) into Work for the executor.
 template <typename Prepare>
 void define(Napi::Env env, Napi::Object exports, const char* name, Prepare prepare) {
-  exports.Set(name, Napi::Function::New(env, [prepare](const Napi::CallbackInfo& info) -> Napi::Value {
-    Napi::Env env = info.Env();
-    return guarded(env, [&]() -> Napi::Value { return Addon::of(env).executor(env).submit(env, prepare(info)); });
-  }, name));
+  exports.Set(name, Napi::Function::New(
+                        env,
+                        [prepare](const Napi::CallbackInfo& info) -> Napi::Value {
+                          Napi::Env env = info.Env();
+                          return guarded(env, [&]() -> Napi::Value {
+                            return Addon::of(env).executor(env).submit(env, prepare(info));
+                          });
+                        },
+                        name));
 }
 
 Conv2dOptions to_conv_options(Napi::Value value) {
@@ -68,20 +73,32 @@ void define_ops(Napi::Env env, Napi::Object exports) {
     return [a, b] { return tensor_result(mul(a, b)); };
   });
   define(env, exports, "addBackward", [](const Napi::CallbackInfo& info) -> Executor::Work {
-    Tensor dy = TensorWrap::unwrap(info[0], "dy"), a = TensorWrap::unwrap(info[1], "a"), b = TensorWrap::unwrap(info[2], "b");
-    return [dy, a, b] { BinaryGrads g = add_backward(dy, a, b); return object_result({{"da", g.da}, {"db", g.db}}); };
+    Tensor dy = TensorWrap::unwrap(info[0], "dy"), a = TensorWrap::unwrap(info[1], "a"),
+           b = TensorWrap::unwrap(info[2], "b");
+    return [dy, a, b] {
+      BinaryGrads g = add_backward(dy, a, b);
+      return object_result({{"da", g.da}, {"db", g.db}});
+    };
   });
   define(env, exports, "mulBackward", [](const Napi::CallbackInfo& info) -> Executor::Work {
-    Tensor dy = TensorWrap::unwrap(info[0], "dy"), a = TensorWrap::unwrap(info[1], "a"), b = TensorWrap::unwrap(info[2], "b");
-    return [dy, a, b] { BinaryGrads g = mul_backward(dy, a, b); return object_result({{"da", g.da}, {"db", g.db}}); };
+    Tensor dy = TensorWrap::unwrap(info[0], "dy"), a = TensorWrap::unwrap(info[1], "a"),
+           b = TensorWrap::unwrap(info[2], "b");
+    return [dy, a, b] {
+      BinaryGrads g = mul_backward(dy, a, b);
+      return object_result({{"da", g.da}, {"db", g.db}});
+    };
   });
   define(env, exports, "matmul", [](const Napi::CallbackInfo& info) -> Executor::Work {
     Tensor a = TensorWrap::unwrap(info[0], "a"), b = TensorWrap::unwrap(info[1], "b");
     return [a, b] { return tensor_result(matmul(a, b)); };
   });
   define(env, exports, "matmulBackward", [](const Napi::CallbackInfo& info) -> Executor::Work {
-    Tensor dy = TensorWrap::unwrap(info[0], "dy"), a = TensorWrap::unwrap(info[1], "a"), b = TensorWrap::unwrap(info[2], "b");
-    return [dy, a, b] { MatmulGrads g = matmul_backward(dy, a, b); return object_result({{"da", g.da}, {"db", g.db}}); };
+    Tensor dy = TensorWrap::unwrap(info[0], "dy"), a = TensorWrap::unwrap(info[1], "a"),
+           b = TensorWrap::unwrap(info[2], "b");
+    return [dy, a, b] {
+      MatmulGrads g = matmul_backward(dy, a, b);
+      return object_result({{"da", g.da}, {"db", g.db}});
+    };
   });
   define(env, exports, "linear", [](const Napi::CallbackInfo& info) -> Executor::Work {
     Tensor x = TensorWrap::unwrap(info[0], "x"), w = TensorWrap::unwrap(info[1], "weight");

@@ -16,21 +16,19 @@ DType dtype_of_typed_array(napi_typedarray_type type) {
     case napi_float64_array: return DType::F64;
     case napi_uint8_array: return DType::U8;
     case napi_int32_array: return DType::I32;
-    default:
-      throw Error(ErrorCode::DType, "data must be a Float32Array, Float64Array, Uint8Array or Int32Array");
+    default: throw Error(ErrorCode::DType, "data must be a Float32Array, Float64Array, Uint8Array or Int32Array");
   }
 }
 
 }  // namespace
 
 Napi::Function TensorWrap::define(Napi::Env env) {
-  return DefineClass(env, "NativeTensor",
-                     {InstanceAccessor<&TensorWrap::shape>("shape"), InstanceAccessor<&TensorWrap::dtype>("dtype"),
-                      InstanceAccessor<&TensorWrap::device>("device"),
-                      InstanceAccessor<&TensorWrap::disposed>("disposed"),
-                      InstanceMethod<&TensorWrap::to_array>("toArray"), InstanceMethod<&TensorWrap::data>("data"),
-                      InstanceMethod<&TensorWrap::to_device>("toDevice"),
-                      InstanceMethod<&TensorWrap::dispose>("dispose")});
+  return DefineClass(
+      env, "NativeTensor",
+      {InstanceAccessor<&TensorWrap::shape>("shape"), InstanceAccessor<&TensorWrap::dtype>("dtype"),
+       InstanceAccessor<&TensorWrap::device>("device"), InstanceAccessor<&TensorWrap::disposed>("disposed"),
+       InstanceMethod<&TensorWrap::to_array>("toArray"), InstanceMethod<&TensorWrap::data>("data"),
+       InstanceMethod<&TensorWrap::to_device>("toDevice"), InstanceMethod<&TensorWrap::dispose>("dispose")});
 }
 
 Napi::Object TensorWrap::wrap(Napi::Env env, const Tensor& tensor) {

@@ -26,9 +26,9 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value dtype(const Napi::CallbackInfo& info);
   Napi::Value device(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
-  Napi::Value to_array(const Napi::CallbackInfo& info);     // synchronous copy out
-  Napi::Value data(const Napi::CallbackInfo& info);         // Promise of a copy, off the event loop
-  Napi::Value to_device(const Napi::CallbackInfo& info);    // Promise of a Tensor on another device
+  Napi::Value to_array(const Napi::CallbackInfo& info);   // synchronous copy out
+  Napi::Value data(const Napi::CallbackInfo& info);       // Promise of a copy, off the event loop
+  Napi::Value to_device(const Napi::CallbackInfo& info);  // Promise of a Tensor on another device
   Napi::Value dispose(const Napi::CallbackInfo& info);
 
   const Tensor& live(const char* what) const;

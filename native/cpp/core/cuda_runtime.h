@@ -12,18 +12,18 @@ namespace dmdlk::cuda {
 struct GpuInfo {
   int index = 0;
   std::string name;
-  int major = 0, minor = 0;   // compute capability
-  size_t total_memory = 0;    // bytes
+  int major = 0, minor = 0;  // compute capability
+  size_t total_memory = 0;   // bytes
   int multiprocessors = 0;
 };
 
 struct Availability {
-  bool compiled = false;       // this binary holds CUDA code
-  bool available = false;      // and a usable device was found
-  std::string reason;          // why not, when !available
-  int runtime_version = 0;     // e.g. 13000
-  int driver_version = 0;      // 0 when no driver
-  std::string architectures;   // the SASS/PTX targets compiled in, e.g. "90"
+  bool compiled = false;      // this binary holds CUDA code
+  bool available = false;     // and a usable device was found
+  std::string reason;         // why not, when !available
+  int runtime_version = 0;    // e.g. 13000
+  int driver_version = 0;     // 0 when no driver
+  std::string architectures;  // the SASS/PTX targets compiled in, e.g. "90"
   std::vector<GpuInfo> devices;
 };
 

@@ -29,10 +29,13 @@ inline const char* dtype_name(DType t) {
 
 inline bool is_floating(DType t) { return t == DType::F32 || t == DType::F64; }
 
+// The DType of a C++ element type (dtype_of<float>::value is DType::F32).
+// clang-format off
 template <typename T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::F32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::F64; };
 template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::U8; };
 template <> struct dtype_of<int32_t> { static constexpr DType value = DType::I32; };
+// clang-format on
 
 }  // namespace dmdlk

@@ -16,8 +16,8 @@ constexpr size_t kAlignment = 64;
 
 struct Cache {
   std::mutex mutex;
-  std::multimap<size_t, void*> free_blocks;       // by capacity
-  std::unordered_map<void*, size_t> capacity;     // of every block handed out
+  std::multimap<size_t, void*> free_blocks;    // by capacity
+  std::unordered_map<void*, size_t> capacity;  // of every block handed out
   size_t cached = 0;
   uint64_t system_allocations = 0;
 };
@@ -31,7 +31,9 @@ Cache& cache() {
 // Sizes round up to a step that grows with the size (64 B below 64 KiB,
 // 64 KiB below 4 MiB, 1 MiB above), so that nearly equal requests share blocks.
 size_t rounded(size_t bytes) {
-  size_t unit = bytes < (size_t(64) << 10) ? kAlignment : bytes < (size_t(4) << 20) ? (size_t(64) << 10) : (size_t(1) << 20);
+  size_t unit = bytes < (size_t(64) << 10)  ? kAlignment
+                : bytes < (size_t(4) << 20) ? (size_t(64) << 10)
+                                            : (size_t(1) << 20);
   return std::max(unit, (bytes + unit - 1) / unit * unit);
 }
 

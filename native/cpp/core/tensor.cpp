@@ -13,8 +13,8 @@ int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     DMDLK_CHECK(d >= 0, ErrorCode::Shape, "shape ", shape_str(shape), " has a negative extent");
-    DMDLK_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / d, ErrorCode::Shape,
-                "shape ", shape_str(shape), " has too many elements");
+    DMDLK_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / d, ErrorCode::Shape, "shape ", shape_str(shape),
+                " has too many elements");
     n *= d;
   }
   return n;
@@ -81,8 +81,8 @@ int64_t Tensor::dim(int axis) const {
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
-  DMDLK_CHECK(shape_numel(shape) == numel_, ErrorCode::Shape, "cannot reshape ", shape_str(shape_), " (",
-              numel_, " elements) to ", shape_str(shape));
+  DMDLK_CHECK(shape_numel(shape) == numel_, ErrorCode::Shape, "cannot reshape ", shape_str(shape_), " (", numel_,
+              " elements) to ", shape_str(shape));
   Tensor t = *this;
   t.shape_ = shape;
   return t;

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "core/device.h"
-#include "core/storage_source.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/storage_source.h"
 
 namespace dmdlk {
 
@@ -63,15 +63,15 @@ class Tensor {
   void* raw() const { return storage_ ? storage_->data() : nullptr; }
   template <typename T>
   T* data() const {
-    DMDLK_CHECK(dtype_ == dtype_of<T>::value, ErrorCode::DType, "tensor holds ", dtype_name(dtype_),
-                ", accessed as ", dtype_name(dtype_of<T>::value));
+    DMDLK_CHECK(dtype_ == dtype_of<T>::value, ErrorCode::DType, "tensor holds ", dtype_name(dtype_), ", accessed as ",
+                dtype_name(dtype_of<T>::value));
     return static_cast<T*>(raw());
   }
 
   Tensor reshape(const Shape& shape) const;  // same storage, same numel
   Tensor to(Device device) const;            // a copy on `device` (shares if already there)
   Tensor clone() const;
-  void copy_to_host(void* dst) const;        // waits for pending GPU work
+  void copy_to_host(void* dst) const;  // waits for pending GPU work
   template <typename T>
   std::vector<T> to_vector() const {
     std::vector<T> out(static_cast<size_t>(numel_));

@@ -46,7 +46,7 @@ struct ThreadPool::Job {
   std::atomic<int64_t> finished{0};  // chunks completed
   std::mutex done_mutex;
   std::condition_variable done;
-  std::exception_ptr error;          // first failure, guarded by done_mutex
+  std::exception_ptr error;  // first failure, guarded by done_mutex
 };
 
 ThreadPool::ThreadPool(int threads) {

@@ -33,8 +33,7 @@ class ThreadPool {
   // Calls body(lo, hi) over [begin, end) in chunks of at least `grain`
   // iterations, spread over the pool and the calling thread; returns when all
   // are done. The first exception thrown by a chunk is rethrown here.
-  void parallel_for(int64_t begin, int64_t end, int64_t grain,
-                    const std::function<void(int64_t, int64_t)>& body);
+  void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 
  private:
   struct Job;
@@ -49,8 +48,7 @@ class ThreadPool {
   bool stopping_ = false;
 };
 
-inline void parallel_for(int64_t begin, int64_t end, int64_t grain,
-                         const std::function<void(int64_t, int64_t)>& body) {
+inline void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   ThreadPool::global().parallel_for(begin, end, grain, body);
 }
 

@@ -6,8 +6,8 @@
 
 #include "core/thread_pool.h"
 #include "cuda/augment.cuh"
-#include "ops/backend.h"
 #include "io/json.h"
+#include "ops/backend.h"
 #include "ops/op_checks.h"
 
 namespace dmdlk {
@@ -40,7 +40,8 @@ void check_matrices(const Tensor& m, int64_t batch, const Tensor& like, const ch
 std::vector<float> gaussian_taps(float sigma, int64_t radius) {
   std::vector<float> taps(size_t(2 * radius + 1));
   double sum = 0;
-  for (int64_t i = -radius; i <= radius; ++i) sum += taps[size_t(i + radius)] = std::exp(-0.5f * (float(i) / sigma) * (float(i) / sigma));
+  for (int64_t i = -radius; i <= radius; ++i)
+    sum += taps[size_t(i + radius)] = std::exp(-0.5f * (float(i) / sigma) * (float(i) / sigma));
   for (float& t : taps) t = float(t / sum);
   return taps;
 }
@@ -51,9 +52,12 @@ Augmentation augmentation_from_json(const std::string& text) {
   json::Value root = json::parse(text.data(), text.size());
   DMDLK_CHECK(root.kind == json::Value::Kind::Object, ErrorCode::InvalidArg, "augment must be an object");
   Augmentation a;
-  const std::pair<const char*, double*> probabilities[] = {{"hflip", &a.hflip},       {"vflip", &a.vflip},
-                                                           {"rotateP", &a.rotate_p},  {"scaleP", &a.scale_p},
-                                                           {"translateP", &a.translate_p}, {"jitterP", &a.jitter_p},
+  const std::pair<const char*, double*> probabilities[] = {{"hflip", &a.hflip},
+                                                           {"vflip", &a.vflip},
+                                                           {"rotateP", &a.rotate_p},
+                                                           {"scaleP", &a.scale_p},
+                                                           {"translateP", &a.translate_p},
+                                                           {"jitterP", &a.jitter_p},
                                                            {"blurP", &a.blur_p}};
   for (const auto& [key, value] : root.members) {
     bool known = false;
@@ -172,8 +176,8 @@ void adjust_colour(int64_t batch, int64_t h, int64_t w, const float* factors, fl
 }
 
 // Tap t of image n's kernel weights offset t − radius.
-void blur_pass(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii, int64_t max_taps,
-               bool vertical, const float* in, float* out) {
+void blur_pass(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
+               int64_t max_taps, bool vertical, const float* in, float* out) {
   parallel_for(0, batch * c * h, 8, [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
       int64_t n = row / (c * h), y = row % h, r = radii[n];
@@ -182,7 +186,8 @@ void blur_pass(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kern
       for (int64_t xx = 0; xx < w; ++xx) {
         float s = 0;
         for (int64_t t = -r; t <= r; ++t)
-          s += k[t + r] * (vertical ? plane[reflect_index(y + t, h) * w + xx] : plane[y * w + reflect_index(xx + t, w)]);
+          s +=
+              k[t + r] * (vertical ? plane[reflect_index(y + t, h) * w + xx] : plane[y * w + reflect_index(xx + t, w)]);
         out[row * w + xx] = s;
       }
     }
@@ -200,7 +205,8 @@ void to_network_input(int64_t n, float* x) {
 Tensor unit_images(const Tensor& images) {
   const char* op = "unit_images";
   check_defined(images, op, "images");
-  DMDLK_CHECK(images.dtype() == DType::U8, ErrorCode::DType, op, ": images must be uint8, got ", dtype_name(images.dtype()));
+  DMDLK_CHECK(images.dtype() == DType::U8, ErrorCode::DType, op, ": images must be uint8, got ",
+              dtype_name(images.dtype()));
   check_rank(images, 4, op, "images", "[B, H, W, C]");
   int64_t b = images.dim(0), h = images.dim(1), w = images.dim(2), c = images.dim(3);
   Tensor out = Tensor::empty({b, c, h, w}, DType::F32, images.device());
@@ -216,20 +222,23 @@ Tensor warp_images(const Tensor& x, const Tensor& matrices, int64_t out_h, int64
   check_matrices(matrices, b, x, op);
   DMDLK_CHECK(out_h >= 1 && out_w >= 1 && h >= 1 && w >= 1, ErrorCode::Shape, op, ": empty image");
   Tensor out = Tensor::empty({b, c, out_h, out_w}, DType::F32, x.device());
-  DMDLK_ON_DEVICE(x.device(), warp_images, b, c, h, w, out_h, out_w, matrices.data<float>(), x.data<float>(), out.data<float>());
+  DMDLK_ON_DEVICE(x.device(), warp_images, b, c, h, w, out_h, out_w, matrices.data<float>(), x.data<float>(),
+                  out.data<float>());
   return out;
 }
 
 Tensor warp_masks(const Tensor& masks, const Tensor& matrices) {
   const char* op = "warp_masks";
   check_defined(masks, op, "masks");
-  DMDLK_CHECK(masks.dtype() == DType::U8, ErrorCode::DType, op, ": masks must be uint8, got ", dtype_name(masks.dtype()));
+  DMDLK_CHECK(masks.dtype() == DType::U8, ErrorCode::DType, op, ": masks must be uint8, got ",
+              dtype_name(masks.dtype()));
   check_rank(masks, 3, op, "masks", "[B, H, W]");
   int64_t b = masks.dim(0), h = masks.dim(1), w = masks.dim(2);
   check_matrices(matrices, b, masks, op);
   Tensor out = Tensor::empty({b, h, w}, DType::I32, masks.device());
   if (out.numel() == 0) return out;
-  DMDLK_ON_DEVICE(masks.device(), warp_masks, b, h, w, matrices.data<float>(), masks.data<uint8_t>(), out.data<int32_t>());
+  DMDLK_ON_DEVICE(masks.device(), warp_masks, b, h, w, matrices.data<float>(), masks.data<uint8_t>(),
+                  out.data<int32_t>());
   return out;
 }
 
@@ -276,8 +285,8 @@ Tensor gaussian_blur(const Tensor& x, const std::vector<float>& sigmas) {
   // Horizontal then vertical.
   DMDLK_ON_DEVICE(x.device(), blur_pass, b, c, h, w, k.data<float>(), rad.data<int32_t>(), taps, false, x.data<float>(),
                   tmp.data<float>());
-  DMDLK_ON_DEVICE(x.device(), blur_pass, b, c, h, w, k.data<float>(), rad.data<int32_t>(), taps, true, tmp.data<float>(),
-                  out.data<float>());
+  DMDLK_ON_DEVICE(x.device(), blur_pass, b, c, h, w, k.data<float>(), rad.data<int32_t>(), taps, true,
+                  tmp.data<float>(), out.data<float>());
   return out;
 }
 

@@ -64,8 +64,9 @@ void run_forward(const Graph& graph, Activations& run, const std::vector<ValueId
     in.clear();
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       const ValueInfo& info = graph.value(node.outputs[k]);
-      DMDLK_CHECK(out[k].shape() == info.shape, ErrorCode::Internal, op_def(node.kind).name, " ", node.label, ": output ", k, " has shape ",
-                  shape_str(out[k].shape()), " but the graph planned ", shape_str(info.shape));
+      DMDLK_CHECK(out[k].shape() == info.shape, ErrorCode::Internal, op_def(node.kind).name, " ", node.label,
+                  ": output ", k, " has shape ", shape_str(out[k].shape()), " but the graph planned ",
+                  shape_str(info.shape));
       run.values[size_t(node.outputs[k])] = out[k];
     }
     if (keep_only.empty()) continue;

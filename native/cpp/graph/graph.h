@@ -66,8 +66,8 @@ struct OpProfile {
 // are set by the caller; forward fills the rest.
 struct Activations {
   Tensors values;
-  Tensors grads;                   // after backward: the gradient of every value that has one
-  OpProfile* profile = nullptr;    // set to collect per-op times (CPU runs: times are exact there)
+  Tensors grads;                 // after backward: the gradient of every value that has one
+  OpProfile* profile = nullptr;  // set to collect per-op times (CPU runs: times are exact there)
 };
 
 // Runs every node in order. Throws if an input, parameter or buffer is missing.

@@ -76,8 +76,15 @@ class Parser {
         v.kind = Value::Kind::String;
         v.text = string_literal();
         return v;
-      case 't': literal("true"); v.kind = Value::Kind::Bool; v.boolean = true; return v;
-      case 'f': literal("false"); v.kind = Value::Kind::Bool; return v;
+      case 't':
+        literal("true");
+        v.kind = Value::Kind::Bool;
+        v.boolean = true;
+        return v;
+      case 'f':
+        literal("false");
+        v.kind = Value::Kind::Bool;
+        return v;
       case 'n': literal("null"); return v;
       default:
         v.kind = Value::Kind::Number;
@@ -95,8 +102,8 @@ class Parser {
     const char* start = p_;
     if (p_ != end_ && *p_ == '-') ++p_;
     size_t digits = 0;
-    while (p_ != end_ && ((*p_ >= '0' && *p_ <= '9') || *p_ == '.' || *p_ == 'e' || *p_ == 'E' || *p_ == '+' ||
-                          *p_ == '-')) {
+    while (p_ != end_ &&
+           ((*p_ >= '0' && *p_ <= '9') || *p_ == '.' || *p_ == 'e' || *p_ == 'E' || *p_ == '+' || *p_ == '-')) {
       ++p_;
       ++digits;
     }
@@ -107,8 +114,11 @@ class Parser {
   static void append_utf8(std::string& out, uint32_t cp) {
     if (cp < 0x80) out += char(cp);
     else if (cp < 0x800) out += char(0xC0 | (cp >> 6)), out += char(0x80 | (cp & 0x3F));
-    else if (cp < 0x10000) out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
-    else out += char(0xF0 | (cp >> 18)), out += char(0x80 | ((cp >> 12) & 0x3F)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+    else if (cp < 0x10000)
+      out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+    else
+      out += char(0xF0 | (cp >> 18)), out += char(0x80 | ((cp >> 12) & 0x3F)), out += char(0x80 | ((cp >> 6) & 0x3F)),
+          out += char(0x80 | (cp & 0x3F));
   }
 
   uint32_t hex4() {
@@ -116,7 +126,10 @@ class Parser {
     for (int i = 0; i < 4; ++i, ++p_) {
       if (p_ == end_) fail("truncated \\u escape");
       char c = *p_;
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
       if (d < 0) fail("bad \\u escape");
       cp = cp * 16 + uint32_t(d);
     }

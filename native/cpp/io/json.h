@@ -13,11 +13,11 @@ namespace dmdlk::json {
 struct Value {
   enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
   bool boolean = false;
-  std::string text;                  // a String's contents, or a Number's literal
-  std::vector<Value> items;          // Array
+  std::string text;                                    // a String's contents, or a Number's literal
+  std::vector<Value> items;                            // Array
   std::vector<std::pair<std::string, Value>> members;  // Object, in file order
 
-  bool is_integer() const;           // a Number without fraction or exponent
+  bool is_integer() const;  // a Number without fraction or exponent
   // The Number as a non-negative integer; throws ERR_FORMAT if it is not one
   // or exceeds 2^63 - 1. `what` names the field in the message.
   uint64_t as_index(const char* what) const;

@@ -19,9 +19,9 @@ struct FileDType {
 
 // The safetensors dtypes we know the size of; only some of them load.
 bool file_dtype_size(const std::string& name, size_t* size) {
-  static const FileDType known[] = {{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4},
-                                    {"I16", 2}, {"I8", 1},  {"U64", 8}, {"U32", 4},  {"U16", 2}, {"U8", 1},
-                                    {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+  static const FileDType known[] = {{"F64", 8}, {"F32", 4}, {"F16", 2},  {"BF16", 2},    {"I64", 8},
+                                    {"I32", 4}, {"I16", 2}, {"I8", 1},   {"U64", 8},     {"U32", 4},
+                                    {"U16", 2}, {"U8", 1},  {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
   for (const FileDType& d : known)
     if (name == d.name) {
       *size = d.size;
@@ -59,11 +59,13 @@ Entry parse_entry(const std::string& name, const json::Value& v) {
   bool has_dtype = false, has_shape = false, has_offsets = false;
   for (const auto& [key, field] : v.members) {
     if (key == "dtype") {
-      DMDLK_CHECK(field.kind == json::Value::Kind::String, ErrorCode::Format, "tensor '", name, "': dtype is not a string");
+      DMDLK_CHECK(field.kind == json::Value::Kind::String, ErrorCode::Format, "tensor '", name,
+                  "': dtype is not a string");
       e.dtype = field.text;
       has_dtype = true;
     } else if (key == "shape") {
-      DMDLK_CHECK(field.kind == json::Value::Kind::Array, ErrorCode::Format, "tensor '", name, "': shape is not an array");
+      DMDLK_CHECK(field.kind == json::Value::Kind::Array, ErrorCode::Format, "tensor '", name,
+                  "': shape is not an array");
       for (const json::Value& d : field.items) e.shape.push_back(static_cast<int64_t>(d.as_index("a shape extent")));
       has_shape = true;
     } else if (key == "data_offsets") {
@@ -110,8 +112,8 @@ Tensor load_entry(const Entry& e, const uint8_t* bytes) {
     }
     return out;
   } else {
-    throw Error(ErrorCode::DType, concat("tensor '", e.name, "' has dtype ", e.dtype,
-                                         "; dmdlk loads F32, F64, U8, I32 and I64"));
+    throw Error(ErrorCode::DType,
+                concat("tensor '", e.name, "' has dtype ", e.dtype, "; dmdlk loads F32, F64, U8, I32 and I64"));
   }
   return Tensor::from_host(bytes, e.shape, t);
 }
@@ -127,8 +129,9 @@ SafetensorsContents parse_safetensors(const uint8_t* data, size_t size) {
   DMDLK_CHECK(header_len <= kMaxSafetensorsHeader, ErrorCode::Format,
               "not a safetensors file: its first 8 bytes give a header length of ", header_len,
               ", over the format's limit of ", kMaxSafetensorsHeader, " bytes");
-  DMDLK_CHECK(header_len <= size - 8, ErrorCode::Format, "not a safetensors file, or a truncated one: its header length ",
-              header_len, " runs past the end of the file (", size, " bytes)");
+  DMDLK_CHECK(header_len <= size - 8, ErrorCode::Format,
+              "not a safetensors file, or a truncated one: its header length ", header_len,
+              " runs past the end of the file (", size, " bytes)");
   DMDLK_CHECK(header_len >= 2 && data[8] == '{', ErrorCode::Format,
               "not a safetensors file: the header is not a JSON object");
   json::Value header = json::parse(reinterpret_cast<const char*>(data + 8), header_len);
@@ -184,9 +187,7 @@ SafetensorsContents read_safetensors(const std::string& path) {
   std::vector<uint8_t> bytes = read_file(path);
   try {
     return parse_safetensors(bytes.data(), bytes.size());
-  } catch (const Error& e) {
-    throw Error(e.code(), concat("'", path, "': ", e.what()));
-  }
+  } catch (const Error& e) { throw Error(e.code(), concat("'", path, "': ", e.what())); }
 }
 
 std::vector<uint8_t> serialize_safetensors(const NamedTensors& tensors,

@@ -21,14 +21,15 @@ MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, size_t alignm
     if (buffers[i].end != kOutlivesStep) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return buffers[a].bytes > buffers[b].bytes; });
 
-  std::vector<size_t> placed;  // in placement order
+  std::vector<size_t> placed;                      // in placement order
   std::vector<std::pair<int64_t, int64_t>> taken;  // [offset, offset + size) of conflicting placed buffers
   for (size_t i : order) {
     size_t size = aligned(std::max<size_t>(buffers[i].bytes, 1), alignment);
     taken.clear();
     for (size_t j : placed)
       if (overlap_in_time(buffers[i], buffers[j]))
-        taken.emplace_back(plan.offsets[j], plan.offsets[j] + int64_t(aligned(std::max<size_t>(buffers[j].bytes, 1), alignment)));
+        taken.emplace_back(plan.offsets[j],
+                           plan.offsets[j] + int64_t(aligned(std::max<size_t>(buffers[j].bytes, 1), alignment)));
     std::sort(taken.begin(), taken.end());
     // The lowest gap that fits; best-fit among gaps would pack a little tighter
     // but first-fit keeps the large early buffers at the bottom, where they belong.
@@ -43,7 +44,8 @@ MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, size_t alignm
   }
 
   // The peak of live bytes: a sweep over allocation and free events.
-  std::vector<std::pair<int64_t, int64_t>> events;  // (clock, +bytes / −bytes); frees sort before allocations at a clock
+  std::vector<std::pair<int64_t, int64_t>>
+      events;  // (clock, +bytes / −bytes); frees sort before allocations at a clock
   for (size_t i : order) {
     int64_t size = int64_t(aligned(std::max<size_t>(buffers[i].bytes, 1), alignment));
     events.emplace_back(buffers[i].begin, size);
@@ -51,7 +53,8 @@ MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, size_t alignm
   }
   std::sort(events.begin(), events.end());
   int64_t live = 0;
-  for (const auto& [clock, delta] : events) plan.peak_live_bytes = size_t(std::max<int64_t>(int64_t(plan.peak_live_bytes), live += delta));
+  for (const auto& [clock, delta] : events)
+    plan.peak_live_bytes = size_t(std::max<int64_t>(int64_t(plan.peak_live_bytes), live += delta));
   return plan;
 }
 

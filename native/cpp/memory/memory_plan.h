@@ -23,7 +23,7 @@ constexpr int64_t kOutlivesStep = INT64_MAX;
 struct MemoryPlan {
   std::vector<int64_t> offsets;  // per buffer, bytes into the arena; -1 for buffers that outlive the step
   size_t arena_bytes = 0;
-  size_t peak_live_bytes = 0;    // the lower bound: most bytes alive at once (aligned sizes)
+  size_t peak_live_bytes = 0;  // the lower bound: most bytes alive at once (aligned sizes)
 };
 
 // Buffers that outlive the step stay out of the arena (the next step would overwrite them).

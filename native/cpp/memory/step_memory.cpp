@@ -66,7 +66,11 @@ struct StepMemory::Arena {
   std::shared_ptr<const std::vector<size_t>> sizes;
 
   Arena(Device d, size_t n, std::shared_ptr<const std::vector<int64_t>> o, std::shared_ptr<const std::vector<size_t>> s)
-      : device(d), base(n ? device_alloc(d, n) : nullptr), bytes(n), position(o->size(), -1), offsets(std::move(o)),
+      : device(d),
+        base(n ? device_alloc(d, n) : nullptr),
+        bytes(n),
+        position(o->size(), -1),
+        offsets(std::move(o)),
         sizes(std::move(s)) {
     size_t slots = offsets->size();
     live.reserve(slots);
@@ -123,7 +127,8 @@ StepMemory::StepMemory(Device device) : device_(device) {}
 StepMemory::~StepMemory() = default;
 
 StepMemory::Scope::Scope(StepMemory* memory) : memory_(nullptr) {
-  if (!memory || active_memory || !enabled()) return;  // nested, or planning off: the outer step (or the allocator) serves
+  if (!memory || active_memory || !enabled())
+    return;              // nested, or planning off: the outer step (or the allocator) serves
   memory->begin_step();  // first: when it throws (no memory for the arena) nothing is left half set
   memory_ = memory;
   active_memory = memory;

@@ -23,7 +23,8 @@ void positive(const char* field, int64_t v, int64_t max) {
 
 void validate(const ModelConfig& c) {
   positive("inChannels", c.in_channels, 64);
-  if (c.num_classes < 2 || c.num_classes > 16) invalid("numClasses", "an integer in [2, 16]", std::to_string(c.num_classes));
+  if (c.num_classes < 2 || c.num_classes > 16)
+    invalid("numClasses", "an integer in [2, 16]", std::to_string(c.num_classes));
   if (c.input_size < 32 || c.input_size > 4096 || c.input_size % 32 != 0)
     invalid("inputSize", "a multiple of 32 in [32, 4096]", std::to_string(c.input_size));
   positive("stem", c.stem, 4096);
@@ -74,7 +75,8 @@ int64_t integer(const json::Value& v, const std::string& field) {
 }
 
 std::array<int64_t, 4> four_integers(const json::Value& v, const std::string& field) {
-  if (v.kind != json::Value::Kind::Array || v.items.size() != 4) invalid(field, "an array of 4 integers", "something else");
+  if (v.kind != json::Value::Kind::Array || v.items.size() != 4)
+    invalid(field, "an array of 4 integers", "something else");
   std::array<int64_t, 4> out{};
   for (size_t i = 0; i < 4; ++i) out[i] = integer(v.items[i], concat(field, "[", i, "]"));
   return out;
@@ -105,11 +107,13 @@ ModelConfig config_from_json(const std::string& text) {
         invalid(key, "'full' or 'light'", v.kind == json::Value::Kind::String ? "'" + v.text + "'" : "a non-string");
       c.offsets = v.text == "full" ? OffsetKind::Full : OffsetKind::Light;
     } else if (key == "blocks") {
-      if (v.kind != json::Value::Kind::Array || v.items.size() != 4) invalid(key, "an array of 4 block kinds", "something else");
+      if (v.kind != json::Value::Kind::Array || v.items.size() != 4)
+        invalid(key, "an array of 4 block kinds", "something else");
       for (size_t i = 0; i < 4; ++i) {
         const json::Value& b = v.items[i];
         if (b.kind != json::Value::Kind::String || (b.text != "mbconv" && b.text != "moat"))
-          invalid(concat(key, "[", i, "]"), "'mbconv' or 'moat'", b.kind == json::Value::Kind::String ? "'" + b.text + "'" : "a non-string");
+          invalid(concat(key, "[", i, "]"), "'mbconv' or 'moat'",
+                  b.kind == json::Value::Kind::String ? "'" + b.text + "'" : "a non-string");
         c.blocks[i] = b.text == "mbconv" ? BlockKind::MBConv : BlockKind::MOAT;
       }
     } else {

@@ -19,7 +19,7 @@ struct ModelConfig {
   std::array<int64_t, 4> widths{32, 64, 128, 256};  // level 2, level 3, level 4, bottleneck
   std::array<int64_t, 4> depths{2, 3, 7, 2};
   std::array<BlockKind, 4> blocks{BlockKind::MBConv, BlockKind::MBConv, BlockKind::MOAT, BlockKind::MOAT};
-  std::array<int64_t, 4> windows{14, 14, 0, 0};     // per stage where the block is MOAT; 0 = global
+  std::array<int64_t, 4> windows{14, 14, 0, 0};  // per stage where the block is MOAT; 0 = global
   int64_t head_dim = 32;
   int64_t expansion = 4;
   double se_ratio = 0.25;
@@ -29,7 +29,9 @@ struct ModelConfig {
   // The side of stage i's feature map (stage 0 = level 2, at 1/4 of the input).
   int64_t stage_side(int stage) const { return input_size >> (stage + 2); }
   // The attention window of stage i's MOAT blocks (its whole map when global).
-  int64_t stage_window(int stage) const { return windows[size_t(stage)] > 0 ? windows[size_t(stage)] : stage_side(stage); }
+  int64_t stage_window(int stage) const {
+    return windows[size_t(stage)] > 0 ? windows[size_t(stage)] : stage_side(stage);
+  }
 };
 
 // Throws ERR_INVALID_ARG naming the first field that is out of range, with

@@ -25,7 +25,9 @@ Tensor initial_value(const TensorSpec& spec, std::mt19937_64& rng) {
     }
     case Init::TruncNormal: {
       std::normal_distribution<float> normal(0.0f, 0.02f);
-      for (float& x : v) do x = normal(rng); while (std::fabs(x) > 2.0f);
+      for (float& x : v) do
+          x = normal(rng);
+        while (std::fabs(x) > 2.0f);
       break;
     }
   }
@@ -38,7 +40,8 @@ std::unique_ptr<Model> Model::create(const ModelConfig& config, Device device, u
   validate(config);
   std::unique_ptr<Model> model(new Model(config, device));
   std::mt19937_64 rng(seed);
-  for (const TensorSpec& spec : checkpoint_layout(config)) model->state_.emplace_back(spec.name, initial_value(spec, rng).to(device));
+  for (const TensorSpec& spec : checkpoint_layout(config))
+    model->state_.emplace_back(spec.name, initial_value(spec, rng).to(device));
   return model;
 }
 
@@ -68,8 +71,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, Device device, const
     auto it = tensors.find(spec.name);
     DMDLK_CHECK(it != tensors.end(), ErrorCode::Checkpoint, "'", path, "' lacks tensor '", spec.name, "' ",
                 shape_str(spec.shape));
-    DMDLK_CHECK(it->second.dtype() == DType::F32, ErrorCode::Checkpoint, "'", path, "': tensor '", spec.name,
-                "' is ", dtype_name(it->second.dtype()), ", expected float32");
+    DMDLK_CHECK(it->second.dtype() == DType::F32, ErrorCode::Checkpoint, "'", path, "': tensor '", spec.name, "' is ",
+                dtype_name(it->second.dtype()), ", expected float32");
     DMDLK_CHECK(it->second.shape() == spec.shape, ErrorCode::Checkpoint, "'", path, "': tensor '", spec.name,
                 "' has shape ", shape_str(it->second.shape()), ", expected ", shape_str(spec.shape));
     model->state_.emplace_back(spec.name, it->second.to(device));
@@ -120,7 +123,8 @@ StepMemory& Model::step_memory(int64_t batch, NetworkMode mode, LossKind loss) {
 void Model::check_images(const Tensor& images, const char* op) const {
   check_defined(images, op, "images");
   int64_t s = config_.input_size;
-  DMDLK_CHECK(images.dtype() == DType::F32, ErrorCode::DType, op, ": images must be float32, got ", dtype_name(images.dtype()));
+  DMDLK_CHECK(images.dtype() == DType::F32, ErrorCode::DType, op, ": images must be float32, got ",
+              dtype_name(images.dtype()));
   DMDLK_CHECK(images.rank() == 4 && images.dim(0) >= 1 && images.dim(1) == config_.in_channels && images.dim(2) == s &&
                   images.dim(3) == s,
               ErrorCode::Shape, op, ": images must have shape [B, ", config_.in_channels, ", ", s, ", ", s, "], got ",

@@ -42,7 +42,7 @@ class Model {
   Tensor forward(const Tensor& images);
 
   struct LossAndGradients {
-    Tensor loss;          // scalar
+    Tensor loss;             // scalar
     NamedTensors gradients;  // every parameter's, in checkpoint order
     Tensor logits;
   };

@@ -21,7 +21,8 @@ using V = ValueId;
 // Emits the nodes of the network; each method is one op of the op library.
 class Builder {
  public:
-  Builder(const ModelConfig& config, NetworkMode mode, Network& net) : c_(config), training_(mode == NetworkMode::Train), net_(net) {
+  Builder(const ModelConfig& config, NetworkMode mode, Network& net)
+      : c_(config), training_(mode == NetworkMode::Train), net_(net) {
     for (const TensorSpec& s : checkpoint_layout(config)) {
       ValueKind kind = s.kind == TensorKind::Parameter ? ValueKind::Parameter : ValueKind::Buffer;
       V id = g().add_value({s.name, s.shape, DType::F32, kind});
@@ -55,15 +56,19 @@ class Builder {
 
   // The kernel's size is its weight's.
   V conv(V x, const std::string& name, int64_t stride, int64_t pad, int64_t dilation, int64_t groups, bool bias) {
-    return apply(OpKind::Conv2d, with_params(x, name, bias), Conv2dOptions{stride, stride, pad, pad, dilation, dilation, groups}, name);
+    return apply(OpKind::Conv2d, with_params(x, name, bias),
+                 Conv2dOptions{stride, stride, pad, pad, dilation, dilation, groups}, name);
   }
   V conv1x1(V x, const std::string& name, bool bias) { return conv(x, name, 1, 0, 1, 1, bias); }
 
   V bn(V x, const std::string& name) {
-    return apply(OpKind::BatchNorm, {x, p(name + ".weight"), p(name + ".bias"), p(name + ".running_mean"), p(name + ".running_var")},
+    return apply(OpKind::BatchNorm,
+                 {x, p(name + ".weight"), p(name + ".bias"), p(name + ".running_mean"), p(name + ".running_var")},
                  BatchNormAttrs{training_}, name);
   }
-  V layer_norm(V x, const std::string& name, LayerNormAxis axis) { return apply(OpKind::LayerNorm, with_params(x, name, true), axis, name); }
+  V layer_norm(V x, const std::string& name, LayerNormAxis axis) {
+    return apply(OpKind::LayerNorm, with_params(x, name, true), axis, name);
+  }
   V act(V x, Activation a) { return apply(OpKind::Activation, {x}, a); }
   V gelu(V x) { return act(x, Activation::Gelu); }
   V sigmoid(V x) { return act(x, Activation::Sigmoid); }
@@ -82,7 +87,9 @@ class Builder {
   V matmul(V a, V b) { return apply(OpKind::Matmul, {a, b}); }
   V linear(V x, const std::string& name) { return apply(OpKind::Linear, with_params(x, name, true), NoAttrs{}, name); }
   V windows(V x, int64_t w) { return apply(OpKind::WindowPartition, {x}, WindowAttrs{w, w, {}}); }
-  V merge(V tokens, const Shape& image, int64_t w) { return apply(OpKind::WindowMerge, {tokens}, WindowAttrs{w, w, image}); }
+  V merge(V tokens, const Shape& image, int64_t w) {
+    return apply(OpKind::WindowMerge, {tokens}, WindowAttrs{w, w, image});
+  }
   V attention(V q, V k, V v, const std::string& rel_pos, int64_t w, int64_t heads) {
     double scale = 1.0 / std::sqrt(double(c_.head_dim));
     return apply(OpKind::Attention, {q, k, v, p(rel_pos)}, AttentionAttrs{w, w, heads, scale}, rel_pos);
@@ -114,7 +121,8 @@ class Builder {
     V y = layer_norm(x, name + "attn_norm", LayerNormAxis::Channels);
     V t = windows(y, window);
     std::string a = name + "attn.";
-    V o = attention(linear(t, a + "q"), linear(t, a + "k"), linear(t, a + "v"), a + "rel_pos", window, cout / c_.head_dim);
+    V o = attention(linear(t, a + "q"), linear(t, a + "k"), linear(t, a + "v"), a + "rel_pos", window,
+                    cout / c_.head_dim);
     return add(x, merge(linear(o, a + "proj"), shape(x), window));
   }
 
@@ -145,9 +153,10 @@ class Builder {
 
   V deformable(V x, const std::string& name, int64_t k, int64_t dilation) {
     int64_t pad = dilation * (k - 1) / 2;
-    V offset = c_.offsets == OffsetKind::Full
-                   ? conv(x, name + ".offset", 1, pad, dilation, 1, true)
-                   : conv1x1(conv(x, name + ".offset_dw", 1, pad, dilation, shape(x)[1], false), name + ".offset", true);
+    V offset =
+        c_.offsets == OffsetKind::Full
+            ? conv(x, name + ".offset", 1, pad, dilation, 1, true)
+            : conv1x1(conv(x, name + ".offset_dw", 1, pad, dilation, shape(x)[1], false), name + ".offset", true);
     return deform(x, offset, name + ".weight", k, dilation);
   }
 

@@ -23,7 +23,8 @@ class Planner {
     const Shape& images = net_.graph.value(net_.images).shape;
     int64_t n = shape_numel(images);
     add("prepare_batch", "unit_images", shape_str(images), cuda_ops::plan_unit_images(n));
-    if (masks) add("prepare_batch", "warp_masks", shape_str(images), cuda_ops::plan_warp_masks(images[0], images[2], images[3]));
+    if (masks)
+      add("prepare_batch", "warp_masks", shape_str(images), cuda_ops::plan_warp_masks(images[0], images[2], images[3]));
     add("prepare_batch", "to_network_input", shape_str(images), cuda_ops::plan_to_network_input(n));
     // Model::check_images: the input's NaN count (its counter zeroed first).
     add("check_images", "count_nonfinite", shape_str(images), cuda::plan_fill_zero(4));
@@ -38,7 +39,8 @@ class Planner {
       in.push_back(net_.graph.value(v).shape);
       shapes += (shapes.empty() ? "" : " ") + shape_str(in.back());
     }
-    std::string where = concat(def.name, n.label.empty() ? "" : " ", n.label, pass == Pass::Forward ? " forward" : " backward");
+    std::string where =
+        concat(def.name, n.label.empty() ? "" : " ", n.label, pass == Pass::Forward ? " forward" : " backward");
     for (const cuda::LaunchPlan& p : def.cuda_launches(in, DType::F32, n.attrs, pass)) add(def.name, where, shapes, p);
   }
 
@@ -58,7 +60,8 @@ class Planner {
         if (kind == ValueKind::Input || kind == ValueKind::Buffer) continue;
         if (received[size_t(v)]++ > 0) {
           const Shape& s = g.value(v).shape;
-          add("add", "gradient sum", shape_str(s), cuda_ops::plan_binary_forward(make_broadcast_plan(s, s, "graph"), shape_numel(s), 4));
+          add("add", "gradient sum", shape_str(s),
+              cuda_ops::plan_binary_forward(make_broadcast_plan(s, s, "graph"), shape_numel(s), 4));
         }
       }
     }
@@ -68,7 +71,8 @@ class Planner {
   // each), the finiteness check over the loss and every gradient, then Adam.
   void trainer(const ModelConfig& config) {
     for (const TensorSpec& s : checkpoint_layout(config))
-      if (s.kind == TensorKind::Buffer) add("trainer", "keep " + s.name, shape_str(s.shape), copy(shape_numel(s.shape)));
+      if (s.kind == TensorKind::Buffer)
+        add("trainer", "keep " + s.name, shape_str(s.shape), copy(shape_numel(s.shape)));
   }
   void optimizer(const ModelConfig& config) {
     add("trainer", "count_nonfinite", "[1]", cuda::plan_fill_zero(4));
@@ -76,7 +80,8 @@ class Planner {
     std::vector<TensorSpec> layout = checkpoint_layout(config);
     for (const TensorSpec& s : layout)
       if (s.kind == TensorKind::Parameter)
-        add("trainer", "count_nonfinite " + s.name, shape_str(s.shape), cuda_ops::plan_count_nonfinite(shape_numel(s.shape), 4));
+        add("trainer", "count_nonfinite " + s.name, shape_str(s.shape),
+            cuda_ops::plan_count_nonfinite(shape_numel(s.shape), 4));
     for (const TensorSpec& s : layout)
       if (s.kind == TensorKind::Parameter)
         add("adam", "adam_step " + s.name, shape_str(s.shape), cuda_ops::plan_adam_step(shape_numel(s.shape), 4));
@@ -86,7 +91,9 @@ class Planner {
 
  private:
   // A device-to-device copy of n floats (cudaMemcpyAsync).
-  static cuda::LaunchPlan copy(int64_t n) { return cuda::elementwise_plan("memcpy", cuda::blocks_to_cover(n, 4), 8.0 * n); }
+  static cuda::LaunchPlan copy(int64_t n) {
+    return cuda::elementwise_plan("memcpy", cuda::blocks_to_cover(n, 4), 8.0 * n);
+  }
 
   const Network& net_;
 };

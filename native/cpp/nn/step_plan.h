@@ -20,7 +20,8 @@ struct PlannedLaunch {
   cuda::LaunchPlan plan;
 };
 
-std::vector<PlannedLaunch> plan_training_step(const ModelConfig& config, int64_t batch, LossKind loss = LossKind::CrossEntropy);
+std::vector<PlannedLaunch> plan_training_step(const ModelConfig& config, int64_t batch,
+                                              LossKind loss = LossKind::CrossEntropy);
 std::vector<PlannedLaunch> plan_inference(const ModelConfig& config, int64_t batch);
 
 }  // namespace dmdlk

@@ -12,10 +12,10 @@
 namespace dmdlk {
 
 struct ModuleCost {
-  std::string module;       // stem, level2, ..., decoder1, head
+  std::string module;  // stem, level2, ..., decoder1, head
   int64_t parameters = 0;
-  int64_t macs = 0;         // per image, forward
-  int64_t offset_macs = 0;  // of which in DDLK's offset convolutions
+  int64_t macs = 0;              // per image, forward
+  int64_t offset_macs = 0;       // of which in DDLK's offset convolutions
   int64_t activation_bytes = 0;  // per image, training
 };
 

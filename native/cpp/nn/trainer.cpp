@@ -15,7 +15,8 @@ AdamTrainer::AdamTrainer(Model& model, AdamOptions options, LossKind loss)
     if (layout[i].kind == TensorKind::Buffer) buffer_indices_.push_back(i);
     if (layout[i].kind != TensorKind::Parameter) continue;
     const Tensor& t = state[i].second;
-    slots_.push_back({i, Tensor::zeros(t.shape(), t.dtype(), t.device()), Tensor::zeros(t.shape(), t.dtype(), t.device())});
+    slots_.push_back(
+        {i, Tensor::zeros(t.shape(), t.dtype(), t.device()), Tensor::zeros(t.shape(), t.dtype(), t.device())});
   }
 }
 
@@ -39,8 +40,8 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
     throw;
   }
   // Gradients come in checkpoint order, parameters only: one per slot.
-  DMDLK_CHECK(out.gradients.size() == slots_.size(), ErrorCode::Internal, "expected ", slots_.size(), " gradients, got ",
-              out.gradients.size());
+  DMDLK_CHECK(out.gradients.size() == slots_.size(), ErrorCode::Internal, "expected ", slots_.size(),
+              " gradients, got ", out.gradients.size());
   Tensor bad = Tensor::zeros({1}, DType::I32, model_.device());
   count_nonfinite(out.loss, bad);
   for (const auto& [name, g] : out.gradients) count_nonfinite(g, bad);
@@ -48,11 +49,11 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
   int32_t nonfinite = bad.to(Device::cpu()).to_vector<int32_t>()[0];
   if (nonfinite > 0) {
     model_.set_state(buffers);
-    std::string what = std::isnan(loss)      ? "the loss is NaN"
-                       : std::isinf(loss)    ? "the loss is infinite"
-                                             : concat("the gradients hold ", nonfinite, " NaN or infinite values");
-    throw Error(ErrorCode::NonFinite,
-                concat("training step ", step_ + 1, ": ", what, "; the weights were left as they were before this step"));
+    std::string what = std::isnan(loss)   ? "the loss is NaN"
+                       : std::isinf(loss) ? "the loss is infinite"
+                                          : concat("the gradients hold ", nonfinite, " NaN or infinite values");
+    throw Error(ErrorCode::NonFinite, concat("training step ", step_ + 1, ": ", what,
+                                             "; the weights were left as they were before this step"));
   }
   AdamOptions o = options_;
   o.step = ++step_;

@@ -33,7 +33,7 @@ class AdamTrainer {
   Model& model_;
   AdamOptions options_;
   LossKind loss_;
-  std::vector<Slot> slots_;  // one per parameter, in checkpoint order
+  std::vector<Slot> slots_;             // one per parameter, in checkpoint order
   std::vector<size_t> buffer_indices_;  // BatchNorm statistics' places in model.state()
   int64_t step_ = 0;
 };

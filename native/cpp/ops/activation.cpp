@@ -6,8 +6,8 @@
 #include "core/thread_pool.h"
 #include "cuda/activation.cuh"
 #include "ops/activation_kernels.h"
-#include "ops/backend.h"
 #include "ops/attr_reader.h"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -71,7 +71,8 @@ Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x) {
 
 // ---- the graph's activations (GELU, SiLU, sigmoid) --------------------------------
 extern const OpDef activation_op{
-    OpKind::Activation, "activation",
+    OpKind::Activation,
+    "activation",
     [](const json::Value& j) -> OpAttrs {
       std::string kind = AttrReader(j, "activation").string("kind", "gelu");
       if (kind == "gelu") return Activation::Gelu;
@@ -84,11 +85,14 @@ extern const OpDef activation_op{
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a) {
       return Tensors{activation_backward(std::get<Activation>(a), d[0], in[0])};
     },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return OpCost{0, 2 * shapes_bytes(in)};
+    },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       int64_t n = shape_numel(in[0]), bytes = int64_t(dtype_size(t));
       return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_activation_forward(n, bytes)
-                                                                  : cuda_ops::plan_activation_backward(n, bytes)};
-    }};
+                                                                 : cuda_ops::plan_activation_backward(n, bytes)};
+    },
+};
 
 }  // namespace dmdlk

@@ -16,7 +16,9 @@ DMDLK_HD float exp_of(float x) { return expf(x); }
 DMDLK_HD double exp_of(double x) { return exp(x); }
 
 template <typename T>
-DMDLK_HD T sigmoid_of(T x) { return T(1) / (T(1) + exp_of(-x)); }
+DMDLK_HD T sigmoid_of(T x) {
+  return T(1) / (T(1) + exp_of(-x));
+}
 
 template <typename T>
 DMDLK_HD T activate(Activation a, T x) {

@@ -46,7 +46,8 @@ void backward(Activation a, const float* dy, const float* x, float* dx, int64_t 
   switch (a) {
     case Activation::Gelu:
       for (int64_t i = lo; i < hi; ++i)
-        dx[i] = dy[i] * (0.5f * (1.0f + fast_erf(x[i] * kSqrtHalf)) + x[i] * fast_exp(-0.5f * x[i] * x[i]) * kInvSqrt2Pi);
+        dx[i] =
+            dy[i] * (0.5f * (1.0f + fast_erf(x[i] * kSqrtHalf)) + x[i] * fast_exp(-0.5f * x[i] * x[i]) * kInvSqrt2Pi);
       break;
     case Activation::Silu:
       for (int64_t i = lo; i < hi; ++i) {

@@ -35,21 +35,22 @@ void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const 
     check_shape(*t, params.shape(), op, name);
   }
   DMDLK_CHECK(o.step >= 1, ErrorCode::InvalidArg, op, ": step must be >= 1, got ", o.step);
-  DMDLK_CHECK(o.lr >= 0 && o.eps > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1 && o.weight_decay >= 0,
-              ErrorCode::InvalidArg, op, ": needs lr >= 0, eps > 0, betas in [0, 1) and weight_decay >= 0");
+  DMDLK_CHECK(
+      o.lr >= 0 && o.eps > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1 && o.weight_decay >= 0,
+      ErrorCode::InvalidArg, op, ": needs lr >= 0, eps > 0, betas in [0, 1) and weight_decay >= 0");
   double lr_corrected = o.lr / (1 - std::pow(o.beta1, double(o.step)));
   double sqrt_bc2 = std::sqrt(1 - std::pow(o.beta2, double(o.step)));
   dispatch_floating(params.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(params.device(), adam_step, params.numel(), params.data<T>(), grads.data<T>(), m.data<T>(), v.data<T>(),
-                    lr_corrected, sqrt_bc2, o);
+    DMDLK_ON_DEVICE(params.device(), adam_step, params.numel(), params.data<T>(), grads.data<T>(), m.data<T>(),
+                    v.data<T>(), lr_corrected, sqrt_bc2, o);
   });
 }
 
 void count_nonfinite(const Tensor& t, Tensor& counter) {
   check_floating(t, "count_nonfinite", "t");
-  DMDLK_CHECK(counter.dtype() == DType::I32 && counter.numel() == 1 && counter.device() == t.device(), ErrorCode::InvalidArg,
-              "count_nonfinite: counter must be int32 [1] on t's device");
+  DMDLK_CHECK(counter.dtype() == DType::I32 && counter.numel() == 1 && counter.device() == t.device(),
+              ErrorCode::InvalidArg, "count_nonfinite: counter must be int32 [1] on t's device");
   dispatch_floating(t.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(t.device(), count_nonfinite, t.numel(), t.data<T>(), counter.data<int32_t>());

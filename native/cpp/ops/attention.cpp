@@ -5,9 +5,9 @@
 
 #include "core/thread_pool.h"
 #include "cuda/attention.cuh"
+#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/gemm.h"
-#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 #include "ops/softmax_row.h"
@@ -17,9 +17,10 @@ namespace dmdlk {
 namespace {
 
 // q, k, v [W, N, C] and rel_pos [heads, 2wh − 1, 2ww − 1], from their shapes.
-AttentionShape attention_shape(const Shape& q, const Shape& k, const Shape& v, const Shape& rel_pos, const AttentionAttrs& a,
-                               const char* op) {
-  DMDLK_CHECK(q.size() == 3, ErrorCode::Shape, op, ": q must have rank 3 ([windows, tokens, channels]), got shape ", shape_str(q));
+AttentionShape attention_shape(const Shape& q, const Shape& k, const Shape& v, const Shape& rel_pos,
+                               const AttentionAttrs& a, const char* op) {
+  DMDLK_CHECK(q.size() == 3, ErrorCode::Shape, op, ": q must have rank 3 ([windows, tokens, channels]), got shape ",
+              shape_str(q));
   DMDLK_CHECK(k == q, ErrorCode::Shape, op, ": k must have shape ", shape_str(q), ", got ", shape_str(k));
   DMDLK_CHECK(v == q, ErrorCode::Shape, op, ": v must have shape ", shape_str(q), ", got ", shape_str(v));
   AttentionShape s{q[0], q[1], q[2], a.heads, a.window_h, a.window_w, a.scale};
@@ -29,7 +30,8 @@ AttentionShape attention_shape(const Shape& q, const Shape& k, const Shape& v, c
               a.window_h, "×", a.window_w, " window holds ", a.window_h * a.window_w, " tokens but q has ", s.tokens);
   DMDLK_CHECK(std::isfinite(a.scale), ErrorCode::InvalidArg, op, ": scale must be finite");
   Shape table{a.heads, 2 * a.window_h - 1, 2 * a.window_w - 1};
-  DMDLK_CHECK(rel_pos == table, ErrorCode::Shape, op, ": rel_pos must have shape ", shape_str(table), ", got ", shape_str(rel_pos));
+  DMDLK_CHECK(rel_pos == table, ErrorCode::Shape, op, ": rel_pos must have shape ", shape_str(table), ", got ",
+              shape_str(rel_pos));
   return s;
 }
 
@@ -160,13 +162,14 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   check_compatible(forward.logsumexp, q, op, "logsumexp", "q");
   check_shape(forward.logsumexp, {s.windows, heads, s.tokens}, op, "logsumexp");
   AttentionGrads g{Tensor::empty(q.shape(), q.dtype(), q.device()), Tensor::empty(q.shape(), q.dtype(), q.device()),
-                   Tensor::empty(q.shape(), q.dtype(), q.device()), Tensor::zeros(rel_pos.shape(), q.dtype(), q.device())};
+                   Tensor::empty(q.shape(), q.dtype(), q.device()),
+                   Tensor::zeros(rel_pos.shape(), q.dtype(), q.device())};
   if (q.numel() == 0) return g;
   dispatch_floating(q.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(q.device(), attention_backward, s, dout.data<T>(), q.data<T>(), k.data<T>(), v.data<T>(),
-                    rel_pos.data<T>(), forward.out.data<T>(), forward.logsumexp.data<T>(), g.dq.data<T>(), g.dk.data<T>(),
-                    g.dv.data<T>(), g.drel_pos.data<T>());
+                    rel_pos.data<T>(), forward.out.data<T>(), forward.logsumexp.data<T>(), g.dq.data<T>(),
+                    g.dk.data<T>(), g.dv.data<T>(), g.drel_pos.data<T>());
   });
   return g;
 }
@@ -174,7 +177,8 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
 // ---- the graph's attention: inputs q, k, v, rel_pos; outputs the tokens and
 // each score row's log-sum-exp (which the backward reads) ------------------------
 extern const OpDef attention_op{
-    OpKind::Attention, "attention",
+    OpKind::Attention,
+    "attention",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "attention");
       auto [wh, ww] = r.pair("window", 1);
@@ -207,6 +211,7 @@ extern const OpDef attention_op{
       std::vector<cuda::LaunchPlan> plans{cuda::plan_fill_zero(int64_t(shapes_bytes({in[3]}, t)))};  // drel_pos
       for (const cuda::LaunchPlan& p : cuda_ops::plan_attention_backward(s, bytes)) plans.push_back(p);
       return plans;
-    }};
+    },
+};
 
 }  // namespace dmdlk

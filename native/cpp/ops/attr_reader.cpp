@@ -16,8 +16,8 @@ int64_t to_integer(const json::Value& v, bool* ok) {
 }  // namespace
 
 AttrReader::AttrReader(const json::Value& object, const char* op) : object_(object), op_(op) {
-  DMDLK_CHECK(object.kind == json::Value::Kind::Object || object.kind == json::Value::Kind::Null, ErrorCode::InvalidArg, op,
-              ": attributes must be a JSON object");
+  DMDLK_CHECK(object.kind == json::Value::Kind::Object || object.kind == json::Value::Kind::Null, ErrorCode::InvalidArg,
+              op, ": attributes must be a JSON object");
 }
 
 const json::Value* AttrReader::find(const char* key) const {

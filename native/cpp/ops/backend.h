@@ -22,9 +22,8 @@ namespace dmdlk {
 }  // namespace dmdlk
 
 #ifdef DMDLK_WITH_CUDA
-#define DMDLK_ON_DEVICE(device, kernel, ...)                                       \
-  ((device).is_cpu() ? ::dmdlk::cpu_ops::kernel(__VA_ARGS__)                       \
-                     : ::dmdlk::cuda_ops::kernel((device).index, __VA_ARGS__))
+#define DMDLK_ON_DEVICE(device, kernel, ...) \
+  ((device).is_cpu() ? ::dmdlk::cpu_ops::kernel(__VA_ARGS__) : ::dmdlk::cuda_ops::kernel((device).index, __VA_ARGS__))
 #else
 #define DMDLK_ON_DEVICE(device, kernel, ...) \
   ((device).is_cpu() ? ::dmdlk::cpu_ops::kernel(__VA_ARGS__) : ::dmdlk::no_cuda_in_this_build())

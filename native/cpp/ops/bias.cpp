@@ -30,8 +30,8 @@ void bias_grad(const ChannelLayout& l, const T* dy, T* grad) {
   });
 }
 
-#define INSTANTIATE(T)                                                  \
-  template void add_bias<T>(const ChannelLayout&, const T*, T*);       \
+#define INSTANTIATE(T)                                           \
+  template void add_bias<T>(const ChannelLayout&, const T*, T*); \
   template void bias_grad<T>(const ChannelLayout&, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -20,15 +20,23 @@ constexpr int64_t kElementGrain = 16384;
 template <typename T>
 void binary_row(BinaryOp op, const T* a, int64_t sa, const T* b, int64_t sb, T* y, int64_t n) {
   if (op == BinaryOp::Add) {
-    if (sa && sb) for (int64_t j = 0; j < n; ++j) y[j] = a[j] + b[j];
-    else if (sa) for (int64_t j = 0; j < n; ++j) y[j] = a[j] + b[0];
-    else if (sb) for (int64_t j = 0; j < n; ++j) y[j] = a[0] + b[j];
-    else for (int64_t j = 0; j < n; ++j) y[j] = a[0] + b[0];
+    if (sa && sb)
+      for (int64_t j = 0; j < n; ++j) y[j] = a[j] + b[j];
+    else if (sa)
+      for (int64_t j = 0; j < n; ++j) y[j] = a[j] + b[0];
+    else if (sb)
+      for (int64_t j = 0; j < n; ++j) y[j] = a[0] + b[j];
+    else
+      for (int64_t j = 0; j < n; ++j) y[j] = a[0] + b[0];
   } else {
-    if (sa && sb) for (int64_t j = 0; j < n; ++j) y[j] = a[j] * b[j];
-    else if (sa) for (int64_t j = 0; j < n; ++j) y[j] = a[j] * b[0];
-    else if (sb) for (int64_t j = 0; j < n; ++j) y[j] = a[0] * b[j];
-    else for (int64_t j = 0; j < n; ++j) y[j] = a[0] * b[0];
+    if (sa && sb)
+      for (int64_t j = 0; j < n; ++j) y[j] = a[j] * b[j];
+    else if (sa)
+      for (int64_t j = 0; j < n; ++j) y[j] = a[j] * b[0];
+    else if (sb)
+      for (int64_t j = 0; j < n; ++j) y[j] = a[0] * b[j];
+    else
+      for (int64_t j = 0; j < n; ++j) y[j] = a[0] * b[0];
   }
 }
 
@@ -50,9 +58,12 @@ void binary_forward(BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* 
 template <typename T>
 T row_dot(const T* dy, const T* other, int64_t so, int64_t n) {
   T sum = 0;
-  if (!other) for (int64_t j = 0; j < n; ++j) sum += dy[j];
-  else if (so) for (int64_t j = 0; j < n; ++j) sum += dy[j] * other[j];
-  else for (int64_t j = 0; j < n; ++j) sum += dy[j] * other[0];
+  if (!other)
+    for (int64_t j = 0; j < n; ++j) sum += dy[j];
+  else if (so)
+    for (int64_t j = 0; j < n; ++j) sum += dy[j] * other[j];
+  else
+    for (int64_t j = 0; j < n; ++j) sum += dy[j] * other[0];
   return sum;
 }
 
@@ -80,20 +91,24 @@ void reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const T* o
     // The operand runs along the innermost axis: each of its rows accumulates
     // the matching rows of every reduced position.
     int64_t inner = plan.target_size[last];
-    parallel_for(0, n / inner, std::max<int64_t>(1, kElementGrain / (inner * plan.reduce_count)), [&](int64_t lo, int64_t hi) {
-      for (int64_t row = lo; row < hi; ++row) {
-        T* g = grad + row * inner;
-        std::fill(g, g + inner, T(0));
-        for (int64_t r = 0; r < plan.reduce_count; ++r) {
-          int64_t oo, bo;
-          reduce_offsets(plan, row * inner, r, &oo, &bo);
-          const T* d = dy + oo;
-          if (!other) for (int64_t j = 0; j < inner; ++j) g[j] += d[j];
-          else if (so) for (int64_t j = 0; j < inner; ++j) g[j] += d[j] * other[bo + j];
-          else for (int64_t j = 0; j < inner; ++j) g[j] += d[j] * other[bo];
-        }
-      }
-    });
+    parallel_for(0, n / inner, std::max<int64_t>(1, kElementGrain / (inner * plan.reduce_count)),
+                 [&](int64_t lo, int64_t hi) {
+                   for (int64_t row = lo; row < hi; ++row) {
+                     T* g = grad + row * inner;
+                     std::fill(g, g + inner, T(0));
+                     for (int64_t r = 0; r < plan.reduce_count; ++r) {
+                       int64_t oo, bo;
+                       reduce_offsets(plan, row * inner, r, &oo, &bo);
+                       const T* d = dy + oo;
+                       if (!other)
+                         for (int64_t j = 0; j < inner; ++j) g[j] += d[j];
+                       else if (so)
+                         for (int64_t j = 0; j < inner; ++j) g[j] += d[j] * other[bo + j];
+                       else
+                         for (int64_t j = 0; j < inner; ++j) g[j] += d[j] * other[bo];
+                     }
+                   }
+                 });
     return;
   }
   parallel_for(0, n, std::max<int64_t>(1, kElementGrain / plan.reduce_count), [&](int64_t lo, int64_t hi) {
@@ -165,21 +180,25 @@ BinaryGrads mul_backward(const Tensor& dy, const Tensor& a, const Tensor& b) {
 // ---- the graph's add and mul ------------------------------------------------------
 namespace {
 
-std::vector<Shape> binary_shape(const std::vector<Shape>& in, const OpAttrs&) { return {broadcast_shape(in[0], in[1], "graph")}; }
+std::vector<Shape> binary_shape(const std::vector<Shape>& in, const OpAttrs&) {
+  return {broadcast_shape(in[0], in[1], "graph")};
+}
 
 // Forward: one launch. Backward (as reduce_to): a launch per operand that was
 // broadcast, or, for mul, per operand.
-std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DType t, Pass pass, BinaryOp op) {
+template <BinaryOp op>
+std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
   Shape out = broadcast_shape(in[0], in[1], "graph");
   int64_t bytes = int64_t(dtype_size(t));
-  if (pass == Pass::Forward) return {cuda_ops::plan_binary_forward(make_broadcast_plan(in[0], in[1], "graph"), shape_numel(out), bytes)};
+  if (pass == Pass::Forward)
+    return {cuda_ops::plan_binary_forward(make_broadcast_plan(in[0], in[1], "graph"), shape_numel(out), bytes)};
   std::vector<cuda::LaunchPlan> plans;
   for (int i = 0; i < 2; ++i) {
     bool product = op == BinaryOp::Mul;
     if (!product && in[size_t(i)] == out) continue;
     const Shape& other = in[size_t(1 - i)];
     plans.push_back(cuda_ops::plan_reduce_broadcast(make_reduce_plan(out, in[size_t(i)], product ? &other : nullptr),
-                                                   shape_numel(in[size_t(i)]), product, bytes));
+                                                    shape_numel(in[size_t(i)]), product, bytes));
   }
   return plans;
 }
@@ -188,28 +207,36 @@ OpCost binary_cost(const std::vector<Shape>& in, const OpAttrs& a) {
   return {0, shapes_bytes({in[0], in[1], binary_shape(in, a)[0]})};
 }
 
+template <BinaryOp op>
+Tensors binary_forward_op(const Tensors& in, const OpAttrs&) {
+  return Tensors{op == BinaryOp::Add ? add(in[0], in[1]) : mul(in[0], in[1])};
+}
+
+template <BinaryOp op>
+Tensors binary_backward_op(const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+  BinaryGrads g = op == BinaryOp::Add ? add_backward(d[0], in[0], in[1]) : mul_backward(d[0], in[0], in[1]);
+  return Tensors{g.da, g.db};
+}
+
+// add and mul differ only in their kind, name and BinaryOp (constexpr: the
+// definitions are constant-initialised, as the other ops' are).
+template <BinaryOp op>
+constexpr OpDef binary_op_def(OpKind kind, const char* name) {
+  return OpDef{
+      kind,
+      name,
+      no_attrs,
+      binary_shape,
+      binary_forward_op<op>,
+      binary_backward_op<op>,
+      binary_cost,
+      binary_launches<op>,
+  };
+}
+
 }  // namespace
 
-extern const OpDef add_op{
-    OpKind::Add, "add",
-    no_attrs, binary_shape,
-    [](const Tensors& in, const OpAttrs&) { return Tensors{add(in[0], in[1])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
-      BinaryGrads g = add_backward(d[0], in[0], in[1]);
-      return Tensors{g.da, g.db};
-    },
-    binary_cost,
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return binary_launches(in, t, pass, BinaryOp::Add); }};
-
-extern const OpDef mul_op{
-    OpKind::Mul, "mul",
-    no_attrs, binary_shape,
-    [](const Tensors& in, const OpAttrs&) { return Tensors{mul(in[0], in[1])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
-      BinaryGrads g = mul_backward(d[0], in[0], in[1]);
-      return Tensors{g.da, g.db};
-    },
-    binary_cost,
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return binary_launches(in, t, pass, BinaryOp::Mul); }};
+extern const OpDef add_op = binary_op_def<BinaryOp::Add>(OpKind::Add, "add");
+extern const OpDef mul_op = binary_op_def<BinaryOp::Mul>(OpKind::Mul, "mul");
 
 }  // namespace dmdlk

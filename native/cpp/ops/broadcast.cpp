@@ -13,14 +13,15 @@ void align(const Shape& shape, int rank, int64_t* out) {
 
 Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
   int rank = static_cast<int>(std::max(a.size(), b.size()));
-  DMDLK_CHECK(rank <= kMaxBroadcastRank, ErrorCode::Shape, op, ": at most ", kMaxBroadcastRank, " axes are supported, got ", rank);
+  DMDLK_CHECK(rank <= kMaxBroadcastRank, ErrorCode::Shape, op, ": at most ", kMaxBroadcastRank,
+              " axes are supported, got ", rank);
   int64_t as[kMaxBroadcastRank], bs[kMaxBroadcastRank];
   align(a, rank, as);
   align(b, rank, bs);
   Shape out(static_cast<size_t>(rank), 0);
   for (int d = 0; d < rank; ++d) {
-    DMDLK_CHECK(as[d] == bs[d] || as[d] == 1 || bs[d] == 1, ErrorCode::Shape, op, ": shapes ", shape_str(a), " (a) and ",
-                shape_str(b), " (b) do not broadcast");
+    DMDLK_CHECK(as[d] == bs[d] || as[d] == 1 || bs[d] == 1, ErrorCode::Shape, op, ": shapes ", shape_str(a),
+                " (a) and ", shape_str(b), " (b) do not broadcast");
     out[size_t(d)] = as[d] == 1 ? bs[d] : as[d];
   }
   return out;

@@ -22,10 +22,10 @@ struct BroadcastPlan {
 // the sum over the `reduce_count` output elements that read it.
 struct ReducePlan {
   int rank = 0;
-  int64_t target_size[kMaxBroadcastRank] = {};  // the operand's extents (1 where broadcast)
-  int64_t reduce_size[kMaxBroadcastRank] = {};  // the output's extent where the operand has 1, else 1
-  int64_t out_stride[kMaxBroadcastRank] = {};   // contiguous strides of the output
-  int64_t other_stride[kMaxBroadcastRank] = {}; // the other operand's strides over output coordinates
+  int64_t target_size[kMaxBroadcastRank] = {};   // the operand's extents (1 where broadcast)
+  int64_t reduce_size[kMaxBroadcastRank] = {};   // the output's extent where the operand has 1, else 1
+  int64_t out_stride[kMaxBroadcastRank] = {};    // contiguous strides of the output
+  int64_t other_stride[kMaxBroadcastRank] = {};  // the other operand's strides over output coordinates
   int64_t reduce_count = 1;
 };
 

@@ -14,11 +14,11 @@
 
 #include "core/thread_pool.h"
 #include "cuda/conv2d.cuh"
+#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/depthwise_conv2d.h"
 #include "ops/im2col.h"
-#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -28,8 +28,8 @@ namespace dmdlk {
 // from their shapes (what the graph knows before any tensor exists).
 ConvPlan conv_plan(const Shape& x, const Shape& weight, const Conv2dOptions& o, const char* op) {
   DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
-  DMDLK_CHECK(weight.size() == 4, ErrorCode::Shape, op, ": weight must have rank 4 ([Cout, Cin/groups, kh, kw]), got shape ",
-              shape_str(weight));
+  DMDLK_CHECK(weight.size() == 4, ErrorCode::Shape, op,
+              ": weight must have rank 4 ([Cout, Cin/groups, kh, kw]), got shape ", shape_str(weight));
   DMDLK_CHECK(o.groups >= 1, ErrorCode::InvalidArg, op, ": groups must be >= 1, got ", o.groups);
   ConvPlan p;
   p.batch = x[0];
@@ -39,13 +39,13 @@ ConvPlan conv_plan(const Shape& x, const Shape& weight, const Conv2dOptions& o, 
   DMDLK_CHECK(p.in_channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op,
               ": groups = ", o.groups, " must divide the input channels (", p.in_channels,
               ") and the output channels (", p.out_channels, ")");
-  DMDLK_CHECK(weight[1] == p.in_channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
-              p.out_channels, ", ", p.in_channels / o.groups, ", kh, kw] for x ", shape_str(x),
-              " and groups = ", o.groups, ", got ", shape_str(weight));
+  DMDLK_CHECK(weight[1] == p.in_channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [", p.out_channels,
+              ", ", p.in_channels / o.groups, ", kh, kw] for x ", shape_str(x), " and groups = ", o.groups, ", got ",
+              shape_str(weight));
   p.geo = conv_geometry(x, weight[2], weight[3], o, op);
   const ConvGeometry& g = p.geo;
-  p.direct_columns = g.kernel_h == 1 && g.kernel_w == 1 && o.stride_h == 1 && o.stride_w == 1 && o.pad_h == 0 &&
-                     o.pad_w == 0;
+  p.direct_columns =
+      g.kernel_h == 1 && g.kernel_w == 1 && o.stride_h == 1 && o.stride_w == 1 && o.pad_h == 0 && o.pad_w == 0;
   p.depthwise = o.groups > 1 && o.groups == p.in_channels && p.out_channels == p.in_channels;
   p.out_shape = {p.batch, p.out_channels, g.out_h, g.out_w};
   return p;
@@ -53,8 +53,7 @@ ConvPlan conv_plan(const Shape& x, const Shape& weight, const Conv2dOptions& o, 
 
 namespace {
 
-ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dOptions& o,
-                   const char* op) {
+ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dOptions& o, const char* op) {
   check_floating(x, op, "x");
   check_compatible(weight, x, op, "weight", "x");
   ConvPlan p = conv_plan(x.shape(), weight.shape(), o, op);
@@ -101,7 +100,9 @@ ConvPlan transposed_plan(const ConvPlan& p) {
 
 // Scratch of the step's allocator (planned like every tensor of a step).
 template <typename T>
-Tensor scratch(int64_t count) { return Tensor::empty({count}, dtype_of<T>::value, Device::cpu()); }
+Tensor scratch(int64_t count) {
+  return Tensor::empty({count}, dtype_of<T>::value, Device::cpu());
+}
 
 // [Cout, Cin/G, kh, kw] → [G][Cin/G][Cout/G, kh, kw], taps reversed.
 template <typename T>
@@ -190,7 +191,9 @@ void conv2d_forward(const ConvPlan& p, const T* x, const T* w, const T* bias, T*
   int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
   for (int64_t n = 0; n < p.batch; ++n) {
     if (p.direct_columns) gemm<T>(conv_forward_gemm(s), 1, w, x + n * x_image, 0, y + n * y_image, bias);
-    else gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, w, group_geometry(p), x + n * x_image, 0, y + n * y_image, bias);
+    else
+      gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, w, group_geometry(p), x + n * x_image, 0, y + n * y_image,
+                      bias);
   }
 }
 
@@ -229,8 +232,8 @@ void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* 
   if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, dy, db);
 }
 
-#define INSTANTIATE(T)                                                 \
-  template void im2col<T>(const ConvGeometry&, const T*, T*);        \
+#define INSTANTIATE(T)                                        \
+  template void im2col<T>(const ConvGeometry&, const T*, T*); \
   template void col2im<T>(const ConvGeometry&, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 #undef INSTANTIATE
@@ -243,8 +246,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), conv2d_forward, p, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
-                    y.data<T>());
+    DMDLK_ON_DEVICE(x.device(), conv2d_forward, p, x.data<T>(), weight.data<T>(),
+                    bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
   });
   return y;
 }
@@ -273,7 +276,8 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
 
 // ---- the graph's conv2d: inputs x, weight and, when it has one, bias --------------
 extern const OpDef conv2d_op{
-    OpKind::Conv2d, "conv2d",
+    OpKind::Conv2d,
+    "conv2d",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "conv2d");
       auto [sh, sw] = r.pair("stride", 1);
@@ -301,6 +305,7 @@ extern const OpDef conv2d_op{
       int64_t bytes = int64_t(dtype_size(t));
       return pass == Pass::Forward ? cuda_ops::plan_conv2d_forward(p, bytes, in.size() > 2)
                                    : cuda_ops::plan_conv2d_backward(p, bytes, in.size() > 2);
-    }};
+    },
+};
 
 }  // namespace dmdlk

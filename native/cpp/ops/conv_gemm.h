@@ -20,22 +20,27 @@ struct ConvGemmShape {
 inline GemmShape conv_forward_gemm(const ConvGemmShape& s) {
   GemmShape g;
   g.m = s.group_out, g.n = s.cols, g.k = s.group_rows, g.lda = s.group_rows, g.ldb = s.cols, g.ldc = s.cols;
-  g.batch = s.groups, g.stride_a = s.group_out * s.group_rows, g.stride_b = s.group_rows * s.cols, g.stride_c = s.group_out * s.cols;
+  g.batch = s.groups, g.stride_a = s.group_out * s.group_rows, g.stride_b = s.group_rows * s.cols,
+  g.stride_c = s.group_out * s.cols;
   return g;
 }
 
 inline GemmShape conv_weight_grad_gemm(const ConvGemmShape& s) {
   GemmShape g;
-  g.m = s.group_out, g.n = s.group_rows, g.k = s.cols, g.trans_b = true, g.lda = s.cols, g.ldb = s.cols, g.ldc = s.group_rows;
-  g.batch = s.groups, g.stride_a = s.group_out * s.cols, g.stride_b = s.group_rows * s.cols, g.stride_c = s.group_out * s.group_rows;
+  g.m = s.group_out, g.n = s.group_rows, g.k = s.cols, g.trans_b = true, g.lda = s.cols, g.ldb = s.cols,
+  g.ldc = s.group_rows;
+  g.batch = s.groups, g.stride_a = s.group_out * s.cols, g.stride_b = s.group_rows * s.cols,
+  g.stride_c = s.group_out * s.group_rows;
   return g;
 }
 
 // dcolumns[G][K, P] = weightᵀ · dy.
 inline GemmShape conv_column_grad_gemm(const ConvGemmShape& s) {
   GemmShape g;
-  g.m = s.group_rows, g.n = s.cols, g.k = s.group_out, g.trans_a = true, g.lda = s.group_rows, g.ldb = s.cols, g.ldc = s.cols;
-  g.batch = s.groups, g.stride_a = s.group_out * s.group_rows, g.stride_b = s.group_out * s.cols, g.stride_c = s.group_rows * s.cols;
+  g.m = s.group_rows, g.n = s.cols, g.k = s.group_out, g.trans_a = true, g.lda = s.group_rows, g.ldb = s.cols,
+  g.ldc = s.cols;
+  g.batch = s.groups, g.stride_a = s.group_out * s.group_rows, g.stride_b = s.group_out * s.cols,
+  g.stride_c = s.group_rows * s.cols;
   return g;
 }
 

@@ -32,12 +32,12 @@ struct ConvGeometry {
 // than the padded input.
 template <typename Options>
 ConvGeometry conv_geometry(const Shape& x, int64_t kernel_h, int64_t kernel_w, const Options& o, const char* op) {
-  DMDLK_CHECK(o.stride_h >= 1 && o.stride_w >= 1, ErrorCode::InvalidArg, op, ": stride must be >= 1, got [",
-              o.stride_h, ", ", o.stride_w, "]");
+  DMDLK_CHECK(o.stride_h >= 1 && o.stride_w >= 1, ErrorCode::InvalidArg, op, ": stride must be >= 1, got [", o.stride_h,
+              ", ", o.stride_w, "]");
   DMDLK_CHECK(o.dilation_h >= 1 && o.dilation_w >= 1, ErrorCode::InvalidArg, op, ": dilation must be >= 1, got [",
               o.dilation_h, ", ", o.dilation_w, "]");
-  DMDLK_CHECK(o.pad_h >= 0 && o.pad_w >= 0, ErrorCode::InvalidArg, op, ": padding must be >= 0, got [", o.pad_h,
-              ", ", o.pad_w, "]");
+  DMDLK_CHECK(o.pad_h >= 0 && o.pad_w >= 0, ErrorCode::InvalidArg, op, ": padding must be >= 0, got [", o.pad_h, ", ",
+              o.pad_w, "]");
   ConvGeometry g;
   g.channels = x[1], g.height = x[2], g.width = x[3];
   g.kernel_h = kernel_h, g.kernel_w = kernel_w;

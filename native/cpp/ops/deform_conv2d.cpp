@@ -2,10 +2,10 @@
 
 #include "core/thread_pool.h"
 #include "cuda/deform_conv2d.cuh"
+#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_depthwise_cpu.h"
-#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -17,8 +17,8 @@ namespace dmdlk {
 DeformPlan deform_plan(const Shape& x, const Shape& offset, const Shape& weight, const Shape* mask,
                        const DeformConv2dOptions& o, const char* op) {
   DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, Cin, H, W]), got shape ", shape_str(x));
-  DMDLK_CHECK(weight.size() == 4, ErrorCode::Shape, op, ": weight must have rank 4 ([Cout, Cin/groups, kh, kw]), got shape ",
-              shape_str(weight));
+  DMDLK_CHECK(weight.size() == 4, ErrorCode::Shape, op,
+              ": weight must have rank 4 ([Cout, Cin/groups, kh, kw]), got shape ", shape_str(weight));
   DMDLK_CHECK(offset.size() == 4, ErrorCode::Shape, op,
               ": offset must have rank 4 ([N, 2·offset_groups·kh·kw, Ho, Wo]), got shape ", shape_str(offset));
   DMDLK_CHECK(o.groups >= 1, ErrorCode::InvalidArg, op, ": groups must be >= 1, got ", o.groups);
@@ -28,10 +28,11 @@ DeformPlan deform_plan(const Shape& x, const Shape& offset, const Shape& weight,
   p.groups = o.groups;
   DeformGeometry& g = p.geo;
   static_cast<ConvGeometry&>(g) = conv_geometry(x, weight[2], weight[3], o, op);
-  DMDLK_CHECK(g.channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op, ": groups = ", o.groups,
-              " must divide the input channels (", g.channels, ") and the output channels (", p.out_channels, ")");
-  DMDLK_CHECK(weight[1] == g.channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [",
-              p.out_channels, ", ", g.channels / o.groups, ", kh, kw] for x ", shape_str(x), ", got ", shape_str(weight));
+  DMDLK_CHECK(g.channels % o.groups == 0 && p.out_channels % o.groups == 0, ErrorCode::Shape, op,
+              ": groups = ", o.groups, " must divide the input channels (", g.channels, ") and the output channels (",
+              p.out_channels, ")");
+  DMDLK_CHECK(weight[1] == g.channels / o.groups, ErrorCode::Shape, op, ": weight must have shape [", p.out_channels,
+              ", ", g.channels / o.groups, ", kh, kw] for x ", shape_str(x), ", got ", shape_str(weight));
   // As torchvision: the number of offset groups follows from the offset's channels.
   int64_t per_group = 2 * g.taps();
   DMDLK_CHECK(offset[1] % per_group == 0 && offset[1] > 0, ErrorCode::Shape, op, ": offset has ", offset[1],
@@ -40,8 +41,8 @@ DeformPlan deform_plan(const Shape& x, const Shape& offset, const Shape& weight,
   DMDLK_CHECK(g.channels % g.offset_groups == 0, ErrorCode::Shape, op, ": ", g.offset_groups,
               " offset groups do not divide the ", g.channels, " input channels");
   Shape want_offset{p.batch, offset[1], g.out_h, g.out_w};
-  DMDLK_CHECK(offset == want_offset, ErrorCode::Shape, op, ": offset must have shape ", shape_str(want_offset), ", got ",
-              shape_str(offset));
+  DMDLK_CHECK(offset == want_offset, ErrorCode::Shape, op, ": offset must have shape ", shape_str(want_offset),
+              ", got ", shape_str(offset));
   if (mask) {
     Shape want_mask{p.batch, g.offset_groups * g.taps(), g.out_h, g.out_w};
     DMDLK_CHECK(*mask == want_mask, ErrorCode::Shape, op, ": mask must have shape ", shape_str(want_mask), ", got ",
@@ -59,7 +60,8 @@ DeformPlan plan_deform(const Tensor& x, const Tensor& offset, const Tensor& weig
   check_compatible(weight, x, op, "weight", "x");
   check_compatible(offset, x, op, "offset", "x");
   if (mask.defined()) check_compatible(mask, x, op, "mask", "x");
-  DeformPlan p = deform_plan(x.shape(), offset.shape(), weight.shape(), mask.defined() ? &mask.shape() : nullptr, o, op);
+  DeformPlan p =
+      deform_plan(x.shape(), offset.shape(), weight.shape(), mask.defined() ? &mask.shape() : nullptr, o, op);
   if (bias && bias->defined()) {
     check_compatible(*bias, x, op, "bias", "x");
     check_shape(*bias, {p.out_channels}, op, "bias");
@@ -84,7 +86,7 @@ void deform_im2col(const DeformGeometry& g, const T* x, const T* offset, const T
 // doffset / dmask: one (offset group, tap) row of pixels per task.
 template <typename T>
 void deform_col2im(const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol, T* dx,
-                       T* doffset, T* dmask) {
+                   T* doffset, T* dmask) {
   parallel_for(0, g.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
       T* plane = dx + c * g.height * g.width;
@@ -120,10 +122,13 @@ T* image(T* t, int64_t n, int64_t per_image) {
 }
 
 template <typename T>
-Tensor columns(const DeformGeometry& g) { return Tensor::empty({g.col_rows(), g.pixels()}, dtype_of<T>::value, Device::cpu()); }
+Tensor columns(const DeformGeometry& g) {
+  return Tensor::empty({g.col_rows(), g.pixels()}, dtype_of<T>::value, Device::cpu());
+}
 
 template <typename T>
-void deform_conv2d_forward(const DeformPlan& p, const T* x, const T* offset, const T* w, const T* mask, const T* bias, T* y) {
+void deform_conv2d_forward(const DeformPlan& p, const T* x, const T* offset, const T* w, const T* mask, const T* bias,
+                           T* y) {
   const DeformGeometry& g = p.geo;
   if (p.ddlk_form()) {
     deform_depthwise_forward(g, p.batch, x, offset, w, y);
@@ -142,8 +147,8 @@ void deform_conv2d_forward(const DeformPlan& p, const T* x, const T* offset, con
 
 // dx, doffset, dw (and dmask, db) arrive zeroed, as CUDA's.
 template <typename T>
-void deform_conv2d_backward(const DeformPlan& p, const T* dy, const T* x, const T* offset, const T* w, const T* mask, T* dx,
-                            T* doffset, T* dw, T* dmask, T* db) {
+void deform_conv2d_backward(const DeformPlan& p, const T* dy, const T* x, const T* offset, const T* w, const T* mask,
+                            T* dx, T* doffset, T* dw, T* dmask, T* db) {
   const DeformGeometry& g = p.geo;
   if (p.ddlk_form()) {
     deform_depthwise_backward(g, p.batch, x, offset, w, dy, dx, doffset, dw);
@@ -153,7 +158,8 @@ void deform_conv2d_backward(const DeformPlan& p, const T* dy, const T* x, const 
     int64_t x_image = g.channels * g.height * g.width, off_image = 2 * g.offset_groups * g.taps() * g.pixels();
     int64_t mask_image = g.offset_groups * g.taps() * g.pixels(), y_image = p.out_channels * g.pixels();
     for (int64_t n = 0; n < p.batch; ++n) {
-      const T *xn = x + n * x_image, *on = offset + n * off_image, *mn = image(mask, n, mask_image), *dyn = dy + n * y_image;
+      const T *xn = x + n * x_image, *on = offset + n * off_image, *mn = image(mask, n, mask_image),
+              *dyn = dy + n * y_image;
       deform_im2col(g, xn, on, mn, col.data<T>());
       gemm<T>(conv_weight_grad_gemm(s), 1, dyn, col.data<T>(), n > 0 ? 1 : 0, dw);
       gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dcol.data<T>());
@@ -166,8 +172,8 @@ void deform_conv2d_backward(const DeformPlan& p, const T* dy, const T* x, const 
 
 }  // namespace cpu_ops
 
-Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor& bias, const Tensor& mask,
-                     const DeformConv2dOptions& options) {
+Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight, const Tensor& bias,
+                     const Tensor& mask, const DeformConv2dOptions& options) {
   DeformPlan p = plan_deform(x, offset, weight, &bias, mask, options, "deform_conv2d");
   const DeformGeometry& g = p.geo;
   Tensor y = Tensor::empty({p.batch, p.out_channels, g.out_h, g.out_w}, x.dtype(), x.device());
@@ -197,9 +203,9 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   if (dy.numel() == 0) return grads;
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), deform_conv2d_backward, p, dy.data<T>(), x.data<T>(), offset.data<T>(), weight.data<T>(),
-                    p.has_mask ? mask.data<T>() : nullptr, grads.dx.data<T>(), grads.doffset.data<T>(),
-                    grads.dweight.data<T>(), p.has_mask ? grads.dmask.data<T>() : nullptr,
+    DMDLK_ON_DEVICE(x.device(), deform_conv2d_backward, p, dy.data<T>(), x.data<T>(), offset.data<T>(),
+                    weight.data<T>(), p.has_mask ? mask.data<T>() : nullptr, grads.dx.data<T>(),
+                    grads.doffset.data<T>(), grads.dweight.data<T>(), p.has_mask ? grads.dmask.data<T>() : nullptr,
                     has_bias ? grads.dbias.data<T>() : nullptr);
   });
   return grads;
@@ -227,13 +233,15 @@ DeformPlan deform_plan_of(const std::vector<Shape>& in, const DeformConv2dAttrs&
 }  // namespace
 
 extern const OpDef deform_conv2d_op{
-    OpKind::DeformConv2d, "deform_conv2d",
+    OpKind::DeformConv2d,
+    "deform_conv2d",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "deform_conv2d");
       auto [sh, sw] = r.pair("stride", 1);
       auto [ph, pw] = r.pair("padding", 0);
       auto [dh, dw] = r.pair("dilation", 1);
-      return DeformConv2dAttrs{{sh, sw, ph, pw, dh, dw, r.integer("groups", 1)}, r.boolean("mask", false), r.boolean("bias", false)};
+      return DeformConv2dAttrs{
+          {sh, sw, ph, pw, dh, dw, r.integer("groups", 1)}, r.boolean("mask", false), r.boolean("bias", false)};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       DeformPlan p = deform_plan_of(in, std::get<DeformConv2dAttrs>(a));
@@ -267,6 +275,7 @@ extern const OpDef deform_conv2d_op{
       for (const Shape& s : in) plans.push_back(cuda::plan_fill_zero(int64_t(shapes_bytes({s}, t))));
       for (const cuda::LaunchPlan& c : cuda_ops::plan_deform_conv2d_backward(p, bytes, a.bias)) plans.push_back(c);
       return plans;
-    }};
+    },
+};
 
 }  // namespace dmdlk

@@ -123,7 +123,8 @@ DMDLK_HD void deform_scatter(int64_t height, int64_t width, T y, T x, Add add) {
 
 // Column (c·taps + t, p) of one image: the modulated sample.
 template <typename T>
-DMDLK_HD T deform_im2col_at(const DeformGeometry& g, const T* x, const T* offset, const T* mask, int64_t row, int64_t p) {
+DMDLK_HD T deform_im2col_at(const DeformGeometry& g, const T* x, const T* offset, const T* mask, int64_t row,
+                            int64_t p) {
   int64_t c = row / g.taps(), t = row % g.taps(), og = g.group_of(c);
   T y, xx;
   deform_point(g, offset, og, t, p, &y, &xx);

@@ -187,8 +187,8 @@ void planar_backward(const DeformGeometry& g, int64_t batch, const T* x, const T
 void channels_last_forward(const DeformGeometry& g, int64_t batch, const float* x, const float* offset,
                            const float* weight, float* y, float* scratch) {
   int64_t plane = g.height * g.width, out_plane = g.out_h * g.out_w, taps = g.taps(), c = g.channels;
-  float* xt = scratch;                    // [batch][H·W, C]
-  float* wt = xt + batch * c * plane;     // [taps, C]
+  float* xt = scratch;                 // [batch][H·W, C]
+  float* wt = xt + batch * c * plane;  // [taps, C]
   transpose(batch, c, plane, x, xt);
   transpose(1, c, taps, weight, wt);
   parallel_for(0, batch * g.out_h, 1, [&](int64_t lo, int64_t hi) {
@@ -230,8 +230,9 @@ void channels_last_backward(const DeformGeometry& g, int64_t batch, const float*
       std::fill(dw_item, dw_item + taps * c, 0.0f);
       for (int64_t oy = slice * g.out_h / slices; oy < (slice + 1) * g.out_h / slices; ++oy) {
         row_samples(g, offset + n * offsets, oy, table);
-        deform_avx2::backward_row(c, g.out_w, taps, table.data(), xt + n * image, dyt + (n * out_plane + oy * g.out_w) * c,
-                                  wt, dw_item, dx_item, doffset + n * offsets + oy * g.out_w, out_plane);
+        deform_avx2::backward_row(c, g.out_w, taps, table.data(), xt + n * image,
+                                  dyt + (n * out_plane + oy * g.out_w) * c, wt, dw_item, dx_item,
+                                  doffset + n * offsets + oy * g.out_w, out_plane);
       }
     }
   });
@@ -268,14 +269,17 @@ int64_t backward_scratch(const DeformGeometry& g, int64_t batch) {
 
 // Scratch of the step's allocator (planned like every tensor of a step).
 template <typename T>
-Tensor scratch(int64_t count) { return Tensor::empty({count}, dtype_of<T>::value, Device::cpu()); }
+Tensor scratch(int64_t count) {
+  return Tensor::empty({count}, dtype_of<T>::value, Device::cpu());
+}
 
 }  // namespace
 
 namespace cpu_ops {
 
 template <typename T>
-void deform_depthwise_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight, T* y) {
+void deform_depthwise_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
+                              T* y) {
   Tensor buffer = scratch<T>(forward_scratch<T>(g, batch));
   if constexpr (std::is_same_v<T, float>)
     if (channels_last<T>(g)) return channels_last_forward(g, batch, x, offset, weight, y, buffer.data<T>());
@@ -287,14 +291,15 @@ void deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* 
                                const T* dy, T* dx, T* doffset, T* dweight) {
   Tensor buffer = scratch<T>(backward_scratch<T>(g, batch));
   if constexpr (std::is_same_v<T, float>)
-    if (channels_last<T>(g)) return channels_last_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, buffer.data<T>());
+    if (channels_last<T>(g))
+      return channels_last_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, buffer.data<T>());
   planar_backward(g, batch, x, offset, weight, dy, dx, doffset, dweight, buffer.data<T>());
 }
 
-#define INSTANTIATE(T)                                                                                              \
-  template void deform_depthwise_forward<T>(const DeformGeometry&, int64_t, const T*, const T*, const T*, T*);    \
-  template void deform_depthwise_backward<T>(const DeformGeometry&, int64_t, const T*, const T*, const T*,        \
-                                             const T*, T*, T*, T*);
+#define INSTANTIATE(T)                                                                                               \
+  template void deform_depthwise_forward<T>(const DeformGeometry&, int64_t, const T*, const T*, const T*, T*);       \
+  template void deform_depthwise_backward<T>(const DeformGeometry&, int64_t, const T*, const T*, const T*, const T*, \
+                                             T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace cpu_ops

@@ -13,7 +13,8 @@ namespace dmdlk {
 namespace cpu_ops {
 // A batch: x [N, C, H, W], offset [N, 2·k², Ho, Wo], weight [C, k²] -> y [N, C, Ho, Wo].
 template <typename T>
-void deform_depthwise_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight, T* y);
+void deform_depthwise_forward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,
+                              T* y);
 // dx and doffset written, dweight accumulated into.
 template <typename T>
 void deform_depthwise_backward(const DeformGeometry& g, int64_t batch, const T* x, const T* offset, const T* weight,

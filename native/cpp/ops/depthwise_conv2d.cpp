@@ -62,8 +62,8 @@ void depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t channels, 
 }
 
 template <typename T>
-void depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
-                            const T* dy, T* dx, T* dw) {
+void depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w, const T* dy,
+                        T* dx, T* dw) {
   int64_t taps = g.kernel_h * g.kernel_w, in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   int64_t sw = g.stride_w;
   // dx: each plane's outputs scatter into its own input plane, tap by tap.
@@ -104,8 +104,8 @@ void depthwise_backward(const ConvGeometry& g, int64_t planes, int64_t channels,
   });
 }
 
-#define INSTANTIATE(T)                                                                                               \
-  template void depthwise_forward<T>(const ConvGeometry&, int64_t, int64_t, const T*, const T*, T*);                 \
+#define INSTANTIATE(T)                                                                               \
+  template void depthwise_forward<T>(const ConvGeometry&, int64_t, int64_t, const T*, const T*, T*); \
   template void depthwise_backward<T>(const ConvGeometry&, int64_t, int64_t, const T*, const T*, const T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -29,7 +29,9 @@ inline float fast_exp(float x) {
   float shifted = x * 1.44269504088896341f + kShifter;
   float n = shifted - kShifter;
   float f = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
-  float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.66666667e-1f + f * (4.16666667e-2f + f * (8.33333333e-3f + f * 1.38888889e-3f)))));
+  float p =
+      1.0f +
+      f * (1.0f + f * (0.5f + f * (1.66666667e-1f + f * (4.16666667e-2f + f * (8.33333333e-3f + f * 1.38888889e-3f)))));
   uint32_t bits;
   __builtin_memcpy(&bits, &shifted, sizeof bits);
   bits = (bits - kShifterBits + 127u) << 23;  // 2^n: n + 127 is in [1, 254] after the clamp

@@ -9,8 +9,8 @@
 #include "core/cpu_features.h"
 #include "core/host_allocator.h"
 #include "core/thread_pool.h"
-#include "ops/gemm_b_sources.h"
 #include "ops/backend.h"
+#include "ops/gemm_b_sources.h"
 #include "ops/gemm_kernels.h"
 
 namespace dmdlk {
@@ -23,8 +23,8 @@ using gemm_detail::kMaxStripRows;
 using gemm_detail::MatrixB;
 using gemm_detail::PortableKernel;
 
-constexpr int64_t kKc = 256;   // depth of one packed panel (A and B strips stay in L1/L2)
-constexpr int64_t kNc = 3072;  // columns of B packed at once (a few MB: shared L2/L3)
+constexpr int64_t kKc = 256;                        // depth of one packed panel (A and B strips stay in L1/L2)
+constexpr int64_t kNc = 3072;                       // columns of B packed at once (a few MB: shared L2/L3)
 constexpr int64_t kTileRows = 72, kTileCols = 192;  // one unit of parallel work
 
 // Packing buffers from the host allocator's cache: a GEMM in a training step
@@ -67,7 +67,8 @@ void scale_c(const GemmShape& s, T beta, T* c) {
     for (int64_t i = lo; i < hi; ++i) {
       T* row = c + i * s.ldc;
       if (beta == T(0)) std::fill(row, row + s.n, T(0));
-      else for (int64_t j = 0; j < s.n; ++j) row[j] *= beta;
+      else
+        for (int64_t j = 0; j < s.n; ++j) row[j] *= beta;
     }
   });
 }
@@ -93,7 +94,8 @@ void multiply_strip(int64_t i_begin, int64_t i_end, int64_t kc, const T* packed_
     }
     Kernel::run(nrows, kc, ap, bp, b_step, edge, NR, alpha, true);
     for (int64_t i = 0; i < nrows; ++i)
-      for (int64_t j = 0; j < ncols; ++j) ctile[i * ldc + j] = edge[i * NR + j] + (overwrite ? T(0) : ctile[i * ldc + j]);
+      for (int64_t j = 0; j < ncols; ++j)
+        ctile[i * ldc + j] = edge[i * NR + j] + (overwrite ? T(0) : ctile[i * ldc + j]);
   }
   if (row_bias)
     for (int64_t i = i_begin; i < i_end; ++i)
@@ -114,10 +116,12 @@ void gemm_panels(const GemmShape& s, T alpha, const T* a, const Source& b, bool 
     int64_t nc = std::min(kNc, s.n - j0), nc_strips = (nc + NR - 1) / NR;
     for (int64_t p0 = 0; p0 < s.k; p0 += kKc) {
       int64_t kc = std::min(kKc, s.k - p0);
-      parallel_for(0, m_strips, 4, [&](int64_t lo, int64_t hi) { pack_a<T, MR>(s, a, p0, kc, lo, hi, packed_a.get()); });
+      parallel_for(0, m_strips, 4,
+                   [&](int64_t lo, int64_t hi) { pack_a<T, MR>(s, a, p0, kc, lo, hi, packed_a.get()); });
       parallel_for(0, nc_strips, 4, [&](int64_t lo, int64_t hi) {
         for (int64_t strip = lo; strip < hi; ++strip)
-          b.template pack<NR>(p0, kc, j0 + strip * NR, std::min<int64_t>(NR, nc - strip * NR), packed_b.get() + strip * NR * kc);
+          b.template pack<NR>(p0, kc, j0 + strip * NR, std::min<int64_t>(NR, nc - strip * NR),
+                              packed_b.get() + strip * NR * kc);
       });
       int64_t row_tiles = (s.m + kTileRows - 1) / kTileRows, col_tiles = (nc + kTileCols - 1) / kTileCols;
       parallel_for(0, row_tiles * col_tiles, 1, [&](int64_t lo, int64_t hi) {
@@ -196,14 +200,16 @@ void gemm_one(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, 
   const bool overwrite_first = beta == T(0) && s.k > 0 && alpha != T(0);
   if (beta != T(1) && !overwrite_first) scale_c(s, beta, c);
   if (s.k == 0 || alpha == T(0)) return add_row_bias(s, row_bias, c);
-  if (b.per_strip(s, (s.m + Kernel::MR - 1) / Kernel::MR)) gemm_strips<T, Kernel>(s, alpha, a, b, overwrite_first, c, row_bias);
+  if (b.per_strip(s, (s.m + Kernel::MR - 1) / Kernel::MR))
+    gemm_strips<T, Kernel>(s, alpha, a, b, overwrite_first, c, row_bias);
   else gemm_panels<T, Kernel>(s, alpha, a, b, overwrite_first, c, row_bias);
 }
 
 template <typename T, typename Source>
 void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const Source& b, T beta, T* c, const T* row_bias) {
   if constexpr (std::is_same_v<T, float>) {
-    if (cpu_features().avx2 && cpu_features().fma) return gemm_one<float, Avx2FloatKernel>(s, alpha, a, b, beta, c, row_bias);
+    if (cpu_features().avx2 && cpu_features().fma)
+      return gemm_one<float, Avx2FloatKernel>(s, alpha, a, b, beta, c, row_bias);
   }
   gemm_one<T, PortableKernel<T, 4, 8>>(s, alpha, a, b, beta, c, row_bias);
 }
@@ -267,8 +273,8 @@ void gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g
   gemm_batch(s, alpha, a, ColumnsB<T>(s, g, x), beta, c, row_bias);
 }
 
-#define INSTANTIATE(T)                                                                                  \
-  template void gemm<T>(const GemmShape&, T, const T*, const T*, T, T*, const T*);                       \
+#define INSTANTIATE(T)                                                             \
+  template void gemm<T>(const GemmShape&, T, const T*, const T*, T, T*, const T*); \
   template void gemm_columns<T>(const GemmShape&, T, const T*, const ConvGeometry&, const T*, T, T*, const T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

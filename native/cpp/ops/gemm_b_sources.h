@@ -81,7 +81,8 @@ struct ColumnsB {
   bool transposed;         // op(B) = columnsᵀ: depth runs over pixels, columns over (c, i, j)
   int64_t depth_base = 0;  // where this source's depth 0 lies in the full depth
 
-  ColumnsB(const GemmShape& s, const ConvGeometry& g, const T* x) : g(g), x(x), stride(s.stride_b), transposed(s.trans_b) {}
+  ColumnsB(const GemmShape& s, const ConvGeometry& g, const T* x)
+      : g(g), x(x), stride(s.stride_b), transposed(s.trans_b) {}
   ColumnsB batch_item(int64_t i) const {
     ColumnsB c = *this;
     c.x = x + i * stride;
@@ -136,7 +137,8 @@ struct ColumnsB {
     if (sw == 1 && x0 >= 0 && x0 + r.len <= g.width) {  // inside the image: a plain copy, the common case
       const T* src = row + x0;
       if (step == 1 && r.len == NR) std::memcpy(dst, src, NR * sizeof(T));  // a fixed size: a few vector moves
-      else for (int64_t k = 0; k < r.len; ++k) dst[k * step] = src[k];
+      else
+        for (int64_t k = 0; k < r.len; ++k) dst[k * step] = src[k];
       return;
     }
     // Pixels k whose input column x0 + k·sw lies inside [0, width).
@@ -160,10 +162,12 @@ struct ColumnsB {
       int64_t j_end = std::min(g.kernel_w, j_begin + (end - p));  // this row's taps inside the panel
       for (int r = 0; r < n; ++r) {
         const T* row = tap_row(runs[r], c, i);
-        for (int64_t j = j_begin; j < j_end; ++j) copy_run<NR>(runs[r], row, j, out + (j - j_begin) * NR + runs[r].at, 1);
+        for (int64_t j = j_begin; j < j_end; ++j)
+          copy_run<NR>(runs[r], row, j, out + (j - j_begin) * NR + runs[r].at, 1);
       }
       if (cols < NR)
-        for (int64_t j = j_begin; j < j_end; ++j) std::fill(out + (j - j_begin) * NR + cols, out + (j - j_begin + 1) * NR, T(0));
+        for (int64_t j = j_begin; j < j_end; ++j)
+          std::fill(out + (j - j_begin) * NR + cols, out + (j - j_begin + 1) * NR, T(0));
       out += (j_end - j_begin) * NR;
       p += j_end - j_begin;
     }
@@ -180,7 +184,8 @@ struct ColumnsB {
       int n = pixel_runs<kMaxRuns>(p0 + done, kc - done, runs);
       for (int64_t jj = 0; jj < cols; ++jj) {
         int64_t row = col0 + jj, c = row / taps, i = (row % taps) / g.kernel_w, j = row % g.kernel_w;
-        for (int r = 0; r < n; ++r) copy_run<NR>(runs[r], tap_row(runs[r], c, i), j, out + (done + runs[r].at) * NR + jj, NR);
+        for (int r = 0; r < n; ++r)
+          copy_run<NR>(runs[r], tap_row(runs[r], c, i), j, out + (done + runs[r].at) * NR + jj, NR);
       }
       done += runs[n - 1].at + runs[n - 1].len;
     }

@@ -4,8 +4,8 @@
 
 #include "core/thread_pool.h"
 #include "cuda/layout.cuh"
-#include "ops/backend.h"
 #include "ops/attr_reader.h"
+#include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -31,12 +31,12 @@ void permute(const PermutePlan& plan, int64_t n, const T* x, T* y) {
   int64_t row_length = plan.out_size[plan.rank - 1], step = plan.in_stride[plan.rank - 1];
   parallel_for(0, n / std::max<int64_t>(1, row_length), std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)),
                [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const T* in = x + permuted_offset(plan, r * row_length);
-      T* out = y + r * row_length;
-      for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step];
-    }
-  });
+                 for (int64_t r = lo; r < hi; ++r) {
+                   const T* in = x + permuted_offset(plan, r * row_length);
+                   T* out = y + r * row_length;
+                   for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step];
+                 }
+               });
 }
 
 }  // namespace cpu_ops
@@ -50,8 +50,8 @@ void copy_channels(const Tensor& src, int64_t src_begin, Tensor& dst, int64_t ds
   if (batch == 0 || count == 0 || inner == 0) return;
   dispatch_floating(src.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(src.device(), copy_channels, batch, inner, src.data<T>(), src.dim(1), src_begin, dst.data<T>(), dst.dim(1),
-                    dst_begin, count);
+    DMDLK_ON_DEVICE(src.device(), copy_channels, batch, inner, src.data<T>(), src.dim(1), src_begin, dst.data<T>(),
+                    dst.dim(1), dst_begin, count);
   });
 }
 
@@ -122,8 +122,8 @@ std::vector<int> inverse_permutation(const std::vector<int>& perm) {
 Tensor permute(const Tensor& x, const std::vector<int>& perm) {
   check_floating(x, "permute", "x");
   int rank = x.rank();
-  DMDLK_CHECK(int(perm.size()) == rank && rank <= kMaxPermuteRank, ErrorCode::InvalidArg, "permute: needs a permutation of ",
-              rank, " axes (at most ", kMaxPermuteRank, "), got ", perm.size());
+  DMDLK_CHECK(int(perm.size()) == rank && rank <= kMaxPermuteRank, ErrorCode::InvalidArg,
+              "permute: needs a permutation of ", rank, " axes (at most ", kMaxPermuteRank, "), got ", perm.size());
   std::vector<bool> seen(size_t(rank), false);
   for (int a : perm) {
     DMDLK_CHECK(a >= 0 && a < rank && !seen[size_t(a)], ErrorCode::InvalidArg, "permute: axis ", a,
@@ -175,9 +175,10 @@ Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t
 namespace {
 
 std::vector<Shape> window_partition_shape(const Shape& x, int64_t wh, int64_t ww) {
-  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, "window_partition: x must have rank 4 ([B, C, H, W]), got shape ", shape_str(x));
-  DMDLK_CHECK(wh >= 1 && ww >= 1 && x[2] % wh == 0 && x[3] % ww == 0, ErrorCode::Shape, "window_partition: ", wh, "×", ww,
-              " windows do not tile x ", shape_str(x));
+  DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, "window_partition: x must have rank 4 ([B, C, H, W]), got shape ",
+              shape_str(x));
+  DMDLK_CHECK(wh >= 1 && ww >= 1 && x[2] % wh == 0 && x[3] % ww == 0, ErrorCode::Shape, "window_partition: ", wh, "×",
+              ww, " windows do not tile x ", shape_str(x));
   return {{x[0] * (x[2] / wh) * (x[3] / ww), wh * ww, x[1]}};
 }
 
@@ -190,14 +191,16 @@ std::vector<cuda::LaunchPlan> window_launches(const Shape& image, DType t) {
 
 // A channel block of `x` copied: [N, count, ...].
 cuda::LaunchPlan channel_block_copy(const Shape& x, int64_t count, DType t) {
-  return cuda_ops::plan_copy_channels(x[0], shape_numel(x) / std::max<int64_t>(1, x[0] * x[1]), count, int64_t(dtype_size(t)));
+  return cuda_ops::plan_copy_channels(x[0], shape_numel(x) / std::max<int64_t>(1, x[0] * x[1]), count,
+                                      int64_t(dtype_size(t)));
 }
 
 }  // namespace
 
 // Inputs of any number, joined along channels in order.
 extern const OpDef concat_op{
-    OpKind::Concat, "concat",
+    OpKind::Concat,
+    "concat",
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       DMDLK_CHECK(!in.empty() && in[0].size() >= 2, ErrorCode::Shape, "concat_channels: needs tensors [N, C, ...]");
@@ -206,8 +209,8 @@ extern const OpDef concat_op{
       for (const Shape& s : in) {
         Shape expected = in[0];
         expected[1] = s.size() >= 2 ? s[1] : -1;
-        DMDLK_CHECK(s == expected, ErrorCode::Shape, "concat_channels: ", shape_str(s), " differs from ", shape_str(in[0]),
-                    " outside axis 1");
+        DMDLK_CHECK(s == expected, ErrorCode::Shape, "concat_channels: ", shape_str(s), " differs from ",
+                    shape_str(in[0]), " outside axis 1");
         out[1] += s[1];
       }
       return std::vector<Shape>{out};
@@ -224,10 +227,12 @@ extern const OpDef concat_op{
       std::vector<cuda::LaunchPlan> plans;  // a copy per part, into the result or out of its gradient
       for (const Shape& s : in) plans.push_back(channel_block_copy(s, s[1], t));
       return plans;
-    }};
+    },
+};
 
 extern const OpDef slice_op{
-    OpKind::Slice, "slice",
+    OpKind::Slice,
+    "slice",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "slice");
       return SliceAttrs{r.integer("begin", 0), r.integer("end", 0)};
@@ -253,26 +258,32 @@ extern const OpDef slice_op{
       cuda::LaunchPlan copy = channel_block_copy(in[0], a.end - a.begin, t);
       if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{copy};
       return std::vector<cuda::LaunchPlan>{cuda::plan_fill_zero(int64_t(shapes_bytes(in, t))), copy};
-    }};
+    },
+};
 
 // A view: no data moves.
 extern const OpDef reshape_op{
-    OpKind::Reshape, "reshape",
+    OpKind::Reshape,
+    "reshape",
     [](const json::Value& j) -> OpAttrs { return ReshapeAttrs{AttrReader(j, "reshape").shape("shape")}; },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const Shape& to = std::get<ReshapeAttrs>(attrs).shape;
-      DMDLK_CHECK(shape_numel(to) == shape_numel(in[0]), ErrorCode::Shape, "reshape: cannot view ", shape_str(in[0]), " as ",
-                  shape_str(to));
+      DMDLK_CHECK(shape_numel(to) == shape_numel(in[0]), ErrorCode::Shape, "reshape: cannot view ", shape_str(in[0]),
+                  " as ", shape_str(to));
       return std::vector<Shape>{to};
     },
     [](const Tensors& in, const OpAttrs& attrs) { return Tensors{in[0].reshape(std::get<ReshapeAttrs>(attrs).shape)}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{d[0].reshape(in[0].shape())}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      return Tensors{d[0].reshape(in[0].shape())};
+    },
     [](const std::vector<Shape>&, const OpAttrs&) { return OpCost{}; },
-    [](const std::vector<Shape>&, DType, const OpAttrs&, Pass) { return std::vector<cuda::LaunchPlan>{}; }};
+    [](const std::vector<Shape>&, DType, const OpAttrs&, Pass) { return std::vector<cuda::LaunchPlan>{}; },
+};
 
 // [B, C, H, W] → [B·nW, wh·ww, C]: windows and their tokens in row-major order.
 extern const OpDef window_partition_op{
-    OpKind::WindowPartition, "window_partition",
+    OpKind::WindowPartition,
+    "window_partition",
     [](const json::Value& j) -> OpAttrs {
       auto [wh, ww] = AttrReader(j, "window_partition").pair("window", 1);
       return WindowAttrs{wh, ww, {}};
@@ -291,11 +302,13 @@ extern const OpDef window_partition_op{
       return Tensors{window_merge(d[0], x[0], x[2], x[3], a.window_h, a.window_w)};
     },
     copy_cost,
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass) { return window_launches(in[0], t); }};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass) { return window_launches(in[0], t); },
+};
 
 // Back from windows to the image `attrs.image` [B, C, H, W].
 extern const OpDef window_merge_op{
-    OpKind::WindowMerge, "window_merge",
+    OpKind::WindowMerge,
+    "window_merge",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "window_merge");
       auto [wh, ww] = r.pair("window", 1);
@@ -317,6 +330,9 @@ extern const OpDef window_merge_op{
       return Tensors{window_partition(d[0], a.window_h, a.window_w)};
     },
     copy_cost,
-    [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass) { return window_launches(std::get<WindowAttrs>(attrs).image, t); }};
+    [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass) {
+      return window_launches(std::get<WindowAttrs>(attrs).image, t);
+    },
+};
 
 }  // namespace dmdlk

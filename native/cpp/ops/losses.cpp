@@ -14,7 +14,8 @@ namespace {
 
 // logits [B, K, ...] against targets [B, ...] of class indices, from their shapes.
 LossLayout loss_layout(const Shape& logits, const Shape& targets, const char* op) {
-  DMDLK_CHECK(logits.size() >= 2, ErrorCode::Shape, op, ": logits must have rank >= 2 ([B, K, ...]), got ", shape_str(logits));
+  DMDLK_CHECK(logits.size() >= 2, ErrorCode::Shape, op, ": logits must have rank >= 2 ([B, K, ...]), got ",
+              shape_str(logits));
   Shape expected = logits;
   expected.erase(expected.begin() + 1);
   DMDLK_CHECK(targets == expected, ErrorCode::Shape, op, ": targets must have shape ", shape_str(expected), ", got ",
@@ -89,10 +90,10 @@ void cpu_dice_sums(const LossLayout& l, const T* logits, const int32_t* targets,
       return targets[i] == k ? double(exp_value(logits[l.at(i, k)] - m) / s) : 0.0;
     });
     total[k] = 1 + cpu_sum(l.pixels(), [&](int64_t i) {
-      T m, s;
-      pixel_softmax_terms(l, logits, i, &m, &s);
-      return double(exp_value(logits[l.at(i, k)] - m) / s) + (targets[i] == k ? 1.0 : 0.0);
-    });
+                 T m, s;
+                 pixel_softmax_terms(l, logits, i, &m, &s);
+                 return double(exp_value(logits[l.at(i, k)] - m) / s) + (targets[i] == k ? 1.0 : 0.0);
+               });
   }
 }
 
@@ -147,7 +148,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
   Tensor loss = Tensor::empty({}, logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(logits.device(), cross_entropy_forward, l, logits.data<T>(), targets.data<int32_t>(), loss.data<T>());
+    DMDLK_ON_DEVICE(logits.device(), cross_entropy_forward, l, logits.data<T>(), targets.data<int32_t>(),
+                    loss.data<T>());
   });
   return loss;
 }
@@ -158,8 +160,8 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const
   Tensor dlogits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   dispatch_floating(logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(logits.device(), cross_entropy_backward, l, logits.data<T>(), targets.data<int32_t>(), dloss.data<T>(),
-                    dlogits.data<T>());
+    DMDLK_ON_DEVICE(logits.device(), cross_entropy_backward, l, logits.data<T>(), targets.data<int32_t>(),
+                    dloss.data<T>(), dlogits.data<T>());
   });
   return dlogits;
 }
@@ -189,7 +191,8 @@ Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Ten
 // ---- the graph's losses: inputs logits [B, K, ...] and targets [B, ...] (int32
 // class indices); output the scalar loss, whose gradient reaches the logits ------
 extern const OpDef cross_entropy_op{
-    OpKind::CrossEntropy, "cross_entropy",
+    OpKind::CrossEntropy,
+    "cross_entropy",
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       loss_layout(in[0], in[1], "cross_entropy");
@@ -199,17 +202,21 @@ extern const OpDef cross_entropy_op{
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
       return Tensors{cross_entropy_backward(in[0], in[1], d[0]), Tensor()};
     },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in)}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return OpCost{0, shapes_bytes(in)};
+    },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       LossLayout l = loss_layout(in[0], in[1], "cross_entropy");
       int64_t bytes = int64_t(dtype_size(t));
       return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_cross_entropy_forward(l, bytes)
-                                                                  : cuda_ops::plan_cross_entropy_backward(l, bytes)};
-    }};
+                                                                 : cuda_ops::plan_cross_entropy_backward(l, bytes)};
+    },
+};
 
 // Soft Dice over the classes after the first (background), averaged.
 extern const OpDef dice_loss_op{
-    OpKind::DiceLoss, "dice_loss",
+    OpKind::DiceLoss,
+    "dice_loss",
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       dice_layout(in[0], in[1], "dice_loss");
@@ -219,13 +226,16 @@ extern const OpDef dice_loss_op{
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
       return Tensors{dice_loss_backward(in[0], in[1], d[0]), Tensor()};
     },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return OpCost{0, 2 * shapes_bytes(in)};
+    },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       LossLayout l = dice_layout(in[0], in[1], "dice_loss");
       int64_t bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{cuda_ops::plan_dice_sums(l, bytes), pass == Pass::Forward
-                                                                                   ? cuda_ops::plan_dice_loss(l)
-                                                                                   : cuda_ops::plan_dice_backward(l, bytes)};
-    }};
+      return std::vector<cuda::LaunchPlan>{
+          cuda_ops::plan_dice_sums(l, bytes),
+          pass == Pass::Forward ? cuda_ops::plan_dice_loss(l) : cuda_ops::plan_dice_backward(l, bytes)};
+    },
+};
 
 }  // namespace dmdlk

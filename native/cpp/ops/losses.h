@@ -29,7 +29,9 @@ Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Ten
 struct LossLayout {
   int64_t batch = 0, classes = 0, plane = 0;  // plane = pixels per image
   DMDLK_HD int64_t pixels() const { return batch * plane; }
-  DMDLK_HD int64_t at(int64_t pixel, int64_t k) const { return ((pixel / plane) * classes + k) * plane + pixel % plane; }
+  DMDLK_HD int64_t at(int64_t pixel, int64_t k) const {
+    return ((pixel / plane) * classes + k) * plane + pixel % plane;
+  }
 };
 
 DMDLK_HD float log_of(float x) { return logf(x); }

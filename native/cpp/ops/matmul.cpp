@@ -13,8 +13,8 @@ namespace {
 Shape batch_axes(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
 
 struct MatmulDims {
-  Shape batch;          // batch axes of the result
-  int64_t count = 1;    // product of batch axes
+  Shape batch;        // batch axes of the result
+  int64_t count = 1;  // product of batch axes
   int64_t m = 0, k = 0, n = 0;
   bool a_shared = false, b_shared = false;  // 2-D operand reused by every batch item
 };
@@ -30,9 +30,8 @@ MatmulDims matmul_dims(const Shape& a, const Shape& b, const char* op) {
               shape_str(b), " has K = ", b[b.size() - 2]);
   d.a_shared = a.size() == 2 && b.size() > 2;
   d.b_shared = b.size() == 2 && a.size() > 2;
-  DMDLK_CHECK(d.a_shared || d.b_shared || batch_axes(a) == batch_axes(b), ErrorCode::Shape, op,
-              ": batch axes of a ", shape_str(a), " and b ", shape_str(b),
-              " differ (they must be equal, or one operand must be 2-D)");
+  DMDLK_CHECK(d.a_shared || d.b_shared || batch_axes(a) == batch_axes(b), ErrorCode::Shape, op, ": batch axes of a ",
+              shape_str(a), " and b ", shape_str(b), " differ (they must be equal, or one operand must be 2-D)");
   d.batch = d.a_shared ? batch_axes(b) : batch_axes(a);
   d.count = shape_numel(d.batch);
   return d;
@@ -123,13 +122,14 @@ struct LinearDims {
 
 LinearDims linear_dims(const Shape& x, const Shape& weight, const char* op) {
   DMDLK_CHECK(x.size() >= 1, ErrorCode::Shape, op, ": x must have rank >= 1 ([..., in]), got ", shape_str(x));
-  DMDLK_CHECK(weight.size() == 2, ErrorCode::Shape, op, ": weight must have rank 2 ([out, in]), got shape ", shape_str(weight));
+  DMDLK_CHECK(weight.size() == 2, ErrorCode::Shape, op, ": weight must have rank 2 ([out, in]), got shape ",
+              shape_str(weight));
   LinearDims d;
   d.in = x.back();
   d.out = weight[0];
   d.rows = shape_numel(x) / std::max<int64_t>(1, d.in);
-  DMDLK_CHECK(weight[1] == d.in, ErrorCode::Shape, op, ": weight must have shape [out, ", d.in,
-              "] to match x ", shape_str(x), ", got ", shape_str(weight));
+  DMDLK_CHECK(weight[1] == d.in, ErrorCode::Shape, op, ": weight must have shape [out, ", d.in, "] to match x ",
+              shape_str(x), ", got ", shape_str(weight));
   return d;
 }
 
@@ -191,7 +191,8 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), gemm, linear_dx_gemm(d), T(1), dy.data<T>(), weight.data<T>(), T(0), g.dx.data<T>());
-    DMDLK_ON_DEVICE(x.device(), gemm, linear_dweight_gemm(d), T(1), dy.data<T>(), x.data<T>(), T(0), g.dweight.data<T>());
+    DMDLK_ON_DEVICE(x.device(), gemm, linear_dweight_gemm(d), T(1), dy.data<T>(), x.data<T>(), T(0),
+                    g.dweight.data<T>());
     if (has_bias) DMDLK_ON_DEVICE(x.device(), bias_grad, linear_layout(d), dy.data<T>(), g.dbias.data<T>());
   });
   return g;
@@ -199,7 +200,8 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
 
 // ---- the graph's matmul and linear ------------------------------------------------
 extern const OpDef matmul_op{
-    OpKind::Matmul, "matmul",
+    OpKind::Matmul,
+    "matmul",
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       MatmulDims d = matmul_dims(in[0], in[1], "matmul");
@@ -217,16 +219,21 @@ extern const OpDef matmul_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       MatmulDims d = matmul_dims(in[0], in[1], "matmul");
       int64_t bytes = int64_t(dtype_size(t));
-      if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_device_gemm(matmul_gemm(d), bytes, false)};
+      if (pass == Pass::Forward)
+        return std::vector<cuda::LaunchPlan>{cuda_ops::plan_device_gemm(matmul_gemm(d), bytes, false)};
       std::vector<cuda::LaunchPlan> plans;
-      for (int64_t i = 0; i < (d.a_shared ? d.count : 1); ++i) plans.push_back(cuda_ops::plan_device_gemm(matmul_da_gemm(d), bytes, i > 0));
-      for (int64_t i = 0; i < (d.b_shared ? d.count : 1); ++i) plans.push_back(cuda_ops::plan_device_gemm(matmul_db_gemm(d), bytes, i > 0));
+      for (int64_t i = 0; i < (d.a_shared ? d.count : 1); ++i)
+        plans.push_back(cuda_ops::plan_device_gemm(matmul_da_gemm(d), bytes, i > 0));
+      for (int64_t i = 0; i < (d.b_shared ? d.count : 1); ++i)
+        plans.push_back(cuda_ops::plan_device_gemm(matmul_db_gemm(d), bytes, i > 0));
       return plans;
-    }};
+    },
+};
 
 // Inputs: x, weight and, when it has one, bias.
 extern const OpDef linear_op{
-    OpKind::Linear, "linear",
+    OpKind::Linear,
+    "linear",
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       LinearDims d = linear_dims(in[0], in[1], "linear");
@@ -253,9 +260,11 @@ extern const OpDef linear_op{
         if (bias) plans.push_back(cuda_ops::plan_add_bias(linear_layout(d), bytes));
         return plans;
       }
-      plans = {cuda_ops::plan_device_gemm(linear_dx_gemm(d), bytes, false), cuda_ops::plan_device_gemm(linear_dweight_gemm(d), bytes, false)};
+      plans = {cuda_ops::plan_device_gemm(linear_dx_gemm(d), bytes, false),
+               cuda_ops::plan_device_gemm(linear_dweight_gemm(d), bytes, false)};
       if (bias) plans.push_back(cuda_ops::plan_bias_grad(linear_layout(d), bytes));
       return plans;
-    }};
+    },
+};
 
 }  // namespace dmdlk

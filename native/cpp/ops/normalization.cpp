@@ -5,10 +5,10 @@
 
 #include "core/thread_pool.h"
 #include "cuda/normalization.cuh"
+#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/inner_blocks.h"
-#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -19,7 +19,7 @@ namespace cpu_ops {
 
 template <typename T>
 void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv, bool training, T* y,
-                T* mean, T* invstd) {
+                        T* mean, T* invstd) {
   int64_t count = l.outer * l.inner;
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
@@ -52,7 +52,7 @@ void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T*
 
 template <typename T>
 void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
-                 bool training, T* dx, T* dw, T* db) {
+                         bool training, T* dx, T* dw, T* db) {
   double count = double(l.outer * l.inner);
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
@@ -98,8 +98,8 @@ void for_pixel_blocks(const ChannelLayout& l, Body body) {
 }
 
 template <typename T>
-void layer_norm_block_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, PixelBlock blk, T* y,
-                              T* mean, T* invstd) {
+void layer_norm_block_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, PixelBlock blk, T* y, T* mean,
+                              T* invstd) {
   double sum[kPixelBlock] = {}, sq[kPixelBlock] = {};
   T m[kPixelBlock], is[kPixelBlock];
   int64_t n = blk.size;
@@ -162,14 +162,15 @@ void layer_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T*
 }
 
 template <typename T>
-void layer_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd, T* dx,
-                         T* dw, T* db) {
+void layer_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
+                         T* dx, T* dw, T* db) {
   if (l.inner > 1) {
     for_pixel_blocks(l, [&](PixelBlock blk) { layer_norm_block_backward(l, dy, x, w, mean, invstd, blk, dx); });
   } else {
-    parallel_for(0, l.outer, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)), [&](int64_t lo, int64_t hi) {
-      for (int64_t g = lo; g < hi; ++g) layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
-    });
+    parallel_for(0, l.outer, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)),
+                 [&](int64_t lo, int64_t hi) {
+                   for (int64_t g = lo; g < hi; ++g) layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
+                 });
   }
   // dweight and dbias: per channel, along each of its rows of inner positions.
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
@@ -231,14 +232,16 @@ BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
                            Tensor& running_var, bool training) {
   const char* op = "batch_norm";
   ChannelLayout l = batch_norm_layout(x, op);
-  check_params(x, l.channels, op, {{&weight, "weight"}, {&bias, "bias"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}});
+  check_params(x, l.channels, op,
+               {{&weight, "weight"}, {&bias, "bias"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}});
   DMDLK_CHECK(!training || l.outer * l.inner > 1, ErrorCode::Shape, op,
               ": training needs more than one value per channel, x is ", shape_str(x.shape()));
   BatchNormOutput out{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), batch_norm_forward, l, x.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
-                    running_var.data<T>(), training, out.y.data<T>(), out.mean.data<T>(), out.invstd.data<T>());
+    DMDLK_ON_DEVICE(x.device(), batch_norm_forward, l, x.data<T>(), weight.data<T>(), bias.data<T>(),
+                    running_mean.data<T>(), running_var.data<T>(), training, out.y.data<T>(), out.mean.data<T>(),
+                    out.invstd.data<T>());
   });
   return out;
 }
@@ -297,37 +300,46 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
 // buffers, updated in place when training); outputs y and the statistics
 // its backward reads (the batch's when training, the running ones otherwise).
 extern const OpDef batch_norm_op{
-    OpKind::BatchNorm, "batch_norm",
-    [](const json::Value& j) -> OpAttrs { return BatchNormAttrs{AttrReader(j, "batch_norm").boolean("training", true)}; },
+    OpKind::BatchNorm,
+    "batch_norm",
+    [](const json::Value& j) -> OpAttrs {
+      return BatchNormAttrs{AttrReader(j, "batch_norm").boolean("training", true)};
+    },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
       return std::vector<Shape>{in[0], {l.channels}, {l.channels}};
     },
     [](const Tensors& in, const OpAttrs& a) {
       Tensor running_mean = in[3], running_var = in[4];
-      BatchNormOutput out = batch_norm(in[0], in[1], in[2], running_mean, running_var, std::get<BatchNormAttrs>(a).training);
+      BatchNormOutput out =
+          batch_norm(in[0], in[1], in[2], running_mean, running_var, std::get<BatchNormAttrs>(a).training);
       return Tensors{out.y, out.mean, out.invstd};
     },
     [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a) {
       NormGrads g = batch_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<BatchNormAttrs>(a).training);
       return Tensors{g.dx, g.dweight, g.dbias};
     },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})};
+    },
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
       ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
       int64_t bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward
-                                               ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
-                                               : cuda_ops::plan_batch_norm_backward(l, bytes)};
-    }};
+      return std::vector<cuda::LaunchPlan>{
+          pass == Pass::Forward ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
+                                : cuda_ops::plan_batch_norm_backward(l, bytes)};
+    },
+};
 
 // LayerNorm over channels (each pixel of [N, C, H, W]) or over the last axis:
 // inputs x, weight, bias; outputs y and each group's mean and 1/σ.
 extern const OpDef layer_norm_op{
-    OpKind::LayerNorm, "layer_norm",
+    OpKind::LayerNorm,
+    "layer_norm",
     [](const json::Value& j) -> OpAttrs {
       std::string axis = AttrReader(j, "layer_norm").string("axis", "channels");
-      DMDLK_CHECK(axis == "channels" || axis == "last", ErrorCode::InvalidArg, "layer_norm: axis must be channels or last, got '", axis, "'");
+      DMDLK_CHECK(axis == "channels" || axis == "last", ErrorCode::InvalidArg,
+                  "layer_norm: axis must be channels or last, got '", axis, "'");
       return axis == "last" ? LayerNormAxis::Last : LayerNormAxis::Channels;
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
@@ -342,12 +354,16 @@ extern const OpDef layer_norm_op{
       NormGrads g = layer_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<LayerNormAxis>(a));
       return Tensors{g.dx, g.dweight, g.dbias};
     },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})}; },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})};
+    },
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
       ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");
       int64_t bytes = int64_t(dtype_size(t));
       if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_forward(l, bytes)};
-      return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_backward_dx(l, bytes), cuda_ops::plan_layer_norm_backward_params(l, bytes)};
-    }};
+      return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_backward_dx(l, bytes),
+                                           cuda_ops::plan_layer_norm_backward_params(l, bytes)};
+    },
+};
 
 }  // namespace dmdlk

@@ -20,6 +20,8 @@ namespace dmdlk {
 
 using Tensors = std::vector<Tensor>;
 
+// One line per op family, beside its file (clang-format would give each its own).
+// clang-format off
 enum class OpKind : uint8_t {
   Add, Mul,                                   // ops/binary.cpp
   Matmul, Linear,                             // ops/matmul.cpp
@@ -37,6 +39,7 @@ enum class OpKind : uint8_t {
   CrossEntropy, DiceLoss,                     // ops/losses.cpp
   Count
 };
+// clang-format on
 
 // ---- attributes: what an op needs besides its input tensors --------------------
 struct NoAttrs {};
@@ -92,7 +95,8 @@ struct OpDef {
   OpCost (*cost)(const std::vector<Shape>& in, const OpAttrs& attrs);
   // The CUDA launches one pass makes for these shapes (their plans: geometry,
   // bytes, flops), computed on the host: see native/cuda/launch_plan.h.
-  std::vector<cuda::LaunchPlan> (*cuda_launches)(const std::vector<Shape>& in, DType dtype, const OpAttrs& attrs, Pass pass);
+  std::vector<cuda::LaunchPlan> (*cuda_launches)(const std::vector<Shape>& in, DType dtype, const OpAttrs& attrs,
+                                                 Pass pass);
 };
 
 const OpDef& op_def(OpKind kind);

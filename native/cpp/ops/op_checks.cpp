@@ -8,8 +8,8 @@ void check_defined(const Tensor& t, const char* op, const char* name) {
 
 void check_floating(const Tensor& t, const char* op, const char* name) {
   check_defined(t, op, name);
-  DMDLK_CHECK(is_floating(t.dtype()), ErrorCode::DType, op, ": ", name,
-              " must be float32 or float64, got ", dtype_name(t.dtype()));
+  DMDLK_CHECK(is_floating(t.dtype()), ErrorCode::DType, op, ": ", name, " must be float32 or float64, got ",
+              dtype_name(t.dtype()));
 }
 
 void check_rank(const Tensor& t, int rank, const char* op, const char* name, const char* layout) {
@@ -20,10 +20,10 @@ void check_rank(const Tensor& t, int rank, const char* op, const char* name, con
 void check_compatible(const Tensor& t, const Tensor& reference, const char* op, const char* name,
                       const char* reference_name) {
   check_defined(t, op, name);
-  DMDLK_CHECK(t.dtype() == reference.dtype(), ErrorCode::DType, op, ": ", name, " is ", dtype_name(t.dtype()),
-              " but ", reference_name, " is ", dtype_name(reference.dtype()));
-  DMDLK_CHECK(t.device() == reference.device(), ErrorCode::Device, op, ": ", name, " is on ", t.device().str(),
-              " but ", reference_name, " is on ", reference.device().str());
+  DMDLK_CHECK(t.dtype() == reference.dtype(), ErrorCode::DType, op, ": ", name, " is ", dtype_name(t.dtype()), " but ",
+              reference_name, " is ", dtype_name(reference.dtype()));
+  DMDLK_CHECK(t.device() == reference.device(), ErrorCode::Device, op, ": ", name, " is on ", t.device().str(), " but ",
+              reference_name, " is on ", reference.device().str());
 }
 
 void check_shape(const Tensor& t, const Shape& expected, const char* op, const char* name) {

@@ -4,11 +4,11 @@
 
 #include "core/thread_pool.h"
 #include "cuda/pooling.cuh"
+#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/conv_geometry.h"
 #include "ops/inner_blocks.h"
-#include "ops/attr_reader.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -19,12 +19,12 @@ namespace {
 // The windows of a pooling over x [N, C, H, W], from its shape.
 PoolGeometry pool_geometry(const Shape& x, int64_t kernel, int64_t stride, int64_t pad, const char* op) {
   DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
-  DMDLK_CHECK(kernel >= 1 && stride >= 1 && pad >= 0 && 2 * pad <= kernel, ErrorCode::InvalidArg, op,
-              ": kernel ", kernel, ", stride ", stride, " and padding ", pad,
+  DMDLK_CHECK(kernel >= 1 && stride >= 1 && pad >= 0 && 2 * pad <= kernel, ErrorCode::InvalidArg, op, ": kernel ",
+              kernel, ", stride ", stride, " and padding ", pad,
               " must satisfy kernel >= 1, stride >= 1, 0 <= padding <= kernel / 2");
   PoolGeometry g{x[2], x[3], kernel, stride, pad, 0, 0};
-  DMDLK_CHECK(g.height + 2 * pad >= kernel && g.width + 2 * pad >= kernel, ErrorCode::Shape, op, ": the ", kernel,
-              "×", kernel, " window is larger than the padded input ", shape_str(x));
+  DMDLK_CHECK(g.height + 2 * pad >= kernel && g.width + 2 * pad >= kernel, ErrorCode::Shape, op, ": the ", kernel, "×",
+              kernel, " window is larger than the padded input ", shape_str(x));
   g.out_h = conv_output_size(g.height, kernel, stride, pad, 1);
   g.out_w = conv_output_size(g.width, kernel, stride, pad, 1);
   return g;
@@ -133,7 +133,8 @@ void pool2d_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, const 
       int64_t p = r / g.out_h, oy = r % g.out_h;
       const T* plane = x + p * g.height * g.width;
       for (int64_t ox = 0; ox < g.out_w; ++ox)
-        y[r * g.out_w + ox] = kind == PoolKind::Avg ? avg_pool_at(g, plane, oy, ox) : plane[max_pool_argmax(g, plane, oy, ox)];
+        y[r * g.out_w + ox] =
+            kind == PoolKind::Avg ? avg_pool_at(g, plane, oy, ox) : plane[max_pool_argmax(g, plane, oy, ox)];
     }
   });
 }
@@ -357,16 +358,21 @@ std::vector<Shape> image_reduced(const Shape& x, bool per_pixel, const char* op)
   return {{x[0], x[1], 1, 1}};
 }
 
-OpCost streaming_cost(const std::vector<Shape>& in, const std::vector<Shape>& out) { return {0, shapes_bytes(in) + shapes_bytes(out)}; }
+OpCost streaming_cost(const std::vector<Shape>& in, const std::vector<Shape>& out) {
+  return {0, shapes_bytes(in) + shapes_bytes(out)};
+}
 
-std::vector<cuda::LaunchPlan> pool_launches(PoolKind kind, const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass) {
+std::vector<cuda::LaunchPlan> pool_launches(PoolKind kind, const std::vector<Shape>& in, DType t, const OpAttrs& attrs,
+                                            Pass pass) {
   const auto& a = std::get<PoolAttrs>(attrs);
   PoolGeometry g = pool_geometry(in[0], a.kernel, a.stride, a.pad, "pool2d");
   int64_t planes = in[0][0] * in[0][1], bytes = int64_t(dtype_size(t));
-  return {pass == Pass::Forward ? cuda_ops::plan_pool2d_forward(g, planes, bytes) : cuda_ops::plan_pool2d_backward(kind, g, planes, bytes)};
+  return {pass == Pass::Forward ? cuda_ops::plan_pool2d_forward(g, planes, bytes)
+                                : cuda_ops::plan_pool2d_backward(kind, g, planes, bytes)};
 }
 
-std::vector<cuda::LaunchPlan> channel_reduce_launches(ChannelReduce kind, const std::vector<Shape>& in, DType t, Pass pass) {
+std::vector<cuda::LaunchPlan> channel_reduce_launches(ChannelReduce kind, const std::vector<Shape>& in, DType t,
+                                                      Pass pass) {
   const Shape& x = in[0];
   int64_t bytes = int64_t(dtype_size(t)), hw = x[2] * x[3];
   return {pass == Pass::Forward ? cuda_ops::plan_channel_reduce_forward(x[0], x[1], hw, bytes)
@@ -377,7 +383,8 @@ std::vector<cuda::LaunchPlan> channel_reduce_launches(ChannelReduce kind, const 
 
 // avg_pool2d with zero padding left out of each window's count (count_include_pad=False).
 extern const OpDef avg_pool2d_op{
-    OpKind::AvgPool2d, "avg_pool2d",
+    OpKind::AvgPool2d,
+    "avg_pool2d",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "avg_pool2d");
       return PoolAttrs{r.integer("kernel", 3), r.integer("stride", 2), r.integer("padding", 1)};
@@ -391,12 +398,18 @@ extern const OpDef avg_pool2d_op{
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{avg_pool2d_backward(d[0], in[0], a.kernel, a.stride, a.pad)};
     },
-    [](const std::vector<Shape>& in, const OpAttrs& a) { return streaming_cost(in, pooled_shape(in, a, "avg_pool2d")); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) { return pool_launches(PoolKind::Avg, in, t, a, pass); }};
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      return streaming_cost(in, pooled_shape(in, a, "avg_pool2d"));
+    },
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+      return pool_launches(PoolKind::Avg, in, t, a, pass);
+    },
+};
 
 // max_pool2d without padding; ties go to the first element.
 extern const OpDef max_pool2d_op{
-    OpKind::MaxPool2d, "max_pool2d",
+    OpKind::MaxPool2d,
+    "max_pool2d",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "max_pool2d");
       return PoolAttrs{r.integer("kernel", 2), r.integer("stride", 2), 0};
@@ -410,46 +423,62 @@ extern const OpDef max_pool2d_op{
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{max_pool2d_backward(d[0], in[0], a.kernel, a.stride)};
     },
-    [](const std::vector<Shape>& in, const OpAttrs& a) { return streaming_cost(in, pooled_shape(in, a, "max_pool2d")); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) { return pool_launches(PoolKind::Max, in, t, a, pass); }};
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      return streaming_cost(in, pooled_shape(in, a, "max_pool2d"));
+    },
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+      return pool_launches(PoolKind::Max, in, t, a, pass);
+    },
+};
 
 extern const OpDef global_avg_pool_op{
-    OpKind::GlobalAvgPool, "global_avg_pool",
+    OpKind::GlobalAvgPool,
+    "global_avg_pool",
     no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) {
-      return image_reduced(in[0], false, "global_avg_pool");
-    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], false, "global_avg_pool"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{global_avg_pool(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{global_avg_pool_backward(d[0], in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      return Tensors{global_avg_pool_backward(d[0], in[0])};
+    },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       const Shape& x = in[0];
       int64_t planes = x[0] * x[1], size = x[2] * x[3], bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_global_avg_pool_forward(planes, size, bytes)
-                                                                  : cuda_ops::plan_global_avg_pool_backward(planes, size, bytes)};
-    }};
+      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward
+                                               ? cuda_ops::plan_global_avg_pool_forward(planes, size, bytes)
+                                               : cuda_ops::plan_global_avg_pool_backward(planes, size, bytes)};
+    },
+};
 
 extern const OpDef channel_mean_op{
-    OpKind::ChannelMean, "channel_mean",
+    OpKind::ChannelMean,
+    "channel_mean",
     no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) {
-      return image_reduced(in[0], true, "channel_mean");
-    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_mean"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_mean(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{channel_mean_backward(d[0], in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      return Tensors{channel_mean_backward(d[0], in[0])};
+    },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return channel_reduce_launches(ChannelReduce::Mean, in, t, pass); }};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      return channel_reduce_launches(ChannelReduce::Mean, in, t, pass);
+    },
+};
 
 // The maximum over channels; ties go to the first channel, NaN counts as the maximum.
 extern const OpDef channel_max_op{
-    OpKind::ChannelMax, "channel_max",
+    OpKind::ChannelMax,
+    "channel_max",
     no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) {
-      return image_reduced(in[0], true, "channel_max");
-    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_max"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_max(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{channel_max_backward(d[0], in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      return Tensors{channel_max_backward(d[0], in[0])};
+    },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) { return channel_reduce_launches(ChannelReduce::Max, in, t, pass); }};
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+      return channel_reduce_launches(ChannelReduce::Max, in, t, pass);
+    },
+};
 
 }  // namespace dmdlk

@@ -66,19 +66,25 @@ Tensor softmax_backward(const Tensor& dy, const Tensor& y) {
 
 // ---- the graph's softmax over the last axis ----------------------------------------
 extern const OpDef softmax_op{
-    OpKind::Softmax, "softmax",
+    OpKind::Softmax,
+    "softmax",
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       DMDLK_CHECK(!in[0].empty(), ErrorCode::Shape, "softmax: x must have rank >= 1, got a scalar");
       return std::vector<Shape>{in[0]};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{softmax(in[0])}; },
-    [](const Tensors&, const Tensors& out, const Tensors& d, const OpAttrs&) { return Tensors{softmax_backward(d[0], out[0])}; },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 2 * shapes_bytes(in)}; },
+    [](const Tensors&, const Tensors& out, const Tensors& d, const OpAttrs&) {
+      return Tensors{softmax_backward(d[0], out[0])};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return OpCost{0, 2 * shapes_bytes(in)};
+    },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       int64_t n = in[0].back(), rows = shape_numel(in[0]) / std::max<int64_t>(1, n), bytes = int64_t(dtype_size(t));
       return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_softmax_forward(rows, n, bytes)
-                                                                  : cuda_ops::plan_softmax_backward(rows, n, bytes)};
-    }};
+                                                                 : cuda_ops::plan_softmax_backward(rows, n, bytes)};
+    },
+};
 
 }  // namespace dmdlk

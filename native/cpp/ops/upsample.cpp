@@ -37,7 +37,7 @@ template <typename T>
 void narrow_row(const T* g, int64_t w, T* u) {
   const T near = T(kNear), far = T(kFar);
   for (int64_t x = 0; x < w; ++x) {
-    T from_left = x >= 1 ? far * g[2 * x - 1] + near * g[2 * x] : T(0);       // the pair j = x − 1
+    T from_left = x >= 1 ? far * g[2 * x - 1] + near * g[2 * x] : T(0);          // the pair j = x − 1
     T from_right = x + 1 < w ? near * g[2 * x + 1] + far * g[2 * x + 2] : T(0);  // the pair j = x
     u[x] = from_left + from_right;
   }
@@ -120,21 +120,29 @@ Tensor upsample2x_backward(const Tensor& dy, const Tensor& x) {
 
 // ---- the graph's bilinear ×2 -------------------------------------------------------
 extern const OpDef upsample2x_op{
-    OpKind::Upsample2x, "upsample2x",
+    OpKind::Upsample2x,
+    "upsample2x",
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) {
       const Shape& x = in[0];
-      DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, "upsample2x: x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
+      DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, "upsample2x: x must have rank 4 ([N, C, H, W]), got shape ",
+                  shape_str(x));
       return std::vector<Shape>{{x[0], x[1], 2 * x[2], 2 * x[3]}};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{upsample2x(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) { return Tensors{upsample2x_backward(d[0], in[0])}; },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return OpCost{0, 5 * shapes_bytes(in)}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+      return Tensors{upsample2x_backward(d[0], in[0])};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) {
+      return OpCost{0, 5 * shapes_bytes(in)};
+    },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       const Shape& x = in[0];
       int64_t planes = x[0] * x[1], bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_upsample2x_forward(planes, x[2], x[3], bytes)
-                                                                  : cuda_ops::plan_upsample2x_backward(planes, x[2], x[3], bytes)};
-    }};
+      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward
+                                               ? cuda_ops::plan_upsample2x_forward(planes, x[2], x[3], bytes)
+                                               : cuda_ops::plan_upsample2x_backward(planes, x[2], x[3], bytes)};
+    },
+};
 
 }  // namespace dmdlk
