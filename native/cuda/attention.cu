@@ -1,121 +1,128 @@
-// Fused attention kernels: one thread per query (or key) row of one (window,
-// head), head_dim <= 64. The forward runs an online softmax over the keys, so
-// neither S nor P ever reaches global memory; it saves each row's
-// log-sum-exp. The backward recomputes P = exp(S − lse) row by row: dQ and the
-// bias gradient per query row (the bias gradient is an atomic scatter-add
-// over windows), dK and dV per key row. A first, simple version: the
-// tensor-core tiling of these loops is part of the speed work.
+// Window attention on CUDA as attention.cuh describes it: batched tiled
+// GEMMs over every (window, head) — item b is window b / heads, head
+// b % heads, whose rows of Q, K, V and O are the head's d channels of the
+// window's tokens — with the bias and the softmax's pieces in the epilogues.
+#include <cmath>
+#include <type_traits>
+
 #include "cuda/attention.cuh"
-#include "cuda_check.cuh"
+#include "cuda/tiled_gemm.cuh"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
-constexpr int kMaxHeadDim = 64;
-
-__device__ inline void decompose(const AttentionShape& s, int64_t index, int64_t* w, int64_t* h, int64_t* row) {
-  *row = index % s.tokens;
-  *h = (index / s.tokens) % s.heads;
-  *w = index / (s.tokens * s.heads);
-}
+// The head slice of a [W, N, C] tensor as a batch of N×d matrices (or d×N,
+// transposed), item b = window · heads + head.
+BatchOffset heads_of(const AttentionShape& s) { return {s.heads, s.tokens * s.channels, s.head_dim()}; }
+BatchOffset scores_of(const AttentionShape& s) { return BatchOffset::strided(s.tokens * s.tokens); }
 
 template <typename T>
-__device__ T score(const AttentionShape& s, const T* qrow, const T* krow, const T* table, int64_t qi, int64_t ki) {
-  T dot = 0;
-  for (int64_t e = 0; e < s.head_dim(); ++e) dot += qrow[e] * krow[e];
-  return T(s.scale) * dot + table[s.rel_index(qi, ki)];
-}
+struct TokenMatrix {  // Q, K, V, dO, O of one head
+  static DenseA<T> a(const T* x, const AttentionShape& s) { return {{x, s.channels, false, heads_of(s)}}; }
+  static DenseB<T> b(const T* x, const AttentionShape& s, bool trans) { return {{x, s.channels, trans, heads_of(s)}}; }
+};
 
+// S = scale · acc + bias[head][offset of key from query]; with `lse`, P = exp(S − lse[row]).
 template <typename T>
-__global__ void forward_kernel(AttentionShape s, const T* q, const T* k, const T* v, const T* rel_pos, T* out, T* lse) {
-  int64_t index = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (index >= s.windows * s.heads * s.tokens) return;
-  int64_t w, h, qi;
-  decompose(s, index, &w, &h, &qi);
-  int64_t d = s.head_dim(), c = s.channels, base = w * s.tokens * c + h * d;
-  const T* table = rel_pos + h * s.table();
-  const T* qrow = q + base + qi * c;
-  T acc[kMaxHeadDim];
-  for (int64_t e = 0; e < d; ++e) acc[e] = 0;
-  T m = -INFINITY, l = 0;
-  for (int64_t ki = 0; ki < s.tokens; ++ki) {
-    T sc = score(s, qrow, k + base + ki * c, table, qi, ki);
-    T m_new = sc > m ? sc : m;
-    T correction = exp(m - m_new), pk = exp(sc - m_new);
-    l = l * correction + pk;
-    const T* vrow = v + base + ki * c;
-    for (int64_t e = 0; e < d; ++e) acc[e] = acc[e] * correction + pk * vrow[e];
-    m = m_new;
+struct ScoreStore {
+  T* scores;
+  const T* rel_pos;
+  const T* lse;  // null in the forward
+  AttentionShape s;
+  __device__ void operator()(int64_t b, int64_t, int64_t q, int64_t key, T acc) const {
+    int64_t head = b % s.heads;
+    T score = T(s.scale) * acc + rel_pos[head * s.table() + s.rel_index(q, key)];
+    int64_t row = b * s.tokens + q;
+    scores[row * s.tokens + key] = lse ? T(exp(score - lse[row])) : score;
   }
-  for (int64_t e = 0; e < d; ++e) out[base + qi * c + e] = acc[e] / l;
-  lse[index] = m + log(l);
+};
+
+// dS = P ⊙ (acc − δ[row]), written over P (each element read, then written, by one thread).
+template <typename T>
+struct ScoreGradStore {
+  T* probabilities;
+  const T* delta;
+  int64_t tokens;
+  __device__ void operator()(int64_t b, int64_t, int64_t q, int64_t key, T acc) const {
+    int64_t row = b * tokens + q;
+    T* p = probabilities + row * tokens + key;
+    *p = *p * (acc - delta[row]);
+  }
+};
+
+// Softmax of each score row in place, and its log-sum-exp: a warp per row.
+template <typename T>
+__global__ void softmax_rows_kernel(int64_t rows, int64_t length, T* scores, T* lse) {
+  const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  T* x = scores + row * length;
+  T m = -INFINITY;
+  for (int64_t i = lane; i < length; i += 32) m = x[i] > m ? x[i] : m;
+  for (int offset = 16; offset > 0; offset /= 2) {
+    T other = __shfl_xor_sync(0xffffffffu, m, offset);
+    m = other > m ? other : m;
+  }
+  T sum = 0;
+  for (int64_t i = lane; i < length; i += 32) sum += exp(x[i] - m);
+  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  T inv = T(1) / sum;
+  for (int64_t i = lane; i < length; i += 32) x[i] = exp(x[i] - m) * inv;
+  if (lane == 0) lse[row] = m + log(sum);
 }
 
-// delta[w, h, q] = Σ_e dO[q, e] · O[q, e] over the head's channels.
+// δ[row] = Σ over the head's channels of dO ⊙ O: a warp per (window, head, query) row.
 template <typename T>
 __global__ void delta_kernel(AttentionShape s, const T* dout, const T* out, T* delta) {
-  int64_t index = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (index >= s.windows * s.heads * s.tokens) return;
-  int64_t w, h, qi;
-  decompose(s, index, &w, &h, &qi);
-  int64_t off = w * s.tokens * s.channels + h * s.head_dim() + qi * s.channels;
+  const int64_t rows = s.windows * s.heads * s.tokens, row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  int64_t q = row % s.tokens, b = row / s.tokens, w = b / s.heads, head = b % s.heads;
+  int64_t offset = (w * s.tokens + q) * s.channels + head * s.head_dim();
   T sum = 0;
-  for (int64_t e = 0; e < s.head_dim(); ++e) sum += dout[off + e] * out[off + e];
-  delta[index] = sum;
+  for (int64_t e = lane; e < s.head_dim(); e += 32) sum += dout[offset + e] * out[offset + e];
+  for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  if (lane == 0) delta[row] = sum;
+}
+
+// The bias gradient of one (window, band of query rows, head, table entry):
+// Σ dS[q][key] over the band's queries whose key at that offset lies in the
+// window. Pieces are (window · bands + band).
+template <typename T>
+__global__ void bias_grad_bands_kernel(AttentionShape s, int64_t bands, const T* score_grads, T* pieces) {
+  const int64_t entries = s.heads * s.table(), n = s.windows * bands * entries;
+  const int64_t cols = 2 * s.window_w - 1, rows_per_band = (s.window_h + bands - 1) / bands;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
+    int64_t piece = e / entries, w = piece / bands, band = piece % bands;
+    int64_t head = (e % entries) / s.table(), t = e % s.table();
+    int64_t dy = t / cols - (s.window_h - 1), dx = t % cols - (s.window_w - 1);
+    const T* ds = score_grads + (w * s.heads + head) * s.tokens * s.tokens;
+    int64_t first = band * rows_per_band,
+            last = first + rows_per_band < s.window_h ? first + rows_per_band : s.window_h;
+    T sum = 0;
+    for (int64_t i = first > -dy ? first : -dy; i < last && i + dy < s.window_h; ++i)
+      for (int64_t j = dx < 0 ? -dx : 0; j < s.window_w && j + dx < s.window_w; ++j)
+        sum += ds[(i * s.window_w + j) * s.tokens + (i + dy) * s.window_w + (j + dx)];
+    pieces[e] = sum;
+  }
 }
 
 template <typename T>
-__global__ void dq_kernel(AttentionShape s, const T* dout, const T* q, const T* k, const T* v, const T* rel_pos,
-                          const T* lse, const T* delta, T* dq, T* drel) {
-  int64_t index = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (index >= s.windows * s.heads * s.tokens) return;
-  int64_t w, h, qi;
-  decompose(s, index, &w, &h, &qi);
-  int64_t d = s.head_dim(), c = s.channels, base = w * s.tokens * c + h * d;
-  const T* table = rel_pos + h * s.table();
-  const T *qrow = q + base + qi * c, *dorow = dout + base + qi * c;
-  T acc[kMaxHeadDim];
-  for (int64_t e = 0; e < d; ++e) acc[e] = 0;
-  for (int64_t ki = 0; ki < s.tokens; ++ki) {
-    const T *krow = k + base + ki * c, *vrow = v + base + ki * c;
-    T p = exp(score(s, qrow, krow, table, qi, ki) - lse[index]);
-    T dp = 0;
-    for (int64_t e = 0; e < d; ++e) dp += dorow[e] * vrow[e];
-    T ds = p * (dp - delta[index]);
-    for (int64_t e = 0; e < d; ++e) acc[e] += ds * krow[e];
-    atomicAdd(drel + h * s.table() + s.rel_index(qi, ki), ds);
+__global__ void bias_grad_total_kernel(AttentionShape s, int64_t pieces, const T* partial, T* drel) {
+  const int64_t entries = s.heads * s.table();
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < entries; e += int64_t(gridDim.x) * blockDim.x) {
+    T sum = 0;
+    for (int64_t p = 0; p < pieces; ++p) sum += partial[p * entries + e];
+    drel[e] = sum;
   }
-  for (int64_t e = 0; e < d; ++e) dq[base + qi * c + e] = T(s.scale) * acc[e];
 }
 
 template <typename T>
-__global__ void dkv_kernel(AttentionShape s, const T* dout, const T* q, const T* k, const T* v, const T* rel_pos,
-                           const T* lse, const T* delta, T* dk, T* dv) {
-  int64_t index = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (index >= s.windows * s.heads * s.tokens) return;
-  int64_t w, h, ki;
-  decompose(s, index, &w, &h, &ki);
-  int64_t d = s.head_dim(), c = s.channels, base = w * s.tokens * c + h * d, rows = (w * s.heads + h) * s.tokens;
-  const T* table = rel_pos + h * s.table();
-  const T *krow = k + base + ki * c, *vrow = v + base + ki * c;
-  T acc_k[kMaxHeadDim], acc_v[kMaxHeadDim];
-  for (int64_t e = 0; e < d; ++e) acc_k[e] = acc_v[e] = 0;
-  for (int64_t qi = 0; qi < s.tokens; ++qi) {
-    const T *qrow = q + base + qi * c, *dorow = dout + base + qi * c;
-    T p = exp(score(s, qrow, krow, table, qi, ki) - lse[rows + qi]);
-    T dp = 0;
-    for (int64_t e = 0; e < d; ++e) dp += dorow[e] * vrow[e];
-    T ds = p * (dp - delta[rows + qi]);
-    for (int64_t e = 0; e < d; ++e) acc_v[e] += p * dorow[e], acc_k[e] += ds * qrow[e];
-  }
-  for (int64_t e = 0; e < d; ++e) dk[base + ki * c + e] = T(s.scale) * acc_k[e], dv[base + ki * c + e] = acc_v[e];
-}
-
-void check_head_dim(const AttentionShape& s) {
-  DMDLK_CHECK(s.head_dim() <= kMaxHeadDim, ErrorCode::Shape, "attention on CUDA supports head_dim <= ", kMaxHeadDim,
-              ", got ", s.head_dim());
+AttentionProducts products(int device, const AttentionShape& s) {
+  return attention_products(s, sizeof(T), matmul_precision(),
+                            std::is_same_v<T, float> && tiled::has_tensor_cores(device));
 }
 
 }  // namespace
@@ -123,20 +130,52 @@ void check_head_dim(const AttentionShape& s) {
 template <typename T>
 void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos,
                        T* out, T* logsumexp) {
-  check_head_dim(s);
-  launch(device, plan_attention_forward(s, sizeof(T)), forward_kernel<T>, s, q, k, v, rel_pos, out, logsumexp);
+  AttentionProducts p = products<T>(device, s);
+  std::vector<LaunchPlan> plans = plan_attention_forward(s, sizeof(T));
+  Tensor scores = Tensor::empty({s.windows * s.heads, s.tokens, s.tokens}, dtype_of<T>::value, Device::cuda(device));
+  T* sp = scores.data<T>();
+  double score_bytes = attention_score_bytes(s, sizeof(T)), tokens = attention_token_bytes(s, sizeof(T));
+  tiled_product<T>(device, "attention_scores", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
+                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true), ScoreStore<T>{sp, rel_pos, nullptr, s});
+  int64_t rows = s.windows * s.heads * s.tokens;
+  launch(device, plans[p.scores.splits > 1 ? 2 : 1], softmax_rows_kernel<T>, rows, s.tokens, sp, logsumexp);
+  tiled_product<T>(device, "attention_values", p.values, p.values_tiles, 2 * tokens + score_bytes,
+                   DenseA<T>{{sp, s.tokens, false, scores_of(s)}}, TokenMatrix<T>::b(v, s, false),
+                   DenseStore<T>{out, s.channels, heads_of(s)});
 }
 
 template <typename T>
 void attention_backward(int device, const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v,
                         const T* rel_pos, const T* out, const T* logsumexp, T* dq, T* dk, T* dv, T* drel_pos) {
-  check_head_dim(s);
-  Tensor delta = Tensor::empty({s.windows * s.heads * s.tokens}, dtype_of<T>::value, Device::cuda(device));
-  const T* d = delta.data<T>();
+  AttentionProducts p = products<T>(device, s);
   std::vector<LaunchPlan> plans = plan_attention_backward(s, sizeof(T));
+  int64_t rows = s.windows * s.heads * s.tokens;
+  double score_bytes = attention_score_bytes(s, sizeof(T)), tokens = attention_token_bytes(s, sizeof(T));
+  Tensor delta = Tensor::empty({rows}, dtype_of<T>::value, Device::cuda(device));
+  Tensor scores = Tensor::empty({s.windows * s.heads, s.tokens, s.tokens}, dtype_of<T>::value, Device::cuda(device));
+  T* sp = scores.data<T>();
   launch(device, plans[0], delta_kernel<T>, s, dout, out, delta.data<T>());
-  launch(device, plans[1], dq_kernel<T>, s, dout, q, k, v, rel_pos, logsumexp, d, dq, drel_pos);
-  launch(device, plans[2], dkv_kernel<T>, s, dout, q, k, v, rel_pos, logsumexp, d, dk, dv);
+  tiled_product<T>(device, "attention_probabilities", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
+                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true), ScoreStore<T>{sp, rel_pos, logsumexp, s});
+  // dV = Pᵀ·dO, before dS overwrites P.
+  tiled_product<T>(device, "attention_value_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + score_bytes,
+                   DenseA<T>{{sp, s.tokens, true, scores_of(s)}}, TokenMatrix<T>::b(dout, s, false),
+                   DenseStore<T>{dv, s.channels, heads_of(s)});
+  tiled_product<T>(device, "attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * score_bytes,
+                   TokenMatrix<T>::a(dout, s), TokenMatrix<T>::b(v, s, true),
+                   ScoreGradStore<T>{sp, static_cast<const T*>(delta.data<T>()), s.tokens});
+  tiled_product<T>(device, "attention_query_grad", p.values, p.values_tiles, 2 * tokens + score_bytes,
+                   DenseA<T>{{sp, s.tokens, false, scores_of(s)}}, TokenMatrix<T>::b(k, s, false),
+                   DenseStore<T>{dq, s.channels, heads_of(s), T(s.scale)});
+  tiled_product<T>(device, "attention_key_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + score_bytes,
+                   DenseA<T>{{sp, s.tokens, true, scores_of(s)}}, TokenMatrix<T>::b(q, s, false),
+                   DenseStore<T>{dk, s.channels, heads_of(s), T(s.scale)});
+  int64_t bands = attention_bias_bands(s);
+  Tensor pieces = Tensor::empty({s.windows * bands * s.heads * s.table()}, dtype_of<T>::value, Device::cuda(device));
+  size_t bias = plans.size() - 2;
+  launch(device, plans[bias], bias_grad_bands_kernel<T>, s, bands, static_cast<const T*>(sp), pieces.data<T>());
+  launch(device, plans[bias + 1], bias_grad_total_kernel<T>, s, s.windows * bands,
+         static_cast<const T*>(pieces.data<T>()), drel_pos);
 }
 
 #define INSTANTIATE(T)                                                                                              \

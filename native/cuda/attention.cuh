@@ -1,7 +1,18 @@
-// CUDA's fused window attention (attention.cu) and its launch plans.
+// CUDA's window attention (attention.cu) and its launch plans: the products
+// of every (window, head) as batched tiled GEMMs (tiled_gemm.cuh, on the
+// tensor cores at precision high or medium), the relative-position bias and
+// the softmax's pieces in their epilogues, and row kernels between them. The
+// score matrix of every (window, head) lives in one workspace for the pass
+// (W·heads·N² values: 39 MB for global attention at 28×28, batch 4).
+//   forward:  S = scale·Q·Kᵀ + bias; P = softmax(S) in place, its log-sum-exp kept; O = P·V
+//   backward: δ = rowsum(dO ⊙ O); P = exp(scale·Q·Kᵀ + bias − lse); dV = Pᵀ·dO;
+//             dS = P ⊙ (dO·Vᵀ − δ) (over P); dQ = scale·dS·K; dK = scale·dSᵀ·Q;
+//             dbias: per (window, head, offset) sums of dS, then over the windows
 #pragma once
 #include <cstdint>
+#include <vector>
 
+#include "cuda/gemm.cuh"
 #include "cuda/launch_plan.h"
 #include "ops/attention.h"
 
@@ -10,38 +21,99 @@ namespace dmdlk::cuda_ops {
 template <typename T>
 void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos,
                        T* out, T* logsumexp);
-// drel_pos must be zeroed by the caller.
+// drel_pos is written whole.
 template <typename T>
 void attention_backward(int device, const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v,
                         const T* rel_pos, const T* out, const T* logsumexp, T* dq, T* dk, T* dv, T* drel_pos);
 
-constexpr int64_t kAttentionThreads = 128;
+constexpr int64_t kAttentionThreads = 256;  // row kernels: a warp per row
 
-// One thread per row (a query, or a key) of one (window, head), walking the
-// `serial` rows of the other side one after the other.
-inline cuda::LaunchPlan plan_attention_rows(const char* kernel, const AttentionShape& s, int64_t element_bytes,
-                                            int64_t serial, double flops_per_pair, double tensors) {
-  int64_t rows = s.windows * s.heads * s.tokens;
-  cuda::LaunchPlan p;
-  p.kernel = kernel;
-  p.grid.x = cuda::blocks_to_cover(rows, kAttentionThreads);
-  p.block.x = kAttentionThreads;
-  p.bytes =
-      double(s.windows) * s.tokens * s.channels * element_bytes * tensors + double(s.heads) * s.table() * element_bytes;
-  p.flops = double(rows) * serial * s.head_dim() * flops_per_pair;
-  p.serial_reduction = serial;
-  // Fitted to the H200's op table: each thread re-reads every row of the
-  // other side through the caches, a load for every two flops.
-  p.compute_efficiency = 0.05;
+// The three shapes of product, at the process's matmul precision on an H200.
+struct AttentionProducts {
+  GemmDims scores, values, keys_grad;  // N×N (k = d); N×d (k = N) for O, dQ; N×d (k = N) over Pᵀ for dV, dK
+  GemmTiling scores_tiles, values_tiles, keys_grad_tiles;
+};
+inline AttentionProducts attention_products(const AttentionShape& s, int64_t element_bytes, MatmulPrecision precision,
+                                            bool tensor_cores) {
+  int64_t n = s.tokens, d = s.head_dim(), items = s.windows * s.heads;
+  AttentionProducts p;
+  p.scores_tiles = choose_gemm_tiling(n, n, d, items, element_bytes, precision, tensor_cores);
+  p.scores = gemm_dims(n, n, d, items, p.scores_tiles);
+  p.values_tiles = choose_gemm_tiling(n, d, n, items, element_bytes, precision, tensor_cores);
+  p.values = gemm_dims(n, d, n, items, p.values_tiles);
+  p.keys_grad_tiles = p.values_tiles;
+  p.keys_grad = p.values;
   return p;
 }
-inline cuda::LaunchPlan plan_attention_forward(const AttentionShape& s, int64_t element_bytes) {
-  return plan_attention_rows("attention_forward", s, element_bytes, s.tokens, 4, 4);
+
+inline double attention_score_bytes(const AttentionShape& s, int64_t element_bytes) {
+  return double(s.windows) * s.heads * s.tokens * s.tokens * element_bytes;
 }
+inline double attention_token_bytes(const AttentionShape& s, int64_t element_bytes) {
+  return double(s.windows) * s.tokens * s.channels * element_bytes;
+}
+
+// A warp per row of `rows`, its lanes over `length` elements.
+inline cuda::LaunchPlan plan_attention_rows(const char* kernel, int64_t rows, int64_t length, double bytes,
+                                            double flops) {
+  cuda::LaunchPlan p = cuda::elementwise_plan(kernel, rows * 32, bytes, flops, kAttentionThreads);
+  p.serial_reduction = (length + 31) / 32;
+  return p;
+}
+
+inline std::vector<cuda::LaunchPlan> plan_attention_forward(const AttentionShape& s, int64_t element_bytes) {
+  AttentionProducts p = attention_products(s, element_bytes, matmul_precision(), true);
+  double scores = attention_score_bytes(s, element_bytes), tokens = attention_token_bytes(s, element_bytes);
+  int64_t rows = s.windows * s.heads * s.tokens;
+  std::vector<cuda::LaunchPlan> plans =
+      plan_tiled_product("attention_scores", p.scores, p.scores_tiles, 2 * tokens + scores, element_bytes);
+  plans.push_back(plan_attention_rows("attention_softmax", rows, s.tokens, 2 * scores, 4.0 * rows * s.tokens));
+  cuda::append(plans,
+               plan_tiled_product("attention_values", p.values, p.values_tiles, 2 * tokens + scores, element_bytes));
+  return plans;
+}
+
+// The bias gradient: per (window, band of query rows, head, table entry) a
+// thread summing the dS of the band's queries with a key at that offset —
+// the windows' rows cut into as many bands as fill the GPU — then per (head,
+// entry) over the windows' bands.
+inline int64_t attention_bias_bands(const AttentionShape& s) {
+  int64_t threads = s.windows * s.heads * s.table(), bands = 1;
+  while (threads * bands < 2 * 132 * 128 && bands * 2 <= s.window_h) bands *= 2;
+  return bands;
+}
+inline std::vector<cuda::LaunchPlan> plan_attention_bias_grad(const AttentionShape& s, int64_t element_bytes) {
+  int64_t entries = s.heads * s.table(), bands = attention_bias_bands(s), pieces = s.windows * bands;
+  cuda::LaunchPlan per_band =
+      cuda::elementwise_plan("attention_bias_grad_bands", pieces * entries,
+                             attention_score_bytes(s, element_bytes) + double(pieces) * entries * element_bytes,
+                             double(s.windows) * s.heads * s.tokens * s.tokens, 128);
+  per_band.serial_reduction = s.window_w * cuda::blocks_to_cover(s.window_h, bands);
+  cuda::LaunchPlan total =
+      cuda::elementwise_plan("attention_bias_grad_total", entries, double(pieces + 1) * entries * element_bytes,
+                             double(pieces) * entries, 128);
+  total.serial_reduction = pieces;
+  return {per_band, total};
+}
+
 inline std::vector<cuda::LaunchPlan> plan_attention_backward(const AttentionShape& s, int64_t element_bytes) {
-  return {plan_attention_rows("attention_backward_delta", s, element_bytes, s.head_dim(), 2.0 / s.tokens, 2),
-          plan_attention_rows("attention_backward_dq", s, element_bytes, s.tokens, 6, 5),
-          plan_attention_rows("attention_backward_dkv", s, element_bytes, s.tokens, 8, 6)};
+  AttentionProducts p = attention_products(s, element_bytes, matmul_precision(), true);
+  double scores = attention_score_bytes(s, element_bytes), tokens = attention_token_bytes(s, element_bytes);
+  int64_t rows = s.windows * s.heads * s.tokens;
+  std::vector<cuda::LaunchPlan> plans{
+      plan_attention_rows("attention_delta", rows, s.head_dim(), 2 * tokens, 2.0 * rows * s.head_dim())};
+  cuda::append(plans, plan_tiled_product("attention_probabilities", p.scores, p.scores_tiles, 2 * tokens + scores,
+                                         element_bytes));
+  cuda::append(plans, plan_tiled_product("attention_value_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + scores,
+                                         element_bytes));
+  cuda::append(plans, plan_tiled_product("attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * scores,
+                                         element_bytes));
+  cuda::append(
+      plans, plan_tiled_product("attention_query_grad", p.values, p.values_tiles, 2 * tokens + scores, element_bytes));
+  cuda::append(plans, plan_tiled_product("attention_key_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + scores,
+                                         element_bytes));
+  cuda::append(plans, plan_attention_bias_grad(s, element_bytes));
+  return plans;
 }
 
 }  // namespace dmdlk::cuda_ops

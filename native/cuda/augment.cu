@@ -1,6 +1,7 @@
 // Data preparation and augmentation kernels (data/augment.h): the per-pixel
 // math is the header's, shared with the CPU.
-#include "block_reduce.cuh"
+#include <cub/block/block_reduce.cuh>
+
 #include "cuda/augment.cuh"
 #include "cuda_check.cuh"
 #include "data/augment.h"
@@ -40,7 +41,10 @@ __global__ void warp_masks_kernel(int64_t batch, int64_t h, int64_t w, const flo
 }
 
 // One block per image: brighten and sum the grey, then the rest per pixel.
-__global__ void colour_kernel(int64_t h, int64_t w, const float* factors, float* x) {
+__global__ void __launch_bounds__(kColourThreads) colour_kernel(int64_t h, int64_t w, const float* factors, float* x) {
+  using Block = cub::BlockReduce<double, int(kColourThreads)>;
+  __shared__ Block::TempStorage scratch;
+  __shared__ float shared_mean;
   int64_t plane = h * w;
   float* img = x + blockIdx.x * 3 * plane;
   const float* f = factors + blockIdx.x * 4;
@@ -50,7 +54,10 @@ __global__ void colour_kernel(int64_t h, int64_t w, const float* factors, float*
     img[i] = r, img[plane + i] = g, img[2 * plane + i] = b;
     grey += grayscale(r, g, b);
   }
-  float mean = float(block_sum(grey) / double(plane));
+  grey = Block(scratch).Sum(grey);
+  if (threadIdx.x == 0) shared_mean = float(grey / double(plane));
+  __syncthreads();
+  float mean = shared_mean;
   for (int64_t i = threadIdx.x; i < plane; i += blockDim.x)
     jitter_pixel(img + i, img + plane + i, img + 2 * plane + i, f, mean);
 }

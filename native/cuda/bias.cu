@@ -1,6 +1,7 @@
-// Per-channel bias add (one thread per element) and its gradient (one block
-// per channel, a shared-memory tree reduction: deterministic, no atomics).
+// Per-channel bias add (one thread per element) and its gradient (a
+// per-channel sum in reduce_kernels.cuh's two stages: deterministic, no atomics).
 #include "cuda/bias.cuh"
+#include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
 
@@ -16,22 +17,17 @@ __global__ void add_bias_kernel(ChannelLayout l, const T* bias, T* y) {
 }
 
 template <typename T>
-__global__ void bias_grad_kernel(ChannelLayout l, const T* dy, T* grad) {
-  __shared__ T partial[kBiasGradThreads];
-  const int64_t c = blockIdx.x, per_channel = l.outer * l.inner;
-  T sum = 0;
-  for (int64_t e = threadIdx.x; e < per_channel; e += kBiasGradThreads) {
-    int64_t o = e / l.inner, i = e % l.inner;
-    sum += dy[(o * l.channels + c) * l.inner + i];
-  }
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int width = kBiasGradThreads / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) grad[c] = partial[0];
-}
+struct LoadDy {
+  const T* dy;
+  ChannelLayout l;
+  __device__ double operator()(int64_t o, int64_t c, int64_t i) const { return dy[(o * l.channels + c) * l.inner + i]; }
+};
+
+template <typename T>
+struct StoreGrad {
+  T* grad;
+  __device__ void operator()(int64_t c, double total) const { grad[c] = T(total); }
+};
 
 }  // namespace
 
@@ -43,8 +39,7 @@ void add_bias(int device, const ChannelLayout& l, const T* bias, T* y) {
 
 template <typename T>
 void bias_grad(int device, const ChannelLayout& l, const T* dy, T* grad) {
-  if (l.channels == 0) return;
-  launch(device, plan_bias_grad(l, sizeof(T)), bias_grad_kernel<T>, l, dy, grad);
+  channel_reduce<double>(device, "bias_grad", l, sizeof(T), 1, sizeof(T), LoadDy<T>{dy, l}, StoreGrad<T>{grad});
 }
 
 #define INSTANTIATE(T)                                                \

@@ -1,8 +1,10 @@
 // CUDA's per-channel bias and its gradient (bias.cu), and their launch plans.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "cuda/launch_plan.h"
+#include "cuda/reduce.cuh"
 #include "ops/bias.h"
 
 namespace dmdlk::cuda_ops {
@@ -12,23 +14,16 @@ void add_bias(int device, const ChannelLayout& l, const T* bias, T* y);
 template <typename T>
 void bias_grad(int device, const ChannelLayout& l, const T* dy, T* grad);
 
-constexpr int64_t kBiasGradThreads = 256;
-
+// One thread per element; planes of `inner` are walked by a 2-D grid (the
+// channel from the block, no division per element) where they are long.
 inline cuda::LaunchPlan plan_add_bias(const ChannelLayout& l, int64_t element_bytes) {
   int64_t n = l.outer * l.channels * l.inner;
   return cuda::elementwise_plan("add_bias", n, 2.0 * n * element_bytes, double(n));
 }
-// One block per channel, reducing its outer · inner elements.
-inline cuda::LaunchPlan plan_bias_grad(const ChannelLayout& l, int64_t element_bytes) {
-  cuda::LaunchPlan p;
-  p.kernel = "bias_grad";
-  p.grid.x = l.channels;
-  p.block.x = kBiasGradThreads;
-  p.shared_bytes = kBiasGradThreads * element_bytes;
-  p.bytes = double(l.outer) * l.channels * l.inner * element_bytes;
-  p.flops = double(l.outer) * l.channels * l.inner;
-  p.serial_reduction = cuda::blocks_to_cover(l.outer * l.inner, kBiasGradThreads);
-  return p;
+
+// Σ over outer and inner of dy, per channel: reduce.cuh's two stages.
+inline std::vector<cuda::LaunchPlan> plan_bias_grad(const ChannelLayout& l, int64_t element_bytes) {
+  return plan_channel_reduce("bias_grad", l, element_bytes, 1, 8, element_bytes);
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -1,6 +1,7 @@
 // Broadcasting add/mul and the reduction of their gradients, one thread per
 // output (resp. operand) element over the shared index math of ops/broadcast.h.
 #include "cuda/binary.cuh"
+#include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
 
@@ -18,17 +19,42 @@ __global__ void binary_kernel(BinaryOp op, BroadcastPlan plan, int64_t n, const 
 }
 
 template <typename T>
-__global__ void reduce_broadcast_kernel(ReducePlan plan, int64_t n, const T* dy, const T* other, T* grad) {
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < n; t += int64_t(gridDim.x) * blockDim.x) {
-    T sum = 0;
-    for (int64_t r = 0; r < plan.reduce_count; ++r) {
+__global__ void __launch_bounds__(kReduceColumns* kReduceGroups)
+    reduce_broadcast_kernel(ReducePlan plan, int64_t n, const T* dy, const T* other, T* grad) {
+  __shared__ double sums[kReduceGroups][kReduceColumns];
+  const int64_t t = blockIdx.x * kReduceColumns + threadIdx.x;
+  double sum = 0;
+  if (t < n)
+    for (int64_t r = threadIdx.y; r < plan.reduce_count; r += kReduceGroups) {
       int64_t oo, bo;
       reduce_offsets(plan, t, r, &oo, &bo);
-      sum += other ? dy[oo] * other[bo] : dy[oo];
+      sum += other ? double(dy[oo]) * other[bo] : double(dy[oo]);
     }
-    grad[t] = sum;
-  }
+  sums[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y != 0 || t >= n) return;
+  for (int g = 1; g < int(kReduceGroups); ++g) sum += sums[g][threadIdx.x];
+  grad[t] = T(sum);
 }
+
+// dy (times the other operand, for mul) at (outer, channel, inner) of reduce_as_channels' layout.
+template <typename T>
+struct GradientTerm {
+  const T* dy;
+  const T* other;  // null for add
+  ChannelLayout l;
+  int64_t so, sc, si;
+  __device__ double operator()(int64_t o, int64_t c, int64_t i) const {
+    double g = dy[(o * l.channels + c) * l.inner + i];
+    return other ? g * other[o * so + c * sc + i * si] : g;
+  }
+};
+
+template <typename T>
+struct StoreSum {
+  T* grad;
+  __device__ void operator()(int64_t c, double total) const { grad[c] = T(total); }
+};
 
 }  // namespace
 
@@ -41,8 +67,13 @@ void binary_forward(int device, BinaryOp op, const BroadcastPlan& plan, int64_t 
 template <typename T>
 void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
   if (n == 0) return;
-  launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T)), reduce_broadcast_kernel<T>, plan, n, dy,
-         other, grad);
+  ChannelLayout l;
+  int64_t strides[3];
+  if (reduce_as_channels(plan, &l, strides))
+    return channel_reduce<double>(device, "reduce_broadcast", l, sizeof(T), other ? 2 : 1, sizeof(T),
+                                  GradientTerm<T>{dy, other, l, strides[0], strides[1], strides[2]}, StoreSum<T>{grad});
+  launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T))[0], reduce_broadcast_kernel<T>, plan, n,
+         dy, other, grad);
 }
 
 #define INSTANTIATE(T)                                                                                   \

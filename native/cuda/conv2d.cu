@@ -1,58 +1,63 @@
 // Convolution on CUDA: depthwise convolutions by their direct kernels
-// (depthwise_conv2d.cu); every other form as im2col into a column buffer and
-// one grouped GEMM per image (a 1×1 convolution with stride 1 and no padding
-// reads x as its columns), the bias added after. The launches are exactly
-// plan_conv2d_forward's and plan_conv2d_backward's (conv2d.cuh).
+// (depthwise_conv2d.cu); every other form as the implicit GEMMs of
+// conv2d.cuh, the whole batch in one product per pass. The launches are
+// exactly plan_conv2d_forward's and plan_conv2d_backward's.
+#include <type_traits>
+
 #include "cuda/conv2d.cuh"
+#include "cuda/tiled_gemm.cuh"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
+// The operands' index decomposition is 32-bit (gemm_operands.h).
+void check_index_range(const ConvDims& d) {
+  const int64_t limit = int64_t(1) << 31;
+  DMDLK_CHECK(d.images * d.out_plane() < limit && d.images * d.in_plane() < limit && d.in_group * d.taps() < limit &&
+                  d.out_group * d.taps() < limit,
+              ErrorCode::InvalidArg, "conv2d: a batch of ", d.images, " images of ", d.in_plane(),
+              " pixels is beyond the CUDA kernels' 32-bit indexing");
+}
+
 template <typename T>
-Tensor columns(int device, const ConvPlan& p) {
-  return p.direct_columns
-             ? Tensor()
-             : Tensor::empty({p.geo.col_rows(), p.geo.col_cols()}, dtype_of<T>::value, Device::cuda(device));
+ConvProducts products(int device, const ConvPlan& p) {
+  return conv_products(p, sizeof(T), matmul_precision(), std::is_same_v<T, float> && tiled::has_tensor_cores(device));
 }
 
 }  // namespace
 
 template <typename T>
 void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const T* bias, T* y) {
-  const ConvGeometry& g = p.geo;
   if (p.depthwise) {
-    depthwise_forward(device, g, p.batch * p.in_channels, p.in_channels, x, w, y);
-  } else {
-    Tensor col = columns<T>(device, p);
-    ConvGemmShape s = conv_gemm_shape(p);
-    int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
-    for (int64_t n = 0; n < p.batch; ++n) {
-      const T* b = x + n * x_image;
-      if (!p.direct_columns) im2col(device, g, b, col.data<T>()), b = col.data<T>();
-      gemm<T>(device, conv_forward_gemm(s), 1, w, b, 0, y + n * y_image);
-    }
+    depthwise_forward(device, p.geo, p.batch * p.in_channels, p.in_channels, x, w, y);
+    if (bias) add_bias(device, conv_bias_layout(p), bias, y);
+    return;
   }
-  if (bias) add_bias(device, conv_bias_layout(p), bias, y);
+  ConvDims d = conv_dims(p);
+  check_index_range(d);
+  ConvProducts c = products<T>(device, p);
+  int64_t k = d.in_group * d.taps();
+  DenseA<T> weight{{w, k, false, BatchOffset::strided(d.out_group * k)}};
+  tiled_product<T>(device, "conv_forward", c.forward, c.forward_tiles, conv_bytes(p, sizeof(T)), weight,
+                   ConvColumns<T>{x, d}, PlaneStore<T>{y, bias, d.out_channels(), d.out_group, d.out_plane()});
 }
 
 template <typename T>
 void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
-  const ConvGeometry& g = p.geo;
   if (p.depthwise) {
-    depthwise_backward(device, g, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
+    depthwise_backward(device, p.geo, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
   } else {
-    Tensor col = columns<T>(device, p), dcol = columns<T>(device, p);
-    ConvGemmShape s = conv_gemm_shape(p);
-    int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
-    for (int64_t n = 0; n < p.batch; ++n) {
-      const T *dyn = dy + n * y_image, *b = x + n * x_image;
-      if (!p.direct_columns) im2col(device, g, b, col.data<T>()), b = col.data<T>();
-      gemm<T>(device, conv_weight_grad_gemm(s), 1, dyn, b, n > 0 ? 1 : 0, dw);
-      gemm<T>(device, conv_column_grad_gemm(s), 1, w, dyn, 0, p.direct_columns ? dx + n * x_image : dcol.data<T>());
-      if (!p.direct_columns) col2im(device, g, static_cast<const T*>(dcol.data<T>()), dx + n * x_image);
-    }
+    ConvDims d = conv_dims(p);
+    check_index_range(d);
+    ConvProducts c = products<T>(device, p);
+    double bytes = conv_bytes(p, sizeof(T));
+    tiled_product<T>(device, "conv_input_grad", c.input_grad, c.input_grad_tiles, bytes, WeightT<T>{w, d},
+                     OutputTaps<T>{dy, d}, PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane()});
+    int64_t rows = d.out_group, cols = d.in_group * d.taps();
+    tiled_product<T>(device, "conv_weight_grad", c.weight_grad, c.weight_grad_tiles, bytes, OutputRows<T>{dy, d},
+                     ConvColumnsT<T>{x, d}, DenseStore<T>{dw, cols, BatchOffset::strided(rows * cols)});
   }
   if (db) bias_grad(device, conv_bias_layout(p), dy, db);
 }

@@ -1,15 +1,19 @@
-// CUDA's convolution (conv2d.cu: im2col + grouped GEMM per image, direct
-// kernels for depthwise; im2col.cu; depthwise_conv2d.cu) and its launch
-// plans, step by step as conv2d.cu makes them.
+// CUDA's convolution (conv2d.cu) and its launch plans: depthwise
+// convolutions by direct kernels (depthwise_conv2d.cu); every other form as
+// implicit GEMMs over the whole batch (tiled_gemm.cuh), which gather their
+// columns straight from the image: no column buffer, one product per pass.
+//   forward:      y[g] (Cout/G × N·Ho·Wo) = w[g] · columns(x)           (the bias in its epilogue)
+//   input grad:  dx[g] (Cin/G × N·H·W)    = w[g]ᵀ · taps(dy)            (dy met by each tap, 0 between strides)
+//   weight grad: dw[g] (Cout/G × Cin/G·kh·kw) = dy[g] · columns(x)ᵀ    (K = N·Ho·Wo, split)
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "cuda/bias.cuh"
 #include "cuda/gemm.cuh"
+#include "cuda/gemm_operands.h"
 #include "cuda/launch_plan.h"
 #include "ops/conv2d.h"
-#include "ops/conv_gemm.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -20,10 +24,6 @@ template <typename T>
 void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db);
 
 template <typename T>
-void im2col(int device, const ConvGeometry& g, const T* x, T* col);
-template <typename T>
-void col2im(int device, const ConvGeometry& g, const T* dcol, T* dx);
-template <typename T>
 void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                        T* y);
 template <typename T>
@@ -31,19 +31,6 @@ void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64
                         const T* dy, T* dx, T* dw);
 
 constexpr int64_t kDepthwiseWeightGradThreads = 256;
-
-// One thread per element of the column matrix (resp. of the image, gathering its taps).
-inline cuda::LaunchPlan plan_im2col(const ConvGeometry& g, int64_t element_bytes) {
-  int64_t n = g.col_rows() * g.col_cols();
-  return cuda::elementwise_plan("im2col", n, double(n + g.channels * g.height * g.width) * element_bytes);
-}
-inline cuda::LaunchPlan plan_col2im(const ConvGeometry& g, int64_t element_bytes) {
-  int64_t n = g.channels * g.height * g.width;
-  cuda::LaunchPlan p = cuda::elementwise_plan("col2im", n, double(n + g.col_rows() * g.col_cols()) * element_bytes,
-                                              double(n) * g.kernel_h * g.kernel_w);
-  p.serial_reduction = g.kernel_h * g.kernel_w;
-  return p;
-}
 
 // Depthwise: one thread per output (resp. input) element over its taps; the
 // weight gradient one block per (channel, tap), reducing over the batch.
@@ -70,7 +57,7 @@ inline cuda::LaunchPlan plan_depthwise_weight_grad(const ConvGeometry& g, int64_
   p.kernel = "depthwise_weight_grad";
   p.grid.x = channels * taps;
   p.block.x = kDepthwiseWeightGradThreads;
-  p.shared_bytes = 1024 * 8;
+  p.shared_bytes = 32 * 8;  // CUB's per-warp totals
   p.bytes = double(planes) * (g.height * g.width + g.out_h * g.out_w) * element_bytes;
   p.flops = 2.0 * channels * taps * outputs;
   p.serial_reduction = cuda::blocks_to_cover(outputs, kDepthwiseWeightGradThreads);
@@ -80,20 +67,49 @@ inline cuda::LaunchPlan plan_depthwise_weight_grad(const ConvGeometry& g, int64_
 
 inline ChannelLayout conv_bias_layout(const ConvPlan& p) { return {p.batch, p.out_channels, p.geo.col_cols()}; }
 
+inline ConvDims conv_dims(const ConvPlan& p) {
+  return {p.geo, p.batch, p.groups, p.in_channels / p.groups, p.out_channels / p.groups};
+}
+
+// The three products of a convolution, each with its tiling at `precision`.
+struct ConvProducts {
+  GemmDims forward, input_grad, weight_grad;
+  GemmTiling forward_tiles, input_grad_tiles, weight_grad_tiles;
+};
+inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, MatmulPrecision precision,
+                                  bool tensor_cores) {
+  ConvDims d = conv_dims(p);
+  int64_t taps = d.taps(), outputs = d.images * d.out_plane(), inputs = d.images * d.in_plane();
+  ConvProducts c;
+  c.forward_tiles =
+      choose_gemm_tiling(d.out_group, outputs, d.in_group * taps, d.groups, element_bytes, precision, tensor_cores);
+  c.forward = gemm_dims(d.out_group, outputs, d.in_group * taps, d.groups, c.forward_tiles);
+  c.input_grad_tiles =
+      choose_gemm_tiling(d.in_group, inputs, d.out_group * taps, d.groups, element_bytes, precision, tensor_cores);
+  c.input_grad = gemm_dims(d.in_group, inputs, d.out_group * taps, d.groups, c.input_grad_tiles);
+  c.weight_grad_tiles =
+      choose_gemm_tiling(d.out_group, d.in_group * taps, outputs, d.groups, element_bytes, precision, tensor_cores);
+  c.weight_grad = gemm_dims(d.out_group, d.in_group * taps, outputs, d.groups, c.weight_grad_tiles);
+  return c;
+}
+
+// Each product reads x (or dx), w and y (or dy) once, as unique bytes.
+inline double conv_bytes(const ConvPlan& p, int64_t element_bytes) {
+  ConvDims d = conv_dims(p);
+  double x = double(d.images) * d.in_channels() * d.in_plane(), y = double(d.images) * d.out_channels() * d.out_plane();
+  double w = double(d.out_channels()) * d.in_group * d.taps();
+  return (x + y + w) * double(element_bytes);
+}
+
 // What conv2d_forward launches.
 inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int64_t element_bytes, bool bias) {
-  std::vector<cuda::LaunchPlan> plans;
   if (p.depthwise) {
-    plans.push_back(plan_depthwise_forward(p.geo, p.batch * p.in_channels, element_bytes));
-  } else {
-    ConvGemmShape s = conv_gemm_shape(p);
-    for (int64_t n = 0; n < p.batch; ++n) {
-      if (!p.direct_columns) plans.push_back(plan_im2col(p.geo, element_bytes));
-      plans.push_back(plan_device_gemm(conv_forward_gemm(s), element_bytes, false));
-    }
+    std::vector<cuda::LaunchPlan> plans{plan_depthwise_forward(p.geo, p.batch * p.in_channels, element_bytes)};
+    if (bias) plans.push_back(plan_add_bias(conv_bias_layout(p), element_bytes));
+    return plans;
   }
-  if (bias) plans.push_back(plan_add_bias(conv_bias_layout(p), element_bytes));
-  return plans;
+  ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
+  return plan_tiled_product("conv_forward", c.forward, c.forward_tiles, conv_bytes(p, element_bytes), element_bytes);
 }
 
 // What conv2d_backward launches.
@@ -104,15 +120,13 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_backward(const ConvPlan& p, int
     plans.push_back(plan_depthwise_input_grad(p.geo, planes, element_bytes));
     plans.push_back(plan_depthwise_weight_grad(p.geo, planes, p.in_channels, element_bytes));
   } else {
-    ConvGemmShape s = conv_gemm_shape(p);
-    for (int64_t n = 0; n < p.batch; ++n) {
-      if (!p.direct_columns) plans.push_back(plan_im2col(p.geo, element_bytes));
-      plans.push_back(plan_device_gemm(conv_weight_grad_gemm(s), element_bytes, n > 0));
-      plans.push_back(plan_device_gemm(conv_column_grad_gemm(s), element_bytes, false));
-      if (!p.direct_columns) plans.push_back(plan_col2im(p.geo, element_bytes));
-    }
+    ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
+    double bytes = conv_bytes(p, element_bytes);
+    cuda::append(plans, plan_tiled_product("conv_input_grad", c.input_grad, c.input_grad_tiles, bytes, element_bytes));
+    cuda::append(plans,
+                 plan_tiled_product("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, bytes, element_bytes));
   }
-  if (bias) plans.push_back(plan_bias_grad(conv_bias_layout(p), element_bytes));
+  if (bias) cuda::append(plans, plan_bias_grad(conv_bias_layout(p), element_bytes));
   return plans;
 }
 

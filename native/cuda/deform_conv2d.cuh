@@ -101,7 +101,7 @@ inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_forward(const DeformPlan
   } else {
     for (int64_t n = 0; n < p.batch; ++n) {
       plans.push_back(plan_deform_im2col(p.geo, element_bytes));
-      plans.push_back(plan_device_gemm(conv_forward_gemm(deform_gemm_shape(p)), element_bytes, false));
+      cuda::append(plans, plan_device_gemm(conv_forward_gemm(deform_gemm_shape(p)), element_bytes, false));
     }
   }
   if (bias) plans.push_back(plan_add_bias(deform_bias_layout(p), element_bytes));
@@ -118,12 +118,12 @@ inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_backward(const DeformPla
     ConvGemmShape s = deform_gemm_shape(p);
     for (int64_t n = 0; n < p.batch; ++n) {
       plans.push_back(plan_deform_im2col(p.geo, element_bytes));
-      plans.push_back(plan_device_gemm(conv_weight_grad_gemm(s), element_bytes, n > 0));
-      plans.push_back(plan_device_gemm(conv_column_grad_gemm(s), element_bytes, false));
+      cuda::append(plans, plan_device_gemm(conv_weight_grad_gemm(s), element_bytes, n > 0));
+      cuda::append(plans, plan_device_gemm(conv_column_grad_gemm(s), element_bytes, false));
       for (const cuda::LaunchPlan& c : plan_deform_col2im(p.geo, element_bytes)) plans.push_back(c);
     }
   }
-  if (bias) plans.push_back(plan_bias_grad(deform_bias_layout(p), element_bytes));
+  if (bias) cuda::append(plans, plan_bias_grad(deform_bias_layout(p), element_bytes));
   return plans;
 }
 

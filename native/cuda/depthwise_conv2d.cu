@@ -1,6 +1,7 @@
 // Depthwise convolution: one thread per output (forward) or input (dx, a
 // gather) element; dw one block per (channel, tap) reducing over the batch.
-#include "block_reduce.cuh"
+#include <cub/block/block_reduce.cuh>
+
 #include "cuda/conv2d.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
@@ -31,7 +32,10 @@ __global__ void input_grad_kernel(ConvGeometry g, int64_t planes, int64_t channe
 }
 
 template <typename T>
-__global__ void weight_grad_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* x, const T* dy, T* dw) {
+__global__ void __launch_bounds__(kDepthwiseWeightGradThreads)
+    weight_grad_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* x, const T* dy, T* dw) {
+  using Block = cub::BlockReduce<T, int(kDepthwiseWeightGradThreads)>;
+  __shared__ typename Block::TempStorage scratch;
   int64_t taps = g.kernel_h * g.kernel_w, c = blockIdx.x / taps, t = blockIdx.x % taps;
   T sum = 0;
   for (int64_t n = 0; n < planes / channels; ++n) {
@@ -39,7 +43,7 @@ __global__ void weight_grad_kernel(ConvGeometry g, int64_t planes, int64_t chann
     sum += depthwise_weight_grad_plane(g, x + p * g.height * g.width, dy + p * g.out_h * g.out_w, t / g.kernel_w,
                                        t % g.kernel_w, threadIdx.x, blockDim.x);
   }
-  sum = block_sum(sum);
+  sum = Block(scratch).Sum(sum);
   if (threadIdx.x == 0) dw[blockIdx.x] = sum;
 }
 

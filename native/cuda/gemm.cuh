@@ -1,8 +1,23 @@
-// CUDA's GEMM (gemm.cu: float32 and float64 on the CUDA cores;
-// gemm_tensor_cores.cu: float32 on TF32 or BF16 tensor cores) and its launch
-// plans. Same contract as ops/gemm.h.
+// CUDA's matrix products and their launch plans. One tiled kernel
+// (tiled_gemm.cuh) serves every product of the network: dense GEMMs
+// (gemm.cu: linear, matmul, the general deformable convolution), the
+// convolutions without column buffers (conv2d.cu) and attention
+// (attention.cu); each passes its operands and its epilogue as functors
+// (gemm_operands.h). Float products run on tensor cores (WMMA, inputs rounded
+// to TF32 or BF16, float32 accumulation) unless the matmul precision is
+// "highest" or the GPU predates them; float64 and "highest" on the CUDA cores.
+//
+// A block computes one tile of C for one batch item and one slice of K
+// ("split-K"): where the tiles alone would not fill the GPU, or K is so deep
+// that one thread would sum more than kMaxSplitDepth products, K is split,
+// each split writes its partial tile to a workspace, and sum_splits adds
+// them (deterministically, in split order) and applies the epilogue. So no
+// block walks all of a weight gradient's N·H·W alone.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "core/matmul_precision.h"
 #include "cuda/launch_plan.h"
@@ -10,64 +25,213 @@
 
 namespace dmdlk::cuda_ops {
 
+// The sizes of one tiled product: batch items of op(A) m×k times op(B) k×n,
+// K cut into `splits` slices of k_per_split (the last may be shorter).
+struct GemmDims {
+  int64_t m = 0, n = 0, k = 0, batch = 1;
+  int64_t splits = 1, k_per_split = 0;
+};
+
+// The kernels' tile shapes: a block of `threads` computes bm×bn of C,
+// staging bk-deep slices of A and B in shared memory.
+enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny };
+
+struct GemmTiling {
+  GemmKernel kernel = GemmKernel::SimtSmall;
+  int64_t bm = 64, bn = 64, bk = 16, threads = 256;
+  cuda::MathUnit unit = cuda::MathUnit::Fp32;
+  int64_t splits = 1, k_per_split = 0;
+};
+
+// CUDA cores: 128×128 tiles, 8-deep slices, 256 threads of 8×8 each; 64×64,
+// 16-deep, 256 threads of 4×4; or 32×32, 16-deep, 128 threads of 4×2, for
+// products too small to fill the GPU with a larger tile. Tensor cores:
+// 128×128 with 8 warps of 64×32 (4×2 WMMA fragments of 16×16), 64×64 with 4
+// warps of 32×32, or 32×32 with 4 warps of one fragment; 16-deep slices.
+struct TileShape {
+  int64_t bm, bn, bk, threads;
+};
+constexpr TileShape kSimtLarge{128, 128, 8, 256}, kSimtSmall{64, 64, 16, 256}, kSimtTiny{32, 32, 16, 128};
+constexpr TileShape kWmmaLarge{128, 128, 16, 256}, kWmmaSmall{64, 64, 16, 128}, kWmmaTiny{32, 32, 16, 128};
+
+// Blocks that fill an H200 twice over (test_launch_plans' rule), and the
+// deepest K one thread may sum alone.
+constexpr int64_t kFillBlocks = 2 * 132, kMaxSplitDepth = 4096;
+
+// The fraction of the CUDA cores' fp32 peak the tiled SIMT kernel reaches on
+// a product that fills the GPU: an assumption until a GPU measures it (a
+// 128×128×8 tile with 8×8 per thread and register prefetch reaches 0.6–0.8 of
+// the peak in published SGEMMs; ours also gathers convolution operands).
+// Tensor-core tiles use the time model's default (KernelEfficiency).
+constexpr double kTiledSimtEfficiency = 0.45;
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return b <= 0 ? 0 : (a + b - 1) / b; }
+
+inline bool is_wmma(GemmKernel kernel) {
+  return kernel == GemmKernel::WmmaLarge || kernel == GemmKernel::WmmaSmall || kernel == GemmKernel::WmmaTiny;
+}
+
+inline GemmTiling tiling_of(GemmKernel kernel, cuda::MathUnit unit) {
+  TileShape s = kernel == GemmKernel::SimtLarge   ? kSimtLarge
+                : kernel == GemmKernel::SimtSmall ? kSimtSmall
+                : kernel == GemmKernel::SimtTiny  ? kSimtTiny
+                : kernel == GemmKernel::WmmaLarge ? kWmmaLarge
+                : kernel == GemmKernel::WmmaSmall ? kWmmaSmall
+                                                  : kWmmaTiny;
+  GemmTiling t;
+  t.kernel = kernel, t.bm = s.bm, t.bn = s.bn, t.bk = s.bk, t.threads = s.threads, t.unit = unit;
+  return t;
+}
+
+// The tiles and split of K for an m×n×k product of `batch` items. Tiles from
+// the largest down: a tile is taken when its blocks, with K split, fill the
+// GPU and it wastes no more work on the edges than the next smaller one (a
+// 32-row product pads to 32, 64 or 128 rows). K is split until every thread
+// sums at most kMaxSplitDepth products and, while each split keeps at least
+// 8 slices (2 for the smallest tile), until the blocks fill the GPU.
+inline GemmTiling choose_gemm_tiling(int64_t m, int64_t n, int64_t k, int64_t batch, int64_t element_bytes,
+                                     MatmulPrecision precision, bool tensor_cores) {
+  bool wmma = element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores;
+  cuda::MathUnit unit = !wmma ? (element_bytes == 8 ? cuda::MathUnit::Fp64 : cuda::MathUnit::Fp32)
+                        : precision == MatmulPrecision::Medium ? cuda::MathUnit::Bf16
+                                                               : cuda::MathUnit::Tf32;
+  const GemmKernel order[3] = {wmma ? GemmKernel::WmmaLarge : GemmKernel::SimtLarge,
+                               wmma ? GemmKernel::WmmaSmall : GemmKernel::SimtSmall,
+                               wmma ? GemmKernel::WmmaTiny : GemmKernel::SimtTiny};
+  auto tiles = [&](const GemmTiling& g) { return ceil_div(m, g.bm) * ceil_div(n, g.bn) * batch; };
+  auto padded = [&](const GemmTiling& g) { return ceil_div(m, g.bm) * g.bm * ceil_div(n, g.bn) * g.bn; };
+  auto split = [&](GemmTiling& g, int64_t min_slices) {
+    int64_t splits = std::max<int64_t>(1, ceil_div(k, kMaxSplitDepth));
+    while (tiles(g) * splits < kFillBlocks && ceil_div(k, splits * 2) >= min_slices * g.bk) splits *= 2;
+    // Whole slices per split, rounded down: at least the splits asked for.
+    g.k_per_split = std::max<int64_t>(g.bk, ceil_div(k, splits) / g.bk * g.bk);
+    g.splits = std::max<int64_t>(1, ceil_div(k, g.k_per_split));
+  };
+  for (int i = 0; i < 3; ++i) {
+    GemmTiling t = tiling_of(order[i], unit);
+    bool last = i == 2;
+    if (!last && padded(t) > padded(tiling_of(order[i + 1], unit))) continue;
+    split(t, last ? 2 : 8);
+    if (last || tiles(t) * t.splits >= kFillBlocks) return t;
+  }
+  return GemmTiling();  // not reached: the last tile always returns
+}
+
+inline GemmDims gemm_dims(int64_t m, int64_t n, int64_t k, int64_t batch, const GemmTiling& t) {
+  return {m, n, k, batch, t.splits, t.k_per_split};
+}
+
+inline const char* unit_suffix(cuda::MathUnit unit) {
+  switch (unit) {
+    case cuda::MathUnit::Fp64: return "f64";
+    case cuda::MathUnit::Tf32: return "tf32";
+    case cuda::MathUnit::Bf16: return "bf16";
+    default: return "f32";
+  }
+}
+
+// Registers a thread of each kernel takes, as `nvcc -arch=sm_90 -Xptxas -v`
+// (CUDA 13.0) reports them for tiled_gemm.cuh's kernels (the most over
+// their operand kinds): they bound how many blocks an SM holds, which the time
+// model counts. Float, then double.
+inline int64_t gemm_registers(const GemmTiling& t, int64_t element_bytes) {
+  bool f64 = element_bytes == 8;
+  switch (t.kernel) {
+    case GemmKernel::SimtLarge: return f64 ? 252 : 168;
+    case GemmKernel::SimtSmall: return f64 ? 128 : 120;
+    case GemmKernel::SimtTiny: return f64 ? 128 : 127;
+    case GemmKernel::WmmaLarge: return 232;
+    case GemmKernel::WmmaSmall: return 236;
+    case GemmKernel::WmmaTiny: return 128;
+  }
+  return 255;
+}
+
+// Shared memory of a block, as tiled_gemm.cuh declares it.
+inline int64_t gemm_shared_bytes(const GemmTiling& t, int64_t element_bytes) {
+  bool wmma = is_wmma(t.kernel);
+  if (!wmma) return t.bk * (t.bm + 4) * element_bytes + t.bk * (t.bn + 4) * element_bytes;
+  int64_t stored = t.unit == cuda::MathUnit::Bf16 ? 2 : 4, pad = 16 / stored;
+  return t.bm * (t.bk + pad) * stored + t.bk * (t.bn + pad) * stored + (t.threads / 32) * 16 * 20 * 4;
+}
+
+// The tiled kernel's launch. `bytes`: what the product reads and writes
+// (its operands' and result's unique bytes), the workspace added here.
+inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
+                                        int64_t element_bytes) {
+  bool wmma = is_wmma(t.kernel);
+  cuda::LaunchPlan p;
+  p.kernel = what + (wmma ? "_wmma_" : "_simt_") + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "<" +
+             unit_suffix(t.unit) + ">";
+  p.grid = {ceil_div(d.n, t.bn), ceil_div(d.m, t.bm), d.batch * d.splits};
+  p.block.x = t.threads;
+  p.shared_bytes = gemm_shared_bytes(t, element_bytes);
+  p.registers = gemm_registers(t, element_bytes);
+  p.bytes = bytes + (d.splits > 1 ? double(d.splits * d.batch * d.m * d.n) * element_bytes : 0);
+  p.flops = 2.0 * double(d.batch) * double(p.grid.y * t.bm) * double(p.grid.x * t.bn) * double(d.k);
+  p.unit = t.unit;
+  p.serial_reduction = std::max<int64_t>(1, std::min(d.k, d.k_per_split));
+  if (!wmma && t.unit == cuda::MathUnit::Fp32) p.compute_efficiency = kTiledSimtEfficiency;
+  return p;
+}
+
+// The partial tiles of a split product added up: a block per 32 elements of
+// C, its rows of threads each summing every rows-th split (neighbouring
+// threads read neighbouring elements), then the rows' sums in order, in
+// shared memory: 8 rows, or 32 where C is too small to fill the GPU otherwise.
+constexpr int64_t kSumSplitsColumns = 32;
+inline int64_t sum_splits_rows(int64_t elements) {
+  return ceil_div(elements, kSumSplitsColumns) >= kFillBlocks ? 8 : 32;
+}
+inline cuda::LaunchPlan plan_sum_splits(const GemmDims& d, int64_t element_bytes) {
+  int64_t n = d.batch * d.m * d.n, rows = sum_splits_rows(n);
+  cuda::LaunchPlan p;
+  p.kernel = "sum_splits";
+  p.grid.x = ceil_div(n, kSumSplitsColumns);
+  p.block = {kSumSplitsColumns, rows, 1};
+  p.shared_bytes = kSumSplitsColumns * 32 * element_bytes;
+  p.bytes = double(n) * (d.splits + 1) * element_bytes;
+  p.flops = double(n) * d.splits;
+  p.serial_reduction = ceil_div(d.splits, rows);
+  return p;
+}
+
+// Both launches of a tiled product (the second only when K is split).
+inline std::vector<cuda::LaunchPlan> plan_tiled_product(const std::string& what, const GemmDims& d, const GemmTiling& t,
+                                                        double bytes, int64_t element_bytes) {
+  std::vector<cuda::LaunchPlan> plans{plan_tiled_gemm(what, d, t, bytes, element_bytes)};
+  if (d.splits > 1) plans.push_back(plan_sum_splits(d, element_bytes));
+  return plans;
+}
+
+// ---- dense products (gemm.cu): the contract of ops/gemm.h -------------------------
+
 template <typename T>
 void gemm(int device, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
-void gemm_tensor_cores(int device, MatmulPrecision precision, const GemmShape& s, float alpha, const float* a,
-                       const float* b, float beta, float* c);
 
-// Both kernels: one block per 64×64 tile of C and batch item, walking all of k.
-constexpr int64_t kGemmTile = 64, kGemmDepth = 16;
-constexpr int64_t kGemmThreads = 256, kGemmTensorCoreThreads = 128;
-
-// The flops are the tiles' (a 64×64 tile computes all of itself, edges included).
-inline cuda::LaunchPlan plan_gemm_tiles(const GemmShape& s, int64_t element_bytes, bool accumulate) {
-  cuda::LaunchPlan p;
-  p.grid = {cuda::blocks_to_cover(s.n, kGemmTile), cuda::blocks_to_cover(s.m, kGemmTile), s.batch};
-  p.bytes = double(s.batch) * (s.m * s.k + s.k * s.n + s.m * s.n * (accumulate ? 2 : 1)) * element_bytes;
-  p.flops = 2.0 * s.batch * double(p.grid.x * kGemmTile) * double(p.grid.y * kGemmTile) * double(s.k);
-  p.serial_reduction = s.k;
-  return p;
+inline GemmTiling dense_gemm_tiling(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,
+                                    bool tensor_cores) {
+  return choose_gemm_tiling(s.m, s.n, s.k, s.batch, element_bytes, precision, tensor_cores);
 }
 
-// float32 and float64 on the CUDA cores: 256 threads, a 4×4 patch each.
-inline cuda::LaunchPlan plan_gemm_simt(const GemmShape& s, int64_t element_bytes, bool accumulate) {
-  cuda::LaunchPlan p = plan_gemm_tiles(s, element_bytes, accumulate);
-  p.kernel = element_bytes == 8 ? "gemm_simt<f64>" : "gemm_simt<f32>";
-  p.block.x = kGemmThreads;
-  p.shared_bytes = 2 * kGemmDepth * (kGemmTile + 1) * element_bytes;
-  p.unit = element_bytes == 8 ? cuda::MathUnit::Fp64 : cuda::MathUnit::Fp32;
-  return p;
+inline double dense_gemm_bytes(const GemmShape& s, int64_t element_bytes, bool accumulate) {
+  double a = s.stride_a ? double(s.batch) * s.m * s.k : double(s.m) * s.k;
+  double b = s.stride_b ? double(s.batch) * s.k * s.n : double(s.k) * s.n;
+  return (a + b + double(s.batch) * s.m * s.n * (accumulate ? 2 : 1)) * double(element_bytes);
 }
 
-// float32 on tensor cores: 4 warps of WMMA fragments, slices staged rounded.
-inline cuda::LaunchPlan plan_gemm_tensor_cores(const GemmShape& s, MatmulPrecision precision, bool accumulate) {
-  cuda::LaunchPlan p = plan_gemm_tiles(s, 4, accumulate);
-  bool bf16 = precision == MatmulPrecision::Medium;
-  p.kernel = bf16 ? "gemm_tensor_cores<bf16>" : "gemm_tensor_cores<tf32>";
-  p.block.x = kGemmTensorCoreThreads;
-  int64_t stored = bf16 ? 2 : 4, pad = 16 / stored;
-  p.shared_bytes = kGemmTile * (kGemmDepth + pad) * stored + kGemmDepth * (kGemmTile + pad) * stored +
-                   kGemmTile * (kGemmTile + 4) * 4;
-  p.unit = bf16 ? cuda::MathUnit::Bf16 : cuda::MathUnit::Tf32;
-  // Fitted to the H200 step, which TF32 and BF16 did not speed up: the kernel
-  // stages and rounds every slice through shared memory, about 20 TFLOP/s
-  // whatever the type.
-  p.compute_efficiency = bf16 ? 0.03 : 0.055;
-  return p;
+// What gemm() launches for `s` at `precision` on a GPU with (or without) tensor cores.
+inline std::vector<cuda::LaunchPlan> plan_gemm(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,
+                                               bool tensor_cores, bool accumulate) {
+  if (s.m == 0 || s.n == 0 || s.batch == 0) return {};
+  GemmTiling t = dense_gemm_tiling(s, element_bytes, precision, tensor_cores);
+  return plan_tiled_product("gemm", gemm_dims(s.m, s.n, s.k, s.batch, t), t,
+                            dense_gemm_bytes(s, element_bytes, accumulate), element_bytes);
 }
 
-// The launch gemm() makes: tensor cores for float32 at precision high or
-// medium on GPUs of compute capability 8.0 or newer, else the CUDA cores.
-inline cuda::LaunchPlan plan_gemm(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,
-                                  bool tensor_cores, bool accumulate) {
-  if (element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores)
-    return plan_gemm_tensor_cores(s, precision, accumulate);
-  return plan_gemm_simt(s, element_bytes, accumulate);
-}
-
-// The launch gemm() makes at the process's matmul precision on a GPU with
+// The launches gemm() makes at the process's matmul precision on a GPU with
 // tensor cores (what the plans are checked for: an H200).
-inline cuda::LaunchPlan plan_device_gemm(const GemmShape& s, int64_t element_bytes, bool accumulate) {
+inline std::vector<cuda::LaunchPlan> plan_device_gemm(const GemmShape& s, int64_t element_bytes, bool accumulate) {
   return plan_gemm(s, element_bytes, matmul_precision(), true, accumulate);
 }
 

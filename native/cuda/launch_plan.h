@@ -27,9 +27,10 @@ enum class MathUnit { Fp32, Fp64, Tf32, Bf16 };
 enum class MemoryAccess { Coalesced, Gather };
 
 struct LaunchPlan {
-  std::string kernel;  // e.g. "gemm_tensor_cores<tf32>"
+  std::string kernel;  // e.g. "conv_forward_wmma_128x128<tf32>"
   Dim3 grid, block;
   int64_t shared_bytes = 0;          // shared memory per block, static and dynamic
+  int64_t registers = 32;            // per thread, as ptxas allocates them (they bound the blocks an SM holds)
   int64_t dynamic_shared_bytes = 0;  // of which requested at launch
   double bytes = 0;                  // global memory read + written (unique bytes, as a perfect cache would see them)
   double flops = 0;                  // floating-point operations (a multiply-add is 2)
@@ -53,6 +54,11 @@ LaunchPlan elementwise_plan(std::string kernel, int64_t n, double bytes, double 
 // A tensor of `bytes` set to zero (Tensor::zeros: cudaMemsetAsync, a driver
 // kernel that writes 16 bytes a thread).
 inline LaunchPlan plan_fill_zero(int64_t bytes);
+
+// Appends `more` to `plans` (an op's launches, pass by pass).
+inline void append(std::vector<LaunchPlan>& plans, const std::vector<LaunchPlan>& more) {
+  plans.insert(plans.end(), more.begin(), more.end());
+}
 
 // Blocks of `threads` covering n items.
 inline int64_t blocks_to_cover(int64_t n, int64_t threads) { return n <= 0 ? 1 : (n + threads - 1) / threads; }

@@ -1,8 +1,8 @@
-// Losses: the sums over every pixel run in one block of 1024 threads (each
-// thread strides over the pixels, then a tree reduction), which keeps them
-// deterministic and leaves the scalar on the device; per-pixel gradients run
-// one thread per pixel. The sums take about a millisecond at batch 4, 448².
-#include "block_reduce.cuh"
+// Losses: the sums over every pixel in two stages (chunks of pixels, then one
+// block adding the chunks in order: deterministic, the scalar stays on the
+// device); per-pixel gradients one thread per pixel.
+#include <cub/block/block_reduce.cuh>
+
 #include "cuda/losses.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
@@ -11,13 +11,46 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
+using Block = cub::BlockReduce<double, int(kLossThreads)>;
+
+// This block's chunk of the pixels.
+struct PixelChunk {
+  int64_t begin, end;
+  __device__ PixelChunk(int64_t pixels) {
+    int64_t per = (pixels + gridDim.x - 1) / gridDim.x;
+    begin = blockIdx.x * per;
+    end = begin + per < pixels ? begin + per : pixels;
+  }
+};
+
 template <typename T>
-__global__ void ce_forward_kernel(LossLayout l, const T* logits, const int32_t* targets, T* loss) {
+__global__ void __launch_bounds__(kLossThreads)
+    ce_chunks_kernel(LossLayout l, const T* logits, const int32_t* targets, double* pieces) {
+  __shared__ Block::TempStorage scratch;
+  const PixelChunk r(l.pixels());
   double sum = 0;
-  for (int64_t i = threadIdx.x; i < l.pixels(); i += kLossReduceThreads)
-    sum += double(pixel_nll(l, logits, targets, i));
-  sum = block_sum(sum);
-  if (threadIdx.x == 0) *loss = T(sum / double(l.pixels()));
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kLossThreads) sum += double(pixel_nll(l, logits, targets, i));
+  sum = Block(scratch).Sum(sum);
+  if (threadIdx.x == 0) pieces[blockIdx.x] = sum;
+}
+
+// One block adding every chunk's `values` sums; value v's total to totals[v]
+// (plus one from v = plus_one_from on: Dice's smoothing of its denominators).
+__global__ void __launch_bounds__(kLossThreads)
+    sum_chunks_kernel(int64_t chunks, int64_t values, int64_t plus_one_from, const double* pieces, double* totals) {
+  __shared__ Block::TempStorage scratch;
+  for (int64_t v = 0; v < values; ++v) {
+    double sum = 0;
+    for (int64_t c = threadIdx.x; c < chunks; c += kLossThreads) sum += pieces[c * values + v];
+    sum = Block(scratch).Sum(sum);
+    if (threadIdx.x == 0) totals[v] = sum + (v >= plus_one_from ? 1.0 : 0.0);
+    __syncthreads();  // the scratch is reused for the next value
+  }
+}
+
+template <typename T>
+__global__ void ce_loss_kernel(LossLayout l, const double* total, T* loss) {
+  *loss = T(*total / double(l.pixels()));
 }
 
 template <typename T>
@@ -34,12 +67,16 @@ __global__ void ce_backward_kernel(LossLayout l, const T* logits, const int32_t*
   }
 }
 
-// inter[k] = Σ p_k t_k and total[k] = Σ p_k + Σ t_k + 1 for every class, into sums[0..2K).
+// This chunk's Σ p_k t_k and Σ p_k + Σ t_k of every class k, into
+// pieces[chunk][k] and [K + k] (the layout dice_pixel_grad reads the totals in).
 template <typename T>
-__global__ void dice_sums_kernel(LossLayout l, const T* logits, const int32_t* targets, double* sums) {
+__global__ void __launch_bounds__(kLossThreads)
+    dice_chunks_kernel(LossLayout l, const T* logits, const int32_t* targets, double* pieces) {
+  __shared__ Block::TempStorage scratch;
+  const PixelChunk r(l.pixels());
   for (int64_t k = 0; k < l.classes; ++k) {
     double inter = 0, total = 0;
-    for (int64_t i = threadIdx.x; i < l.pixels(); i += kLossReduceThreads) {
+    for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kLossThreads) {
       T m, s;
       pixel_softmax_terms(l, logits, i, &m, &s);
       double p = double(exp_value(logits[l.at(i, k)] - m) / s);
@@ -49,9 +86,14 @@ __global__ void dice_sums_kernel(LossLayout l, const T* logits, const int32_t* t
       inter += p * hit;
       total += p + hit;
     }
-    inter = block_sum(inter);
-    total = block_sum(total);
-    if (threadIdx.x == 0) sums[k] = inter, sums[l.classes + k] = total + 1;
+    inter = Block(scratch).Sum(inter);
+    __syncthreads();
+    total = Block(scratch).Sum(total);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      double* out = pieces + blockIdx.x * 2 * l.classes;
+      out[k] = inter, out[l.classes + k] = total;
+    }
   }
 }
 
@@ -70,16 +112,34 @@ __global__ void dice_backward_kernel(LossLayout l, const T* logits, const int32_
     dice_pixel_grad(l, logits, targets, sums, sums + l.classes, scale, i, dlogits);
 }
 
-// Scratch for the class sums: a small tensor from the caching allocator.
-Tensor dice_sums(int device, const LossLayout& l) {
-  return Tensor::empty({2 * l.classes}, DType::F64, Device::cuda(device));
+// Scratch for a loss's chunk sums (`values` per chunk) and their `values` totals.
+Tensor loss_scratch(int device, const LossLayout& l, int64_t values) {
+  return Tensor::empty({(loss_chunks(l) + 1) * values}, DType::F64, Device::cuda(device));
+}
+
+// Dice's class sums into the scratch's totals: inter[0..K), total + 1 in [K..2K).
+template <typename T>
+const double* dice_class_sums(int device, const LossLayout& l, const T* logits, const int32_t* targets,
+                              const std::vector<LaunchPlan>& plans, Tensor& scratch) {
+  int64_t values = 2 * l.classes, chunks = loss_chunks(l);
+  double *pieces = scratch.data<double>(), *totals = pieces + chunks * values;
+  launch(device, plans[0], dice_chunks_kernel<T>, l, logits, targets, pieces);
+  launch(device, plans[1], sum_chunks_kernel, chunks, values, l.classes, static_cast<const double*>(pieces), totals);
+  return totals;
 }
 
 }  // namespace
 
 template <typename T>
 void cross_entropy_forward(int device, const LossLayout& l, const T* logits, const int32_t* targets, T* loss) {
-  launch(device, plan_cross_entropy_forward(l, sizeof(T)), ce_forward_kernel<T>, l, logits, targets, loss);
+  std::vector<LaunchPlan> plans = plan_cross_entropy_forward(l, sizeof(T));
+  int64_t chunks = loss_chunks(l);
+  Tensor scratch = loss_scratch(device, l, 1);
+  double *pieces = scratch.data<double>(), *total = pieces + chunks;
+  launch(device, plans[0], ce_chunks_kernel<T>, l, logits, targets, pieces);
+  launch(device, plans[1], sum_chunks_kernel, chunks, int64_t(1), int64_t(1), static_cast<const double*>(pieces),
+         total);
+  launch(device, plans[2], ce_loss_kernel<T>, l, static_cast<const double*>(total), loss);
 }
 
 template <typename T>
@@ -90,18 +150,19 @@ void cross_entropy_backward(int device, const LossLayout& l, const T* logits, co
 
 template <typename T>
 void dice_forward(int device, const LossLayout& l, const T* logits, const int32_t* targets, T* loss) {
-  Tensor sums = dice_sums(device, l);
-  launch(device, plan_dice_sums(l, sizeof(T)), dice_sums_kernel<T>, l, logits, targets, sums.data<double>());
-  launch(device, plan_dice_loss(l), dice_loss_kernel<T>, l, static_cast<const double*>(sums.data<double>()), loss);
+  std::vector<LaunchPlan> plans = plan_dice_sums(l, sizeof(T));
+  Tensor scratch = loss_scratch(device, l, 2 * l.classes);
+  const double* sums = dice_class_sums(device, l, logits, targets, plans, scratch);
+  launch(device, plan_dice_loss(l), dice_loss_kernel<T>, l, sums, loss);
 }
 
 template <typename T>
 void dice_backward(int device, const LossLayout& l, const T* logits, const int32_t* targets, const T* dloss,
                    T* dlogits) {
-  Tensor sums = dice_sums(device, l);
-  launch(device, plan_dice_sums(l, sizeof(T)), dice_sums_kernel<T>, l, logits, targets, sums.data<double>());
-  launch(device, plan_dice_backward(l, sizeof(T)), dice_backward_kernel<T>, l, logits, targets,
-         static_cast<const double*>(sums.data<double>()), dloss, dlogits);
+  std::vector<LaunchPlan> plans = plan_dice_sums(l, sizeof(T));
+  Tensor scratch = loss_scratch(device, l, 2 * l.classes);
+  const double* sums = dice_class_sums(device, l, logits, targets, plans, scratch);
+  launch(device, plan_dice_backward(l, sizeof(T)), dice_backward_kernel<T>, l, logits, targets, sums, dloss, dlogits);
 }
 
 #define INSTANTIATE(T)                                                                                     \

@@ -1,9 +1,10 @@
-// BatchNorm: one block per channel computes the statistics (two passes, in
-// double) and, in the backward, the parameter gradients and dx of that
-// channel. LayerNorm: one thread per normalized group for x, one block per
-// channel for the parameter gradients. No atomics anywhere.
-#include "block_reduce.cuh"
+// BatchNorm: the channels' statistics and parameter gradients in reduce.cuh's
+// two stages (deterministic, no atomics), the normalisation and dx element-wise
+// over planes. LayerNorm: a warp per normalized group.
+#include <cmath>
+
 #include "cuda/normalization.cuh"
+#include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
 #include "ops/normalization.h"
@@ -12,92 +13,138 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-__device__ int64_t channel_offset(const ChannelLayout& l, int64_t c, int64_t e) {
-  return ((e / l.inner) * l.channels + c) * l.inner + e % l.inner;  // e-th element of channel c
+// ---- element-wise over [outer, C, inner] -----------------------------------------
+
+// f(index, channel) for every element: planes from a 2-D grid where
+// channel_planes_grid says so (plan_channel_elementwise), else a flat one.
+template <class F>
+__device__ void for_channel_elements(const ChannelLayout& l, bool planes, F f) {
+  if (planes) {
+    const int64_t plane = blockIdx.y, c = plane % l.channels, i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (i < l.inner) f(plane * l.inner + i, c);
+    return;
+  }
+  const int64_t n = l.outer * l.channels * l.inner;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x)
+    f(e, (e / l.inner) % l.channels);
 }
 
 template <typename T>
-__global__ void bn_forward_kernel(ChannelLayout l, const T* x, const T* w, const T* b, T* rm, T* rv, bool training,
-                                  T* y, T* mean, T* invstd) {
-  const int64_t c = blockIdx.x, count = l.outer * l.inner;
-  double m, is;
-  if (training) {
-    double sum = 0;
-    for (int64_t e = threadIdx.x; e < count; e += kNormThreads) sum += x[channel_offset(l, c, e)];
-    m = block_sum(sum) / count;
-    double sq = 0;
-    for (int64_t e = threadIdx.x; e < count; e += kNormThreads) {
-      double d = x[channel_offset(l, c, e)] - m;
-      sq += d * d;
-    }
-    sq = block_sum(sq);
-    is = 1.0 / sqrt(sq / count + kNormEps);
-    if (threadIdx.x == 0) {
-      rm[c] = T((1 - kBatchNormMomentum) * rm[c] + kBatchNormMomentum * m);
-      rv[c] = T((1 - kBatchNormMomentum) * rv[c] + kBatchNormMomentum * sq / double(count - 1));
-    }
-  } else {
-    m = rm[c];
-    is = 1.0 / sqrt(double(rv[c]) + kNormEps);
-  }
-  if (threadIdx.x == 0) mean[c] = T(m), invstd[c] = T(is);
-  T scale = T(is) * w[c], shift = b[c] - T(m) * scale;
-  for (int64_t e = threadIdx.x; e < count; e += kNormThreads) {
-    int64_t i = channel_offset(l, c, e);
-    y[i] = x[i] * scale + shift;
-  }
+__global__ void bn_apply_kernel(ChannelLayout l, bool planes, const T* x, const T* w, const T* b, const T* mean,
+                                const T* invstd, T* y) {
+  for_channel_elements(l, planes, [&](int64_t e, int64_t c) {
+    T scale = invstd[c] * w[c];
+    y[e] = (x[e] - mean[c]) * scale + b[c];
+  });
 }
 
 template <typename T>
-__global__ void bn_backward_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
-                                   bool training, T* dx, T* dw, T* db) {
-  const int64_t c = blockIdx.x, count = l.outer * l.inner;
-  double sum_dy = 0, sum_dy_xhat = 0;
-  for (int64_t e = threadIdx.x; e < count; e += kNormThreads) {
-    int64_t i = channel_offset(l, c, e);
-    sum_dy += dy[i];
-    sum_dy_xhat += double(dy[i]) * (x[i] - mean[c]) * invstd[c];
+__global__ void bn_input_grad_kernel(ChannelLayout l, bool planes, bool training, const T* dy, const T* x, const T* w,
+                                     const T* mean, const T* invstd, const T* dw, const T* db, T* dx) {
+  const double count = double(l.outer) * l.inner;
+  for_channel_elements(l, planes, [&](int64_t e, int64_t c) {
+    double g = dy[e];
+    if (training) g -= (double(db[c]) + (double(x[e]) - mean[c]) * invstd[c] * double(dw[c])) / count;
+    dx[e] = T(double(w[c]) * invstd[c] * g);
+  });
+}
+
+template <typename T>
+__global__ void bn_running_stats_kernel(int64_t channels, const T* rm, const T* rv, T* mean, T* invstd) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x)
+    mean[c] = rm[c], invstd[c] = T(1.0 / sqrt(double(rv[c]) + kNormEps));
+}
+
+// ---- the reductions' loaders and finishers ---------------------------------------------
+
+template <typename T>
+struct LoadMoments {
+  const T* x;
+  ChannelLayout l;
+  __device__ Moments operator()(int64_t o, int64_t c, int64_t i) const {
+    return Moments::of(x[(o * l.channels + c) * l.inner + i]);
   }
-  sum_dy = block_sum(sum_dy);
-  sum_dy_xhat = block_sum(sum_dy_xhat);
-  if (threadIdx.x == 0) dw[c] = T(sum_dy_xhat), db[c] = T(sum_dy);
-  double k = double(w[c]) * invstd[c];
-  for (int64_t e = threadIdx.x; e < count; e += kNormThreads) {
-    int64_t i = channel_offset(l, c, e);
-    double g = dy[i];
-    if (training) g -= (sum_dy + (x[i] - mean[c]) * invstd[c] * sum_dy_xhat) / count;
-    dx[i] = T(k * g);
+};
+
+// mean and 1/σ of the batch; the running statistics updated as PyTorch does
+// (the unbiased variance, momentum kBatchNormMomentum).
+template <typename T>
+struct FinishMoments {
+  T *mean, *invstd, *rm, *rv;
+  __device__ void operator()(int64_t c, const Moments& m) const {
+    double var = m.count > 0 ? m.m2 / m.count : 0;
+    mean[c] = T(m.mean), invstd[c] = T(1.0 / sqrt(var + kNormEps));
+    rm[c] = T((1 - kBatchNormMomentum) * rm[c] + kBatchNormMomentum * m.mean);
+    rv[c] = T((1 - kBatchNormMomentum) * rv[c] + kBatchNormMomentum * (m.count > 1 ? m.m2 / (m.count - 1) : 0));
   }
+};
+
+// (Σdy, Σdy·x̂) of a channel; x̂ from per-channel (BatchNorm) or per-group
+// (LayerNorm: group = o·inner + i) statistics.
+template <typename T, bool PerGroup>
+struct LoadGradSums {
+  const T *dy, *x, *mean, *invstd;
+  ChannelLayout l;
+  __device__ SumPair operator()(int64_t o, int64_t c, int64_t i) const {
+    int64_t e = (o * l.channels + c) * l.inner + i, s = PerGroup ? o * l.inner + i : c;
+    double g = dy[e];
+    return {g, g * (double(x[e]) - mean[s]) * invstd[s]};
+  }
+};
+
+template <typename T>
+struct FinishParamGrads {
+  T *dw, *db;
+  __device__ void operator()(int64_t c, const SumPair& s) const { db[c] = T(s.a), dw[c] = T(s.b); }
+};
+
+// ---- LayerNorm: a warp per group ------------------------------------------------------
+
+__device__ double warp_sum(double v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
 }
 
 template <typename T>
 __global__ void ln_forward_kernel(ChannelLayout l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
-  const int64_t groups = l.outer * l.inner;
-  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x)
-    layer_norm_group(l, x, w, b, g, y, mean, invstd);
+  const int64_t groups = l.outer * l.inner, g = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (g >= groups) return;
+  const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+  double sum = 0;
+  for (int64_t c = lane; c < l.channels; c += 32) sum += x[off + c * l.inner];
+  const double m = warp_sum(sum) / l.channels;
+  double sq = 0;
+  for (int64_t c = lane; c < l.channels; c += 32) {
+    double d = x[off + c * l.inner] - m;
+    sq += d * d;
+  }
+  const double is = 1.0 / sqrt(warp_sum(sq) / l.channels + kNormEps);
+  if (lane == 0) mean[g] = T(m), invstd[g] = T(is);
+  for (int64_t c = lane; c < l.channels; c += 32)
+    y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
 }
 
 template <typename T>
 __global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
                                       const T* invstd, T* dx) {
-  const int64_t groups = l.outer * l.inner;
-  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x)
-    layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
-}
-
-template <typename T>
-__global__ void ln_backward_params_kernel(ChannelLayout l, const T* dy, const T* x, const T* mean, const T* invstd,
-                                          T* dw, T* db) {
-  const int64_t c = blockIdx.x, groups = l.outer * l.inner;
-  double sw = 0, sb = 0;
-  for (int64_t g = threadIdx.x; g < groups; g += kNormThreads) {
-    int64_t e = channel_offset(l, c, g);
-    sw += double(dy[e]) * (x[e] - mean[g]) * invstd[g];
-    sb += dy[e];
+  const int64_t groups = l.outer * l.inner, g = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (g >= groups) return;
+  const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+  const double m = mean[g], is = invstd[g];
+  double sum_d = 0, sum_dx = 0;
+  for (int64_t c = lane; c < l.channels; c += 32) {
+    int64_t e = off + c * l.inner;
+    double d = double(dy[e]) * w[c];
+    sum_d += d, sum_dx += d * (x[e] - m) * is;
   }
-  sw = block_sum(sw);
-  sb = block_sum(sb);
-  if (threadIdx.x == 0) dw[c] = T(sw), db[c] = T(sb);
+  const double mean_d = warp_sum(sum_d) / l.channels, mean_dx = warp_sum(sum_dx) / l.channels;
+  for (int64_t c = lane; c < l.channels; c += 32) {
+    int64_t e = off + c * l.inner;
+    double xhat = (x[e] - m) * is;
+    dx[e] = T(is * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+  }
 }
 
 }  // namespace
@@ -105,29 +152,43 @@ __global__ void ln_backward_params_kernel(ChannelLayout l, const T* dy, const T*
 template <typename T>
 void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv,
                         bool training, T* y, T* mean, T* invstd) {
-  launch(device, plan_batch_norm_forward(l, sizeof(T), training), bn_forward_kernel<T>, l, x, w, b, rm, rv, training, y,
-         mean, invstd);
+  std::vector<LaunchPlan> plans = plan_batch_norm_forward(l, sizeof(T), training);
+  if (training)
+    channel_reduce<Moments>(device, "batch_norm_stats", l, sizeof(T), 1, 4 * sizeof(T), LoadMoments<T>{x, l},
+                            FinishMoments<T>{mean, invstd, rm, rv});
+  else
+    launch(device, plans[0], bn_running_stats_kernel<T>, l.channels, static_cast<const T*>(rm),
+           static_cast<const T*>(rv), mean, invstd);
+  if (l.outer * l.inner == 0) return;
+  launch(device, plans.back(), bn_apply_kernel<T>, l, channel_planes_grid(l), x, w, b, static_cast<const T*>(mean),
+         static_cast<const T*>(invstd), y);
 }
 
 template <typename T>
 void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, bool training, T* dx, T* dw, T* db) {
-  launch(device, plan_batch_norm_backward(l, sizeof(T)), bn_backward_kernel<T>, l, dy, x, w, mean, invstd, training, dx,
-         dw, db);
+  std::vector<LaunchPlan> plans = plan_batch_norm_backward(l, sizeof(T));
+  channel_reduce<SumPair>(device, "batch_norm_grad_sums", l, sizeof(T), 2, 2 * sizeof(T),
+                          LoadGradSums<T, false>{dy, x, mean, invstd, l}, FinishParamGrads<T>{dw, db});
+  if (l.outer * l.inner == 0) return;
+  launch(device, plans.back(), bn_input_grad_kernel<T>, l, channel_planes_grid(l), training, dy, x, w, mean, invstd,
+         static_cast<const T*>(dw), static_cast<const T*>(db), dx);
 }
 
 template <typename T>
 void layer_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean,
                         T* invstd) {
+  if (l.outer * l.inner == 0) return;
   launch(device, plan_layer_norm_forward(l, sizeof(T)), ln_forward_kernel<T>, l, x, w, b, y, mean, invstd);
 }
 
 template <typename T>
 void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, T* dx, T* dw, T* db) {
-  launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, l, dy, x, w, mean, invstd, dx);
-  launch(device, plan_layer_norm_backward_params(l, sizeof(T)), ln_backward_params_kernel<T>, l, dy, x, mean, invstd,
-         dw, db);
+  if (l.outer * l.inner > 0)
+    launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, l, dy, x, w, mean, invstd, dx);
+  channel_reduce<SumPair>(device, "layer_norm_param_sums", l, sizeof(T), 2, 2 * sizeof(T),
+                          LoadGradSums<T, true>{dy, x, mean, invstd, l}, FinishParamGrads<T>{dw, db});
 }
 
 #define INSTANTIATE(T)                                                                                               \

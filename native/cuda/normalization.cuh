@@ -2,7 +2,10 @@
 #pragma once
 #include <cstdint>
 
+#include <vector>
+
 #include "cuda/launch_plan.h"
+#include "cuda/reduce.cuh"
 #include "ops/bias.h"
 
 namespace dmdlk::cuda_ops {
@@ -22,34 +25,57 @@ void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const 
 
 constexpr int64_t kNormThreads = 256;
 
-// One block per channel: its threads reduce N·H·W / kNormThreads elements
-// each (twice: the mean, then the variance), then normalize them.
-inline cuda::LaunchPlan plan_batch_norm(const char* kernel, const ChannelLayout& l, int64_t element_bytes, int passes) {
+// Element-wise over [outer, C, inner]: a block row per (outer, channel)
+// plane where the planes fit the grid's y (the channel known per block, no
+// division per element), else a flat grid.
+inline cuda::LaunchPlan plan_channel_elementwise(const char* kernel, const ChannelLayout& l, double bytes,
+                                                 double flops) {
+  int64_t planes = l.outer * l.channels;
+  if (planes > 65535 || l.inner < kNormThreads)
+    return cuda::elementwise_plan(kernel, planes * l.inner, bytes, flops, kNormThreads);
   cuda::LaunchPlan p;
   p.kernel = kernel;
-  p.grid.x = l.channels;
+  p.grid = {cuda::blocks_to_cover(l.inner, kNormThreads), planes, 1};
   p.block.x = kNormThreads;
-  p.shared_bytes = 1024 * 8;
-  double n = double(l.outer) * l.channels * l.inner;
-  p.bytes = n * element_bytes * passes;
-  p.flops = 6 * n;
-  p.serial_reduction = cuda::blocks_to_cover(l.outer * l.inner, kNormThreads);
+  p.bytes = bytes, p.flops = flops;
   return p;
 }
-inline cuda::LaunchPlan plan_batch_norm_forward(const ChannelLayout& l, int64_t element_bytes, bool training) {
-  return plan_batch_norm("batch_norm_forward", l, element_bytes, training ? 4 : 2);
-}
-inline cuda::LaunchPlan plan_batch_norm_backward(const ChannelLayout& l, int64_t element_bytes) {
-  return plan_batch_norm("batch_norm_backward", l, element_bytes, 5);
+inline bool channel_planes_grid(const ChannelLayout& l) {
+  return l.outer * l.channels <= 65535 && l.inner >= kNormThreads;
 }
 
-// One thread per normalized group (a pixel's channels), over its channels.
+// BatchNorm, training: the channels' moments (Welford, in double) in
+// reduce.cuh's two stages, whose finisher also updates the running
+// statistics; then y = (x − mean)·invstd·w + b. Evaluation: the running
+// statistics per channel, then the same normalisation.
+inline std::vector<cuda::LaunchPlan> plan_batch_norm_forward(const ChannelLayout& l, int64_t element_bytes,
+                                                             bool training) {
+  double n = double(l.outer) * l.channels * l.inner;
+  std::vector<cuda::LaunchPlan> plans =
+      training ? plan_channel_reduce("batch_norm_stats", l, element_bytes, 1, 24, 4 * element_bytes)
+               : std::vector<cuda::LaunchPlan>{cuda::elementwise_plan(
+                     "batch_norm_running_stats", l.channels, 4.0 * l.channels * element_bytes, 4.0 * l.channels)};
+  plans.push_back(plan_channel_elementwise("batch_norm_apply", l, 2 * n * element_bytes, 2 * n));
+  return plans;
+}
+// Σdy and Σdy·x̂ per channel (the bias and weight gradients) in two stages, then dx.
+inline std::vector<cuda::LaunchPlan> plan_batch_norm_backward(const ChannelLayout& l, int64_t element_bytes) {
+  double n = double(l.outer) * l.channels * l.inner;
+  std::vector<cuda::LaunchPlan> plans =
+      plan_channel_reduce("batch_norm_grad_sums", l, element_bytes, 2, 16, 2 * element_bytes);
+  plans.push_back(plan_channel_elementwise("batch_norm_input_grad", l, 3 * n * element_bytes, 6 * n));
+  return plans;
+}
+
+// LayerNorm: a warp per normalized group (a pixel's channels, or a row of the
+// last axis), its lanes over the channels: two sums, then the outputs.
 inline cuda::LaunchPlan plan_layer_norm_groups(const char* kernel, const ChannelLayout& l, int64_t element_bytes,
                                                int tensors) {
   int64_t groups = l.outer * l.inner;
-  cuda::LaunchPlan p = cuda::elementwise_plan(kernel, groups, double(groups) * l.channels * element_bytes * tensors,
-                                              8.0 * groups * l.channels);
-  p.serial_reduction = l.channels;
+  cuda::LaunchPlan p =
+      cuda::elementwise_plan(kernel, groups * 32, double(groups) * l.channels * element_bytes * tensors,
+                             8.0 * groups * l.channels, kNormThreads);
+  p.serial_reduction = (l.channels + 31) / 32;
   return p;
 }
 inline cuda::LaunchPlan plan_layer_norm_forward(const ChannelLayout& l, int64_t element_bytes) {
@@ -58,17 +84,9 @@ inline cuda::LaunchPlan plan_layer_norm_forward(const ChannelLayout& l, int64_t 
 inline cuda::LaunchPlan plan_layer_norm_backward_dx(const ChannelLayout& l, int64_t element_bytes) {
   return plan_layer_norm_groups("layer_norm_backward_dx", l, element_bytes, 3);
 }
-// One block per channel, reducing over the groups.
-inline cuda::LaunchPlan plan_layer_norm_backward_params(const ChannelLayout& l, int64_t element_bytes) {
-  cuda::LaunchPlan p;
-  p.kernel = "layer_norm_backward_params";
-  p.grid.x = l.channels;
-  p.block.x = kNormThreads;
-  p.shared_bytes = 1024 * 8;
-  p.bytes = 2.0 * l.outer * l.inner * l.channels * element_bytes;
-  p.flops = 4.0 * l.outer * l.inner * l.channels;
-  p.serial_reduction = cuda::blocks_to_cover(l.outer * l.inner, kNormThreads);
-  return p;
+// The weight and bias gradients: Σ over the groups of dy·x̂ and dy, per channel.
+inline std::vector<cuda::LaunchPlan> plan_layer_norm_backward_params(const ChannelLayout& l, int64_t element_bytes) {
+  return plan_channel_reduce("layer_norm_param_sums", l, element_bytes, 2, 16, 2 * element_bytes);
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -1,7 +1,7 @@
 // Pooling and channel reductions: one thread per output element forward, one
 // per input element backward (gathers), over the shared math of ops/pooling.h.
-#include "block_reduce.cuh"
 #include "cuda/pooling.cuh"
+#include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
 
@@ -31,29 +31,91 @@ __global__ void pool_backward_kernel(PoolKind kind, PoolGeometry g, int64_t plan
 }
 
 template <typename T>
-__global__ void global_avg_forward_kernel(int64_t size, const T* x, T* y) {
-  const T* plane = x + blockIdx.x * size;
-  double sum = 0;
-  for (int64_t i = threadIdx.x; i < size; i += blockDim.x) sum += plane[i];
-  sum = block_sum(sum);
-  if (threadIdx.x == 0) y[blockIdx.x] = T(sum / size);
-}
-
-template <typename T>
 __global__ void global_avg_backward_kernel(int64_t planes, int64_t size, const T* dy, T* dx) {
   DMDLK_GRID_LOOP(i, planes * size) dx[i] = dy[i / size] / T(size);
 }
 
+// The best of two candidates for channel_argmax: NaN first, then the larger
+// value, then the lower channel (the sequential rule of ops/pooling.h).
 template <typename T>
-__global__ void channel_reduce_forward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
-  DMDLK_GRID_LOOP(i, n * hw) y[i] = channel_reduce_at(kind, x, c, hw, i / hw, i % hw);
+__device__ bool better(T v, int64_t k, T best, int64_t best_k) {
+  bool v_nan = v != v, best_nan = best != best;
+  if (v_nan != best_nan) return v_nan;
+  if (!v_nan && v != best) return v > best;
+  return k < best_k;
+}
+
+// Pixel i of this block's 32 and this thread's share of its channels, then
+// the block's combination: the mean's sum, or the maximum and its channel.
+template <typename T>
+__device__ void reduce_pixel_channels(int64_t c, int64_t hw, const T* x, int64_t pixel, bool valid, double* sum,
+                                      T* best, int64_t* best_k) {
+  __shared__ double sums[kMaxChannelGroups][kChannelPixels];
+  __shared__ T bests[kMaxChannelGroups][kChannelPixels];
+  __shared__ int64_t best_ks[kMaxChannelGroups][kChannelPixels];
+  const int64_t b = pixel / hw, p = pixel % hw;
+  double s = 0;
+  T m = T(0);
+  int64_t mk = -1;
+  if (valid)
+    for (int64_t k = threadIdx.y; k < c; k += blockDim.y) {
+      T v = x[(b * c + k) * hw + p];
+      s += v;
+      if (mk < 0 || better(v, k, m, mk)) m = v, mk = k;
+    }
+  sums[threadIdx.y][threadIdx.x] = s, bests[threadIdx.y][threadIdx.x] = m, best_ks[threadIdx.y][threadIdx.x] = mk;
+  __syncthreads();
+  s = sums[0][threadIdx.x], m = bests[0][threadIdx.x], mk = best_ks[0][threadIdx.x];
+  for (unsigned g = 1; g < blockDim.y; ++g) {
+    s += sums[g][threadIdx.x];
+    int64_t k = best_ks[g][threadIdx.x];
+    if (k >= 0 && (mk < 0 || better(bests[g][threadIdx.x], k, m, mk))) m = bests[g][threadIdx.x], mk = k;
+  }
+  *sum = s, *best = m, *best_k = mk;
 }
 
 template <typename T>
-__global__ void channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x,
-                                               const T* dy, T* dx) {
-  DMDLK_GRID_LOOP(i, n * hw) channel_reduce_grad_at(kind, x, dy[i], c, hw, i / hw, i % hw, dx);
+__global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
+    channel_reduce_forward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
+  const int64_t pixel = blockIdx.x * kChannelPixels + threadIdx.x;
+  const bool valid = pixel < n * hw;
+  double sum;
+  T best;
+  int64_t best_k;
+  reduce_pixel_channels(c, hw, x, pixel, valid, &sum, &best, &best_k);
+  if (valid && threadIdx.y == 0) y[pixel] = kind == ChannelReduce::Max ? best : T(sum / double(c));
 }
+
+template <typename T>
+__global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
+    channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
+                                   T* dx) {
+  const int64_t pixel = blockIdx.x * kChannelPixels + threadIdx.x;
+  const bool valid = pixel < n * hw;
+  double sum;
+  T best;
+  int64_t winner = -1;
+  if (kind == ChannelReduce::Max) reduce_pixel_channels(c, hw, x, pixel, valid, &sum, &best, &winner);
+  if (!valid) return;
+  const int64_t b = pixel / hw, p = pixel % hw;
+  const T g = dy[pixel];
+  for (int64_t k = threadIdx.y; k < c; k += blockDim.y)
+    dx[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? g / T(c) : (k == winner ? g : T(0));
+}
+
+template <typename T>
+struct LoadPlane {
+  const T* x;
+  int64_t size;
+  __device__ double operator()(int64_t, int64_t plane, int64_t i) const { return x[plane * size + i]; }
+};
+
+template <typename T>
+struct StoreMean {
+  T* y;
+  int64_t size;
+  __device__ void operator()(int64_t plane, double total) const { y[plane] = T(total / double(size)); }
+};
 
 }  // namespace
 
@@ -72,7 +134,8 @@ void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t p
 template <typename T>
 void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* x, T* y) {
   if (planes == 0) return;
-  launch(device, plan_global_avg_pool_forward(planes, size, sizeof(T)), global_avg_forward_kernel<T>, size, x, y);
+  channel_reduce<double>(device, "global_avg_pool_forward", ChannelLayout{1, planes, size}, sizeof(T), 1, sizeof(T),
+                         LoadPlane<T>{x, size}, StoreMean<T>{y, size});
 }
 
 template <typename T>

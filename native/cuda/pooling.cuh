@@ -2,7 +2,10 @@
 #pragma once
 #include <cstdint>
 
+#include <vector>
+
 #include "cuda/launch_plan.h"
+#include "cuda/reduce.cuh"
 #include "ops/pooling.h"
 
 namespace dmdlk::cuda_ops {
@@ -46,36 +49,43 @@ inline cuda::LaunchPlan plan_pool2d_backward(PoolKind kind, const PoolGeometry& 
   p.access = cuda::MemoryAccess::Gather;
   return p;
 }
-// One block per plane, its threads summing size / kGlobalPoolThreads pixels each, then the block.
-inline cuda::LaunchPlan plan_global_avg_pool_forward(int64_t planes, int64_t size, int64_t element_bytes) {
-  cuda::LaunchPlan p;
-  p.kernel = "global_avg_pool_forward";
-  p.grid.x = planes;
-  p.block.x = kGlobalPoolThreads;
-  p.shared_bytes = 1024 * 8;
-  p.bytes = double(planes) * (size + 1) * element_bytes;
-  p.flops = double(planes) * size;
-  p.serial_reduction = cuda::blocks_to_cover(size, kGlobalPoolThreads);
-  return p;
+// Each plane's mean: reduce.cuh's two stages with the planes as channels.
+inline std::vector<cuda::LaunchPlan> plan_global_avg_pool_forward(int64_t planes, int64_t size, int64_t element_bytes) {
+  return plan_channel_reduce("global_avg_pool_forward", ChannelLayout{1, planes, size}, element_bytes, 1, 8,
+                             element_bytes);
 }
 inline cuda::LaunchPlan plan_global_avg_pool_backward(int64_t planes, int64_t size, int64_t element_bytes) {
   return cuda::elementwise_plan("global_avg_pool_backward", planes * size, double(planes) * (size + 1) * element_bytes,
                                 double(planes) * size);
 }
-// One thread per pixel, over its c channels.
-inline cuda::LaunchPlan plan_channel_reduce(const char* kernel, int64_t n, int64_t c, int64_t hw, int64_t element_bytes,
+// A block per 32 pixels, its rows of threads each over every rows-th channel
+// of a pixel (neighbouring threads on neighbouring pixels), the rows' sums
+// (or maxima, the first in channel order winning ties, NaN winning over
+// numbers) combined in order: 8 rows, or 32 where the pixels are too few to
+// fill the GPU otherwise.
+constexpr int64_t kChannelPixels = 32, kMaxChannelGroups = 32;
+inline int64_t channel_groups(int64_t pixels) {
+  return cuda::blocks_to_cover(pixels, kChannelPixels) >= 2 * 132 ? 8 : kMaxChannelGroups;
+}
+inline cuda::LaunchPlan plan_pixel_channels(const char* kernel, int64_t n, int64_t c, int64_t hw, int64_t element_bytes,
                                             double tensors) {
-  cuda::LaunchPlan p =
-      cuda::elementwise_plan(kernel, n * hw, double(n) * hw * c * element_bytes * tensors, double(n) * hw * c);
-  p.serial_reduction = c;
+  int64_t groups = channel_groups(n * hw);
+  cuda::LaunchPlan p;
+  p.kernel = kernel;
+  p.grid.x = cuda::blocks_to_cover(n * hw, kChannelPixels);
+  p.block = {kChannelPixels, groups, 1};
+  p.shared_bytes = kChannelPixels * kMaxChannelGroups * 24;
+  p.bytes = double(n) * hw * c * element_bytes * tensors;
+  p.flops = double(n) * hw * c;
+  p.serial_reduction = cuda::blocks_to_cover(c, groups);
   return p;
 }
 inline cuda::LaunchPlan plan_channel_reduce_forward(int64_t n, int64_t c, int64_t hw, int64_t element_bytes) {
-  return plan_channel_reduce("channel_reduce_forward", n, c, hw, element_bytes, 1);
+  return plan_pixel_channels("channel_reduce_forward", n, c, hw, element_bytes, 1);
 }
 inline cuda::LaunchPlan plan_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw,
                                                      int64_t element_bytes) {
-  return plan_channel_reduce("channel_reduce_backward", n, c, hw, element_bytes, kind == ChannelReduce::Max ? 2 : 1);
+  return plan_pixel_channels("channel_reduce_backward", n, c, hw, element_bytes, kind == ChannelReduce::Max ? 2 : 1);
 }
 
 }  // namespace dmdlk::cuda_ops

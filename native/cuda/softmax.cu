@@ -1,6 +1,8 @@
-// Softmax over rows: one block of 256 threads per row (rows go up to H·W
-// long for DMFF's spatial softmax), block reductions for the max and the sum.
-#include "block_reduce.cuh"
+// Softmax over rows, as softmax.cuh plans it: a block per row, or per chunk
+// of a long row with the chunks' pieces combined by a warp per row.
+#include <cub/block/block_reduce.cuh>
+
+#include "core/tensor.h"
 #include "cuda/softmax.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
@@ -9,38 +11,145 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
+using Block = cub::BlockReduce<double, int(kSoftmaxThreads)>;
+
+struct Max {
+  __device__ double operator()(double a, double b) const { return a > b ? a : b; }
+};
+
+// The range of row elements this block covers: its chunk of its row.
+struct Chunk {
+  int64_t row, begin, end;
+  __device__ Chunk(int64_t n, int64_t chunks) {
+    row = blockIdx.x / chunks;
+    int64_t c = blockIdx.x % chunks, per = (n + chunks - 1) / chunks;
+    begin = c * per;
+    end = begin + per < n ? begin + per : n;
+  }
+};
+
+// The chunk's maximum and Σ exp(x − max); with one chunk, the row's softmax too.
 template <typename T>
-__global__ void forward_kernel(int64_t n, const T* x, T* y) {
-  const T* in = x + blockIdx.x * n;
-  T* out = y + blockIdx.x * n;
-  T m = -INFINITY;
-  for (int64_t i = threadIdx.x; i < n; i += kSoftmaxThreads) m = in[i] > m ? in[i] : m;
-  m = block_max(m);
-  T sum = 0;
-  for (int64_t i = threadIdx.x; i < n; i += kSoftmaxThreads) sum += exp(in[i] - m);
-  sum = block_sum(sum);
-  for (int64_t i = threadIdx.x; i < n; i += kSoftmaxThreads) out[i] = exp(in[i] - m) / sum;
+__global__ void __launch_bounds__(kSoftmaxThreads)
+    forward_kernel(int64_t n, int64_t chunks, const T* x, T* y, double* maxima, double* sums) {
+  __shared__ Block::TempStorage scratch;
+  __shared__ double shared_m, shared_sum;
+  const Chunk r(n, chunks);
+  const T* in = x + r.row * n;
+  double m = -INFINITY;
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kSoftmaxThreads) m = in[i] > m ? double(in[i]) : m;
+  m = Block(scratch).Reduce(m, Max{});
+  if (threadIdx.x == 0) shared_m = m;
+  __syncthreads();
+  m = shared_m;
+  double sum = 0;
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kSoftmaxThreads) sum += exp(double(in[i]) - m);
+  sum = Block(scratch).Sum(sum);
+  if (chunks > 1) {
+    if (threadIdx.x == 0) maxima[blockIdx.x] = m, sums[blockIdx.x] = sum;
+    return;
+  }
+  if (threadIdx.x == 0) shared_sum = sum;
+  __syncthreads();
+  sum = shared_sum;
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kSoftmaxThreads)
+    y[r.row * n + i] = T(exp(double(in[i]) - m) / sum);
+}
+
+// A warp per row: the row's maximum and sum from its chunks' (each sum rescaled to the row's maximum).
+__global__ void forward_rows_kernel(int64_t rows, int64_t chunks, double* maxima, double* sums) {
+  const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  double m = -INFINITY;
+  for (int64_t c = lane; c < chunks; c += 32) m = maxima[row * chunks + c] > m ? maxima[row * chunks + c] : m;
+  for (int o = 16; o > 0; o /= 2) {
+    double other = __shfl_xor_sync(0xffffffffu, m, o);
+    m = other > m ? other : m;
+  }
+  double sum = 0;
+  for (int64_t c = lane; c < chunks; c += 32)
+    if (sums[row * chunks + c] > 0) sum += sums[row * chunks + c] * exp(maxima[row * chunks + c] - m);
+  for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  if (lane == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;
 }
 
 template <typename T>
-__global__ void backward_kernel(int64_t n, const T* dy, const T* y, T* dx) {
-  int64_t row = blockIdx.x * n;
-  T dot = 0;
-  for (int64_t i = threadIdx.x; i < n; i += kSoftmaxThreads) dot += dy[row + i] * y[row + i];
-  dot = block_sum(dot);
-  for (int64_t i = threadIdx.x; i < n; i += kSoftmaxThreads) dx[row + i] = y[row + i] * (dy[row + i] - dot);
+__global__ void forward_elements_kernel(int64_t rows, int64_t n, int64_t chunks, const T* x, const double* maxima,
+                                        const double* sums, T* y) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < rows * n; e += int64_t(gridDim.x) * blockDim.x) {
+    int64_t row = e / n;
+    y[e] = T(exp(double(x[e]) - maxima[row * chunks]) / sums[row * chunks]);
+  }
+}
+
+// The chunk's Σ dy·y; with one chunk, the row's dx too.
+template <typename T>
+__global__ void __launch_bounds__(kSoftmaxThreads)
+    backward_kernel(int64_t n, int64_t chunks, const T* dy, const T* y, T* dx, double* dots) {
+  __shared__ Block::TempStorage scratch;
+  __shared__ double shared_dot;
+  const Chunk r(n, chunks);
+  const int64_t base = r.row * n;
+  double dot = 0;
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kSoftmaxThreads) dot += double(dy[base + i]) * y[base + i];
+  dot = Block(scratch).Sum(dot);
+  if (chunks > 1) {
+    if (threadIdx.x == 0) dots[blockIdx.x] = dot;
+    return;
+  }
+  if (threadIdx.x == 0) shared_dot = dot;
+  __syncthreads();
+  dot = shared_dot;
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kSoftmaxThreads)
+    dx[base + i] = T(y[base + i] * (double(dy[base + i]) - dot));
+}
+
+__global__ void backward_rows_kernel(int64_t rows, int64_t chunks, double* dots) {
+  const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  double dot = 0;
+  for (int64_t c = lane; c < chunks; c += 32) dot += dots[row * chunks + c];
+  for (int o = 16; o > 0; o /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+  if (lane == 0) dots[row * chunks] = dot;
+}
+
+template <typename T>
+__global__ void backward_elements_kernel(int64_t rows, int64_t n, int64_t chunks, const T* dy, const T* y,
+                                         const double* dots, T* dx) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < rows * n; e += int64_t(gridDim.x) * blockDim.x)
+    dx[e] = T(y[e] * (double(dy[e]) - dots[(e / n) * chunks]));
 }
 
 }  // namespace
 
 template <typename T>
 void softmax_forward(int device, int64_t rows, int64_t n, const T* x, T* y) {
-  launch(device, plan_softmax_forward(rows, n, sizeof(T)), forward_kernel<T>, n, x, y);
+  if (rows * n == 0) return;
+  int64_t chunks = softmax_chunks(rows, n);
+  std::vector<LaunchPlan> plans = plan_softmax_forward(rows, n, sizeof(T));
+  if (chunks == 1)
+    return launch(device, plans[0], forward_kernel<T>, n, chunks, x, y, (double*)nullptr, (double*)nullptr);
+  Tensor pieces = Tensor::empty({2, rows * chunks}, DType::F64, Device::cuda(device));
+  double *maxima = pieces.data<double>(), *sums = maxima + rows * chunks;
+  launch(device, plans[0], forward_kernel<T>, n, chunks, x, y, maxima, sums);
+  launch(device, plans[1], forward_rows_kernel, rows, chunks, maxima, sums);
+  launch(device, plans[2], forward_elements_kernel<T>, rows, n, chunks, x, static_cast<const double*>(maxima),
+         static_cast<const double*>(sums), y);
 }
 
 template <typename T>
 void softmax_backward(int device, int64_t rows, int64_t n, const T* dy, const T* y, T* dx) {
-  launch(device, plan_softmax_backward(rows, n, sizeof(T)), backward_kernel<T>, n, dy, y, dx);
+  if (rows * n == 0) return;
+  int64_t chunks = softmax_chunks(rows, n);
+  std::vector<LaunchPlan> plans = plan_softmax_backward(rows, n, sizeof(T));
+  if (chunks == 1) return launch(device, plans[0], backward_kernel<T>, n, chunks, dy, y, dx, (double*)nullptr);
+  Tensor pieces = Tensor::empty({rows * chunks}, DType::F64, Device::cuda(device));
+  double* dots = pieces.data<double>();
+  launch(device, plans[0], backward_kernel<T>, n, chunks, dy, y, dx, dots);
+  launch(device, plans[1], backward_rows_kernel, rows, chunks, dots);
+  launch(device, plans[2], backward_elements_kernel<T>, rows, n, chunks, dy, y, static_cast<const double*>(dots), dx);
 }
 
 #define INSTANTIATE(T)                                                   \

@@ -18,12 +18,14 @@ double peak_of(MathUnit unit, const GpuSpec& gpu) {
   }
 }
 
-// Blocks one SM holds at once, as its threads, blocks and shared memory allow.
+// Blocks one SM holds at once, as its threads, registers, blocks and shared memory allow.
 int64_t resident_blocks(const LaunchPlan& p, const GpuSpec& gpu) {
   int64_t threads = std::max<int64_t>(1, p.block.count());
   int64_t by_threads = gpu.max_threads_per_sm / threads;
+  int64_t registers = (std::max<int64_t>(1, p.registers) + 7) / 8 * 8;  // allocated in units of 8 a thread
+  int64_t by_registers = gpu.registers_per_sm / (registers * threads);
   int64_t by_shared = p.shared_bytes > 0 ? gpu.shared_per_sm / p.shared_bytes : gpu.max_blocks_per_sm;
-  return std::max<int64_t>(1, std::min<int64_t>({gpu.max_blocks_per_sm, by_threads, by_shared}));
+  return std::max<int64_t>(1, std::min<int64_t>({gpu.max_blocks_per_sm, by_threads, by_registers, by_shared}));
 }
 
 }  // namespace
@@ -41,7 +43,8 @@ LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEff
                               threads_in_flight * eff.bytes_in_flight_per_thread / gpu.memory_latency_seconds);
   t.memory_seconds = p.bytes / bandwidth;
   bool tensor = p.unit == MathUnit::Tf32 || p.unit == MathUnit::Bf16;
-  double compute_share = t.busy_sms / sms * std::min(1.0, warps_per_sm / eff.compute_warps);
+  double compute_share =
+      t.busy_sms / sms * std::min(1.0, warps_per_sm / (tensor ? eff.tensor_compute_warps : eff.compute_warps));
   double unit_efficiency = p.compute_efficiency > 0 ? p.compute_efficiency : tensor ? eff.tensor_cores : eff.simt;
   t.compute_seconds = p.flops / (peak_of(p.unit, gpu) * unit_efficiency * compute_share);
   double waves = std::ceil(blocks / (sms * double(resident)));

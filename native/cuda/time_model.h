@@ -30,6 +30,7 @@ struct GpuSpec {
   double bandwidth = 4.3e12;                                          // bytes/s, device memory
   double fp32 = 50.9e12, tf32 = 394e12, bf16 = 751e12, fp64 = 34e12;  // flop/s
   int max_threads_per_sm = 2048, max_blocks_per_sm = 32;
+  int64_t registers_per_sm = 65536;
   int64_t shared_per_sm = 228 * 1024, shared_per_block = 227 * 1024;
   double memory_latency_seconds = 600e-9;  // a load from device memory under load (fitted)
   // The host's cost of one launch through our launcher (argument checks, the
@@ -49,8 +50,9 @@ struct KernelEfficiency {
   // says so with its own LaunchPlan::compute_efficiency).
   double tensor_cores = 0.35;
   double bytes_in_flight_per_thread = 16;  // a resident thread's outstanding loads
-  // Warps an SM needs in flight to keep its arithmetic pipes busy; fewer scale its share down.
-  int compute_warps = 16;
+  // Warps an SM needs in flight to keep its arithmetic pipes busy; fewer scale
+  // its share down (tensor-core tiles keep more work per warp in flight).
+  int compute_warps = 16, tensor_compute_warps = 8;
   // A step of one thread's serial chain (a dependent load and add) when the
   // other warps cannot hide it.
   double serial_step_seconds = 20e-9;

@@ -1,5 +1,6 @@
 // Every CUDA launch of the default network's training step (448², batch 4)
-// and forward pass (batch 1), planned on the host with no GPU (nn/step_plan.h),
+// and forward pass (batch 1) at each matmul precision, planned on the host
+// with no GPU (nn/step_plan.h),
 // held to the rules of an H200 (cuda/time_model.h): fill the GPU (at least
 // 2 × 132 blocks of at least 128 threads) or be modelled under 5 µs; no thread
 // reducing more than 4,096 elements serially; at most 227 KB of shared memory
@@ -57,25 +58,34 @@ Counts expected_failures() {
 }
 
 // The failing launches of the default network's training step and forward
-// pass, counted as the list counts them; with `print`, each one in full.
+// pass at every matmul precision (fp32 on the CUDA cores, TF32 and BF16 on
+// the tensor cores: their tiles and splits differ), counted as the list
+// counts them; with `print`, each one in full.
 Counts failures(bool print) {
-  set_matmul_precision(MatmulPrecision::High);  // the default: TF32 tensor cores
+  struct RestoreDefault {
+    ~RestoreDefault() { set_matmul_precision(MatmulPrecision::High); }
+  } restore;
   Counts found;
-  for (const auto& [step, launches] : {std::pair{std::string("train"), plan_training_step(ModelConfig(), 4)},
-                                       {std::string("forward"), plan_inference(ModelConfig(), 1)}}) {
-    std::vector<cuda::LaunchPlan> plans;
-    for (const PlannedLaunch& l : launches) {
-      plans.push_back(l.plan);
-      for (const std::string& broken : cuda::broken_rules(l.plan)) {
-        found[concat(step, " ", l.op, " ", l.plan.kernel, " ", rule_kind(broken))]++;
-        if (print)
-          std::printf("    %s: %s on %s\n      %s\n      %s\n", step.c_str(), l.where.c_str(), l.shapes.c_str(),
-                      plan_str(l.plan).c_str(), broken.c_str());
+  for (MatmulPrecision precision : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium}) {
+    set_matmul_precision(precision);
+    std::string name = matmul_precision_name(precision);
+    for (const auto& [task, launches] : {std::pair{std::string("train"), plan_training_step(ModelConfig(), 4)},
+                                         {std::string("forward"), plan_inference(ModelConfig(), 1)}}) {
+      std::string step = concat(task, "/", name);
+      std::vector<cuda::LaunchPlan> plans;
+      for (const PlannedLaunch& l : launches) {
+        plans.push_back(l.plan);
+        for (const std::string& broken : cuda::broken_rules(l.plan)) {
+          found[concat(step, " ", l.op, " ", l.plan.kernel, " ", rule_kind(broken))]++;
+          if (print)
+            std::printf("    %s: %s on %s\n      %s\n      %s\n", step.c_str(), l.where.c_str(), l.shapes.c_str(),
+                        plan_str(l.plan).c_str(), broken.c_str());
+        }
       }
+      if (print)
+        std::printf("  %s: %zu launches, modelled %.2f ms on an H200 without CUDA graphs\n", step.c_str(),
+                    launches.size(), cuda::model_sequence(plans) * 1e3);
     }
-    if (print)
-      std::printf("  %s: %zu launches, modelled %.2f ms on an H200 without CUDA graphs\n", step.c_str(),
-                  launches.size(), cuda::model_sequence(plans) * 1e3);
   }
   return found;
 }

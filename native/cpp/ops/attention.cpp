@@ -163,7 +163,7 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   check_shape(forward.logsumexp, {s.windows, heads, s.tokens}, op, "logsumexp");
   AttentionGrads g{Tensor::empty(q.shape(), q.dtype(), q.device()), Tensor::empty(q.shape(), q.dtype(), q.device()),
                    Tensor::empty(q.shape(), q.dtype(), q.device()),
-                   Tensor::zeros(rel_pos.shape(), q.dtype(), q.device())};
+                   Tensor::empty(rel_pos.shape(), q.dtype(), q.device())};
   if (q.numel() == 0) return g;
   dispatch_floating(q.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -207,10 +207,8 @@ extern const OpDef attention_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
       AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
       int64_t bytes = int64_t(dtype_size(t));
-      if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_attention_forward(s, bytes)};
-      std::vector<cuda::LaunchPlan> plans{cuda::plan_fill_zero(int64_t(shapes_bytes({in[3]}, t)))};  // drel_pos
-      for (const cuda::LaunchPlan& p : cuda_ops::plan_attention_backward(s, bytes)) plans.push_back(p);
-      return plans;
+      return pass == Pass::Forward ? cuda_ops::plan_attention_forward(s, bytes)
+                                   : cuda_ops::plan_attention_backward(s, bytes);
     },
 };
 

@@ -197,8 +197,9 @@ std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DTyp
     bool product = op == BinaryOp::Mul;
     if (!product && in[size_t(i)] == out) continue;
     const Shape& other = in[size_t(1 - i)];
-    plans.push_back(cuda_ops::plan_reduce_broadcast(make_reduce_plan(out, in[size_t(i)], product ? &other : nullptr),
-                                                    shape_numel(in[size_t(i)]), product, bytes));
+    cuda::append(plans,
+                 cuda_ops::plan_reduce_broadcast(make_reduce_plan(out, in[size_t(i)], product ? &other : nullptr),
+                                                 shape_numel(in[size_t(i)]), product, bytes));
   }
   return plans;
 }

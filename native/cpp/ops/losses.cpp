@@ -208,8 +208,8 @@ extern const OpDef cross_entropy_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       LossLayout l = loss_layout(in[0], in[1], "cross_entropy");
       int64_t bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_cross_entropy_forward(l, bytes)
-                                                                 : cuda_ops::plan_cross_entropy_backward(l, bytes)};
+      if (pass == Pass::Forward) return cuda_ops::plan_cross_entropy_forward(l, bytes);
+      return std::vector<cuda::LaunchPlan>{cuda_ops::plan_cross_entropy_backward(l, bytes)};
     },
 };
 
@@ -232,9 +232,9 @@ extern const OpDef dice_loss_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       LossLayout l = dice_layout(in[0], in[1], "dice_loss");
       int64_t bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{
-          cuda_ops::plan_dice_sums(l, bytes),
-          pass == Pass::Forward ? cuda_ops::plan_dice_loss(l) : cuda_ops::plan_dice_backward(l, bytes)};
+      std::vector<cuda::LaunchPlan> plans = cuda_ops::plan_dice_sums(l, bytes);
+      plans.push_back(pass == Pass::Forward ? cuda_ops::plan_dice_loss(l) : cuda_ops::plan_dice_backward(l, bytes));
+      return plans;
     },
 };
 

@@ -219,13 +219,12 @@ extern const OpDef matmul_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       MatmulDims d = matmul_dims(in[0], in[1], "matmul");
       int64_t bytes = int64_t(dtype_size(t));
-      if (pass == Pass::Forward)
-        return std::vector<cuda::LaunchPlan>{cuda_ops::plan_device_gemm(matmul_gemm(d), bytes, false)};
+      if (pass == Pass::Forward) return cuda_ops::plan_device_gemm(matmul_gemm(d), bytes, false);
       std::vector<cuda::LaunchPlan> plans;
       for (int64_t i = 0; i < (d.a_shared ? d.count : 1); ++i)
-        plans.push_back(cuda_ops::plan_device_gemm(matmul_da_gemm(d), bytes, i > 0));
+        cuda::append(plans, cuda_ops::plan_device_gemm(matmul_da_gemm(d), bytes, i > 0));
       for (int64_t i = 0; i < (d.b_shared ? d.count : 1); ++i)
-        plans.push_back(cuda_ops::plan_device_gemm(matmul_db_gemm(d), bytes, i > 0));
+        cuda::append(plans, cuda_ops::plan_device_gemm(matmul_db_gemm(d), bytes, i > 0));
       return plans;
     },
 };
@@ -256,13 +255,13 @@ extern const OpDef linear_op{
       bool bias = in.size() > 2;
       std::vector<cuda::LaunchPlan> plans;
       if (pass == Pass::Forward) {
-        plans.push_back(cuda_ops::plan_device_gemm(linear_gemm(d), bytes, false));
+        cuda::append(plans, cuda_ops::plan_device_gemm(linear_gemm(d), bytes, false));
         if (bias) plans.push_back(cuda_ops::plan_add_bias(linear_layout(d), bytes));
         return plans;
       }
-      plans = {cuda_ops::plan_device_gemm(linear_dx_gemm(d), bytes, false),
-               cuda_ops::plan_device_gemm(linear_dweight_gemm(d), bytes, false)};
-      if (bias) plans.push_back(cuda_ops::plan_bias_grad(linear_layout(d), bytes));
+      cuda::append(plans, cuda_ops::plan_device_gemm(linear_dx_gemm(d), bytes, false));
+      cuda::append(plans, cuda_ops::plan_device_gemm(linear_dweight_gemm(d), bytes, false));
+      if (bias) cuda::append(plans, cuda_ops::plan_bias_grad(linear_layout(d), bytes));
       return plans;
     },
 };

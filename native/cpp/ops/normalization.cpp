@@ -325,9 +325,8 @@ extern const OpDef batch_norm_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
       ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
       int64_t bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{
-          pass == Pass::Forward ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
-                                : cuda_ops::plan_batch_norm_backward(l, bytes)};
+      return pass == Pass::Forward ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
+                                   : cuda_ops::plan_batch_norm_backward(l, bytes);
     },
 };
 
@@ -361,8 +360,9 @@ extern const OpDef layer_norm_op{
       ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");
       int64_t bytes = int64_t(dtype_size(t));
       if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_forward(l, bytes)};
-      return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_backward_dx(l, bytes),
-                                           cuda_ops::plan_layer_norm_backward_params(l, bytes)};
+      std::vector<cuda::LaunchPlan> plans{cuda_ops::plan_layer_norm_backward_dx(l, bytes)};
+      cuda::append(plans, cuda_ops::plan_layer_norm_backward_params(l, bytes));
+      return plans;
     },
 };
 

@@ -444,9 +444,9 @@ extern const OpDef global_avg_pool_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       const Shape& x = in[0];
       int64_t planes = x[0] * x[1], size = x[2] * x[3], bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward
-                                               ? cuda_ops::plan_global_avg_pool_forward(planes, size, bytes)
-                                               : cuda_ops::plan_global_avg_pool_backward(planes, size, bytes)};
+      return pass == Pass::Forward
+                 ? cuda_ops::plan_global_avg_pool_forward(planes, size, bytes)
+                 : std::vector<cuda::LaunchPlan>{cuda_ops::plan_global_avg_pool_backward(planes, size, bytes)};
     },
 };
 

@@ -82,8 +82,8 @@ extern const OpDef softmax_op{
     },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
       int64_t n = in[0].back(), rows = shape_numel(in[0]) / std::max<int64_t>(1, n), bytes = int64_t(dtype_size(t));
-      return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_softmax_forward(rows, n, bytes)
-                                                                 : cuda_ops::plan_softmax_backward(rows, n, bytes)};
+      return pass == Pass::Forward ? cuda_ops::plan_softmax_forward(rows, n, bytes)
+                                   : cuda_ops::plan_softmax_backward(rows, n, bytes);
     },
 };
 

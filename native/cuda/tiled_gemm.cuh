@@ -1,0 +1,328 @@
+// The tiled GEMM kernels (nvcc only; their plans are in gemm.cuh) and the
+// host function that launches one product with them.
+//
+// Both kernels walk their K slice in bk-deep steps: the next step's elements
+// of A and B are fetched into registers (through the operand functors, so a
+// gather costs its index math once per element) while the current step,
+// staged in shared memory, is multiplied. The SIMT kernel gives each thread
+// an 8×8 (or 4×4) patch of C in registers, rows and columns strided across
+// the tile so that a warp's shared-memory reads are broadcasts or
+// consecutive. The WMMA kernel gives each warp a 64×32 (or 32×32) patch of
+// 16×16 fragments; slices are stored already rounded to TF32 or BF16, and
+// each finished fragment goes through a per-warp scratch tile to the
+// epilogue, which writes neighbouring columns from neighbouring lanes.
+#pragma once
+#include <cuda_bf16.h>
+#include <mma.h>
+
+#include <type_traits>
+
+#include "core/tensor.h"
+#include "cuda/gemm.cuh"
+#include "cuda/gemm_operands.h"
+#include "cuda_check.cuh"
+
+namespace dmdlk::cuda_ops {
+
+namespace tiled {
+
+// MinBlocks: blocks an SM must hold at once (__launch_bounds__), which caps
+// the registers a thread may take (65536 / (MinBlocks · Threads)): as many
+// as ptxas reaches without spilling (sm_90, CUDA 13.0; gemm.cuh's
+// gemm_registers lists what each then takes).
+template <int BM, int BN, int BK, int Threads, int MinBlocks>
+struct Tile {
+  static constexpr int kBm = BM, kBn = BN, kBk = BK, kThreads = Threads, kMinBlocks = MinBlocks;
+  static constexpr int kALoads = BM * BK / Threads, kBLoads = BK * BN / Threads;
+  static_assert(BM * BK % Threads == 0 && BK * BN % Threads == 0, "loads must divide among the threads");
+};
+
+// Element e of a bm×bk slice of A (or bk×bn of B), walked along k or along
+// the rows (columns), whichever the operand stores contiguously.
+__device__ __forceinline__ void slice_element(int e, int rows, int depth, bool along_k, int& row, int& p) {
+  if (along_k) row = e / depth, p = e % depth;
+  else p = e / rows, row = e % rows;
+}
+
+// The K range of this block's split.
+struct SplitRange {
+  int64_t batch, split, begin, end;
+  __device__ SplitRange(const GemmDims& d) {
+    batch = blockIdx.z / d.splits, split = blockIdx.z % d.splits;
+    begin = split * d.k_per_split;
+    end = begin + d.k_per_split < d.k ? begin + d.k_per_split : d.k;
+  }
+};
+
+// ---- CUDA cores ---------------------------------------------------------------------
+
+template <class Shape, int TM, int TN, typename T, class A, class B, class Out>
+__global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kernel(GemmDims d, A a, B b, Out out) {
+  constexpr int BM = Shape::kBm, BN = Shape::kBn, BK = Shape::kBk;
+  constexpr int kRowThreads = BM / TM, kColThreads = BN / TN;
+  static_assert(kRowThreads * kColThreads == Shape::kThreads, "one patch per thread");
+  __shared__ T as[BK][BM + 4];
+  __shared__ T bs[BK][BN + 4];
+  const SplitRange range(d);
+  const int64_t row0 = int64_t(blockIdx.y) * BM, col0 = int64_t(blockIdx.x) * BN;
+  const bool a_along_k = a.along_k(), b_along_k = b.along_k();
+  T ra[Shape::kALoads], rb[Shape::kBLoads];
+  auto fetch = [&](int64_t k0) {
+#pragma unroll
+    for (int l = 0; l < Shape::kALoads; ++l) {
+      int i, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
+      int64_t row = row0 + i, k = k0 + p;
+      ra[l] = row < d.m && k < range.end ? a(range.batch, row, k) : T(0);
+    }
+#pragma unroll
+    for (int l = 0; l < Shape::kBLoads; ++l) {
+      int j, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
+      int64_t col = col0 + j, k = k0 + p;
+      rb[l] = col < d.n && k < range.end ? b(range.batch, k, col) : T(0);
+    }
+  };
+  auto stash = [&]() {
+#pragma unroll
+    for (int l = 0; l < Shape::kALoads; ++l) {
+      int i, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
+      as[p][i] = ra[l];
+    }
+#pragma unroll
+    for (int l = 0; l < Shape::kBLoads; ++l) {
+      int j, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
+      bs[p][j] = rb[l];
+    }
+  };
+  const int ty = threadIdx.x / kColThreads, tx = threadIdx.x % kColThreads;
+  T acc[TM][TN] = {};
+  if (range.begin < range.end) fetch(range.begin);
+  for (int64_t k0 = range.begin; k0 < range.end; k0 += BK) {
+    stash();
+    __syncthreads();
+    if (k0 + BK < range.end) fetch(k0 + BK);  // in flight while this slice is multiplied
+#pragma unroll
+    for (int p = 0; p < BK; ++p) {
+      T ar[TM], br[TN];
+#pragma unroll
+      for (int i = 0; i < TM; ++i) ar[i] = as[p][ty + i * kRowThreads];
+#pragma unroll
+      for (int j = 0; j < TN; ++j) br[j] = bs[p][tx + j * kColThreads];
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] += ar[i] * br[j];
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < TM; ++i) {
+    int64_t row = row0 + ty + i * kRowThreads;
+#pragma unroll
+    for (int j = 0; j < TN; ++j) {
+      int64_t col = col0 + tx + j * kColThreads;
+      if (row < d.m && col < d.n) out(range.batch, range.split, row, col, acc[i][j]);
+    }
+  }
+}
+
+// ---- tensor cores ---------------------------------------------------------------------
+
+struct Tf32 {};
+struct Bf16 {};
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+template <typename Input>
+struct InputTraits;
+template <>
+struct InputTraits<Tf32> {
+  using Stored = float;
+  using Precision = nvcuda::wmma::precision::tf32;
+  static constexpr int kStep = 8;  // WMMA depth
+  __device__ static float round(float v) { return nvcuda::wmma::__float_to_tf32(v); }
+};
+template <>
+struct InputTraits<Bf16> {
+  using Stored = __nv_bfloat16;
+  using Precision = __nv_bfloat16;
+  static constexpr int kStep = 16;
+  __device__ static __nv_bfloat16 round(float v) { return __float2bfloat16_rn(v); }
+};
+#endif
+
+template <class Shape, int WM, int WN, typename Input, class A, class B, class Out>
+__global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) wmma_kernel(GemmDims d, A a, B b, Out out) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using namespace nvcuda;
+  using Traits = InputTraits<Input>;
+  using Stored = typename Traits::Stored;
+  constexpr int BM = Shape::kBm, BN = Shape::kBn, BK = Shape::kBk;
+  constexpr int kWarpsN = BN / WN, kFragsM = WM / 16, kFragsN = WN / 16, kWarps = Shape::kThreads / 32;
+  static_assert((BM / WM) * kWarpsN == kWarps, "one patch per warp");
+  static_assert(BK % 16 == 0, "a slice holds whole WMMA steps of both input types");
+  // Row pitches padded by 16 bytes: WMMA wants pitches of whole 16-byte units
+  // and 32-byte-aligned fragment starts; the padding spreads rows over banks.
+  constexpr int kPad = 16 / int(sizeof(Stored)), kLdA = BK + kPad, kLdB = BN + kPad, kLdS = 20;
+  __shared__ __align__(128) Stored as[BM][kLdA];  // m × k
+  __shared__ __align__(128) Stored bs[BK][kLdB];  // k × n
+  __shared__ __align__(128) float scratch[kWarps][16][kLdS];
+
+  const SplitRange range(d);
+  const int64_t row0 = int64_t(blockIdx.y) * BM, col0 = int64_t(blockIdx.x) * BN;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp_row = warp / kWarpsN * WM, warp_col = warp % kWarpsN * WN;
+  const bool a_along_k = a.along_k(), b_along_k = b.along_k();
+  float ra[Shape::kALoads], rb[Shape::kBLoads];
+  auto fetch = [&](int64_t k0) {
+#pragma unroll
+    for (int l = 0; l < Shape::kALoads; ++l) {
+      int i, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
+      int64_t row = row0 + i, k = k0 + p;
+      ra[l] = row < d.m && k < range.end ? a(range.batch, row, k) : 0.0f;
+    }
+#pragma unroll
+    for (int l = 0; l < Shape::kBLoads; ++l) {
+      int j, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
+      int64_t col = col0 + j, k = k0 + p;
+      rb[l] = col < d.n && k < range.end ? b(range.batch, k, col) : 0.0f;
+    }
+  };
+  auto stash = [&]() {
+#pragma unroll
+    for (int l = 0; l < Shape::kALoads; ++l) {
+      int i, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
+      as[i][p] = Traits::round(ra[l]);
+    }
+#pragma unroll
+    for (int l = 0; l < Shape::kBLoads; ++l) {
+      int j, p;
+      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
+      bs[p][j] = Traits::round(rb[l]);
+    }
+  };
+
+  wmma::fragment<wmma::accumulator, 16, 16, Traits::kStep, float> acc[kFragsM][kFragsN];
+#pragma unroll
+  for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+    for (int j = 0; j < kFragsN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+  if (range.begin < range.end) fetch(range.begin);
+  for (int64_t k0 = range.begin; k0 < range.end; k0 += BK) {
+    stash();
+    __syncthreads();
+    if (k0 + BK < range.end) fetch(k0 + BK);
+#pragma unroll
+    for (int kk = 0; kk < BK; kk += Traits::kStep) {
+      wmma::fragment<wmma::matrix_a, 16, 16, Traits::kStep, typename Traits::Precision, wmma::row_major> fa[kFragsM];
+      wmma::fragment<wmma::matrix_b, 16, 16, Traits::kStep, typename Traits::Precision, wmma::row_major> fb[kFragsN];
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i) wmma::load_matrix_sync(fa[i], &as[warp_row + 16 * i][kk], kLdA);
+#pragma unroll
+      for (int j = 0; j < kFragsN; ++j) wmma::load_matrix_sync(fb[j], &bs[kk][warp_col + 16 * j], kLdB);
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+    for (int j = 0; j < kFragsN; ++j) {
+      wmma::store_matrix_sync(&scratch[warp][0][0], acc[i][j], kLdS, wmma::mem_row_major);
+      __syncwarp();
+#pragma unroll
+      for (int e = lane; e < 256; e += 32) {
+        int64_t row = row0 + warp_row + 16 * i + e / 16, col = col0 + warp_col + 16 * j + e % 16;
+        if (row < d.m && col < d.n) out(range.batch, range.split, row, col, scratch[warp][e / 16][e % 16]);
+      }
+      __syncwarp();
+    }
+#endif
+}
+
+// ---- the split sum ---------------------------------------------------------------------
+
+template <typename T, class Out>
+__global__ void __launch_bounds__(kSumSplitsColumns * 32)
+    sum_splits_kernel(GemmDims d, const T* __restrict__ workspace, Out out) {
+  __shared__ T sums[32][kSumSplitsColumns];
+  const int64_t n = d.batch * d.m * d.n, e = blockIdx.x * kSumSplitsColumns + threadIdx.x;
+  T sum = 0;
+  if (e < n)
+    for (int64_t s = threadIdx.y; s < d.splits; s += blockDim.y) sum += workspace[s * n + e];
+  sums[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y != 0 || e >= n) return;
+  for (unsigned g = 1; g < blockDim.y; ++g) sum += sums[g][threadIdx.x];
+  int64_t b = e / (d.m * d.n), rc = e % (d.m * d.n);
+  out(b, 0, rc / d.n, rc % d.n, sum);
+}
+
+// TF32 and BF16 tensor-core inputs need compute capability 8.0 (Ampere).
+inline bool has_tensor_cores(int device) {
+  cuda::require_device(device);
+  for (const cuda::GpuInfo& gpu : cuda::availability().devices)
+    if (gpu.index == device) return gpu.major >= 8;
+  return false;
+}
+
+template <typename T, class A, class B, class Out>
+void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t, const GemmDims& d, const A& a,
+                  const B& b, const Out& out) {
+  switch (t.kernel) {
+    case GemmKernel::SimtLarge:
+      return launch(device, plan, simt_kernel<Tile<128, 128, 8, 256, 1>, 8, 8, T, A, B, Out>, d, a, b, out);
+    case GemmKernel::SimtSmall:
+      return launch(device, plan, simt_kernel<Tile<64, 64, 16, 256, 2>, 4, 4, T, A, B, Out>, d, a, b, out);
+    case GemmKernel::SimtTiny:
+      return launch(device, plan, simt_kernel<Tile<32, 32, 16, 128, 4>, 4, 2, T, A, B, Out>, d, a, b, out);
+    default: break;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    bool bf16 = t.unit == cuda::MathUnit::Bf16;
+    if (t.kernel == GemmKernel::WmmaLarge) {
+      if (bf16)
+        return launch(device, plan, wmma_kernel<Tile<128, 128, 16, 256, 1>, 64, 32, Bf16, A, B, Out>, d, a, b, out);
+      return launch(device, plan, wmma_kernel<Tile<128, 128, 16, 256, 1>, 64, 32, Tf32, A, B, Out>, d, a, b, out);
+    }
+    if (t.kernel == GemmKernel::WmmaSmall) {
+      if (bf16)
+        return launch(device, plan, wmma_kernel<Tile<64, 64, 16, 128, 2>, 32, 32, Bf16, A, B, Out>, d, a, b, out);
+      return launch(device, plan, wmma_kernel<Tile<64, 64, 16, 128, 2>, 32, 32, Tf32, A, B, Out>, d, a, b, out);
+    }
+    if (bf16) return launch(device, plan, wmma_kernel<Tile<32, 32, 16, 128, 4>, 16, 16, Bf16, A, B, Out>, d, a, b, out);
+    return launch(device, plan, wmma_kernel<Tile<32, 32, 16, 128, 4>, 16, 16, Tf32, A, B, Out>, d, a, b, out);
+  }
+  throw Error(ErrorCode::Internal, "tiled gemm: tensor-core tiles for a type other than float");
+}
+
+}  // namespace tiled
+
+// One product on `device`: the tiles of `t` over `d` (split along K where t
+// says so, through a workspace and sum_splits), A and B read through their
+// functors, C written through `out`. The launches are plan_tiled_product's.
+template <typename T, class A, class B, class Out>
+void tiled_product(int device, const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
+                   const A& a, const B& b, const Out& out) {
+  if (d.m == 0 || d.n == 0 || d.batch == 0) return;
+  DMDLK_CHECK(d.batch * d.splits <= 65535 && ceil_div(d.m, t.bm) <= 65535, ErrorCode::InvalidArg, what,
+              ": a product of ", d.batch, " items of ", d.m, " rows is beyond the CUDA grid");
+  std::vector<cuda::LaunchPlan> plans = plan_tiled_product(what, d, t, bytes, sizeof(T));
+  if (d.splits == 1) return tiled::launch_tiles<T>(device, plans[0], t, d, a, b, out);
+  Tensor workspace = Tensor::empty({d.splits * d.batch * d.m * d.n}, dtype_of<T>::value, Device::cuda(device));
+  SplitStore<T> partial{workspace.data<T>(), d.batch, d.m, d.n};
+  tiled::launch_tiles<T>(device, plans[0], t, d, a, b, partial);
+  launch(device, plans[1], tiled::sum_splits_kernel<T, Out>, d, static_cast<const T*>(workspace.data<T>()), out);
+}
+
+}  // namespace dmdlk::cuda_ops
