@@ -7,10 +7,11 @@ same shapes and precisions. Needs no GPU and no PyTorch:
     python3 bench/time_model_vs_h200.py [build dir]
 
 Prints predicted / measured for each row (1.0 = exact), the worst rows and
-the geometric mean of the error. Against a later measurement of other
-kernels the predictions are of this checkout's kernels, so the comparison
-only calibrates when the plans are those of the measured commit (039b9cf's
-kernels, with the plans of this file's commit)."""
+the geometric mean of the error. The predictions are of this checkout's
+kernels, so the comparison calibrates only where they are the measured
+commit's (039b9cf): run it at commit 9768c73, whose plans describe those
+kernels; from cfc44ec on the kernels are new and the ratios compare them
+with the old ones' times."""
 import json
 import math
 import os

@@ -55,36 +55,34 @@ struct ScoreGradStore {
 // Softmax of each score row in place, and its log-sum-exp: a warp per row.
 template <typename T>
 __global__ void softmax_rows_kernel(int64_t rows, int64_t length, T* scores, T* lse) {
-  const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rows) return;
-  T* x = scores + row * length;
-  T m = -INFINITY;
-  for (int64_t i = lane; i < length; i += 32) m = x[i] > m ? x[i] : m;
-  for (int offset = 16; offset > 0; offset /= 2) {
-    T other = __shfl_xor_sync(0xffffffffu, m, offset);
-    m = other > m ? other : m;
-  }
-  T sum = 0;
-  for (int64_t i = lane; i < length; i += 32) sum += exp(x[i] - m);
-  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-  T inv = T(1) / sum;
-  for (int64_t i = lane; i < length; i += 32) x[i] = exp(x[i] - m) * inv;
-  if (lane == 0) lse[row] = m + log(sum);
+  for_warp_rows(rows, [&](int64_t row, int lane) {
+    T* x = scores + row * length;
+    T m = -INFINITY;
+    for (int64_t i = lane; i < length; i += 32) m = x[i] > m ? x[i] : m;
+    for (int offset = 16; offset > 0; offset /= 2) {
+      T other = __shfl_xor_sync(0xffffffffu, m, offset);
+      m = other > m ? other : m;
+    }
+    T sum = 0;
+    for (int64_t i = lane; i < length; i += 32) sum += exp(x[i] - m);
+    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    T inv = T(1) / sum;
+    for (int64_t i = lane; i < length; i += 32) x[i] = exp(x[i] - m) * inv;
+    if (lane == 0) lse[row] = m + log(sum);
+  });
 }
 
 // δ[row] = Σ over the head's channels of dO ⊙ O: a warp per (window, head, query) row.
 template <typename T>
 __global__ void delta_kernel(AttentionShape s, const T* dout, const T* out, T* delta) {
-  const int64_t rows = s.windows * s.heads * s.tokens, row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rows) return;
-  int64_t q = row % s.tokens, b = row / s.tokens, w = b / s.heads, head = b % s.heads;
-  int64_t offset = (w * s.tokens + q) * s.channels + head * s.head_dim();
-  T sum = 0;
-  for (int64_t e = lane; e < s.head_dim(); e += 32) sum += dout[offset + e] * out[offset + e];
-  for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if (lane == 0) delta[row] = sum;
+  for_warp_rows(s.windows * s.heads * s.tokens, [&](int64_t row, int lane) {
+    int64_t q = row % s.tokens, b = row / s.tokens, w = b / s.heads, head = b % s.heads;
+    int64_t offset = (w * s.tokens + q) * s.channels + head * s.head_dim();
+    T sum = 0;
+    for (int64_t e = lane; e < s.head_dim(); e += 32) sum += dout[offset + e] * out[offset + e];
+    for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    if (lane == 0) delta[row] = sum;
+  });
 }
 
 // The bias gradient of one (window, band of query rows, head, table entry):

@@ -56,6 +56,16 @@ void launch(int device, const LaunchPlan& plan, void (*kernel)(Params...), Args.
 
 // The kernels of native/cuda live in dmdlk::cuda_ops and use these helpers.
 namespace dmdlk::cuda_ops {
+
+// f(row, lane) for every row of `rows`, a warp per row, striding over the grid
+// (every lane of a warp takes the same rows, so warp shuffles in f see all 32).
+template <class F>
+__device__ void for_warp_rows(int64_t rows, F f) {
+  const int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
+  const int lane = threadIdx.x % 32;
+  for (int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; row < rows; row += warps) f(row, lane);
+}
+
 using cuda::check_launch;
 using cuda::DeviceGuard;
 using cuda::launch;

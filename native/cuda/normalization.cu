@@ -107,44 +107,42 @@ __device__ double warp_sum(double v) {
 
 template <typename T>
 __global__ void ln_forward_kernel(ChannelLayout l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
-  const int64_t groups = l.outer * l.inner, g = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (g >= groups) return;
-  const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
-  double sum = 0;
-  for (int64_t c = lane; c < l.channels; c += 32) sum += x[off + c * l.inner];
-  const double m = warp_sum(sum) / l.channels;
-  double sq = 0;
-  for (int64_t c = lane; c < l.channels; c += 32) {
-    double d = x[off + c * l.inner] - m;
-    sq += d * d;
-  }
-  const double is = 1.0 / sqrt(warp_sum(sq) / l.channels + kNormEps);
-  if (lane == 0) mean[g] = T(m), invstd[g] = T(is);
-  for (int64_t c = lane; c < l.channels; c += 32)
-    y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
+  for_warp_rows(l.outer * l.inner, [&](int64_t g, int lane) {
+    const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+    double sum = 0;
+    for (int64_t c = lane; c < l.channels; c += 32) sum += x[off + c * l.inner];
+    const double m = warp_sum(sum) / l.channels;
+    double sq = 0;
+    for (int64_t c = lane; c < l.channels; c += 32) {
+      double d = x[off + c * l.inner] - m;
+      sq += d * d;
+    }
+    const double is = 1.0 / sqrt(warp_sum(sq) / l.channels + kNormEps);
+    if (lane == 0) mean[g] = T(m), invstd[g] = T(is);
+    for (int64_t c = lane; c < l.channels; c += 32)
+      y[off + c * l.inner] = T((x[off + c * l.inner] - m) * is * w[c] + b[c]);
+  });
 }
 
 template <typename T>
 __global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
                                       const T* invstd, T* dx) {
-  const int64_t groups = l.outer * l.inner, g = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (g >= groups) return;
-  const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
-  const double m = mean[g], is = invstd[g];
-  double sum_d = 0, sum_dx = 0;
-  for (int64_t c = lane; c < l.channels; c += 32) {
-    int64_t e = off + c * l.inner;
-    double d = double(dy[e]) * w[c];
-    sum_d += d, sum_dx += d * (x[e] - m) * is;
-  }
-  const double mean_d = warp_sum(sum_d) / l.channels, mean_dx = warp_sum(sum_dx) / l.channels;
-  for (int64_t c = lane; c < l.channels; c += 32) {
-    int64_t e = off + c * l.inner;
-    double xhat = (x[e] - m) * is;
-    dx[e] = T(is * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
-  }
+  for_warp_rows(l.outer * l.inner, [&](int64_t g, int lane) {
+    const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+    const double m = mean[g], is = invstd[g];
+    double sum_d = 0, sum_dx = 0;
+    for (int64_t c = lane; c < l.channels; c += 32) {
+      int64_t e = off + c * l.inner;
+      double d = double(dy[e]) * w[c];
+      sum_d += d, sum_dx += d * (x[e] - m) * is;
+    }
+    const double mean_d = warp_sum(sum_d) / l.channels, mean_dx = warp_sum(sum_dx) / l.channels;
+    for (int64_t c = lane; c < l.channels; c += 32) {
+      int64_t e = off + c * l.inner;
+      double xhat = (x[e] - m) * is;
+      dx[e] = T(is * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+    }
+  });
 }
 
 }  // namespace

@@ -69,19 +69,19 @@ template <typename V, class Finish>
 __global__ void __launch_bounds__(kReduceThreads) total_kernel(ChannelReduction r, const V* pieces, Finish finish) {
   using Warp = cub::WarpReduce<V>;
   __shared__ typename Warp::TempStorage scratch[kReduceThreads / 32];
-  const int64_t c = (blockIdx.x * int64_t(kReduceThreads) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (c >= r.l.channels) return;
-  const int64_t count = r.pieces_per_channel(), columns = r.l.channels * r.l.inner;
-  V acc{};
-  for (int64_t e = lane; e < count; e += 32) {
-    // Piece e of channel c: (outer, chunk) of its planes, or (chunk, pixel) of its columns.
-    int64_t index = r.planes ? ((e / r.chunks) * r.l.channels + c) * r.chunks + e % r.chunks
-                             : (e / r.l.inner) * columns + c * r.l.inner + e % r.l.inner;
-    acc = acc + pieces[index];
-  }
-  V total = Warp(scratch[warp]).Reduce(acc, Plus{});
-  if (lane == 0) finish(c, total);
+  const int warp = threadIdx.x / 32;
+  for_warp_rows(r.l.channels, [&](int64_t c, int lane) {
+    const int64_t count = r.pieces_per_channel(), columns = r.l.channels * r.l.inner;
+    V acc{};
+    for (int64_t e = lane; e < count; e += 32) {
+      // Piece e of channel c: (outer, chunk) of its planes, or (chunk, pixel) of its columns.
+      int64_t index = r.planes ? ((e / r.chunks) * r.l.channels + c) * r.chunks + e % r.chunks
+                               : (e / r.l.inner) * columns + c * r.l.inner + e % r.l.inner;
+      acc = acc + pieces[index];
+    }
+    V total = Warp(scratch[warp]).Reduce(acc, Plus{});
+    if (lane == 0) finish(c, total);
+  });
 }
 
 }  // namespace reduce

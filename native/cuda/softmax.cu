@@ -58,20 +58,19 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
 
 // A warp per row: the row's maximum and sum from its chunks' (each sum rescaled to the row's maximum).
 __global__ void forward_rows_kernel(int64_t rows, int64_t chunks, double* maxima, double* sums) {
-  const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rows) return;
-  double m = -INFINITY;
-  for (int64_t c = lane; c < chunks; c += 32) m = maxima[row * chunks + c] > m ? maxima[row * chunks + c] : m;
-  for (int o = 16; o > 0; o /= 2) {
-    double other = __shfl_xor_sync(0xffffffffu, m, o);
-    m = other > m ? other : m;
-  }
-  double sum = 0;
-  for (int64_t c = lane; c < chunks; c += 32)
-    if (sums[row * chunks + c] > 0) sum += sums[row * chunks + c] * exp(maxima[row * chunks + c] - m);
-  for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if (lane == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;
+  for_warp_rows(rows, [&](int64_t row, int lane) {
+    double m = -INFINITY;
+    for (int64_t c = lane; c < chunks; c += 32) m = maxima[row * chunks + c] > m ? maxima[row * chunks + c] : m;
+    for (int o = 16; o > 0; o /= 2) {
+      double other = __shfl_xor_sync(0xffffffffu, m, o);
+      m = other > m ? other : m;
+    }
+    double sum = 0;
+    for (int64_t c = lane; c < chunks; c += 32)
+      if (sums[row * chunks + c] > 0) sum += sums[row * chunks + c] * exp(maxima[row * chunks + c] - m);
+    for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    if (lane == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;
+  });
 }
 
 template <typename T>
@@ -106,13 +105,12 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
 }
 
 __global__ void backward_rows_kernel(int64_t rows, int64_t chunks, double* dots) {
-  const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rows) return;
-  double dot = 0;
-  for (int64_t c = lane; c < chunks; c += 32) dot += dots[row * chunks + c];
-  for (int o = 16; o > 0; o /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, o);
-  if (lane == 0) dots[row * chunks] = dot;
+  for_warp_rows(rows, [&](int64_t row, int lane) {
+    double dot = 0;
+    for (int64_t c = lane; c < chunks; c += 32) dot += dots[row * chunks + c];
+    for (int o = 16; o > 0; o /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+    if (lane == 0) dots[row * chunks] = dot;
+  });
 }
 
 template <typename T>

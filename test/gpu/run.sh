@@ -4,6 +4,7 @@
 # print "skipped: no GPU (reason)" where there is none.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+export DMDLK_SOURCE_DIR=$PWD  # the test binaries' fixtures and op cases, wherever this checkout lies
 status=0
 build/test_gpu_parity
 code=$?
