@@ -9,6 +9,6 @@ export const {
   info, getFloat32MatmulPrecision, setFloat32MatmulPrecision, Tensor, ops, DMDLKNet, readSafetensors, writeSafetensors, SegmentationDataset, permutation, loadFolders,
   loadISIC2018, isISIC2018, syntheticLesions, overlayPng, learningCurvesSvg, DmdlkError, InvalidArgumentError, ShapeError,
   DTypeError, DeviceError, IOError, FormatError, CheckpointError, GpuOutOfMemoryError, NonFiniteError, DataError, NoGpuError,
-  CudaError, DisposedError, CancelledError, InternalError, OutOfMemoryError,
+  CudaError, DisposedError, CancelledError, InternalError, OutOfMemoryError, UnsupportedError,
 } = cjs;
 export default cjs;

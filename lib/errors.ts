@@ -4,7 +4,7 @@
 export type ErrorCodeName =
   | 'ERR_INVALID_ARG' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_DEVICE' | 'ERR_IO' | 'ERR_FORMAT' | 'ERR_CHECKPOINT'
   | 'ERR_GPU_OOM' | 'ERR_OOM' | 'ERR_NO_GPU' | 'ERR_CUDA' | 'ERR_DISPOSED' | 'ERR_CANCELLED' | 'ERR_NAN' | 'ERR_DATA'
-  | 'ERR_INTERNAL';
+  | 'ERR_UNSUPPORTED' | 'ERR_INTERNAL';
 
 export class DmdlkError extends Error {
   readonly code: ErrorCodeName;
@@ -73,6 +73,10 @@ export class DataError extends DmdlkError {
     this.skippable = skippable;
   }
 }
+/** What this version cannot do with a valid request, such as an op with no ONNX form at the asked opset. */
+export class UnsupportedError extends DmdlkError {
+  constructor(message: string) { super('ERR_UNSUPPORTED', message); }
+}
 export class InternalError extends DmdlkError {
   constructor(message: string) { super('ERR_INTERNAL', message); }
 }
@@ -93,6 +97,7 @@ const byCode: Record<ErrorCodeName, new (message: string) => DmdlkError> = {
   ERR_CANCELLED: CancelledError,
   ERR_NAN: NonFiniteError,
   ERR_DATA: DataError,
+  ERR_UNSUPPORTED: UnsupportedError,
   ERR_INTERNAL: InternalError,
 };
 

@@ -25,8 +25,9 @@ export type { Confusion, ImageScores, Metrics, Scores } from './train/metrics';
 export { overlayPng } from './viz/overlay';
 export { learningCurvesSvg } from './viz/curves';
 export type { SafetensorsFile } from './safetensors';
+export type { OnnxExportOptions } from './onnx/export';
 export {
   DmdlkError, InvalidArgumentError, ShapeError, DTypeError, DeviceError, IOError, FormatError,
-  CheckpointError, GpuOutOfMemoryError, OutOfMemoryError, NonFiniteError, DataError, NoGpuError, CudaError, DisposedError, CancelledError, InternalError,
+  CheckpointError, GpuOutOfMemoryError, OutOfMemoryError, NonFiniteError, DataError, NoGpuError, CudaError, DisposedError, CancelledError, UnsupportedError, InternalError,
 } from './errors';
 export type { ErrorCodeName } from './errors';

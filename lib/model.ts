@@ -10,6 +10,7 @@ import * as check from './validate';
 import type { SegmentationDataset } from './data/dataset';
 import { type EvaluateOptions, evaluateNative, type Prediction, type PredictOptions, predictBatch, predictImage } from './train/evaluate';
 import { fit, type FitOptions, type History } from './train/fit';
+import { exportOnnx, type OnnxExportOptions } from './onnx/export';
 import type { Metrics } from './train/metrics';
 
 export type BlockKind = 'mbconv' | 'moat';
@@ -130,7 +131,10 @@ export class DMDLKNet {
   get device(): Device { return this.handle().device as Device; }
   get disposed(): boolean { return this.#native === null; }
 
-  /** Logits [B, numClasses, S, S] in evaluation mode, for images [B, inChannels, S, S] float32. */
+  /**
+   * Logits [B, numClasses, S, S] in evaluation mode, for images [B, inChannels, S, S]
+   * float32 scaled as fit and predict scale pixels: 2·v/255 − 1, in [−1, 1].
+   */
   forward(images: Tensor): Promise<Tensor> {
     return native(async () => Tensor.wrap(await this.handle().forward(Tensor.nativeOf(images, 'images'))));
   }
@@ -218,6 +222,25 @@ export class DMDLKNet {
         if (typeof v !== 'string') throw new InvalidArgumentError(`metadata['${k}'] must be a string, got ${check.describe(v)}`);
       }
       await this.handle().save(check.string(path, 'path'), meta as Record<string, string>);
+    });
+  }
+
+  /**
+   * Writes the inference graph as an ONNX file (opset 19+, DeformConv for the
+   * deformable kernels), for runtimes this package does not reach: the input
+   * 'images' is float32 [B, C, S, S] as `forward` takes it (2·v/255 − 1), the output 'logits'
+   * [B, classes, S, S]. Fails with UnsupportedError, naming the module, where
+   * the configuration has no ONNX form at `options.opset`; writes atomically.
+   */
+  exportOnnx(path: string, options: OnnxExportOptions = {}): Promise<void> {
+    return native(async () => {
+      const file = check.string(path, 'path');
+      const weights = await this.parameters();
+      try {
+        await exportOnnx(this.config, weights, file, options);
+      } finally {
+        for (const t of weights.values()) t.dispose();
+      }
     });
   }
 

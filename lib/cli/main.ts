@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The dmdlk command: train, eval, predict, info, demo.
+// The dmdlk command: train, eval, predict, export, info, demo.
 import { DataError, DmdlkError } from '../errors';
 import { packageVersion } from '../package-root';
 import { info } from '../info';
 import { type Command, helpText, parse, UsageError } from './args';
 import { demoCommand } from './demo';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { predictCommand } from './predict';
 import { trainCommand } from './train';
 
@@ -28,7 +29,7 @@ const infoCommand: Command = {
   },
 };
 
-const commands = [trainCommand, evalCommand, predictCommand, infoCommand, demoCommand];
+const commands = [trainCommand, evalCommand, predictCommand, exportCommand, infoCommand, demoCommand];
 
 function usage(): string {
   return 'dmdlk: DMDLK-Net skin-lesion segmentation\n\nUsage: dmdlk <command> [options]\n       dmdlk --version\n\nCommands:\n' +

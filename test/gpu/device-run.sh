@@ -6,7 +6,8 @@
 # command: bash test/gpu/device-run.sh   (about 6 minutes; logs in $OUT)
 #   1. info() and nvidia-smi
 #   2. the CUDA-vs-CPU parity suites (every op; the addon's) and training on CUDA (fit, ERR_GPU_OOM)
-#   3. bench/gpu.sh: every op, the default network (PyTorch fp32, TF32, bf16)
+#   3. onnx.checker on the ONNX files pack-for-device.sh exported
+#   4. bench/gpu.sh: every op, the default network (PyTorch fp32, TF32, bf16)
 #      and the scaling study on the GPU
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,4 +17,5 @@ export PATH=/tmp/node:$PATH NODE_PATH=$PWD/.device/node_modules
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 node -e "console.log(JSON.stringify(require('./dist/lib').info(), null, 1))"
 bash test/gpu/run.sh 2>&1 | tee "$out/gpu-parity.log"
+python3 test/reference/check_onnx.py .device/onnx/*.onnx 2>&1 | tee "$out/onnx-check.log"
 OUT=$out bash bench/gpu.sh

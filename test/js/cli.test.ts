@@ -33,7 +33,7 @@ describe('dmdlk CLI', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('prints help for every command and fails clearly on bad usage', async () => {
-    for (const command of ['train', 'eval', 'predict', 'info', 'demo']) {
+    for (const command of ['train', 'eval', 'predict', 'export', 'info', 'demo']) {
       const r = await dmdlk(command, '--help');
       expect({ command, code: r.code }).toEqual({ command, code: 0 });
       expect(r.stdout).toMatch(new RegExp(`Usage: dmdlk ${command}`));
@@ -49,7 +49,7 @@ describe('dmdlk CLI', () => {
   });
 
   it('aligns every command\'s help and prints its version', async () => {
-    for (const command of ['train', 'eval', 'predict', 'info', 'demo']) {
+    for (const command of ['train', 'eval', 'predict', 'export', 'info', 'demo']) {
       const options = (await dmdlk(command, '--help')).stdout.split('Options:\n')[1].trimEnd().split('\n');
       // Every option's text, and every continuation line, starts in the same column.
       const columns = new Set(options.map((line) => line.match(/^ {2}(?:\S+(?: \S+)*)? {2,}/)![0].length));
@@ -78,6 +78,10 @@ describe('dmdlk CLI', () => {
       [['predict', '--model', path.join(dir, 'text.safetensors'), data], /--model: '.*text\.safetensors' is not a safetensors checkpoint/],
       [['predict', '--model', path.join(dir, 'nowhere'), data], /--model: '.*nowhere' does not exist/],
       [['predict', '--model', path.join(dir, 'text.safetensors'), '--on-error', 'maybe', data], /--on-error must be one of fail, skip/],
+      [['export', '--model', path.join(dir, 'nowhere')], /--out MODEL\.onnx is required/],
+      [['export', '--model', path.join(dir, 'nowhere'), '--out', path.join(dir, 'm.onnx')], /--model: '.*nowhere' does not exist/],
+      [['export', '--model', path.join(dir, 'text.safetensors'), '--out', path.join(dir, 'm.onnx'), '--opset', '23'], /--opset must be at most 22, got 23/],
+      [['export', '--model', path.join(dir, 'text.safetensors'), '--out', path.join(dir, 'm.onnx'), '--batch', 'some'], /--batch must be an integer >= 1, got 'some'/],
     ];
     fs.writeFileSync(path.join(dir, 'text.safetensors'), 'a text file that is no checkpoint at all');
     for (const [args, message] of cases) {
@@ -200,6 +204,18 @@ describe('dmdlk CLI', () => {
     expect(skipped.stdout).toMatch(/b\.jpg: skipped \(/);
     expect(skipped.stdout).toMatch(/wrote 2 masks to .*; skipped 1 unreadable files/);
     expect(fs.readdirSync(path.join(dir, 'mixed-out')).filter((f) => f.endsWith('_mask.png')).sort()).toEqual(['a_mask.png', 'c_mask.png']);
+
+    // The trained model as ONNX, run in onnxruntime-node (onnx.test.ts compares its logits with ours).
+    const onnx = path.join(dir, 'model.onnx');
+    const e = await dmdlk('export', '--model', out, '--out', onnx);
+    expect(e).toMatchObject({ code: 0, stdout: expect.stringMatching(/^wrote .*model\.onnx: input 'images' \[B, 3, 32, 32\]/) });
+    const input = path.join(dir, 'images.f32');
+    fs.writeFileSync(input, new Float32Array(2 * 3 * 32 * 32).fill(0.5));
+    const ran = await run(process.execPath, [path.join(__dirname, 'onnx-runtime.cjs'), onnx, input, '[2,3,32,32]', path.join(dir, 'logits.f32')]);
+    expect(JSON.parse(ran.stdout).dims).toEqual([2, 2, 32, 32]);
+    const old = await dmdlk('export', '--model', out, '--out', path.join(dir, 'old.onnx'), '--opset', '18');
+    expect(old).toMatchObject({ code: 1, stderr: expect.stringMatching(/^dmdlk export: decoder\d: deform_conv2d \(.*\) needs ONNX opset 19 or later; asked for opset 18 \[ERR_UNSUPPORTED\]/) });
+    expect(fs.existsSync(path.join(dir, 'old.onnx'))).toBe(false);
   }, 120000);
 
   it('the default demo reaches a held-out Dice of at least 0.85 on synthetic images', async () => {

@@ -78,7 +78,7 @@ describe('packaging', () => {
     console.log(`tarball ${packed.filename}: ${(packed.size / 1e6).toFixed(1)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked, ` +
       `${files.length} files`);
     for (const f of ['prebuilds/linux-x64/dmdlk-native.glibc.node', 'dist/lib/cli/main.js', 'dist/lib/index.d.ts', 'dist/binding.d.ts',
-      'esm/index.mjs', 'docs/configuration.md']) expect(files).toContain(f);
+      'esm/index.mjs', 'docs/configuration.md', 'proto/onnx.proto']) expect(files).toContain(f);
     expect(files.filter((f) => /^(test|build|bench|examples)\/|fixtures|\.tsbuildinfo$/.test(f))).toEqual([]);
   });
 
@@ -98,11 +98,13 @@ const sharp = require('sharp');
   const history = await model.fit(data, { epochs: 1, batchSize: 4 });
   await sharp({ create: { width: 90, height: 60, channels: 3, background: '#a07050' } }).jpeg().toFile('photo.jpg');
   const p = await model.predict('photo.jpg');
-  console.log(JSON.stringify({ binary: i.binary, cuda: i.cuda.available ? i.cuda.devices[0].name : i.cuda.reason,
+  await model.exportOnnx('model.onnx');  // protobufjs and the schema it reads are installed with the package
+  console.log(JSON.stringify({ onnxBytes: require('fs').statSync('model.onnx').size, binary: i.binary, cuda: i.cuda.available ? i.cuda.devices[0].name : i.cuda.reason,
     steps: history.globalStep, size: [p.width, p.height], device: model.device }));
 })().catch((e) => { console.error(e); process.exitCode = 1; });`);
     const cjs = JSON.parse((await run(process.execPath, ['use.cjs'], { cwd: app, env })).stdout);
     expect(cjs.binary).toBe(path.join(app, 'node_modules', 'dmdlk-native', 'prebuilds', 'linux-x64', 'dmdlk-native.glibc.node'));
+    expect(cjs.onnxBytes).toBeGreaterThan(1000);
     expect(cjs).toMatchObject({ steps: 2, size: [90, 60], device: cjs.cuda.startsWith('no usable') ? 'cpu' : 'cuda:0' });
 
     fs.writeFileSync(path.join(app, 'use.mjs'), `

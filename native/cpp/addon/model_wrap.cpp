@@ -7,6 +7,7 @@
 #include "addon/errors.h"
 #include "addon/tensor_wrap.h"
 #include "data/augment.h"
+#include "nn/network_json.h"
 #include "nn/summary.h"
 
 namespace dmdlk::addon {
@@ -336,11 +337,21 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   });
 }
 
+// inferenceGraph(configJson, batch) -> string: the evaluation graph, as nn/network_json.h writes it.
+Napi::Value inference_graph(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    ModelConfig config = config_from_json(to_string(info[0], "config"));
+    int64_t batch = to_integer(info[1], "batch", 1, 4096);
+    return Napi::String::New(info.Env(), network_json(config, batch));
+  });
+}
+
 }  // namespace
 
 void define_models(Napi::Env env, Napi::Object exports) {
   exports.Set("createModel", Napi::Function::New(env, create_model, "createModel"));
   exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
+  exports.Set("inferenceGraph", Napi::Function::New(env, inference_graph, "inferenceGraph"));
 }
 
 }  // namespace dmdlk::addon

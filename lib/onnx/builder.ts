@@ -1,0 +1,83 @@
+// The ONNX graph under construction: nodes in order, initializers (each
+// weight once, under its checkpoint name) and small int64 constants, with
+// fresh names for the intermediate values.
+import { type AttributeProto, FLOAT, INT64, type NodeProto, type TensorProto } from './proto';
+
+/** An attribute's value, typed as ONNX types it (an integer and a float differ in ONNX, not in JavaScript). */
+export type Attribute =
+  | { int: number }
+  | { float: number }
+  | { ints: number[] }
+  | { string: string };
+
+function attributeProto(name: string, value: Attribute): AttributeProto {
+  if ('int' in value) return { name, type: 'INT', i: value.int };
+  if ('float' in value) return { name, type: 'FLOAT', f: value.float };
+  if ('ints' in value) return { name, type: 'INTS', ints: value.ints };
+  return { name, type: 'STRING', s: new TextEncoder().encode(value.string) };
+}
+
+function bytesOf(array: Float32Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+export class OnnxGraphBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  readonly #used = new Set<string>();
+  readonly #constants = new Map<string, string>();
+
+  /** A name not used yet, from `hint`. */
+  fresh(hint: string): string {
+    let name = hint;
+    for (let i = 1; this.#used.has(name); ++i) name = `${hint}_${i}`;
+    this.#used.add(name);
+    return name;
+  }
+
+  /** Adds a node; returns its outputs' names (fresh ones from `prefix` when not given). */
+  node(opType: string, inputs: string[], outputs: string[] | number, prefix: string,
+    attributes: Record<string, Attribute> = {}): string[] {
+    const names = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(`${prefix}/${opType}`)) : outputs;
+    this.nodes.push({
+      name: this.fresh(`${prefix}/${opType}_node`), op_type: opType, input: inputs, output: names,
+      attribute: Object.entries(attributes).map(([k, v]) => attributeProto(k, v)),
+    });
+    return names;
+  }
+
+  /** The one output of a single-output node. */
+  op(opType: string, inputs: string[], prefix: string, attributes: Record<string, Attribute> = {}): string {
+    return this.node(opType, inputs, 1, prefix, attributes)[0];
+  }
+
+  /** A float32 initializer, under exactly this name (a checkpoint tensor's). */
+  weight(name: string, dims: number[], data: Float32Array): string {
+    if (this.#used.has(name)) throw new Error(`ONNX export: '${name}' written twice`);
+    this.#used.add(name);
+    this.initializers.push({ name, dims, data_type: FLOAT, raw_data: bytesOf(data) });
+    return name;
+  }
+
+  /** An int64 constant (shapes, axes, indices), shared by every node that uses the same values. */
+  int64(values: number[], dims: number[] = [values.length]): string {
+    const key = `${dims.join('x')}:${values.join(',')}`;
+    const existing = this.#constants.get(key);
+    if (existing) return existing;
+    const name = this.fresh(`const_i64_${this.#constants.size}`);
+    this.initializers.push({ name, dims, data_type: INT64, raw_data: bytesOf(BigInt64Array.from(values, BigInt)) });
+    this.#constants.set(key, name);
+    return name;
+  }
+
+  /** A float32 constant (scales), shared likewise. */
+  float(values: number[], dims: number[] = [values.length]): string {
+    const key = `f${dims.join('x')}:${values.join(',')}`;
+    const existing = this.#constants.get(key);
+    if (existing) return existing;
+    const name = this.fresh(`const_f32_${this.#constants.size}`);
+    this.initializers.push({ name, dims, data_type: FLOAT, raw_data: bytesOf(Float32Array.from(values)) });
+    this.#constants.set(key, name);
+    return name;
+  }
+}

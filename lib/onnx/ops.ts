@@ -1,0 +1,261 @@
+// Each op of DMDLK-Net's inference graph in standard ONNX ops: one converter
+// per op name of the native registry (native/cpp/ops/registry.cpp), beside the
+// first opset in which that form exists. An op missing here has no ONNX form
+// yet, and exporting a graph that holds it fails, naming the module.
+import type { Attribute, OnnxGraphBuilder } from './builder';
+
+export interface GraphValue {
+  name: string;
+  shape: number[];
+  kind: 'input' | 'parameter' | 'buffer' | 'computed';
+}
+
+export interface GraphNode {
+  op: string;
+  attrs: Record<string, unknown>;
+  label: string;
+  module: string;
+  inputs: number[];
+  outputs: number[];
+}
+
+/** The evaluation graph as the addon's inferenceGraph() writes it (native/cpp/nn/network_json.h). */
+export interface InferenceGraph {
+  images: number;
+  logits: number;
+  values: GraphValue[];
+  nodes: GraphNode[];
+}
+
+/** What a converter sees of the node it converts. */
+export interface NodeContext {
+  readonly builder: OnnxGraphBuilder;
+  readonly node: GraphNode;
+  readonly opset: number;
+  /** Prefix for the names of the ONNX nodes it adds (the node's label). */
+  readonly prefix: string;
+  /** The ONNX name of input `i`, and of output `i` (every output a later node reads must be written). */
+  input(i: number): string;
+  output(i: number): string;
+  /** The shape of input `i` at the exported batch size. */
+  inputShape(i: number): number[];
+  /** A shape attribute, with -1 on its batch axis when the batch is dynamic. */
+  shapeAttribute(key: string): number[];
+}
+
+interface Converter {
+  /** The first opset with the ONNX ops this converter writes. */
+  since: number;
+  convert(c: NodeContext): void;
+}
+
+const ints = (values: number[]): Attribute => ({ ints: values });
+const int = (value: number): Attribute => ({ int: value });
+const float = (value: number): Attribute => ({ float: value });
+const pair = (c: NodeContext, key: string): [number, number] => c.node.attrs[key] as [number, number];
+
+/** The eps of BatchNorm2d and LayerNorm (native/cpp/ops/normalization.h). */
+const NORM_EPS = 1e-5;
+
+function binary(opType: string): Converter {
+  return { since: 13, convert: (c) => void c.builder.node(opType, [c.input(0), c.input(1)], [c.output(0)], c.prefix) };
+}
+
+function reshape(c: NodeContext, x: string, shape: number[], output?: string): string {
+  const inputs = [x, c.builder.int64(shape)];
+  return output ? c.builder.node('Reshape', inputs, [output], c.prefix)[0] : c.builder.op('Reshape', inputs, c.prefix);
+}
+
+function transpose(c: NodeContext, x: string, perm: number[], output?: string): string {
+  return output ? c.builder.node('Transpose', [x], [output], c.prefix, { perm: ints(perm) })[0]
+    : c.builder.op('Transpose', [x], c.prefix, { perm: ints(perm) });
+}
+
+/** Conv and DeformConv's shared attributes, from a kernel [kh, kw]. */
+function convolutionAttributes(c: NodeContext, kernel: number[]): Record<string, Attribute> {
+  const [ph, pw] = pair(c, 'padding');
+  return {
+    kernel_shape: ints(kernel), strides: ints(pair(c, 'stride')), dilations: ints(pair(c, 'dilation')),
+    pads: ints([ph, pw, ph, pw]), group: int(c.node.attrs.groups as number),
+  };
+}
+
+function pool(opType: string, extra: Record<string, Attribute>): Converter {
+  return {
+    since: 11,
+    convert(c) {
+      const { kernel, stride, padding } = c.node.attrs as { kernel: number; stride: number; padding: number };
+      c.builder.node(opType, [c.input(0)], [c.output(0)], c.prefix,
+        { kernel_shape: ints([kernel, kernel]), strides: ints([stride, stride]), pads: ints([padding, padding, padding, padding]), ...extra });
+    },
+  };
+}
+
+/** Over the channels, keeping the axis: [N, C, H, W] -> [N, 1, H, W]. Axes are an input from opset 18. */
+function channelReduction(opType: string): Converter {
+  return {
+    since: 18,
+    convert: (c) => void c.builder.node(opType, [c.input(0), c.builder.int64([1])], [c.output(0)], c.prefix, { keepdims: int(1) }),
+  };
+}
+
+export const converters: Record<string, Converter> = {
+  add: binary('Add'),
+  mul: binary('Mul'),
+  matmul: binary('MatMul'),
+
+  // x [..., in] · wᵀ + b, with w [out, in] kept as the checkpoint has it.
+  linear: {
+    since: 13,
+    convert(c) {
+      const product = c.builder.op('MatMul', [c.input(0), transpose(c, c.input(1), [1, 0])], c.prefix);
+      if (c.node.inputs.length > 2) c.builder.node('Add', [product, c.input(2)], [c.output(0)], c.prefix);
+      else c.builder.node('Identity', [product], [c.output(0)], c.prefix);
+    },
+  },
+
+  conv2d: {
+    since: 11,
+    convert(c) {
+      const inputs = c.node.inputs.map((_, i) => c.input(i));
+      c.builder.node('Conv', inputs, [c.output(0)], c.prefix, convolutionAttributes(c, c.inputShape(1).slice(2)));
+    },
+  },
+
+  // Inputs x, offset, weight, [mask], [bias]; ONNX's order is X, W, offset, B, mask.
+  // The offset layout (dy, dx per kernel tap, tap-major per offset group) is torchvision's, which ONNX follows.
+  deform_conv2d: {
+    since: 19,
+    convert(c) {
+      const { mask, bias } = c.node.attrs as { mask: boolean; bias: boolean };
+      const kernel = c.inputShape(2).slice(2);
+      const offsetGroups = c.inputShape(1)[1] / (2 * kernel[0] * kernel[1]);
+      const inputs = [c.input(0), c.input(2), c.input(1), bias ? c.input(mask ? 4 : 3) : '', ...(mask ? [c.input(3)] : [])];
+      while (inputs[inputs.length - 1] === '') inputs.pop();
+      c.builder.node('DeformConv', inputs, [c.output(0)], c.prefix,
+        { ...convolutionAttributes(c, kernel), offset_group: int(offsetGroups) });
+    },
+  },
+
+  // GELU is the exact erf form: ONNX's Gelu from opset 20, x · (1 + erf(x / √2)) / 2 before.
+  activation: {
+    since: 13,
+    convert(c) {
+      const x = c.input(0), out = c.output(0), b = c.builder;
+      const kind = c.node.attrs.kind as string;
+      if (kind === 'sigmoid') b.node('Sigmoid', [x], [out], c.prefix);
+      else if (kind === 'silu') b.node('Mul', [x, b.op('Sigmoid', [x], c.prefix)], [out], c.prefix);
+      else if (c.opset >= 20) b.node('Gelu', [x], [out], c.prefix);
+      else {
+        const erf = b.op('Erf', [b.op('Div', [x, b.float([Math.SQRT2], [])], c.prefix)], c.prefix);
+        const half = b.op('Mul', [x, b.op('Add', [erf, b.float([1], [])], c.prefix)], c.prefix);
+        b.node('Mul', [half, b.float([0.5], [])], [out], c.prefix);
+      }
+    },
+  },
+
+  softmax: { since: 13, convert: (c) => void c.builder.node('Softmax', [c.input(0)], [c.output(0)], c.prefix, { axis: int(-1) }) },
+
+  // The eval form (running statistics); onnxruntime folds it into the convolution before it.
+  batch_norm: {
+    since: 15,
+    convert(c) {
+      const inputs = [0, 1, 2, 3, 4].map((i) => c.input(i));
+      c.builder.node('BatchNormalization', inputs, [c.output(0)], c.prefix, { epsilon: float(NORM_EPS) });
+    },
+  },
+
+  // Over the last axis, or over the channels of [N, C, H, W] (moved last and back).
+  layer_norm: {
+    since: 17,
+    convert(c) {
+      const inputs = [c.input(0), c.input(1), c.input(2)];
+      const attributes = { axis: int(-1), epsilon: float(NORM_EPS) };
+      if (c.node.attrs.axis === 'last') {
+        c.builder.node('LayerNormalization', inputs, [c.output(0)], c.prefix, attributes);
+        return;
+      }
+      inputs[0] = transpose(c, inputs[0], [0, 2, 3, 1]);
+      transpose(c, c.builder.op('LayerNormalization', inputs, c.prefix, attributes), [0, 3, 1, 2], c.output(0));
+    },
+  },
+
+  // Windowed multi-head attention with the relative-position bias (native/cpp/ops/attention.h):
+  // q, k, v [W, N, C] -> heads [W, h, N, D]; softmax(scale · Q Kᵀ + bias) V; heads back to [W, N, C].
+  // The bias [h, N, N] is gathered from the checkpoint's table rel_pos [h, 2wh − 1, 2ww − 1].
+  attention: {
+    since: 13,
+    convert(c) {
+      const { window, heads, scale } = c.node.attrs as { window: [number, number]; heads: number; scale: number };
+      const [, tokens, channels] = c.inputShape(0);
+      const headDim = channels / heads, b = c.builder;
+      const split = (x: string, perm: number[]): string => transpose(c, reshape(c, x, [0, 0, heads, headDim]), perm);
+      const q = split(c.input(0), [0, 2, 1, 3]), k = split(c.input(1), [0, 2, 3, 1]), v = split(c.input(2), [0, 2, 1, 3]);
+      const [wh, ww] = window;
+      const index: number[] = [];
+      for (let query = 0; query < tokens; ++query) {
+        for (let key = 0; key < tokens; ++key) {
+          const i = Math.floor(query / ww), j = query % ww, x = Math.floor(key / ww), y = key % ww;
+          index.push((x - i + wh - 1) * (2 * ww - 1) + (y - j + ww - 1));
+        }
+      }
+      const table = reshape(c, c.input(3), [heads, (2 * wh - 1) * (2 * ww - 1)]);
+      const bias = b.op('Gather', [table, b.int64(index, [tokens, tokens])], c.prefix, { axis: int(1) });
+      const scores = b.op('Add', [b.op('Mul', [b.op('MatMul', [q, k], c.prefix), b.float([scale], [])], c.prefix), bias], c.prefix);
+      const probabilities = b.op('Softmax', [scores], c.prefix, { axis: int(-1) });
+      const heads_ = transpose(c, b.op('MatMul', [probabilities, v], c.prefix), [0, 2, 1, 3]);
+      reshape(c, heads_, [0, 0, channels], c.output(0));
+    },
+  },
+
+  avg_pool2d: pool('AveragePool', { count_include_pad: int(0) }),
+  max_pool2d: pool('MaxPool', {}),
+  global_avg_pool: { since: 1, convert: (c) => void c.builder.node('GlobalAveragePool', [c.input(0)], [c.output(0)], c.prefix) },
+  channel_mean: channelReduction('ReduceMean'),
+  channel_max: channelReduction('ReduceMax'),
+
+  // Bilinear ×2 with align_corners=False: 'half_pixel', whose source positions below 0 clamp to the edge as PyTorch's.
+  upsample2x: {
+    since: 13,
+    convert(c) {
+      const scales = c.builder.float([1, 1, 2, 2]);
+      c.builder.node('Resize', [c.input(0), '', scales], [c.output(0)], c.prefix,
+        { mode: { string: 'linear' }, coordinate_transformation_mode: { string: 'half_pixel' } });
+    },
+  },
+
+  concat: {
+    since: 13,
+    convert: (c) => void c.builder.node('Concat', c.node.inputs.map((_, i) => c.input(i)), [c.output(0)], c.prefix, { axis: int(1) }),
+  },
+  slice: {
+    since: 13,
+    convert(c) {
+      const { begin, end } = c.node.attrs as { begin: number; end: number };
+      const b = c.builder;
+      b.node('Slice', [c.input(0), b.int64([begin]), b.int64([end]), b.int64([1])], [c.output(0)], c.prefix);
+    },
+  },
+  reshape: { since: 13, convert: (c) => void reshape(c, c.input(0), c.shapeAttribute('shape'), c.output(0)) },
+
+  // [B, C, H, W] -> [B, C, H/wh, wh, W/ww, ww] -> [B, H/wh, W/ww, wh, ww, C] -> tokens [B·nW, wh·ww, C].
+  window_partition: {
+    since: 13,
+    convert(c) {
+      const [wh, ww] = pair(c, 'window');
+      const [, channels, height, width] = c.inputShape(0);
+      const windows = transpose(c, reshape(c, c.input(0), [-1, channels, height / wh, wh, width / ww, ww]), [0, 2, 4, 3, 5, 1]);
+      reshape(c, windows, [-1, wh * ww, channels], c.output(0));
+    },
+  },
+  // The inverse: tokens -> [B, H/wh, W/ww, wh, ww, C] -> [B, C, H/wh, wh, W/ww, ww] -> [B, C, H, W].
+  window_merge: {
+    since: 13,
+    convert(c) {
+      const [wh, ww] = pair(c, 'window');
+      const [, channels, height, width] = c.node.attrs.image as number[];
+      const grid = transpose(c, reshape(c, c.input(0), [-1, height / wh, width / ww, wh, ww, channels]), [0, 5, 1, 3, 2, 4]);
+      reshape(c, grid, [-1, channels, height, width], c.output(0));
+    },
+  },
+};
