@@ -1,7 +1,7 @@
 // The ONNX graph under construction: nodes in order, initializers (each
 // weight once, under its checkpoint name) and small int64 constants, with
 // fresh names for the intermediate values.
-import { type AttributeProto, FLOAT, INT64, type NodeProto, type TensorProto } from './proto';
+import { type AttributeProto, FLOAT, INT32, INT64, type NodeProto, type TensorProto } from './proto';
 
 /** An attribute's value, typed as ONNX types it (an integer and a float differ in ONNX, not in JavaScript). */
 export type Attribute =
@@ -17,8 +17,18 @@ function attributeProto(name: string, value: Attribute): AttributeProto {
   return { name, type: 'STRING', s: new TextEncoder().encode(value.string) };
 }
 
-function bytesOf(array: Float32Array | BigInt64Array): Uint8Array {
+function bytesOf(array: Float32Array): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** Integers of int32 range as little-endian int64s (without a BigInt per element). */
+function int64Bytes(values: ArrayLike<number>): Uint8Array {
+  const words = new Int32Array(2 * values.length);
+  for (let i = 0; i < values.length; i++) {
+    words[2 * i] = values[i];
+    words[2 * i + 1] = values[i] < 0 ? -1 : 0;
+  }
+  return new Uint8Array(words.buffer);
 }
 
 export class OnnxGraphBuilder {
@@ -59,25 +69,33 @@ export class OnnxGraphBuilder {
     return name;
   }
 
-  /** An int64 constant (shapes, axes, indices), shared by every node that uses the same values. */
+  /** An int64 constant (shapes, axes), shared by every node that uses the same values. */
   int64(values: number[], dims: number[] = [values.length]): string {
-    const key = `${dims.join('x')}:${values.join(',')}`;
+    const key = `i64 ${dims.join('x')}:${values.join(',')}`;
+    return this.#shared(key, () => ({ name: '', dims, data_type: INT64, raw_data: int64Bytes(values) }));
+  }
+
+  /** An int32 constant under `key`, made by `make` the first time only (index tables, which Gather takes as int32). */
+  int32(key: string, dims: number[], make: () => Int32Array): string {
+    return this.#shared(`i32 ${key}`, () => {
+      const values = make();
+      return { name: '', dims, data_type: INT32, raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+    });
+  }
+
+  #shared(key: string, make: () => TensorProto): string {
     const existing = this.#constants.get(key);
     if (existing) return existing;
-    const name = this.fresh(`const_i64_${this.#constants.size}`);
-    this.initializers.push({ name, dims, data_type: INT64, raw_data: bytesOf(BigInt64Array.from(values, BigInt)) });
-    this.#constants.set(key, name);
-    return name;
+    const tensor = make();
+    tensor.name = this.fresh(`const_${this.#constants.size}`);
+    this.initializers.push(tensor);
+    this.#constants.set(key, tensor.name);
+    return tensor.name;
   }
 
   /** A float32 constant (scales), shared likewise. */
   float(values: number[], dims: number[] = [values.length]): string {
-    const key = `f${dims.join('x')}:${values.join(',')}`;
-    const existing = this.#constants.get(key);
-    if (existing) return existing;
-    const name = this.fresh(`const_f32_${this.#constants.size}`);
-    this.initializers.push({ name, dims, data_type: FLOAT, raw_data: bytesOf(Float32Array.from(values)) });
-    this.#constants.set(key, name);
-    return name;
+    const key = `f32 ${dims.join('x')}:${values.join(',')}`;
+    return this.#shared(key, () => ({ name: '', dims, data_type: FLOAT, raw_data: bytesOf(Float32Array.from(values)) }));
   }
 }

@@ -99,6 +99,30 @@ function channelReduction(opType: string): Converter {
   };
 }
 
+/**
+ * The bias table entry of each (query, key) pair of a wh × ww window, [N, N]
+ * with N = wh·ww: for query (i, j) and key (x, y), (x − i + wh − 1)·(2ww − 1)
+ * + (y − j + ww − 1) (native/cpp/ops/attention.h). Query (i, j)'s row is the
+ * wh × ww block of the table [2wh − 1, 2ww − 1] at (wh − 1 − i, ww − 1 − j),
+ * so it is copied a window row at a time (a global 28×28 attention has
+ * 614,656 entries).
+ */
+function relativePositions(wh: number, ww: number): Int32Array {
+  const width = 2 * ww - 1, tokens = wh * ww;
+  const table = Int32Array.from({ length: (2 * wh - 1) * width }, (_, k) => k);
+  const values = new Int32Array(tokens * tokens);
+  for (let i = 0; i < wh; i++) {
+    for (let j = 0; j < ww; j++) {
+      const row = (i * ww + j) * tokens;
+      for (let x = 0; x < wh; x++) {
+        const start = (x - i + wh - 1) * width + (ww - 1 - j);
+        values.set(table.subarray(start, start + ww), row + x * ww);
+      }
+    }
+  }
+  return values;
+}
+
 export const converters: Record<string, Converter> = {
   add: binary('Add'),
   mul: binary('Mul'),
@@ -192,15 +216,9 @@ export const converters: Record<string, Converter> = {
       const split = (x: string, perm: number[]): string => transpose(c, reshape(c, x, [0, 0, heads, headDim]), perm);
       const q = split(c.input(0), [0, 2, 1, 3]), k = split(c.input(1), [0, 2, 3, 1]), v = split(c.input(2), [0, 2, 1, 3]);
       const [wh, ww] = window;
-      const index: number[] = [];
-      for (let query = 0; query < tokens; ++query) {
-        for (let key = 0; key < tokens; ++key) {
-          const i = Math.floor(query / ww), j = query % ww, x = Math.floor(key / ww), y = key % ww;
-          index.push((x - i + wh - 1) * (2 * ww - 1) + (y - j + ww - 1));
-        }
-      }
+      const index = b.int32(`relative positions ${wh}x${ww}`, [tokens, tokens], () => relativePositions(wh, ww));
       const table = reshape(c, c.input(3), [heads, (2 * wh - 1) * (2 * ww - 1)]);
-      const bias = b.op('Gather', [table, b.int64(index, [tokens, tokens])], c.prefix, { axis: int(1) });
+      const bias = b.op('Gather', [table, index], c.prefix, { axis: int(1) });
       const scores = b.op('Add', [b.op('Mul', [b.op('MatMul', [q, k], c.prefix), b.float([scale], [])], c.prefix), bias], c.prefix);
       const probabilities = b.op('Softmax', [scores], c.prefix, { axis: int(-1) });
       const heads_ = transpose(c, b.op('MatMul', [probabilities, v], c.prefix), [0, 2, 1, 3]);
