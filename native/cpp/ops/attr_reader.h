@@ -21,6 +21,16 @@ class AttrReader {
   std::string string(const char* key, const std::string& fallback) const;
   Shape shape(const char* key) const;  // required
 
+  // A convolution's stride, padding, dilation and groups (conv2d's and
+  // deform_conv2d's options, whose fields are the same).
+  template <typename Options>
+  Options convolution() const {
+    auto [sh, sw] = pair("stride", 1);
+    auto [ph, pw] = pair("padding", 0);
+    auto [dh, dw] = pair("dilation", 1);
+    return Options{sh, sw, ph, pw, dh, dw, integer("groups", 1)};
+  }
+
  private:
   const json::Value* find(const char* key) const;
   [[noreturn]] void bad(const char* key, const char* expected) const;

@@ -278,13 +278,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
 extern const OpDef conv2d_op{
     OpKind::Conv2d,
     "conv2d",
-    [](const json::Value& j) -> OpAttrs {
-      AttrReader r(j, "conv2d");
-      auto [sh, sw] = r.pair("stride", 1);
-      auto [ph, pw] = r.pair("padding", 0);
-      auto [dh, dw] = r.pair("dilation", 1);
-      return Conv2dOptions{sh, sw, ph, pw, dh, dw, r.integer("groups", 1)};
-    },
+    [](const json::Value& j) -> OpAttrs { return AttrReader(j, "conv2d").convolution<Conv2dOptions>(); },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       return std::vector<Shape>{conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape};
     },

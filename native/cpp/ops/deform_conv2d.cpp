@@ -237,11 +237,8 @@ extern const OpDef deform_conv2d_op{
     "deform_conv2d",
     [](const json::Value& j) -> OpAttrs {
       AttrReader r(j, "deform_conv2d");
-      auto [sh, sw] = r.pair("stride", 1);
-      auto [ph, pw] = r.pair("padding", 0);
-      auto [dh, dw] = r.pair("dilation", 1);
-      return DeformConv2dAttrs{
-          {sh, sw, ph, pw, dh, dw, r.integer("groups", 1)}, r.boolean("mask", false), r.boolean("bias", false)};
+      return DeformConv2dAttrs{r.convolution<DeformConv2dOptions>(), r.boolean("mask", false),
+                               r.boolean("bias", false)};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       DeformPlan p = deform_plan_of(in, std::get<DeformConv2dAttrs>(a));
