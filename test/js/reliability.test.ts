@@ -44,6 +44,8 @@ const { DMDLKNet, syntheticLesions } = require(${JSON.stringify(lib)});
       await new Promise<void>((resolve) => {
         let seen = 0;
         child.on('message', () => {
+          // onEpoch comes before its epoch's checkpoint is written: until one is complete, a kill could leave none to test.
+          if (listCheckpoints(ckpt).length === 0) return;
           if (++seen === epochs) setTimeout(() => { child.kill('SIGKILL'); kills++; }, Math.random() * 40);
         });
         child.on('exit', () => resolve());
