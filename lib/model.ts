@@ -23,31 +23,31 @@ type Four<T> = [T, T, T, T];
  */
 export interface ModelConfig {
   /** Channels of the input images, 1–64 (default 3, RGB). */
-  inChannels?: number;
+  inChannels?: number | undefined;
   /** Classes per pixel, 2–16 (default 2: background and lesion). */
-  numClasses?: number;
+  numClasses?: number | undefined;
   /** Square side the images are resized to: a multiple of 32 in 32–4096 (default 448). */
-  inputSize?: number;
+  inputSize?: number | undefined;
   /** Channels of the stem (level 1, at 1/2 of the input) and of decoder levels 1–2 (default 32). */
-  stem?: number;
+  stem?: number | undefined;
   /** Channels of level 2, level 3, level 4 and the bottleneck (default [32, 64, 128, 256]). */
-  widths?: Four<number>;
+  widths?: Four<number> | undefined;
   /** Blocks per stage, 1–64 each (default [2, 3, 7, 2]). */
-  depths?: Four<number>;
+  depths?: Four<number> | undefined;
   /** Block kind per stage (default ['mbconv', 'mbconv', 'moat', 'moat']). */
-  blocks?: Four<BlockKind>;
+  blocks?: Four<BlockKind> | undefined;
   /** Attention window per stage where the block is 'moat': a divisor of the stage's side, or 0 = global (default [14, 14, 0, 0]). */
-  windows?: Four<number>;
+  windows?: Four<number> | undefined;
   /** Channels per attention head, 1–256 (default 32); moat widths must be multiples of it. */
-  headDim?: number;
+  headDim?: number | undefined;
   /** MBConv's inner width as a multiple of its output channels, 1–16 (default 4). */
-  expansion?: number;
+  expansion?: number | undefined;
   /** Squeeze-excitation width as a share of the output channels, in (0, 1] (default 0.25). */
-  seRatio?: number;
+  seRatio?: number | undefined;
   /** DDLK's offset predictor: 'full' (dense k×k convolution, the paper's) or 'light' (depthwise then 1×1). */
-  offsets?: 'full' | 'light';
+  offsets?: 'full' | 'light' | undefined;
   /** DDLK's selection convolution kernel, an odd number 1–15 (default 1, the paper's). */
-  selectKernel?: number;
+  selectKernel?: number | undefined;
 }
 
 export type ResolvedModelConfig = Required<ModelConfig>;
@@ -90,10 +90,10 @@ function toMap(pairs: [string, NativeTensor][]): Map<string, Tensor> {
 }
 
 export class DMDLKNet {
-  #native: NativeModel | null;
+  private nativeModel: NativeModel | null;
 
   private constructor(handle: NativeModel) {
-    this.#native = handle;
+    this.nativeModel = handle;
   }
 
   /**
@@ -101,7 +101,7 @@ export class DMDLKNet {
    * `options.device`: by default 'auto', the GPU where CUDA is usable and the
    * CPU otherwise (`model.device` says which).
    */
-  static create(config: ModelConfig = {}, options: { device?: DeviceChoice; seed?: number } = {}): Promise<DMDLKNet> {
+  static create(config: ModelConfig = {}, options: { device?: DeviceChoice | undefined; seed?: number | undefined } = {}): Promise<DMDLKNet> {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['device', 'seed'], 'options');
@@ -116,7 +116,7 @@ export class DMDLKNet {
    * model written as safetensors (then pass its `config` unless the file's
    * metadata holds one). The device defaults to 'auto', as for create().
    */
-  static load(path: string, options: { device?: DeviceChoice; config?: ModelConfig } = {}): Promise<DMDLKNet> {
+  static load(path: string, options: { device?: DeviceChoice | undefined; config?: ModelConfig | undefined } = {}): Promise<DMDLKNet> {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['device', 'config'], 'options');
@@ -129,7 +129,7 @@ export class DMDLKNet {
   get config(): ResolvedModelConfig { return JSON.parse(this.handle().config) as ResolvedModelConfig; }
   /** Where the model computes: 'cpu' or 'cuda:N' (what 'auto' chose). */
   get device(): Device { return this.handle().device as Device; }
-  get disposed(): boolean { return this.#native === null; }
+  get disposed(): boolean { return this.nativeModel === null; }
 
   /**
    * Logits [B, numClasses, S, S] in evaluation mode, for images [B, inChannels, S, S]
@@ -143,7 +143,7 @@ export class DMDLKNet {
    * One training-mode pass (BatchNorm on batch statistics, its running
    * statistics updated): masks [B, S, S] int32 hold class indices.
    */
-  lossAndGradients(images: Tensor, masks: Tensor, options: { returnLogits?: boolean } = {}): Promise<LossAndGradients> {
+  lossAndGradients(images: Tensor, masks: Tensor, options: { returnLogits?: boolean | undefined } = {}): Promise<LossAndGradients> {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['returnLogits'], 'options');
@@ -160,7 +160,7 @@ export class DMDLKNet {
    * every parameter, in place. Returns the loss before the update and the
    * step count. The moments live with the model and persist across calls.
    */
-  trainStep(images: Tensor, masks: Tensor, options: { lr?: number } = {}): Promise<{ loss: number; step: number }> {
+  trainStep(images: Tensor, masks: Tensor, options: { lr?: number | undefined } = {}): Promise<{ loss: number; step: number }> {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['lr'], 'options');
@@ -261,12 +261,12 @@ export class DMDLKNet {
 
   /** Frees the model: waits for the call in progress, rejects queued calls with CancelledError. */
   dispose(): void {
-    this.#native?.dispose();
-    this.#native = null;
+    this.nativeModel?.dispose();
+    this.nativeModel = null;
   }
 
   private handle(): NativeModel {
-    if (this.#native === null) throw new DisposedError('the model was disposed');
-    return this.#native;
+    if (this.nativeModel === null) throw new DisposedError('the model was disposed');
+    return this.nativeModel;
   }
 }

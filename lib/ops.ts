@@ -65,13 +65,13 @@ export function linearBackward(dy: Tensor, x: Tensor, weight: Tensor, hasBias: b
 
 export interface Conv2dOptions {
   /** A number or [h, w]; default 1. */
-  stride?: number | [number, number];
+  stride?: number | [number, number] | undefined;
   /** Zero padding on each side, a number or [h, w]; default 0. */
-  padding?: number | [number, number];
+  padding?: number | [number, number] | undefined;
   /** A number or [h, w]; default 1. */
-  dilation?: number | [number, number];
+  dilation?: number | [number, number] | undefined;
   /** Default 1; Cin for a depthwise convolution. */
-  groups?: number;
+  groups?: number | undefined;
 }
 
 function conv2dOptions(options: unknown): NativeConv2dOptions {

@@ -11,9 +11,9 @@ export type TypedArray = NativeTypedArray;
 
 export interface TensorOptions {
   /** Element type for a plain array (default float32); a typed array fixes its own. */
-  dtype?: DType;
+  dtype?: DType | undefined;
   /** Where the tensor lives (default 'cpu'; 'auto': the GPU where one is usable). */
-  device?: DeviceChoice;
+  device?: DeviceChoice | undefined;
 }
 
 const arrayTypes: Record<DType, new (values: ArrayLike<number> | number) => TypedArray> = {

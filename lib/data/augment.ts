@@ -5,25 +5,25 @@ import * as check from '../validate';
 
 export interface AugmentOptions {
   /** Probability of a horizontal flip (default 0.5). */
-  hflip?: number;
+  hflip?: number | undefined;
   /** Probability of a vertical flip (default 0.5). */
-  vflip?: number;
+  vflip?: number | undefined;
   /** Rotation by an angle uniform in ±degrees (default p 0.5, 45°). */
-  rotate?: false | { p?: number; degrees?: number };
+  rotate?: false | { p?: number | undefined; degrees?: number | undefined } | undefined;
   /** Zoom uniform in [min, max] (default p 0.5, 0.8–1.2). */
-  scale?: false | { p?: number; min?: number; max?: number };
+  scale?: false | { p?: number | undefined; min?: number | undefined; max?: number | undefined } | undefined;
   /** Shift uniform in ±fraction of the side on each axis (default p 0.5, 0.1). */
-  translate?: false | { p?: number; fraction?: number };
+  translate?: false | { p?: number | undefined; fraction?: number | undefined } | undefined;
   /** Factors 1 ± brightness/contrast/saturation and a hue shift ± hue (default p 0.5, 0.2/0.2/0.2/0.05). */
-  colorJitter?: false | { p?: number; brightness?: number; contrast?: number; saturation?: number; hue?: number };
+  colorJitter?: false | { p?: number | undefined; brightness?: number | undefined; contrast?: number | undefined; saturation?: number | undefined; hue?: number | undefined } | undefined;
   /** Gaussian blur with σ uniform in [min, max] (default p 0.3, [0.1, 1.5]). */
-  blur?: false | { p?: number; sigma?: [number, number] };
+  blur?: false | { p?: number | undefined; sigma?: [number, number] | undefined } | undefined;
   /**
    * The paper's offline mode: the training set becomes `expand` times as
    * large — each image once as it is and expand − 1 times augmented, drawn
    * once from the seed. Without it (or 1), every step draws afresh (online).
    */
-  expand?: number;
+  expand?: number | undefined;
 }
 
 /** The JSON of native Augmentation plus the offline factor. */

@@ -19,13 +19,13 @@ const MASK_SUFFIXES = ['_segmentation', '_mask', '_Segmentation', '-mask', ''];
 
 export interface LoadOptions {
   /** Side of the square the images are resized to (the model's inputSize; default 448). */
-  inputSize?: number;
+  inputSize?: number | undefined;
   /** What to do with a bad pair: 'fail' (default) throws a DataError naming the file; 'skip' leaves it out. */
-  onError?: 'fail' | 'skip';
+  onError?: 'fail' | 'skip' | undefined;
   /** Folder of the decoded-image cache, or false for none (default ~/.cache/dmdlk-native). */
-  cache?: string | false;
+  cache?: string | false | undefined;
   /** Called after each decoded image. */
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
 export interface ISICSplits {
@@ -262,7 +262,7 @@ export function isISIC2018(root: string): boolean {
  * Without a test folder, `split` (default [0.7, 0.1, 0.2]) divides the
  * training images by a seeded shuffle into train, validation and test.
  */
-export async function loadISIC2018(root: string, options: LoadOptions & { split?: number[]; seed?: number } = {}): Promise<ISICSplits> {
+export async function loadISIC2018(root: string, options: LoadOptions & { split?: number[] | undefined; seed?: number | undefined } = {}): Promise<ISICSplits> {
   const o = check.options(options, 'options');
   const { split, seed, ...load } = o as LoadOptions & { split?: number[]; seed?: number };
   const dir = check.string(root, 'root');

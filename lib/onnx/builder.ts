@@ -34,14 +34,14 @@ function int64Bytes(values: ArrayLike<number>): Uint8Array {
 export class OnnxGraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
-  readonly #used = new Set<string>();
-  readonly #constants = new Map<string, string>();
+  private readonly used = new Set<string>();
+  private readonly constants = new Map<string, string>();
 
   /** A name not used yet, from `hint`. */
   fresh(hint: string): string {
     let name = hint;
-    for (let i = 1; this.#used.has(name); ++i) name = `${hint}_${i}`;
-    this.#used.add(name);
+    for (let i = 1; this.used.has(name); ++i) name = `${hint}_${i}`;
+    this.used.add(name);
     return name;
   }
 
@@ -63,8 +63,8 @@ export class OnnxGraphBuilder {
 
   /** A float32 initializer, under exactly this name (a checkpoint tensor's). */
   weight(name: string, dims: number[], data: Float32Array): string {
-    if (this.#used.has(name)) throw new Error(`ONNX export: '${name}' written twice`);
-    this.#used.add(name);
+    if (this.used.has(name)) throw new Error(`ONNX export: '${name}' written twice`);
+    this.used.add(name);
     this.initializers.push({ name, dims, data_type: FLOAT, raw_data: bytesOf(data) });
     return name;
   }
@@ -72,30 +72,30 @@ export class OnnxGraphBuilder {
   /** An int64 constant (shapes, axes), shared by every node that uses the same values. */
   int64(values: number[], dims: number[] = [values.length]): string {
     const key = `i64 ${dims.join('x')}:${values.join(',')}`;
-    return this.#shared(key, () => ({ name: '', dims, data_type: INT64, raw_data: int64Bytes(values) }));
+    return this.shared(key, () => ({ name: '', dims, data_type: INT64, raw_data: int64Bytes(values) }));
   }
 
   /** An int32 constant under `key`, made by `make` the first time only (index tables, which Gather takes as int32). */
   int32(key: string, dims: number[], make: () => Int32Array): string {
-    return this.#shared(`i32 ${key}`, () => {
+    return this.shared(`i32 ${key}`, () => {
       const values = make();
       return { name: '', dims, data_type: INT32, raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
     });
   }
 
-  #shared(key: string, make: () => TensorProto): string {
-    const existing = this.#constants.get(key);
+  private shared(key: string, make: () => TensorProto): string {
+    const existing = this.constants.get(key);
     if (existing) return existing;
     const tensor = make();
-    tensor.name = this.fresh(`const_${this.#constants.size}`);
+    tensor.name = this.fresh(`const_${this.constants.size}`);
     this.initializers.push(tensor);
-    this.#constants.set(key, tensor.name);
+    this.constants.set(key, tensor.name);
     return tensor.name;
   }
 
   /** A float32 constant (scales), shared likewise. */
   float(values: number[], dims: number[] = [values.length]): string {
     const key = `f32 ${dims.join('x')}:${values.join(',')}`;
-    return this.#shared(key, () => ({ name: '', dims, data_type: FLOAT, raw_data: bytesOf(Float32Array.from(values)) }));
+    return this.shared(key, () => ({ name: '', dims, data_type: FLOAT, raw_data: bytesOf(Float32Array.from(values)) }));
   }
 }

@@ -15,11 +15,11 @@ import { type ModelProto, valueInfo, writeModel } from './proto';
 
 export interface OnnxExportOptions {
   /** The ONNX opset, 19 (the first with DeformConv; the default) to 22. */
-  opset?: number;
+  opset?: number | undefined;
   /** 'dynamic' (the default): any number of images per run; or a fixed batch size. */
-  batch?: 'dynamic' | number;
+  batch?: 'dynamic' | number | undefined;
   /** The image side the graph takes (default: the model's). Only where every weight keeps its shape. */
-  inputSize?: number;
+  inputSize?: number | undefined;
 }
 
 export const MIN_OPSET = 19;

@@ -12,9 +12,9 @@ import { argmax, type Metrics, MetricsAccumulator } from './metrics';
 
 export interface EvaluateOptions {
   /** Images per forward pass (default 4). */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** Called after each batch with the predicted masks [B, S, S] (class indices) and the batch's sample indices. */
-  onBatch?: (predicted: Uint8Array, indices: number[]) => void | Promise<void>;
+  onBatch?: ((predicted: Uint8Array, indices: number[]) => void | Promise<void>) | undefined;
 }
 
 export async function evaluateNative(model: NativeModel, inputSize: number, data: SegmentationDataset,
@@ -66,7 +66,7 @@ export interface Prediction {
 }
 
 export interface PredictOptions {
-  probabilities?: boolean;
+  probabilities?: boolean | undefined;
 }
 
 function softmaxInPlace(values: Float32Array, classes: number, plane: number): void {

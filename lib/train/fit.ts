@@ -50,37 +50,37 @@ export interface History {
 export interface CheckpointOptions {
   dir: string;
   /** Every so many epochs (default 1); the last epoch is always saved. */
-  every?: number;
+  every?: number | undefined;
   /** How many to keep, newest first (default 3). */
-  keep?: number;
+  keep?: number | undefined;
 }
 
 export interface FitOptions {
   /** Default 200 (the paper's). */
-  epochs?: number;
+  epochs?: number | undefined;
   /** Default 4 (the paper's). */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** Adam's learning rate, default 1e-4 (the paper's). */
-  lr?: number;
+  lr?: number | undefined;
   /** 'ce' (softmax cross-entropy, the paper's, default) or 'ce+dice'. */
-  loss?: LossName;
+  loss?: LossName | undefined;
   /** Augmentation: true for the defaults; `expand` makes it the paper's offline mode. */
-  augment?: boolean | AugmentOptions;
-  validation?: SegmentationDataset;
-  onProgress?: (progress: FitProgress) => void;
-  onEpoch?: (record: EpochRecord) => void;
+  augment?: boolean | AugmentOptions | undefined;
+  validation?: SegmentationDataset | undefined;
+  onProgress?: ((progress: FitProgress) => void) | undefined;
+  onEpoch?: ((record: EpochRecord) => void) | undefined;
   /** Stops between steps, writing a checkpoint first when `checkpoint` is set. */
-  signal?: AbortSignal;
-  checkpoint?: CheckpointOptions;
+  signal?: AbortSignal | undefined;
+  checkpoint?: CheckpointOptions | undefined;
   /**
    * A checkpoint file or folder (its newest) to continue from, exactly as if
    * never stopped. batchSize, lr, loss, seed and augment default to the
    * checkpoint's, and epochs to the run's original count; any of them given
    * with another value is refused, naming both values.
    */
-  resume?: string;
+  resume?: string | undefined;
   /** Seeds the data order and the augmentation (default 0). */
-  seed?: number;
+  seed?: number | undefined;
 }
 
 const fitKeys = ['epochs', 'batchSize', 'lr', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',

@@ -61,23 +61,23 @@ export function scores(c: Confusion): Scores {
 
 /** Accumulates images one at a time. */
 export class MetricsAccumulator {
-  #total: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
-  #images: ImageScores[] = [];
+  private total: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  private images: ImageScores[] = [];
 
   add(name: string, predicted: ArrayLike<number>, expert: ArrayLike<number>): void {
     const c = confusion(predicted, expert);
-    this.#total.tp += c.tp;
-    this.#total.fp += c.fp;
-    this.#total.fn += c.fn;
-    this.#total.tn += c.tn;
-    this.#images.push({ name, ...scores(c) });
+    this.total.tp += c.tp;
+    this.total.fp += c.fp;
+    this.total.fn += c.fn;
+    this.total.tn += c.tn;
+    this.images.push({ name, ...scores(c) });
   }
 
   result(): Metrics {
     const keys = ['iou', 'dice', 'accuracy', 'sensitivity', 'specificity'] as const;
     const perImage = Object.fromEntries(keys.map((k) =>
-      [k, this.#images.reduce((sum, s) => sum + s[k], 0) / Math.max(1, this.#images.length)])) as unknown as Scores;
-    return { pooled: scores(this.#total), perImage, images: this.#images, confusion: { ...this.#total } };
+      [k, this.images.reduce((sum, s) => sum + s[k], 0) / Math.max(1, this.images.length)])) as unknown as Scores;
+    return { pooled: scores(this.total), perImage, images: this.images, confusion: { ...this.total } };
   }
 }
 
