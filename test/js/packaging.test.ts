@@ -3,11 +3,15 @@
 // `npm run prebuilds -- --out` (prebuildify over cmake-js), and the tarball
 // packed there is installed into a fresh app whose PATH holds no compiler,
 // cmake or nvcc. There it must load (CommonJS and ES module), train and
-// predict; a strict TypeScript program and the examples must compile against
-// its shipped types without skipLibCheck; ts-node (with TypeScript 5), tsx and
-// Node's own type stripping must run an example; and a copy without a
-// matching binary must say what it looked for. None of it may change the
-// working tree.
+// predict; the README's ts-node quick start must run as written (the app is
+// made by its commands, with its tsconfig.json and app.ts); a strict
+// TypeScript program and the examples must compile against its shipped types
+// without skipLibCheck, under TypeScript's default target and under what
+// `tsc --init` turns on; tsx and Node's own type stripping must run an
+// example; and a copy without a matching binary must say what it looked for.
+// None of it may change the working tree. npm runs with the machine's
+// registry settings (certificates, proxies) and nothing else of its
+// environment, so every download works on a fresh machine with an empty cache.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,11 +19,24 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 import { writeIsicFolder } from './isic-folder';
+import { npmEnvironment } from './npm-env';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
 const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 const devBinary = path.join(root, 'build', 'Release', 'dmdlk.node');
+
+/** The README's ts-node quick start: the commands, the tsconfig.json and the app.ts after its marker. */
+function readmeQuickStart(): { commands: string[]; tsconfig: string; app: string } {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const from = readme.indexOf('<!-- ts-node quick start');
+  expect(from).toBeGreaterThan(0);
+  const block = (language: string): string => {
+    const start = readme.indexOf(`\n\`\`\`${language}\n`, from) + language.length + 5;
+    return readme.slice(start, readme.indexOf('\n```\n', start) + 1);
+  };
+  return { commands: block('sh').trim().split('\n'), tsconfig: block('json'), app: block('ts') };
+}
 
 function gitStatus(): string {
   return require('node:child_process').execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }) as string;
@@ -36,7 +53,11 @@ describe('packaging', () => {
   const app = path.join(dir, 'app');
   // A PATH with node and a shell (npm runs install scripts with sh) alone: no gcc, g++, cmake, nvcc, make.
   const bin = path.join(dir, 'bin');
-  const env = { HOME: process.env.HOME ?? dir, PATH: bin, npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), '.npm') };
+  // Dependencies from the npm cache where it has them, else the registry; install scripts in the foreground, so their words are seen.
+  const env = { ...npmEnvironment(bin), npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false',
+    npm_config_foreground_scripts: 'true' };
+  const quickStart = readmeQuickStart();
+  const tsNodeCommand = 'npx ts-node app.ts';
   const treeBefore = gitStatus();
   const rootPrebuildsBefore = fs.existsSync(path.join(root, 'prebuilds'));
   let installLog = '';
@@ -51,19 +72,26 @@ describe('packaging', () => {
       fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true });
       fs.copyFileSync(path.join(root, file), path.join(stage, file));
     }
-    await run(process.execPath, [npmCli, 'run', 'prebuilds', '--', '--out', stage], { cwd: root, timeout: 900000, maxBuffer: 1 << 26 });
+    // The binary of the development build (its own GPU architectures, not the release's eight): this tests the packaging.
+    await run(process.execPath, [npmCli, 'run', 'prebuilds', '--', '--out', stage],
+      { cwd: root, env: { ...process.env, DMDLK_CUDA_ARCHS: 'local' }, timeout: 900000, maxBuffer: 1 << 26 });
     const pack = await run(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', dir], { cwd: stage, maxBuffer: 1 << 26 });
     [packed] = JSON.parse(pack.stdout);
 
     fs.mkdirSync(bin);
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
     fs.symlinkSync('/bin/sh', path.join(bin, 'sh'));
+    for (const tool of ['npm', 'npx']) fs.symlinkSync(path.join(path.dirname(npmCli), `${tool}-cli.js`), path.join(bin, tool));
+    // The app is made by the README's quick start, up to running it (a test of its own), with our tarball for the registry's package.
     fs.mkdirSync(app);
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    // Dependencies from the npm cache where it has them, else the registry: never a compiler, never a download of our binary.
-    const install = await run(process.execPath, [npmCli, 'install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts',
-      path.join(dir, packed.filename)], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
-    installLog = install.stdout + install.stderr;
+    expect(quickStart.commands).toContain(tsNodeCommand);
+    fs.writeFileSync(path.join(app, 'tsconfig.json'), quickStart.tsconfig);
+    fs.writeFileSync(path.join(app, 'app.ts'), quickStart.app);
+    for (const command of quickStart.commands.filter((c) => c !== tsNodeCommand)) {
+      const line = command.replace(/^npm i dmdlk-native$/, `npm i ${path.join(dir, packed.filename)}`);
+      const out = await run(path.join(bin, 'sh'), ['-c', line], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
+      if (line !== command) installLog = out.stdout + out.stderr;
+    }
   }, 900000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -73,14 +101,22 @@ describe('packaging', () => {
     expect(gitStatus()).toBe(treeBefore);
   });
 
-  it('packs the binary, the compiled code and the types, and nothing of the checkout\'s own', () => {
+  it('packs the binary, the compiled code, the types and the examples, and nothing of the checkout\'s own', () => {
     const files = packed.files.map((f) => f.path);
     console.log(`tarball ${packed.filename}: ${(packed.size / 1e6).toFixed(1)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked, ` +
       `${files.length} files`);
     for (const f of ['prebuilds/linux-x64/dmdlk-native.glibc.node', 'dist/lib/cli/main.js', 'dist/lib/index.d.ts', 'dist/binding.d.ts',
-      'esm/index.mjs', 'docs/configuration.md', 'proto/onnx.proto']) expect(files).toContain(f);
-    expect(files.filter((f) => /^(test|build|bench|examples)\/|fixtures|\.tsbuildinfo$/.test(f))).toEqual([]);
+      'esm/index.mjs', 'docs/configuration.md', 'proto/onnx.proto', 'examples/custom-loop.ts', 'examples/electron/main.js',
+      'examples/electron/README.md']) expect(files).toContain(f);
+    expect(files.filter((f) => /^(test|build|bench)\/|fixtures|node_modules|\.tsbuildinfo$/.test(f))).toEqual([]);
+    // Where the examples' full story and the issues are: the registry's page links it.
+    expect(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).repository.url).toMatch(/^git\+https:\/\/.+\.git$/);
   });
+
+  it('runs the README\'s ts-node quick start as written', async () => {
+    const out = await run(path.join(bin, 'sh'), ['-c', tsNodeCommand], { cwd: app, env, timeout: 120000 });
+    expect(out.stdout).toMatch(/^(GPU: .+|CPU \(no usable NVIDIA driver.*\))\ntrained 8 steps on (cpu|cuda:0), loss [\d.]+\n$/);
+  }, 120000);
 
   it('installs without a compiler and works from CommonJS and ESM', async () => {
     for (const tool of ['gcc', 'g++', 'cmake', 'nvcc', 'make']) {
@@ -127,12 +163,11 @@ console.log(JSON.stringify({ missing, shape: logits.shape, typed }));`);
 
   describe('from TypeScript', () => {
     beforeAll(async () => {
-      // The documented setup: TypeScript 5 (ts-node 10 breaks on TypeScript 7, which `npm i typescript` now installs).
-      await run(process.execPath, [npmCli, 'install', '--prefer-offline', '--no-audit', '--no-fund', '--save-dev',
-        'typescript@5', 'ts-node@10', 'tsx@4', '@types/node@20'], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
+      // TypeScript 5, ts-node and @types/node came with the quick start; tsx is the README's other runner.
+      await run(path.join(bin, 'sh'), ['-c', 'npm i -D tsx@4'], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
       fs.cpSync(path.join(root, 'examples'), path.join(app, 'examples'), { recursive: true, filter: (f) => !f.includes('electron') });
       fs.writeFileSync(path.join(app, 'user.ts'), `
-import { DMDLKNet, getFloat32MatmulPrecision, info, setFloat32MatmulPrecision, Tensor } from 'dmdlk-native';
+import { DMDLKNet, getFloat32MatmulPrecision, info, loadISIC2018, setFloat32MatmulPrecision, Tensor } from 'dmdlk-native';
 import type { Device, Info, MatmulPrecision, ModelConfig, TypedArray } from 'dmdlk-native';
 
 const about: Info = info();
@@ -153,9 +188,17 @@ async function main(): Promise<void> {
   console.log(gpus, precision, values, text, wrong, where);
 }
 void main();
+
+// The README's recipe: the validation split loadISIC2018 may leave undefined goes straight into fit.
+async function paperRecipe(): Promise<void> {
+  const { train, validation } = await loadISIC2018('/data/isic2018', { inputSize: 448 });
+  const model = await DMDLKNet.create({ inputSize: 448 });
+  await model.fit(train, { epochs: 200, batchSize: 4, lr: 1e-4, loss: 'ce', augment: { expand: 3 }, validation });
+}
+void paperRecipe;
 `);
       const common = { target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true, esModuleInterop: true, types: ['node'] };
-      fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
+      fs.writeFileSync(path.join(app, 'tsconfig.node10.json'), JSON.stringify({
         compilerOptions: { ...common, module: 'commonjs', moduleResolution: 'node10' }, include: ['user.ts', 'examples/**/*.ts'] }));
       fs.writeFileSync(path.join(app, 'tsconfig.node16.json'), JSON.stringify({
         compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16' }, include: ['user.ts', 'examples/**/*.ts'] }));
@@ -163,10 +206,14 @@ void main();
 
     it('compiles a strict program and the examples against the shipped types, without skipLibCheck', async () => {
       const tsc = path.join(app, 'node_modules', 'typescript', 'bin', 'tsc');
-      for (const project of ['tsconfig.json', 'tsconfig.node16.json']) {
-        const result = await run(process.execPath, [tsc, '-p', project], { cwd: app, env }).catch((e: { stdout: string }) => e);
-        expect({ project, errors: result.stdout }).toEqual({ project, errors: '' });
-      }
+      const compile = async (args: string[]) => {
+        const result = await run(process.execPath, [tsc, ...args], { cwd: app, env }).catch((e: { stdout: string }) => e);
+        expect({ args, errors: result.stdout }).toEqual({ args, errors: '' });
+      };
+      for (const project of ['tsconfig.node10.json', 'tsconfig.node16.json']) await compile(['-p', project]);
+      // TypeScript's default target (ES5: a `#private` in a shipped declaration fails there), and what `tsc --init` turns on.
+      await compile(['--noEmit', '--strict', 'user.ts']);
+      await compile(['--noEmit', '--strict', '--exactOptionalPropertyTypes', '--noUncheckedIndexedAccess', '--module', 'node16', 'user.ts']);
     }, 120000);
 
     it('runs an example with ts-node, tsx and Node\'s type stripping', async () => {
@@ -179,12 +226,15 @@ void main();
       if (!stripsTypes(process.versions.node)) {
         const node22 = path.join(dir, 'node22');
         fs.mkdirSync(node22);
-        await run(process.execPath, [npmCli, 'install', '--prefer-offline', '--no-audit', '--no-fund', '--prefix', node22,
-          `node-${process.platform}-${process.arch}@22`], { env, timeout: 300000, maxBuffer: 1 << 26 });
+        await run(path.join(bin, 'sh'), ['-c', `npm i --prefix ${node22} node-${process.platform}-${process.arch}@22`],
+          { env, timeout: 300000, maxBuffer: 1 << 26 });
         node = path.join(node22, 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
       }
-      const stripped = await run(node, [example, '2'], { cwd: app, env, timeout: 120000 });
-      console.log(`Node ${(await run(node, ['--version'])).stdout.trim()} ran ${example} with its own type stripping`);
+      // `npm init -y` writes "type": "commonjs", where Node reads a .ts file as CommonJS and fails on `import`: the README says .mts.
+      const asModule = path.join('examples', 'custom-loop.mts');
+      fs.copyFileSync(path.join(app, example), path.join(app, asModule));
+      const stripped = await run(node, [asModule, '2'], { cwd: app, env, timeout: 120000 });
+      console.log(`Node ${(await run(node, ['--version'])).stdout.trim()} ran ${asModule} with its own type stripping`);
       expectSteps(stripped);
     }, 600000);
   });
@@ -203,7 +253,7 @@ void main();
     expect(message).not.toMatch(/^Error: No native build was found/m);
   });
 
-  it('declares its public API without any', () => {
+  it('declares its public API without any, and without #private', () => {
     const declarations = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? declarations(path.join(d, e.name)) : e.name.endsWith('.d.ts') ? [path.join(d, e.name)] : []);
     const files = declarations(path.join(root, 'dist', 'lib')).concat(path.join(root, 'dist', 'binding.d.ts'));
@@ -212,6 +262,8 @@ void main();
       .map((line) => line.replace(/\/\/.*$|^\s*\*.*$|\/\*\*.*$/, ''))
       .filter((line) => /\bany\b/.test(line)).map((line) => `${path.basename(f)}: ${line.trim()}`));
     expect(offenders).toEqual([]);
+    // `#private` needs target ES2015 in the user's program: TypeScript's default target is ES5.
+    expect(files.filter((f) => fs.readFileSync(f, 'utf8').includes('#private'))).toEqual([]);
   });
 
   it('lets the process exit while a model is training: no crash, no hang', async () => {
