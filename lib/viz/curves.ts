@@ -10,9 +10,31 @@ function polyline(points: [number, number][], colour: string, dash = ''): string
   return `<polyline fill="none" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"/>`;
 }
 
+/**
+ * The loss axis: its top and the number of grid intervals, 4 or 5, so that
+ * both axes share the grid and label round values. A loss step is 1, 2 or 5
+ * times a power of ten; the scores (0–1) step by 0.25 or 0.2. Of the two
+ * counts, the one whose top is nearest the largest loss wins.
+ */
+export function lossAxis(maxLoss: number): { top: number; intervals: number } {
+  let best = { top: Infinity, intervals: 4 };
+  for (const intervals of [4, 5]) {
+    const rough = maxLoss / intervals, power = 10 ** Math.floor(Math.log10(rough));
+    const step = [1, 2, 5].map((m) => m * power).find((candidate) => candidate >= rough * (1 - 1e-9)) ?? 10 * power;
+    const top = step * intervals;
+    if (top < best.top) best = { top, intervals };
+  }
+  return best;
+}
+
+/** A tick value without the float noise of multiplying a step: 0.6, not 0.6000000000000001. */
+function tickLabel(value: number): string {
+  return String(Number(value.toPrecision(10)));
+}
+
 export function learningCurvesSvg(history: readonly EpochRecord[], title = 'DMDLK-Net training'): string {
   const epochs = Math.max(1, history.length);
-  const maxLoss = Math.max(1e-6, ...history.map((r) => r.loss));
+  const { top: maxLoss, intervals } = lossAxis(Math.max(1e-6, ...history.map((r) => r.loss)));
   const x = (e: number): number => LEFT + ((W - LEFT - RIGHT) * (epochs === 1 ? 0.5 : (e - 1) / (epochs - 1)));
   const yLoss = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - v / maxLoss);
   const yScore = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - v);
@@ -20,11 +42,11 @@ export function learningCurvesSvg(history: readonly EpochRecord[], title = 'DMDL
   const validated = history.flatMap((r) => (r.validation ? [{ epoch: r.epoch, scores: r.validation }] : []));
   const dice = validated.map((r): [number, number] => [x(r.epoch), yScore(r.scores.dice)]);
   const iou = validated.map((r): [number, number] => [x(r.epoch), yScore(r.scores.iou)]);
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
-    const y = yScore(t);
+  const ticks = Array.from({ length: intervals + 1 }, (_, i) => {
+    const t = i / intervals, y = yScore(t);
     return `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${y}" y2="${y}" stroke="#ddd"/>` +
-      `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end">${(t * maxLoss).toPrecision(2)}</text>` +
-      `<text x="${W - RIGHT + 6}" y="${y + 4}">${t.toFixed(2)}</text>`;
+      `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end" class="loss-tick">${tickLabel(t * maxLoss)}</text>` +
+      `<text x="${W - RIGHT + 6}" y="${y + 4}" class="score-tick">${tickLabel(t)}</text>`;
   }).join('');
   const epochTicks = history.filter((_, i) => history.length <= 10 || i % Math.ceil(history.length / 10) === 0)
     .map((r) => `<text x="${x(r.epoch)}" y="${H - BOTTOM + 18}" text-anchor="middle">${r.epoch}</text>`).join('');
