@@ -8,9 +8,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import type { OutputInfo } from 'sharp';
+
 import { sharp } from '../sharp';
 
-import { DataError, InvalidArgumentError } from '../errors';
+import { DataError, InvalidArgumentError, IOError } from '../errors';
 import * as check from '../validate';
 import { type DataProblem, type Sample, SegmentationDataset } from './dataset';
 
@@ -136,10 +138,33 @@ export async function decodePair(imagePath: string, maskPath: string, side: numb
   }
 }
 
-/** An image file or buffer as RGB side × side (bilinear), with its oriented original size. */
+/** An IOError where `file` cannot be opened for reading as a file (missing, a folder, no permission). */
+async function checkReadable(file: string): Promise<void> {
+  let isFolder = false;
+  try {
+    const handle = await fs.promises.open(file, 'r');
+    isFolder = await handle.stat().then((s) => s.isDirectory()).finally(() => handle.close());
+  } catch (error) {
+    throw new IOError(`cannot read '${file}': ${(error as Error).message}`);
+  }
+  if (isFolder) throw new IOError(`cannot read '${file}': it is a folder`);
+}
+
+/**
+ * An image file or buffer as RGB side × side (bilinear), with its oriented
+ * original size. A file that cannot be read is an IOError; one that is no
+ * image sharp decodes, a DataError naming it.
+ */
 export async function decodeImage(input: string | Buffer, side: number): Promise<{ pixels: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(input, { failOn: 'truncated' }).rotate().removeAlpha().toColourspace('srgb')
-    .raw().toBuffer({ resolveWithObject: true });
+  if (typeof input === 'string') await checkReadable(input);
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await sharp(input, { failOn: 'truncated' }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    const file = typeof input === 'string' ? input : '';
+    throw new DataError(`cannot decode ${file ? `'${file}'` : 'the buffer'} as an image: ${(error as Error).message}`, file);
+  }
+  const { data, info } = decoded;
   const original = { width: info.width, height: info.height };
   const resized = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
     .resize(side, side, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();

@@ -89,13 +89,7 @@ export async function predictImage(model: NativeModel, inputSize: number, input:
   const o = check.options(options, 'options');
   check.knownKeys(o, ['probabilities'], 'options');
   const wantProbabilities = check.boolean(o.probabilities ?? false, 'options.probabilities');
-  let decoded: Awaited<ReturnType<typeof decodeImage>>;
-  try {
-    decoded = await decodeImage(input, inputSize);
-  } catch (error) {
-    const what = typeof input === 'string' ? `'${input}'` : 'the buffer';
-    throw new InvalidArgumentError(`cannot decode ${what} as an image: ${(error as Error).message}`);
-  }
+  const decoded = await decodeImage(input, inputSize);  // an IOError or a DataError naming the file where it fails
   const images = Tensor.from(decoded.pixels, [1, inputSize, inputSize, 3]);
   const logits = await native(() => model.predictBatch(Tensor.nativeOf(images, 'images'))).finally(() => images.dispose());
   const resized = await native(() => binding.resizeBilinear(logits, decoded.height, decoded.width)).finally(() => logits.dispose());
