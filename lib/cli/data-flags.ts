@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 
 import { loadFolders, loadISIC2018, type ISICSplits, type LoadOptions } from '../data/load';
-import { choiceFlag, type HelpLine, UsageError } from './args';
+import { choiceFlag, type FlagValues, type HelpLine, UsageError } from './args';
+import { plural } from './report';
 
 export const dataOptions = {
   data: { type: 'string' },
@@ -26,7 +27,7 @@ export const dataHelp: HelpLine[] = [
  * Checks the data flags before anything is decoded: a folder named must
  * exist, --on-error must be fail or skip, and some data must be named.
  */
-export function checkDataFlags(values: Record<string, string | boolean | undefined>): void {
+export function checkDataFlags(values: FlagValues): void {
   onErrorFlag(values['on-error']);
   for (const flag of ['data', 'images', 'masks'] as const) {
     const dir = values[flag];
@@ -37,12 +38,12 @@ export function checkDataFlags(values: Record<string, string | boolean | undefin
   }
 }
 
-export function onErrorFlag(value: string | boolean | undefined): 'fail' | 'skip' {
+export function onErrorFlag(value: FlagValues[string]): 'fail' | 'skip' {
   return choiceFlag(value, 'on-error', ['fail', 'skip'] as const, 'fail');
 }
 
 /** Loads the splits the flags name (checked by checkDataFlags), at `inputSize`, with a progress bar on a terminal. */
-export async function loadFromFlags(values: Record<string, string | boolean | undefined>, inputSize: number,
+export async function loadFromFlags(values: FlagValues, inputSize: number,
   seed: number): Promise<ISICSplits> {
   checkDataFlags(values);
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'decoding |{bar}| {value}/{total} images', stream: process.stderr }) : null;
@@ -75,5 +76,5 @@ export async function loadFromFlags(values: Record<string, string | boolean | un
 export function describeSplits(splits: ISICSplits): string {
   const parts = Object.entries(splits).filter(([, d]) => d).map(([k, d]) => `${k} ${d?.length}`);
   const skipped = splits.train.problems.length;
-  return `${parts.join(', ')} images${skipped ? ` (${skipped} files skipped, e.g. ${path.basename(splits.train.problems[0].file)}: ${splits.train.problems[0].reason})` : ''}`;
+  return `${parts.join(', ')} images${skipped ? ` (${plural(skipped, 'file')} skipped, e.g. ${path.basename(splits.train.problems[0].file)}: ${splits.train.problems[0].reason})` : ''}`;
 }

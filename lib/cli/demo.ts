@@ -7,7 +7,7 @@ import { syntheticLesions } from '../data/synthetic';
 import type { ISICSplits } from '../data/load';
 import { info } from '../info';
 import type { ModelConfig } from '../model';
-import { type Command, type HelpLine, integerFlag, learningRateFlag, stringFlag } from './args';
+import { type Command, givenNumber, type HelpLine, numberFlag, stringFlag } from './args';
 import { checkDataFlags, dataHelp, dataOptions, describeSplits, loadFromFlags } from './data-flags';
 import { createModelFlag, deviceFlag, deviceHelp } from './model-flags';
 import { formatScores } from './report';
@@ -20,32 +20,24 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'Train a small DMDLK-Net on synthetic dermoscopy-like images (or --data), evaluate it, write the results.',
   usage: 'dmdlk demo [--out DIR] [--data DIR] [options]',
-  options: {
-    ...dataOptions, out: { type: 'string' }, epochs: { type: 'string' }, count: { type: 'string' }, 'input-size': { type: 'string' },
-    'batch-size': { type: 'string' }, lr: { type: 'string' }, device: { type: 'string' }, seed: { type: 'string' },
-  },
+  options: { ...dataOptions, out: { type: 'string' }, device: { type: 'string' } },
   help: [
     ['--out DIR', 'where metrics.json, overlays/, curves and the model go (default dmdlk-demo)'],
     ...dataHelp.map(([flags, text]): HelpLine => [flags, flags === '--data DIR' ? `real images: ${text}` : text]),
-    ['--count N', 'synthetic images (default 400: 70% train, 10% validation, 20% test)'],
-    ['--epochs N', 'default 12'],
-    ['--input-size N', 'default 64 for synthetic data, 128 for real data'],
-    ['--batch-size N', 'default 8'],
-    ['--lr X', 'default 3e-3 (higher than the paper\'s 1e-4: a small model, few epochs)'],
-    deviceHelp,
-    ['--seed N', 'default 0'],
+    'count', 'epochs', 'input-size', 'batch-size', 'lr', deviceHelp, 'seed',
   ],
   async run(values) {
-    // Every flag is checked, and the model made, before any image is decoded.
+    // Every flag is checked (the numeric ones as they were parsed), and the model made, before any image is decoded.
     const out = stringFlag(values.out) ?? 'dmdlk-demo';
     const device = deviceFlag(values.device);
-    const seed = integerFlag(values.seed, 'seed', 0, 0);
+    const seed = numberFlag(values, 'demo', 'seed');
     const real = values.data !== undefined || values.images !== undefined || values.masks !== undefined;
     if (real) checkDataFlags(values);
-    const count = integerFlag(values.count, 'count', 400, 10);
-    const options = { epochs: integerFlag(values.epochs, 'epochs', 12), batchSize: integerFlag(values['batch-size'], 'batch-size', 8),
-      lr: values.lr === undefined ? 3e-3 : learningRateFlag(values.lr, 'lr'), seed, augment: true };
-    const inputSize = integerFlag(values['input-size'], 'input-size', real ? 128 : 64, 32);
+    const count = numberFlag(values, 'demo', 'count');
+    const options = { epochs: numberFlag(values, 'demo', 'epochs'), batchSize: numberFlag(values, 'demo', 'batch-size'),
+      lr: numberFlag(values, 'demo', 'lr'), seed, augment: true };
+    // Two defaults, as the table says in words: synthetic images are drawn at 64², real ones resized to 128².
+    const inputSize = givenNumber(values, 'input-size') ?? (real ? 128 : 64);
     const model = await createModelFlag({ ...DEMO_CONFIG, inputSize }, values, device, seed);
     const i = info();
     console.log(`dmdlk-native ${i.version}: ${model.device === 'cpu' ? `CPU, ${i.cpu.threads} threads (${i.cpu.simd})` : `GPU ${i.cuda.devices[0]?.name ?? model.device}`}`);

@@ -6,7 +6,7 @@ import type { SegmentationDataset } from '../data/dataset';
 import { isISIC2018, loadFolders, loadISIC2018 } from '../data/load';
 import type { DMDLKNet } from '../model';
 import { readSafetensors } from '../safetensors';
-import { choiceFlag, type Command, integerFlag, stringFlag, UsageError } from './args';
+import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, onErrorFlag } from './data-flags';
 import { checkpointFlag, deviceFlag, deviceHelp, loadModelFlag } from './model-flags';
 import { printMetrics, writeJson, writeOverlays } from './report';
@@ -22,7 +22,7 @@ async function trainingSeed(file: string): Promise<number> {
 }
 
 /** The images to score and what to call them. */
-async function chooseData(values: Record<string, string | boolean | undefined>, model: DMDLKNet, split: Split,
+async function chooseData(values: FlagValues, model: DMDLKNet, split: Split,
   seed: number): Promise<{ data: SegmentationDataset; label: string }> {
   const options = { inputSize: model.config.inputSize, onError: onErrorFlag(values['on-error']), ...(values['no-cache'] ? { cache: false as const } : {}) };
   if (typeof values.images === 'string' && typeof values.masks === 'string') {
@@ -48,21 +48,21 @@ export const evalCommand: Command = {
   usage: 'dmdlk eval --model CHECKPOINT --data DIR [--out DIR] [options]',
   options: {
     ...dataOptions, model: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' },
-    'batch-size': { type: 'string' }, device: { type: 'string' }, overlays: { type: 'boolean' }, seed: { type: 'string' },
+    device: { type: 'string' }, overlays: { type: 'boolean' },
   },
   help: [
     ['--model CHECKPOINT', 'a checkpoint written by dmdlk train or DMDLKNet.save(), a run folder\n(its model.safetensors) or a checkpoint folder (its newest)'],
     ...dataHelp,
     ['--split auto|train|validation|test', 'which ISIC-2018 split (default: test, else validation, else train)'],
-    ['--seed N', 'the seed the training images were split with where there is no test folder\n(default: the one the model was trained with)'],
+    'seed',
     ['--out DIR', 'write metrics.json (and overlays/) there'],
     ['--overlays', 'overlay pictures (expert green, predicted magenta) at the images\' own size'],
-    ['--batch-size N', 'images per forward pass (default 4)'],
+    'batch-size',
     deviceHelp,
   ],
   async run(values) {
     const split = choiceFlag(values.split, 'split', ['auto', 'train', 'validation', 'test'] as const, 'auto');
-    const batchSize = integerFlag(values['batch-size'], 'batch-size', 4);
+    const batchSize = numberFlag(values, 'eval', 'batch-size');
     const out = stringFlag(values.out);
     if (values.overlays && !out) throw new UsageError('--overlays needs --out DIR');
     checkDataFlags(values);
@@ -70,7 +70,7 @@ export const evalCommand: Command = {
     if (typeof values.model !== 'string') throw new UsageError('--model CHECKPOINT is required');
     const file = checkpointFlag(values.model, '--model');
     const model = await loadModelFlag(file, device);
-    const seed = values.seed === undefined ? await trainingSeed(file) : integerFlag(values.seed, 'seed', 0, 0);
+    const seed = givenNumber(values, 'seed') ?? await trainingSeed(file);
     const { data, label } = await chooseData(values, model, split, seed);
     const metrics = await model.evaluate(data, { batchSize });
     printMetrics(label, metrics);

@@ -7,22 +7,22 @@ import { CheckpointError, FormatError, InvalidArgumentError } from '../errors';
 import { DMDLKNet, type ModelConfig } from '../model';
 import { packageRoot } from '../package-root';
 import { resolveCheckpoint } from '../train/checkpoints';
-import { type HelpLine, UsageError } from './args';
+import { type FlagValues, type HelpLine, UsageError } from './args';
 
 /** The configuration reference shipped with the package. */
 export const CONFIGURATION_REFERENCE = path.join(packageRoot, 'docs', 'configuration.md');
 
-export const deviceHelp: HelpLine = ['--device cpu|cuda|auto', 'where to compute (default auto: the GPU when there is one)'];
+export const deviceHelp: HelpLine = ['--device auto|cpu|cuda|cuda:N', 'where to compute (default auto: the first GPU when there is one)'];
 
-export function deviceFlag(value: string | boolean | undefined): Device {
-  if (typeof value === 'string' && !/^(auto|cpu|cuda|cuda:\d{1,3})$/.test(value)) throw new UsageError(`--device must be cpu, cuda, cuda:N or auto, got '${value}'`);
-  return chooseDevice(value ?? 'auto', '--device');
+export function deviceFlag(value: FlagValues[string]): Device {
+  const choice = typeof value === 'string' ? value : 'auto';
+  if (!/^(auto|cpu|cuda|cuda:\d{1,3})$/.test(choice)) throw new UsageError(`--device must be auto, cpu, cuda or cuda:N, got '${choice}'`);
+  return chooseDevice(choice, '--device');
 }
 
-/** --config as inline JSON or a JSON file; --input-size overrides its inputSize. */
-export function configFlag(config: string | boolean | undefined, inputSize: string | boolean | undefined,
-  fallback: ModelConfig = {}): ModelConfig {
-  let c: ModelConfig = { ...fallback };
+/** --config as inline JSON or a JSON file; --input-size (checked as it was parsed) overrides its inputSize. */
+export function configFlag(config: FlagValues[string], inputSize: number | undefined): ModelConfig {
+  let c: ModelConfig = {};
   if (typeof config === 'string') {
     const text = config.trim().startsWith('{') ? config : readText(config, '--config');
     try {
@@ -31,11 +31,7 @@ export function configFlag(config: string | boolean | undefined, inputSize: stri
       throw new UsageError(`--config is not valid JSON: ${(error as Error).message}`);
     }
   }
-  if (inputSize !== undefined) {
-    const n = Number(inputSize);
-    if (typeof inputSize !== 'string' || !Number.isInteger(n)) throw new UsageError(`--input-size must be an integer, got '${inputSize}'`);
-    c.inputSize = n;
-  }
+  if (inputSize !== undefined) c.inputSize = inputSize;
   return c;
 }
 
@@ -48,11 +44,24 @@ function readText(file: string, flag: string): string {
 }
 
 /**
+ * The network's message about a configuration field with the value given
+ * for it as JSON, where the native check can only say 'got something else'.
+ */
+function withGivenValue(message: string, config: ModelConfig): string {
+  const match = /^(config\.(\w+)(?:\[(\d+)\])? must be .*, got ).*$/s.exec(message);
+  if (!match) return message;
+  const [, claim, field, index] = match;
+  const given = (config as Record<string, unknown>)[field];
+  const value = index === undefined ? given : Array.isArray(given) ? given[Number(index)] : undefined;
+  return value === undefined ? message : `${claim}${JSON.stringify(value)}`;
+}
+
+/**
  * A model created from --config / --input-size. A configuration the network
  * refuses is a usage error naming the flag (`--input-size must be a multiple
  * of 32 …`), found before any data is decoded.
  */
-export async function createModelFlag(config: ModelConfig, values: Record<string, string | boolean | undefined>, device: Device,
+export async function createModelFlag(config: ModelConfig, values: FlagValues, device: Device,
   seed: number): Promise<DMDLKNet> {
   try {
     return await DMDLKNet.create(config, { device, seed });
@@ -61,7 +70,7 @@ export async function createModelFlag(config: ModelConfig, values: Record<string
     if (values['input-size'] !== undefined && error.message.startsWith('config.inputSize ')) {
       throw new UsageError(error.message.replace('config.inputSize', '--input-size'));
     }
-    throw new UsageError(`--config: ${error.message}`);
+    throw new UsageError(`--config: ${withGivenValue(error.message, config)}`);
   }
 }
 
@@ -90,7 +99,7 @@ function newestModel(target: string): string {
 }
 
 /** --model: a checkpoint (file or folder) that loads, or a usage error saying why it is none. */
-export async function loadModelFlag(value: string | boolean | undefined, device: Device): Promise<DMDLKNet> {
+export async function loadModelFlag(value: FlagValues[string], device: Device): Promise<DMDLKNet> {
   if (typeof value !== 'string') throw new UsageError('--model CHECKPOINT is required');
   const file = checkpointFlag(value, '--model');
   try {

@@ -10,6 +10,7 @@ import type { Prediction } from '../train/evaluate';
 import { type Command, stringFlag, UsageError } from './args';
 import { onErrorFlag } from './data-flags';
 import { deviceFlag, deviceHelp, loadModelFlag } from './model-flags';
+import { plural } from './report';
 
 const IMAGE = /\.(jpe?g|png|bmp|tiff?|webp)$/i;
 
@@ -58,7 +59,8 @@ export const predictCommand: Command = {
         p = await model.predict(input, { probabilities: Boolean(values.probabilities) });
       } catch (error) {
         if (!(error instanceof DmdlkError) || error instanceof DisposedError) throw error;
-        if (onError === 'fail') throw new DataError(`${input}: ${error.message}`, input, true);
+        // A file that cannot be decoded is a data error that --on-error skip would pass over; one that cannot be read stays an I/O error.
+        if (onError === 'fail') throw error instanceof DataError ? new DataError(error.problem, error.file, true) : error;
         console.log(`${input}: skipped (${error.message})`);
         skipped.push(input);
         continue;
@@ -72,7 +74,7 @@ export const predictCommand: Command = {
       const share = p.mask.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / (p.width * p.height);
       console.log(`${input}: ${p.width}×${p.height}, lesion ${(100 * share).toFixed(1)}% of the image`);
     }
-    console.log(`wrote ${inputs.length - skipped.length} masks to ${out}${skipped.length ? `; skipped ${skipped.length} unreadable files` : ''}`);
+    console.log(`wrote ${plural(inputs.length - skipped.length, 'mask')} to ${out}${skipped.length ? `; skipped ${plural(skipped.length, 'unreadable file')}` : ''}`);
     model.dispose();
   },
 };

@@ -29,6 +29,11 @@ export async function writeCurves(dir: string, history: readonly EpochRecord[]):
   return [svgPath, pngPath];
 }
 
+/** "1 file", "2 files": a count with its noun. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatScores(s: Scores): string {
   const pct = (v: number): string => (100 * v).toFixed(2);
   return `IoU ${pct(s.iou)}  Dice ${pct(s.dice)}  Acc ${pct(s.accuracy)}  Sens ${pct(s.sensitivity)}  Spec ${pct(s.specificity)}`;
@@ -40,16 +45,31 @@ export function printMetrics(label: string, m: Metrics): void {
   console.log(`  per image ${formatScores(m.perImage)}`);
 }
 
-/** Nearest-neighbour enlargement by an integer factor of `channels`-deep pixels. */
-function enlarge(pixels: Uint8Array, side: number, channels: number, factor: number): Uint8Array {
-  const big = side * factor, out = new Uint8Array(big * big * channels);
-  for (let y = 0; y < big; y++) {
-    for (let x = 0; x < big; x++) {
-      const from = (Math.floor(y / factor) * side + Math.floor(x / factor)) * channels;
-      out.set(pixels.subarray(from, from + channels), (y * big + x) * channels);
-    }
+/** Pixels of `channels` values 0–255, side × side, enlarged smoothly (Catmull-Rom) to big × big. */
+async function enlargeSmoothly(pixels: Uint8Array, side: number, channels: 1 | 3, big: number): Promise<Uint8Array> {
+  const resized = sharp(Buffer.from(pixels), { raw: { width: side, height: side, channels } }).resize(big, big, { kernel: 'cubic' });
+  const data = await (channels === 1 ? resized.extractChannel(0) : resized).raw().toBuffer();
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/**
+ * A mask enlarged from side × side to big × big with smooth outlines: `score`
+ * (0–255 per pixel, the class boundary at 127.5) is enlarged smoothly and cut
+ * there, instead of each pixel becoming a block.
+ */
+async function enlargeMask(score: Uint8Array, side: number, big: number): Promise<Uint8Array> {
+  return Uint8Array.from(await enlargeSmoothly(score, side, 1, big), (v) => (v >= 128 ? 1 : 0));
+}
+
+/** Per pixel of `probabilities` [classes, plane], how far the likeliest lesion class beats the background, [−1, 1] as 0–255. */
+function lesionScore(probabilities: Float32Array, classes: number, plane: number): Uint8Array {
+  const score = new Uint8Array(plane);
+  for (let i = 0; i < plane; i++) {
+    let lesion = 0;
+    for (let k = 1; k < classes; k++) lesion = Math.max(lesion, probabilities[k * plane + i]);
+    score[i] = Math.round((lesion - probabilities[i] + 1) * 127.5);
   }
-  return out;
+  return score;
 }
 
 /** The expert mask of a file at its original size (EXIF orientation applied), as 0/1. */
@@ -58,16 +78,21 @@ async function expertMask(file: string): Promise<Uint8Array> {
   return Uint8Array.from(data, (v) => (v > 127 ? 1 : 0));
 }
 
+/** Side of the overlays of samples with no file (synthetic ones): large enough to read, and to draw outlines thinner than a pixel of the input. */
+const MIN_OVERLAY_SIDE = 256;
+
 /**
  * Overlays of the dataset's samples at `indices` (expert outline in green,
  * predicted in magenta), one PNG each named after the sample. Samples read
  * from files are predicted again at their own size and drawn on the original
- * image, in its proportions; others (synthetic) are drawn at the input size,
- * enlarged to at least 256 pixels.
+ * image, in its proportions; others (synthetic) are enlarged smoothly to at
+ * least MIN_OVERLAY_SIDE pixels, with the masks, before the outlines are drawn.
+ * Nothing is written, not even the folder, for no indices.
  */
 export async function writeOverlays(model: DMDLKNet, dir: string, data: SegmentationDataset, indices: readonly number[]): Promise<string[]> {
+  if (indices.length === 0) return [];
   fs.mkdirSync(dir, { recursive: true });
-  const s = data.inputSize, px = s * s, factor = Math.max(1, Math.ceil(256 / s)), written: string[] = [];
+  const s = data.inputSize, px = s * s, big = Math.max(MIN_OVERLAY_SIDE, s), written: string[] = [];
   for (const index of indices) {
     const sample = data.samples[index];
     let png: Buffer;
@@ -75,11 +100,14 @@ export async function writeOverlays(model: DMDLKNet, dir: string, data: Segmenta
       const prediction = await model.predict(sample.imagePath);
       png = await overlayPng(sample.imagePath, prediction.mask, await expertMask(sample.maskPath));
     } else {
-      const { masks } = await model.predict(data.batch([index]).images);
-      const rgb = enlarge(data.images.subarray(index * px * 3, (index + 1) * px * 3), s, 3, factor);
-      png = await overlayPng({ rgb, width: s * factor, height: s * factor },
-        enlarge(masks.toArray() as Uint8Array, s, 1, factor), enlarge(data.masks.subarray(index * px, (index + 1) * px), s, 1, factor));
-      masks.dispose();
+      const { images, masks: expert } = data.batch([index]);
+      const { masks, probabilities } = await model.predict(images, { probabilities: true });
+      const values = probabilities?.toArray() as Float32Array;
+      for (const t of [images, expert, masks, probabilities]) t?.dispose();
+      const rgb = await enlargeSmoothly(data.images.subarray(index * px * 3, (index + 1) * px * 3), s, 3, big);
+      const predicted = await enlargeMask(lesionScore(values, values.length / px, px), s, big);
+      const expertScore = Uint8Array.from(data.masks.subarray(index * px, (index + 1) * px), (v) => (v ? 255 : 0));
+      png = await overlayPng({ rgb, width: big, height: big }, predicted, await enlargeMask(expertScore, s, big));
     }
     const file = path.join(dir, `${sample.name}.png`);
     fs.writeFileSync(file, png);

@@ -2,18 +2,21 @@
 // flag is checked before any image is decoded; with --resume, every training
 // setting comes from the checkpoint, and flags repeated from the first run
 // are accepted when they agree with it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { resolveAugment, type ResolvedAugment } from '../data/augment';
-import { InvalidArgumentError } from '../errors';
+import { CheckpointError, InvalidArgumentError } from '../errors';
 import { DMDLKNet, type ModelConfig } from '../model';
-import { readTrainingState, resolveCheckpoint } from '../train/checkpoints';
+import { readTrainingState, removeUnfinishedCheckpointFiles, resolveCheckpoint } from '../train/checkpoints';
 import type { FitOptions } from '../train/fit';
 import { resumedSettings, type SettingName, type TrainingSettings } from '../train/resume';
 import * as check from '../validate';
-import { choiceFlag, type Command, integerFlag, learningRateFlag, shellCommand, stringFlag, UsageError } from './args';
+import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, shellCommand, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, describeSplits, loadFromFlags } from './data-flags';
 import { checkpointFlag, CONFIGURATION_REFERENCE, configFlag, createModelFlag, deviceFlag, deviceHelp } from './model-flags';
+import { commandWords } from './invocation';
+import { plural } from './report';
 import { trainAndReport } from './training-run';
 
 /** Each setting's flag, as messages name it. */
@@ -29,16 +32,16 @@ function showFlagValue(setting: SettingName, value: unknown): string {
 }
 
 /** The augmentation the flags ask for, or undefined when --augment is absent. */
-function augmentFlags(values: Record<string, string | boolean | undefined>): FitOptions['augment'] {
+function augmentFlags(values: FlagValues): FitOptions['augment'] {
   const augment = values.augment === undefined ? undefined : choiceFlag(values.augment, 'augment', ['none', 'online', 'offline'] as const, 'none');
   if (values.expand !== undefined && augment !== 'offline') throw new UsageError('--expand needs --augment offline');
-  if (augment === 'offline') return { expand: integerFlag(values.expand, 'expand', 3, 2) };
+  if (augment === 'offline') return { expand: numberFlag(values, 'train', 'expand') };
   return augment === undefined ? undefined : augment === 'online';
 }
 
 /** Where the checkpoint's configuration and the flags disagree, a usage error naming both. */
 function checkConfigFlags(file: string, checkpoint: Required<ModelConfig>, flags: ModelConfig,
-  values: Record<string, string | boolean | undefined>): void {
+  values: FlagValues): void {
   for (const [field, value] of Object.entries(flags) as [keyof ModelConfig, unknown][]) {
     if (JSON.stringify(value) === JSON.stringify(checkpoint[field])) continue;
     const byFlag = field === 'inputSize' && values['input-size'] !== undefined;
@@ -48,55 +51,77 @@ function checkConfigFlags(file: string, checkpoint: Required<ModelConfig>, flags
   }
 }
 
+/**
+ * The checkpoint --resume names (resolveCheckpoint's rule), saying so where
+ * `removal` (what an interrupted run left, removed) is not empty.
+ */
+function newestComplete(target: string, removal: string): string {
+  let file: string;
+  try {
+    file = resolveCheckpoint(target);
+  } catch (error) {
+    if (removal && error instanceof CheckpointError) throw new CheckpointError(`${removal}; '${target}' holds no complete checkpoint`);
+    throw error;
+  }
+  if (removal) console.log(`${removal}; resuming from the newest complete checkpoint`);
+  return file;
+}
+
 export const trainCommand: Command = {
   name: 'train',
   summary: 'Train DMDLK-Net on dermoscopy images and masks (Adam, lr 1e-4, batch 4, cross-entropy: the paper\'s recipe).',
   usage: 'dmdlk train --data DIR [--out DIR] [options]',
   options: {
     ...dataOptions,
-    out: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
-    loss: { type: 'string' }, config: { type: 'string' }, 'input-size': { type: 'string' }, augment: { type: 'string' },
-    expand: { type: 'string' }, resume: { type: 'string' }, device: { type: 'string' }, seed: { type: 'string' },
-    overlays: { type: 'string' },
+    out: { type: 'string' }, loss: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
+    resume: { type: 'string' }, device: { type: 'string' },
   },
   help: [
     ...dataHelp,
     ['--out DIR', 'where checkpoints, model, metrics.json and curves go (default dmdlk-run)'],
-    ['--epochs N', 'default 200'],
-    ['--batch-size N', 'default 4'],
-    ['--lr X', 'Adam learning rate, default 1e-4'],
+    'epochs', 'batch-size', 'lr',
     ['--loss ce|ce+dice', 'default ce'],
     ['--config JSON|FILE', `model configuration; default: the paper's model. Every field, its default\nand range: ${CONFIGURATION_REFERENCE}`],
-    ['--input-size N', 'side the images are resized to (multiple of 32; default 448)'],
+    'input-size',
     ['--augment none|online|offline', 'random flips/rotation/scale/shift/colour/blur per step, or the\npaper\'s fixed expansion of the training set (default none)'],
-    ['--expand N', 'offline expansion factor (default 3)'],
-    ['--resume PATH', 'continue from a checkpoint file or folder, exactly as if never stopped: the\nmodel and every training setting come from the checkpoint (flags that agree\nwith it are accepted, others refused); --epochs may extend the run'],
-    deviceHelp,
-    ['--seed N', 'data order, splits and augmentation (default 0)'],
-    ['--overlays N', 'overlay pictures of the first N test images (default 8)'],
+    'expand',
+    ['--resume PATH', 'continue from a checkpoint file or folder, exactly as if never stopped: the\nmodel and every training setting come from the checkpoint (flags that agree\nwith it are accepted, others refused); --epochs may extend the run. What an\ninterrupted run left half written there is removed first'],
+    deviceHelp, 'seed', 'overlays',
   ],
   async run(values) {
     const out = stringFlag(values.out) ?? 'dmdlk-run';
     const device = deviceFlag(values.device);
-    const overlays = integerFlag(values.overlays, 'overlays', 8, 0);
-    const epochs = values.epochs === undefined ? undefined : integerFlag(values.epochs, 'epochs', 200);
+    const overlays = numberFlag(values, 'train', 'overlays');
+    const resuming = values.resume !== undefined;
+    // Resumed, a setting left out comes from the checkpoint; otherwise from the table (the paper's recipe).
+    const setting = (flag: string): number | undefined => (resuming ? givenNumber(values, flag) : numberFlag(values, 'train', flag));
+    const epochs = setting('epochs'), batchSize = setting('batch-size'), lr = setting('lr'), seedFlag = setting('seed');
     const options: FitOptions = {
       ...(epochs !== undefined ? { epochs } : {}),
-      ...(values['batch-size'] !== undefined ? { batchSize: integerFlag(values['batch-size'], 'batch-size', 4) } : {}),
-      ...(values.lr !== undefined ? { lr: learningRateFlag(values.lr, 'lr') } : {}),
+      ...(batchSize !== undefined ? { batchSize } : {}),
+      ...(lr !== undefined ? { lr } : {}),
       ...(values.loss !== undefined ? { loss: choiceFlag(values.loss, 'loss', check.LOSS_NAMES, 'ce') } : {}),
-      ...(values.seed !== undefined ? { seed: integerFlag(values.seed, 'seed', 0, 0) } : {}),
+      ...(seedFlag !== undefined ? { seed: seedFlag } : {}),
     };
     const augment = augmentFlags(values);
     if (augment !== undefined) options.augment = augment;
-    const configFlags = configFlag(values.config, values['input-size']);
+    const configFlags = configFlag(values.config, givenNumber(values, 'input-size'));
     checkDataFlags(values);
+    const resumeTarget = stringFlag(values.resume);
+    if (resumeTarget !== undefined && !fs.existsSync(resumeTarget)) throw new UsageError(`--resume: '${resumeTarget}' does not exist`);
+
+    // A second Ctrl-C abandons the checkpoint being written: what it left is removed before anything reads these folders.
+    const folders = [out, path.join(out, 'checkpoints')];
+    if (resumeTarget !== undefined) folders.push(fs.statSync(resumeTarget).isDirectory() ? resumeTarget : path.dirname(resumeTarget));
+    const removed = [...new Set(folders.map((folder) => path.resolve(folder)))].flatMap(removeUnfinishedCheckpointFiles);
+    const removal = removed.length ? `removed ${plural(removed.length, 'unfinished checkpoint file')} left by an interrupted run` : '';
+    if (removal && !resuming) console.log(removal);
 
     let model: DMDLKNet;
     let resumeFrom = '';
     let seed = options.seed ?? 0;
     if (typeof values.resume === 'string') {
-      const file = checkpointFlag(values.resume, '--resume', resolveCheckpoint);
+      const file = checkpointFlag(values.resume, '--resume', (target) => newestComplete(target, removal));
       const { state } = await readTrainingState(file);
       const given: Partial<TrainingSettings> = {
         batchSize: options.batchSize, lr: options.lr, loss: options.loss, seed: options.seed,
@@ -128,8 +153,9 @@ export const trainCommand: Command = {
     const splits = await loadFromFlags(values, model.config.inputSize, seed);
     console.log(`data: ${describeSplits(splits)}`);
     // The same command with --resume continues it: every flag given here agrees with the checkpoint it will name.
-    const resumeCommand = shellCommand(['dmdlk', 'train', ...Object.entries(values).filter(([flag]) => flag !== 'resume')
-      .flatMap(([flag, v]) => (v === true ? [`--${flag}`] : typeof v === 'string' ? [`--${flag}`, v] : [])),
+    // Started as this process was (npx dmdlk, dmdlk or node …/main.js), so that it runs where this did.
+    const resumeCommand = shellCommand([...commandWords(), 'train', ...Object.entries(values).filter(([flag]) => flag !== 'resume')
+      .flatMap(([flag, v]) => (v === true ? [`--${flag}`] : typeof v === 'string' || typeof v === 'number' ? [`--${flag}`, String(v)] : [])),
     '--resume', path.join(out, 'checkpoints')]);
     await trainAndReport(model, splits, out, options, overlays, resumeCommand);
     console.log(`wrote ${path.join(out, 'model.safetensors')}, metrics.json, curves.svg/png and checkpoints/ in ${out}`);

@@ -51,6 +51,39 @@ export function listCheckpoints(dir: string): string[] {
     .map((f) => path.join(dir, f)).filter((p) => fs.existsSync(optimizerPath(p)));
 }
 
+/** The temporary file of an atomic write (native/cpp/io/atomic_file.cpp), renamed to the file it names once whole. */
+const TEMP_FILE = /^.+\.safetensors\.tmp-(\d+)-\d+$/;
+
+/** Whether process `pid`, other than this one, runs: a temporary file of a running writer is not left over. */
+function isRunningElsewhere(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes from `dir` what interrupted writes left: the temporary files of
+ * safetensors writers no longer running (a second Ctrl-C abandons the
+ * checkpoint being written) and optimizer files without their model file.
+ * Returns the removed paths. Call it before this process writes to `dir`.
+ */
+export function removeUnfinishedCheckpointFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const names = fs.readdirSync(dir);
+  const unfinished = names.filter((name) => {
+    const temp = TEMP_FILE.exec(name);
+    if (temp) return !isRunningElsewhere(Number(temp[1]));
+    const optimizer = /^(step-\d{8})\.optim\.safetensors$/.exec(name);
+    return optimizer !== null && !names.includes(`${optimizer[1]}.safetensors`);
+  }).map((name) => path.join(dir, name));
+  for (const file of unfinished) fs.rmSync(file, { force: true });
+  return unfinished;
+}
+
 export async function saveCheckpoint(model: NativeModel, dir: string, state: TrainingState, keep: number): Promise<string> {
   try {
     fs.mkdirSync(dir, { recursive: true });

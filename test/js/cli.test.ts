@@ -46,6 +46,9 @@ describe('dmdlk CLI', () => {
     expect(await dmdlk('train', '--out', `${out}-x`)).toMatchObject({ code: 2, stderr: expect.stringMatching(/give --data DIR/) });
     expect(await dmdlk('predict', '--model', 'm.safetensors')).toMatchObject({ code: 2, stderr: expect.stringMatching(/one or more images/) });
     expect(await dmdlk('train', '--data', data, '--augment', 'sometimes')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--augment must be one of/) });
+    for (const command of ['train', 'eval', 'predict', 'demo']) {
+      expect((await dmdlk(command, '--help')).stdout).toMatch(/--device auto\|cpu\|cuda\|cuda:N /);
+    }
   });
 
   it('aligns every command\'s help and prints its version', async () => {
@@ -65,10 +68,10 @@ describe('dmdlk CLI', () => {
     fs.cpSync(data, broken, { recursive: true });
     fs.rmSync(path.join(broken, TRAIN_MASKS, 'ISIC_0000000_segmentation.png'));
     const cases: [string[], RegExp][] = [
-      [['train', '--data', broken, '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
+      [['train', '--data', broken, '--epochs', '0'], /--epochs must be an integer in \[1, 1000000\], got 0/],
       [['train', '--data', broken, '--input-size', '100'], /--input-size must be a multiple of 32 in \[32, 4096\], got 100/],
       [['train', '--data', broken, '--config', '{"widths":[8,16]}'], /--config: config.widths must be an array of 4 integers/],
-      [['train', '--data', broken, '--lr', '2'], /--lr must be a number in \(0, 1\), got '2'/],
+      [['train', '--data', broken, '--lr', '2'], /--lr must be a number in \(0, 1\), got 2/],
       [['train', '--data', path.join(dir, 'nowhere')], /--data: '.*nowhere' does not exist/],
       [['train', '--images', path.join(dir, 'nowhere'), '--masks', data], /--images: '.*nowhere' does not exist/],
       [['train', '--data', broken, '--resume', path.join(dir, 'nowhere')], /--resume: '.*nowhere' does not exist/],
@@ -80,8 +83,8 @@ describe('dmdlk CLI', () => {
       [['predict', '--model', path.join(dir, 'text.safetensors'), '--on-error', 'maybe', data], /--on-error must be one of fail, skip/],
       [['export', '--model', path.join(dir, 'nowhere')], /--out MODEL\.onnx is required/],
       [['export', '--model', path.join(dir, 'nowhere'), '--out', path.join(dir, 'm.onnx')], /--model: '.*nowhere' does not exist/],
-      [['export', '--model', path.join(dir, 'text.safetensors'), '--out', path.join(dir, 'm.onnx'), '--opset', '23'], /--opset must be at most 22, got 23/],
-      [['export', '--model', path.join(dir, 'text.safetensors'), '--out', path.join(dir, 'm.onnx'), '--batch', 'some'], /--batch must be an integer >= 1, got 'some'/],
+      [['export', '--model', path.join(dir, 'text.safetensors'), '--out', path.join(dir, 'm.onnx'), '--opset', '23'], /--opset must be an integer in \[19, 22\], got 23/],
+      [['export', '--model', path.join(dir, 'text.safetensors'), '--out', path.join(dir, 'm.onnx'), '--batch', 'some'], /--batch must be dynamic or an integer in \[1, 4096\], got 'some'/],
     ];
     fs.writeFileSync(path.join(dir, 'text.safetensors'), 'a text file that is no checkpoint at all');
     for (const [args, message] of cases) {
@@ -158,7 +161,32 @@ describe('dmdlk CLI', () => {
     const minimal = await dmdlk('train', ...resume, '--epochs', '3');
     expect(minimal.code).toBe(0);
     expect(minimal.stdout).toMatch(/epoch {3}3 /);
-  }, 180000);
+
+    // A second Ctrl-C quits while a checkpoint is being written, leaving its temporary files (native/cpp/io/atomic_file.cpp
+    // names them <file>.tmp-<pid>-<n>): the next run removes them, and resumes from the newest complete checkpoint.
+    const deadPid = 4194305;  // above Linux's largest possible pid, 2^22: no process has it
+    const interrupted = path.join(dir, 'interrupted'), checkpoints = path.join(interrupted, 'checkpoints');
+    fs.mkdirSync(checkpoints, { recursive: true });
+    const newest = fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => /^step-\d{8}\.safetensors$/.test(f)).sort().at(-1)!;
+    for (const f of [newest, newest.replace('.safetensors', '.optim.safetensors')]) fs.copyFileSync(path.join(out, 'checkpoints', f), path.join(checkpoints, f));
+    const unfinished = [path.join(checkpoints, `step-00000099.optim.safetensors.tmp-${deadPid}-0`), path.join(interrupted, `model.safetensors.tmp-${deadPid}-1`)];
+    for (const f of unfinished) fs.writeFileSync(f, 'the first bytes of a file never finished');
+    const cleaned = await dmdlk('train', '--data', data, '--out', interrupted, '--resume', checkpoints, '--epochs', '4', '--device', 'cpu');
+    expect(cleaned.stderr).toBe('');
+    expect(cleaned.code).toBe(0);
+    expect(cleaned.stdout).toMatch(/^removed 2 unfinished checkpoint files left by an interrupted run; resuming from the newest complete checkpoint$/m);
+    expect(cleaned.stdout).toContain(`resuming from ${path.join(checkpoints, newest)} (epoch 4, 0 steps into it;`);
+    expect(cleaned.stdout).toMatch(/epoch {3}4 /);
+    expect(unfinished.filter((f) => fs.existsSync(f))).toEqual([]);
+    // A folder with nothing but such a file holds no checkpoint to resume: said so, with what was removed.
+    const lone = path.join(dir, 'lone'), loneFile = path.join(lone, `step-00000003.optim.safetensors.tmp-${deadPid}-0`);
+    fs.mkdirSync(lone);
+    fs.writeFileSync(loneFile, 'the first bytes of a file never finished');
+    const nothing = await dmdlk('train', '--data', data, '--out', path.join(dir, 'lone-run'), '--resume', lone, '--device', 'cpu');
+    expect(nothing).toMatchObject({ code: 2, stderr: expect.stringMatching(
+      /^dmdlk train: --resume: removed 1 unfinished checkpoint file left by an interrupted run; '.*lone' holds no complete checkpoint\n/) });
+    expect(fs.existsSync(loneFile)).toBe(false);
+  }, 240000);
 
   it('evaluates with overlays at the images\' own size, and predicts masks for new images', async () => {
     const model = path.join(out, 'model.safetensors'), evalOut = path.join(dir, 'eval');
@@ -198,23 +226,24 @@ describe('dmdlk CLI', () => {
     fs.writeFileSync(path.join(mixed, 'b.jpg'), 'not a JPEG');
     fs.copyFileSync(image, path.join(mixed, 'c.jpg'));
     const stopped = await dmdlk('predict', '--model', model, '--out', path.join(dir, 'mixed-out'), '--device', 'cpu', mixed);
-    expect(stopped).toMatchObject({ code: 1, stderr: expect.stringMatching(/b\.jpg: .*\(give --on-error skip to leave such files out\) \[ERR_DATA\]/) });
+    expect(stopped).toMatchObject({ code: 1, stderr: expect.stringMatching(/b\.jpg' as an image: .*\(give --on-error skip to leave such files out\) \[ERR_DATA\]/) });
     const skipped = await dmdlk('predict', '--model', model, '--out', path.join(dir, 'mixed-out'), '--device', 'cpu', '--on-error', 'skip', mixed);
     expect(skipped.code).toBe(0);
     expect(skipped.stdout).toMatch(/b\.jpg: skipped \(/);
-    expect(skipped.stdout).toMatch(/wrote 2 masks to .*; skipped 1 unreadable files/);
+    expect(skipped.stdout).toMatch(/wrote 2 masks to .*; skipped 1 unreadable file$/m);
     expect(fs.readdirSync(path.join(dir, 'mixed-out')).filter((f) => f.endsWith('_mask.png')).sort()).toEqual(['a_mask.png', 'c_mask.png']);
 
     // The trained model as ONNX, run in onnxruntime-node (onnx.test.ts compares its logits with ours).
     const onnx = path.join(dir, 'model.onnx');
     const e = await dmdlk('export', '--model', out, '--out', onnx);
-    expect(e).toMatchObject({ code: 0, stdout: expect.stringMatching(/^wrote .*model\.onnx: input 'images' \[B, 3, 32, 32\]/) });
+    expect(e).toMatchObject({ code: 0, stdout: expect.stringMatching(/^wrote .*model\.onnx: input 'images' \[batch, 3, 32, 32\] .*output 'logits' \[batch, 2, 32, 32\]/) });
     const input = path.join(dir, 'images.f32');
     fs.writeFileSync(input, new Float32Array(2 * 3 * 32 * 32).fill(0.5));
     const ran = await run(process.execPath, [path.join(__dirname, 'onnx-runtime.cjs'), onnx, input, '[2,3,32,32]', path.join(dir, 'logits.f32')]);
     expect(JSON.parse(ran.stdout).dims).toEqual([2, 2, 32, 32]);
+    // Opset 18 has no DeformConv: refused as the flag's range, before the model is read.
     const old = await dmdlk('export', '--model', out, '--out', path.join(dir, 'old.onnx'), '--opset', '18');
-    expect(old).toMatchObject({ code: 1, stderr: expect.stringMatching(/^dmdlk export: decoder\d: deform_conv2d \(.*\) needs ONNX opset 19 or later; asked for opset 18 \[ERR_UNSUPPORTED\]/) });
+    expect(old).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dmdlk export: --opset must be an integer in \[19, 22\], got 18/) });
     expect(fs.existsSync(path.join(dir, 'old.onnx'))).toBe(false);
   }, 120000);
 
@@ -230,10 +259,17 @@ describe('dmdlk CLI', () => {
     for (const f of ['curves.svg', 'curves.png', 'model.safetensors']) expect(fs.existsSync(path.join(demo, f))).toBe(true);
   }, 600000);
 
-  it('stops on Ctrl-C with a checkpoint and the complete command that resumes it', async () => {
+  it('stops on Ctrl-C with a checkpoint and the complete command that resumes it, as it was started', async () => {
+    // A project that installed the package, as npm lays it out (npm install makes the bin executable; tsc does not).
+    const project = path.join(dir, 'project'), bin = path.join(project, 'node_modules', '.bin', 'dmdlk');
+    fs.mkdirSync(path.dirname(bin), { recursive: true });
+    fs.symlinkSync(path.join(__dirname, '..', '..'), path.join(project, 'node_modules', 'dmdlk-native'));
+    fs.symlinkSync(path.join('..', 'dmdlk-native', 'dist', 'lib', 'cli', 'main.js'), bin);
+    fs.chmodSync(cli, 0o755);
     const stopOut = path.join(dir, 'stopped run');  // a space, to show the command is quoted for the shell
-    const child = spawn(process.execPath, [cli, 'train', '--data', data, '--out', stopOut, '--epochs', '6', '--batch-size', '2',
-      '--input-size', '64', '--config', tiny, '--device', 'cpu', '--overlays', '0']);
+    // Started as npx starts it: node runs the bin link.
+    const child = spawn(process.execPath, [bin, 'train', '--data', data, '--out', stopOut, '--epochs', '6', '--batch-size', '2',
+      '--input-size', '64', '--config', tiny, '--device', 'cpu', '--overlays', '0'], { cwd: project });
     let stdout = '', stderr = '';
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk; });
     child.stdout.on('data', (chunk: Buffer) => {
@@ -246,11 +282,14 @@ describe('dmdlk CLI', () => {
     expect(stop).not.toBeNull();
     expect(path.basename(stop[4])).toBe(`step-${stop[1].padStart(8, '0')}.safetensors`);  // one count for the message and the file
     expect(Number(stop[1])).toBe((Number(stop[2]) - 1) * 4 + Number(stop[3]));
-    const command = stderr.match(/resume with:\n {2}(dmdlk train .*)\n/)![1];
+    // Not `dmdlk …`, which is no command in a shell of a project that installed the package locally.
+    const command = stderr.match(/resume with:\n {2}(.*)\n/)![1];
+    expect(command).toMatch(/^npx dmdlk train --data /);
     expect(command).toContain(`--resume '${path.join(stopOut, 'checkpoints')}'`);
-    const resumed = await run('sh', ['-c', command.replace(/^dmdlk/, `'${process.execPath}' '${cli}'`)], { timeout: 600000 });
+    const resumed = await run('sh', ['-c', command], { cwd: project, timeout: 600000 });  // as printed
     expect(resumed.stdout).toMatch(/epoch {3}6 /);
     expect(JSON.parse(fs.readFileSync(path.join(stopOut, 'metrics.json'), 'utf8')).history).toHaveLength(6);
+    expect(fs.existsSync(path.join(stopOut, 'overlays'))).toBe(false);  // --overlays 0: none, and no empty folder
   }, 300000);
 
   it('runs the demo end to end', async () => {
@@ -261,5 +300,19 @@ describe('dmdlk CLI', () => {
     const metrics = JSON.parse(fs.readFileSync(path.join(demo, 'metrics.json'), 'utf8'));
     expect(metrics.test.images).toHaveLength(4);
     expect(fs.readdirSync(path.join(demo, 'overlays')).length).toBe(4);
+    // The 32² synthetic images are enlarged smoothly to 256² before the outlines are drawn: no 8×8 blocks of one colour.
+    const overlay = path.join(demo, 'overlays', fs.readdirSync(path.join(demo, 'overlays'))[0]);
+    const { data: rgb, info } = await sharp(overlay).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([256, 256]);
+    let uniform = 0;
+    for (let by = 0; by < 256; by += 8) {
+      for (let bx = 0; bx < 256; bx += 8) {
+        const first = rgb.readUIntBE((by * 256 + bx) * 3, 3);
+        let same = true;
+        for (let y = by; y < by + 8 && same; y++) for (let x = bx; x < bx + 8 && same; x++) same = rgb.readUIntBE((y * 256 + x) * 3, 3) === first;
+        if (same) uniform++;
+      }
+    }
+    expect(uniform / 1024).toBeLessThan(0.1);
   }, 120000);
 });
