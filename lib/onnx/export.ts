@@ -29,6 +29,8 @@ export interface ExportSettings {
   opset: number;
   batch: 'dynamic' | number;
   inputSize: number;
+  /** The inputSize the model was made at, which its weights fit. */
+  modelInputSize: number;
 }
 
 function resolveOptions(options: unknown, config: ResolvedModelConfig): ExportSettings {
@@ -38,7 +40,7 @@ function resolveOptions(options: unknown, config: ResolvedModelConfig): ExportSe
   if (typeof o.batch === 'string' && o.batch !== 'dynamic') throw new InvalidArgumentError(`options.batch must be 'dynamic' or a number, got '${o.batch}'`);
   const batch = o.batch === undefined || o.batch === 'dynamic' ? 'dynamic' : check.integer(o.batch, 'options.batch', 1, 4096);
   const inputSize = check.integer(o.inputSize ?? config.inputSize, 'options.inputSize', 32, 4096);
-  return { opset, batch, inputSize };
+  return { opset, batch, inputSize, modelInputSize: config.inputSize };
 }
 
 function graphAt(config: ResolvedModelConfig, batch: number): InferenceGraph {
@@ -87,7 +89,7 @@ export async function onnxModel(graphs: InferenceGraph[], weights: Map<string, W
     if (!weight) throw new InternalError(`ONNX export: the model has no tensor '${value.name}'`);
     if (weight.shape.join() !== value.shape.join()) {
       throw new UnsupportedError(`${node.module}: '${value.name}' is [${weight.shape}] in this model but must be [${value.shape}] ` +
-        `at inputSize ${options.inputSize}; export at the model's inputSize (${config.inputSize})`);
+        `at inputSize ${options.inputSize}; export at the model's inputSize (${options.modelInputSize})`);
     }
     const name = builder.weight(value.name, value.shape, weight.data);
     names.set(id, name);

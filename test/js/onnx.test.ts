@@ -163,6 +163,9 @@ describe('exportOnnx', () => {
     await expect(model.exportOnnx(file, { opset: 18 })).rejects.toThrow(/^decoder\d: deform_conv2d \(decoder\d\.ddlk\.dlk1\.weight\) needs ONNX opset 19 or later; asked for opset 18$/);
     // Global attention's relative-position table is sized by the feature map, so it has no form at another input size.
     await expect(model.exportOnnx(file, { inputSize: 128 })).rejects.toThrow(/^level4: 'level4\.blocks\.0\.attn\.rel_pos' is \[\d+,\d+,\d+\] in this model but must be/);
+    // …and it names the size the model was made at, not the one asked for.
+    await expect(model.exportOnnx(file, { inputSize: 128 })).rejects.toThrow(
+      new RegExp(`at inputSize 128; export at the model's inputSize \\(${model.config.inputSize}\\)$`));
     expect(fs.existsSync(file)).toBe(false);
     // A file already there is left as it was.
     fs.writeFileSync(file, 'previous');
@@ -178,7 +181,7 @@ describe('exportOnnx', () => {
       values: [{ name: '', shape: [1, 2, 4, 4], kind: 'input' }, { name: '', shape: [1, 2, 4, 4], kind: 'computed' }],
       nodes: [{ op: 'cross_entropy', attrs: {}, label: 'loss', module: 'head', inputs: [0], outputs: [1] }],
     };
-    await expect(onnxModel([graph], new Map(), {} as never, { opset: 19, batch: 1, inputSize: 4 }))
+    await expect(onnxModel([graph], new Map(), {} as never, { opset: 19, batch: 1, inputSize: 4, modelInputSize: 4 }))
       .rejects.toThrow(/^head: cross_entropy \(loss\) has no ONNX form in this version of dmdlk-native$/);
   });
 
