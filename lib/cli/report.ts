@@ -118,34 +118,34 @@ export async function writeOverlays(model: DMDLKNet, dir: string, data: Segmenta
 
 /** A progress bar on a terminal; one line per epoch either way. */
 export class TrainingProgress {
-  #bar: SingleBar | null = null;
-  #epoch = 0;
+  private bar: SingleBar | null = null;
+  private barEpoch = 0;
 
   step(p: FitProgress): void {
     if (!process.stderr.isTTY) return;
-    if (this.#epoch !== p.epoch) {
-      this.#bar?.stop();
-      this.#epoch = p.epoch;
-      this.#bar = new SingleBar({
+    if (this.barEpoch !== p.epoch) {
+      this.bar?.stop();
+      this.barEpoch = p.epoch;
+      this.bar = new SingleBar({
         format: `epoch ${p.epoch}/${p.epochs} |{bar}| {value}/{total} steps | loss {loss} | {speed} img/s | ETA {left}`,
         hideCursor: true, stream: process.stderr, barsize: 24,
       });
-      this.#bar.start(p.steps, 0, { loss: '-', speed: '-', left: '-' });
+      this.bar.start(p.steps, 0, { loss: '-', speed: '-', left: '-' });
     }
-    this.#bar?.update(p.step, { loss: p.loss.toFixed(4), speed: p.imagesPerSecond.toFixed(1), left: formatSeconds(p.etaSeconds) });
+    this.bar?.update(p.step, { loss: p.loss.toFixed(4), speed: p.imagesPerSecond.toFixed(1), left: formatSeconds(p.etaSeconds) });
   }
 
   epoch(r: EpochRecord): void {
-    this.#bar?.stop();
-    this.#bar = null;
-    this.#epoch = 0;
+    this.bar?.stop();
+    this.bar = null;
+    this.barEpoch = 0;
     const val = r.validation ? `  validation Dice ${(100 * r.validation.dice).toFixed(2)} IoU ${(100 * r.validation.iou).toFixed(2)}` : '';
     console.log(`epoch ${String(r.epoch).padStart(3)}  loss ${r.loss.toFixed(4)}  ${r.imagesPerSecond.toFixed(1)} img/s  ${r.seconds.toFixed(1)} s${val}`);
   }
 
   stop(): void {
-    this.#bar?.stop();
-    this.#bar = null;
+    this.bar?.stop();
+    this.bar = null;
   }
 }
 

@@ -139,9 +139,9 @@ function calls(): Call[] {
     ['evaluate of a dataset of another size', () => model.evaluate(syntheticLesions({ count: 2, size: 64 })), 'ERR_INVALID_ARG', /64×64 but the model's inputSize is 32/],
     ['evaluate with batch size 0', () => model.evaluate(data, { batchSize: 0 }), 'ERR_INVALID_ARG', /options.batchSize/],
     ['predict of a number', () => model.predict(7 as never), 'ERR_INVALID_ARG', /input must be a file path, a Buffer or a Tensor/],
-    ['predict of a missing file', () => model.predict(path.join(dir, 'missing.jpg')), 'ERR_INVALID_ARG', /missing\.jpg/],
-    ['predict of an empty Buffer', () => model.predict(Buffer.alloc(0)), 'ERR_INVALID_ARG', /cannot decode the buffer/],
-    ['predict of a truncated PNG', () => model.predict(fs.readFileSync(path.join(dir, 'image.png')).subarray(0, 60)), 'ERR_INVALID_ARG', /cannot decode/],
+    ['predict of a missing file', () => model.predict(path.join(dir, 'missing.jpg')), 'ERR_IO', /missing\.jpg/],
+    ['predict of an empty Buffer', () => model.predict(Buffer.alloc(0)), 'ERR_DATA', /cannot decode the buffer/],
+    ['predict of a truncated PNG', () => model.predict(fs.readFileSync(path.join(dir, 'image.png')).subarray(0, 60)), 'ERR_DATA', /cannot decode/],
     ['predict of float images', () => model.predict(f32([1, 3, 32, 32])), 'ERR_INVALID_ARG', /uint8 \[B, 32, 32, 3\]/],
     ['predict with an unknown option', () => model.predict(path.join(dir, 'image.png'), { probs: true } as never), 'ERR_INVALID_ARG', /unknown option 'probs'/],
     // data

@@ -23,6 +23,7 @@ import sharp from 'sharp';
 
 import { DMDLKNet } from '../../lib';
 import { expectLoopFree, watchEventLoop } from './event-loop';
+import { npmEnvironment } from './npm-env';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
@@ -87,7 +88,7 @@ describe('the Electron example', () => {
     const local = spec.startsWith('file:') ? `file:${path.resolve(example, spec.slice('file:'.length))}` : spec;
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ ...declared, dependencies: { 'dmdlk-native': local }, devDependencies: {} }));
     await run(process.execPath, [npmCli, 'install', '--prefer-offline', '--no-audit', '--no-fund'],
-      { cwd: app, env: process.env, timeout: 60000, maxBuffer: 1 << 26 });
+      { cwd: app, env: npmEnvironment(process.env.PATH ?? ''), timeout: 60000, maxBuffer: 1 << 26 });
     bridgeModule = require(path.join(app, 'segmenter-bridge.js'));
 
     // The paper's network at 256 px: a checkpoint as `dmdlk train` writes one (its
@@ -161,7 +162,7 @@ describe('the Electron example', () => {
     const overlay = await sharp(Buffer.from(ok.overlayPng as string, 'base64')).metadata();
     expect([overlay.format, overlay.width, overlay.height]).toEqual(['png', 600, 450]);
     expect(await ask({ type: 'segment', id: 3, file: path.join(dir, 'broken.jpg') }))
-      .toMatchObject({ type: 'result', id: 3, code: 'ERR_INVALID_ARG', error: expect.stringMatching(/broken\.jpg/) });
+      .toMatchObject({ type: 'result', id: 3, code: 'ERR_DATA', error: expect.stringMatching(/broken\.jpg/) });
   });
 
   it('shows the window the model\'s status: none, a failed load, then the model chosen', async () => {
