@@ -129,14 +129,14 @@ template <typename T>
 void attention_forward(int device, const AttentionShape& s, const T* q, const T* k, const T* v, const T* rel_pos,
                        T* out, T* logsumexp) {
   AttentionProducts p = products<T>(device, s);
-  std::vector<LaunchPlan> plans = plan_attention_forward(s, sizeof(T));
+  std::vector<LaunchPlan> plans = plan_attention_forward(s, sizeof(T), p);
   Tensor scores = Tensor::empty({s.windows * s.heads, s.tokens, s.tokens}, dtype_of<T>::value, Device::cuda(device));
   T* sp = scores.data<T>();
   double score_bytes = attention_score_bytes(s, sizeof(T)), tokens = attention_token_bytes(s, sizeof(T));
   tiled_product<T>(device, "attention_scores", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
                    TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true), ScoreStore<T>{sp, rel_pos, nullptr, s});
   int64_t rows = s.windows * s.heads * s.tokens;
-  launch(device, plans[p.scores.splits > 1 ? 2 : 1], softmax_rows_kernel<T>, rows, s.tokens, sp, logsumexp);
+  launch(device, plans[attention_softmax_plan(p)], softmax_rows_kernel<T>, rows, s.tokens, sp, logsumexp);
   tiled_product<T>(device, "attention_values", p.values, p.values_tiles, 2 * tokens + score_bytes,
                    DenseA<T>{{sp, s.tokens, false, scores_of(s)}}, TokenMatrix<T>::b(v, s, false),
                    DenseStore<T>{out, s.channels, heads_of(s)});
@@ -146,7 +146,7 @@ template <typename T>
 void attention_backward(int device, const AttentionShape& s, const T* dout, const T* q, const T* k, const T* v,
                         const T* rel_pos, const T* out, const T* logsumexp, T* dq, T* dk, T* dv, T* drel_pos) {
   AttentionProducts p = products<T>(device, s);
-  std::vector<LaunchPlan> plans = plan_attention_backward(s, sizeof(T));
+  std::vector<LaunchPlan> plans = plan_attention_backward(s, sizeof(T), p);
   int64_t rows = s.windows * s.heads * s.tokens;
   double score_bytes = attention_score_bytes(s, sizeof(T)), tokens = attention_token_bytes(s, sizeof(T));
   Tensor delta = Tensor::empty({rows}, dtype_of<T>::value, Device::cuda(device));

@@ -28,7 +28,9 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
 
 constexpr int64_t kAttentionThreads = 256;  // row kernels: a warp per row
 
-// The three shapes of product, at the process's matmul precision on an H200.
+// The three shapes of product: their tiles depend on the element type, the
+// matmul precision and whether the GPU has tensor cores, and so do the launch
+// plans, which are made from the products the kernels actually run.
 struct AttentionProducts {
   GemmDims scores, values, keys_grad;  // N×N (k = d); N×d (k = N) for O, dQ; N×d (k = N) over Pᵀ for dV, dK
   GemmTiling scores_tiles, values_tiles, keys_grad_tiles;
@@ -61,8 +63,13 @@ inline cuda::LaunchPlan plan_attention_rows(const char* kernel, int64_t rows, in
   return p;
 }
 
-inline std::vector<cuda::LaunchPlan> plan_attention_forward(const AttentionShape& s, int64_t element_bytes) {
-  AttentionProducts p = attention_products(s, element_bytes, matmul_precision(), true);
+// The softmax's place among plan_attention_forward's plans: after the score
+// product's launches, which are two where K is split (the product, then the
+// sum of its splits).
+inline size_t attention_softmax_plan(const AttentionProducts& p) { return p.scores.splits > 1 ? 2 : 1; }
+
+inline std::vector<cuda::LaunchPlan> plan_attention_forward(const AttentionShape& s, int64_t element_bytes,
+                                                            const AttentionProducts& p) {
   double scores = attention_score_bytes(s, element_bytes), tokens = attention_token_bytes(s, element_bytes);
   int64_t rows = s.windows * s.heads * s.tokens;
   std::vector<cuda::LaunchPlan> plans =
@@ -96,8 +103,8 @@ inline std::vector<cuda::LaunchPlan> plan_attention_bias_grad(const AttentionSha
   return {per_band, total};
 }
 
-inline std::vector<cuda::LaunchPlan> plan_attention_backward(const AttentionShape& s, int64_t element_bytes) {
-  AttentionProducts p = attention_products(s, element_bytes, matmul_precision(), true);
+inline std::vector<cuda::LaunchPlan> plan_attention_backward(const AttentionShape& s, int64_t element_bytes,
+                                                             const AttentionProducts& p) {
   double scores = attention_score_bytes(s, element_bytes), tokens = attention_token_bytes(s, element_bytes);
   int64_t rows = s.windows * s.heads * s.tokens;
   std::vector<cuda::LaunchPlan> plans{

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/host_device.h"
 #include "core/matmul_precision.h"
 #include "cuda/launch_plan.h"
 #include "ops/gemm.h"
@@ -31,6 +32,16 @@ struct GemmDims {
   int64_t m = 0, n = 0, k = 0, batch = 1;
   int64_t splits = 1, k_per_split = 0;
 };
+
+// The part [begin, end) of K that split `split` sums; test_gemm_operands
+// checks that the splits cover K once, none empty.
+struct KRange {
+  int64_t begin, end;
+};
+DMDLK_HD KRange split_k_range(const GemmDims& d, int64_t split) {
+  int64_t begin = split * d.k_per_split;
+  return {begin, begin + d.k_per_split < d.k ? begin + d.k_per_split : d.k};
+}
 
 // The kernels' tile shapes: a block of `threads` computes bm×bn of C,
 // staging bk-deep slices of A and B in shared memory.
@@ -101,11 +112,16 @@ inline GemmTiling choose_gemm_tiling(int64_t m, int64_t n, int64_t k, int64_t ba
   auto tiles = [&](const GemmTiling& g) { return ceil_div(m, g.bm) * ceil_div(n, g.bn) * batch; };
   auto padded = [&](const GemmTiling& g) { return ceil_div(m, g.bm) * g.bm * ceil_div(n, g.bn) * g.bn; };
   auto split = [&](GemmTiling& g, int64_t min_slices) {
+    // Whole slices per split, rounded up: at most the splits asked for, and
+    // never a last split of a few elements (rounded down, K = 27 in 16-deep
+    // slices took two splits and a workspace; K = 4802 took three).
+    auto cut = [&](int64_t splits) {
+      g.k_per_split = std::max<int64_t>(g.bk, ceil_div(ceil_div(k, splits), g.bk) * g.bk);
+      g.splits = std::max<int64_t>(1, ceil_div(k, g.k_per_split));
+    };
     int64_t splits = std::max<int64_t>(1, ceil_div(k, kMaxSplitDepth));
-    while (tiles(g) * splits < kFillBlocks && ceil_div(k, splits * 2) >= min_slices * g.bk) splits *= 2;
-    // Whole slices per split, rounded down: at least the splits asked for.
-    g.k_per_split = std::max<int64_t>(g.bk, ceil_div(k, splits) / g.bk * g.bk);
-    g.splits = std::max<int64_t>(1, ceil_div(k, g.k_per_split));
+    cut(splits);
+    while (tiles(g) * g.splits < kFillBlocks && ceil_div(k, splits * 2) >= min_slices * g.bk) cut(splits *= 2);
   };
   for (int i = 0; i < 3; ++i) {
     GemmTiling t = tiling_of(order[i], unit);

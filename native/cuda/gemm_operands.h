@@ -3,8 +3,9 @@
 // out(b, split, row, col, value), b the batch item. One kernel so serves dense
 // products, convolutions that gather their columns straight from the image
 // (no column buffer: forward, input and weight gradients over the whole
-// batch at once) and attention. Host and device alike: test_core checks each
-// gather against the layout it stands for on the CPU. Callers guarantee
+// batch at once) and attention. Host and device alike: test_gemm_operands
+// checks each gather against the layout it stands for on the CPU (im2col),
+// and every store against its tensor's bounds. Callers guarantee
 // row < m, k < K and col < n; gathers return 0 outside the image.
 #pragma once
 #include <cstdint>
@@ -20,6 +21,13 @@ namespace dmdlk::cuda_ops {
 DMDLK_HD void split_index(int64_t a, int64_t b, int64_t& quotient, int64_t& remainder) {
   uint32_t q = uint32_t(a) / uint32_t(b);
   quotient = q, remainder = int64_t(uint32_t(a) - q * uint32_t(b));
+}
+
+// Element e of a bm×bk slice of A (or bk×bn of B), walked along k or along
+// the rows (columns), whichever the operand stores contiguously.
+DMDLK_HD void slice_element(int e, int rows, int depth, bool along_k, int& row, int& p) {
+  if (along_k) row = e / depth, p = e % depth;
+  else p = e / rows, row = e % rows;
 }
 
 // Where batch item b starts: items come in runs of `inner_count` (e.g. the

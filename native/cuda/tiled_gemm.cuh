@@ -37,20 +37,13 @@ struct Tile {
   static_assert(BM * BK % Threads == 0 && BK * BN % Threads == 0, "loads must divide among the threads");
 };
 
-// Element e of a bm×bk slice of A (or bk×bn of B), walked along k or along
-// the rows (columns), whichever the operand stores contiguously.
-__device__ __forceinline__ void slice_element(int e, int rows, int depth, bool along_k, int& row, int& p) {
-  if (along_k) row = e / depth, p = e % depth;
-  else p = e / rows, row = e % rows;
-}
-
-// The K range of this block's split.
+// This block's batch item and split, and the K range the split sums.
 struct SplitRange {
   int64_t batch, split, begin, end;
   __device__ SplitRange(const GemmDims& d) {
     batch = blockIdx.z / d.splits, split = blockIdx.z % d.splits;
-    begin = split * d.k_per_split;
-    end = begin + d.k_per_split < d.k ? begin + d.k_per_split : d.k;
+    KRange k = split_k_range(d, split);
+    begin = k.begin, end = k.end;
   }
 };
 

@@ -8,11 +8,13 @@
 // are counted in expected_launch_failures.txt, the GPU-speed work's list: the
 // test fails on a failure the list does not hold and on a listed one that no
 // longer happens, so the list only ever shrinks by fixing kernels.
+#include <array>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "core/matmul_precision.h"
+#include "cuda/attention.cuh"
 #include "cuda/time_model.h"
 #include "harness.h"
 #include "nn/step_plan.h"
@@ -118,6 +120,32 @@ TEST(default_network_launches_fill_an_h200_or_are_listed) {
   for (const auto& [key, count] : expected)
     if (!found.count(key))
       fail(__FILE__, __LINE__, concat(key, ": listed ", count, " times but no launch breaks it now"));
+}
+
+TEST(attention_launches_are_planned_from_the_tiling_they_run) {
+  // A float model on a GPU without tensor cores, or a float64 one, tiles its
+  // products otherwise than an H200's tensor cores would; the softmax must
+  // still launch with its own plan, not the score product's split reduction.
+  std::vector<AttentionShape> shapes;
+  for (auto [windows, tokens, channels, heads, side] : std::vector<std::array<int64_t, 5>>{
+           {4 * 64, 49, 64, 2, 7}, {4, 784, 128, 4, 28}, {4, 196, 256, 8, 14}, {1, 64, 2048, 1, 8}}) {
+    AttentionShape s;
+    s.windows = windows, s.tokens = tokens, s.channels = channels, s.heads = heads, s.window_h = s.window_w = side;
+    shapes.push_back(s);
+  }
+  int split_scores = 0;
+  for (const AttentionShape& s : shapes)
+    for (int64_t bytes : {4, 8})
+      for (MatmulPrecision precision : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium})
+        for (bool tensor_cores : {false, true}) {
+          cuda_ops::AttentionProducts p = cuda_ops::attention_products(s, bytes, precision, tensor_cores);
+          std::vector<cuda::LaunchPlan> plans = cuda_ops::plan_attention_forward(s, bytes, p);
+          size_t scores = cuda_ops::plan_tiled_product("attention_scores", p.scores, p.scores_tiles, 0, bytes).size();
+          CHECK_EQ(cuda_ops::attention_softmax_plan(p), scores);
+          CHECK_EQ(plans[cuda_ops::attention_softmax_plan(p)].kernel, std::string("attention_softmax"));
+          split_scores += p.scores.splits > 1;
+        }
+  CHECK(split_scores > 0);  // the case the index arithmetic is for
 }
 
 // `test_launch_plans --list` prints the failures in the list's format (to

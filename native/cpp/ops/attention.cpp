@@ -207,8 +207,10 @@ extern const OpDef attention_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
       AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
       int64_t bytes = int64_t(dtype_size(t));
-      return pass == Pass::Forward ? cuda_ops::plan_attention_forward(s, bytes)
-                                   : cuda_ops::plan_attention_backward(s, bytes);
+      // What the kernels run on an H200 (tensor cores) at the process's precision.
+      cuda_ops::AttentionProducts p = cuda_ops::attention_products(s, bytes, matmul_precision(), true);
+      return pass == Pass::Forward ? cuda_ops::plan_attention_forward(s, bytes, p)
+                                   : cuda_ops::plan_attention_backward(s, bytes, p);
     },
 };
 

@@ -1,0 +1,237 @@
+// The index arithmetic of the CUDA tiled GEMM, run on the CPU: the operand
+// gathers and epilogue stores of cuda/gemm_operands.h (host and device
+// functions) against the CPU's im2col and plain loops over the tensors they
+// stand for, on ragged shapes; the split-K ranges against K; the slices the
+// loading threads walk. No GPU is needed to find an index that is off by one.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "cuda/gemm.cuh"
+#include "cuda/gemm_operands.h"
+#include "harness.h"
+#include "ops/im2col.h"
+
+using namespace dmdlk;
+using namespace dmdlk::cuda_ops;
+
+namespace {
+
+// Deterministic values in [-1, 1), none of them 0 (so a gather of padding is told apart).
+std::vector<float> values(int64_t n, uint32_t seed) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = (float((seed >> 8) & 0xFFFF) + 0.5f) / 32768.0f - 1.0f;
+  }
+  return v;
+}
+
+// A convolution case: x [images, groups·in_group, H, W], weight [groups·out_group, in_group, kh, kw].
+struct ConvCase {
+  int64_t images, groups, in_group, out_group, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+      dilation_h, dilation_w;
+  ConvDims dims() const {
+    ConvDims d;
+    d.geo.channels = in_group, d.geo.height = height, d.geo.width = width;
+    d.geo.kernel_h = kernel_h, d.geo.kernel_w = kernel_w;
+    d.geo.stride_h = stride_h, d.geo.stride_w = stride_w, d.geo.pad_h = pad_h, d.geo.pad_w = pad_w;
+    d.geo.dilation_h = dilation_h, d.geo.dilation_w = dilation_w;
+    d.geo.out_h = conv_output_size(height, kernel_h, stride_h, pad_h, dilation_h);
+    d.geo.out_w = conv_output_size(width, kernel_w, stride_w, pad_w, dilation_w);
+    d.images = images, d.groups = groups, d.in_group = in_group, d.out_group = out_group;
+    return d;
+  }
+};
+
+// Odd sizes, strides that do not divide, padding wider than the kernel, dilation, groups, a 1×1 and a 7×7.
+const ConvCase kCases[] = {
+    {2, 1, 3, 5, 7, 9, 3, 3, 2, 2, 1, 1, 1, 1}, {3, 2, 2, 3, 6, 5, 3, 2, 1, 3, 2, 0, 2, 1},
+    {1, 3, 1, 2, 5, 8, 1, 1, 1, 1, 0, 0, 1, 1}, {2, 1, 2, 2, 11, 10, 7, 7, 1, 1, 3, 3, 1, 1},
+    {2, 4, 1, 1, 9, 7, 3, 3, 3, 2, 4, 4, 2, 3}, {1, 1, 4, 3, 4, 4, 4, 4, 2, 2, 1, 1, 1, 1},
+};
+
+}  // namespace
+
+TEST(splits_cover_k_once_in_whole_slices) {
+  std::vector<int64_t> depths{1, 7, 15, 16, 17, 27, 31, 33, 100, 576, 1000, 4095, 4096, 4097, 4802, 8191, 12544, 50176};
+  for (int64_t k : depths)
+    for (int64_t m : {3, 32, 96, 1000})
+      for (int64_t n : {1, 64, 3136, 50176})
+        for (MatmulPrecision precision : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium})
+          for (bool tensor_cores : {false, true}) {
+            GemmTiling t = choose_gemm_tiling(m, n, k, 1, 4, precision, tensor_cores);
+            GemmDims d = gemm_dims(m, n, k, 1, t);
+            CHECK_EQ(d.k_per_split % t.bk, int64_t(0));
+            CHECK(d.k_per_split <= kMaxSplitDepth);
+            int64_t covered = 0;
+            for (int64_t s = 0; s < d.splits; ++s) {
+              KRange r = split_k_range(d, s);
+              if (r.begin != covered || r.end <= r.begin) {
+                CHECK(false && "split ranges must be contiguous and non-empty");
+                std::printf("      k %lld, split %lld of %lld: [%lld, %lld)\n", (long long)k, (long long)s,
+                            (long long)d.splits, (long long)r.begin, (long long)r.end);
+              }
+              covered = r.end;
+            }
+            CHECK_EQ(covered, k);
+          }
+}
+
+TEST(a_depth_of_one_slice_is_not_split) {
+  // The stem's convolution (K = 3·3·3): one split, no workspace, at every precision.
+  for (MatmulPrecision precision : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium})
+    for (bool tensor_cores : {false, true}) {
+      GemmTiling t = choose_gemm_tiling(32, 4 * 224 * 224, 27, 1, 4, precision, tensor_cores);
+      CHECK_EQ(t.splits, int64_t(1));
+    }
+}
+
+TEST(slice_elements_cover_each_slice_once) {
+  for (const TileShape& shape : {kSimtLarge, kSimtSmall, kSimtTiny, kWmmaLarge, kWmmaSmall, kWmmaTiny})
+    for (int rows : {int(shape.bm), int(shape.bn)})
+      for (bool along_k : {false, true}) {
+        int depth = int(shape.bk);
+        std::vector<int> seen(size_t(rows * depth), 0);
+        for (int e = 0; e < rows * depth; ++e) {
+          int row = -1, p = -1;
+          slice_element(e, rows, depth, along_k, row, p);
+          if (row < 0 || row >= rows || p < 0 || p >= depth) CHECK(false && "slice element outside the slice");
+          else ++seen[size_t(row * depth + p)];
+          // Neighbouring threads walk the operand's contiguous axis.
+          if (e + 1 < rows * depth && (e + 1) % (along_k ? depth : rows) != 0) {
+            int next_row, next_p;
+            slice_element(e + 1, rows, depth, along_k, next_row, next_p);
+            CHECK(along_k ? (next_row == row && next_p == p + 1) : (next_p == p && next_row == row + 1));
+          }
+        }
+        for (int count : seen) CHECK_EQ(count, 1);
+      }
+}
+
+TEST(convolution_columns_are_im2col) {
+  for (const ConvCase& c : kCases) {
+    ConvDims d = c.dims();
+    const int64_t rows = d.in_group * d.taps(), cols = d.images * d.out_plane();
+    std::vector<float> x = values(d.images * d.in_channels() * d.in_plane(), 7);
+    std::vector<float> col(size_t(rows * d.out_plane()));
+    int64_t mismatches = 0;
+    for (int64_t g = 0; g < d.groups; ++g)
+      for (int64_t image = 0; image < d.images; ++image) {
+        cpu_ops::im2col(d.geo, x.data() + (image * d.in_channels() + g * d.in_group) * d.in_plane(), col.data());
+        for (int64_t k = 0; k < rows; ++k)
+          for (int64_t q = 0; q < d.out_plane(); ++q) {
+            int64_t n = image * d.out_plane() + q;
+            float expected = col[size_t(k * d.out_plane() + q)];
+            mismatches += ConvColumns<float>{x.data(), d}(g, k, n) != expected;
+            mismatches += ConvColumnsT<float>{x.data(), d}(g, n, k) != expected;
+          }
+      }
+    CHECK_EQ(mismatches, int64_t(0));
+    CHECK(cols > 0);
+  }
+}
+
+TEST(weight_gradient_rows_and_input_gradient_weights_are_their_tensors) {
+  for (const ConvCase& c : kCases) {
+    ConvDims d = c.dims();
+    std::vector<float> dy = values(d.images * d.out_channels() * d.out_plane(), 11);
+    std::vector<float> w = values(d.out_channels() * d.in_group * d.taps(), 13);
+    int64_t mismatches = 0;
+    for (int64_t g = 0; g < d.groups; ++g) {
+      // dy as A of the weight gradient: row = output channel of the group, k = (image, pixel).
+      for (int64_t co = 0; co < d.out_group; ++co)
+        for (int64_t image = 0; image < d.images; ++image)
+          for (int64_t q = 0; q < d.out_plane(); ++q)
+            mismatches += OutputRows<float>{dy.data(), d}(g, co, image * d.out_plane() + q) !=
+                          dy[size_t(((image * d.groups + g) * d.out_group + co) * d.out_plane() + q)];
+      // The weight transposed per group as A of the input gradient: row = input channel, k = (co, tap).
+      for (int64_t ci = 0; ci < d.in_group; ++ci)
+        for (int64_t co = 0; co < d.out_group; ++co)
+          for (int64_t tap = 0; tap < d.taps(); ++tap)
+            mismatches += WeightT<float>{w.data(), d}(g, ci, co * d.taps() + tap) !=
+                          w[size_t(((g * d.out_group + co) * d.in_group + ci) * d.taps() + tap)];
+    }
+    CHECK_EQ(mismatches, int64_t(0));
+  }
+}
+
+TEST(output_taps_are_the_adjoint_of_im2col) {
+  // im2col of an image of pixel numbers says which output pixel each tap of
+  // each input pixel met; OutputTaps must gather exactly that dy, else 0.
+  for (const ConvCase& c : kCases) {
+    ConvDims d = c.dims();
+    ConvGeometry one = d.geo;
+    one.channels = 1;
+    std::vector<float> numbers(size_t(d.in_plane()));
+    for (int64_t p = 0; p < d.in_plane(); ++p) numbers[size_t(p)] = float(p + 1);
+    std::vector<float> col(size_t(d.taps() * d.out_plane()));
+    cpu_ops::im2col(one, numbers.data(), col.data());
+    std::vector<int64_t> met(size_t(d.taps() * d.in_plane()), -1);  // (tap, input pixel) -> output pixel
+    for (int64_t tap = 0; tap < d.taps(); ++tap)
+      for (int64_t q = 0; q < d.out_plane(); ++q)
+        if (float pixel = col[size_t(tap * d.out_plane() + q)]; pixel != 0)
+          met[size_t(tap * d.in_plane() + int64_t(pixel) - 1)] = q;
+    std::vector<float> dy = values(d.images * d.out_channels() * d.out_plane(), 17);
+    int64_t mismatches = 0;
+    for (int64_t g = 0; g < d.groups; ++g)
+      for (int64_t co = 0; co < d.out_group; ++co)
+        for (int64_t tap = 0; tap < d.taps(); ++tap)
+          for (int64_t image = 0; image < d.images; ++image)
+            for (int64_t p = 0; p < d.in_plane(); ++p) {
+              int64_t q = met[size_t(tap * d.in_plane() + p)];
+              float expected =
+                  q < 0 ? 0.0f : dy[size_t(((image * d.groups + g) * d.out_group + co) * d.out_plane() + q)];
+              mismatches +=
+                  OutputTaps<float>{dy.data(), d}(g, co * d.taps() + tap, image * d.in_plane() + p) != expected;
+            }
+    CHECK_EQ(mismatches, int64_t(0));
+  }
+}
+
+TEST(every_store_lands_once_inside_its_tensor) {
+  // PlaneStore: rows are the channels of a group, columns (image, pixel) of an NCHW output.
+  for (const ConvCase& c : kCases) {
+    ConvDims d = c.dims();
+    const int64_t size = d.images * d.out_channels() * d.out_plane();
+    std::vector<float> out(size_t(size), NAN), bias = values(d.out_channels(), 19);
+    PlaneStore<float> store{out.data(), bias.data(), d.out_channels(), d.out_group, d.out_plane()};
+    for (int64_t g = 0; g < d.groups; ++g)
+      for (int64_t row = 0; row < d.out_group; ++row)
+        for (int64_t col = 0; col < d.images * d.out_plane(); ++col) store(g, 0, row, col, float(g * 1000 + row));
+    int64_t wrong = 0;
+    for (int64_t image = 0; image < d.images; ++image)
+      for (int64_t channel = 0; channel < d.out_channels(); ++channel)
+        for (int64_t p = 0; p < d.out_plane(); ++p) {
+          float expected = float((channel / d.out_group) * 1000 + channel % d.out_group) + bias[size_t(channel)];
+          wrong += out[size_t((image * d.out_channels() + channel) * d.out_plane() + p)] != expected;
+        }
+    CHECK_EQ(wrong, int64_t(0));
+  }
+  // DenseStore over attention-like batches (heads of a window, windows apart) and SplitStore's workspace.
+  const int64_t m = 5, n = 3, heads = 2, windows = 3, ld = heads * n;
+  BatchOffset by_head{heads, m * ld, n};
+  std::vector<float> c(size_t(windows * m * ld), NAN);  // NaN: beta 0 must overwrite, not scale
+  DenseStore<float> dense{c.data(), ld, by_head, 2.0f, 0.0f};
+  std::vector<int> writes(c.size(), 0);
+  for (int64_t b = 0; b < windows * heads; ++b)
+    for (int64_t row = 0; row < m; ++row)
+      for (int64_t col = 0; col < n; ++col) {
+        int64_t at = by_head(b) + row * ld + col;
+        if (at < 0 || at >= int64_t(c.size())) CHECK(false && "a dense store outside C");
+        else ++writes[size_t(at)];
+        dense(b, 0, row, col, 1.5f);
+      }
+  for (size_t i = 0; i < c.size(); ++i) CHECK(writes[i] == 1 && c[i] == 3.0f);
+  const int64_t splits = 3, batch = 2;
+  std::vector<float> workspace(size_t(splits * batch * m * n), 0.0f);
+  SplitStore<float> partial{workspace.data(), batch, m, n};
+  for (int64_t s = 0; s < splits; ++s)
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t row = 0; row < m; ++row)
+        for (int64_t col = 0; col < n; ++col)
+          partial(b, s, row, col, workspace[size_t(((s * batch + b) * m + row) * n + col)] + 1.0f);
+  for (float v : workspace) CHECK_EQ(v, 1.0f);
+}
+
+int main() { return dmdlk::test::run_all(); }
