@@ -2,6 +2,7 @@
 // per op name of the native registry (native/cpp/ops/registry.cpp), beside the
 // first opset in which that form exists. An op missing here has no ONNX form
 // yet, and exporting a graph that holds it fails, naming the module.
+import { UnsupportedError } from '../errors';
 import type { Attribute, OnnxGraphBuilder } from './builder';
 
 export interface GraphValue {
@@ -169,6 +170,7 @@ export const converters: Record<string, Converter> = {
       const kind = c.node.attrs.kind as string;
       if (kind === 'sigmoid') b.node('Sigmoid', [x], [out], c.prefix);
       else if (kind === 'silu') b.node('Mul', [x, b.op('Sigmoid', [x], c.prefix)], [out], c.prefix);
+      else if (kind !== 'gelu') throw new UnsupportedError(`${c.node.module}: activation '${kind}' has no ONNX form in this version of dmdlk-native`);
       else if (c.opset >= 20) b.node('Gelu', [x], [out], c.prefix);
       else {
         const erf = b.op('Erf', [b.op('Div', [x, b.float([Math.SQRT2], [])], c.prefix)], c.prefix);
@@ -193,6 +195,9 @@ export const converters: Record<string, Converter> = {
   layer_norm: {
     since: 17,
     convert(c) {
+      if (c.node.attrs.axis !== 'channels' && c.node.attrs.axis !== 'last') {
+        throw new UnsupportedError(`${c.node.module}: layer_norm over '${String(c.node.attrs.axis)}' has no ONNX form`);
+      }
       const inputs = [c.input(0), c.input(1), c.input(2)];
       const attributes = { axis: int(-1), epsilon: float(NORM_EPS) };
       if (c.node.attrs.axis === 'last') {

@@ -279,7 +279,9 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
       return launch(device, plan, simt_kernel<Tile<64, 64, 16, 256, 2>, 4, 4, T, A, B, Out>, d, a, b, out);
     case GemmKernel::SimtTiny:
       return launch(device, plan, simt_kernel<Tile<32, 32, 16, 128, 4>, 4, 2, T, A, B, Out>, d, a, b, out);
-    default: break;
+    case GemmKernel::WmmaLarge:
+    case GemmKernel::WmmaSmall:
+    case GemmKernel::WmmaTiny: break;  // below, for float
   }
   if constexpr (std::is_same_v<T, float>) {
     bool bf16 = t.unit == cuda::MathUnit::Bf16;

@@ -185,6 +185,19 @@ describe('exportOnnx', () => {
       .rejects.toThrow(/^head: cross_entropy \(loss\) has no ONNX form in this version of dmdlk-native$/);
   });
 
+  it('refuses an attribute value it has no form for, instead of writing another op', async () => {
+    const node = (op: string, attrs: Record<string, string>) => ({
+      images: 0, logits: 1,
+      values: [{ name: '', shape: [1, 2, 4, 4], kind: 'input' }, { name: '', shape: [1, 2, 4, 4], kind: 'computed' }],
+      nodes: [{ op, attrs, label: 'x', module: 'head', inputs: [0], outputs: [1] }],
+    }) as InferenceGraph;
+    const settings = { opset: 19, batch: 1, inputSize: 4, modelInputSize: 4 };
+    await expect(onnxModel([node('activation', { kind: 'relu6' })], new Map(), {} as never, settings))
+      .rejects.toThrow(/^head: activation 'relu6' has no ONNX form/);
+    await expect(onnxModel([node('layer_norm', { axis: 'height' })], new Map(), {} as never, settings))
+      .rejects.toThrow(/^head: layer_norm over 'height' has no ONNX form/);
+  });
+
   it('the README\'s masks from the ONNX model are predict\'s masks', async () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     const block = readme.match(/<!-- onnx-masks:begin -->\n```js\n([\s\S]*?)```\n<!-- onnx-masks:end -->/);

@@ -74,11 +74,7 @@ extern const OpDef activation_op{
     OpKind::Activation,
     "activation",
     [](const json::Value& j) -> OpAttrs {
-      std::string kind = AttrReader(j, "activation").string("kind", "gelu");
-      if (kind == "gelu") return Activation::Gelu;
-      if (kind == "silu") return Activation::Silu;
-      if (kind == "sigmoid") return Activation::Sigmoid;
-      throw Error(ErrorCode::InvalidArg, concat("activation: kind must be gelu, silu or sigmoid, got '", kind, "'"));
+      return enum_value(kActivationNames, AttrReader(j, "activation").string("kind", "gelu"), "activation: kind");
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return std::vector<Shape>{in[0]}; },
     [](const Tensors& in, const OpAttrs& a) { return Tensors{activation(std::get<Activation>(a), in[0])}; },

@@ -5,10 +5,13 @@
 
 #include "core/host_device.h"
 #include "core/tensor.h"
+#include "ops/enum_names.h"
 
 namespace dmdlk {
 
 enum class Activation { Gelu, Silu, Sigmoid };
+inline constexpr EnumName<Activation> kActivationNames[] = {
+    {Activation::Gelu, "gelu"}, {Activation::Silu, "silu"}, {Activation::Sigmoid, "sigmoid"}};
 
 DMDLK_HD float erf_of(float x) { return erff(x); }
 DMDLK_HD double erf_of(double x) { return erf(x); }
@@ -25,8 +28,9 @@ DMDLK_HD T activate(Activation a, T x) {
   switch (a) {
     case Activation::Gelu: return T(0.5) * x * (T(1) + erf_of(x * T(0.70710678118654752440)));
     case Activation::Silu: return x * sigmoid_of(x);
-    default: return sigmoid_of(x);
+    case Activation::Sigmoid: return sigmoid_of(x);
   }
+  return x;  // not reached: the switch names every activation (-Werror=switch)
 }
 
 // d activate(x) / dx
@@ -40,11 +44,12 @@ DMDLK_HD T activate_grad(Activation a, T x) {
       T s = sigmoid_of(x);
       return s * (T(1) + x * (T(1) - s));
     }
-    default: {
+    case Activation::Sigmoid: {
       T s = sigmoid_of(x);
       return s * (T(1) - s);
     }
   }
+  return T(0);  // not reached: the switch names every activation (-Werror=switch)
 }
 
 Tensor activation(Activation a, const Tensor& x);

@@ -69,11 +69,9 @@ struct Writer {
     if (!a.image.empty()) j.shape("image", a.image);
     return j.str();
   }
-  std::string operator()(Activation a) const {
-    return Object().string("kind", a == Activation::Gelu ? "gelu" : a == Activation::Silu ? "silu" : "sigmoid").str();
-  }
+  std::string operator()(Activation a) const { return Object().string("kind", enum_name(kActivationNames, a)).str(); }
   std::string operator()(LayerNormAxis a) const {
-    return Object().string("axis", a == LayerNormAxis::Last ? "last" : "channels").str();
+    return Object().string("axis", enum_name(kLayerNormAxisNames, a)).str();
   }
   std::string operator()(const Conv2dOptions& o) const { return convolution(o).str(); }
   std::string operator()(const DeformConv2dAttrs& a) const {

@@ -336,10 +336,8 @@ extern const OpDef layer_norm_op{
     OpKind::LayerNorm,
     "layer_norm",
     [](const json::Value& j) -> OpAttrs {
-      std::string axis = AttrReader(j, "layer_norm").string("axis", "channels");
-      DMDLK_CHECK(axis == "channels" || axis == "last", ErrorCode::InvalidArg,
-                  "layer_norm: axis must be channels or last, got '", axis, "'");
-      return axis == "last" ? LayerNormAxis::Last : LayerNormAxis::Channels;
+      return enum_value(kLayerNormAxisNames, AttrReader(j, "layer_norm").string("axis", "channels"),
+                        "layer_norm: axis");
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");

@@ -10,6 +10,7 @@
 #include "core/host_device.h"
 #include "core/tensor.h"
 #include "ops/bias.h"
+#include "ops/enum_names.h"
 
 namespace dmdlk {
 
@@ -33,6 +34,8 @@ NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
                               const Tensor& invstd, bool training);
 
 enum class LayerNormAxis { Channels, Last };
+inline constexpr EnumName<LayerNormAxis> kLayerNormAxisNames[] = {{LayerNormAxis::Channels, "channels"},
+                                                                  {LayerNormAxis::Last, "last"}};
 struct LayerNormOutput {
   Tensor y, mean, invstd;  // mean and invstd: one per normalized group
 };
