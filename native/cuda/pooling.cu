@@ -35,8 +35,8 @@ __global__ void global_avg_backward_kernel(int64_t planes, int64_t size, const T
   DMDLK_GRID_LOOP(i, planes * size) dx[i] = dy[i / size] / T(size);
 }
 
-// The best of two candidates for channel_argmax: NaN first, then the larger
-// value, then the lower channel (the sequential rule of ops/pooling.h).
+// The better of two candidates for a pixel's channel maximum: NaN first, then
+// the larger value, then the lower channel (the rule of ops/pooling.h).
 template <typename T>
 __device__ bool better(T v, int64_t k, T best, int64_t best_k) {
   bool v_nan = v != v, best_nan = best != best;

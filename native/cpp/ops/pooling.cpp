@@ -37,8 +37,8 @@ PoolGeometry pool_geometry(const Tensor& x, int64_t kernel, int64_t stride, int6
 
 // The CPU reduces over channels for a block of up to kPixelBlock neighbouring
 // pixels at a time, each loop running along contiguous pixels (a pixel's
-// channels are H·W apart), in the channel order of channel_reduce_at and
-// channel_argmax, so that both backends give the same sums and the same winners.
+// channels are H·W apart), in channel order, so that both backends give the
+// same sums and the same winners (ChannelReduce's rule in pooling.h).
 constexpr int64_t kPixelBlock = 256;
 
 // The first channel holding each pixel's maximum (NaN counts as the maximum).

@@ -96,35 +96,8 @@ Tensor channel_max(const Tensor& x);
 Tensor channel_max_backward(const Tensor& dy, const Tensor& x);
 
 enum class PoolKind { Avg, Max };
+// Channel max picks, at each pixel, the first channel holding the maximum,
+// NaN counting as the maximum (both backends; test_core checks the rule).
 enum class ChannelReduce { Mean, Max };
-
-// The first channel holding the maximum at pixel p of image n (NaN counts as maximum).
-template <typename T>
-DMDLK_HD int64_t channel_argmax(const T* x, int64_t c, int64_t hw, int64_t n, int64_t p) {
-  const T* base = x + n * c * hw + p;
-  int64_t best = 0;
-  for (int64_t k = 1; k < c; ++k) {
-    T v = base[k * hw];
-    if (v > base[best * hw] || (v != v && base[best * hw] == base[best * hw])) best = k;
-  }
-  return best;
-}
-
-// Mean or max over the channels at pixel p of image b, and its gradient there.
-template <typename T>
-DMDLK_HD T channel_reduce_at(ChannelReduce kind, const T* x, int64_t c, int64_t hw, int64_t b, int64_t p) {
-  if (kind == ChannelReduce::Max) return x[(b * c + channel_argmax(x, c, hw, b, p)) * hw + p];
-  T sum = 0;
-  for (int64_t k = 0; k < c; ++k) sum += x[(b * c + k) * hw + p];
-  return sum / T(c);
-}
-
-template <typename T>
-DMDLK_HD void channel_reduce_grad_at(ChannelReduce kind, const T* x, T dy, int64_t c, int64_t hw, int64_t b, int64_t p,
-                                     T* dx) {
-  int64_t winner = kind == ChannelReduce::Max ? channel_argmax(x, c, hw, b, p) : -1;
-  for (int64_t k = 0; k < c; ++k)
-    dx[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? dy / T(c) : (k == winner ? dy : T(0));
-}
 
 }  // namespace dmdlk
