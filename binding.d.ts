@@ -66,9 +66,9 @@ export declare class NativeModel {
   readonly device: string;
   forward(images: NativeTensor): Promise<NativeTensor>;
   lossAndGradients(
-    images: NativeTensor, masks: NativeTensor, returnLogits: boolean,
+    images: NativeTensor, masks: NativeTensor, returnLogits: boolean, loss: 'ce' | 'ce+dice',
   ): Promise<{ loss: number; gradients: [string, NativeTensor][]; logits?: NativeTensor }>;
-  trainStep(images: NativeTensor, masks: NativeTensor, lr: number): Promise<{ loss: number; step: number }>;
+  trainStep(images: NativeTensor, masks: NativeTensor, lr: number, loss: 'ce' | 'ce+dice'): Promise<{ loss: number; step: number }>;
   /** images uint8 [B, S, S, C], masks uint8 [B, S, S]; prepared and augmented on the model's device. */
   trainBatch(
     images: NativeTensor, masks: NativeTensor, augmentJson: string | null, seed: number, lr: number, loss: 'ce' | 'ce+dice',

@@ -7,6 +7,7 @@ import { DisposedError, InvalidArgumentError, native } from './errors';
 import { chooseDevice, type Device, type DeviceChoice } from './device';
 import { Tensor } from './tensor';
 import * as check from './validate';
+import type { LossName } from './validate';
 import type { SegmentationDataset } from './data/dataset';
 import { type EvaluateOptions, evaluateNative, type Prediction, type PredictOptions, predictBatch, predictImage } from './train/evaluate';
 import { fit, type FitOptions, type History } from './train/fit';
@@ -141,15 +142,18 @@ export class DMDLKNet {
 
   /**
    * One training-mode pass (BatchNorm on batch statistics, its running
-   * statistics updated): masks [B, S, S] int32 hold class indices.
+   * statistics updated): masks [B, S, S] int32 hold class indices. `loss`
+   * as fit's: 'ce' (the paper's, default) or 'ce+dice'.
    */
-  lossAndGradients(images: Tensor, masks: Tensor, options: { returnLogits?: boolean | undefined } = {}): Promise<LossAndGradients> {
+  lossAndGradients(images: Tensor, masks: Tensor,
+    options: { returnLogits?: boolean | undefined; loss?: LossName | undefined } = {}): Promise<LossAndGradients> {
     return native(async () => {
       const o = check.options(options, 'options');
-      check.knownKeys(o, ['returnLogits'], 'options');
+      check.knownKeys(o, ['returnLogits', 'loss'], 'options');
       const returnLogits = check.boolean(o.returnLogits ?? false, 'options.returnLogits');
+      const loss = check.lossName(o.loss ?? 'ce', 'options.loss');
       const out = await this.handle().lossAndGradients(
-        Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), returnLogits);
+        Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), returnLogits, loss);
       return { loss: out.loss, gradients: toMap(out.gradients), ...(out.logits ? { logits: Tensor.wrap(out.logits) } : {}) };
     });
   }
@@ -160,12 +164,14 @@ export class DMDLKNet {
    * every parameter, in place. Returns the loss before the update and the
    * step count. The moments live with the model and persist across calls.
    */
-  trainStep(images: Tensor, masks: Tensor, options: { lr?: number | undefined } = {}): Promise<{ loss: number; step: number }> {
+  trainStep(images: Tensor, masks: Tensor,
+    options: { lr?: number | undefined; loss?: LossName | undefined } = {}): Promise<{ loss: number; step: number }> {
     return native(async () => {
       const o = check.options(options, 'options');
-      check.knownKeys(o, ['lr'], 'options');
+      check.knownKeys(o, ['lr', 'loss'], 'options');
       const lr = check.learningRate(o.lr ?? 1e-4, 'options.lr');
-      return this.handle().trainStep(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), lr);
+      const loss = check.lossName(o.loss ?? 'ce', 'options.loss');
+      return this.handle().trainStep(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), lr, loss);
     });
   }
 

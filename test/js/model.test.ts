@@ -155,4 +155,32 @@ describe('DMDLKNet', () => {
     expectLoopFree(await watchEventLoop(() => step(batch)));
     model.dispose();
   });
+
+  it('takes the loss by name in lossAndGradients and trainStep, as fit does', async () => {
+    const model = await DMDLKNet.create({ ...tiny, inputSize: 32 }, { device: 'cpu', seed: 3 });
+    const side = 32, plane = side * side;
+    const pixels = Float32Array.from({ length: 2 * 3 * plane }, (_, i) => Math.sin(i * 0.37));
+    const labels = Int32Array.from({ length: 2 * plane }, (_, i) => ((i % plane) % side < 12 ? 1 : 0));
+    const images = Tensor.from(pixels, [2, 3, side, side]);
+    const masks = Tensor.from(labels, [2, side, side]);
+    const ce = await model.lossAndGradients(images, masks, { returnLogits: true });
+    const both = await model.lossAndGradients(images, masks, { loss: 'ce+dice' });
+    // The Dice term from the logits, independently: 1 − (2·Σ p·t + 1) / (Σ p + Σ t + 1) for the lesion class.
+    const logits = (await ce.logits!.data()) as Float32Array;
+    let intersection = 0, predicted = 0, expected = 0;
+    for (let b = 0; b < 2; b++)
+      for (let p = 0; p < plane; p++) {
+        const l0 = logits[(b * 2) * plane + p], l1 = logits[(b * 2 + 1) * plane + p];
+        const lesion = 1 / (1 + Math.exp(l0 - l1)), t = labels[b * plane + p];
+        intersection += lesion * t, predicted += lesion, expected += t;
+      }
+    const dice = 1 - (2 * intersection + 1) / (predicted + expected + 1);
+    expect(dice).toBeGreaterThan(0.05);
+    expect(Math.abs(both.loss - (ce.loss + dice))).toBeLessThan(1e-5);
+    // trainStep reports the loss before its update: the same weights, the same loss.
+    expect(Math.abs((await model.trainStep(images, masks, { loss: 'ce+dice' })).loss - both.loss)).toBeLessThan(1e-6);
+    await expect(model.trainStep(images, masks, { loss: 'dice' as never })).rejects.toThrow(/^options\.loss must be 'ce' or 'ce\+dice', got the string 'dice'$/);
+    await expect(model.lossAndGradients(images, masks, { loss: 'bce' as never })).rejects.toThrow(InvalidArgumentError);
+    model.dispose();
+  });
 });

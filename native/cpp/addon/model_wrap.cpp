@@ -130,9 +130,10 @@ Napi::Value ModelWrap::loss_and_gradients(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
     bool return_logits = to_bool(info[2], "returnLogits");
+    LossKind loss_name = loss_kind(to_string(info[3], "loss"));
     std::shared_ptr<Model> model = model_;
-    return run(info.Env(), [model, images, masks, return_logits]() -> Executor::Finish {
-      auto out = std::make_shared<Model::LossAndGradients>(model->loss_and_gradients(images, masks));
+    return run(info.Env(), [model, images, masks, return_logits, loss_name]() -> Executor::Finish {
+      auto out = std::make_shared<Model::LossAndGradients>(model->loss_and_gradients(images, masks, loss_name));
       double loss = out->loss.to(Device::cpu()).to_vector<float>()[0];
       return [out, loss, return_logits](Napi::Env env) -> Napi::Value {
         Napi::Object result = Napi::Object::New(env);
@@ -149,12 +150,13 @@ Napi::Value ModelWrap::train_step(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
     double lr = to_number(info[2], "lr");  // the TypeScript layer checks its range, adam_step its sign
+    LossKind loss = loss_kind(to_string(info[3], "loss"));
     std::shared_ptr<Model> model = model_;
     auto trainer = trainer_;
-    return run(info.Env(), [model, trainer, images, masks, lr]() -> Executor::Finish {
+    return run(info.Env(), [model, trainer, images, masks, lr, loss]() -> Executor::Finish {
       AdamTrainer& t = trainer_of(*trainer, *model);
       t.set_learning_rate(lr);
-      t.set_loss(LossKind::CrossEntropy);
+      t.set_loss(loss);
       double loss = t.step(images, masks);
       int64_t step = t.steps();
       return [loss, step](Napi::Env env) -> Napi::Value { return step_result(env, loss, step); };
