@@ -172,7 +172,9 @@ describe('DMDLKNet', () => {
       for (let p = 0; p < plane; p++) {
         const l0 = logits[(b * 2) * plane + p], l1 = logits[(b * 2 + 1) * plane + p];
         const lesion = 1 / (1 + Math.exp(l0 - l1)), t = labels[b * plane + p];
-        intersection += lesion * t, predicted += lesion, expected += t;
+        intersection += lesion * t;
+        predicted += lesion;
+        expected += t;
       }
     const dice = 1 - (2 * intersection + 1) / (predicted + expected + 1);
     expect(dice).toBeGreaterThan(0.05);
