@@ -43,6 +43,7 @@ export function printMetrics(label: string, m: Metrics): void {
   console.log(`${label} (${m.images.length} images)`);
   console.log(`  pooled    ${formatScores(m.pooled)}`);
   console.log(`  per image ${formatScores(m.perImage)}`);
+  console.log(`  ISIC 2018 thresholded Jaccard ${(100 * m.thresholdedJaccard).toFixed(2)} (per-image IoU, 0 below 0.65)`);
 }
 
 /** Pixels of `channels` values 0–255, side × side, enlarged smoothly (Catmull-Rom) to big × big. */

@@ -59,7 +59,8 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   writeJson(metricsPath, {
     config: model.config, device: model.device, options, history: history.epochs,
     sizes: Object.fromEntries(Object.entries(splits).filter(([, d]) => d).map(([k, d]) => [k, d?.length])),
-    ...(test ? { test: { pooled: test.pooled, perImage: test.perImage, confusion: test.confusion, images: test.images } } : {}),
+    ...(test ? { test: { pooled: test.pooled, perImage: test.perImage, thresholdedJaccard: test.thresholdedJaccard, confusion: test.confusion,
+      images: test.images } } : {}),
   });
   files.push(metricsPath);
   return { history, test, files };

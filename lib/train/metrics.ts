@@ -1,7 +1,8 @@
 // The paper's segmentation metrics for the lesion (every class >= 1)
 // against the background: IoU, Dice, pixel accuracy, sensitivity and
 // specificity, pooled over every pixel of a set (one confusion matrix, as
-// MALUNet and EGE-UNet compute them) and as per-image means.
+// MALUNet and EGE-UNet compute them) and as per-image means; and the ISIC
+// 2018 Task 1 challenge's score.
 
 export interface Confusion {
   tp: number;
@@ -29,7 +30,15 @@ export interface Metrics {
   perImage: Scores;
   images: ImageScores[];
   confusion: Confusion;
+  /**
+   * ISIC 2018 Task 1's leaderboard score: each image's IoU (Jaccard), counted
+   * as 0 where it is below 0.65, averaged over the images.
+   */
+  thresholdedJaccard: number;
 }
+
+/** Below this IoU, ISIC 2018 Task 1 scores an image 0. */
+export const ISIC_JACCARD_THRESHOLD = 0.65;
 
 /** Counts of predicted vs expert lesion pixels (class > 0) over `pixels` values. */
 export function confusion(predicted: ArrayLike<number>, expert: ArrayLike<number>): Confusion {
@@ -77,7 +86,9 @@ export class MetricsAccumulator {
     const keys = ['iou', 'dice', 'accuracy', 'sensitivity', 'specificity'] as const;
     const perImage = Object.fromEntries(keys.map((k) =>
       [k, this.images.reduce((sum, s) => sum + s[k], 0) / Math.max(1, this.images.length)])) as unknown as Scores;
-    return { pooled: scores(this.total), perImage, images: this.images, confusion: { ...this.total } };
+    const thresholded = this.images.reduce((sum, s) => sum + (s.iou < ISIC_JACCARD_THRESHOLD ? 0 : s.iou), 0);
+    return { pooled: scores(this.total), perImage, images: this.images, confusion: { ...this.total },
+      thresholdedJaccard: thresholded / Math.max(1, this.images.length) };
   }
 }
 

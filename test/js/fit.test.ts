@@ -134,6 +134,13 @@ describe('fit, evaluate, predict', () => {
     expect(m.pooled.iou).toBe(0.5);
     expect(m.pooled.accuracy).toBe(7 / 8);
     expect(m.images.map((i) => i.name)).toEqual(['a', 'b']);
+    // ISIC 2018 Task 1: IoU 0.5 scores 0 (below 0.65), the perfect image 1; exactly 0.65 counts.
+    expect(m.thresholdedJaccard).toBe(0.5);
+    const isic = new MetricsAccumulator();
+    isic.add('at', Array.from({ length: 20 }, (_, i) => (i < 13 ? 1 : 0)), Array(20).fill(1));  // IoU 13/20 = 0.65
+    isic.add('above', [1, 1, 0], [1, 1, 1]);  // IoU 2/3 ≈ 0.667: counts
+    isic.add('far', [1, 0, 0, 0], [1, 1, 1, 1]);  // IoU 0.25: 0
+    expect(isic.result().thresholdedJaccard).toBeCloseTo((0.65 + 2 / 3 + 0) / 3, 12);
   });
 
   it('predicts files and buffers at their original size, and batches at the input size', async () => {
