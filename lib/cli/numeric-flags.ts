@@ -49,6 +49,10 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
     },
   },
   {
+    name: 'warmup', type: 'integer', min: 0, max: 1_000_000,
+    commands: { train: { default: 0, help: 'epochs of linear warm-up of the learning rate (PyTorch\'s LinearLR from lr/W)' } },
+  },
+  {
     name: 'input-size', type: 'integer', min: 32, max: 4096, multipleOf: 32,
     commands: {
       train: { default: 448, help: 'side the images are resized to' },

@@ -128,12 +128,12 @@ export class TrainingProgress {
       this.bar?.stop();
       this.barEpoch = p.epoch;
       this.bar = new SingleBar({
-        format: `epoch ${p.epoch}/${p.epochs} |{bar}| {value}/{total} steps | loss {loss} | {speed} img/s | ETA {left}`,
+        format: `epoch ${p.epoch}/${p.epochs} |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {speed} img/s | ETA {left}`,
         hideCursor: true, stream: process.stderr, barsize: 24,
       });
-      this.bar.start(p.steps, 0, { loss: '-', speed: '-', left: '-' });
+      this.bar.start(p.steps, 0, { loss: '-', lr: '-', speed: '-', left: '-' });
     }
-    this.bar?.update(p.step, { loss: p.loss.toFixed(4), speed: p.imagesPerSecond.toFixed(1), left: formatSeconds(p.etaSeconds) });
+    this.bar?.update(p.step, { loss: p.loss.toFixed(4), lr: p.lr.toExponential(2), speed: p.imagesPerSecond.toFixed(1), left: formatSeconds(p.etaSeconds) });
   }
 
   epoch(r: EpochRecord): void {

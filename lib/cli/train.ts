@@ -11,6 +11,7 @@ import { DMDLKNet, type ModelConfig } from '../model';
 import { readTrainingState, removeUnfinishedCheckpointFiles, resolveCheckpoint } from '../train/checkpoints';
 import type { FitOptions } from '../train/fit';
 import { resumedSettings, type SettingName, type TrainingSettings } from '../train/resume';
+import { type ResolvedSchedule, resolveSchedule, SCHEDULE_NAMES, type ScheduleOptions } from '../train/schedule';
 import * as check from '../validate';
 import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, shellCommand, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, describeSplits, loadFromFlags } from './data-flags';
@@ -20,10 +21,16 @@ import { plural } from './report';
 import { trainAndReport } from './training-run';
 
 /** Each setting's flag, as messages name it. */
-const FLAG: Record<SettingName, string> = { batchSize: '--batch-size', lr: '--lr', loss: '--loss', seed: '--seed', augment: '--augment' };
+const FLAG: Record<SettingName, string> = {
+  batchSize: '--batch-size', lr: '--lr', schedule: '--schedule/--warmup', loss: '--loss', seed: '--seed', augment: '--augment',
+};
 
 /** A setting's value in the CLI's terms. */
 function showFlagValue(setting: SettingName, value: unknown): string {
+  if (setting === 'schedule') {
+    const s = value as ResolvedSchedule;
+    return `${s.name} --warmup ${s.warmupEpochs}${s.name === 'step' ? ` (every ${s.stepEvery} epochs)` : ''}`;
+  }
   if (setting !== 'augment') return String(value);
   const a = value as ResolvedAugment | null;
   if (a === null) return 'none';
@@ -37,6 +44,12 @@ function augmentFlags(values: FlagValues): FitOptions['augment'] {
   if (values.expand !== undefined && augment !== 'offline') throw new UsageError('--expand needs --augment offline');
   if (augment === 'offline') return { expand: numberFlag(values, 'train', 'expand') };
   return augment === undefined ? undefined : augment === 'online';
+}
+
+/** The schedule --schedule and --warmup ask for, or undefined when both are absent. */
+function scheduleFlags(values: FlagValues): ScheduleOptions | undefined {
+  if (values.schedule === undefined && values.warmup === undefined) return undefined;
+  return { name: choiceFlag(values.schedule, 'schedule', SCHEDULE_NAMES, 'constant'), warmupEpochs: givenNumber(values, 'warmup') ?? 0 };
 }
 
 /** Where the checkpoint's configuration and the flags disagree, a usage error naming both. */
@@ -73,13 +86,15 @@ export const trainCommand: Command = {
   usage: 'dmdlk train --data DIR [--out DIR] [options]',
   options: {
     ...dataOptions,
-    out: { type: 'string' }, loss: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
+    out: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
     resume: { type: 'string' }, device: { type: 'string' },
   },
   help: [
     ...dataHelp,
     ['--out DIR', 'where checkpoints, model, metrics.json and curves go (default dmdlk-run)'],
     'epochs', 'batch-size', 'lr',
+    ['--schedule constant|cosine|poly|step', 'the learning rate per step: constant (the paper\'s, default), cosine to 0,\npoly (power 0.9) or step (×0.1 every third of the epochs), each after --warmup'],
+    'warmup',
     ['--loss ce|ce+dice', 'default ce'],
     ['--config JSON|FILE', `model configuration; default: the paper's model. Every field, its default\nand range: ${CONFIGURATION_REFERENCE}`],
     'input-size',
@@ -105,6 +120,11 @@ export const trainCommand: Command = {
     };
     const augment = augmentFlags(values);
     if (augment !== undefined) options.augment = augment;
+    const schedule = scheduleFlags(values);
+    if (schedule !== undefined && epochs !== undefined && (schedule.warmupEpochs ?? 0) >= epochs) {
+      throw new UsageError(`--warmup ${schedule.warmupEpochs} must be fewer than --epochs ${epochs}`);
+    }
+    if (schedule !== undefined) options.schedule = schedule;
     const configFlags = configFlag(values.config, givenNumber(values, 'input-size'));
     checkDataFlags(values);
     const resumeTarget = stringFlag(values.resume);
@@ -123,12 +143,13 @@ export const trainCommand: Command = {
     if (typeof values.resume === 'string') {
       const file = checkpointFlag(values.resume, '--resume', (target) => newestComplete(target, removal));
       const { state } = await readTrainingState(file);
-      const given: Partial<TrainingSettings> = {
-        batchSize: options.batchSize, lr: options.lr, loss: options.loss, seed: options.seed,
-        ...(augment !== undefined ? { augment: resolveAugment(augment) } : {}),
-      };
       let settings: TrainingSettings;
       try {
+        const given: Partial<TrainingSettings> = {
+          batchSize: options.batchSize, lr: options.lr, loss: options.loss, seed: options.seed,
+          ...(augment !== undefined ? { augment: resolveAugment(augment) } : {}),
+          ...(schedule !== undefined ? { schedule: resolveSchedule(schedule, epochs ?? state.epochs ?? 200, '--schedule') } : {}),
+        };
         settings = resumedSettings(file, state, given, (setting) => FLAG[setting], showFlagValue);
       } catch (error) {
         if (error instanceof InvalidArgumentError) throw new UsageError(error.message);
@@ -142,7 +163,8 @@ export const trainCommand: Command = {
       checkConfigFlags(file, model.config, configFlags, values);
       options.resume = values.resume;
       resumeFrom = `resuming from ${file} (epoch ${state.epoch + 1}, ${state.stepInEpoch} steps into it; ` +
-        `batch size ${settings.batchSize}, lr ${settings.lr}, loss ${settings.loss}, seed ${settings.seed}, augment ${showFlagValue('augment', settings.augment)})`;
+        `batch size ${settings.batchSize}, lr ${settings.lr}, schedule ${showFlagValue('schedule', settings.schedule)}, loss ${settings.loss}, ` +
+        `seed ${settings.seed}, augment ${showFlagValue('augment', settings.augment)})`;
     } else {
       model = await createModelFlag(configFlags, values, device, seed);
     }

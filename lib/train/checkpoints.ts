@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { NativeModel, NativeTensor } from '../../binding';
 import { binding } from '../binding';
 import type { LossName } from '../validate';
+import type { ResolvedSchedule } from './schedule';
 import { CheckpointError, IOError, native } from '../errors';
 
 /** Where training stands, stored in the checkpoint's metadata. */
@@ -27,6 +28,8 @@ export interface TrainingState {
   seed: number;
   batchSize: number;
   lr: number;
+  /** The learning rate's schedule (absent in checkpoints written before schedules: constant). */
+  schedule?: ResolvedSchedule;
   loss: LossName;
   augment: string | null;
   expand: number;

@@ -13,6 +13,7 @@ import { expandDataset, permutation, SegmentationDataset } from '../data/dataset
 import { readTrainingState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoints';
 import { resumedSettings, type SettingName, type TrainingSettings } from './resume';
 import { evaluateNative } from './evaluate';
+import { resolveSchedule, type ScheduleName, type ScheduleOptions, scheduledRate } from './schedule';
 import type { Scores } from './metrics';
 
 
@@ -25,6 +26,8 @@ export interface FitProgress {
   steps: number;
   globalStep: number;
   loss: number;
+  /** The learning rate this step ran at (the schedule's). */
+  lr: number;
   imagesPerSecond: number;
   /** Seconds left for the whole run at this run's pace. */
   etaSeconds: number;
@@ -32,6 +35,8 @@ export interface FitProgress {
 
 export interface EpochRecord {
   epoch: number;
+  /** The learning rate of the epoch's last step. */
+  lr: number;
   /** Mean training loss over the epoch's steps. */
   loss: number;
   imagesPerSecond: number;
@@ -60,8 +65,10 @@ export interface FitOptions {
   epochs?: number | undefined;
   /** Default 4 (the paper's). */
   batchSize?: number | undefined;
-  /** Adam's learning rate, default 1e-4 (the paper's). */
+  /** Adam's learning rate, default 1e-4 (the paper's): the base rate of the schedule. */
   lr?: number | undefined;
+  /** How the rate changes per step: 'constant' (the paper's, default), 'cosine', 'poly' or 'step', with an optional warm-up. */
+  schedule?: ScheduleName | ScheduleOptions | undefined;
   /** 'ce' (softmax cross-entropy, the paper's, default) or 'ce+dice'. */
   loss?: LossName | undefined;
   /** Augmentation: true for the defaults; `expand` makes it the paper's offline mode. */
@@ -83,7 +90,7 @@ export interface FitOptions {
   seed?: number | undefined;
 }
 
-const fitKeys = ['epochs', 'batchSize', 'lr', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',
+const fitKeys = ['epochs', 'batchSize', 'lr', 'schedule', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',
   'resume', 'seed'] as const;
 
 function optionalFunction<T>(value: unknown, name: string): T | undefined {
@@ -127,13 +134,15 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
     if (config !== model.config) throw new CheckpointError(`'${file}' was trained with configuration ${config}, not this model's ${model.config}`);
     resumed = { file, state };
   }
-  const { batchSize, lr, loss, seed, augment } = resumed
-    ? resumedSettings(resumed.file, resumed.state, given, (setting) => `options.${setting}`, showSetting)
-    : { batchSize: 4, lr: 1e-4, loss: 'ce' as const, seed: 0, augment: null, ...given };
   const epochs = check.integer(o.epochs ?? resumed?.state.epochs ?? 200, 'options.epochs', 1, 1e6);
   if (resumed && epochs < resumed.state.epoch) {
     throw new InvalidArgumentError(`cannot resume from '${resumed.file}' with options.epochs ${epochs}: it has trained ${resumed.state.epoch} epochs already`);
   }
+  if (o.schedule !== undefined) given.schedule = resolveSchedule(o.schedule, epochs, 'options.schedule');
+  const { batchSize, lr, schedule, loss, seed, augment } = resumed
+    ? resumedSettings(resumed.file, resumed.state, given, (setting) => `options.${setting}`, showSetting)
+    : { batchSize: 4, lr: 1e-4, schedule: resolveSchedule('constant', epochs, 'options.schedule'), loss: 'ce' as const, seed: 0,
+      augment: null, ...given };
   const validation = o.validation as SegmentationDataset | undefined;
   if (validation !== undefined && !(validation instanceof SegmentationDataset && validation.inputSize === inputSize)) {
     throw new InvalidArgumentError(`options.validation must be a SegmentationDataset at the model's inputSize ${inputSize}`);
@@ -174,13 +183,13 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   // Saves where training stands: `atEpoch` and `atStep` are the next step to run.
   const save = async (atEpoch: number, atStep: number, epochLossSum: number): Promise<void> => {
     if (!checkpoint) return;
-    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, epochs, seed, batchSize, lr, loss,
+    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, epochs, seed, batchSize, lr, schedule, loss,
       augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
     lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
   };
 
   const started = Date.now();
-  let stepsThisRun = 0;
+  let stepsThisRun = 0, stepLr = lr;
   for (; epoch < epochs; epoch++, stepInEpoch = 0) {
     const order = permutation(n, seed + epoch * 7919);
     const epochStart = Date.now();
@@ -197,9 +206,10 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
       const indices = order.slice(stepInEpoch * batchSize, (stepInEpoch + 1) * batchSize);
       const { images, masks } = train.batch(indices);
       let result: { loss: number; step: number };
+      stepLr = scheduledRate(schedule, lr, globalStep, steps, epochs);
       try {
         result = await native(() => model.trainBatch(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), online,
-          stepSeed(seed, epoch, stepInEpoch), lr, loss));
+          stepSeed(seed, epoch, stepInEpoch), stepLr, loss));
       } catch (error) {
         if (error instanceof NonFiniteError) {
           const kept = lastCheckpoint ?? (checkpoint ? 'none was written yet' : 'no checkpoint folder was given');
@@ -216,12 +226,12 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
       imagesDone += indices.length;
       const elapsed = (Date.now() - started) / 1000;
       const remaining = (epochs - epoch - 1) * steps + (steps - stepInEpoch - 1);
-      onProgress?.({ epoch: epoch + 1, epochs, step: stepInEpoch + 1, steps, globalStep, loss: result.loss,
+      onProgress?.({ epoch: epoch + 1, epochs, step: stepInEpoch + 1, steps, globalStep, loss: result.loss, lr: stepLr,
         imagesPerSecond: imagesDone / Math.max(1e-9, (Date.now() - epochStart) / 1000),
         etaSeconds: (elapsed / stepsThisRun) * remaining });
     }
     const seconds = (Date.now() - epochStart) / 1000;
-    const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / steps, imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
+    const record: EpochRecord = { epoch: epoch + 1, lr: stepLr, loss: lossSum / steps, imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
     if (validation) record.validation = (await evaluateNative(model, inputSize, validation, {})).pooled;
     historyRecords.push(record);
     onEpoch?.(record);

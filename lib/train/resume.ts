@@ -1,12 +1,13 @@
 // What a resumed run takes from its checkpoint: every setting that shapes
-// the training trajectory (batch size, learning rate, loss, seed,
-// augmentation) comes from the checkpoint unless given, and a setting given
+// the training trajectory (batch size, learning rate and its schedule, loss,
+// seed, augmentation) comes from the checkpoint unless given, and a setting given
 // with another value is refused, naming both. The same rule serves fit()'s
 // options and the CLI's flags; only the names differ.
 import { InvalidArgumentError } from '../errors';
 import type { ResolvedAugment } from '../data/augment';
 import type { TrainingState } from './checkpoints';
 import type { LossName } from '../validate';
+import type { ResolvedSchedule } from './schedule';
 
 /** The settings a checkpoint pins, resolved. */
 export interface TrainingSettings {
@@ -15,6 +16,7 @@ export interface TrainingSettings {
   loss: LossName;
   seed: number;
   augment: ResolvedAugment | null;
+  schedule: ResolvedSchedule;
 }
 
 export type SettingName = keyof TrainingSettings;
@@ -23,6 +25,8 @@ export function settingsOf(state: TrainingState): TrainingSettings {
   return {
     batchSize: state.batchSize, lr: state.lr, loss: state.loss, seed: state.seed,
     augment: state.augment === null ? null : { json: state.augment, expand: state.expand },
+    // Checkpoints from before schedules trained at a constant rate.
+    schedule: state.schedule ?? { name: 'constant', warmupEpochs: 0, stepEvery: 1 },
   };
 }
 
