@@ -97,6 +97,13 @@ describe('the CLI\'s numeric flags', () => {
       code: 2, stderr: expect.stringMatching(/^dmdlk train: --config: config\.widths must be an array of 4 integers, got \[1,2\]\n/) });
   });
 
+  it('check the schedule flags before anything is read', async () => {
+    expect(await dmdlk(...commandLines.train, '--schedule', 'linear')).toMatchObject({
+      code: 2, stderr: expect.stringMatching(/^dmdlk train: --schedule must be one of constant, cosine, poly, step, got 'linear'\n/) });
+    expect(await dmdlk(...commandLines.train, '--schedule', 'cosine', '--warmup', '5', '--epochs', '5')).toMatchObject({
+      code: 2, stderr: expect.stringMatching(/^dmdlk train: --warmup 5 must be fewer than --epochs 5\n/) });
+  });
+
   it('refuse an export at an input size the model\'s weights do not fit, naming the model\'s', async () => {
     // The small model's global attention holds a position table for 128² images.
     expect(await dmdlk(...commandLines.export, '--input-size', '96')).toMatchObject({
