@@ -18,7 +18,7 @@ export type { ISICSplits, LoadOptions } from './data/load';
 export type { AugmentOptions } from './data/augment';
 export { syntheticLesions } from './data/synthetic';
 export type { SyntheticOptions } from './data/synthetic';
-export type { CheckpointOptions, EpochRecord, FitOptions, FitProgress, History } from './train/fit';
+export type { BestModelOptions, CheckpointOptions, EarlyStopOptions, EpochRecord, FitOptions, FitProgress, History, ValidationMetric } from './train/fit';
 export type { ScheduleName, ScheduleOptions } from './train/schedule';
 export type { LossName } from './validate';
 export type { EvaluateOptions, Prediction, PredictOptions } from './train/evaluate';

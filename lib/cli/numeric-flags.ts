@@ -53,6 +53,18 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
     commands: { train: { default: 0, help: 'epochs of linear warm-up of the learning rate (PyTorch\'s LinearLR from lr/W)' } },
   },
   {
+    name: 'patience', type: 'integer', min: 0, max: 1_000_000,
+    commands: { train: { default: 0, help: 'stop after this many epochs without a better validation Dice (0: never)' } },
+  },
+  {
+    name: 'min-delta', type: 'number', min: 0, max: 0.5,
+    commands: { train: { default: 0, help: 'the least rise of the validation Dice that counts for --patience' } },
+  },
+  {
+    name: 'keep', type: 'integer', min: 1, max: 1000,
+    commands: { train: { default: 3, help: 'checkpoints kept in OUT/checkpoints, the newest (each ~3× the model file)' } },
+  },
+  {
     name: 'input-size', type: 'integer', min: 32, max: 4096, multipleOf: 32,
     commands: {
       train: { default: 448, help: 'side the images are resized to' },

@@ -86,7 +86,7 @@ export const trainCommand: Command = {
   usage: 'dmdlk train --data DIR [--out DIR] [options]',
   options: {
     ...dataOptions,
-    out: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
+    out: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' }, save: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
     resume: { type: 'string' }, device: { type: 'string' },
   },
   help: [
@@ -96,6 +96,9 @@ export const trainCommand: Command = {
     ['--schedule constant|cosine|poly|step', 'the learning rate per step: constant (the paper\'s, default), cosine to 0,\npoly (power 0.9) or step (×0.1 every third of the epochs), each after --warmup'],
     'warmup',
     ['--loss ce|ce+dice', 'default ce'],
+    'patience', 'min-delta',
+    ['--save last|best', 'model.safetensors is the last epoch\'s model (default) or the best validation\nepoch\'s; best.safetensors is written either way where there is a validation set'],
+    'keep',
     ['--config JSON|FILE', `model configuration; default: the paper's model. Every field, its default\nand range: ${CONFIGURATION_REFERENCE}`],
     'input-size',
     ['--augment none|online|offline', 'random flips/rotation/scale/shift/colour/blur per step, or the\npaper\'s fixed expansion of the training set (default none)'],
@@ -120,6 +123,10 @@ export const trainCommand: Command = {
     };
     const augment = augmentFlags(values);
     if (augment !== undefined) options.augment = augment;
+    const patience = numberFlag(values, 'train', 'patience'), minDelta = numberFlag(values, 'train', 'min-delta');
+    if (values['min-delta'] !== undefined && patience === 0) throw new UsageError('--min-delta needs --patience');
+    if (patience > 0) options.earlyStop = { patience, minDelta };
+    const files = { keep: numberFlag(values, 'train', 'keep'), save: choiceFlag(values.save, 'save', ['last', 'best'] as const, 'last') };
     const schedule = scheduleFlags(values);
     if (schedule !== undefined && epochs !== undefined && (schedule.warmupEpochs ?? 0) >= epochs) {
       throw new UsageError(`--warmup ${schedule.warmupEpochs} must be fewer than --epochs ${epochs}`);
@@ -179,7 +186,7 @@ export const trainCommand: Command = {
     const resumeCommand = shellCommand([...commandWords(), 'train', ...Object.entries(values).filter(([flag]) => flag !== 'resume')
       .flatMap(([flag, v]) => (v === true ? [`--${flag}`] : typeof v === 'string' || typeof v === 'number' ? [`--${flag}`, String(v)] : [])),
     '--resume', path.join(out, 'checkpoints')]);
-    await trainAndReport(model, splits, out, options, overlays, resumeCommand);
+    await trainAndReport(model, splits, out, options, overlays, resumeCommand, files);
     console.log(`wrote ${path.join(out, 'model.safetensors')}, metrics.json, curves.svg/png and checkpoints/ in ${out}`);
     model.dispose();
   },

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 import type { ISICSplits } from '../data/load';
 import { CancelledError } from '../errors';
-import type { DMDLKNet } from '../model';
+import { DMDLKNet } from '../model';
 import type { FitOptions, History } from '../train/fit';
 import type { Metrics } from '../train/metrics';
 import { printMetrics, TrainingProgress, writeCurves, writeJson, writeOverlays } from './report';
@@ -17,9 +17,15 @@ export interface RunResult {
   files: string[];
 }
 
+/** What a run keeps: `keep` checkpoints, and as model.safetensors the last epoch's model or the best validation epoch's. */
+export interface RunFiles {
+  keep: number;
+  save: 'best' | 'last';
+}
+
 export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: string,
-  options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint'>,
-  overlays: number, resumeCommand?: string): Promise<RunResult> {
+  options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint' | 'best'>,
+  overlays: number, resumeCommand?: string, keep: RunFiles = { keep: 3, save: 'last' }): Promise<RunResult> {
   fs.mkdirSync(out, { recursive: true });
   const progress = new TrainingProgress();
   const controller = new AbortController();
@@ -32,8 +38,8 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   let history: History;
   try {
     history = await model.fit(splits.train, {
-      ...options, ...(splits.validation ? { validation: splits.validation } : {}),
-      checkpoint: { dir: path.join(out, 'checkpoints'), every: 1, keep: 3 }, signal: controller.signal,
+      ...options, ...(splits.validation ? { validation: splits.validation, best: { file: path.join(out, 'best.safetensors') } } : {}),
+      checkpoint: { dir: path.join(out, 'checkpoints'), every: 1, keep: keep.keep }, signal: controller.signal,
       onProgress: (p) => progress.step(p), onEpoch: (r) => progress.epoch(r),
     });
   } catch (error) {
@@ -43,21 +49,28 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   } finally {
     process.off('SIGINT', interrupt);
   }
+  if (history.stoppedEarly) console.log(history.stoppedEarly);
+  if (history.best) console.log(`best validation ${history.best.epoch === history.epochs.length ? 'at the last epoch' : `at epoch ${history.best.epoch}`}: ` +
+    `Dice ${(100 * history.best.value).toFixed(2)} (${history.best.file})`);
+  // The model the run keeps, which the test set then scores: the best validation epoch's when asked for and known.
+  const kept = keep.save === 'best' && history.best ? await DMDLKNet.load(history.best.file, { device: model.device }) : model;
   const files: string[] = [];
   const modelPath = path.join(out, 'model.safetensors');
   // dmdlk eval splits the data with the same seed by default.
-  await model.save(modelPath, { dataSeed: String(options.seed ?? 0) });
-  files.push(modelPath, ...(await writeCurves(out, history.epochs)));
+  await kept.save(modelPath, { dataSeed: String(options.seed ?? 0) });
+  files.push(modelPath, ...(history.best ? [history.best.file] : []), ...(await writeCurves(out, history.epochs)));
   let test: Metrics | undefined;
   if (splits.test) {
-    test = await model.evaluate(splits.test);
-    printMetrics('held-out test set', test);
+    test = await kept.evaluate(splits.test);
+    printMetrics(kept === model ? 'held-out test set' : 'held-out test set, best validation model', test);
     const shown = splits.test.samples.slice(0, overlays).map((_, i) => i);
-    files.push(...(await writeOverlays(model, path.join(out, 'overlays'), splits.test, shown)));
+    files.push(...(await writeOverlays(kept, path.join(out, 'overlays'), splits.test, shown)));
   }
+  if (kept !== model) kept.dispose();
   const metricsPath = path.join(out, 'metrics.json');
   writeJson(metricsPath, {
-    config: model.config, device: model.device, options, history: history.epochs,
+    config: model.config, device: model.device, options, saved: keep.save, history: history.epochs,
+    ...(history.best ? { best: history.best } : {}), ...(history.stoppedEarly ? { stoppedEarly: history.stoppedEarly } : {}),
     sizes: Object.fromEntries(Object.entries(splits).filter(([, d]) => d).map(([k, d]) => [k, d?.length])),
     ...(test ? { test: { pooled: test.pooled, perImage: test.perImage, thresholdedJaccard: test.thresholdedJaccard, confusion: test.confusion,
       images: test.images } } : {}),

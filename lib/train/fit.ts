@@ -50,6 +50,29 @@ export interface History {
   globalStep: number;
   /** The last checkpoint written, if any. */
   checkpoint?: string;
+  /** With `best`: the epoch (from 1) whose validation metric was the best, its value, and the file holding that model. */
+  best?: { epoch: number; value: number; file: string };
+  /** With `earlyStop`: why training ended before its last epoch. */
+  stoppedEarly?: string;
+}
+
+/** The validation metric that picks the best model and stops early (pooled over the validation set). */
+export type ValidationMetric = 'dice' | 'iou';
+
+export interface BestModelOptions {
+  /** Where the best model goes (a model file, as `save` writes it), replaced whenever the metric improves. */
+  file: string;
+  /** Default 'dice'. */
+  metric?: ValidationMetric | undefined;
+}
+
+export interface EarlyStopOptions {
+  /** Epochs without an improvement of at least `minDelta` before stopping. */
+  patience: number;
+  /** Default 0: any improvement counts. */
+  minDelta?: number | undefined;
+  /** Default 'dice' (best's metric where both are given). */
+  metric?: ValidationMetric | undefined;
 }
 
 export interface CheckpointOptions {
@@ -79,6 +102,10 @@ export interface FitOptions {
   /** Stops between steps, writing a checkpoint first when `checkpoint` is set. */
   signal?: AbortSignal | undefined;
   checkpoint?: CheckpointOptions | undefined;
+  /** Keep the model of the best validation epoch in a file of its own (needs `validation`). */
+  best?: BestModelOptions | undefined;
+  /** Stop once the validation metric has not improved for `patience` epochs (needs `validation`). */
+  earlyStop?: EarlyStopOptions | undefined;
   /**
    * A checkpoint file or folder (its newest) to continue from, exactly as if
    * never stopped. batchSize, lr, loss, seed and augment default to the
@@ -91,7 +118,12 @@ export interface FitOptions {
 }
 
 const fitKeys = ['epochs', 'batchSize', 'lr', 'schedule', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',
-  'resume', 'seed'] as const;
+  'best', 'earlyStop', 'resume', 'seed'] as const;
+
+function validationMetric(value: unknown, name: string): ValidationMetric {
+  if (value !== 'dice' && value !== 'iou') throw new InvalidArgumentError(`${name} must be 'dice' or 'iou', got ${check.describe(value)}`);
+  return value;
+}
 
 function optionalFunction<T>(value: unknown, name: string): T | undefined {
   if (value !== undefined && typeof value !== 'function') throw new InvalidArgumentError(`${name} must be a function, got ${check.describe(value)}`);
@@ -160,6 +192,24 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
     checkpoint = { dir: check.string(c.dir, 'options.checkpoint.dir'), every: check.integer(c.every ?? 1, 'options.checkpoint.every', 1),
       keep: check.integer(c.keep ?? 3, 'options.checkpoint.keep', 1) };
   }
+  let best: Required<BestModelOptions> | null = null;
+  if (o.best !== undefined) {
+    const b = check.options(o.best, 'options.best');
+    check.knownKeys(b, ['file', 'metric'], 'options.best');
+    best = { file: check.string(b.file, 'options.best.file'), metric: validationMetric(b.metric ?? 'dice', 'options.best.metric') };
+  }
+  let earlyStop: Required<EarlyStopOptions> | null = null;
+  if (o.earlyStop !== undefined) {
+    const e = check.options(o.earlyStop, 'options.earlyStop');
+    check.knownKeys(e, ['patience', 'minDelta', 'metric'], 'options.earlyStop');
+    const minDelta = e.minDelta ?? 0;
+    if (typeof minDelta !== 'number' || !(minDelta >= 0 && minDelta < 1)) {
+      throw new InvalidArgumentError(`options.earlyStop.minDelta must be a number in [0, 1), got ${check.describe(minDelta)}`);
+    }
+    earlyStop = { patience: check.integer(e.patience, 'options.earlyStop.patience', 1, 1e6), minDelta,
+      metric: validationMetric(e.metric ?? best?.metric ?? 'dice', 'options.earlyStop.metric') };
+  }
+  if ((best || earlyStop) && !validation) throw new InvalidArgumentError(`options.${best ? 'best' : 'earlyStop'} needs options.validation`);
 
   // The paper's offline mode: a fixed, larger training set drawn once from the seed.
   const train = augment && augment.expand > 1 ? await expandDataset(data, augment, seed) : data;
@@ -187,6 +237,22 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
       augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
     lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
   };
+
+  // The best epoch and the early stop follow from the history alone, so a resumed run decides as an unbroken one.
+  const metricOf = (r: EpochRecord, metric: ValidationMetric): number => r.validation?.[metric] ?? Number.NEGATIVE_INFINITY;
+  const bestEpoch = (metric: ValidationMetric): EpochRecord | undefined =>
+    historyRecords.reduce<EpochRecord | undefined>((b, r) => (b === undefined || metricOf(r, metric) > metricOf(b, metric) ? r : b), undefined);
+  const epochsWithoutImprovement = (e: Required<EarlyStopOptions>): number => {
+    let reference = Number.NEGATIVE_INFINITY, at = 0;
+    for (const r of historyRecords) {
+      if (metricOf(r, e.metric) > reference + e.minDelta || at === 0) {
+        reference = metricOf(r, e.metric);
+        at = r.epoch;
+      }
+    }
+    return historyRecords.length === 0 ? 0 : historyRecords[historyRecords.length - 1].epoch - at;
+  };
+  let stoppedEarly: string | undefined;
 
   const started = Date.now();
   let stepsThisRun = 0, stepLr = lr;
@@ -234,8 +300,19 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
     const record: EpochRecord = { epoch: epoch + 1, lr: stepLr, loss: lossSum / steps, imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
     if (validation) record.validation = (await evaluateNative(model, inputSize, validation, {})).pooled;
     historyRecords.push(record);
+    if (best && bestEpoch(best.metric) === record) await native(() => model.save(best.file, { bestEpoch: String(record.epoch) }));
+    if (earlyStop && epochsWithoutImprovement(earlyStop) >= earlyStop.patience) {
+      stoppedEarly = `stopped early after epoch ${record.epoch}: the validation ${earlyStop.metric} has not improved by ` +
+        `${earlyStop.minDelta} or more for ${earlyStop.patience} epochs`;
+    }
     onEpoch?.(record);
-    if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === epochs)) await save(epoch + 1, 0, 0);
+    if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === epochs || stoppedEarly)) await save(epoch + 1, 0, 0);
+    if (stoppedEarly) break;
   }
-  return { epochs: historyRecords, globalStep, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}) };
+  const top = best ? bestEpoch(best.metric) : undefined;
+  return {
+    epochs: historyRecords, globalStep, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}),
+    ...(best && top ? { best: { epoch: top.epoch, value: metricOf(top, best.metric), file: best.file } } : {}),
+    ...(stoppedEarly ? { stoppedEarly } : {}),
+  };
 }

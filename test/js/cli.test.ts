@@ -140,7 +140,7 @@ describe('dmdlk CLI', () => {
     const more = await dmdlk(...command, '--epochs', '2', '--resume', path.join(out, 'checkpoints'));
     expect(more.stderr).toBe('');
     expect(more.code).toBe(0);
-    expect(more.stdout).toMatch(/resuming from .*step-00000007\.safetensors \(epoch 2, 0 steps into it; batch size 2, lr 0\.0001, loss ce, seed 0, augment offline --expand 2\)/);
+    expect(more.stdout).toMatch(/resuming from .*step-00000007\.safetensors \(epoch 2, 0 steps into it; batch size 2, lr 0\.0001, schedule constant --warmup 0, loss ce, seed 0, augment offline --expand 2\)/);
     expect(more.stdout).toMatch(/epoch {3}2 /);
     expect(more.stdout).not.toMatch(/epoch {3}1 /);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')).history).toHaveLength(2);
@@ -187,6 +187,26 @@ describe('dmdlk CLI', () => {
       /^dmdlk train: --resume: removed 1 unfinished checkpoint file left by an interrupted run; '.*lone' holds no complete checkpoint\n/) });
     expect(fs.existsSync(loneFile)).toBe(false);
   }, 240000);
+
+  it('keeps the best validation model, stops early and keeps as many checkpoints as asked', async () => {
+    const run = path.join(dir, 'select-run');
+    const r = await dmdlk('train', '--data', data, '--out', run, '--batch-size', '7', '--input-size', '32', '--config', tiny, '--device', 'cpu',
+      '--overlays', '0', '--epochs', '5', '--patience', '1', '--min-delta', '0.5', '--save', 'best', '--keep', '1', '--schedule', 'cosine',
+      '--warmup', '1', '--augment', 'offline', '--expand', '2');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/\nstopped early after epoch 2: the validation dice has not improved by 0\.5 or more for 1 epochs\n/);
+    expect(r.stdout).toMatch(/\nbest validation (at the last epoch|at epoch 1): Dice [\d.]+ \(.*best\.safetensors\)\n/);
+    expect(r.stdout).toMatch(/held-out test set, best validation model \(2 images\)/);
+    const checkpoints = fs.readdirSync(path.join(run, 'checkpoints'));
+    expect(checkpoints.filter((f) => /^step-\d+\.safetensors$/.test(f))).toHaveLength(1);
+    const metrics = JSON.parse(fs.readFileSync(path.join(run, 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({ saved: 'best', best: { file: path.join(run, 'best.safetensors') }, stoppedEarly: expect.stringMatching(/^stopped early/) });
+    expect(metrics.history).toHaveLength(2);
+    // 14 images in steps of 7: the warm-up's second step runs at (1/2 + 1/2 · 1/2) lr, the cosine's second at (1 + cos(π/8)) / 2 lr.
+    expect(metrics.history[0].lr).toBeCloseTo(0.75e-4, 12);
+    expect(metrics.history[1].lr).toBeCloseTo((1e-4 * (1 + Math.cos(Math.PI / 8))) / 2, 12);
+    expect(fs.existsSync(path.join(run, 'best.safetensors'))).toBe(true);
+  }, 120000);
 
   it('evaluates with overlays at the images\' own size, and predicts masks for new images', async () => {
     const model = path.join(out, 'model.safetensors'), evalOut = path.join(dir, 'eval');
