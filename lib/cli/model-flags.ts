@@ -1,4 +1,4 @@
-// --config / --input-size / --device / --model, shared by the commands.
+// --config / --input-size / --device / --precision / --model, shared by the commands.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -6,13 +6,26 @@ import { chooseDevice, type Device } from '../device';
 import { CheckpointError, FormatError, InvalidArgumentError } from '../errors';
 import { DMDLKNet, type ModelConfig } from '../model';
 import { packageRoot } from '../package-root';
+import { setFloat32MatmulPrecision } from '../precision';
 import { resolveCheckpoint } from '../train/checkpoints';
-import { type FlagValues, type HelpLine, UsageError } from './args';
+import { choiceFlag, type FlagValues, type HelpLine, UsageError } from './args';
 
 /** The configuration reference shipped with the package. */
 export const CONFIGURATION_REFERENCE = path.join(packageRoot, 'docs', 'configuration.md');
 
 export const deviceHelp: HelpLine = ['--device auto|cpu|cuda|cuda:N', 'where to compute (default auto: the first GPU when there is one)'];
+
+export const precisionHelp: HelpLine = ['--precision fp32|tf32|bf16', 'the GPU\'s float32 matrix precision: fp32, tf32 (default) or bf16 tensor cores\n(PyTorch\'s highest, high, medium); the CPU always computes in float32'];
+
+const MATMUL_PRECISION = { fp32: 'highest', tf32: 'high', bf16: 'medium' } as const;
+
+/** --precision as the process's matmul precision; on the CPU a notice that it changes nothing. */
+export function precisionFlag(value: FlagValues[string], device: Device): void {
+  if (value === undefined) return;
+  const choice = choiceFlag(value, 'precision', Object.keys(MATMUL_PRECISION) as (keyof typeof MATMUL_PRECISION)[], 'tf32');
+  if (device === 'cpu') console.log(`--precision ${choice}: ignored on the CPU, which computes in float32`);
+  else setFloat32MatmulPrecision(MATMUL_PRECISION[choice]);
+}
 
 export function deviceFlag(value: FlagValues[string]): Device {
   const choice = typeof value === 'string' ? value : 'auto';
@@ -98,15 +111,15 @@ function newestModel(target: string): string {
   return resolveCheckpoint(checkpoints);
 }
 
-/** --model: a checkpoint (file or folder) that loads, or a usage error saying why it is none. */
-export async function loadModelFlag(value: FlagValues[string], device: Device): Promise<DMDLKNet> {
-  if (typeof value !== 'string') throw new UsageError('--model CHECKPOINT is required');
-  const file = checkpointFlag(value, '--model');
+/** --model (or `flag`): a checkpoint (file or folder) that loads, or a usage error saying why it is none. */
+export async function loadModelFlag(value: FlagValues[string], device: Device, flag = '--model'): Promise<DMDLKNet> {
+  if (typeof value !== 'string') throw new UsageError(`${flag} CHECKPOINT is required`);
+  const file = checkpointFlag(value, flag);
   try {
     return await DMDLKNet.load(file, { device });
   } catch (error) {
-    if (error instanceof FormatError) throw new UsageError(`--model: '${file}' is not a safetensors checkpoint (${error.message.replace(/^'[^']*': /, '')})`);
-    if (error instanceof CheckpointError) throw new UsageError(`--model: '${file}' is not a DMDLK-Net checkpoint (${error.message.replace(/^'[^']*': /, '')})`);
+    if (error instanceof FormatError) throw new UsageError(`${flag}: '${file}' is not a safetensors checkpoint (${error.message.replace(/^'[^']*': /, '')})`);
+    if (error instanceof CheckpointError) throw new UsageError(`${flag}: '${file}' is not a DMDLK-Net checkpoint (${error.message.replace(/^'[^']*': /, '')})`);
     throw error;
   }
 }

@@ -15,7 +15,8 @@ import { type ResolvedSchedule, resolveSchedule, SCHEDULE_NAMES, type ScheduleOp
 import * as check from '../validate';
 import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, shellCommand, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, describeSplits, loadFromFlags } from './data-flags';
-import { checkpointFlag, CONFIGURATION_REFERENCE, configFlag, createModelFlag, deviceFlag, deviceHelp } from './model-flags';
+import { checkpointFlag, CONFIGURATION_REFERENCE, configFlag, createModelFlag, deviceFlag, deviceHelp, loadModelFlag, precisionFlag,
+  precisionHelp } from './model-flags';
 import { commandWords } from './invocation';
 import { plural } from './report';
 import { trainAndReport } from './training-run';
@@ -54,13 +55,13 @@ function scheduleFlags(values: FlagValues): ScheduleOptions | undefined {
 
 /** Where the checkpoint's configuration and the flags disagree, a usage error naming both. */
 function checkConfigFlags(file: string, checkpoint: Required<ModelConfig>, flags: ModelConfig,
-  values: FlagValues): void {
+  values: FlagValues, verb = 'resume from'): void {
   for (const [field, value] of Object.entries(flags) as [keyof ModelConfig, unknown][]) {
     if (JSON.stringify(value) === JSON.stringify(checkpoint[field])) continue;
     const byFlag = field === 'inputSize' && values['input-size'] !== undefined;
-    throw new UsageError(`cannot resume from '${file}': it was trained with ${byFlag ? '--input-size' : `--config ${field}`} ` +
+    throw new UsageError(`cannot ${verb} '${file}': it was trained with ${byFlag ? '--input-size' : `--config ${field}`} ` +
       `${JSON.stringify(checkpoint[field])}, not ${JSON.stringify(value)}; ` +
-      `leave ${byFlag ? '--input-size out' : `${field} out of --config`} to continue with the checkpoint's`);
+      `leave ${byFlag ? '--input-size out' : `${field} out of --config`} to go on with the checkpoint's`);
   }
 }
 
@@ -87,7 +88,7 @@ export const trainCommand: Command = {
   options: {
     ...dataOptions,
     out: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' }, save: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
-    resume: { type: 'string' }, device: { type: 'string' },
+    resume: { type: 'string' }, init: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' },
   },
   help: [
     ...dataHelp,
@@ -104,11 +105,15 @@ export const trainCommand: Command = {
     ['--augment none|online|offline', 'random flips/rotation/scale/shift/colour/blur per step, or the\npaper\'s fixed expansion of the training set (default none)'],
     'expand',
     ['--resume PATH', 'continue from a checkpoint file or folder, exactly as if never stopped: the\nmodel and every training setting come from the checkpoint (flags that agree\nwith it are accepted, others refused); --epochs may extend the run. What an\ninterrupted run left half written there is removed first'],
-    deviceHelp, 'seed', 'overlays',
+    ['--init MODEL', 'start from a trained model\'s weights (a model file, run folder or checkpoint)\nwith a fresh optimizer and this run\'s own lr and schedule: fine-tuning'],
+    deviceHelp, precisionHelp, 'seed', 'overlays',
   ],
   async run(values) {
     const out = stringFlag(values.out) ?? 'dmdlk-run';
     const device = deviceFlag(values.device);
+    if (values.init !== undefined && values.resume !== undefined) {
+      throw new UsageError('--init starts a new run from a model\'s weights, --resume continues one: give one of them');
+    }
     const overlays = numberFlag(values, 'train', 'overlays');
     const resuming = values.resume !== undefined;
     // Resumed, a setting left out comes from the checkpoint; otherwise from the table (the paper's recipe).
@@ -172,9 +177,14 @@ export const trainCommand: Command = {
       resumeFrom = `resuming from ${file} (epoch ${state.epoch + 1}, ${state.stepInEpoch} steps into it; ` +
         `batch size ${settings.batchSize}, lr ${settings.lr}, schedule ${showFlagValue('schedule', settings.schedule)}, loss ${settings.loss}, ` +
         `seed ${settings.seed}, augment ${showFlagValue('augment', settings.augment)})`;
+    } else if (values.init !== undefined) {
+      model = await loadModelFlag(values.init, device, '--init');
+      checkConfigFlags(String(values.init), model.config, configFlags, values, 'start from');
+      console.log(`starting from the weights of ${values.init}, with a fresh optimizer`);
     } else {
       model = await createModelFlag(configFlags, values, device, seed);
     }
+    precisionFlag(values.precision, model.device);
     const { total } = await model.summary();
     console.log(`DMDLK-Net: ${(total.parameters / 1e6).toFixed(2)} M parameters, input ${model.config.inputSize}², on ${model.device}`);
     if (resumeFrom) console.log(resumeFrom);

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
+import { readSafetensors } from '../../lib';
 import { TRAIN_IMAGES, TRAIN_MASKS, writeIsicFolder } from './isic-folder';
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
@@ -206,6 +207,31 @@ describe('dmdlk CLI', () => {
     expect(metrics.history[0].lr).toBeCloseTo(0.75e-4, 12);
     expect(metrics.history[1].lr).toBeCloseTo((1e-4 * (1 + Math.cos(Math.PI / 8))) / 2, 12);
     expect(fs.existsSync(path.join(run, 'best.safetensors'))).toBe(true);
+  }, 120000);
+
+  it('fine-tunes from a trained model with --init, refusing another configuration', async () => {
+    const from = path.join(out, 'model.safetensors');
+    const tuned = path.join(dir, 'tuned');
+    const common = ['--data', data, '--out', tuned, '--init', from, '--batch-size', '7', '--device', 'cpu', '--overlays', '0',
+      '--augment', 'offline', '--expand', '2'];
+    const r = await dmdlk('train', ...common, '--epochs', '1', '--lr', '1e-9', '--precision', 'bf16');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/starting from the weights of .*model\.safetensors, with a fresh optimizer/);
+    expect(r.stdout).toMatch(/--precision bf16: ignored on the CPU, which computes in float32/);
+    // At lr 1e-9 an epoch leaves every trained tensor as it came (Adam's steps are about lr); BatchNorm's statistics move.
+    const [before, after] = await Promise.all([readSafetensors(from), readSafetensors(path.join(tuned, 'model.safetensors'))]);
+    let compared = 0;
+    for (const [name, t] of before.tensors) {
+      if (/running_|num_batches/.test(name)) continue;
+      const a = (await t.data()) as Float32Array, b = (await after.tensors.get(name)!.data()) as Float32Array;
+      expect({ name, close: a.every((v, i) => Math.abs(v - b[i]) < 1e-6) }).toEqual({ name, close: true });
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(50);
+    expect(await dmdlk('train', ...common, '--input-size', '64')).toMatchObject({ code: 2,
+      stderr: expect.stringMatching(/cannot start from '.*model\.safetensors': it was trained with --input-size 32, not 64; leave --input-size out/) });
+    expect(await dmdlk('train', ...common, '--resume', path.join(out, 'checkpoints'))).toMatchObject({ code: 2,
+      stderr: expect.stringMatching(/--init starts a new run from a model's weights, --resume continues one: give one of them/) });
   }, 120000);
 
   it('evaluates with overlays at the images\' own size, and predicts masks for new images', async () => {
