@@ -22,6 +22,7 @@ export type { BestModelOptions, CheckpointOptions, EarlyStopOptions, EpochRecord
 export type { ScheduleName, ScheduleOptions } from './train/schedule';
 export type { LossName } from './validate';
 export type { EvaluateOptions, Prediction, PredictOptions } from './train/evaluate';
+export type { TestTimeAugmentation } from './train/flips';
 export type { Confusion, ImageScores, Metrics, Scores } from './train/metrics';
 export { overlayPng } from './viz/overlay';
 export { learningCurvesSvg } from './viz/curves';

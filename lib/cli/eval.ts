@@ -8,7 +8,7 @@ import type { DMDLKNet } from '../model';
 import { readSafetensors } from '../safetensors';
 import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, onErrorFlag } from './data-flags';
-import { checkpointFlag, deviceFlag, deviceHelp, loadModelFlag, precisionFlag, precisionHelp } from './model-flags';
+import { checkpointFlag, deviceFlag, deviceHelp, loadModelFlag, precisionFlag, precisionHelp, ttaFlag, ttaHelp } from './model-flags';
 import { printMetrics, writeJson, writeOverlays } from './report';
 
 type Split = 'auto' | 'train' | 'validation' | 'test';
@@ -48,7 +48,7 @@ export const evalCommand: Command = {
   usage: 'dmdlk eval --model CHECKPOINT --data DIR [--out DIR] [options]',
   options: {
     ...dataOptions, model: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' },
-    device: { type: 'string' }, precision: { type: 'string' }, overlays: { type: 'boolean' },
+    device: { type: 'string' }, precision: { type: 'string' }, tta: { type: 'string' }, overlays: { type: 'boolean' },
   },
   help: [
     ['--model CHECKPOINT', 'a checkpoint written by dmdlk train or DMDLKNet.save(), a run folder\n(its model.safetensors) or a checkpoint folder (its newest)'],
@@ -58,7 +58,7 @@ export const evalCommand: Command = {
     ['--out DIR', 'write metrics.json (and overlays/) there'],
     ['--overlays', 'overlay pictures (expert green, predicted magenta) at the images\' own size'],
     'batch-size',
-    deviceHelp, precisionHelp,
+    ttaHelp, deviceHelp, precisionHelp,
   ],
   async run(values) {
     const split = choiceFlag(values.split, 'split', ['auto', 'train', 'validation', 'test'] as const, 'auto');
@@ -67,13 +67,14 @@ export const evalCommand: Command = {
     if (values.overlays && !out) throw new UsageError('--overlays needs --out DIR');
     checkDataFlags(values);
     const device = deviceFlag(values.device);
+    const tta = ttaFlag(values.tta);
     precisionFlag(values.precision, device);
     if (typeof values.model !== 'string') throw new UsageError('--model CHECKPOINT is required');
     const file = checkpointFlag(values.model, '--model');
     const model = await loadModelFlag(file, device);
     const seed = givenNumber(values, 'seed') ?? await trainingSeed(file);
     const { data, label } = await chooseData(values, model, split, seed);
-    const metrics = await model.evaluate(data, { batchSize });
+    const metrics = await model.evaluate(data, { batchSize, tta });
     printMetrics(label, metrics);
     if (out) {
       writeJson(path.join(out, 'metrics.json'), { checkpoint: file, data: label, ...metrics });

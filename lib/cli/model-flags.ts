@@ -8,12 +8,19 @@ import { DMDLKNet, type ModelConfig } from '../model';
 import { packageRoot } from '../package-root';
 import { setFloat32MatmulPrecision } from '../precision';
 import { resolveCheckpoint } from '../train/checkpoints';
+import { type TestTimeAugmentation, TTA_NAMES } from '../train/flips';
 import { choiceFlag, type FlagValues, type HelpLine, UsageError } from './args';
 
 /** The configuration reference shipped with the package. */
 export const CONFIGURATION_REFERENCE = path.join(packageRoot, 'docs', 'configuration.md');
 
 export const deviceHelp: HelpLine = ['--device auto|cpu|cuda|cuda:N', 'where to compute (default auto: the first GPU when there is one)'];
+
+export const ttaHelp: HelpLine = ['--tta none|flips', 'test-time augmentation: the mean of the probabilities over the image\'s four flips\n(4× the work; default none)'];
+
+export function ttaFlag(value: FlagValues[string]): TestTimeAugmentation {
+  return choiceFlag(value, 'tta', TTA_NAMES, 'none');
+}
 
 export const precisionHelp: HelpLine = ['--precision fp32|tf32|bf16', 'the GPU\'s float32 matrix precision: fp32, tf32 (default) or bf16 tensor cores\n(PyTorch\'s highest, high, medium); the CPU always computes in float32'];
 

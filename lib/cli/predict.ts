@@ -9,7 +9,7 @@ import { DataError, DisposedError, DmdlkError } from '../errors';
 import type { Prediction } from '../train/evaluate';
 import { type Command, stringFlag, UsageError } from './args';
 import { onErrorFlag } from './data-flags';
-import { deviceFlag, deviceHelp, loadModelFlag, precisionFlag, precisionHelp } from './model-flags';
+import { deviceFlag, deviceHelp, loadModelFlag, precisionFlag, precisionHelp, ttaFlag, ttaHelp } from './model-flags';
 import { plural } from './report';
 
 const IMAGE = /\.(jpe?g|png|bmp|tiff?|webp)$/i;
@@ -35,7 +35,7 @@ export const predictCommand: Command = {
   allowPositionals: true,
   options: {
     model: { type: 'string' }, out: { type: 'string' }, probabilities: { type: 'boolean' }, 'no-overlay': { type: 'boolean' },
-    device: { type: 'string' }, precision: { type: 'string' }, 'on-error': { type: 'string' },
+    device: { type: 'string' }, precision: { type: 'string' }, tta: { type: 'string' }, 'on-error': { type: 'string' },
   },
   help: [
     ['--model CHECKPOINT', 'a checkpoint written by dmdlk train or DMDLKNet.save(), a run folder\n(its model.safetensors) or a checkpoint folder (its newest)'],
@@ -43,12 +43,13 @@ export const predictCommand: Command = {
     ['--probabilities', 'also write the lesion probability as a grey PNG'],
     ['--no-overlay', 'skip the overlay pictures'],
     ['--on-error fail|skip', 'an image that cannot be read: stop (default) or go on with the others'],
-    deviceHelp, precisionHelp,
+    ttaHelp, deviceHelp, precisionHelp,
   ],
   async run(values, positionals) {
     const onError = onErrorFlag(values['on-error']);
     const inputs = inputsOf(positionals);
     const device = deviceFlag(values.device);
+    const tta = ttaFlag(values.tta);
     precisionFlag(values.precision, device);
     const model = await loadModelFlag(values.model, device);
     const out = stringFlag(values.out) ?? 'predictions';
@@ -58,7 +59,7 @@ export const predictCommand: Command = {
       const name = path.parse(input).name;
       let p: Prediction;
       try {
-        p = await model.predict(input, { probabilities: Boolean(values.probabilities) });
+        p = await model.predict(input, { probabilities: Boolean(values.probabilities), tta });
       } catch (error) {
         if (!(error instanceof DmdlkError) || error instanceof DisposedError) throw error;
         // A file that cannot be decoded is a data error that --on-error skip would pass over; one that cannot be read stays an I/O error.
