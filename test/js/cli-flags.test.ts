@@ -2,28 +2,16 @@
 // against its range as the command line is parsed: a value just outside it
 // exits with code 2, naming the flag, before any data or model is read; and
 // --help shows the same range and default.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 
 import { DMDLKNet } from '../../lib';
 import { type NumericFlag, NUMERIC_FLAGS, rule } from '../../lib/cli/numeric-flags';
 import { TRAIN_MASKS, writeIsicFolder } from './isic-folder';
+import { dmdlk } from './run-cli';
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
-const run = promisify(execFile);
 
-async function dmdlk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 120000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** The nearest values outside the flag's range, as typed on the command line. */
 function justOutside(flag: NumericFlag): string[] {

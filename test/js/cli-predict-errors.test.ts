@@ -1,27 +1,15 @@
 // A file that cannot be read is an I/O error (ERR_IO) and one that is no
 // image a data error (ERR_DATA), from the API and the CLI alike.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
 import { DataError, DMDLKNet, IOError } from '../../lib';
+import { dmdlk } from './run-cli';
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
-const run = promisify(execFile);
 
-async function dmdlk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 120000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('predict of files that cannot be read or decoded', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmdlk-predict-errors-'));

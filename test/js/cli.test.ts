@@ -9,20 +9,11 @@ import sharp from 'sharp';
 
 import { readSafetensors } from '../../lib';
 import { TRAIN_IMAGES, TRAIN_MASKS, writeIsicFolder } from './isic-folder';
+import { cli, dmdlk } from './run-cli';
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
 const run = promisify(execFile);
 const tiny = JSON.stringify({ stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 });
 
-async function dmdlk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 600000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('dmdlk CLI', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmdlk-cli-'));
