@@ -72,7 +72,8 @@ export declare class NativeModel {
   /** images uint8 [B, S, S, C], masks uint8 [B, S, S]; prepared and augmented on the model's device. */
   trainBatch(
     images: NativeTensor, masks: NativeTensor, augmentJson: string | null, seed: number, lr: number, loss: 'ce' | 'ce+dice',
-  ): Promise<{ loss: number; step: number }>;
+    optimizer: 'adam' | 'adamw', weightDecay: number, clipGradNorm: number,
+  ): Promise<{ loss: number; step: number; gradNorm?: number }>;
   /** images uint8 [B, S, S, C] -> logits [B, classes, S, S] on the CPU. */
   predictBatch(images: NativeTensor): Promise<NativeTensor>;
   optimizerState(): Promise<{ step: number; tensors: [string, NativeTensor][] }>;

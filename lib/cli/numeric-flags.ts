@@ -53,6 +53,14 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
     commands: { train: { default: 0, help: 'epochs of linear warm-up of the learning rate (PyTorch\'s LinearLR from lr/W)' } },
   },
   {
+    name: 'weight-decay', type: 'number', min: 0, max: 1,
+    commands: { train: { default: '0 with adam, 0.01 with adamw (PyTorch\'s)', help: 'Adam\'s L2 term or AdamW\'s decay of the weights' } },
+  },
+  {
+    name: 'clip-grad-norm', type: 'number', min: 0, max: 1_000_000,
+    commands: { train: { default: 0, help: 'scale the gradients to this global norm at most (0: no clipping)' } },
+  },
+  {
     name: 'patience', type: 'integer', min: 0, max: 1_000_000,
     commands: { train: { default: 0, help: 'stop after this many epochs without a better validation Dice (0: never)' } },
   },

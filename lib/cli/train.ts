@@ -11,6 +11,7 @@ import { DMDLKNet, type ModelConfig } from '../model';
 import { readTrainingState, removeUnfinishedCheckpointFiles, resolveCheckpoint } from '../train/checkpoints';
 import type { FitOptions } from '../train/fit';
 import { resumedSettings, type SettingName, type TrainingSettings } from '../train/resume';
+import { DEFAULT_WEIGHT_DECAY, OPTIMIZER_NAMES } from '../train/optimizer';
 import { type ResolvedSchedule, resolveSchedule, SCHEDULE_NAMES, type ScheduleOptions } from '../train/schedule';
 import * as check from '../validate';
 import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, shellCommand, stringFlag, UsageError } from './args';
@@ -23,7 +24,8 @@ import { trainAndReport } from './training-run';
 
 /** Each setting's flag, as messages name it. */
 const FLAG: Record<SettingName, string> = {
-  batchSize: '--batch-size', lr: '--lr', schedule: '--schedule/--warmup', loss: '--loss', seed: '--seed', augment: '--augment',
+  batchSize: '--batch-size', lr: '--lr', schedule: '--schedule/--warmup', optimizer: '--optimizer', weightDecay: '--weight-decay',
+  clipGradNorm: '--clip-grad-norm', loss: '--loss', seed: '--seed', augment: '--augment',
 };
 
 /** A setting's value in the CLI's terms. */
@@ -87,7 +89,7 @@ export const trainCommand: Command = {
   usage: 'dmdlk train --data DIR [--out DIR] [options]',
   options: {
     ...dataOptions,
-    out: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' }, save: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
+    out: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' }, optimizer: { type: 'string' }, save: { type: 'string' }, config: { type: 'string' }, augment: { type: 'string' },
     resume: { type: 'string' }, init: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' },
   },
   help: [
@@ -96,6 +98,8 @@ export const trainCommand: Command = {
     'epochs', 'batch-size', 'lr',
     ['--schedule constant|cosine|poly|step', 'the learning rate per step: constant (the paper\'s, default), cosine to 0,\npoly (power 0.9) or step (×0.1 every third of the epochs), each after --warmup'],
     'warmup',
+    ['--optimizer adam|adamw', 'Adam (the paper\'s, default) or AdamW\'s decoupled weight decay (PyTorch\'s)'],
+    'weight-decay', 'clip-grad-norm',
     ['--loss ce|ce+dice', 'default ce'],
     'patience', 'min-delta',
     ['--save last|best', 'model.safetensors is the last epoch\'s model (default) or the best validation\nepoch\'s; best.safetensors is written either way where there is a validation set'],
@@ -124,6 +128,9 @@ export const trainCommand: Command = {
       ...(batchSize !== undefined ? { batchSize } : {}),
       ...(lr !== undefined ? { lr } : {}),
       ...(values.loss !== undefined ? { loss: choiceFlag(values.loss, 'loss', check.LOSS_NAMES, 'ce') } : {}),
+      ...(values.optimizer !== undefined ? { optimizer: choiceFlag(values.optimizer, 'optimizer', OPTIMIZER_NAMES, 'adam') } : {}),
+      ...(givenNumber(values, 'weight-decay') !== undefined ? { weightDecay: givenNumber(values, 'weight-decay') } : {}),
+      ...(givenNumber(values, 'clip-grad-norm') !== undefined ? { clipGradNorm: givenNumber(values, 'clip-grad-norm') } : {}),
       ...(seedFlag !== undefined ? { seed: seedFlag } : {}),
     };
     const augment = augmentFlags(values);
@@ -158,7 +165,9 @@ export const trainCommand: Command = {
       let settings: TrainingSettings;
       try {
         const given: Partial<TrainingSettings> = {
-          batchSize: options.batchSize, lr: options.lr, loss: options.loss, seed: options.seed,
+          batchSize: options.batchSize, lr: options.lr, loss: options.loss, seed: options.seed, optimizer: options.optimizer,
+          weightDecay: options.weightDecay ?? (options.optimizer ? DEFAULT_WEIGHT_DECAY[options.optimizer] : undefined),
+          clipGradNorm: options.clipGradNorm,
           ...(augment !== undefined ? { augment: resolveAugment(augment) } : {}),
           ...(schedule !== undefined ? { schedule: resolveSchedule(schedule, epochs ?? state.epochs ?? 200, '--schedule') } : {}),
         };
@@ -175,7 +184,8 @@ export const trainCommand: Command = {
       checkConfigFlags(file, model.config, configFlags, values);
       options.resume = values.resume;
       resumeFrom = `resuming from ${file} (epoch ${state.epoch + 1}, ${state.stepInEpoch} steps into it; ` +
-        `batch size ${settings.batchSize}, lr ${settings.lr}, schedule ${showFlagValue('schedule', settings.schedule)}, loss ${settings.loss}, ` +
+        `batch size ${settings.batchSize}, lr ${settings.lr}, schedule ${showFlagValue('schedule', settings.schedule)}, ` +
+        `optimizer ${settings.optimizer} (weight decay ${settings.weightDecay}, clip ${settings.clipGradNorm || 'none'}), loss ${settings.loss}, ` +
         `seed ${settings.seed}, augment ${showFlagValue('augment', settings.augment)})`;
     } else if (values.init !== undefined) {
       model = await loadModelFlag(values.init, device, '--init');

@@ -12,6 +12,7 @@ import type { NativeModel, NativeTensor } from '../../binding';
 import { binding } from '../binding';
 import type { LossName } from '../validate';
 import type { ResolvedSchedule } from './schedule';
+import type { OptimizerName } from './optimizer';
 import { CheckpointError, IOError, native } from '../errors';
 
 /** Where training stands, stored in the checkpoint's metadata. */
@@ -30,6 +31,10 @@ export interface TrainingState {
   lr: number;
   /** The learning rate's schedule (absent in checkpoints written before schedules: constant). */
   schedule?: ResolvedSchedule;
+  /** Absent in checkpoints written before these options: Adam, no weight decay, no clipping. */
+  optimizer?: OptimizerName;
+  weightDecay?: number;
+  clipGradNorm?: number;
   loss: LossName;
   augment: string | null;
   expand: number;

@@ -13,6 +13,7 @@ import { expandDataset, permutation, SegmentationDataset } from '../data/dataset
 import { readTrainingState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoints';
 import { resumedSettings, type SettingName, type TrainingSettings } from './resume';
 import { evaluateNative } from './evaluate';
+import { DEFAULT_WEIGHT_DECAY, nonNegative, type OptimizerName, optimizerName } from './optimizer';
 import { resolveSchedule, type ScheduleName, type ScheduleOptions, scheduledRate } from './schedule';
 import type { Scores } from './metrics';
 
@@ -28,6 +29,8 @@ export interface FitProgress {
   loss: number;
   /** The learning rate this step ran at (the schedule's). */
   lr: number;
+  /** With clipGradNorm: the global norm of this step's gradients, before clipping. */
+  gradNorm?: number;
   imagesPerSecond: number;
   /** Seconds left for the whole run at this run's pace. */
   etaSeconds: number;
@@ -92,6 +95,12 @@ export interface FitOptions {
   lr?: number | undefined;
   /** How the rate changes per step: 'constant' (the paper's, default), 'cosine', 'poly' or 'step', with an optional warm-up. */
   schedule?: ScheduleName | ScheduleOptions | undefined;
+  /** 'adam' (the paper's, default) or 'adamw' (decoupled weight decay), with PyTorch's semantics. */
+  optimizer?: OptimizerName | undefined;
+  /** Adam's L2 term or AdamW's decay; default PyTorch's: 0 for Adam, 0.01 for AdamW. */
+  weightDecay?: number | undefined;
+  /** Scale the gradients so that their global norm is at most this (clip_grad_norm_); default none. */
+  clipGradNorm?: number | undefined;
   /** 'ce' (softmax cross-entropy, the paper's, default) or 'ce+dice'. */
   loss?: LossName | undefined;
   /** Augmentation: true for the defaults; `expand` makes it the paper's offline mode. */
@@ -117,7 +126,7 @@ export interface FitOptions {
   seed?: number | undefined;
 }
 
-const fitKeys = ['epochs', 'batchSize', 'lr', 'schedule', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',
+const fitKeys = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'weightDecay', 'clipGradNorm', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',
   'best', 'earlyStop', 'resume', 'seed'] as const;
 
 function validationMetric(value: unknown, name: string): ValidationMetric {
@@ -171,10 +180,14 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
     throw new InvalidArgumentError(`cannot resume from '${resumed.file}' with options.epochs ${epochs}: it has trained ${resumed.state.epoch} epochs already`);
   }
   if (o.schedule !== undefined) given.schedule = resolveSchedule(o.schedule, epochs, 'options.schedule');
-  const { batchSize, lr, schedule, loss, seed, augment } = resumed
+  if (o.optimizer !== undefined) given.optimizer = optimizerName(o.optimizer, 'options.optimizer');
+  if (o.weightDecay !== undefined) given.weightDecay = nonNegative(o.weightDecay, 'options.weightDecay', 1);
+  else if (given.optimizer !== undefined) given.weightDecay = DEFAULT_WEIGHT_DECAY[given.optimizer];
+  if (o.clipGradNorm !== undefined) given.clipGradNorm = nonNegative(o.clipGradNorm, 'options.clipGradNorm', 1e6);
+  const { batchSize, lr, schedule, optimizer, weightDecay, clipGradNorm, loss, seed, augment } = resumed
     ? resumedSettings(resumed.file, resumed.state, given, (setting) => `options.${setting}`, showSetting)
-    : { batchSize: 4, lr: 1e-4, schedule: resolveSchedule('constant', epochs, 'options.schedule'), loss: 'ce' as const, seed: 0,
-      augment: null, ...given };
+    : { batchSize: 4, lr: 1e-4, schedule: resolveSchedule('constant', epochs, 'options.schedule'), optimizer: 'adam' as const, weightDecay: 0,
+      clipGradNorm: 0, loss: 'ce' as const, seed: 0, augment: null, ...given };
   const validation = o.validation as SegmentationDataset | undefined;
   if (validation !== undefined && !(validation instanceof SegmentationDataset && validation.inputSize === inputSize)) {
     throw new InvalidArgumentError(`options.validation must be a SegmentationDataset at the model's inputSize ${inputSize}`);
@@ -233,7 +246,8 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   // Saves where training stands: `atEpoch` and `atStep` are the next step to run.
   const save = async (atEpoch: number, atStep: number, epochLossSum: number): Promise<void> => {
     if (!checkpoint) return;
-    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, epochs, seed, batchSize, lr, schedule, loss,
+    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, epochs, seed, batchSize, lr, schedule,
+      optimizer, weightDecay, clipGradNorm, loss,
       augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
     lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
   };
@@ -271,11 +285,11 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
       }
       const indices = order.slice(stepInEpoch * batchSize, (stepInEpoch + 1) * batchSize);
       const { images, masks } = train.batch(indices);
-      let result: { loss: number; step: number };
+      let result: { loss: number; step: number; gradNorm?: number };
       stepLr = scheduledRate(schedule, lr, globalStep, steps, epochs);
       try {
         result = await native(() => model.trainBatch(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), online,
-          stepSeed(seed, epoch, stepInEpoch), stepLr, loss));
+          stepSeed(seed, epoch, stepInEpoch), stepLr, loss, optimizer, weightDecay, clipGradNorm));
       } catch (error) {
         if (error instanceof NonFiniteError) {
           const kept = lastCheckpoint ?? (checkpoint ? 'none was written yet' : 'no checkpoint folder was given');
@@ -293,6 +307,7 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
       const elapsed = (Date.now() - started) / 1000;
       const remaining = (epochs - epoch - 1) * steps + (steps - stepInEpoch - 1);
       onProgress?.({ epoch: epoch + 1, epochs, step: stepInEpoch + 1, steps, globalStep, loss: result.loss, lr: stepLr,
+        ...(result.gradNorm !== undefined ? { gradNorm: result.gradNorm } : {}),
         imagesPerSecond: imagesDone / Math.max(1e-9, (Date.now() - epochStart) / 1000),
         etaSeconds: (elapsed / stepsThisRun) * remaining });
     }

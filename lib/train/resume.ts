@@ -1,6 +1,6 @@
 // What a resumed run takes from its checkpoint: every setting that shapes
-// the training trajectory (batch size, learning rate and its schedule, loss,
-// seed, augmentation) comes from the checkpoint unless given, and a setting given
+// the training trajectory (batch size, learning rate and its schedule, the
+// optimizer, weight decay and clipping, loss, seed, augmentation) comes from the checkpoint unless given, and a setting given
 // with another value is refused, naming both. The same rule serves fit()'s
 // options and the CLI's flags; only the names differ.
 import { InvalidArgumentError } from '../errors';
@@ -8,6 +8,7 @@ import type { ResolvedAugment } from '../data/augment';
 import type { TrainingState } from './checkpoints';
 import type { LossName } from '../validate';
 import type { ResolvedSchedule } from './schedule';
+import type { OptimizerName } from './optimizer';
 
 /** The settings a checkpoint pins, resolved. */
 export interface TrainingSettings {
@@ -17,6 +18,10 @@ export interface TrainingSettings {
   seed: number;
   augment: ResolvedAugment | null;
   schedule: ResolvedSchedule;
+  optimizer: OptimizerName;
+  weightDecay: number;
+  /** 0: gradients not clipped. */
+  clipGradNorm: number;
 }
 
 export type SettingName = keyof TrainingSettings;
@@ -27,6 +32,8 @@ export function settingsOf(state: TrainingState): TrainingSettings {
     augment: state.augment === null ? null : { json: state.augment, expand: state.expand },
     // Checkpoints from before schedules trained at a constant rate.
     schedule: state.schedule ?? { name: 'constant', warmupEpochs: 0, stepEvery: 1 },
+    // And with Adam, no weight decay, no clipping.
+    optimizer: state.optimizer ?? 'adam', weightDecay: state.weightDecay ?? 0, clipGradNorm: state.clipGradNorm ?? 0,
   };
 }
 

@@ -1,7 +1,9 @@
 // Every op case of test/op_cases.json that names the 'torch' check, forward
 // and backward, against PyTorch's values (test/reference/gen_op_fixtures.py
 // wrote them to test/fixtures/op_cases.safetensors), in float32 on the CPU;
-// and the Adam update against torch.optim.Adam (gen_adam.py).
+// and the Adam and AdamW updates, with clipping, against torch.optim (gen_adam.py).
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "fixtures.h"
@@ -85,21 +87,40 @@ TEST(every_case_matches_pytorch) {
   }
 }
 
-// Three steps of Adam, with and without weight decay, against torch.optim.Adam.
-TEST(adam_matches_pytorch) {
+// Three steps of Adam and AdamW over two tensors, with and without weight
+// decay, and with their gradients' global norm clipped as the trainer does
+// (the coefficient of clip_grad_norm_ as grad_scale), against torch.optim.Adam,
+// torch.optim.AdamW and torch.nn.utils.clip_grad_norm_.
+TEST(adam_and_adamw_match_pytorch) {
   auto cases = load_fixtures("adam.safetensors");
-  CHECK(cases.size() == 2);
+  CHECK(cases.size() == 5);
+  int decoupled = 0, clipped = 0;
   for (const auto& [name, c] : cases) {
     AdamOptions o;
     o.lr = std::stod(c.field("lr").text);
     o.weight_decay = std::stod(c.field("weight_decay").text);
-    Tensor p = c.at("p0").clone(), m = Tensor::zeros(p.shape(), p.dtype()), v = Tensor::zeros(p.shape(), p.dtype());
+    o.decoupled_weight_decay = c.field("decoupled").boolean;
+    double clip = std::stod(c.field("clip").text);
+    decoupled += o.decoupled_weight_decay, clipped += clip > 0;
+    Tensor p = c.at("p0").clone(), q = c.at("q0").clone();
+    Tensor pm = Tensor::zeros(p.shape(), p.dtype()), pv = pm.clone(), qm = Tensor::zeros(q.shape(), q.dtype()),
+           qv = qm.clone();
     for (int s = 1; s <= 3; ++s) {
       o.step = s;
-      adam_step(p, c.at(concat("g", s)), m, v, o);
-      expect_close(concat(name, ": parameters after step ", s), p, c.at(concat("p", s)));
+      const Tensor &g = c.at(concat("g", s)), &h = c.at(concat("h", s));
+      if (clip > 0) {
+        double sum = 0;
+        for (const Tensor* t : {&g, &h})
+          for (float x : t->to_vector<float>()) sum += double(x) * x;
+        o.grad_scale = std::min(1.0, clip / (std::sqrt(sum) + 1e-6));
+      }
+      adam_step(p, g, pm, pv, o);
+      adam_step(q, h, qm, qv, o);
+      expect_close(concat(name, ": first tensor after step ", s), p, c.at(concat("p", s)));
+      expect_close(concat(name, ": second tensor after step ", s), q, c.at(concat("q", s)));
     }
   }
+  CHECK(decoupled == 3 && clipped == 1);
 }
 
 TEST(losses_reject_bad_targets) {

@@ -85,7 +85,9 @@ describe('the CLI\'s numeric flags', () => {
       code: 2, stderr: expect.stringMatching(/^dmdlk train: --config: config\.widths must be an array of 4 integers, got \[1,2\]\n/) });
   });
 
-  it('check the schedule flags before anything is read', async () => {
+  it('check the schedule and optimizer flags before anything is read', async () => {
+    expect(await dmdlk(...commandLines.train, '--optimizer', 'sgd')).toMatchObject({
+      code: 2, stderr: expect.stringMatching(/^dmdlk train: --optimizer must be one of adam, adamw, got 'sgd'\n/) });
     expect(await dmdlk(...commandLines.train, '--schedule', 'linear')).toMatchObject({
       code: 2, stderr: expect.stringMatching(/^dmdlk train: --schedule must be one of constant, cosine, poly, step, got 'linear'\n/) });
     expect(await dmdlk(...commandLines.train, '--schedule', 'cosine', '--warmup', '5', '--epochs', '5')).toMatchObject({

@@ -132,7 +132,7 @@ describe('dmdlk CLI', () => {
     const more = await dmdlk(...command, '--epochs', '2', '--resume', path.join(out, 'checkpoints'));
     expect(more.stderr).toBe('');
     expect(more.code).toBe(0);
-    expect(more.stdout).toMatch(/resuming from .*step-00000007\.safetensors \(epoch 2, 0 steps into it; batch size 2, lr 0\.0001, schedule constant --warmup 0, loss ce, seed 0, augment offline --expand 2\)/);
+    expect(more.stdout).toMatch(/resuming from .*step-00000007\.safetensors \(epoch 2, 0 steps into it; batch size 2, lr 0\.0001, schedule constant --warmup 0, optimizer adam \(weight decay 0, clip none\), loss ce, seed 0, augment offline --expand 2\)/);
     expect(more.stdout).toMatch(/epoch {3}2 /);
     expect(more.stdout).not.toMatch(/epoch {3}1 /);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')).history).toHaveLength(2);

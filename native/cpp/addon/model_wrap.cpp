@@ -164,8 +164,9 @@ Napi::Value ModelWrap::train_step(const Napi::CallbackInfo& info) {
   });
 }
 
-// trainBatch(imagesU8 [B,S,S,C], masksU8 [B,S,S], augmentJson | null, seed, lr, loss 'ce' | 'ce+dice'):
-// the batch is prepared and augmented on the model's device, then one Adam step.
+// trainBatch(imagesU8 [B,S,S,C], masksU8 [B,S,S], augmentJson | null, seed, lr, loss 'ce' | 'ce+dice',
+// optimizer 'adam' | 'adamw', weightDecay, clipGradNorm (0: none)): the batch is prepared and augmented on
+// the model's device, then one Adam or AdamW step. The TypeScript layer checks every value's range.
 Napi::Value ModelWrap::train_batch(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Tensor images = TensorWrap::unwrap(info[0], "images"), masks = TensorWrap::unwrap(info[1], "masks");
@@ -174,21 +175,35 @@ Napi::Value ModelWrap::train_batch(const Napi::CallbackInfo& info) {
     uint64_t seed = uint64_t(to_integer(info[3], "seed", 0, int64_t(1) << 52));
     double lr = to_number(info[4], "lr");
     LossKind loss = loss_kind(to_string(info[5], "loss"));
+    std::string optimizer = to_string(info[6], "optimizer");
+    DMDLK_CHECK(optimizer == "adam" || optimizer == "adamw", ErrorCode::InvalidArg,
+                "optimizer must be 'adam' or 'adamw', got '", optimizer, "'");
+    double weight_decay = to_number(info[7], "weightDecay"), clip = to_number(info[8], "clipGradNorm");
     std::shared_ptr<Model> model = model_;
     auto trainer = trainer_;
-    return run(info.Env(), [model, trainer, images, masks, augment, a, seed, lr, loss]() -> Executor::Finish {
-      DMDLK_CHECK(images.rank() == 4, ErrorCode::Shape, "images must be uint8 [B, S, S, C], got ",
-                  shape_str(images.shape()));
-      std::vector<ImageAugment> draws =
-          augment ? draw_augments(a, images.dim(0), images.dim(1), images.dim(2), seed) : std::vector<ImageAugment>{};
-      PreparedBatch batch = prepare_batch(images, masks, model->device(), draws);
-      AdamTrainer& t = trainer_of(*trainer, *model);
-      t.set_learning_rate(lr);
-      t.set_loss(loss);
-      double value = t.step(batch.images, batch.masks);
-      int64_t step = t.steps();
-      return [value, step](Napi::Env env) -> Napi::Value { return step_result(env, value, step); };
-    });
+    return run(info.Env(),
+               [model, trainer, images, masks, augment, a, seed, lr, loss, optimizer, weight_decay,
+                clip]() -> Executor::Finish {
+                 DMDLK_CHECK(images.rank() == 4, ErrorCode::Shape, "images must be uint8 [B, S, S, C], got ",
+                             shape_str(images.shape()));
+                 std::vector<ImageAugment> draws =
+                     augment ? draw_augments(a, images.dim(0), images.dim(1), images.dim(2), seed)
+                             : std::vector<ImageAugment>{};
+                 PreparedBatch batch = prepare_batch(images, masks, model->device(), draws);
+                 AdamTrainer& t = trainer_of(*trainer, *model);
+                 t.set_learning_rate(lr);
+                 t.set_loss(loss);
+                 t.set_weight_decay(weight_decay, optimizer == "adamw");
+                 t.set_clip_grad_norm(clip);
+                 double value = t.step(batch.images, batch.masks);
+                 int64_t step = t.steps();
+                 double norm = clip > 0 ? t.last_grad_norm() : -1;
+                 return [value, step, norm](Napi::Env env) -> Napi::Value {
+                   Napi::Object out = step_result(env, value, step);
+                   if (norm >= 0) out.Set("gradNorm", norm);
+                   return out;
+                 };
+               });
   });
 }
 

@@ -1,11 +1,30 @@
 #include "nn/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
 #include "nn/parameters.h"
+#include "ops/binary.h"
+#include "ops/matmul.h"
 
 namespace dmdlk {
+
+namespace {
+
+// Σ g² over every gradient, summed on their device (each as a 1 × n by n × 1
+// product, which splits n deterministically), read back once.
+double sum_of_squares(const NamedTensors& gradients) {
+  Tensor total;
+  for (const auto& [name, g] : gradients) {
+    Tensor square = matmul(g.reshape({1, g.numel()}), g.reshape({g.numel(), 1}));
+    total = total.defined() ? add(total, square) : square;
+  }
+  Tensor host = total.to(Device::cpu());
+  return host.dtype() == DType::F64 ? host.to_vector<double>()[0] : double(host.to_vector<float>()[0]);
+}
+
+}  // namespace
 
 AdamTrainer::AdamTrainer(Model& model, AdamOptions options, LossKind loss)
     : model_(model), options_(options), loss_(loss) {
@@ -56,6 +75,10 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
                                              "; the weights were left as they were before this step"));
   }
   AdamOptions o = options_;
+  if (clip_grad_norm_ > 0) {
+    last_grad_norm_ = std::sqrt(sum_of_squares(out.gradients));
+    o.grad_scale = std::min(1.0, clip_grad_norm_ / (last_grad_norm_ + 1e-6));  // clip_grad_norm_'s coefficient
+  }
   o.step = ++step_;
   for (size_t s = 0; s < slots_.size(); ++s) {
     Tensor parameter = model_.state()[slots_[s].state_index].second;  // shares the model's storage: updated in place

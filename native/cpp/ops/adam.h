@@ -1,7 +1,9 @@
-// One Adam step (PyTorch's torch.optim.Adam, no amsgrad) over flat buffers of
-// parameters, gradients and moments, updated in place: a fused element-wise
-// kernel, one launch for the whole model.
-//   m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²   (g += weight_decay · p first)
+// One Adam or AdamW step (PyTorch's torch.optim.Adam / AdamW, no amsgrad)
+// over flat buffers of parameters, gradients and moments, updated in place: a
+// fused element-wise kernel, one launch per parameter tensor.
+//   g ← grad_scale · g   (the clip of the gradients' global norm)
+//   Adam: g += weight_decay · p;   AdamW: p ← (1 − lr · weight_decay) p
+//   m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²
 //   p ← p − lr / (1 − β1^t) · m / (√v / √(1 − β2^t) + eps)
 #pragma once
 #include <math.h>
@@ -13,7 +15,9 @@ namespace dmdlk {
 
 struct AdamOptions {
   double lr = 1e-4, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
-  int64_t step = 1;  // the step being taken, from 1
+  bool decoupled_weight_decay = false;  // AdamW's decay of the weights instead of Adam's L2 term
+  double grad_scale = 1;                // multiplies every gradient first
+  int64_t step = 1;                     // the step being taken, from 1
 };
 
 // params, m and v are updated in place; all four tensors share shape, dtype and device.
@@ -29,7 +33,9 @@ DMDLK_HD double sqrt_of(double x) { return sqrt(x); }
 
 template <typename T>
 DMDLK_HD void adam_update(T& p, T g, T& m, T& v, double lr_corrected, double sqrt_bc2, const AdamOptions& o) {
-  g += T(o.weight_decay) * p;
+  g *= T(o.grad_scale);
+  if (o.decoupled_weight_decay) p *= T(1 - o.lr * o.weight_decay);
+  else g += T(o.weight_decay) * p;
   m = T(o.beta1) * m + T(1 - o.beta1) * g;
   v = T(o.beta2) * v + T(1 - o.beta2) * g * g;
   p -= T(lr_corrected) * m / (sqrt_of(v) / T(sqrt_bc2) + T(o.eps));

@@ -1,0 +1,26 @@
+// The optimizer's options as fit takes them: Adam (the paper's) or AdamW
+// (decoupled weight decay), each with PyTorch's defaults, and clipping of the
+// gradients' global norm (torch.nn.utils.clip_grad_norm_) before the update.
+import { InvalidArgumentError } from '../errors';
+import * as check from '../validate';
+
+export const OPTIMIZER_NAMES = ['adam', 'adamw'] as const;
+export type OptimizerName = typeof OPTIMIZER_NAMES[number];
+
+/** PyTorch's default weight decay of each: Adam 0, AdamW 0.01. */
+export const DEFAULT_WEIGHT_DECAY: Record<OptimizerName, number> = { adam: 0, adamw: 0.01 };
+
+export function optimizerName(value: unknown, name: string): OptimizerName {
+  if (!OPTIMIZER_NAMES.includes(value as OptimizerName)) {
+    throw new InvalidArgumentError(`${name} must be 'adam' or 'adamw', got ${check.describe(value)}`);
+  }
+  return value as OptimizerName;
+}
+
+/** A non-negative number below `max`: a weight decay or a clipping norm. */
+export function nonNegative(value: unknown, name: string, max: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= max)) {
+    throw new InvalidArgumentError(`${name} must be a number in [0, ${max}], got ${check.describe(value)}`);
+  }
+  return value;
+}
