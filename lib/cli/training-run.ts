@@ -10,6 +10,7 @@ import { DMDLKNet } from '../model';
 import type { FitOptions, History } from '../train/fit';
 import type { Metrics } from '../train/metrics';
 import { printMetrics, TrainingProgress, writeCurves, writeJson, writeOverlays } from './report';
+import { TrainingLog } from './training-log';
 
 export interface RunResult {
   history: History;
@@ -17,10 +18,16 @@ export interface RunResult {
   files: string[];
 }
 
-/** What a run keeps: `keep` checkpoints, and as model.safetensors the last epoch's model or the best validation epoch's. */
+/**
+ * What a run keeps: `keep` checkpoints, as model.safetensors the last epoch's
+ * model or the best validation epoch's, and its logs in `logdir` (default: the
+ * run's folder), continued from `resumedAt` when resuming.
+ */
 export interface RunFiles {
   keep: number;
   save: 'best' | 'last';
+  logdir?: string;
+  resumedAt?: { step: number; epoch: number } | null;
 }
 
 export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: string,
@@ -28,6 +35,7 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   overlays: number, resumeCommand?: string, keep: RunFiles = { keep: 3, save: 'last' }): Promise<RunResult> {
   fs.mkdirSync(out, { recursive: true });
   const progress = new TrainingProgress();
+  const log = new TrainingLog(keep.logdir ?? out, keep.resumedAt ?? null);
   const controller = new AbortController();
   const interrupt = (): void => {
     if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: leave now
@@ -40,7 +48,14 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
     history = await model.fit(splits.train, {
       ...options, ...(splits.validation ? { validation: splits.validation, best: { file: path.join(out, 'best.safetensors') } } : {}),
       checkpoint: { dir: path.join(out, 'checkpoints'), every: 1, keep: keep.keep }, signal: controller.signal,
-      onProgress: (p) => progress.step(p), onEpoch: (r) => progress.epoch(r),
+      onProgress: (p) => {
+        progress.step(p);
+        log.step(p);
+      },
+      onEpoch: (r) => {
+        progress.epoch(r);
+        log.epoch(r);
+      },
     });
   } catch (error) {
     progress.stop();
@@ -58,7 +73,7 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   const modelPath = path.join(out, 'model.safetensors');
   // dmdlk eval splits the data with the same seed by default.
   await kept.save(modelPath, { dataSeed: String(options.seed ?? 0) });
-  files.push(modelPath, ...(history.best ? [history.best.file] : []), ...(await writeCurves(out, history.epochs)));
+  files.push(modelPath, ...(history.best ? [history.best.file] : []), log.steps, log.epochs, ...(await writeCurves(out, history.epochs)));
   let test: Metrics | undefined;
   if (splits.test) {
     test = await kept.evaluate(splits.test);

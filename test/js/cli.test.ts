@@ -136,6 +136,12 @@ describe('dmdlk CLI', () => {
     expect(more.stdout).toMatch(/epoch {3}2 /);
     expect(more.stdout).not.toMatch(/epoch {3}1 /);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')).history).toHaveLength(2);
+    // The logs read as one run: a line per step 1 to 14 (7 per epoch), a row per epoch.
+    const steps = fs.readFileSync(path.join(out, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+    expect(steps[13]).toMatchObject({ epoch: 2, lr: 1e-4, loss: expect.any(Number), imagesPerSecond: expect.any(Number) });
+    expect(fs.readFileSync(path.join(out, 'epochs.csv'), 'utf8')).toMatch(
+      /^epoch,loss,lr,images_per_second,seconds,validation_dice,validation_iou\n1,[\d.e-]+,0\.0001,[\d.]+,[\d.]+,[\d.]+,[\d.]+\n2,[^\n]+\n$/);
 
     // Only what differs is refused, naming the checkpoint's value and the new one.
     const resume = ['--data', data, '--out', out, '--resume', path.join(out, 'checkpoints'), '--device', 'cpu'];
@@ -198,6 +204,9 @@ describe('dmdlk CLI', () => {
     expect(metrics.history[0].lr).toBeCloseTo(0.75e-4, 12);
     expect(metrics.history[1].lr).toBeCloseTo((1e-4 * (1 + Math.cos(Math.PI / 8))) / 2, 12);
     expect(fs.existsSync(path.join(run, 'best.safetensors'))).toBe(true);
+    const steps = fs.readFileSync(path.join(run, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(steps.map((s) => [s.step, s.epoch])).toEqual([[1, 1], [2, 1], [3, 2], [4, 2]]);
+    expect(steps[1].lr).toBeCloseTo(0.75e-4, 12);
   }, 120000);
 
   it('fine-tunes from a trained model with --init, refusing another configuration', async () => {
