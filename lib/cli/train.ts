@@ -11,7 +11,7 @@ import { DMDLKNet, type ModelConfig } from '../model';
 import { readTrainingState, removeUnfinishedCheckpointFiles, resolveCheckpoint } from '../train/checkpoints';
 import type { FitOptions } from '../train/fit';
 import { resumedSettings, type SettingName, type TrainingSettings } from '../train/resume';
-import { DEFAULT_WEIGHT_DECAY, OPTIMIZER_NAMES } from '../train/optimizer';
+import { givenWeightDecay, OPTIMIZER_NAMES } from '../train/optimizer';
 import { type ResolvedSchedule, resolveSchedule, SCHEDULE_NAMES, type ScheduleOptions } from '../train/schedule';
 import * as check from '../validate';
 import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, shellCommand, stringFlag, UsageError } from './args';
@@ -130,8 +130,8 @@ export const trainCommand: Command = {
       ...(lr !== undefined ? { lr } : {}),
       ...(values.loss !== undefined ? { loss: choiceFlag(values.loss, 'loss', check.LOSS_NAMES, 'ce') } : {}),
       ...(values.optimizer !== undefined ? { optimizer: choiceFlag(values.optimizer, 'optimizer', OPTIMIZER_NAMES, 'adam') } : {}),
-      ...(givenNumber(values, 'weight-decay') !== undefined ? { weightDecay: givenNumber(values, 'weight-decay') } : {}),
-      ...(givenNumber(values, 'clip-grad-norm') !== undefined ? { clipGradNorm: givenNumber(values, 'clip-grad-norm') } : {}),
+      ...(values['weight-decay'] !== undefined ? { weightDecay: givenNumber(values, 'weight-decay') } : {}),
+      ...(values['clip-grad-norm'] !== undefined ? { clipGradNorm: givenNumber(values, 'clip-grad-norm') } : {}),
       ...(seedFlag !== undefined ? { seed: seedFlag } : {}),
     };
     const augment = augmentFlags(values);
@@ -168,7 +168,7 @@ export const trainCommand: Command = {
       try {
         const given: Partial<TrainingSettings> = {
           batchSize: options.batchSize, lr: options.lr, loss: options.loss, seed: options.seed, optimizer: options.optimizer,
-          weightDecay: options.weightDecay ?? (options.optimizer ? DEFAULT_WEIGHT_DECAY[options.optimizer] : undefined),
+          weightDecay: givenWeightDecay(options.weightDecay, options.optimizer),
           clipGradNorm: options.clipGradNorm,
           ...(augment !== undefined ? { augment: resolveAugment(augment) } : {}),
           ...(schedule !== undefined ? { schedule: resolveSchedule(schedule, epochs ?? state.epochs ?? 200, '--schedule') } : {}),

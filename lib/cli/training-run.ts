@@ -32,10 +32,10 @@ export interface RunFiles {
 
 export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: string,
   options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint' | 'best'>,
-  overlays: number, resumeCommand?: string, keep: RunFiles = { keep: 3, save: 'last' }): Promise<RunResult> {
+  overlays: number, resumeCommand?: string, run: RunFiles = { keep: 3, save: 'last' }): Promise<RunResult> {
   fs.mkdirSync(out, { recursive: true });
   const progress = new TrainingProgress();
-  const log = new TrainingLog(keep.logdir ?? out, keep.resumedAt ?? null);
+  const log = new TrainingLog(run.logdir ?? out, run.resumedAt ?? null);
   const controller = new AbortController();
   const interrupt = (): void => {
     if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: leave now
@@ -47,7 +47,7 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   try {
     history = await model.fit(splits.train, {
       ...options, ...(splits.validation ? { validation: splits.validation, best: { file: path.join(out, 'best.safetensors') } } : {}),
-      checkpoint: { dir: path.join(out, 'checkpoints'), every: 1, keep: keep.keep }, signal: controller.signal,
+      checkpoint: { dir: path.join(out, 'checkpoints'), every: 1, keep: run.keep }, signal: controller.signal,
       onProgress: (p) => {
         progress.step(p);
         log.step(p);
@@ -68,7 +68,7 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   if (history.best) console.log(`best validation ${history.best.epoch === history.epochs.length ? 'at the last epoch' : `at epoch ${history.best.epoch}`}: ` +
     `Dice ${(100 * history.best.value).toFixed(2)} (${history.best.file})`);
   // The model the run keeps, which the test set then scores: the best validation epoch's when asked for and known.
-  const kept = keep.save === 'best' && history.best ? await DMDLKNet.load(history.best.file, { device: model.device }) : model;
+  const kept = run.save === 'best' && history.best ? await DMDLKNet.load(history.best.file, { device: model.device }) : model;
   const files: string[] = [];
   const modelPath = path.join(out, 'model.safetensors');
   // dmdlk eval splits the data with the same seed by default.
@@ -84,7 +84,7 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   if (kept !== model) kept.dispose();
   const metricsPath = path.join(out, 'metrics.json');
   writeJson(metricsPath, {
-    config: model.config, device: model.device, options, saved: keep.save, history: history.epochs,
+    config: model.config, device: model.device, options, saved: run.save, history: history.epochs,
     ...(history.best ? { best: history.best } : {}), ...(history.stoppedEarly ? { stoppedEarly: history.stoppedEarly } : {}),
     sizes: Object.fromEntries(Object.entries(splits).filter(([, d]) => d).map(([k, d]) => [k, d?.length])),
     ...(test ? { test: { pooled: test.pooled, perImage: test.perImage, thresholdedJaccard: test.thresholdedJaccard, confusion: test.confusion,

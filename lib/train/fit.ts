@@ -13,7 +13,7 @@ import { expandDataset, permutation, SegmentationDataset } from '../data/dataset
 import { readTrainingState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoints';
 import { resumedSettings, type SettingName, type TrainingSettings } from './resume';
 import { evaluateNative } from './evaluate';
-import { DEFAULT_WEIGHT_DECAY, nonNegative, type OptimizerName, optimizerName } from './optimizer';
+import { givenWeightDecay, nonNegative, type OptimizerName, optimizerName } from './optimizer';
 import { resolveSchedule, type ScheduleName, type ScheduleOptions, scheduledRate } from './schedule';
 import type { Scores } from './metrics';
 
@@ -117,9 +117,10 @@ export interface FitOptions {
   earlyStop?: EarlyStopOptions | undefined;
   /**
    * A checkpoint file or folder (its newest) to continue from, exactly as if
-   * never stopped. batchSize, lr, loss, seed and augment default to the
-   * checkpoint's, and epochs to the run's original count; any of them given
-   * with another value is refused, naming both values.
+   * never stopped. batchSize, lr, schedule, optimizer, weightDecay,
+   * clipGradNorm, loss, seed and augment default to the checkpoint's, and
+   * epochs to the run's original count; any of them given with another value
+   * is refused, naming both values.
    */
   resume?: string | undefined;
   /** Seeds the data order and the augmentation (default 0). */
@@ -181,8 +182,9 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   }
   if (o.schedule !== undefined) given.schedule = resolveSchedule(o.schedule, epochs, 'options.schedule');
   if (o.optimizer !== undefined) given.optimizer = optimizerName(o.optimizer, 'options.optimizer');
-  if (o.weightDecay !== undefined) given.weightDecay = nonNegative(o.weightDecay, 'options.weightDecay', 1);
-  else if (given.optimizer !== undefined) given.weightDecay = DEFAULT_WEIGHT_DECAY[given.optimizer];
+  const weightDecayGiven = givenWeightDecay(
+    o.weightDecay === undefined ? undefined : nonNegative(o.weightDecay, 'options.weightDecay', 1), given.optimizer);
+  if (weightDecayGiven !== undefined) given.weightDecay = weightDecayGiven;
   if (o.clipGradNorm !== undefined) given.clipGradNorm = nonNegative(o.clipGradNorm, 'options.clipGradNorm', 1e6);
   const { batchSize, lr, schedule, optimizer, weightDecay, clipGradNorm, loss, seed, augment } = resumed
     ? resumedSettings(resumed.file, resumed.state, given, (setting) => `options.${setting}`, showSetting)

@@ -10,6 +10,15 @@ export type OptimizerName = typeof OPTIMIZER_NAMES[number];
 /** PyTorch's default weight decay of each: Adam 0, AdamW 0.01. */
 export const DEFAULT_WEIGHT_DECAY: Record<OptimizerName, number> = { adam: 0, adamw: 0.01 };
 
+/**
+ * The weight decay a run was given: its own where given, else the default of
+ * the optimizer it named (undefined where it named neither: the checkpoint's
+ * when resuming, Adam's 0 otherwise). fit and the CLI ask here alike.
+ */
+export function givenWeightDecay(weightDecay: number | undefined, optimizer: OptimizerName | undefined): number | undefined {
+  return weightDecay ?? (optimizer === undefined ? undefined : DEFAULT_WEIGHT_DECAY[optimizer]);
+}
+
 export function optimizerName(value: unknown, name: string): OptimizerName {
   if (!OPTIMIZER_NAMES.includes(value as OptimizerName)) {
     throw new InvalidArgumentError(`${name} must be 'adam' or 'adamw', got ${check.describe(value)}`);
