@@ -12,11 +12,13 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-// The operands' index decomposition is 32-bit (gemm_operands.h).
+// The operands' index decomposition is 32-bit, and so are offsets within
+// one image or the weight (gemm_operands.h).
 void check_index_range(const ConvDims& d) {
   const int64_t limit = int64_t(1) << 31;
   DMDLK_CHECK(d.images * d.out_plane() < limit && d.images * d.in_plane() < limit && d.in_group * d.taps() < limit &&
-                  d.out_group * d.taps() < limit,
+                  d.out_group * d.taps() < limit && d.in_channels() * d.in_plane() < limit &&
+                  d.out_channels() * d.out_plane() < limit && d.out_channels() * d.in_group * d.taps() < limit,
               ErrorCode::InvalidArg, "conv2d: a batch of ", d.images, " images of ", d.in_plane(),
               " pixels is beyond the CUDA kernels' 32-bit indexing");
 }

@@ -21,6 +21,7 @@
 
 #include "core/host_device.h"
 #include "core/matmul_precision.h"
+#include "cuda/gemm_staging.h"
 #include "cuda/launch_plan.h"
 #include "ops/gemm.h"
 
@@ -62,8 +63,14 @@ struct GemmTiling {
 struct TileShape {
   int64_t bm, bn, bk, threads;
 };
-constexpr TileShape kSimtLarge{128, 128, 8, 256}, kSimtSmall{64, 64, 16, 256}, kSimtTiny{32, 32, 16, 128};
-constexpr TileShape kWmmaLarge{128, 128, 16, 256}, kWmmaSmall{64, 64, 16, 128}, kWmmaTiny{32, 32, 16, 128};
+template <class Tile>
+constexpr TileShape shape_of() {
+  return {Tile::kBm, Tile::kBn, Tile::kBk, Tile::kThreads};
+}
+constexpr TileShape kSimtLarge = shape_of<SimtLargeTile>(), kSimtSmall = shape_of<SimtSmallTile>(),
+                    kSimtTiny = shape_of<SimtTinyTile>();
+constexpr TileShape kWmmaLarge = shape_of<WmmaLargeTile>(), kWmmaSmall = shape_of<WmmaSmallTile>(),
+                    kWmmaTiny = shape_of<WmmaTinyTile>();
 
 // Blocks that fill an H200 twice over (test_launch_plans' rule), and the
 // deepest K one thread may sum alone.
@@ -154,22 +161,24 @@ inline const char* unit_suffix(cuda::MathUnit unit) {
 inline int64_t gemm_registers(const GemmTiling& t, int64_t element_bytes) {
   bool f64 = element_bytes == 8;
   switch (t.kernel) {
-    case GemmKernel::SimtLarge: return f64 ? 252 : 168;
-    case GemmKernel::SimtSmall: return f64 ? 128 : 120;
-    case GemmKernel::SimtTiny: return f64 ? 128 : 127;
-    case GemmKernel::WmmaLarge: return 232;
-    case GemmKernel::WmmaSmall: return 236;
-    case GemmKernel::WmmaTiny: return 128;
+    case GemmKernel::SimtLarge: return f64 ? 254 : 194;
+    case GemmKernel::SimtSmall: return 128;
+    case GemmKernel::SimtTiny: return 128;
+    case GemmKernel::WmmaLarge: return 255;
+    case GemmKernel::WmmaSmall: return 232;
+    case GemmKernel::WmmaTiny: return 126;
   }
   return 255;
 }
 
-// Shared memory of a block, as tiled_gemm.cuh declares it.
+// Shared memory of a block, as tiled_gemm.cuh declares it: the staged
+// slices, the WMMA kernel's scratch tiles, and two depth tables per operand
+// (gemm_staging.h; at most 16 bytes an entry).
 inline int64_t gemm_shared_bytes(const GemmTiling& t, int64_t element_bytes) {
-  bool wmma = is_wmma(t.kernel);
-  if (!wmma) return t.bk * (t.bm + 4) * element_bytes + t.bk * (t.bn + 4) * element_bytes;
+  const int64_t depth_tables = 2 * 2 * t.bk * 16;
+  if (!is_wmma(t.kernel)) return t.bk * (t.bm + 4) * element_bytes + t.bk * (t.bn + 4) * element_bytes + depth_tables;
   int64_t stored = t.unit == cuda::MathUnit::Bf16 ? 2 : 4, pad = 16 / stored;
-  return t.bm * (t.bk + pad) * stored + t.bk * (t.bn + pad) * stored + (t.threads / 32) * 16 * 20 * 4;
+  return t.bm * (t.bk + pad) * stored + t.bk * (t.bn + pad) * stored + (t.threads / 32) * 16 * 20 * 4 + depth_tables;
 }
 
 // The tiled kernel's launch. `bytes`: what the product reads and writes

@@ -1,12 +1,13 @@
-// The operands and epilogues of the tiled GEMM (tiled_gemm.cuh) as functors
-// the kernel calls per element: A(b, row, k), B(b, k, col) and
-// out(b, split, row, col, value), b the batch item. One kernel so serves dense
-// products, convolutions that gather their columns straight from the image
-// (no column buffer: forward, input and weight gradients over the whole
-// batch at once) and attention. Host and device alike: test_gemm_operands
-// checks each gather against the layout it stands for on the CPU (im2col),
-// and every store against its tensor's bounds. Callers guarantee
-// row < m, k < K and col < n; gathers return 0 outside the image.
+// The operands and epilogues of the tiled GEMM (tiled_gemm.cuh): operands
+// A (m × k) and B (k × n) as a line part and a depth part per element (see
+// `element` below), epilogues as out(b, split, row, col, value), b the batch
+// item. One kernel so serves dense products, convolutions that gather their
+// columns straight from the image (no column buffer: forward, input and
+// weight gradients over the whole batch at once) and attention. Host and
+// device alike: test_gemm_operands checks each gather against the layout it
+// stands for on the CPU (im2col), and every store against its tensor's
+// bounds. Callers guarantee row < m, k < K and col < n; gathers return 0
+// outside the image.
 #pragma once
 #include <cstdint>
 
@@ -23,13 +24,6 @@ DMDLK_HD void split_index(int64_t a, int64_t b, int64_t& quotient, int64_t& rema
   quotient = q, remainder = int64_t(uint32_t(a) - q * uint32_t(b));
 }
 
-// Element e of a bm×bk slice of A (or bk×bn of B), walked along k or along
-// the rows (columns), whichever the operand stores contiguously.
-DMDLK_HD void slice_element(int e, int rows, int depth, bool along_k, int& row, int& p) {
-  if (along_k) row = e / depth, p = e % depth;
-  else p = e / rows, row = e % rows;
-}
-
 // Where batch item b starts: items come in runs of `inner_count` (e.g. the
 // heads of one window) `inner_stride` apart, runs `outer_stride` apart.
 struct BatchOffset {
@@ -40,29 +34,59 @@ struct BatchOffset {
   static BatchOffset strided(int64_t stride) { return {1, stride, 0}; }
 };
 
+// Every operand splits the address of its element (line, k) — line a row of
+// A or a column of B — into a part of the line and a part of k:
+//   Line line(batch, line)   decomposed once per thread (its lines are fixed
+//                            for the whole K loop), the batch item's offset in it;
+//   Depth depth(k)           decomposed once per k per block, into a table in
+//                            shared memory that the block's threads read;
+//   Value load(Line, Depth)  the element, from the two parts by additions and
+//                            bounds checks only (0 in a convolution's padding).
+// along_k(): whether neighbouring k are neighbouring in memory (which way the
+// loading threads walk, for coalescing). So the K loop holds no division.
+template <class Operand>
+DMDLK_HD typename Operand::Value element(const Operand& op, int64_t batch, int64_t line, int64_t k) {
+  return op.load(op.line(batch, line), op.depth(k));
+}
+
 // Element (r, c) of a row-major matrix, or of its transpose when `trans`.
-// kAlongK: whether neighbouring k are neighbouring in memory (which way the
-// kernel's loading threads should walk, for coalescing).
 template <typename T>
 struct DenseMatrix {
+  using Value = T;
+  using Line = int64_t;   // offset of the line (batch item included)
+  using Depth = int64_t;  // offset of k along it
   const T* data;
   int64_t ld;
   bool trans;
   BatchOffset batch;
-  DMDLK_HD T at(int64_t b, int64_t r, int64_t c) const {
-    const T* p = data + batch(b);
-    return trans ? p[c * ld + r] : p[r * ld + c];
-  }
+  DMDLK_HD T load(Line line, Depth depth) const { return data[line + depth]; }
 };
 template <typename T>
 struct DenseA : DenseMatrix<T> {  // A: m × k
-  DMDLK_HD T operator()(int64_t b, int64_t row, int64_t k) const { return this->at(b, row, k); }
+  DMDLK_HD int64_t line(int64_t b, int64_t row) const { return this->batch(b) + (this->trans ? row : row * this->ld); }
+  DMDLK_HD int64_t depth(int64_t k) const { return this->trans ? k * this->ld : k; }
   DMDLK_HD bool along_k() const { return !this->trans; }
 };
 template <typename T>
 struct DenseB : DenseMatrix<T> {  // B: k × n
-  DMDLK_HD T operator()(int64_t b, int64_t k, int64_t col) const { return this->at(b, k, col); }
+  DMDLK_HD int64_t line(int64_t b, int64_t col) const { return this->batch(b) + (this->trans ? col * this->ld : col); }
+  DMDLK_HD int64_t depth(int64_t k) const { return this->trans ? k : k * this->ld; }
   DMDLK_HD bool along_k() const { return this->trans; }
+};
+
+// A filter tap (c, i, j) of a convolution: where it reads relative to its
+// window's corner (channel c's plane, i·dilation rows down, j·dilation
+// across), within one image (32 bits: conv2d.cu checks that an image's
+// channels fit). No default member values: tables of them live in __shared__.
+struct ConvTap {
+  int offset;
+  int dy, dx;
+};
+// An output pixel's window: its image's planes and the window's corner,
+// which may lie in the padding (y, x < 0), as one offset and as a position.
+struct ConvWindow {
+  int64_t at;
+  int y, x;
 };
 
 // A convolution over the whole batch, group b = g: its Cin/G input channels
@@ -75,48 +99,83 @@ struct ConvDims {
   DMDLK_HD int64_t in_plane() const { return geo.height * geo.width; }
   DMDLK_HD int64_t in_channels() const { return groups * in_group; }
   DMDLK_HD int64_t out_channels() const { return groups * out_group; }
-  // Column k of the filter (c, i, j) and column n of the output (image, oy, ox): the
-  // input value under that tap, 0 in the padding.
-  template <typename T>
-  DMDLK_HD T column(const T* x, int64_t g, int64_t k, int64_t n) const {
-    int64_t c, tap, i, j, image, q, oy, ox;
-    split_index(k, taps(), c, tap), split_index(tap, geo.kernel_w, i, j);
+  // Row k = (c, i, j) of the columns: the tap, channel c of the group.
+  DMDLK_HD ConvTap tap(int64_t k) const {
+    int64_t c, t, i, j;
+    split_index(k, taps(), c, t), split_index(t, geo.kernel_w, i, j);
+    int dy = int(i * geo.dilation_h), dx = int(j * geo.dilation_w);
+    return {int(c * in_plane() + dy * geo.width + dx), dy, dx};
+  }
+  // Column n = (image, oy, ox) of the columns: the window, group 0's first channel.
+  DMDLK_HD ConvWindow window(int64_t n) const {
+    int64_t image, q, oy, ox;
     split_index(n, out_plane(), image, q), split_index(q, geo.out_w, oy, ox);
-    int64_t iy = oy * geo.stride_h - geo.pad_h + i * geo.dilation_h;
-    int64_t ix = ox * geo.stride_w - geo.pad_w + j * geo.dilation_w;
-    if (iy < 0 || iy >= geo.height || ix < 0 || ix >= geo.width) return T(0);
-    return x[(image * in_channels() + g * in_group + c) * in_plane() + iy * geo.width + ix];
+    int y = int(oy * geo.stride_h - geo.pad_h), x = int(ox * geo.stride_w - geo.pad_w);
+    return {image * in_channels() * in_plane() + y * geo.width + x, y, x};
+  }
+  DMDLK_HD int group_offset(int64_t g) const { return int(g * in_group * in_plane()); }
+  // The input under `tap` of `window`, 0 in the padding (one unsigned compare per axis).
+  template <typename T>
+  DMDLK_HD T read(const T* x, const ConvWindow& window, const ConvTap& tap) const {
+    int iy = window.y + tap.dy, ix = window.x + tap.dx;
+    bool inside = uint32_t(iy) < uint32_t(geo.height) && uint32_t(ix) < uint32_t(geo.width);
+    return inside ? x[window.at + tap.offset] : T(0);
   }
 };
 
-// Forward, B (K = Cin/G·kh·kw rows, N = images·Ho·Wo columns): the columns of x.
+// Forward, B (K = Cin/G·kh·kw rows, N = images·Ho·Wo columns): the columns
+// of x. A thread's column is a window; the k's are taps.
 template <typename T>
 struct ConvColumns {
+  using Value = T;
+  using Line = ConvWindow;
+  using Depth = ConvTap;
   const T* x;
   ConvDims d;
-  DMDLK_HD T operator()(int64_t g, int64_t k, int64_t n) const { return d.column(x, g, k, n); }
+  DMDLK_HD ConvWindow line(int64_t g, int64_t n) const {
+    ConvWindow w = d.window(n);
+    w.at += d.group_offset(g);
+    return w;
+  }
+  DMDLK_HD ConvTap depth(int64_t k) const { return d.tap(k); }
+  DMDLK_HD T load(const ConvWindow& w, const ConvTap& t) const { return d.read(x, w, t); }
   DMDLK_HD bool along_k() const { return false; }
+};
+
+// Weight gradient, B (K = images·Ho·Wo rows, N = Cin/G·kh·kw): the columns,
+// transposed. A thread's columns are taps; the k's are windows.
+template <typename T>
+struct ConvColumnsT {
+  using Value = T;
+  using Line = ConvTap;
+  using Depth = ConvWindow;
+  const T* x;
+  ConvDims d;
+  DMDLK_HD ConvTap line(int64_t g, int64_t col) const {
+    ConvTap t = d.tap(col);
+    t.offset += d.group_offset(g);
+    return t;
+  }
+  DMDLK_HD ConvWindow depth(int64_t k) const { return d.window(k); }
+  DMDLK_HD T load(const ConvTap& t, const ConvWindow& w) const { return d.read(x, w, t); }
+  DMDLK_HD bool along_k() const { return true; }
 };
 
 // Weight gradient, A (M = Cout/G rows, K = images·Ho·Wo): dy, image by image.
 template <typename T>
 struct OutputRows {
+  using Value = T;
+  using Line = int;       // the channel's plane in image 0
+  using Depth = int64_t;  // (image, pixel)
   const T* dy;
   ConvDims d;
-  DMDLK_HD T operator()(int64_t g, int64_t row, int64_t k) const {
+  DMDLK_HD int line(int64_t g, int64_t row) const { return int((g * d.out_group + row) * d.out_plane()); }
+  DMDLK_HD int64_t depth(int64_t k) const {
     int64_t image, q;
     split_index(k, d.out_plane(), image, q);
-    return dy[(image * d.out_channels() + g * d.out_group + row) * d.out_plane() + q];
+    return image * d.out_channels() * d.out_plane() + q;
   }
-  DMDLK_HD bool along_k() const { return true; }
-};
-
-// Weight gradient, B (K = images·Ho·Wo rows, N = Cin/G·kh·kw): the columns, transposed.
-template <typename T>
-struct ConvColumnsT {
-  const T* x;
-  ConvDims d;
-  DMDLK_HD T operator()(int64_t g, int64_t k, int64_t col) const { return d.column(x, g, col, k); }
+  DMDLK_HD T load(int line, int64_t depth) const { return dy[line + depth]; }
   DMDLK_HD bool along_k() const { return true; }
 };
 
@@ -124,35 +183,54 @@ struct ConvColumnsT {
 // per group: element (c, (co, i, j)) is w[g·Cout/G + co][c][i][j].
 template <typename T>
 struct WeightT {
+  using Value = T;
+  using Line = int;   // input channel c of group g, output channel 0
+  using Depth = int;  // (co, tap)
   const T* w;
   ConvDims d;
-  DMDLK_HD T operator()(int64_t g, int64_t row, int64_t k) const {
+  DMDLK_HD int line(int64_t g, int64_t row) const { return int((g * d.out_group * d.in_group + row) * d.taps()); }
+  DMDLK_HD int depth(int64_t k) const {
     int64_t co, tap;
     split_index(k, d.taps(), co, tap);
-    return w[((g * d.out_group + co) * d.in_group + row) * d.taps() + tap];
+    return int(co * d.in_group * d.taps() + tap);
   }
+  DMDLK_HD T load(int line, int depth) const { return w[line + depth]; }
   DMDLK_HD bool along_k() const { return true; }
 };
 
 // Input gradient, B (K = Cout/G·kh·kw rows, N = images·H·W columns): the dy
 // that tap (co, i, j) of input pixel (image, y, x) met, 0 where the tap fell
-// between strides or outside the output.
+// between strides or outside the output. A thread's column is a pixel (Line:
+// dy's planes of its image and group, y + pad, x + pad); the k's are taps
+// (Depth: output channel co's plane, i·dilation, j·dilation).
 template <typename T>
 struct OutputTaps {
+  using Value = T;
+  using Line = ConvWindow;
+  using Depth = ConvTap;
   const T* dy;
   ConvDims d;
-  DMDLK_HD T operator()(int64_t g, int64_t k, int64_t n) const {
+  DMDLK_HD ConvWindow line(int64_t g, int64_t n) const {
+    int64_t image, p, y, x;
+    split_index(n, d.in_plane(), image, p), split_index(p, d.geo.width, y, x);
+    return {(image * d.out_channels() + g * d.out_group) * d.out_plane(), int(y + d.geo.pad_h), int(x + d.geo.pad_w)};
+  }
+  DMDLK_HD ConvTap depth(int64_t k) const {
+    int64_t co, tap, i, j;
+    split_index(k, d.taps(), co, tap), split_index(tap, d.geo.kernel_w, i, j);
+    return {int(co * d.out_plane()), int(i * d.geo.dilation_h), int(j * d.geo.dilation_w)};
+  }
+  DMDLK_HD T load(const ConvWindow& pixel, const ConvTap& tap) const {
     const ConvGeometry& geo = d.geo;
-    int64_t co, tap, i, j, image, p, y, x;
-    split_index(k, d.taps(), co, tap), split_index(tap, geo.kernel_w, i, j);
-    split_index(n, d.in_plane(), image, p), split_index(p, geo.width, y, x);
-    int64_t ty = y + geo.pad_h - i * geo.dilation_h, tx = x + geo.pad_w - j * geo.dilation_w;
+    int ty = pixel.y - tap.dy, tx = pixel.x - tap.dx;
     if (ty < 0 || tx < 0) return T(0);
-    int64_t oy, ry, ox, rx;
-    split_index(ty, geo.stride_h, oy, ry), split_index(tx, geo.stride_w, ox, rx);
-    if (ry != 0 || rx != 0) return T(0);
-    if (oy >= geo.out_h || ox >= geo.out_w) return T(0);
-    return dy[(image * d.out_channels() + g * d.out_group + co) * d.out_plane() + oy * geo.out_w + ox];
+    int oy = ty, ox = tx;
+    if (geo.stride_h != 1 || geo.stride_w != 1) {  // a division only where the convolution strides
+      oy = ty / int(geo.stride_h), ox = tx / int(geo.stride_w);
+      if (oy * int(geo.stride_h) != ty || ox * int(geo.stride_w) != tx) return T(0);
+    }
+    if (oy >= int(geo.out_h) || ox >= int(geo.out_w)) return T(0);
+    return dy[pixel.at + tap.offset + oy * geo.out_w + ox];
   }
   DMDLK_HD bool along_k() const { return false; }
 };

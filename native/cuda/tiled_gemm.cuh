@@ -1,9 +1,9 @@
 // The tiled GEMM kernels (nvcc only; their plans are in gemm.cuh) and the
 // host function that launches one product with them.
 //
-// Both kernels walk their K slice in bk-deep steps: the next step's elements
-// of A and B are fetched into registers (through the operand functors, so a
-// gather costs its index math once per element) while the current step,
+// Both kernels walk their K slice in bk-deep steps (k_loop): the next step's
+// depth tables are filled and its elements of A and B fetched into registers
+// (gemm_staging.h: no index division in the loop) while the current step,
 // staged in shared memory, is multiplied. The SIMT kernel gives each thread
 // an 8×8 (or 4×4) patch of C in registers, rows and columns strided across
 // the tile so that a warp's shared-memory reads are broadcasts or
@@ -20,22 +20,17 @@
 #include "core/tensor.h"
 #include "cuda/gemm.cuh"
 #include "cuda/gemm_operands.h"
+#include "cuda/gemm_staging.h"
 #include "cuda_check.cuh"
 
 namespace dmdlk::cuda_ops {
 
 namespace tiled {
 
-// MinBlocks: blocks an SM must hold at once (__launch_bounds__), which caps
-// the registers a thread may take (65536 / (MinBlocks · Threads)): as many
-// as ptxas reaches without spilling (sm_90, CUDA 13.0; gemm.cuh's
-// gemm_registers lists what each then takes).
-template <int BM, int BN, int BK, int Threads, int MinBlocks>
-struct Tile {
-  static constexpr int kBm = BM, kBn = BN, kBk = BK, kThreads = Threads, kMinBlocks = MinBlocks;
-  static constexpr int kALoads = BM * BK / Threads, kBLoads = BK * BN / Threads;
-  static_assert(BM * BK % Threads == 0 && BK * BN % Threads == 0, "loads must divide among the threads");
-};
+// The tiles (gemm_staging.h): each one's MinBlocks caps the registers a
+// thread may take (65536 / (MinBlocks · Threads)) at as many as ptxas reaches
+// without spilling (sm_90, CUDA 13.0; gemm.cuh's gemm_registers lists what
+// each then takes).
 
 // This block's batch item and split, and the K range the split sums.
 struct SplitRange {
@@ -47,6 +42,70 @@ struct SplitRange {
   }
 };
 
+// One thread's staging of both operands (gemm_staging.h), its registers for
+// the slice in flight, and the block's depth tables (double-buffered: the
+// next slice's are written while the current slice's may still be read).
+template <class Shape, class A, class B>
+struct SliceFetcher {
+  static constexpr int BK = Shape::kBk;
+  using StagerA = OperandStager<A, Shape::kBm, BK, Shape::kThreads>;
+  using StagerB = OperandStager<B, Shape::kBn, BK, Shape::kThreads>;
+  struct Tables {
+    typename A::Depth a[2][BK];
+    typename B::Depth b[2][BK];
+  };
+  const A& a;
+  const B& b;
+  Tables& tables;
+  const int64_t k_end;
+  const StagerA sa;
+  const StagerB sb;
+  typename A::Value ra[StagerA::kLoads];
+  typename B::Value rb[StagerB::kLoads];
+
+  __device__ SliceFetcher(const A& a, const B& b, Tables& tables, const SplitRange& range, const GemmDims& d,
+                          int64_t row0, int64_t col0)
+      : a(a),
+        b(b),
+        tables(tables),
+        k_end(range.end),
+        sa(a, threadIdx.x, range.batch, row0, d.m),
+        sb(b, threadIdx.x, range.batch, col0, d.n) {}
+  // Threads 0..BK-1 decompose A's k's, the next BK threads B's.
+  __device__ void tabulate(int64_t k0, int buffer) {
+    int t = threadIdx.x;
+    if (t < BK) tabulate_depth(a, tables.a[buffer], t, k0, k_end);
+    else if (t < 2 * BK) tabulate_depth(b, tables.b[buffer], t - BK, k0, k_end);
+  }
+  __device__ void fetch(int64_t k0, int buffer) {
+#pragma unroll
+    for (int l = 0; l < StagerA::kLoads; ++l) ra[l] = sa.load(a, l, tables.a[buffer], k0, k_end);
+#pragma unroll
+    for (int l = 0; l < StagerB::kLoads; ++l) rb[l] = sb.load(b, l, tables.b[buffer], k0, k_end);
+  }
+};
+
+// The K loop both kernels share: stash() moves the fetched slice into shared
+// memory, multiply() consumes it while the next slice is fetched.
+template <int BK, class Fetcher, class Stash, class Multiply>
+__device__ void k_loop(Fetcher& f, const SplitRange& range, Stash stash, Multiply multiply) {
+  if (range.begin >= range.end) return;
+  int buffer = 0;
+  f.tabulate(range.begin, buffer);
+  __syncthreads();
+  f.fetch(range.begin, buffer);
+  for (int64_t k0 = range.begin; k0 < range.end; k0 += BK) {
+    stash();
+    const bool more = k0 + BK < range.end;
+    buffer ^= 1;
+    if (more) f.tabulate(k0 + BK, buffer);
+    __syncthreads();
+    if (more) f.fetch(k0 + BK, buffer);  // in flight while this slice is multiplied
+    multiply();
+    __syncthreads();
+  }
+}
+
 // ---- CUDA cores ---------------------------------------------------------------------
 
 template <class Shape, int TM, int TN, typename T, class A, class B, class Out>
@@ -56,47 +115,20 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
   static_assert(kRowThreads * kColThreads == Shape::kThreads, "one patch per thread");
   __shared__ T as[BK][BM + 4];
   __shared__ T bs[BK][BN + 4];
+  using Fetcher = SliceFetcher<Shape, A, B>;
+  __shared__ typename Fetcher::Tables tables;
   const SplitRange range(d);
   const int64_t row0 = int64_t(blockIdx.y) * BM, col0 = int64_t(blockIdx.x) * BN;
-  const bool a_along_k = a.along_k(), b_along_k = b.along_k();
-  T ra[Shape::kALoads], rb[Shape::kBLoads];
-  auto fetch = [&](int64_t k0) {
-#pragma unroll
-    for (int l = 0; l < Shape::kALoads; ++l) {
-      int i, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
-      int64_t row = row0 + i, k = k0 + p;
-      ra[l] = row < d.m && k < range.end ? a(range.batch, row, k) : T(0);
-    }
-#pragma unroll
-    for (int l = 0; l < Shape::kBLoads; ++l) {
-      int j, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
-      int64_t col = col0 + j, k = k0 + p;
-      rb[l] = col < d.n && k < range.end ? b(range.batch, k, col) : T(0);
-    }
-  };
-  auto stash = [&]() {
-#pragma unroll
-    for (int l = 0; l < Shape::kALoads; ++l) {
-      int i, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
-      as[p][i] = ra[l];
-    }
-#pragma unroll
-    for (int l = 0; l < Shape::kBLoads; ++l) {
-      int j, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
-      bs[p][j] = rb[l];
-    }
-  };
+  Fetcher f(a, b, tables, range, d, row0, col0);
   const int ty = threadIdx.x / kColThreads, tx = threadIdx.x % kColThreads;
   T acc[TM][TN] = {};
-  if (range.begin < range.end) fetch(range.begin);
-  for (int64_t k0 = range.begin; k0 < range.end; k0 += BK) {
-    stash();
-    __syncthreads();
-    if (k0 + BK < range.end) fetch(k0 + BK);  // in flight while this slice is multiplied
+  auto stash = [&]() {
+#pragma unroll
+    for (int l = 0; l < Fetcher::StagerA::kLoads; ++l) as[f.sa.slots.depth(l)][f.sa.slots.line(l)] = f.ra[l];
+#pragma unroll
+    for (int l = 0; l < Fetcher::StagerB::kLoads; ++l) bs[f.sb.slots.depth(l)][f.sb.slots.line(l)] = f.rb[l];
+  };
+  auto multiply = [&]() {
 #pragma unroll
     for (int p = 0; p < BK; ++p) {
       T ar[TM], br[TN];
@@ -109,8 +141,8 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] += ar[i] * br[j];
     }
-    __syncthreads();
-  }
+  };
+  k_loop<BK>(f, range, stash, multiply);
 #pragma unroll
   for (int i = 0; i < TM; ++i) {
     int64_t row = row0 + ty + i * kRowThreads;
@@ -163,41 +195,20 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) wmma_kerne
   __shared__ __align__(128) Stored bs[BK][kLdB];  // k × n
   __shared__ __align__(128) float scratch[kWarps][16][kLdS];
 
+  using Fetcher = SliceFetcher<Shape, A, B>;
+  __shared__ typename Fetcher::Tables tables;
   const SplitRange range(d);
   const int64_t row0 = int64_t(blockIdx.y) * BM, col0 = int64_t(blockIdx.x) * BN;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int warp_row = warp / kWarpsN * WM, warp_col = warp % kWarpsN * WN;
-  const bool a_along_k = a.along_k(), b_along_k = b.along_k();
-  float ra[Shape::kALoads], rb[Shape::kBLoads];
-  auto fetch = [&](int64_t k0) {
-#pragma unroll
-    for (int l = 0; l < Shape::kALoads; ++l) {
-      int i, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
-      int64_t row = row0 + i, k = k0 + p;
-      ra[l] = row < d.m && k < range.end ? a(range.batch, row, k) : 0.0f;
-    }
-#pragma unroll
-    for (int l = 0; l < Shape::kBLoads; ++l) {
-      int j, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
-      int64_t col = col0 + j, k = k0 + p;
-      rb[l] = col < d.n && k < range.end ? b(range.batch, k, col) : 0.0f;
-    }
-  };
+  Fetcher f(a, b, tables, range, d, row0, col0);
   auto stash = [&]() {
 #pragma unroll
-    for (int l = 0; l < Shape::kALoads; ++l) {
-      int i, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BM, BK, a_along_k, i, p);
-      as[i][p] = Traits::round(ra[l]);
-    }
+    for (int l = 0; l < Fetcher::StagerA::kLoads; ++l)
+      as[f.sa.slots.line(l)][f.sa.slots.depth(l)] = Traits::round(f.ra[l]);
 #pragma unroll
-    for (int l = 0; l < Shape::kBLoads; ++l) {
-      int j, p;
-      slice_element(threadIdx.x + l * Shape::kThreads, BN, BK, b_along_k, j, p);
-      bs[p][j] = Traits::round(rb[l]);
-    }
+    for (int l = 0; l < Fetcher::StagerB::kLoads; ++l)
+      bs[f.sb.slots.depth(l)][f.sb.slots.line(l)] = Traits::round(f.rb[l]);
   };
 
   wmma::fragment<wmma::accumulator, 16, 16, Traits::kStep, float> acc[kFragsM][kFragsN];
@@ -205,12 +216,7 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) wmma_kerne
   for (int i = 0; i < kFragsM; ++i)
 #pragma unroll
     for (int j = 0; j < kFragsN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
-
-  if (range.begin < range.end) fetch(range.begin);
-  for (int64_t k0 = range.begin; k0 < range.end; k0 += BK) {
-    stash();
-    __syncthreads();
-    if (k0 + BK < range.end) fetch(k0 + BK);
+  auto multiply = [&]() {
 #pragma unroll
     for (int kk = 0; kk < BK; kk += Traits::kStep) {
       wmma::fragment<wmma::matrix_a, 16, 16, Traits::kStep, typename Traits::Precision, wmma::row_major> fa[kFragsM];
@@ -224,8 +230,8 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) wmma_kerne
 #pragma unroll
         for (int j = 0; j < kFragsN; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
     }
-    __syncthreads();
-  }
+  };
+  k_loop<BK>(f, range, stash, multiply);
 
 #pragma unroll
   for (int i = 0; i < kFragsM; ++i)
@@ -274,11 +280,10 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
                   const B& b, const Out& out) {
   switch (t.kernel) {
     case GemmKernel::SimtLarge:
-      return launch(device, plan, simt_kernel<Tile<128, 128, 8, 256, 1>, 8, 8, T, A, B, Out>, d, a, b, out);
+      return launch(device, plan, simt_kernel<SimtLargeTile, 8, 8, T, A, B, Out>, d, a, b, out);
     case GemmKernel::SimtSmall:
-      return launch(device, plan, simt_kernel<Tile<64, 64, 16, 256, 2>, 4, 4, T, A, B, Out>, d, a, b, out);
-    case GemmKernel::SimtTiny:
-      return launch(device, plan, simt_kernel<Tile<32, 32, 16, 128, 4>, 4, 2, T, A, B, Out>, d, a, b, out);
+      return launch(device, plan, simt_kernel<SimtSmallTile, 4, 4, T, A, B, Out>, d, a, b, out);
+    case GemmKernel::SimtTiny: return launch(device, plan, simt_kernel<SimtTinyTile, 4, 2, T, A, B, Out>, d, a, b, out);
     case GemmKernel::WmmaLarge:
     case GemmKernel::WmmaSmall:
     case GemmKernel::WmmaTiny: break;  // below, for float
@@ -286,17 +291,15 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
   if constexpr (std::is_same_v<T, float>) {
     bool bf16 = t.unit == cuda::MathUnit::Bf16;
     if (t.kernel == GemmKernel::WmmaLarge) {
-      if (bf16)
-        return launch(device, plan, wmma_kernel<Tile<128, 128, 16, 256, 1>, 64, 32, Bf16, A, B, Out>, d, a, b, out);
-      return launch(device, plan, wmma_kernel<Tile<128, 128, 16, 256, 1>, 64, 32, Tf32, A, B, Out>, d, a, b, out);
+      if (bf16) return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Bf16, A, B, Out>, d, a, b, out);
+      return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Tf32, A, B, Out>, d, a, b, out);
     }
     if (t.kernel == GemmKernel::WmmaSmall) {
-      if (bf16)
-        return launch(device, plan, wmma_kernel<Tile<64, 64, 16, 128, 2>, 32, 32, Bf16, A, B, Out>, d, a, b, out);
-      return launch(device, plan, wmma_kernel<Tile<64, 64, 16, 128, 2>, 32, 32, Tf32, A, B, Out>, d, a, b, out);
+      if (bf16) return launch(device, plan, wmma_kernel<WmmaSmallTile, 32, 32, Bf16, A, B, Out>, d, a, b, out);
+      return launch(device, plan, wmma_kernel<WmmaSmallTile, 32, 32, Tf32, A, B, Out>, d, a, b, out);
     }
-    if (bf16) return launch(device, plan, wmma_kernel<Tile<32, 32, 16, 128, 4>, 16, 16, Bf16, A, B, Out>, d, a, b, out);
-    return launch(device, plan, wmma_kernel<Tile<32, 32, 16, 128, 4>, 16, 16, Tf32, A, B, Out>, d, a, b, out);
+    if (bf16) return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Bf16, A, B, Out>, d, a, b, out);
+    return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Tf32, A, B, Out>, d, a, b, out);
   }
   throw Error(ErrorCode::Internal, "tiled gemm: tensor-core tiles for a type other than float");
 }

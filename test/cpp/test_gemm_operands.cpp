@@ -1,14 +1,17 @@
 // The index arithmetic of the CUDA tiled GEMM, run on the CPU: the operand
 // gathers and epilogue stores of cuda/gemm_operands.h (host and device
 // functions) against the CPU's im2col and plain loops over the tensors they
-// stand for, on ragged shapes; the split-K ranges against K; the slices the
-// loading threads walk. No GPU is needed to find an index that is off by one.
+// stand for, on ragged shapes; the split-K ranges against K; every block's
+// staging of its slices (cuda/gemm_staging.h: the loading threads' slots,
+// their hoisted lines and the depth tables), slice by slice, as the kernels
+// run it. No GPU is needed to find an index that is off by one.
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "cuda/gemm.cuh"
 #include "cuda/gemm_operands.h"
+#include "cuda/gemm_staging.h"
 #include "harness.h"
 #include "ops/im2col.h"
 
@@ -87,26 +90,36 @@ TEST(a_depth_of_one_slice_is_not_split) {
     }
 }
 
-TEST(slice_elements_cover_each_slice_once) {
-  for (const TileShape& shape : {kSimtLarge, kSimtSmall, kSimtTiny, kWmmaLarge, kWmmaSmall, kWmmaTiny})
-    for (int rows : {int(shape.bm), int(shape.bn)})
-      for (bool along_k : {false, true}) {
-        int depth = int(shape.bk);
-        std::vector<int> seen(size_t(rows * depth), 0);
-        for (int e = 0; e < rows * depth; ++e) {
-          int row = -1, p = -1;
-          slice_element(e, rows, depth, along_k, row, p);
-          if (row < 0 || row >= rows || p < 0 || p >= depth) CHECK(false && "slice element outside the slice");
-          else ++seen[size_t(row * depth + p)];
-          // Neighbouring threads walk the operand's contiguous axis.
-          if (e + 1 < rows * depth && (e + 1) % (along_k ? depth : rows) != 0) {
-            int next_row, next_p;
-            slice_element(e + 1, rows, depth, along_k, next_row, next_p);
-            CHECK(along_k ? (next_row == row && next_p == p + 1) : (next_p == p && next_row == row + 1));
-          }
-        }
-        for (int count : seen) CHECK_EQ(count, 1);
+// The slots of every tile's threads: each element of a slice once, and
+// neighbouring threads on neighbouring elements of the operand's contiguous axis.
+template <int Lines, int Depth, int Threads>
+void check_slots() {
+  for (bool along_k : {false, true}) {
+    std::vector<int> seen(size_t(Lines * Depth), 0);
+    for (int t = 0; t < Threads; ++t) {
+      SliceSlots<Lines, Depth, Threads> slots(t, along_k), next(t + 1, along_k);
+      for (int l = 0; l < SliceSlots<Lines, Depth, Threads>::kLoads; ++l) {
+        int line = slots.line(l), p = slots.depth(l);
+        if (line < 0 || line >= Lines || p < 0 || p >= Depth) CHECK(false && "a slot outside the slice");
+        else ++seen[size_t(line * Depth + p)];
+        if (t + 1 < Threads && (t + 1) % (along_k ? Depth : Lines) != 0)
+          CHECK(along_k ? (next.line(l) == line && next.depth(l) == p + 1)
+                        : (next.depth(l) == p && next.line(l) == line + 1));
       }
+    }
+    for (int count : seen) CHECK_EQ(count, 1);
+  }
+}
+
+template <class Tile>
+void check_tile_slots() {
+  check_slots<Tile::kBm, Tile::kBk, Tile::kThreads>();
+  check_slots<Tile::kBn, Tile::kBk, Tile::kThreads>();
+}
+
+TEST(slots_cover_each_slice_once) {
+  check_tile_slots<SimtLargeTile>(), check_tile_slots<SimtSmallTile>(), check_tile_slots<SimtTinyTile>();
+  check_tile_slots<WmmaLargeTile>(), check_tile_slots<WmmaSmallTile>(), check_tile_slots<WmmaTinyTile>();
 }
 
 TEST(convolution_columns_are_im2col) {
@@ -123,8 +136,8 @@ TEST(convolution_columns_are_im2col) {
           for (int64_t q = 0; q < d.out_plane(); ++q) {
             int64_t n = image * d.out_plane() + q;
             float expected = col[size_t(k * d.out_plane() + q)];
-            mismatches += ConvColumns<float>{x.data(), d}(g, k, n) != expected;
-            mismatches += ConvColumnsT<float>{x.data(), d}(g, n, k) != expected;
+            mismatches += element(ConvColumns<float>{x.data(), d}, g, n, k) != expected;
+            mismatches += element(ConvColumnsT<float>{x.data(), d}, g, k, n) != expected;
           }
       }
     CHECK_EQ(mismatches, int64_t(0));
@@ -143,13 +156,13 @@ TEST(weight_gradient_rows_and_input_gradient_weights_are_their_tensors) {
       for (int64_t co = 0; co < d.out_group; ++co)
         for (int64_t image = 0; image < d.images; ++image)
           for (int64_t q = 0; q < d.out_plane(); ++q)
-            mismatches += OutputRows<float>{dy.data(), d}(g, co, image * d.out_plane() + q) !=
+            mismatches += element(OutputRows<float>{dy.data(), d}, g, co, image * d.out_plane() + q) !=
                           dy[size_t(((image * d.groups + g) * d.out_group + co) * d.out_plane() + q)];
       // The weight transposed per group as A of the input gradient: row = input channel, k = (co, tap).
       for (int64_t ci = 0; ci < d.in_group; ++ci)
         for (int64_t co = 0; co < d.out_group; ++co)
           for (int64_t tap = 0; tap < d.taps(); ++tap)
-            mismatches += WeightT<float>{w.data(), d}(g, ci, co * d.taps() + tap) !=
+            mismatches += element(WeightT<float>{w.data(), d}, g, ci, co * d.taps() + tap) !=
                           w[size_t(((g * d.out_group + co) * d.in_group + ci) * d.taps() + tap)];
     }
     CHECK_EQ(mismatches, int64_t(0));
@@ -182,8 +195,8 @@ TEST(output_taps_are_the_adjoint_of_im2col) {
               int64_t q = met[size_t(tap * d.in_plane() + p)];
               float expected =
                   q < 0 ? 0.0f : dy[size_t(((image * d.groups + g) * d.out_group + co) * d.out_plane() + q)];
-              mismatches +=
-                  OutputTaps<float>{dy.data(), d}(g, co * d.taps() + tap, image * d.in_plane() + p) != expected;
+              mismatches += element(OutputTaps<float>{dy.data(), d}, g, image * d.in_plane() + p,
+                                    co * d.taps() + tap) != expected;
             }
     CHECK_EQ(mismatches, int64_t(0));
   }
@@ -232,6 +245,95 @@ TEST(every_store_lands_once_inside_its_tensor) {
         for (int64_t col = 0; col < n; ++col)
           partial(b, s, row, col, workspace[size_t(((s * batch + b) * m + row) * n + col)] + 1.0f);
   for (float v : workspace) CHECK_EQ(v, 1.0f);
+}
+
+// ---- a block's staging, run on the CPU ----------------------------------------------
+
+// The blocks of `Tile` over an operand of `count` lines (rows of A: Lines =
+// BM, columns of B: BN) and K = `depth`, split as the tiling would: each
+// slice's depth table filled by the threads that fill it, every thread's
+// loads put where the kernels stash them. Each staged slice must hold the
+// operand's elements, 0 past its lines or its split, each exactly once.
+template <int Lines, int BK, int Threads, class Operand>
+int64_t staging_mismatches(const Operand& op, int64_t batches, int64_t count, int64_t depth) {
+  using Value = typename Operand::Value;
+  using Stager = OperandStager<Operand, Lines, BK, Threads>;
+  int64_t mismatches = 0;
+  for (int64_t split : {depth, int64_t(2 * BK)}) {  // K whole, and in ragged two-slice splits
+    for (int64_t batch = 0; batch < batches; ++batch)
+      for (int64_t first = 0; first < count; first += Lines)
+        for (int64_t begin = 0; begin < depth; begin += split) {
+          const int64_t end = begin + split < depth ? begin + split : depth;
+          std::vector<typename Operand::Depth> table(static_cast<size_t>(BK), typename Operand::Depth{});
+          std::vector<Stager> threads;
+          for (int t = 0; t < Threads; ++t) threads.emplace_back(op, t, batch, first, count);
+          for (int64_t k0 = begin; k0 < end; k0 += BK) {
+            for (int p = 0; p < BK; ++p) tabulate_depth(op, table.data(), p, k0, end);
+            std::vector<Value> staged(size_t(Lines * BK), Value(-99));
+            std::vector<int> writes(size_t(Lines * BK), 0);
+            for (const Stager& s : threads)
+              for (int l = 0; l < Stager::kLoads; ++l) {
+                size_t at = size_t(s.slots.line(l) * BK + s.slots.depth(l));
+                staged[at] = s.load(op, l, table.data(), k0, end), ++writes[at];
+              }
+            for (int i = 0; i < Lines; ++i)
+              for (int p = 0; p < BK; ++p) {
+                bool inside = first + i < count && k0 + p < end;
+                Value expected = inside ? element(op, batch, first + i, k0 + p) : Value(0);
+                mismatches += writes[size_t(i * BK + p)] != 1 || staged[size_t(i * BK + p)] != expected;
+              }
+          }
+        }
+  }
+  return mismatches;
+}
+
+// Every operand of the three convolution products, as A (BM lines) and B (BN lines) of `Tile`.
+template <class Tile>
+int64_t convolution_staging_mismatches(const ConvCase& c) {
+  constexpr int BM = Tile::kBm, BN = Tile::kBn, BK = Tile::kBk, T = Tile::kThreads;
+  ConvDims d = c.dims();
+  std::vector<float> x = values(d.images * d.in_channels() * d.in_plane(), 23);
+  std::vector<float> dy = values(d.images * d.out_channels() * d.out_plane(), 29);
+  std::vector<float> w = values(d.out_channels() * d.in_group * d.taps(), 31);
+  const int64_t cols = d.in_group * d.taps(), pixels = d.images * d.out_plane();
+  DenseA<float> weight{{w.data(), cols, false, BatchOffset::strided(d.out_group * cols)}};
+  int64_t m = 0;
+  m += staging_mismatches<BM, BK, T>(weight, d.groups, d.out_group, cols);                      // forward A
+  m += staging_mismatches<BN, BK, T>(ConvColumns<float>{x.data(), d}, d.groups, pixels, cols);  // forward B
+  m += staging_mismatches<BM, BK, T>(WeightT<float>{w.data(), d}, d.groups, d.in_group, d.out_group * d.taps());
+  m += staging_mismatches<BN, BK, T>(OutputTaps<float>{dy.data(), d}, d.groups, d.images * d.in_plane(),
+                                     d.out_group * d.taps());
+  m += staging_mismatches<BM, BK, T>(OutputRows<float>{dy.data(), d}, d.groups, d.out_group, pixels);
+  m += staging_mismatches<BN, BK, T>(ConvColumnsT<float>{x.data(), d}, d.groups, cols, pixels);
+  return m;
+}
+
+TEST(every_block_stages_the_convolution_operands) {
+  for (const ConvCase& c : kCases) {
+    int64_t m = convolution_staging_mismatches<SimtLargeTile>(c) + convolution_staging_mismatches<SimtSmallTile>(c) +
+                convolution_staging_mismatches<SimtTinyTile>(c) + convolution_staging_mismatches<WmmaLargeTile>(c) +
+                convolution_staging_mismatches<WmmaSmallTile>(c) + convolution_staging_mismatches<WmmaTinyTile>(c);
+    CHECK_EQ(m, int64_t(0));
+  }
+}
+
+TEST(every_block_stages_dense_operands_both_ways) {
+  // 37 × 45 matrices (ld 50) of 3 batch items, in runs of 2 (attention's heads of a window).
+  const int64_t rows = 37, cols = 45, ld = 50, items = 3;
+  BatchOffset by_head{2, 2 * 60 * ld, 60};
+  std::vector<float> data = values(2 * 2 * 60 * ld, 37);
+  int64_t m = 0;
+  for (bool trans : {false, true}) {
+    int64_t lines = trans ? cols : rows, depth = trans ? rows : cols;  // op(A) is lines × depth
+    DenseA<float> a{{data.data(), ld, trans, by_head}};
+    DenseB<float> b{{data.data(), ld, trans, by_head}};
+    m += staging_mismatches<128, 8, 256>(a, items, lines, depth) +
+         staging_mismatches<32, 16, 128>(a, items, lines, depth);
+    m += staging_mismatches<128, 16, 256>(b, items, depth, lines) +
+         staging_mismatches<64, 16, 128>(b, items, depth, lines);
+  }
+  CHECK_EQ(m, int64_t(0));
 }
 
 int main() { return dmdlk::test::run_all(); }

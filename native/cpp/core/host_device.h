@@ -3,6 +3,8 @@
 #pragma once
 #ifdef __CUDACC__
 #define DMDLK_HD __host__ __device__ __forceinline__
+#define DMDLK_UNROLL _Pragma("unroll")
 #else
 #define DMDLK_HD inline
+#define DMDLK_UNROLL
 #endif
