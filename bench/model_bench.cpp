@@ -138,18 +138,37 @@ int plan_only(int argc, char** argv) {
     by_op[l.op].push_back(l.plan);
     all.push_back(l.plan);
   }
+  // Kernel time by the bound that binds each launch (time_model.h): memory,
+  // compute, issue, serial.
+  const char* kBounds[] = {"memory", "compute", "issue", "serial"};
+  auto bound_ms = [&](const std::vector<cuda::LaunchPlan>& plans) {
+    std::map<std::string, double> ms;
+    for (const cuda::LaunchPlan& p : plans) {
+      cuda::LaunchTime t = cuda::model_launch(p);
+      ms[t.bound()] += t.kernel_seconds * 1e3;
+    }
+    return ms;
+  };
   std::vector<std::pair<double, std::string>> rows;
   for (const auto& [op, plans] : by_op) rows.emplace_back(cuda::model_sequence(plans), op);
   std::sort(rows.rbegin(), rows.rend());
   double seconds = cuda::model_sequence(all), graphed = cuda::model_sequence(all, true);
   std::fprintf(stderr, "%s, batch %lld, %lld², matmul precision %s: %zu launches, modelled on an H200\n", task.c_str(),
                (long long)batch, (long long)config.input_size, matmul_precision_name(matmul_precision()), all.size());
-  for (const auto& [s, op] : rows)
-    std::fprintf(stderr, "  %-18s %9.3f ms  %5zu launches\n", op.c_str(), s * 1e3, by_op[op].size());
+  std::fprintf(stderr, "  %-18s %9s  %8s   kernel ms bound by: %7s %7s %7s %7s\n", "op", "ms", "launches", kBounds[0],
+               kBounds[1], kBounds[2], kBounds[3]);
+  for (const auto& [s, op] : rows) {
+    std::map<std::string, double> ms = bound_ms(by_op[op]);
+    std::fprintf(stderr, "  %-18s %9.3f  %8zu   %26.3f %7.3f %7.3f %7.3f\n", op.c_str(), s * 1e3, by_op[op].size(),
+                 ms[kBounds[0]], ms[kBounds[1]], ms[kBounds[2]], ms[kBounds[3]]);
+  }
+  std::map<std::string, double> total = bound_ms(all);
   std::printf(
       "{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.4f, \"images_per_second\": %.2f, "
-      "\"graph_seconds\": %.4f, \"launches\": %zu, \"modelled\": true}\n",
-      task.c_str(), (long long)batch, seconds, double(batch) / seconds, graphed, all.size());
+      "\"graph_seconds\": %.4f, \"launches\": %zu, \"bound_ms\": {\"memory\": %.3f, \"compute\": %.3f, "
+      "\"issue\": %.3f, \"serial\": %.3f}, \"modelled\": true}\n",
+      task.c_str(), (long long)batch, seconds, double(batch) / seconds, graphed, all.size(), total["memory"],
+      total["compute"], total["issue"], total["serial"]);
   return 0;
 }
 

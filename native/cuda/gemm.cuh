@@ -44,9 +44,8 @@ DMDLK_HD KRange split_k_range(const GemmDims& d, int64_t split) {
   return {begin, begin + d.k_per_split < d.k ? begin + d.k_per_split : d.k};
 }
 
-// The kernels' tile shapes: a block of `threads` computes bm×bn of C,
-// staging bk-deep slices of A and B in shared memory.
-enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny };
+// The kernels' tile shapes (GemmKernel, gemm_staging.h): a block of
+// `threads` computes bm×bn of C, staging bk-deep slices of A and B in shared memory.
 
 struct GemmTiling {
   GemmKernel kernel = GemmKernel::SimtSmall;
@@ -181,6 +180,11 @@ inline int64_t gemm_shared_bytes(const GemmTiling& t, int64_t element_bytes) {
   return t.bm * (t.bk + pad) * stored + t.bk * (t.bn + pad) * stored + (t.threads / 32) * 16 * 20 * 4 + depth_tables;
 }
 
+// Issue slots a warp of `t`'s kernel spends per K step on product `what`'s
+// operands (gemm_issue.cpp, from the committed PTX counts of
+// gemm_issue_table.h); 0 where the table has no such kernel.
+int gemm_issue_per_step(const GemmTiling& t, const std::string& what);
+
 // The tiled kernel's launch. `bytes`: what the product reads and writes
 // (its operands' and result's unique bytes), the workspace added here.
 inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
@@ -197,6 +201,9 @@ inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims&
   p.flops = 2.0 * double(d.batch) * double(p.grid.y * t.bm) * double(p.grid.x * t.bn) * double(d.k);
   p.unit = t.unit;
   p.serial_reduction = std::max<int64_t>(1, std::min(d.k, d.k_per_split));
+  // Every (tile, batch item) walks all of K's steps, across its splits.
+  p.issue_slots = double(p.grid.x * p.grid.y * d.batch) * double(ceil_div(d.k, t.bk)) * double(t.threads / 32) *
+                  gemm_issue_per_step(t, what);
   if (!wmma && t.unit == cuda::MathUnit::Fp32) p.compute_efficiency = kTiledSimtEfficiency;
   return p;
 }

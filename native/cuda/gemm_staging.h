@@ -29,8 +29,9 @@ struct Tile {
   static_assert(Threads >= 2 * BK, "a thread per depth of each operand fills the depth tables");
 };
 
-// The six tiles of the kernels (gemm.cuh's GemmKernel; its TileShape
-// constants are these): CUDA cores, then tensor cores, large to tiny.
+// The six tiles of the kernels (gemm.cuh's TileShape constants are these):
+// CUDA cores, then tensor cores, large to tiny.
+enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny };
 using SimtLargeTile = Tile<128, 128, 8, 256, 1>;
 using SimtSmallTile = Tile<64, 64, 16, 256, 2>;
 using SimtTinyTile = Tile<32, 32, 16, 128, 4>;

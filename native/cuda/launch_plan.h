@@ -43,6 +43,9 @@ struct LaunchPlan {
   // The most elements one thread sums (or otherwise reduces) alone, one after
   // the other: 1 for element-wise work. Work that more threads could share.
   int64_t serial_reduction = 1;
+  // Warp instructions the SMs must issue, where counted from the kernel's
+  // PTX (the tiled GEMMs: gemm_issue_table.h); 0 where not counted.
+  double issue_slots = 0;
   int64_t threads() const { return grid.count() * block.count(); }
 };
 

@@ -48,10 +48,19 @@ LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEff
       t.busy_sms / sms * std::min(1.0, warps_per_sm / (tensor ? eff.tensor_compute_warps : eff.compute_warps));
   double unit_efficiency = p.compute_efficiency > 0 ? p.compute_efficiency : tensor ? eff.tensor_cores : eff.simt;
   t.compute_seconds = p.flops / (peak_of(p.unit, gpu) * unit_efficiency * compute_share);
+  double issue_share = std::min(1.0, warps_per_sm / double(eff.issue_warps));
+  t.issue_seconds = p.issue_slots / (t.busy_sms * gpu.schedulers_per_sm * gpu.clock_hz * eff.issue * issue_share);
   double waves = std::ceil(blocks / (sms * double(resident)));
   t.serial_seconds = double(p.serial_reduction) * eff.serial_step_seconds * waves;
-  t.kernel_seconds = std::max({t.memory_seconds, t.compute_seconds, t.serial_seconds});
+  t.kernel_seconds = std::max({t.memory_seconds, t.compute_seconds, t.issue_seconds, t.serial_seconds});
   return t;
+}
+
+const char* LaunchTime::bound() const {
+  if (kernel_seconds == memory_seconds) return "memory";
+  if (kernel_seconds == compute_seconds) return "compute";
+  if (kernel_seconds == issue_seconds) return "issue";
+  return "serial";
 }
 
 double model_sequence(const std::vector<LaunchPlan>& plans, bool graph, const GpuSpec& gpu,

@@ -12,10 +12,16 @@
 // Memory: a launch streams at most its busy SMs' share of the bandwidth, and
 // at most what its resident threads keep in flight (Little's law: bytes in
 // flight / memory latency), which is what limits a launch of a few blocks.
+// Issue: the warp instructions a launch must issue (LaunchPlan::issue_slots,
+// counted from the PTX of the tiled GEMMs by bench/ptx-issue.cjs), at the
+// busy SMs' four schedulers' one instruction a cycle each, scaled by how
+// often a scheduler finds a warp ready. A kernel whose index arithmetic
+// outweighs its multiply-adds is bound here, whatever its tensor cores do.
 // What it ignores: caches (bytes are those a kernel requests once), bank
-// conflicts, atomics' contention, integer index math beyond the Gather
-// class, clocks and power, the tail of a partial last wave, and concurrency
-// between launches (one stream).
+// conflicts, atomics' contention, the issue of kernels whose PTX is not
+// counted (element-wise and reduction kernels, bound by memory), clocks and
+// power, the tail of a partial last wave, and concurrency between launches
+// (one stream).
 #pragma once
 #include <string>
 #include <vector>
@@ -32,6 +38,8 @@ struct GpuSpec {
   int max_threads_per_sm = 2048, max_blocks_per_sm = 32;
   int64_t registers_per_sm = 65536;
   int64_t shared_per_sm = 228 * 1024, shared_per_block = 227 * 1024;
+  int schedulers_per_sm = 4;               // warp schedulers, one instruction a cycle each
+  double clock_hz = 1.98e9;                // boost clock
   double memory_latency_seconds = 600e-9;  // a load from device memory under load (fitted)
   // The host's cost of one launch through our launcher (argument checks, the
   // plan, cudaLaunchKernel): a sequence of short kernels runs at this pace
@@ -56,12 +64,18 @@ struct KernelEfficiency {
   // A step of one thread's serial chain (a dependent load and add) when the
   // other warps cannot hide it.
   double serial_step_seconds = 20e-9;
+  // Of the schedulers' peak issue rate, for a loop of loads, index arithmetic
+  // and multiply-adds with enough warps resident (an assumption until a GPU
+  // measures it), and the warps an SM needs for that (two a scheduler).
+  double issue = 0.6;
+  int issue_warps = 8;
 };
 
 struct LaunchTime {
-  double kernel_seconds = 0;  // the run on the GPU: the slowest of memory, compute and the serial chain
-  double memory_seconds = 0, compute_seconds = 0, serial_seconds = 0;
-  double busy_sms = 0;  // SMs the grid keeps busy (at most sms)
+  double kernel_seconds = 0;  // the run on the GPU: the slowest of memory, compute, issue and the serial chain
+  double memory_seconds = 0, compute_seconds = 0, issue_seconds = 0, serial_seconds = 0;
+  double busy_sms = 0;        // SMs the grid keeps busy (at most sms)
+  const char* bound() const;  // "memory", "compute", "issue" or "serial": which one kernel_seconds is
 };
 
 LaunchTime model_launch(const LaunchPlan& plan, const GpuSpec& gpu = GpuSpec(),

@@ -148,6 +148,26 @@ TEST(attention_launches_are_planned_from_the_tiling_they_run) {
   CHECK(split_scores > 0);  // the case the index arithmetic is for
 }
 
+TEST(every_gemm_launch_has_its_issue_counted) {
+  // The time model's issue bound of a tiled GEMM comes from the PTX counts of
+  // gemm_issue_table.h: a product whose kernel, unit or operands the table
+  // lacks would be modelled as free of index work.
+  int gemms = 0;
+  const MatmulPrecision before = matmul_precision();
+  for (MatmulPrecision precision : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium}) {
+    set_matmul_precision(precision);
+    for (const auto& launches : {plan_training_step(ModelConfig(), 4), plan_inference(ModelConfig(), 1)})
+      for (const PlannedLaunch& l : launches)
+        if (l.plan.kernel.find("_wmma_") != std::string::npos || l.plan.kernel.find("_simt_") != std::string::npos) {
+          ++gemms;
+          if (l.plan.issue_slots <= 0)
+            fail(__FILE__, __LINE__, concat(l.op, ": ", l.plan.kernel, " has no issue count"));
+        }
+  }
+  set_matmul_precision(before);
+  CHECK(gemms > 1000);
+}
+
 // `test_launch_plans --list` prints the failures in the list's format (to
 // rewrite it after a kernel is fixed; a reviewer sees what left the list).
 int main(int argc, char** argv) {
