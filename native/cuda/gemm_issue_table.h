@@ -17,54 +17,54 @@ struct GemmIssue {
 };
 
 inline constexpr GemmIssue kGemmIssue[] = {
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "DenseA", "ConvColumns", 911},       // 2 div32, 0 div64, 0 mma
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "DenseA", "ConvColumns", 911},       // 2 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "DenseA", "ConvColumns", 656},       // 2 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "DenseA", "ConvColumns", 656},       // 2 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "DenseA", "ConvColumns", 497},        // 2 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "DenseA", "ConvColumns", 495},        // 2 div32, 0 div64, 0 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "DenseA", "ConvColumns", 474},       // 2 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "DenseA", "ConvColumns", 518},       // 2 div32, 0 div64, 16 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "DenseA", "ConvColumns", 463},       // 2 div32, 0 div64, 4 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "DenseA", "ConvColumns", 495},       // 2 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "DenseA", "ConvColumns", 279},        // 2 div32, 0 div64, 1 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "DenseA", "ConvColumns", 293},        // 2 div32, 0 div64, 2 mma
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "DenseA", "DenseB", 823},            // 0 div32, 0 div64, 0 mma
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "DenseA", "DenseB", 822},            // 0 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "DenseA", "DenseB", 569},            // 0 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "DenseA", "DenseB", 568},            // 0 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "DenseA", "DenseB", 410},             // 0 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "DenseA", "DenseB", 397},             // 0 div32, 0 div64, 0 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "DenseA", "DenseB", 352},            // 0 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "DenseA", "DenseB", 396},            // 0 div32, 0 div64, 16 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "DenseA", "DenseB", 340},            // 0 div32, 0 div64, 4 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "DenseA", "DenseB", 372},            // 0 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "DenseA", "DenseB", 195},             // 0 div32, 0 div64, 1 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "DenseA", "DenseB", 209},             // 0 div32, 0 div64, 2 mma
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "OutputRows", "ConvColumnsT", 963},  // 3 div32, 0 div64, 0 mma
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "OutputRows", "ConvColumnsT", 963},  // 3 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "OutputRows", "ConvColumnsT", 672},  // 3 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "OutputRows", "ConvColumnsT", 668},  // 3 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "OutputRows", "ConvColumnsT", 498},   // 3 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "OutputRows", "ConvColumnsT", 492},   // 3 div32, 0 div64, 0 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "OutputRows", "ConvColumnsT", 502},  // 3 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "OutputRows", "ConvColumnsT", 546},  // 3 div32, 0 div64, 16 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "OutputRows", "ConvColumnsT", 501},  // 3 div32, 0 div64, 4 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "OutputRows", "ConvColumnsT", 533},  // 3 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "OutputRows", "ConvColumnsT", 282},   // 3 div32, 0 div64, 1 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "OutputRows", "ConvColumnsT", 296},   // 3 div32, 0 div64, 2 mma
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 1205},      // 11 div32, 0 div64, 0 mma
-    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "WeightT", "OutputTaps", 1205},      // 11 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 891},       // 11 div32, 0 div64, 0 mma
-    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "WeightT", "OutputTaps", 888},       // 11 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 722},        // 11 div32, 0 div64, 0 mma
-    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "WeightT", "OutputTaps", 711},        // 11 div32, 0 div64, 0 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 881},       // 19 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 927},       // 19 div32, 0 div64, 16 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 918},       // 19 div32, 0 div64, 4 mma
-    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 975},       // 19 div32, 0 div64, 8 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 510},        // 11 div32, 0 div64, 1 mma
-    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 524},        // 11 div32, 0 div64, 2 mma
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "DenseA", "ConvColumns", 911},
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "DenseA", "ConvColumns", 911},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "DenseA", "ConvColumns", 656},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "DenseA", "ConvColumns", 656},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "DenseA", "ConvColumns", 497},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "DenseA", "ConvColumns", 495},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "DenseA", "ConvColumns", 474},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "DenseA", "ConvColumns", 518},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "DenseA", "ConvColumns", 463},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "DenseA", "ConvColumns", 495},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "DenseA", "ConvColumns", 279},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "DenseA", "ConvColumns", 293},
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "DenseA", "DenseB", 823},
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "DenseA", "DenseB", 822},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "DenseA", "DenseB", 569},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "DenseA", "DenseB", 568},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "DenseA", "DenseB", 410},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "DenseA", "DenseB", 397},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "DenseA", "DenseB", 352},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "DenseA", "DenseB", 396},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "DenseA", "DenseB", 340},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "DenseA", "DenseB", 372},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "DenseA", "DenseB", 195},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "DenseA", "DenseB", 209},
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "OutputRows", "ConvColumnsT", 963},
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "OutputRows", "ConvColumnsT", 963},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "OutputRows", "ConvColumnsT", 672},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "OutputRows", "ConvColumnsT", 668},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "OutputRows", "ConvColumnsT", 498},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "OutputRows", "ConvColumnsT", 492},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "OutputRows", "ConvColumnsT", 502},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "OutputRows", "ConvColumnsT", 546},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "OutputRows", "ConvColumnsT", 501},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "OutputRows", "ConvColumnsT", 533},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "OutputRows", "ConvColumnsT", 282},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "OutputRows", "ConvColumnsT", 296},
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 1205},
+    {GemmKernel::SimtLarge, cuda::MathUnit::Fp64, "WeightT", "OutputTaps", 1205},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 891},
+    {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "WeightT", "OutputTaps", 888},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 722},
+    {GemmKernel::SimtTiny, cuda::MathUnit::Fp64, "WeightT", "OutputTaps", 711},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 881},
+    {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 927},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 918},
+    {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 975},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 510},
+    {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 524},
 };
 
 }  // namespace dmdlk::cuda_ops
