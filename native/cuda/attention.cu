@@ -24,31 +24,29 @@ struct TokenMatrix {  // Q, K, V, dO, O of one head
   static DenseB<T> b(const T* x, const AttentionShape& s, bool trans) { return {{x, s.channels, trans, heads_of(s)}}; }
 };
 
-// S = scale · acc + bias[head][offset of key from query]; with `lse`, P = exp(S − lse[row]).
+// What the score products write, element (q, key) of item b, from acc = (Q·Kᵀ)[q][key]
+// or (dO·Vᵀ)[q][key]; one epilogue type for the three, so that their kernels are built once:
+//   Scores:        S = scale · acc + bias[head][offset of key from query]
+//   Probabilities: P = exp(S − lse[row])                      (row_values = lse)
+//   Gradients:     dS = P ⊙ (acc − δ[row]), written over P    (row_values = δ; each element
+//                  read, then written, by one thread)
 template <typename T>
 struct ScoreStore {
+  enum class Writes { Scores, Probabilities, Gradients };
+  Writes writes;
   T* scores;
-  const T* rel_pos;
-  const T* lse;  // null in the forward
+  const T* rel_pos;     // null for Gradients
+  const T* row_values;  // null for Scores
   AttentionShape s;
   __device__ void operator()(int64_t b, int64_t, int64_t q, int64_t key, T acc) const {
-    int64_t head = b % s.heads;
-    T score = T(s.scale) * acc + rel_pos[head * s.table() + s.rel_index(q, key)];
     int64_t row = b * s.tokens + q;
-    scores[row * s.tokens + key] = lse ? T(exp(score - lse[row])) : score;
-  }
-};
-
-// dS = P ⊙ (acc − δ[row]), written over P (each element read, then written, by one thread).
-template <typename T>
-struct ScoreGradStore {
-  T* probabilities;
-  const T* delta;
-  int64_t tokens;
-  __device__ void operator()(int64_t b, int64_t, int64_t q, int64_t key, T acc) const {
-    int64_t row = b * tokens + q;
-    T* p = probabilities + row * tokens + key;
-    *p = *p * (acc - delta[row]);
+    T* at = scores + row * s.tokens + key;
+    if (writes == Writes::Gradients) {
+      *at = *at * (acc - row_values[row]);
+      return;
+    }
+    T score = T(s.scale) * acc + rel_pos[(b % s.heads) * s.table() + s.rel_index(q, key)];
+    *at = writes == Writes::Probabilities ? T(exp(score - row_values[row])) : score;
   }
 };
 
@@ -134,10 +132,11 @@ void attention_forward(int device, const AttentionShape& s, const T* q, const T*
   T* sp = scores.data<T>();
   double score_bytes = attention_score_bytes(s, sizeof(T)), tokens = attention_token_bytes(s, sizeof(T));
   tiled_product<T>(device, "attention_scores", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
-                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true), ScoreStore<T>{sp, rel_pos, nullptr, s});
+                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true),
+                   ScoreStore<T>{ScoreStore<T>::Writes::Scores, sp, rel_pos, nullptr, s});
   int64_t rows = s.windows * s.heads * s.tokens;
   launch(device, plans[attention_softmax_plan(p)], softmax_rows_kernel<T>, rows, s.tokens, sp, logsumexp);
-  tiled_product<T>(device, "attention_values", p.values, p.values_tiles, 2 * tokens + score_bytes,
+  dense_product<T>(device, "attention_values", p.values, p.values_tiles, 2 * tokens + score_bytes,
                    DenseA<T>{{sp, s.tokens, false, scores_of(s)}}, TokenMatrix<T>::b(v, s, false),
                    DenseStore<T>{out, s.channels, heads_of(s)});
 }
@@ -154,18 +153,19 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
   T* sp = scores.data<T>();
   launch(device, plans[0], delta_kernel<T>, s, dout, out, delta.data<T>());
   tiled_product<T>(device, "attention_probabilities", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
-                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true), ScoreStore<T>{sp, rel_pos, logsumexp, s});
+                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true),
+                   ScoreStore<T>{ScoreStore<T>::Writes::Probabilities, sp, rel_pos, logsumexp, s});
   // dV = Pᵀ·dO, before dS overwrites P.
-  tiled_product<T>(device, "attention_value_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + score_bytes,
+  dense_product<T>(device, "attention_value_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + score_bytes,
                    DenseA<T>{{sp, s.tokens, true, scores_of(s)}}, TokenMatrix<T>::b(dout, s, false),
                    DenseStore<T>{dv, s.channels, heads_of(s)});
   tiled_product<T>(device, "attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * score_bytes,
                    TokenMatrix<T>::a(dout, s), TokenMatrix<T>::b(v, s, true),
-                   ScoreGradStore<T>{sp, static_cast<const T*>(delta.data<T>()), s.tokens});
-  tiled_product<T>(device, "attention_query_grad", p.values, p.values_tiles, 2 * tokens + score_bytes,
+                   ScoreStore<T>{ScoreStore<T>::Writes::Gradients, sp, nullptr, delta.data<T>(), s});
+  dense_product<T>(device, "attention_query_grad", p.values, p.values_tiles, 2 * tokens + score_bytes,
                    DenseA<T>{{sp, s.tokens, false, scores_of(s)}}, TokenMatrix<T>::b(k, s, false),
                    DenseStore<T>{dq, s.channels, heads_of(s), T(s.scale)});
-  tiled_product<T>(device, "attention_key_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + score_bytes,
+  dense_product<T>(device, "attention_key_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + score_bytes,
                    DenseA<T>{{sp, s.tokens, true, scores_of(s)}}, TokenMatrix<T>::b(q, s, false),
                    DenseStore<T>{dk, s.channels, heads_of(s), T(s.scale)});
   int64_t bands = attention_bias_bands(s);

@@ -21,6 +21,7 @@
 
 #include "core/host_device.h"
 #include "core/matmul_precision.h"
+#include "cuda/gemm_operands.h"
 #include "cuda/gemm_staging.h"
 #include "cuda/launch_plan.h"
 #include "ops/gemm.h"
@@ -105,7 +106,9 @@ inline GemmTiling tiling_of(GemmKernel kernel, cuda::MathUnit unit) {
 // GPU and it wastes no more work on the edges than the next smaller one (a
 // 32-row product pads to 32, 64 or 128 rows). K is split until every thread
 // sums at most kMaxSplitDepth products and, while each split keeps at least
-// 8 slices (2 for the smallest tile), until the blocks fill the GPU.
+// 8 slices (2 for the smallest tile), until the blocks fill the GPU. Float64
+// products (gradient checks and parity tests, where speed does not matter)
+// take the 64×64 SIMT tile only: one kernel per product, not three.
 inline GemmTiling choose_gemm_tiling(int64_t m, int64_t n, int64_t k, int64_t batch, int64_t element_bytes,
                                      MatmulPrecision precision, bool tensor_cores) {
   bool wmma = element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores;
@@ -129,6 +132,11 @@ inline GemmTiling choose_gemm_tiling(int64_t m, int64_t n, int64_t k, int64_t ba
     cut(splits);
     while (tiles(g) * g.splits < kFillBlocks && ceil_div(k, splits * 2) >= min_slices * g.bk) cut(splits *= 2);
   };
+  if (element_bytes == 8) {  // float64 (gradient checks, parity tests): one tile, to keep the GPU code small
+    GemmTiling t = tiling_of(GemmKernel::SimtSmall, unit);
+    split(t, 2);
+    return t;
+  }
   for (int i = 0; i < 3; ++i) {
     GemmTiling t = tiling_of(order[i], unit);
     bool last = i == 2;
@@ -154,13 +162,12 @@ inline const char* unit_suffix(cuda::MathUnit unit) {
 }
 
 // Registers a thread of each kernel takes, as `nvcc -arch=sm_90 -Xptxas -v`
-// (CUDA 13.0) reports them for tiled_gemm.cuh's kernels (the most over
-// their operand kinds): they bound how many blocks an SM holds, which the time
-// model counts. Float, then double.
-inline int64_t gemm_registers(const GemmTiling& t, int64_t element_bytes) {
-  bool f64 = element_bytes == 8;
+// (CUDA 13.0) reports them for tiled_gemm.cuh's kernels (the most over their
+// operand kinds, float and, for SimtSmall, double): they bound how many blocks
+// an SM holds, which the time model counts.
+inline int64_t gemm_registers(const GemmTiling& t) {
   switch (t.kernel) {
-    case GemmKernel::SimtLarge: return f64 ? 254 : 194;
+    case GemmKernel::SimtLarge: return 194;
     case GemmKernel::SimtSmall: return 128;
     case GemmKernel::SimtTiny: return 128;
     case GemmKernel::WmmaLarge: return 255;
@@ -196,7 +203,7 @@ inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims&
   p.grid = {ceil_div(d.n, t.bn), ceil_div(d.m, t.bm), d.batch * d.splits};
   p.block.x = t.threads;
   p.shared_bytes = gemm_shared_bytes(t, element_bytes);
-  p.registers = gemm_registers(t, element_bytes);
+  p.registers = gemm_registers(t);
   p.bytes = bytes + (d.splits > 1 ? double(d.splits * d.batch * d.m * d.n) * element_bytes : 0);
   p.flops = 2.0 * double(d.batch) * double(p.grid.y * t.bm) * double(p.grid.x * t.bn) * double(d.k);
   p.unit = t.unit;
@@ -241,6 +248,12 @@ inline std::vector<cuda::LaunchPlan> plan_tiled_product(const std::string& what,
 
 template <typename T>
 void gemm(int device, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
+
+// Any product of dense operands into a dense C, tiled as `t` (gemm.cu builds
+// these kernels once for every caller: gemm() above and attention's products).
+template <typename T>
+void dense_product(int device, const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
+                   const DenseA<T>& a, const DenseB<T>& b, const DenseStore<T>& out);
 
 inline GemmTiling dense_gemm_tiling(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,
                                     bool tensor_cores) {

@@ -274,4 +274,16 @@ struct SplitStore {
   }
 };
 
+// The epilogue a kernel is built with: the product's own, or, when K is
+// split, the workspace (one instantiation serves both: half the GPU code).
+template <typename T, class Out>
+struct OutOrSplit {
+  Out out;
+  SplitStore<T> partial;  // workspace null: K not split
+  DMDLK_HD void operator()(int64_t b, int64_t split, int64_t row, int64_t col, T value) const {
+    if (partial.workspace) partial(b, split, row, col, value);
+    else out(b, split, row, col, value);
+  }
+};
+
 }  // namespace dmdlk::cuda_ops
