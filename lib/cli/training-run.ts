@@ -34,8 +34,18 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint' | 'best'>,
   overlays: number, resumeCommand?: string, run: RunFiles = { keep: 3, save: 'last' }): Promise<RunResult> {
   fs.mkdirSync(out, { recursive: true });
-  const progress = new TrainingProgress();
   const log = new TrainingLog(run.logdir ?? out, run.resumedAt ?? null);
+  try {
+    return await trainLogged(model, splits, out, options, overlays, resumeCommand, run, log);
+  } finally {
+    log.close();
+  }
+}
+
+async function trainLogged(model: DMDLKNet, splits: ISICSplits, out: string,
+  options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint' | 'best'>,
+  overlays: number, resumeCommand: string | undefined, run: RunFiles, log: TrainingLog): Promise<RunResult> {
+  const progress = new TrainingProgress();
   const controller = new AbortController();
   const interrupt = (): void => {
     if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: leave now
@@ -73,13 +83,16 @@ export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: s
   const modelPath = path.join(out, 'model.safetensors');
   // dmdlk eval splits the data with the same seed by default.
   await kept.save(modelPath, { dataSeed: String(options.seed ?? 0) });
-  files.push(modelPath, ...(history.best ? [history.best.file] : []), log.steps, log.epochs, ...(await writeCurves(out, history.epochs)));
+  files.push(modelPath, ...(history.best ? [history.best.file] : []), log.steps, log.epochs, log.events.file,
+    ...(await writeCurves(out, history.epochs)));
   let test: Metrics | undefined;
   if (splits.test) {
     test = await kept.evaluate(splits.test);
     printMetrics(kept === model ? 'held-out test set' : 'held-out test set, best validation model', test);
     const shown = splits.test.samples.slice(0, overlays).map((_, i) => i);
-    files.push(...(await writeOverlays(kept, path.join(out, 'overlays'), splits.test, shown)));
+    const overlayFiles = await writeOverlays(kept, path.join(out, 'overlays'), splits.test, shown);
+    log.images('overlays', overlayFiles);
+    files.push(...overlayFiles);
   }
   if (kept !== model) kept.dispose();
   const metricsPath = path.join(out, 'metrics.json');

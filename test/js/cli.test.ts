@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import * as protobuf from 'protobufjs';
 import sharp from 'sharp';
 
 import { readSafetensors } from '../../lib';
@@ -14,6 +15,23 @@ import { cli, dmdlk } from './run-cli';
 const run = promisify(execFile);
 const tiny = JSON.stringify({ stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 });
 
+
+/** The events of a TensorBoard event file: each record's step and summary tags (framing checked by length only). */
+function readEvents(file: string): { step: number; tags: string[] }[] {
+  const Event = protobuf.loadSync(path.join(__dirname, '..', '..', 'proto', 'tensorboard.proto')).lookupType('tensorboard.Event');
+  const bytes = fs.readFileSync(file);
+  const events: { step: number; tags: string[] }[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const length = Number(bytes.readBigUInt64LE(at));
+    const e = Event.toObject(Event.decode(bytes.subarray(at + 12, at + 12 + length)), { longs: Number }) as {
+      step?: number;
+      summary?: { value: { tag: string }[] };
+    };
+    events.push({ step: e.step ?? 0, tags: e.summary?.value.map((v) => v.tag) ?? [] });
+    at += 12 + length + 4;
+  }
+  return events;
+}
 
 describe('dmdlk CLI', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmdlk-cli-'));
@@ -142,6 +160,14 @@ describe('dmdlk CLI', () => {
     expect(steps[13]).toMatchObject({ epoch: 2, lr: 1e-4, loss: expect.any(Number), imagesPerSecond: expect.any(Number) });
     expect(fs.readFileSync(path.join(out, 'epochs.csv'), 'utf8')).toMatch(
       /^epoch,loss,lr,images_per_second,seconds,validation_dice,validation_iou\n1,[\d.e-]+,0\.0001,[\d.]+,[\d.]+,[\d.]+,[\d.]+\n2,[^\n]+\n$/);
+    // TensorBoard: an event file per run, the resumed one going on from step 8, the overlays as images.
+    const eventFiles = fs.readdirSync(out).filter((f) => f.includes('.tfevents.')).sort();
+    expect(eventFiles).toHaveLength(2);
+    const [first, second] = eventFiles.map((f) => readEvents(path.join(out, f)));
+    expect(first.filter((e) => e.tags.includes('train/loss')).map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(second.filter((e) => e.tags.includes('train/loss')).map((e) => e.step)).toEqual([8, 9, 10, 11, 12, 13, 14]);
+    expect(second.filter((e) => e.tags.includes('validation/dice')).map((e) => e.step)).toEqual([14]);
+    expect(second.flatMap((e) => e.tags).filter((t) => t.startsWith('overlays/'))).toHaveLength(2);
 
     // Only what differs is refused, naming the checkpoint's value and the new one.
     const resume = ['--data', data, '--out', out, '--resume', path.join(out, 'checkpoints'), '--device', 'cpu'];
