@@ -64,6 +64,8 @@ export declare class NativeModel {
   /** The configuration as JSON. */
   readonly config: string;
   readonly device: string;
+  /** The model's own float32 matmul precision (null: the process's); its calls run under the one set when they are made. */
+  precision: NativeMatmulPrecision | null;
   forward(images: NativeTensor): Promise<NativeTensor>;
   lossAndGradients(
     images: NativeTensor, masks: NativeTensor, returnLogits: boolean, loss: 'ce' | 'ce+dice',

@@ -2,7 +2,7 @@
 export { info } from './info';
 export type { Info } from './info';
 export { getFloat32MatmulPrecision, setFloat32MatmulPrecision } from './precision';
-export type { MatmulPrecision } from './precision';
+export type { MatmulPrecision, Precision } from './precision';
 export { Tensor } from './tensor';
 export type { DType, TensorOptions, TypedArray } from './tensor';
 export type { Device, DeviceChoice } from './device';

@@ -13,6 +13,7 @@ import { type EvaluateOptions, evaluateNative, type Prediction, type PredictOpti
 import { fit, type FitOptions, type History } from './train/fit';
 import { exportOnnx, type OnnxExportOptions } from './onnx/export';
 import type { Metrics } from './train/metrics';
+import { MATMUL_PRECISION, type Precision } from './precision';
 
 export type BlockKind = 'mbconv' | 'moat';
 type Four<T> = [T, T, T, T];
@@ -86,6 +87,15 @@ function configJson(config: unknown): string {
   return JSON.stringify(c);  // ranges and their relations are checked natively, naming the field
 }
 
+const PRECISIONS = Object.keys(MATMUL_PRECISION) as Precision[];
+let warnedCpuPrecision = false;
+
+function checkPrecision(value: unknown, name: string): Precision {
+  if (typeof value !== 'string' || !PRECISIONS.includes(value as Precision))
+    throw new InvalidArgumentError(`${name} must be one of ${PRECISIONS.join(', ')}, got ${check.describe(value)}`);
+  return value as Precision;
+}
+
 function toMap(pairs: [string, NativeTensor][]): Map<string, Tensor> {
   return new Map(pairs.map(([name, handle]) => [name, Tensor.wrap(handle)]));
 }
@@ -102,13 +112,15 @@ export class DMDLKNet {
    * `options.device`: by default 'auto', the GPU where CUDA is usable and the
    * CPU otherwise (`model.device` says which).
    */
-  static create(config: ModelConfig = {}, options: { device?: DeviceChoice | undefined; seed?: number | undefined } = {}): Promise<DMDLKNet> {
+  static create(config: ModelConfig = {},
+    options: { device?: DeviceChoice | undefined; seed?: number | undefined; precision?: Precision | undefined } = {}): Promise<DMDLKNet> {
     return native(async () => {
       const o = check.options(options, 'options');
-      check.knownKeys(o, ['device', 'seed'], 'options');
+      check.knownKeys(o, ['device', 'seed', 'precision'], 'options');
       const device = chooseDevice(o.device ?? 'auto', 'options.device');
       const seed = check.integer(o.seed ?? 0, 'options.seed', 0, 2 ** 52);
-      return new DMDLKNet(await binding.createModel(configJson(config), device, seed));
+      const precision = o.precision === undefined ? null : checkPrecision(o.precision, 'options.precision');
+      return new DMDLKNet(await binding.createModel(configJson(config), device, seed)).withPrecision(precision);
     });
   }
 
@@ -117,13 +129,15 @@ export class DMDLKNet {
    * model written as safetensors (then pass its `config` unless the file's
    * metadata holds one). The device defaults to 'auto', as for create().
    */
-  static load(path: string, options: { device?: DeviceChoice | undefined; config?: ModelConfig | undefined } = {}): Promise<DMDLKNet> {
+  static load(path: string,
+    options: { device?: DeviceChoice | undefined; config?: ModelConfig | undefined; precision?: Precision | undefined } = {}): Promise<DMDLKNet> {
     return native(async () => {
       const o = check.options(options, 'options');
-      check.knownKeys(o, ['device', 'config'], 'options');
+      check.knownKeys(o, ['device', 'config', 'precision'], 'options');
       const device = chooseDevice(o.device ?? 'auto', 'options.device');
       const config = o.config === undefined ? null : configJson(o.config);
-      return new DMDLKNet(await binding.loadModel(check.string(path, 'path'), device, config));
+      const precision = o.precision === undefined ? null : checkPrecision(o.precision, 'options.precision');
+      return new DMDLKNet(await binding.loadModel(check.string(path, 'path'), device, config)).withPrecision(precision);
     });
   }
 
@@ -131,6 +145,32 @@ export class DMDLKNet {
   /** Where the model computes: 'cpu' or 'cuda:N' (what 'auto' chose). */
   get device(): Device { return this.handle().device as Device; }
   get disposed(): boolean { return this.nativeModel === null; }
+
+  /**
+   * The float32 matrix precision of this model's work on a GPU: 'fp32', 'tf32'
+   * or 'bf16' (PyTorch's highest, high, medium), or null to follow the
+   * process's (setFloat32MatmulPrecision; 'tf32' by default). Calls made after
+   * it is set use it, whatever other models use. On the CPU, which always
+   * computes in float32, setting one changes nothing and says so once (a
+   * process warning, code DMDLK_PRECISION_CPU).
+   */
+  get precision(): Precision | null {
+    const p = this.handle().precision;
+    return p === null ? null : PRECISIONS.find((name) => MATMUL_PRECISION[name] === p) ?? null;
+  }
+
+  set precision(precision: Precision | null) {
+    this.withPrecision(precision === null ? null : checkPrecision(precision, 'precision'));
+  }
+
+  private withPrecision(precision: Precision | null): this {
+    if (precision !== null && this.device === 'cpu' && !warnedCpuPrecision) {
+      warnedCpuPrecision = true;
+      process.emitWarning(`precision '${precision}' is ignored on the CPU, which computes in float32`, { code: 'DMDLK_PRECISION_CPU' });
+    }
+    this.handle().precision = precision === null ? null : MATMUL_PRECISION[precision];
+    return this;
+  }
 
   /**
    * Logits [B, numClasses, S, S] in evaluation mode, for images [B, inChannels, S, S]

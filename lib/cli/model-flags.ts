@@ -6,7 +6,7 @@ import { chooseDevice, type Device } from '../device';
 import { CheckpointError, FormatError, InvalidArgumentError } from '../errors';
 import { DMDLKNet, type ModelConfig } from '../model';
 import { packageRoot } from '../package-root';
-import { setFloat32MatmulPrecision } from '../precision';
+import { MATMUL_PRECISION, type Precision, setFloat32MatmulPrecision } from '../precision';
 import { resolveCheckpoint } from '../train/checkpoints';
 import { type TestTimeAugmentation, TTA_NAMES } from '../train/flips';
 import { choiceFlag, type FlagValues, type HelpLine, UsageError } from './args';
@@ -24,12 +24,10 @@ export function ttaFlag(value: FlagValues[string]): TestTimeAugmentation {
 
 export const precisionHelp: HelpLine = ['--precision fp32|tf32|bf16', 'the GPU\'s float32 matrix precision: fp32, tf32 (default) or bf16 tensor cores\n(PyTorch\'s highest, high, medium); the CPU always computes in float32'];
 
-const MATMUL_PRECISION = { fp32: 'highest', tf32: 'high', bf16: 'medium' } as const;
-
 /** --precision as the process's matmul precision; on the CPU a notice that it changes nothing. */
 export function precisionFlag(value: FlagValues[string], device: Device): void {
   if (value === undefined) return;
-  const choice = choiceFlag(value, 'precision', Object.keys(MATMUL_PRECISION) as (keyof typeof MATMUL_PRECISION)[], 'tf32');
+  const choice = choiceFlag(value, 'precision', Object.keys(MATMUL_PRECISION) as Precision[], 'tf32');
   if (device === 'cpu') console.log(`--precision ${choice}: ignored on the CPU, which computes in float32`);
   else setFloat32MatmulPrecision(MATMUL_PRECISION[choice]);
 }

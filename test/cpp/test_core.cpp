@@ -250,4 +250,32 @@ TEST(matmul_precision_names_round_trip) {
   set_matmul_precision(before);
 }
 
+TEST(a_thread_may_have_its_own_matmul_precision) {
+  // A model's thread runs its jobs under the model's precision; other threads
+  // (other models, the process) keep theirs, and the scope restores the thread's.
+  MatmulPrecision before = matmul_precision();
+  set_matmul_precision(MatmulPrecision::High);
+  MatmulPrecision inside = MatmulPrecision::High, nested = MatmulPrecision::High, after = MatmulPrecision::Medium,
+                  other = MatmulPrecision::Medium;
+  std::thread model([&] {
+    {
+      ThreadMatmulPrecision scope(MatmulPrecision::Medium);
+      inside = matmul_precision();
+      {
+        ThreadMatmulPrecision none(std::nullopt);
+        nested = matmul_precision();
+      }
+      std::thread([&] { other = matmul_precision(); }).join();
+    }
+    after = matmul_precision();
+  });
+  model.join();
+  CHECK(inside == MatmulPrecision::Medium);
+  CHECK(nested == MatmulPrecision::High);  // none: the process's
+  CHECK(other == MatmulPrecision::High);   // another thread: the process's
+  CHECK(after == MatmulPrecision::High);
+  CHECK(matmul_precision() == MatmulPrecision::High);
+  set_matmul_precision(before);
+}
+
 int main() { return run_all(); }

@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { getFloat32MatmulPrecision, InvalidArgumentError, ops, setFloat32MatmulPrecision, Tensor } from '../../lib';
-import type { MatmulPrecision } from '../../lib';
+import { DMDLKNet, getFloat32MatmulPrecision, InvalidArgumentError, ops, setFloat32MatmulPrecision, Tensor } from '../../lib';
+import type { MatmulPrecision, ModelConfig } from '../../lib';
 
 const run = promisify(execFile);
 const lib = path.join(__dirname, '..', '..', 'dist', 'lib');
@@ -41,6 +41,38 @@ describe('float32 matmul precision', () => {
     for (const p of ['high', 'medium'] as const) {
       setFloat32MatmulPrecision(p);
       expect((await ops.matmul(a, b)).toArray()).toEqual(want);
+    }
+  });
+
+  it("is a model's own when given one, and on the CPU says once that it changes nothing", async () => {
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const tiny: ModelConfig = { inputSize: 32, stem: 8, widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headDim: 8 };
+      const plain = await DMDLKNet.create(tiny, { device: 'cpu', seed: 3 });
+      const bf16 = await DMDLKNet.create(tiny, { device: 'cpu', seed: 3, precision: 'bf16' });
+      expect(plain.precision).toBeNull();
+      expect(bf16.precision).toBe('bf16');
+      const images = Tensor.from(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i)), [1, 3, 32, 32]);
+      expect((await bf16.forward(images)).toArray()).toEqual((await plain.forward(images)).toArray());
+      bf16.precision = 'fp32';
+      expect(bf16.precision).toBe('fp32');
+      bf16.precision = null;
+      expect(bf16.precision).toBeNull();
+      expect(getFloat32MatmulPrecision()).toBe('high');  // the process's is untouched
+      for (const bad of ['highest', 'TF32', 3]) {
+        expect(() => {
+          bf16.precision = bad as never;
+        }).toThrow(InvalidArgumentError);
+        await expect(DMDLKNet.create(tiny, { device: 'cpu', precision: bad as never })).rejects.toThrow(
+          /options\.precision must be one of fp32, tf32, bf16/);
+      }
+      expect(emitWarning).toHaveBeenCalledTimes(1);
+      expect(emitWarning).toHaveBeenCalledWith("precision 'bf16' is ignored on the CPU, which computes in float32",
+        { code: 'DMDLK_PRECISION_CPU' });
+      plain.dispose();
+      bf16.dispose();
+    } finally {
+      emitWarning.mockRestore();
     }
   });
 

@@ -78,7 +78,8 @@ Napi::Function ModelWrap::define(Napi::Env env) {
        InstanceMethod<&ModelWrap::optimizer_state>("optimizerState"),
        InstanceMethod<&ModelWrap::set_optimizer_state>("setOptimizerState"), InstanceMethod<&ModelWrap::state>("state"),
        InstanceMethod<&ModelWrap::set_state>("setState"), InstanceMethod<&ModelWrap::save>("save"),
-       InstanceMethod<&ModelWrap::summary>("summary"), InstanceMethod<&ModelWrap::dispose>("dispose")});
+       InstanceMethod<&ModelWrap::summary>("summary"), InstanceMethod<&ModelWrap::dispose>("dispose"),
+       InstanceAccessor<&ModelWrap::precision, &ModelWrap::set_precision>("precision")});
 }
 
 Napi::Object ModelWrap::wrap(Napi::Env env, std::unique_ptr<Model> model) {
@@ -104,7 +105,28 @@ Model& ModelWrap::live() const {
 
 Napi::Promise ModelWrap::run(Napi::Env env, Executor::Work work) {
   live();
-  return executor_->submit(env, std::move(work));
+  if (!precision_) return executor_->submit(env, std::move(work));
+  return executor_->submit(env, [precision = *precision_, work = std::move(work)]() {
+    ThreadMatmulPrecision scope(precision);
+    return work();
+  });
+}
+
+Napi::Value ModelWrap::precision(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    live();
+    return precision_ ? Napi::String::New(env, matmul_precision_name(*precision_)) : env.Null();
+  });
+}
+
+void ModelWrap::set_precision(const Napi::CallbackInfo& info, const Napi::Value& value) {
+  guarded(info.Env(), [&]() -> Napi::Value {
+    live();
+    if (value.IsNull() || value.IsUndefined()) precision_.reset();
+    else precision_ = parse_matmul_precision(value.ToString().Utf8Value());
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {

@@ -5,8 +5,10 @@
 #include <napi.h>
 
 #include <memory>
+#include <optional>
 
 #include "addon/executor.h"
+#include "core/matmul_precision.h"
 #include "nn/model.h"
 #include "nn/trainer.h"
 
@@ -34,6 +36,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value save(const Napi::CallbackInfo& info);
   Napi::Value summary(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value precision(const Napi::CallbackInfo& info);
+  void set_precision(const Napi::CallbackInfo& info, const Napi::Value& value);
 
   Model& live() const;
   Napi::Promise run(Napi::Env env, Executor::Work work);
@@ -43,6 +47,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // Adam's moments, made by the first training step or restored state (on the model's thread).
   std::shared_ptr<std::unique_ptr<AdamTrainer>> trainer_ = std::make_shared<std::unique_ptr<AdamTrainer>>();
   std::unique_ptr<Executor> executor_;
+  // The float32 matmul precision of this model's work (none: the process's),
+  // as its jobs are submitted: each runs under the one set when it was queued.
+  std::optional<MatmulPrecision> precision_;
 };
 
 }  // namespace dmdlk::addon

@@ -19,9 +19,19 @@ std::atomic<MatmulPrecision>& current() {
   return value;
 }
 
+thread_local std::optional<MatmulPrecision> thread_precision;
+
 }  // namespace
 
-MatmulPrecision matmul_precision() { return current().load(std::memory_order_relaxed); }
+MatmulPrecision matmul_precision() {
+  return thread_precision ? *thread_precision : current().load(std::memory_order_relaxed);
+}
+
+ThreadMatmulPrecision::ThreadMatmulPrecision(std::optional<MatmulPrecision> precision) : previous_(thread_precision) {
+  thread_precision = precision;
+}
+
+ThreadMatmulPrecision::~ThreadMatmulPrecision() { thread_precision = previous_; }
 
 void set_matmul_precision(MatmulPrecision precision) { current().store(precision, std::memory_order_relaxed); }
 
