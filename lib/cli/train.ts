@@ -20,7 +20,7 @@ import { checkpointFlag, CONFIGURATION_REFERENCE, configFlag, createModelFlag, d
   precisionHelp } from './model-flags';
 import { commandWords } from './invocation';
 import { plural } from './report';
-import { type RunFiles, trainAndReport } from './training-run';
+import { trainAndReport } from './training-run';
 
 /** Each setting's flag, as messages name it. */
 const FLAG: Record<SettingName, string> = {
@@ -104,7 +104,7 @@ export const trainCommand: Command = {
     'patience', 'min-delta',
     ['--save last|best', 'model.safetensors is the last epoch\'s model (default) or the best validation\nepoch\'s; best.safetensors is written either way where there is a validation set'],
     'keep',
-    ['--logdir DIR', 'where steps.jsonl (a line per step) and epochs.csv go (default: --out)'],
+    ['--logdir DIR', 'where steps.jsonl (a line per step), epochs.csv and the TensorBoard event files go (default: --out)'],
     ['--config JSON|FILE', `model configuration; default: the paper's model. Every field, its default\nand range: ${CONFIGURATION_REFERENCE}`],
     'input-size',
     ['--augment none|online|offline', 'random flips/rotation/scale/shift/colour/blur per step, or the\npaper\'s fixed expansion of the training set (default none)'],
@@ -159,7 +159,6 @@ export const trainCommand: Command = {
 
     let model: DMDLKNet;
     let resumeFrom = '';
-    let resumedAt: RunFiles['resumedAt'] = null;
     let seed = options.seed ?? 0;
     if (typeof values.resume === 'string') {
       const file = checkpointFlag(values.resume, '--resume', (target) => newestComplete(target, removal));
@@ -185,7 +184,6 @@ export const trainCommand: Command = {
       model = await DMDLKNet.load(file, { device });
       checkConfigFlags(file, model.config, configFlags, values);
       options.resume = values.resume;
-      resumedAt = { step: state.globalStep, epoch: state.epoch };
       resumeFrom = `resuming from ${file} (epoch ${state.epoch + 1}, ${state.stepInEpoch} steps into it; ` +
         `batch size ${settings.batchSize}, lr ${settings.lr}, schedule ${showFlagValue('schedule', settings.schedule)}, ` +
         `optimizer ${settings.optimizer} (weight decay ${settings.weightDecay}, clip ${settings.clipGradNorm || 'none'}), loss ${settings.loss}, ` +
@@ -209,7 +207,7 @@ export const trainCommand: Command = {
     const resumeCommand = shellCommand([...commandWords(), 'train', ...Object.entries(values).filter(([flag]) => flag !== 'resume')
       .flatMap(([flag, v]) => (v === true ? [`--${flag}`] : typeof v === 'string' || typeof v === 'number' ? [`--${flag}`, String(v)] : [])),
     '--resume', path.join(out, 'checkpoints')]);
-    await trainAndReport(model, splits, out, options, overlays, resumeCommand, { ...files, logdir: stringFlag(values.logdir) ?? out, resumedAt });
+    await trainAndReport(model, splits, out, options, overlays, resumeCommand, { ...files, logdir: stringFlag(values.logdir) ?? out });
     console.log(`wrote ${path.join(out, 'model.safetensors')}, metrics.json, curves.svg/png and checkpoints/ in ${out}`);
     model.dispose();
   },

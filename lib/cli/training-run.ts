@@ -10,7 +10,7 @@ import { DMDLKNet } from '../model';
 import type { FitOptions, History } from '../train/fit';
 import type { Metrics } from '../train/metrics';
 import { printMetrics, TrainingProgress, writeCurves, writeJson, writeOverlays } from './report';
-import { TrainingLog } from './training-log';
+import { EventFile } from '../train/event-file';
 
 export interface RunResult {
   history: History;
@@ -21,30 +21,19 @@ export interface RunResult {
 /**
  * What a run keeps: `keep` checkpoints, as model.safetensors the last epoch's
  * model or the best validation epoch's, and its logs in `logdir` (default: the
- * run's folder), continued from `resumedAt` when resuming.
+ * run's folder), with the held-out overlays as TensorBoard images beside them.
  */
 export interface RunFiles {
   keep: number;
   save: 'best' | 'last';
   logdir?: string;
-  resumedAt?: { step: number; epoch: number } | null;
 }
 
 export async function trainAndReport(model: DMDLKNet, splits: ISICSplits, out: string,
-  options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint' | 'best'>,
+  options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint' | 'best' | 'logdir'>,
   overlays: number, resumeCommand?: string, run: RunFiles = { keep: 3, save: 'last' }): Promise<RunResult> {
   fs.mkdirSync(out, { recursive: true });
-  const log = new TrainingLog(run.logdir ?? out, run.resumedAt ?? null);
-  try {
-    return await trainLogged(model, splits, out, options, overlays, resumeCommand, run, log);
-  } finally {
-    log.close();
-  }
-}
-
-async function trainLogged(model: DMDLKNet, splits: ISICSplits, out: string,
-  options: Omit<FitOptions, 'onProgress' | 'onEpoch' | 'signal' | 'validation' | 'checkpoint' | 'best'>,
-  overlays: number, resumeCommand: string | undefined, run: RunFiles, log: TrainingLog): Promise<RunResult> {
+  const logdir = run.logdir ?? out;
   const progress = new TrainingProgress();
   const controller = new AbortController();
   const interrupt = (): void => {
@@ -57,15 +46,9 @@ async function trainLogged(model: DMDLKNet, splits: ISICSplits, out: string,
   try {
     history = await model.fit(splits.train, {
       ...options, ...(splits.validation ? { validation: splits.validation, best: { file: path.join(out, 'best.safetensors') } } : {}),
-      checkpoint: { dir: path.join(out, 'checkpoints'), every: 1, keep: run.keep }, signal: controller.signal,
-      onProgress: (p) => {
-        progress.step(p);
-        log.step(p);
-      },
-      onEpoch: (r) => {
-        progress.epoch(r);
-        log.epoch(r);
-      },
+      checkpoint: { dir: path.join(out, 'checkpoints'), every: 1, keep: run.keep }, signal: controller.signal, logdir,
+      onProgress: (p) => progress.step(p),
+      onEpoch: (r) => progress.epoch(r),
     });
   } catch (error) {
     progress.stop();
@@ -83,15 +66,20 @@ async function trainLogged(model: DMDLKNet, splits: ISICSplits, out: string,
   const modelPath = path.join(out, 'model.safetensors');
   // dmdlk eval splits the data with the same seed by default.
   await kept.save(modelPath, { dataSeed: String(options.seed ?? 0) });
-  files.push(modelPath, ...(history.best ? [history.best.file] : []), log.steps, log.epochs, log.events.file,
-    ...(await writeCurves(out, history.epochs)));
+  const logs = history.logs ? [history.logs.steps, history.logs.epochs, history.logs.events] : [];
+  files.push(modelPath, ...(history.best ? [history.best.file] : []), ...logs, ...(await writeCurves(out, history.epochs)));
   let test: Metrics | undefined;
   if (splits.test) {
     test = await kept.evaluate(splits.test);
     printMetrics(kept === model ? 'held-out test set' : 'held-out test set, best validation model', test);
     const shown = splits.test.samples.slice(0, overlays).map((_, i) => i);
     const overlayFiles = await writeOverlays(kept, path.join(out, 'overlays'), splits.test, shown);
-    log.images('overlays', overlayFiles);
+    if (overlayFiles.length > 0) {
+      const events = new EventFile(logdir, 'overlays');
+      for (const file of overlayFiles) events.image(history.globalStep, `overlays/${path.basename(file, '.png')}`, fs.readFileSync(file));
+      events.close();
+      files.push(events.file);
+    }
     files.push(...overlayFiles);
   }
   if (kept !== model) kept.dispose();

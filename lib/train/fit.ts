@@ -16,6 +16,7 @@ import { evaluateNative } from './evaluate';
 import { givenWeightDecay, nonNegative, type OptimizerName, optimizerName } from './optimizer';
 import { resolveSchedule, type ScheduleName, type ScheduleOptions, scheduledRate } from './schedule';
 import type { Scores } from './metrics';
+import { TrainingLog } from './training-log';
 
 
 export interface FitProgress {
@@ -57,6 +58,8 @@ export interface History {
   best?: { epoch: number; value: number; file: string };
   /** With `earlyStop`: why training ended before its last epoch. */
   stoppedEarly?: string;
+  /** With `logdir`: the files the logs went to. */
+  logs?: { steps: string; epochs: string; events: string };
 }
 
 /** The validation metric that picks the best model and stops early (pooled over the validation set). */
@@ -123,12 +126,18 @@ export interface FitOptions {
    * is refused, naming both values.
    */
   resume?: string | undefined;
+  /**
+   * A folder for the run's logs: steps.jsonl (a JSON line per step), epochs.csv
+   * (a row per epoch) and a TensorBoard event file of the same scalars; a
+   * resumed run continues them as one. Default: none.
+   */
+  logdir?: string | undefined;
   /** Seeds the data order and the augmentation (default 0). */
   seed?: number | undefined;
 }
 
 const fitKeys = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'weightDecay', 'clipGradNorm', 'loss', 'augment', 'validation', 'onProgress', 'onEpoch', 'signal', 'checkpoint',
-  'best', 'earlyStop', 'resume', 'seed'] as const;
+  'best', 'earlyStop', 'resume', 'seed', 'logdir'] as const;
 
 function validationMetric(value: unknown, name: string): ValidationMetric {
   if (value !== 'dice' && value !== 'iou') throw new InvalidArgumentError(`${name} must be 'dice' or 'iou', got ${check.describe(value)}`);
@@ -194,6 +203,7 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   if (validation !== undefined && !(validation instanceof SegmentationDataset && validation.inputSize === inputSize)) {
     throw new InvalidArgumentError(`options.validation must be a SegmentationDataset at the model's inputSize ${inputSize}`);
   }
+  const logdir = o.logdir === undefined ? null : check.string(o.logdir, 'options.logdir');
   const onProgress = optionalFunction<(p: FitProgress) => void>(o.onProgress, 'options.onProgress');
   const onEpoch = optionalFunction<(r: EpochRecord) => void>(o.onEpoch, 'options.onEpoch');
   const signal = o.signal as AbortSignal | undefined;
@@ -244,92 +254,106 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
     historyRecords = state.history as EpochRecord[];
   }
 
-  let lastCheckpoint: string | undefined;
-  // Saves where training stands: `atEpoch` and `atStep` are the next step to run.
-  const save = async (atEpoch: number, atStep: number, epochLossSum: number): Promise<void> => {
-    if (!checkpoint) return;
-    const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, epochs, seed, batchSize, lr, schedule,
-      optimizer, weightDecay, clipGradNorm, loss,
-      augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
-    lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
-  };
-
-  // The best epoch and the early stop follow from the history alone, so a resumed run decides as an unbroken one.
-  const metricOf = (r: EpochRecord, metric: ValidationMetric): number => r.validation?.[metric] ?? Number.NEGATIVE_INFINITY;
-  const bestEpoch = (metric: ValidationMetric): EpochRecord | undefined =>
-    historyRecords.reduce<EpochRecord | undefined>((b, r) => (b === undefined || metricOf(r, metric) > metricOf(b, metric) ? r : b), undefined);
-  const epochsWithoutImprovement = (e: Required<EarlyStopOptions>): number => {
-    let reference = Number.NEGATIVE_INFINITY, at = 0;
-    for (const r of historyRecords) {
-      if (metricOf(r, e.metric) > reference + e.minDelta || at === 0) {
-        reference = metricOf(r, e.metric);
-        at = r.epoch;
-      }
-    }
-    return historyRecords.length === 0 ? 0 : historyRecords[historyRecords.length - 1].epoch - at;
-  };
-  let stoppedEarly: string | undefined;
-
-  const started = Date.now();
-  let stepsThisRun = 0, stepLr = lr;
-  for (; epoch < epochs; epoch++, stepInEpoch = 0) {
-    const order = permutation(n, seed + epoch * 7919);
-    const epochStart = Date.now();
-    // A resumed epoch starts with the losses of its steps run before the stop.
-    let lossSum = resumedLossSum, imagesDone = 0;
-    resumedLossSum = 0;
-    for (; stepInEpoch < steps; stepInEpoch++) {
-      if (signal?.aborted) {
-        await save(epoch, stepInEpoch, lossSum);
-        // Counted as the checkpoint's name counts: steps done, globally and in this epoch.
-        throw new CancelledError(`training stopped after step ${globalStep} (epoch ${epoch + 1}: ${stepInEpoch} of ${steps} steps done)` +
-          (lastCheckpoint ? `; its checkpoint is '${lastCheckpoint}'` : ''));
-      }
-      const indices = order.slice(stepInEpoch * batchSize, (stepInEpoch + 1) * batchSize);
-      const { images, masks } = train.batch(indices);
-      let result: { loss: number; step: number; gradNorm?: number };
-      stepLr = scheduledRate(schedule, lr, globalStep, steps, epochs);
-      try {
-        result = await native(() => model.trainBatch(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), online,
-          stepSeed(seed, epoch, stepInEpoch), stepLr, loss, optimizer, weightDecay, clipGradNorm));
-      } catch (error) {
-        if (error instanceof NonFiniteError) {
-          const kept = lastCheckpoint ?? (checkpoint ? 'none was written yet' : 'no checkpoint folder was given');
-          throw new NonFiniteError(`${error.message} (epoch ${epoch + 1}, step ${stepInEpoch + 1}; last good checkpoint: ${kept})`);
-        }
-        throw error;
-      } finally {
-        images.dispose();
-        masks.dispose();
-      }
-      globalStep++;
-      stepsThisRun++;
-      lossSum += result.loss;
-      imagesDone += indices.length;
-      const elapsed = (Date.now() - started) / 1000;
-      const remaining = (epochs - epoch - 1) * steps + (steps - stepInEpoch - 1);
-      onProgress?.({ epoch: epoch + 1, epochs, step: stepInEpoch + 1, steps, globalStep, loss: result.loss, lr: stepLr,
-        ...(result.gradNorm !== undefined ? { gradNorm: result.gradNorm } : {}),
-        imagesPerSecond: imagesDone / Math.max(1e-9, (Date.now() - epochStart) / 1000),
-        etaSeconds: (elapsed / stepsThisRun) * remaining });
-    }
-    const seconds = (Date.now() - epochStart) / 1000;
-    const record: EpochRecord = { epoch: epoch + 1, lr: stepLr, loss: lossSum / steps, imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
-    if (validation) record.validation = (await evaluateNative(model, inputSize, validation, {})).pooled;
-    historyRecords.push(record);
-    if (best && bestEpoch(best.metric) === record) await native(() => model.save(best.file, { bestEpoch: String(record.epoch) }));
-    if (earlyStop && epochsWithoutImprovement(earlyStop) >= earlyStop.patience) {
-      stoppedEarly = `stopped early after epoch ${record.epoch}: the validation ${earlyStop.metric} has not improved by ` +
-        `${earlyStop.minDelta} or more for ${earlyStop.patience} epochs`;
-    }
-    onEpoch?.(record);
-    if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === epochs || stoppedEarly)) await save(epoch + 1, 0, 0);
-    if (stoppedEarly) break;
+  const log = logdir ? new TrainingLog(logdir, resumed ? { step: globalStep, epoch } : null) : null;
+  try {
+    return await trainEpochs();
+  } finally {
+    log?.close();
   }
-  const top = best ? bestEpoch(best.metric) : undefined;
-  return {
-    epochs: historyRecords, globalStep, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}),
-    ...(best && top ? { best: { epoch: top.epoch, value: metricOf(top, best.metric), file: best.file } } : {}),
-    ...(stoppedEarly ? { stoppedEarly } : {}),
-  };
+
+  // The loop over epochs and steps, with the log open.
+  async function trainEpochs(): Promise<History> {
+    let lastCheckpoint: string | undefined;
+    // Saves where training stands: `atEpoch` and `atStep` are the next step to run.
+    const save = async (atEpoch: number, atStep: number, epochLossSum: number): Promise<void> => {
+      if (!checkpoint) return;
+      const state: TrainingState = { format: 1, epoch: atEpoch, stepInEpoch: atStep, epochLossSum, globalStep, epochs, seed, batchSize, lr, schedule,
+        optimizer, weightDecay, clipGradNorm, loss,
+        augment: augment?.json ?? null, expand: augment?.expand ?? 1, datasetSize: n, history: historyRecords };
+      lastCheckpoint = await saveCheckpoint(model, checkpoint.dir, state, checkpoint.keep);
+    };
+
+    // The best epoch and the early stop follow from the history alone, so a resumed run decides as an unbroken one.
+    const metricOf = (r: EpochRecord, metric: ValidationMetric): number => r.validation?.[metric] ?? Number.NEGATIVE_INFINITY;
+    const bestEpoch = (metric: ValidationMetric): EpochRecord | undefined =>
+      historyRecords.reduce<EpochRecord | undefined>((b, r) => (b === undefined || metricOf(r, metric) > metricOf(b, metric) ? r : b), undefined);
+    const epochsWithoutImprovement = (e: Required<EarlyStopOptions>): number => {
+      let reference = Number.NEGATIVE_INFINITY, at = 0;
+      for (const r of historyRecords) {
+        if (metricOf(r, e.metric) > reference + e.minDelta || at === 0) {
+          reference = metricOf(r, e.metric);
+          at = r.epoch;
+        }
+      }
+      return historyRecords.length === 0 ? 0 : historyRecords[historyRecords.length - 1].epoch - at;
+    };
+    let stoppedEarly: string | undefined;
+
+    const started = Date.now();
+    let stepsThisRun = 0, stepLr = lr;
+    for (; epoch < epochs; epoch++, stepInEpoch = 0) {
+      const order = permutation(n, seed + epoch * 7919);
+      const epochStart = Date.now();
+      // A resumed epoch starts with the losses of its steps run before the stop.
+      let lossSum = resumedLossSum, imagesDone = 0;
+      resumedLossSum = 0;
+      for (; stepInEpoch < steps; stepInEpoch++) {
+        if (signal?.aborted) {
+          await save(epoch, stepInEpoch, lossSum);
+          // Counted as the checkpoint's name counts: steps done, globally and in this epoch.
+          throw new CancelledError(`training stopped after step ${globalStep} (epoch ${epoch + 1}: ${stepInEpoch} of ${steps} steps done)` +
+            (lastCheckpoint ? `; its checkpoint is '${lastCheckpoint}'` : ''));
+        }
+        const indices = order.slice(stepInEpoch * batchSize, (stepInEpoch + 1) * batchSize);
+        const { images, masks } = train.batch(indices);
+        let result: { loss: number; step: number; gradNorm?: number };
+        stepLr = scheduledRate(schedule, lr, globalStep, steps, epochs);
+        try {
+          result = await native(() => model.trainBatch(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), online,
+            stepSeed(seed, epoch, stepInEpoch), stepLr, loss, optimizer, weightDecay, clipGradNorm));
+        } catch (error) {
+          if (error instanceof NonFiniteError) {
+            const kept = lastCheckpoint ?? (checkpoint ? 'none was written yet' : 'no checkpoint folder was given');
+            throw new NonFiniteError(`${error.message} (epoch ${epoch + 1}, step ${stepInEpoch + 1}; last good checkpoint: ${kept})`);
+          }
+          throw error;
+        } finally {
+          images.dispose();
+          masks.dispose();
+        }
+        globalStep++;
+        stepsThisRun++;
+        lossSum += result.loss;
+        imagesDone += indices.length;
+        const elapsed = (Date.now() - started) / 1000;
+        const remaining = (epochs - epoch - 1) * steps + (steps - stepInEpoch - 1);
+        const progress: FitProgress = { epoch: epoch + 1, epochs, step: stepInEpoch + 1, steps, globalStep, loss: result.loss, lr: stepLr,
+          ...(result.gradNorm !== undefined ? { gradNorm: result.gradNorm } : {}),
+          imagesPerSecond: imagesDone / Math.max(1e-9, (Date.now() - epochStart) / 1000),
+          etaSeconds: (elapsed / stepsThisRun) * remaining };
+        log?.step(progress);
+        onProgress?.(progress);
+      }
+      const seconds = (Date.now() - epochStart) / 1000;
+      const record: EpochRecord = { epoch: epoch + 1, lr: stepLr, loss: lossSum / steps, imagesPerSecond: imagesDone / Math.max(1e-9, seconds), seconds };
+      if (validation) record.validation = (await evaluateNative(model, inputSize, validation, {})).pooled;
+      historyRecords.push(record);
+      if (best && bestEpoch(best.metric) === record) await native(() => model.save(best.file, { bestEpoch: String(record.epoch) }));
+      if (earlyStop && epochsWithoutImprovement(earlyStop) >= earlyStop.patience) {
+        stoppedEarly = `stopped early after epoch ${record.epoch}: the validation ${earlyStop.metric} has not improved by ` +
+          `${earlyStop.minDelta} or more for ${earlyStop.patience} epochs`;
+      }
+      log?.epoch(record);
+      onEpoch?.(record);
+      if (checkpoint && ((epoch + 1) % checkpoint.every === 0 || epoch + 1 === epochs || stoppedEarly)) await save(epoch + 1, 0, 0);
+      if (stoppedEarly) break;
+    }
+    const top = best ? bestEpoch(best.metric) : undefined;
+    return {
+      epochs: historyRecords, globalStep, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}),
+      ...(best && top ? { best: { epoch: top.epoch, value: metricOf(top, best.metric), file: best.file } } : {}),
+      ...(stoppedEarly ? { stoppedEarly } : {}),
+      ...(log ? { logs: { steps: log.steps, epochs: log.epochs, events: log.events.file } } : {}),
+    };
+  }
 }

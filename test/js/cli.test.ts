@@ -160,14 +160,15 @@ describe('dmdlk CLI', () => {
     expect(steps[13]).toMatchObject({ epoch: 2, lr: 1e-4, loss: expect.any(Number), imagesPerSecond: expect.any(Number) });
     expect(fs.readFileSync(path.join(out, 'epochs.csv'), 'utf8')).toMatch(
       /^epoch,loss,lr,images_per_second,seconds,validation_dice,validation_iou\n1,[\d.e-]+,0\.0001,[\d.]+,[\d.]+,[\d.]+,[\d.]+\n2,[^\n]+\n$/);
-    // TensorBoard: an event file per run, the resumed one going on from step 8, the overlays as images.
-    const eventFiles = fs.readdirSync(out).filter((f) => f.includes('.tfevents.')).sort();
-    expect(eventFiles).toHaveLength(2);
-    const [first, second] = eventFiles.map((f) => readEvents(path.join(out, f)));
+    // TensorBoard: a training event file per run, the resumed one going on from step 8, and the overlays as images.
+    const eventFiles = (kind: string) => fs.readdirSync(out).filter((f) => f.endsWith(`.${kind}.dmdlk`)).sort();
+    expect(eventFiles('training')).toHaveLength(2);
+    const [first, second] = eventFiles('training').map((f) => readEvents(path.join(out, f)));
     expect(first.filter((e) => e.tags.includes('train/loss')).map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(second.filter((e) => e.tags.includes('train/loss')).map((e) => e.step)).toEqual([8, 9, 10, 11, 12, 13, 14]);
     expect(second.filter((e) => e.tags.includes('validation/dice')).map((e) => e.step)).toEqual([14]);
-    expect(second.flatMap((e) => e.tags).filter((t) => t.startsWith('overlays/'))).toHaveLength(2);
+    const overlays = readEvents(path.join(out, eventFiles('overlays').at(-1)!));
+    expect(overlays.filter((e) => e.tags.some((t) => t.startsWith('overlays/'))).map((e) => e.step)).toEqual([14, 14]);
 
     // Only what differs is refused, naming the checkpoint's value and the new one.
     const resume = ['--data', data, '--out', out, '--resume', path.join(out, 'checkpoints'), '--device', 'cpu'];

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { crc32c, EventFile, maskedCrc32c, tfRecord } from '../../lib/cli/event-file';
+import { crc32c, EventFile, maskedCrc32c, tfRecord } from '../../lib/train/event-file';
 import { IOError } from '../../lib/errors';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'tensorboard');
@@ -16,7 +16,7 @@ const png = fs.readFileSync(path.join(fixtures, 'tiny.png'));  // 3 × 2, RGB
 /** The fixture's events, written at a fixed wall time. */
 function writeFixture(dir: string): string {
   let time = 1_700_000_000;
-  const events = new EventFile(dir, () => (time += 0.25));
+  const events = new EventFile(dir, 'fixture', () => (time += 0.25));
   events.scalars(1, { 'train/loss': 0.5, 'train/lr': 3e-4 });
   events.scalars(2, { 'train/loss': 0.25, 'train/lr': 2.5e-4 });
   events.scalars(2, { 'validation/dice': 0.875 });
@@ -42,7 +42,7 @@ describe('TensorBoard event files', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmdlk-events-'));
     try {
       const file = writeFixture(dir);
-      expect(path.basename(file)).toMatch(/^events\.out\.tfevents\.1700000000\..+\.dmdlk$/);
+      expect(path.basename(file)).toMatch(/^events\.out\.tfevents\.1700000000\..+\.fixture\.dmdlk$/);
       expect(fs.readFileSync(file).equals(fs.readFileSync(path.join(fixtures, 'events.out.tfevents.fixture')))).toBe(true);
       const read = JSON.parse(fs.readFileSync(path.join(fixtures, 'read-by-tensorboard.json'), 'utf8'));
       const f32 = (x: number) => Math.fround(x);
@@ -63,12 +63,12 @@ describe('TensorBoard event files', () => {
   test('refuse what is not a PNG, and never overwrite a file', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmdlk-events-'));
     try {
-      const events = new EventFile(dir, () => 5);
+      const events = new EventFile(dir, 'x', () => 5);
       expect(() => events.image(1, 'x', Buffer.from('not a png at all, not at all'))).toThrow(IOError);
       events.close();
       fs.renameSync(events.file, `${events.file}.kept`);
       fs.writeFileSync(events.file, 'other');  // the same name again: refused, the file left as it was
-      expect(() => new EventFile(dir, () => 5)).toThrow(IOError);
+      expect(() => new EventFile(dir, 'x', () => 5)).toThrow(IOError);
       expect(fs.readFileSync(events.file, 'utf8')).toBe('other');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -48,6 +48,21 @@ describe('best model and early stopping', () => {
     patient.dispose();
   }, 60000);
 
+  it('logs every step and epoch to logdir: JSON lines, CSV and a TensorBoard event file', async () => {
+    const model = await DMDLKNet.create(tiny, { seed: 2, device: 'cpu' });
+    const logdir = path.join(dir, 'logs');
+    const history = await model.fit(train, { epochs: 2, batchSize: 8, validation, logdir });
+    expect(history.logs).toEqual({ steps: path.join(logdir, 'steps.jsonl'), epochs: path.join(logdir, 'epochs.csv'),
+      events: expect.stringMatching(/events\.out\.tfevents\.\d+\..+\.training\.dmdlk$/) });
+    const steps = fs.readFileSync(history.logs!.steps, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(fs.readFileSync(history.logs!.epochs, 'utf8').trim().split('\n')).toHaveLength(3);
+    const events = fs.readFileSync(history.logs!.events);
+    for (const tag of ['train/loss', 'train/lr', 'validation/dice', 'epoch/loss']) expect(events.includes(tag)).toBe(true);
+    await expect(model.fit(train, { epochs: 1, logdir: 3 as never })).rejects.toThrow(/options\.logdir must be a non-empty string, got number 3/);
+    model.dispose();
+  }, 60000);
+
   it('needs a validation set, and says so', async () => {
     const model = await DMDLKNet.create(tiny, { device: 'cpu' });
     await expect(model.fit(train, { epochs: 1, best: { file: path.join(dir, 'x.safetensors') } })).rejects.toThrow(/^options\.best needs options\.validation$/);

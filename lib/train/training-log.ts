@@ -1,15 +1,15 @@
-// The logs of a training run in its log folder: steps.jsonl, one JSON line per
+// The logs fit writes in its `logdir`: steps.jsonl, one JSON line per
 // optimizer step (step, epoch, loss, learning rate, images/s, and the gradient
 // norm where clipped); epochs.csv, one row per epoch with the validation
-// scores; and a TensorBoard event file with the same scalars and the held-out
-// overlays as images (`tensorboard --logdir <folder>`). A resumed run keeps the
-// lines up to its checkpoint's step and goes on from there, so the logs read as
-// one unbroken run; its event file is a new one, whose first step after the
-// checkpoint makes TensorBoard drop the old file's later steps.
+// scores; and a TensorBoard event file with the same scalars
+// (`tensorboard --logdir <folder>`). A resumed run keeps the lines up to its
+// checkpoint's step and goes on from there, so the logs read as one unbroken
+// run; its event file is a new one, whose first step after the checkpoint
+// makes TensorBoard drop the old file's later steps.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { EpochRecord, FitProgress } from '../train/fit';
+import type { EpochRecord, FitProgress } from './fit';
 import { EventFile } from './event-file';
 
 const EPOCH_COLUMNS = 'epoch,loss,lr,images_per_second,seconds,validation_dice,validation_iou';
@@ -48,11 +48,6 @@ export class TrainingLog {
     fs.appendFileSync(this.epochs, `${[r.epoch, r.loss, r.lr, r.imagesPerSecond, r.seconds, r.validation?.dice ?? '', r.validation?.iou ?? ''].join(',')}\n`);
     this.events.scalars(this.lastStep, { 'epoch/loss': r.loss, 'epoch/epoch': r.epoch,
       ...(r.validation ? { 'validation/dice': r.validation.dice, 'validation/iou': r.validation.iou } : {}) });
-  }
-
-  /** PNG files (the held-out overlays) as TensorBoard images, tagged `prefix/<file name>`, at the last step. */
-  images(prefix: string, files: readonly string[]): void {
-    for (const file of files) this.events.image(this.lastStep, `${prefix}/${path.basename(file, '.png')}`, fs.readFileSync(file));
   }
 
   close(): void {

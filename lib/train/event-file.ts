@@ -71,11 +71,15 @@ export class EventFile {
   readonly file: string;
   private readonly fd: number;
 
-  /** A new event file in `dir`; `clock` gives the wall time in seconds (a fixed one makes the bytes reproducible). */
-  constructor(dir: string, private readonly clock: () => number = () => Date.now() / 1000) {
+  /**
+   * A new event file in `dir`, its name ending in `.<kind>.dmdlk` (two files of
+   * one run differ by kind); `clock` gives the wall time in seconds (a fixed one
+   * makes the bytes reproducible).
+   */
+  constructor(dir: string, kind = 'training', private readonly clock: () => number = () => Date.now() / 1000) {
     fs.mkdirSync(dir, { recursive: true });
     const seconds = Math.floor(clock());
-    this.file = path.join(dir, `events.out.tfevents.${seconds}.${os.hostname()}.${process.pid}.dmdlk`);
+    this.file = path.join(dir, `events.out.tfevents.${seconds}.${os.hostname()}.${process.pid}.${kind}.dmdlk`);
     try {
       this.fd = fs.openSync(this.file, 'wx');
     } catch (error) {
