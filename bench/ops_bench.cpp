@@ -60,7 +60,8 @@ std::pair<double, double> measure(const OpCase& c, std::mt19937& rng) {
   std::vector<float> dy(size_t(out[0].numel()));
   for (float& v : dy) v = normal(rng);
   dout[0] = Tensor::from_vector(dy, out[0].shape()).to(device);
-  return {time_ms([&] { c.op->forward(in, attrs); }), time_ms([&] { c.op->backward(in, out, dout, attrs); })};
+  return {time_ms([&] { c.op->forward(in, attrs); }),
+          time_ms([&] { c.op->backward(in, out, dout, attrs, WantedGrads{}); })};
 }
 
 double modelled_ms(const std::vector<cuda::LaunchPlan>& plans) { return cuda::model_sequence(plans) * 1e3; }
@@ -84,8 +85,8 @@ int main(int argc, char** argv) {
     std::string name = json::quote(c.bench);
     if (plan_only) {
       std::vector<Shape> shapes = shapes_of(c.network);
-      auto fwd = c.op->cuda_launches(shapes, DType::F32, c.network_attrs, Pass::Forward);
-      auto bwd = c.op->cuda_launches(shapes, DType::F32, c.network_attrs, Pass::Backward);
+      auto fwd = c.op->cuda_launches(shapes, DType::F32, c.network_attrs, Pass::Forward, WantedGrads{});
+      auto bwd = c.op->cuda_launches(shapes, DType::F32, c.network_attrs, Pass::Backward, WantedGrads{});
       std::printf(
           "{\"name\": %s, \"forward_ms\": %.4f, \"backward_ms\": %.4f, \"launches\": %zu, \"modelled\": true}\n",
           name.c_str(), modelled_ms(fwd), modelled_ms(bwd), fwd.size() + bwd.size());

@@ -112,8 +112,9 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int6
   return plan_tiled_product("conv_forward", c.forward, c.forward_tiles, conv_bytes(p, element_bytes), element_bytes);
 }
 
-// What conv2d_backward launches.
-inline std::vector<cuda::LaunchPlan> plan_conv2d_backward(const ConvPlan& p, int64_t element_bytes, bool bias) {
+// What conv2d_backward launches (without `input_grad`, dx null: no input gradient but in depthwise).
+inline std::vector<cuda::LaunchPlan> plan_conv2d_backward(const ConvPlan& p, int64_t element_bytes, bool bias,
+                                                          bool input_grad = true) {
   std::vector<cuda::LaunchPlan> plans;
   if (p.depthwise) {
     int64_t planes = p.batch * p.in_channels;
@@ -122,7 +123,9 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_backward(const ConvPlan& p, int
   } else {
     ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
     double bytes = conv_bytes(p, element_bytes);
-    cuda::append(plans, plan_tiled_product("conv_input_grad", c.input_grad, c.input_grad_tiles, bytes, element_bytes));
+    if (input_grad)
+      cuda::append(plans,
+                   plan_tiled_product("conv_input_grad", c.input_grad, c.input_grad_tiles, bytes, element_bytes));
     cuda::append(plans,
                  plan_tiled_product("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, bytes, element_bytes));
   }

@@ -61,7 +61,7 @@ Tensors forward_and_backward(const OpCase& c, const OpAttrs& attrs, const Tensor
   Tensors out = c.op->forward(in, attrs);
   Tensors dout(out.size());
   dout[0] = dy;
-  Tensors grads = c.op->backward(in, out, dout, attrs);
+  Tensors grads = c.op->backward(in, out, dout, attrs, WantedGrads{});
   Tensors all = out;
   all.insert(all.end(), grads.begin(), grads.end());
   for (const Tensor& t : in)
@@ -131,15 +131,15 @@ TEST(every_case_makes_the_launches_it_plans) {
     {
       cuda::LaunchLog log;
       out = c.op->forward(in, attrs);
-      expect_same_launches(concat(c.name, " forward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Forward),
-                           log.launches);
+      expect_same_launches(concat(c.name, " forward"),
+                           c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Forward, WantedGrads{}), log.launches);
     }
     Tensors dout(out.size());
     dout[0] = random_tensor(out[0].shape(), rng, 1.0, DType::F32).to(Device::cuda(0));
     cuda::LaunchLog log;
-    c.op->backward(in, out, dout, attrs);
-    expect_same_launches(concat(c.name, " backward"), c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Backward),
-                         log.launches);
+    c.op->backward(in, out, dout, attrs, WantedGrads{});
+    expect_same_launches(concat(c.name, " backward"),
+                         c.op->cuda_launches(shapes, DType::F32, attrs, Pass::Backward, WantedGrads{}), log.launches);
   }
 }
 

@@ -7,6 +7,7 @@
 #include "op_cases.h"
 #include "ops/activation.h"
 #include "ops/binary.h"
+#include "ops/conv2d.h"
 #include "ops/normalization.h"
 
 using namespace dmdlk;
@@ -27,7 +28,7 @@ TEST(every_case_gradient) {
           Tensors out = op.forward(in, attrs);
           Tensors dout(out.size());
           dout[0] = dy;
-          return op.backward(in, out, dout, attrs);
+          return op.backward(in, out, dout, attrs, WantedGrads{});
         });
   }
 }
@@ -57,6 +58,39 @@ void every_value_has_a_gradient_case(OpKind kind, const EnumName<E> (&names)[N])
 TEST(every_attribute_enum_value_has_a_gradient_case) {
   every_value_has_a_gradient_case(OpKind::Activation, kActivationNames);
   every_value_has_a_gradient_case(OpKind::LayerNorm, kLayerNormAxisNames);
+}
+
+// A backward asked for fewer gradients (the graph's stem: no gradient of the
+// images) computes the others as the full backward does, on every
+// convolution path: 1×1 columns, im2col + col2im, dx as a convolution,
+// grouped; depthwise computes dx anyway (one kernel makes both).
+TEST(a_convolution_without_its_input_gradient_computes_the_rest_alike) {
+  const OpDef& op = op_def(OpKind::Conv2d);
+  struct Case {
+    Shape x, w;
+    Conv2dOptions o;
+  };
+  std::vector<Case> cases(5);
+  cases[0] = {{2, 4, 5, 6}, {3, 4, 1, 1}, {}};
+  cases[1] = {{2, 3, 9, 8}, {4, 3, 3, 3}, {}};
+  cases[1].o.stride_h = cases[1].o.stride_w = 2, cases[1].o.pad_h = cases[1].o.pad_w = 1;
+  cases[2] = {{1, 2, 7, 7}, {3, 2, 3, 3}, {}};
+  cases[2].o.pad_h = cases[2].o.pad_w = 1;
+  cases[3] = {{1, 4, 6, 6}, {6, 2, 3, 3}, {}};
+  cases[3].o.groups = 2, cases[3].o.pad_h = cases[3].o.pad_w = 1;
+  cases[4] = {{1, 3, 6, 6}, {3, 1, 3, 3}, {}};
+  cases[4].o.groups = 3;
+  std::mt19937 rng(9);
+  for (const Case& c : cases) {
+    Tensors in{random_tensor(c.x, rng), random_tensor(c.w, rng), random_tensor({c.w[0]}, rng)};
+    Tensors out = op.forward(in, c.o);
+    Tensors dout{random_tensor(out[0].shape(), rng)};
+    Tensors all = op.backward(in, out, dout, c.o, WantedGrads{});
+    Tensors some = op.backward(in, out, dout, c.o, WantedGrads{~1u});
+    bool depthwise = c.o.groups == c.x[1] && c.w[1] == 1;
+    CHECK(some[0].defined() == depthwise);
+    for (size_t k = 1; k < 3; ++k) CHECK(closeness(all[k], some[k], 1e-300, 0) <= 1);  // the same numbers
+  }
 }
 
 // The harness itself must be able to fail: a deliberately wrong backward is caught.

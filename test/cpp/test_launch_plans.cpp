@@ -168,6 +168,20 @@ TEST(every_gemm_launch_has_its_issue_counted) {
   CHECK(gemms > 1000);
 }
 
+TEST(the_stem_computes_no_gradient_of_the_images) {
+  // The first convolution reads the data batch: its backward plans a weight
+  // gradient but no input gradient; the second convolution plans both.
+  std::map<std::string, int> input_grads, weight_grads;
+  for (const PlannedLaunch& l : plan_training_step(ModelConfig(), 4)) {
+    input_grads[l.where] += l.plan.kernel.rfind("conv_input_grad", 0) == 0;
+    weight_grads[l.where] += l.plan.kernel.rfind("conv_weight_grad", 0) == 0;
+  }
+  CHECK_EQ(input_grads["conv2d stem.conv1 backward"], 0);
+  CHECK_EQ(weight_grads["conv2d stem.conv1 backward"], 1);
+  CHECK_EQ(input_grads["conv2d stem.conv2 backward"], 1);
+  CHECK_EQ(weight_grads["conv2d stem.conv2 backward"], 1);
+}
+
 // `test_launch_plans --list` prints the failures in the list's format (to
 // rewrite it after a kernel is fixed; a reviewer sees what left the list).
 int main(int argc, char** argv) {

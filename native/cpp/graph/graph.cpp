@@ -78,6 +78,15 @@ void run_forward(const Graph& graph, Activations& run, const std::vector<ValueId
   }
 }
 
+WantedGrads wanted_grads(const Graph& graph, const Node& node) {
+  WantedGrads wanted;
+  for (size_t k = 0; k < node.inputs.size() && k < 32; ++k) {
+    ValueKind kind = graph.value(node.inputs[k]).kind;
+    if (kind == ValueKind::Input || kind == ValueKind::Buffer) wanted.bits &= ~(1u << k);
+  }
+  return wanted;
+}
+
 void run_backward(const Graph& graph, Activations& run, ValueId loss) {
   const Tensor& l = run.values.at(size_t(loss));
   DMDLK_CHECK(l.defined() && l.numel() == 1, ErrorCode::InvalidArg, "backward needs a scalar loss");
@@ -99,7 +108,8 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
     for (ValueId id : node.inputs) in.push_back(run.values[size_t(id)]);
     for (ValueId id : node.outputs) out.push_back(run.values[size_t(id)]);
     auto start = std::chrono::steady_clock::now();
-    Tensors din = op_def(node.kind).backward(in, out, dout, node.attrs);
+    const WantedGrads wanted = wanted_grads(graph, node);
+    Tensors din = op_def(node.kind).backward(in, out, dout, node.attrs, wanted);
     account(run.profile ? &run.profile->backward_seconds : nullptr, node, start);
     in.clear(), out.clear(), dout.clear();
     // Every reader of these outputs has run its backward (readers come later
@@ -108,8 +118,7 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
       if (id != loss) run.values[size_t(id)] = Tensor(), run.grads[size_t(id)] = Tensor();
     for (size_t k = 0; k < node.inputs.size() && k < din.size(); ++k) {
       ValueId id = node.inputs[k];
-      ValueKind kind = graph.value(id).kind;
-      if (!din[k].defined() || kind == ValueKind::Input || kind == ValueKind::Buffer) continue;
+      if (!din[k].defined() || !wanted[k]) continue;
       Tensor& g = run.grads[size_t(id)];
       g = g.defined() ? add(g, din[k]) : din[k];  // a value used twice sums its gradients
     }

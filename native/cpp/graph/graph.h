@@ -57,6 +57,10 @@ class Graph {
   std::vector<Node> nodes_;
 };
 
+// The inputs of `node` whose gradients a backward pass needs: all but the
+// graph's data inputs and buffers (nothing upstream of them to reach).
+WantedGrads wanted_grads(const Graph& graph, const Node& node);
+
 // Seconds spent per op kind, forward and backward, when a run asks for it.
 struct OpProfile {
   std::map<OpKind, double> forward_seconds, backward_seconds;

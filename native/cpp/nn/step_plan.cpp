@@ -41,7 +41,8 @@ class Planner {
     }
     std::string where =
         concat(def.name, n.label.empty() ? "" : " ", n.label, pass == Pass::Forward ? " forward" : " backward");
-    for (const cuda::LaunchPlan& p : def.cuda_launches(in, DType::F32, n.attrs, pass)) add(def.name, where, shapes, p);
+    for (const cuda::LaunchPlan& p : def.cuda_launches(in, DType::F32, n.attrs, pass, wanted_grads(net_.graph, n)))
+      add(def.name, where, shapes, p);
   }
 
   void forward() {

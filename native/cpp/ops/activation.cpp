@@ -78,13 +78,13 @@ extern const OpDef activation_op{
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return std::vector<Shape>{in[0]}; },
     [](const Tensors& in, const OpAttrs& a) { return Tensors{activation(std::get<Activation>(a), in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a, WantedGrads) {
       return Tensors{activation_backward(std::get<Activation>(a), d[0], in[0])};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return OpCost{0, 2 * shapes_bytes(in)};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       int64_t n = shape_numel(in[0]), bytes = int64_t(dtype_size(t));
       return std::vector<cuda::LaunchPlan>{pass == Pass::Forward ? cuda_ops::plan_activation_forward(n, bytes)
                                                                  : cuda_ops::plan_activation_backward(n, bytes)};

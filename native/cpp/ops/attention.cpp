@@ -193,7 +193,7 @@ extern const OpDef attention_op{
       AttentionOutput out = attention(in[0], in[1], in[2], in[3], a.window_h, a.window_w, a.heads, a.scale);
       return Tensors{out.out, out.logsumexp};
     },
-    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& attrs) {
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
       const auto& a = std::get<AttentionAttrs>(attrs);
       AttentionGrads g = attention_backward(d[0], in[0], in[1], in[2], in[3], {out[0], out[1]}, a.window_h, a.window_w,
                                             a.heads, a.scale);
@@ -204,7 +204,7 @@ extern const OpDef attention_op{
       // Q·Kᵀ and P·V over every head: 2 · windows · N² · C multiply-accumulates.
       return OpCost{2.0 * s.windows * s.tokens * s.tokens * s.channels, shapes_bytes(in) + shapes_bytes({in[0]})};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
       int64_t bytes = int64_t(dtype_size(t));
       // What the kernels run on an H200 (tensor cores) at the process's precision.

@@ -187,7 +187,8 @@ std::vector<Shape> binary_shape(const std::vector<Shape>& in, const OpAttrs&) {
 // Forward: one launch. Backward (as reduce_to): a launch per operand that was
 // broadcast, or, for mul, per operand.
 template <BinaryOp op>
-std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass,
+                                              WantedGrads) {
   Shape out = broadcast_shape(in[0], in[1], "graph");
   int64_t bytes = int64_t(dtype_size(t));
   if (pass == Pass::Forward)
@@ -214,7 +215,7 @@ Tensors binary_forward_op(const Tensors& in, const OpAttrs&) {
 }
 
 template <BinaryOp op>
-Tensors binary_backward_op(const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+Tensors binary_backward_op(const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
   BinaryGrads g = op == BinaryOp::Add ? add_backward(d[0], in[0], in[1]) : mul_backward(d[0], in[0], in[1]);
   return Tensors{g.da, g.db};
 }

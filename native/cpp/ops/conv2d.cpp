@@ -197,7 +197,8 @@ void conv2d_forward(const ConvPlan& p, const T* x, const T* w, const T* bias, T*
   }
 }
 
-// Every path writes each gradient whole (db only where there is a bias).
+// Every path writes each gradient whole (db only where there is a bias, dx
+// only where asked for: null skips the input gradient but in depthwise).
 template <typename T>
 void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
   const ConvGeometry& g = p.geo;
@@ -206,21 +207,22 @@ void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* 
     if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, dy, db);
     return;
   }
-  bool dx_by_convolution = !p.direct_columns && dx_is_a_convolution(p);
-  Tensor dcol = p.direct_columns || dx_by_convolution ? Tensor() : scratch<T>(g.col_rows() * g.col_cols());
+  bool dx_by_convolution = dx && !p.direct_columns && dx_is_a_convolution(p);
+  Tensor dcol = !dx || p.direct_columns || dx_by_convolution ? Tensor() : scratch<T>(g.col_rows() * g.col_cols());
   Tensor flipped = dx_by_convolution ? flipped_transposed_weight(w, p) : Tensor();
   ConvPlan transposed = dx_by_convolution ? transposed_plan(p) : ConvPlan();
   ConvGemmShape s = conv_gemm_shape(p);
   int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
   for (int64_t n = 0; n < p.batch; ++n) {
     const T *dyn = dy + n * y_image, *xn = x + n * x_image;
-    T* dxn = dx + n * x_image;
+    T* dxn = dx ? dx + n * x_image : nullptr;
     if (p.direct_columns) {
       gemm<T>(conv_weight_grad_gemm(s), 1, dyn, xn, n > 0 ? 1 : 0, dw);
-      gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dxn);
+      if (dxn) gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dxn);
       continue;
     }
     gemm_columns<T>(gathered(conv_weight_grad_gemm(s), p), 1, dyn, group_geometry(p), xn, n > 0 ? 1 : 0, dw);
+    if (!dxn) continue;
     if (dx_by_convolution) {
       gemm_columns<T>(gathered(conv_forward_gemm(conv_gemm_shape(transposed)), transposed), 1, flipped.data<T>(),
                       group_geometry(transposed), dyn, 0, dxn);
@@ -253,12 +255,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
-                            const Conv2dOptions& options) {
+                            const Conv2dOptions& options, bool input_grad) {
   ConvPlan p = plan_conv(x, weight, nullptr, options, "conv2d_backward");
   check_compatible(dy, x, "conv2d_backward", "dy", "x");
   check_shape(dy, p.out_shape, "conv2d_backward", "dy");
   Conv2dGrads grads;
-  grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (input_grad || p.depthwise) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   grads.dweight = Tensor::empty(weight.shape(), x.dtype(), x.device());
   if (has_bias) grads.dbias = Tensor::empty({p.out_channels}, x.dtype(), x.device());
   if (dy.numel() == 0) {  // the kernels below write every gradient whole, from a batch of at least one
@@ -268,8 +270,9 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   }
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), conv2d_backward, p, dy.data<T>(), x.data<T>(), weight.data<T>(), grads.dx.data<T>(),
-                    grads.dweight.data<T>(), has_bias ? grads.dbias.data<T>() : nullptr);
+    DMDLK_ON_DEVICE(x.device(), conv2d_backward, p, dy.data<T>(), x.data<T>(), weight.data<T>(),
+                    grads.dx.defined() ? grads.dx.data<T>() : nullptr, grads.dweight.data<T>(),
+                    has_bias ? grads.dbias.data<T>() : nullptr);
   });
   return grads;
 }
@@ -285,8 +288,8 @@ extern const OpDef conv2d_op{
     [](const Tensors& in, const OpAttrs& a) {
       return Tensors{conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), std::get<Conv2dOptions>(a))};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a) {
-      Conv2dGrads g = conv2d_backward(d[0], in[0], in[1], in.size() > 2, std::get<Conv2dOptions>(a));
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a, WantedGrads wanted) {
+      Conv2dGrads g = conv2d_backward(d[0], in[0], in[1], in.size() > 2, std::get<Conv2dOptions>(a), wanted[0]);
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
@@ -294,11 +297,11 @@ extern const OpDef conv2d_op{
       const Shape& w = in[1];
       return OpCost{double(shape_numel(out)) * w[1] * w[2] * w[3], shapes_bytes(in) + 4.0 * shape_numel(out)};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads wanted) {
       ConvPlan p = conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d");
       int64_t bytes = int64_t(dtype_size(t));
       return pass == Pass::Forward ? cuda_ops::plan_conv2d_forward(p, bytes, in.size() > 2)
-                                   : cuda_ops::plan_conv2d_backward(p, bytes, in.size() > 2);
+                                   : cuda_ops::plan_conv2d_backward(p, bytes, in.size() > 2, wanted[0]);
     },
 };
 

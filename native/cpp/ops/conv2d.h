@@ -30,9 +30,11 @@ struct ConvPlan {
 ConvPlan conv_plan(const Shape& x, const Shape& weight, const Conv2dOptions& options, const char* op);
 
 struct Conv2dGrads {
-  Tensor dx, dweight, dbias;  // dbias undefined when there is no bias
+  Tensor dx, dweight, dbias;  // dbias undefined when there is no bias; dx without input_grad
 };
+// Without `input_grad` (x is the data: the graph's stem) dx is not computed,
+// except by the depthwise kernel, which makes both gradients in one pass.
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
-                            const Conv2dOptions& options);
+                            const Conv2dOptions& options, bool input_grad = true);
 
 }  // namespace dmdlk

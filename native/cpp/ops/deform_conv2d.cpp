@@ -249,7 +249,7 @@ extern const OpDef deform_conv2d_op{
       DeformInputs d = deform_inputs(in, a);
       return Tensors{deform_conv2d(d.x, d.offset, d.weight, d.bias, d.mask, a.options)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& dout, const OpAttrs& attrs) {
+    [](const Tensors& in, const Tensors&, const Tensors& dout, const OpAttrs& attrs, WantedGrads) {
       const auto& a = std::get<DeformConv2dAttrs>(attrs);
       DeformInputs d = deform_inputs(in, a);
       DeformConv2dGrads g = deform_conv2d_backward(dout[0], d.x, d.offset, d.weight, d.mask, a.bias, a.options);
@@ -263,7 +263,7 @@ extern const OpDef deform_conv2d_op{
       double out = double(p.batch) * p.out_channels * p.geo.pixels();
       return OpCost{out * in[2][1] * p.geo.taps(), shapes_bytes(in) + 4.0 * out};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass, WantedGrads) {
       const auto& a = std::get<DeformConv2dAttrs>(attrs);
       DeformPlan p = deform_plan_of(in, a);
       int64_t bytes = int64_t(dtype_size(t));

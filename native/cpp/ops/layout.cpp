@@ -216,14 +216,14 @@ extern const OpDef concat_op{
       return std::vector<Shape>{out};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{concat_channels(in)}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       Tensors parts;
       int64_t begin = 0;
       for (const Tensor& t : in) parts.push_back(slice_channels(d[0], begin, begin + t.dim(1))), begin += t.dim(1);
       return parts;
     },
     copy_cost,
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass, WantedGrads) {
       std::vector<cuda::LaunchPlan> plans;  // a copy per part, into the result or out of its gradient
       for (const Shape& s : in) plans.push_back(channel_block_copy(s, s[1], t));
       return plans;
@@ -249,11 +249,11 @@ extern const OpDef slice_op{
       const auto& a = std::get<SliceAttrs>(attrs);
       return Tensors{slice_channels(in[0], a.begin, a.end)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
       return Tensors{slice_channels_backward(d[0], in[0].shape(), std::get<SliceAttrs>(attrs).begin)};
     },
     copy_cost,
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass, WantedGrads) {
       const auto& a = std::get<SliceAttrs>(attrs);
       cuda::LaunchPlan copy = channel_block_copy(in[0], a.end - a.begin, t);
       if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{copy};
@@ -273,11 +273,11 @@ extern const OpDef reshape_op{
       return std::vector<Shape>{to};
     },
     [](const Tensors& in, const OpAttrs& attrs) { return Tensors{in[0].reshape(std::get<ReshapeAttrs>(attrs).shape)}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{d[0].reshape(in[0].shape())};
     },
     [](const std::vector<Shape>&, const OpAttrs&) { return OpCost{}; },
-    [](const std::vector<Shape>&, DType, const OpAttrs&, Pass) { return std::vector<cuda::LaunchPlan>{}; },
+    [](const std::vector<Shape>&, DType, const OpAttrs&, Pass, WantedGrads) { return std::vector<cuda::LaunchPlan>{}; },
 };
 
 // [B, C, H, W] → [B·nW, wh·ww, C]: windows and their tokens in row-major order.
@@ -296,13 +296,13 @@ extern const OpDef window_partition_op{
       const auto& a = std::get<WindowAttrs>(attrs);
       return Tensors{window_partition(in[0], a.window_h, a.window_w)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
       const auto& a = std::get<WindowAttrs>(attrs);
       const Shape& x = in[0].shape();
       return Tensors{window_merge(d[0], x[0], x[2], x[3], a.window_h, a.window_w)};
     },
     copy_cost,
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass) { return window_launches(in[0], t); },
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass, WantedGrads) { return window_launches(in[0], t); },
 };
 
 // Back from windows to the image `attrs.image` [B, C, H, W].
@@ -325,12 +325,12 @@ extern const OpDef window_merge_op{
       const auto& a = std::get<WindowAttrs>(attrs);
       return Tensors{window_merge(in[0], a.image[0], a.image[2], a.image[3], a.window_h, a.window_w)};
     },
-    [](const Tensors&, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+    [](const Tensors&, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
       const auto& a = std::get<WindowAttrs>(attrs);
       return Tensors{window_partition(d[0], a.window_h, a.window_w)};
     },
     copy_cost,
-    [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass) {
+    [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass, WantedGrads) {
       return window_launches(std::get<WindowAttrs>(attrs).image, t);
     },
 };

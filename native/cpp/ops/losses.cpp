@@ -199,13 +199,13 @@ extern const OpDef cross_entropy_op{
       return std::vector<Shape>{{}};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{cross_entropy(in[0], in[1])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{cross_entropy_backward(in[0], in[1], d[0]), Tensor()};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return OpCost{0, shapes_bytes(in)};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       LossLayout l = loss_layout(in[0], in[1], "cross_entropy");
       int64_t bytes = int64_t(dtype_size(t));
       if (pass == Pass::Forward) return cuda_ops::plan_cross_entropy_forward(l, bytes);
@@ -223,13 +223,13 @@ extern const OpDef dice_loss_op{
       return std::vector<Shape>{{}};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{dice_loss(in[0], in[1])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{dice_loss_backward(in[0], in[1], d[0]), Tensor()};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return OpCost{0, 2 * shapes_bytes(in)};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       LossLayout l = dice_layout(in[0], in[1], "dice_loss");
       int64_t bytes = int64_t(dtype_size(t));
       std::vector<cuda::LaunchPlan> plans = cuda_ops::plan_dice_sums(l, bytes);

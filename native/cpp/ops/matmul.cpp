@@ -208,7 +208,7 @@ extern const OpDef matmul_op{
       return std::vector<Shape>{with_matrix(d.batch, d.m, d.n)};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{matmul(in[0], in[1])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       MatmulGrads g = matmul_backward(d[0], in[0], in[1]);
       return Tensors{g.da, g.db};
     },
@@ -216,7 +216,7 @@ extern const OpDef matmul_op{
       MatmulDims d = matmul_dims(in[0], in[1], "matmul");
       return OpCost{double(d.count) * d.m * d.n * d.k, shapes_bytes({in[0], in[1], with_matrix(d.batch, d.m, d.n)})};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       MatmulDims d = matmul_dims(in[0], in[1], "matmul");
       int64_t bytes = int64_t(dtype_size(t));
       if (pass == Pass::Forward) return cuda_ops::plan_device_gemm(matmul_gemm(d), bytes, false);
@@ -241,7 +241,7 @@ extern const OpDef linear_op{
       return std::vector<Shape>{out};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor())}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       LinearGrads g = linear_backward(d[0], in[0], in[1], in.size() > 2);
       return Tensors{g.dx, g.dweight, g.dbias};
     },
@@ -249,7 +249,7 @@ extern const OpDef linear_op{
       LinearDims d = linear_dims(in[0], in[1], "linear");
       return OpCost{double(d.rows) * d.out * d.in, shapes_bytes(in) + 4.0 * d.rows * d.out};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       LinearDims d = linear_dims(in[0], in[1], "linear");
       int64_t bytes = int64_t(dtype_size(t));
       bool bias = in.size() > 2;

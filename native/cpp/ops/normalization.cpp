@@ -315,14 +315,14 @@ extern const OpDef batch_norm_op{
           batch_norm(in[0], in[1], in[2], running_mean, running_var, std::get<BatchNormAttrs>(a).training);
       return Tensors{out.y, out.mean, out.invstd};
     },
-    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a) {
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a, WantedGrads) {
       NormGrads g = batch_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<BatchNormAttrs>(a).training);
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
       int64_t bytes = int64_t(dtype_size(t));
       return pass == Pass::Forward ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
@@ -347,14 +347,14 @@ extern const OpDef layer_norm_op{
       LayerNormOutput out = layer_norm(in[0], in[1], in[2], std::get<LayerNormAxis>(a));
       return Tensors{out.y, out.mean, out.invstd};
     },
-    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a) {
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a, WantedGrads) {
       NormGrads g = layer_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<LayerNormAxis>(a));
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return OpCost{0, shapes_bytes(in) + shapes_bytes({in[0]})};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");
       int64_t bytes = int64_t(dtype_size(t));
       if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{cuda_ops::plan_layer_norm_forward(l, bytes)};

@@ -80,6 +80,15 @@ struct OpCost {
 
 enum class Pass { Forward, Backward };
 
+// Which inputs' gradients a backward pass must compute (bit i: input i). The
+// graph asks for none of its data inputs' (the images: nothing upstream to
+// reach), so the stem's convolution skips its input gradient. An op may
+// compute more than it is asked for; the graph drops what it did not ask for.
+struct WantedGrads {
+  uint32_t bits = ~0u;
+  bool operator[](size_t input) const { return input >= 32 || (bits >> input & 1u); }
+};
+
 struct OpDef {
   OpKind kind;
   const char* name;
@@ -90,13 +99,15 @@ struct OpDef {
   std::vector<Shape> (*infer_shape)(const std::vector<Shape>& in, const OpAttrs& attrs);
   Tensors (*forward)(const Tensors& in, const OpAttrs& attrs);
   // The gradient of each input (undefined where it has none) from the inputs,
-  // the outputs and the gradients of the outputs (undefined where none).
-  Tensors (*backward)(const Tensors& in, const Tensors& out, const Tensors& dout, const OpAttrs& attrs);
+  // the outputs and the gradients of the outputs (undefined where none); at
+  // least those `wanted` asks for.
+  Tensors (*backward)(const Tensors& in, const Tensors& out, const Tensors& dout, const OpAttrs& attrs,
+                      WantedGrads wanted);
   OpCost (*cost)(const std::vector<Shape>& in, const OpAttrs& attrs);
   // The CUDA launches one pass makes for these shapes (their plans: geometry,
   // bytes, flops), computed on the host: see native/cuda/launch_plan.h.
   std::vector<cuda::LaunchPlan> (*cuda_launches)(const std::vector<Shape>& in, DType dtype, const OpAttrs& attrs,
-                                                 Pass pass);
+                                                 Pass pass, WantedGrads wanted);
 };
 
 const OpDef& op_def(OpKind kind);

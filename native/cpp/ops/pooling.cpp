@@ -394,14 +394,14 @@ extern const OpDef avg_pool2d_op{
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{avg_pool2d(in[0], a.kernel, a.stride, a.pad)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{avg_pool2d_backward(d[0], in[0], a.kernel, a.stride, a.pad)};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       return streaming_cost(in, pooled_shape(in, a, "avg_pool2d"));
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       return pool_launches(PoolKind::Avg, in, t, a, pass);
     },
 };
@@ -419,14 +419,14 @@ extern const OpDef max_pool2d_op{
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{max_pool2d(in[0], a.kernel, a.stride)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{max_pool2d_backward(d[0], in[0], a.kernel, a.stride)};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       return streaming_cost(in, pooled_shape(in, a, "max_pool2d"));
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       return pool_launches(PoolKind::Max, in, t, a, pass);
     },
 };
@@ -437,11 +437,11 @@ extern const OpDef global_avg_pool_op{
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], false, "global_avg_pool"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{global_avg_pool(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{global_avg_pool_backward(d[0], in[0])};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       const Shape& x = in[0];
       int64_t planes = x[0] * x[1], size = x[2] * x[3], bytes = int64_t(dtype_size(t));
       return pass == Pass::Forward
@@ -456,11 +456,11 @@ extern const OpDef channel_mean_op{
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_mean"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_mean(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{channel_mean_backward(d[0], in[0])};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       return channel_reduce_launches(ChannelReduce::Mean, in, t, pass);
     },
 };
@@ -472,11 +472,11 @@ extern const OpDef channel_max_op{
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_max"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_max(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{channel_max_backward(d[0], in[0])};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       return channel_reduce_launches(ChannelReduce::Max, in, t, pass);
     },
 };

@@ -74,13 +74,13 @@ extern const OpDef softmax_op{
       return std::vector<Shape>{in[0]};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{softmax(in[0])}; },
-    [](const Tensors&, const Tensors& out, const Tensors& d, const OpAttrs&) {
+    [](const Tensors&, const Tensors& out, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{softmax_backward(d[0], out[0])};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return OpCost{0, 2 * shapes_bytes(in)};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       int64_t n = in[0].back(), rows = shape_numel(in[0]) / std::max<int64_t>(1, n), bytes = int64_t(dtype_size(t));
       return pass == Pass::Forward ? cuda_ops::plan_softmax_forward(rows, n, bytes)
                                    : cuda_ops::plan_softmax_backward(rows, n, bytes);

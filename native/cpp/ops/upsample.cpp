@@ -130,13 +130,13 @@ extern const OpDef upsample2x_op{
       return std::vector<Shape>{{x[0], x[1], 2 * x[2], 2 * x[3]}};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{upsample2x(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
       return Tensors{upsample2x_backward(d[0], in[0])};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       return OpCost{0, 5 * shapes_bytes(in)};
     },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       const Shape& x = in[0];
       int64_t planes = x[0] * x[1], bytes = int64_t(dtype_size(t));
       return std::vector<cuda::LaunchPlan>{pass == Pass::Forward
