@@ -5,6 +5,7 @@
 // time model of test_launch_plans describe the kernels that really run.
 // Where there is no GPU it prints why and exits with 77, which CTest reports
 // as skipped (not passed).
+#include <array>
 #include <cmath>
 #include <random>
 
@@ -15,6 +16,7 @@
 #include "gradcheck.h"
 #include "op_cases.h"
 #include "ops/adam.h"
+#include "ops/attention.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
@@ -204,6 +206,25 @@ TEST(tensor_core_precisions) {
         },
         p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
     check_conv2d_forms(p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
+    // Attention's products (scores, values and the four of the backward) on
+    // tensor cores, with the softmax and bias epilogues around them: 7×7
+    // windows of 2 heads, and global attention over 28×28 tokens (the
+    // network's), whose score product splits K.
+    for (auto [windows, side, channels, heads] :
+         {std::array<int64_t, 4>{8, 7, 64, 2}, std::array<int64_t, 4>{2, 28, 128, 4}}) {
+      int64_t tokens = side * side, d = channels / heads;
+      double scale = 1.0 / std::sqrt(double(d));
+      parity(
+          concat("attention ", windows, "x", tokens, "x", channels),
+          {r({windows, tokens, channels}), r({windows, tokens, channels}), r({windows, tokens, channels}),
+           r({heads, 2 * side - 1, 2 * side - 1}, 0.1), r({windows, tokens, channels})},
+          [&](auto& in) {
+            AttentionOutput y = attention(in[0], in[1], in[2], in[3], side, side, heads, scale);
+            AttentionGrads g = attention_backward(in[4], in[0], in[1], in[2], in[3], y, side, side, heads, scale);
+            return std::vector<Tensor>{y.out, y.logsumexp, g.dq, g.dk, g.dv, g.drel_pos};
+          },
+          p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
+    }
   }
   set_matmul_precision(MatmulPrecision::Highest);
   CHECK_EQ(matmul(a, one).to(Device::cpu()).to_vector<float>()[0], just_above_one);
