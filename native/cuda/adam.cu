@@ -1,4 +1,5 @@
-// The fused Adam step: one thread per parameter over ops/adam.h's update.
+// The fused Adam step: one thread per parameter over ops/adam.h's update, for
+// one tensor or for lists of them (a block per chunk of one tensor).
 #include "cuda/adam.cuh"
 #include "cuda_check.cuh"
 #include "ops/backend.h"
@@ -22,7 +23,43 @@ __global__ void nonfinite_kernel(int64_t n, const T* x, int32_t* counter) {
   if (bad) atomicAdd(counter, bad);  // a count, not a sum of floats: order does not matter
 }
 
+template <typename T>
+__global__ void __launch_bounds__(kListThreads)
+    adam_all_kernel(TensorList<T, 4> list, double lr_corrected, double sqrt_bc2, AdamOptions o) {
+  const ListChunk c = list.locate(blockIdx.x);
+  T *p = list.data[0][c.tensor], *g = list.data[1][c.tensor], *m = list.data[2][c.tensor], *v = list.data[3][c.tensor];
+  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kListThreads)
+    adam_update(p[i], g[i], m[i], v[i], lr_corrected, sqrt_bc2, o);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kListThreads) nonfinite_all_kernel(TensorList<const T, 1> list, int32_t* counter) {
+  const ListChunk c = list.locate(blockIdx.x);
+  const T* x = list.data[0][c.tensor];
+  int32_t bad = 0;
+  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kListThreads) bad += !isfinite(x[i]);
+  if (bad) atomicAdd(counter, bad);
+}
+
 }  // namespace
+
+template <typename T>
+void adam_step_all(int device, const std::vector<TensorList<T, 4>>& lists, double lr_corrected, double sqrt_bc2,
+                   const AdamOptions& o) {
+  std::vector<int64_t> sizes;
+  for (const TensorList<T, 4>& l : lists) sizes.insert(sizes.end(), l.size, l.size + l.count);
+  std::vector<cuda::LaunchPlan> plans = plan_adam_step_all(sizes, sizeof(T));
+  for (size_t i = 0; i < lists.size(); ++i)
+    launch(device, plans[i], adam_all_kernel<T>, lists[i], lr_corrected, sqrt_bc2, o);
+}
+
+template <typename T>
+void count_nonfinite_all(int device, const std::vector<TensorList<const T, 1>>& lists, int32_t* counter) {
+  std::vector<int64_t> sizes;
+  for (const TensorList<const T, 1>& l : lists) sizes.insert(sizes.end(), l.size, l.size + l.count);
+  std::vector<cuda::LaunchPlan> plans = plan_count_nonfinite_all(sizes, sizeof(T));
+  for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], nonfinite_all_kernel<T>, lists[i], counter);
+}
 
 template <typename T>
 void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter) {
@@ -37,9 +74,11 @@ void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, dou
   launch(device, plan_adam_step(n, sizeof(T)), adam_kernel<T>, n, params, grads, m, v, lr_corrected, sqrt_bc2, o);
 }
 
-#define INSTANTIATE(T)                                                \
-  template void count_nonfinite<T>(int, int64_t, const T*, int32_t*); \
-  template void adam_step<T>(int, int64_t, T*, const T*, T*, T*, double, double, const AdamOptions&);
+#define INSTANTIATE(T)                                                                                           \
+  template void count_nonfinite<T>(int, int64_t, const T*, int32_t*);                                            \
+  template void adam_step<T>(int, int64_t, T*, const T*, T*, T*, double, double, const AdamOptions&);            \
+  template void adam_step_all<T>(int, const std::vector<TensorList<T, 4>>&, double, double, const AdamOptions&); \
+  template void count_nonfinite_all<T>(int, const std::vector<TensorList<const T, 1>>&, int32_t*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

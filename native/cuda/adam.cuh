@@ -1,9 +1,12 @@
 // CUDA's fused Adam step and non-finite count (adam.cu), and their launch plans.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "cuda/launch_plan.h"
 #include "ops/adam.h"
+#include "ops/tensor_list.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -12,6 +15,17 @@ void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, dou
                const AdamOptions& o);
 template <typename T>
 void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter);
+// Over lists of tensors (ops/tensor_list.h): Adam's arrays are parameters,
+// gradients (read only), m and v.
+template <typename T>
+void adam_step_all(int device, const std::vector<TensorList<T, 4>>& lists, double lr_corrected, double sqrt_bc2,
+                   const AdamOptions& o);
+template <typename T>
+void count_nonfinite_all(int device, const std::vector<TensorList<const T, 1>>& lists, int32_t* counter);
+
+// A list's chunks: 256 threads of up to 8 elements a block, and enough blocks
+// to fill an H200 twice over where the list has the elements for it.
+constexpr int64_t kListThreads = 256, kListChunk = 8 * kListThreads, kListFillBlocks = 2 * 132;
 
 // One thread per parameter: p, g, m, v read, p, m, v written.
 inline cuda::LaunchPlan plan_adam_step(int64_t n, int64_t element_bytes) {
@@ -19,6 +33,27 @@ inline cuda::LaunchPlan plan_adam_step(int64_t n, int64_t element_bytes) {
 }
 inline cuda::LaunchPlan plan_count_nonfinite(int64_t n, int64_t element_bytes) {
   return cuda::elementwise_plan("count_nonfinite", n, double(n) * element_bytes, double(n));
+}
+
+// The launches of a list kernel over tensors of `sizes` elements
+// (list_layouts: a block per chunk), `bytes_per_element` moved and
+// `flops_per_element` done.
+inline std::vector<cuda::LaunchPlan> plan_tensor_lists(const std::string& kernel, const std::vector<int64_t>& sizes,
+                                                       double bytes_per_element, double flops_per_element) {
+  std::vector<cuda::LaunchPlan> plans;
+  for (const ListLayout& l : list_layouts(sizes, kListChunk, kListThreads, kListFillBlocks)) {
+    cuda::LaunchPlan& p = plans.emplace_back();
+    p.kernel = kernel, p.grid.x = l.blocks, p.block.x = kListThreads;
+    p.bytes = bytes_per_element * double(l.elements), p.flops = flops_per_element * double(l.elements);
+  }
+  return plans;
+}
+inline std::vector<cuda::LaunchPlan> plan_adam_step_all(const std::vector<int64_t>& sizes, int64_t element_bytes) {
+  return plan_tensor_lists("adam_step_all", sizes, 7.0 * double(element_bytes), 12.0);
+}
+inline std::vector<cuda::LaunchPlan> plan_count_nonfinite_all(const std::vector<int64_t>& sizes,
+                                                              int64_t element_bytes) {
+  return plan_tensor_lists("count_nonfinite_all", sizes, double(element_bytes), 1.0);
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -8,12 +8,14 @@
 #include "core/matmul_precision.h"
 #include "core/thread_pool.h"
 #include "harness.h"
+#include "ops/adam.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/fast_math.h"
 #include "ops/im2col.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
+#include "ops/tensor_list.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -276,6 +278,67 @@ TEST(a_thread_may_have_its_own_matmul_precision) {
   CHECK(after == MatmulPrecision::High);
   CHECK(matmul_precision() == MatmulPrecision::High);
   set_matmul_precision(before);
+}
+
+TEST(tensor_lists_cover_every_element_once) {
+  // More tensors than a list holds, empty ones, one of a single element, and
+  // lists small enough that their chunks shrink to fill the GPU.
+  std::mt19937 rng(4);
+  for (int64_t min_blocks : {1, 8, 264}) {
+    std::vector<int64_t> sizes;
+    for (int t = 0; t < 150; ++t) sizes.push_back(t % 17 == 0 ? 0 : t == 3 ? 1 : int64_t(rng() % 5000));
+    std::vector<std::vector<int64_t>> marks;
+    std::vector<std::vector<int64_t*>> arrays;
+    for (int64_t n : sizes) marks.emplace_back(size_t(n), 0);
+    for (auto& m : marks) arrays.push_back({m.data()});
+    std::vector<TensorList<int64_t, 1>> lists = tensor_lists<int64_t, 1>(arrays, sizes, 2048, 256, min_blocks);
+    for (const TensorList<int64_t, 1>& l : lists) {
+      CHECK(l.count >= 1 && l.count <= kTensorListCapacity);
+      CHECK(l.chunk >= 256 && l.chunk <= 2048 && l.chunk % 256 == 0);
+      for (int64_t b = 0; b < l.blocks(); ++b) {
+        ListChunk c = l.locate(b);
+        CHECK(c.tensor >= 0 && c.tensor < l.count && c.begin < c.end && c.end <= l.size[c.tensor]);
+        for (int64_t i = c.begin; i < c.end; ++i) ++l.data[0][c.tensor][i];
+      }
+    }
+    int64_t wrong = 0;
+    for (const auto& m : marks)
+      for (int64_t count : m) wrong += count != 1;
+    CHECK_EQ(wrong, int64_t(0));
+    CHECK_EQ(lists.size(), size_t(3));  // 141 non-empty tensors, 64 a list
+  }
+}
+
+TEST(adam_over_all_parameters_is_adam_over_each) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  auto random = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = normal(rng);
+    return Tensor::from_vector(v, {n});
+  };
+  AdamOptions o;
+  o.lr = 1e-3, o.step = 3, o.weight_decay = 0.01, o.decoupled_weight_decay = true, o.grad_scale = 0.5;
+  std::vector<AdamSlot> all, each;
+  for (int64_t n : {1, 300, 0, 70000, 17}) {
+    AdamSlot s{random(n), random(n), random(n), random(n)};
+    for (int64_t i = 0; i < n; ++i) s.v.data<float>()[i] = std::fabs(s.v.data<float>()[i]);  // a second moment
+    all.push_back(s);
+    each.push_back({s.params.clone(), s.grads, s.m.clone(), s.v.clone()});
+  }
+  adam_step_all(all, o);
+  for (AdamSlot& s : each) adam_step(s.params, s.grads, s.m, s.v, o);
+  for (size_t i = 0; i < all.size(); ++i)
+    for (auto [a, b] : {std::pair{&all[i].params, &each[i].params}, {&all[i].m, &each[i].m}, {&all[i].v, &each[i].v}})
+      CHECK(a->to_vector<float>() == b->to_vector<float>());
+  // The non-finite count over them all is the sum of the counts.
+  std::vector<Tensor> checked{all[1].grads, all[3].grads};
+  checked[0].data<float>()[5] = NAN, checked[1].data<float>()[9] = INFINITY, checked[1].data<float>()[10] = -INFINITY;
+  Tensor counter = Tensor::zeros({1}, DType::I32);
+  count_nonfinite_all(checked, counter);
+  CHECK_EQ(counter.to_vector<int32_t>()[0], 3);
+  std::vector<AdamSlot> mismatched{{random(3), random(4), random(3), random(3)}};
+  CHECK_THROWS(adam_step_all(mismatched, o), ErrorCode::Shape, "adam_step_all");
 }
 
 int main() { return run_all(); }

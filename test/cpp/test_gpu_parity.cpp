@@ -240,6 +240,34 @@ TEST(adam) {
   });
 }
 
+TEST(adam_and_the_nonfinite_count_over_tensor_lists) {
+  // 150 tensors (three lists), empty ones among them, as the trainer's step makes them.
+  std::vector<Tensor> inputs;
+  for (int t = 0; t < 150; ++t) {
+    int64_t n = t % 17 == 0 ? 0 : 1 + int64_t(rng() % 9000);
+    for (int a = 0; a < 4; ++a) inputs.push_back(r({n}, a >= 2 ? 0.1 : 1.0));
+  }
+  parity("adam_step_all", inputs, [](auto& in) {
+    std::vector<AdamSlot> slots;
+    for (size_t i = 0; i < in.size(); i += 4)
+      slots.push_back({in[i].clone(), in[i + 1], in[i + 2].clone(), mul(in[i + 3], in[i + 3])});
+    AdamOptions o;
+    o.lr = 1e-3, o.step = 7, o.weight_decay = 0.01, o.decoupled_weight_decay = true, o.grad_scale = 0.7;
+    adam_step_all(slots, o);
+    std::vector<Tensor> out;
+    for (const AdamSlot& s : slots) out.insert(out.end(), {s.params, s.m, s.v});
+    return out;
+  });
+  std::vector<Tensor> grads;
+  for (size_t i = 1; i < inputs.size(); i += 4) grads.push_back(inputs[i].clone());
+  grads[5].data<float>()[0] = NAN, grads[90].data<float>()[0] = INFINITY;
+  std::vector<Tensor> on_gpu;
+  for (const Tensor& g : grads) on_gpu.push_back(g.to(Device::cuda(0)));
+  Tensor counter = Tensor::zeros({1}, DType::I32, Device::cuda(0));
+  count_nonfinite_all(on_gpu, counter);
+  CHECK_EQ(counter.to(Device::cpu()).to_vector<int32_t>()[0], 2);
+}
+
 TEST(data_preparation_and_augmentation) {
   // A training batch at 448×448 through every transform, then each transform alone.
   const int64_t b = 3, s = 448;

@@ -75,17 +75,17 @@ class Planner {
       if (s.kind == TensorKind::Buffer)
         add("trainer", "keep " + s.name, shape_str(s.shape), copy(shape_numel(s.shape)));
   }
+  // The finiteness check over the loss and every gradient, and Adam over every
+  // parameter: lists of tensors, a launch per 64 (ops/tensor_list.h).
   void optimizer(const ModelConfig& config) {
     add("trainer", "count_nonfinite", "[1]", cuda::plan_fill_zero(4));
-    add("trainer", "count_nonfinite loss", "[]", cuda_ops::plan_count_nonfinite(1, 4));
-    std::vector<TensorSpec> layout = checkpoint_layout(config);
-    for (const TensorSpec& s : layout)
+    std::vector<int64_t> gradients{1}, parameters;  // the loss, then every parameter's gradient
+    for (const TensorSpec& s : checkpoint_layout(config))
       if (s.kind == TensorKind::Parameter)
-        add("trainer", "count_nonfinite " + s.name, shape_str(s.shape),
-            cuda_ops::plan_count_nonfinite(shape_numel(s.shape), 4));
-    for (const TensorSpec& s : layout)
-      if (s.kind == TensorKind::Parameter)
-        add("adam", "adam_step " + s.name, shape_str(s.shape), cuda_ops::plan_adam_step(shape_numel(s.shape), 4));
+        gradients.push_back(shape_numel(s.shape)), parameters.push_back(gradients.back());
+    for (const cuda::LaunchPlan& p : cuda_ops::plan_count_nonfinite_all(gradients, 4))
+      add("trainer", "count_nonfinite_all", "", p);
+    for (const cuda::LaunchPlan& p : cuda_ops::plan_adam_step_all(parameters, 4)) add("adam", "adam_step_all", "", p);
   }
 
   std::vector<PlannedLaunch> launches;

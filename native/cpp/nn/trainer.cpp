@@ -62,8 +62,9 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
   DMDLK_CHECK(out.gradients.size() == slots_.size(), ErrorCode::Internal, "expected ", slots_.size(),
               " gradients, got ", out.gradients.size());
   Tensor bad = Tensor::zeros({1}, DType::I32, model_.device());
-  count_nonfinite(out.loss, bad);
-  for (const auto& [name, g] : out.gradients) count_nonfinite(g, bad);
+  std::vector<Tensor> checked{out.loss};
+  for (const auto& [name, g] : out.gradients) checked.push_back(g);
+  count_nonfinite_all(checked, bad);
   double loss = out.loss.to(Device::cpu()).to_vector<float>()[0];
   int32_t nonfinite = bad.to(Device::cpu()).to_vector<int32_t>()[0];
   if (nonfinite > 0) {
@@ -80,10 +81,10 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
     o.grad_scale = std::min(1.0, clip_grad_norm_ / (last_grad_norm_ + 1e-6));  // clip_grad_norm_'s coefficient
   }
   o.step = ++step_;
-  for (size_t s = 0; s < slots_.size(); ++s) {
-    Tensor parameter = model_.state()[slots_[s].state_index].second;  // shares the model's storage: updated in place
-    adam_step(parameter, out.gradients[s].second, slots_[s].m, slots_[s].v, o);
-  }
+  std::vector<AdamSlot> update;
+  for (size_t s = 0; s < slots_.size(); ++s)  // the parameter shares the model's storage: updated in place
+    update.push_back({model_.state()[slots_[s].state_index].second, out.gradients[s].second, slots_[s].m, slots_[s].v});
+  adam_step_all(update, o);
   return loss;
 }
 
