@@ -29,7 +29,7 @@ const { execFileSync } = require('node:child_process');
 const WEIGHT = { div32: 20, div64: 70, int64: 2, mma: 2, fragment: 2, free: 0, other: 1 };
 const CLASSES = ['div32', 'div64', 'int64', 'mma', 'fragment', 'free', 'other'];
 
-const KERNEL = /^\.(?:visible )?\.entry (\S+)\(/;
+const KERNEL = /^(?:\.visible )?\.entry (\S+)\(/;
 const LABEL = /^(\$L__\w+):/;
 const BRANCH = /^(?:@!?%p\d+\s+)?bra(?:\.uni)?\s+(\$L__\w+);/;
 
@@ -186,7 +186,7 @@ function ptxFiles(build) {
     .map((f) => path.join(dir, f));
 }
 
-module.exports = { analyse, table, header, ptxFiles, HEADER };
+module.exports = { analyse, table, header, ptxFiles, HEADER, functions, classify, opcode, WEIGHT, CLASSES, LABEL, BRANCH };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
