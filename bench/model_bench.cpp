@@ -159,7 +159,7 @@ int plan_only(int argc, char** argv) {
                kBounds[1], kBounds[2], kBounds[3]);
   for (const auto& [s, op] : rows) {
     std::map<std::string, double> ms = bound_ms(by_op[op]);
-    std::fprintf(stderr, "  %-18s %9.3f  %8zu   %26.3f %7.3f %7.3f %7.3f\n", op.c_str(), s * 1e3, by_op[op].size(),
+    std::fprintf(stderr, "  %-18s %9.3f  %8zu   %27.3f %7.3f %7.3f %7.3f\n", op.c_str(), s * 1e3, by_op[op].size(),
                  ms[kBounds[0]], ms[kBounds[1]], ms[kBounds[2]], ms[kBounds[3]]);
   }
   std::map<std::string, double> total = bound_ms(all);

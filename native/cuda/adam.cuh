@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "cuda/launch_plan.h"
+#include "cuda/tensor_lists.cuh"
 #include "ops/adam.h"
-#include "ops/tensor_list.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -23,10 +23,6 @@ void adam_step_all(int device, const std::vector<TensorList<T, 4>>& lists, doubl
 template <typename T>
 void count_nonfinite_all(int device, const std::vector<TensorList<const T, 1>>& lists, int32_t* counter);
 
-// A list's chunks: 256 threads of up to 8 elements a block, and enough blocks
-// to fill an H200 twice over where the list has the elements for it.
-constexpr int64_t kListThreads = 256, kListChunk = 8 * kListThreads, kListFillBlocks = 2 * 132;
-
 // One thread per parameter: p, g, m, v read, p, m, v written.
 inline cuda::LaunchPlan plan_adam_step(int64_t n, int64_t element_bytes) {
   return cuda::elementwise_plan("adam_step", n, 7.0 * n * element_bytes, 12.0 * n);
@@ -35,19 +31,6 @@ inline cuda::LaunchPlan plan_count_nonfinite(int64_t n, int64_t element_bytes) {
   return cuda::elementwise_plan("count_nonfinite", n, double(n) * element_bytes, double(n));
 }
 
-// The launches of a list kernel over tensors of `sizes` elements
-// (list_layouts: a block per chunk), `bytes_per_element` moved and
-// `flops_per_element` done.
-inline std::vector<cuda::LaunchPlan> plan_tensor_lists(const std::string& kernel, const std::vector<int64_t>& sizes,
-                                                       double bytes_per_element, double flops_per_element) {
-  std::vector<cuda::LaunchPlan> plans;
-  for (const ListLayout& l : list_layouts(sizes, kListChunk, kListThreads, kListFillBlocks)) {
-    cuda::LaunchPlan& p = plans.emplace_back();
-    p.kernel = kernel, p.grid.x = l.blocks, p.block.x = kListThreads;
-    p.bytes = bytes_per_element * double(l.elements), p.flops = flops_per_element * double(l.elements);
-  }
-  return plans;
-}
 inline std::vector<cuda::LaunchPlan> plan_adam_step_all(const std::vector<int64_t>& sizes, int64_t element_bytes) {
   return plan_tensor_lists("adam_step_all", sizes, 7.0 * double(element_bytes), 12.0);
 }

@@ -39,6 +39,24 @@ void copy_channels(int device, int64_t batch, int64_t inner, const T* src, int64
          src_channels, src_begin, dst, dst_channels, dst_begin, count);
 }
 
+namespace {
+
+__global__ void __launch_bounds__(kListThreads) copy_bytes_all_kernel(TensorList<uint8_t, 2> list) {
+  const ListChunk c = list.locate(blockIdx.x);
+  uint8_t* to = list.data[0][c.tensor];
+  const uint8_t* from = list.data[1][c.tensor];
+  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kListThreads) to[i] = from[i];
+}
+
+}  // namespace
+
+void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists) {
+  std::vector<int64_t> bytes;
+  for (const TensorList<uint8_t, 2>& l : lists) bytes.insert(bytes.end(), l.size, l.size + l.count);
+  std::vector<cuda::LaunchPlan> plans = plan_copy_bytes_all(bytes);
+  for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], copy_bytes_all_kernel, lists[i]);
+}
+
 #define INSTANTIATE(T)                                                      \
   template void permute<T>(int, const PermutePlan&, int64_t, const T*, T*); \
   template void copy_channels<T>(int, int64_t, int64_t, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t);

@@ -1,14 +1,22 @@
-// CUDA's permutation and channel-block copies (layout.cu) and their launch plans.
+// CUDA's permutation and channel-block copies and the copies of many tensors
+// at once (layout.cu), and their launch plans.
 #pragma once
 #include <cstdint>
 
 #include "cuda/launch_plan.h"
+#include "cuda/tensor_lists.cuh"
 #include "ops/layout.h"
 
 namespace dmdlk::cuda_ops {
 
 template <typename T>
 void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y);
+// Byte copies over lists of tensors (destination, source): clone_all.
+void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists);
+inline std::vector<cuda::LaunchPlan> plan_copy_bytes_all(const std::vector<int64_t>& bytes) {
+  return plan_tensor_lists("copy_bytes_all", bytes, 2.0, 0.0);
+}
+
 template <typename T>
 void copy_channels(int device, int64_t batch, int64_t inner, const T* src, int64_t src_channels, int64_t src_begin,
                    T* dst, int64_t dst_channels, int64_t dst_begin, int64_t count);

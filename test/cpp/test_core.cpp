@@ -13,6 +13,7 @@
 #include "ops/conv2d.h"
 #include "ops/fast_math.h"
 #include "ops/im2col.h"
+#include "ops/layout.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
 #include "ops/tensor_list.h"
@@ -339,6 +340,22 @@ TEST(adam_over_all_parameters_is_adam_over_each) {
   CHECK_EQ(counter.to_vector<int32_t>()[0], 3);
   std::vector<AdamSlot> mismatched{{random(3), random(4), random(3), random(3)}};
   CHECK_THROWS(adam_step_all(mismatched, o), ErrorCode::Shape, "adam_step_all");
+}
+
+TEST(clone_all_copies_each_tensor_into_storage_of_its_own) {
+  std::vector<Tensor> sources{Tensor::from_vector(std::vector<float>{1, 2, 3}, {3}),
+                              Tensor::from_vector(std::vector<int32_t>{7}, {1}), Tensor::zeros({0}, DType::F32),
+                              Tensor::from_vector(std::vector<double>(5000, 0.25), {50, 100})};
+  std::vector<Tensor> copies = clone_all(sources);
+  CHECK_EQ(copies.size(), sources.size());
+  for (size_t i = 0; i < sources.size(); ++i) {
+    CHECK(copies[i].shape() == sources[i].shape() && copies[i].dtype() == sources[i].dtype());
+    CHECK(copies[i].numel() == 0 || copies[i].raw() != sources[i].raw());
+  }
+  sources[0].data<float>()[1] = 9;  // the copy keeps what the source held
+  CHECK(copies[0].to_vector<float>() == (std::vector<float>{1, 2, 3}));
+  CHECK_EQ(copies[1].to_vector<int32_t>()[0], 7);
+  CHECK(copies[3].to_vector<double>() == std::vector<double>(5000, 0.25));
 }
 
 int main() { return run_all(); }

@@ -5,8 +5,10 @@
 // time model of test_launch_plans describe the kernels that really run.
 // Where there is no GPU it prints why and exits with 77, which CTest reports
 // as skipped (not passed).
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "core/cuda_runtime.h"
@@ -19,6 +21,7 @@
 #include "ops/attention.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
+#include "ops/layout.h"
 #include "ops/matmul.h"
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -266,6 +269,13 @@ TEST(adam_and_the_nonfinite_count_over_tensor_lists) {
   Tensor counter = Tensor::zeros({1}, DType::I32, Device::cuda(0));
   count_nonfinite_all(on_gpu, counter);
   CHECK_EQ(counter.to(Device::cpu()).to_vector<int32_t>()[0], 2);
+  // And the copies of many tensors at once (the trainer's keep of BatchNorm's statistics).
+  std::vector<Tensor> copies = clone_all(on_gpu);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    std::vector<float> want = grads[i].to_vector<float>(), got = copies[i].to(Device::cpu()).to_vector<float>();
+    CHECK(std::equal(want.begin(), want.end(), got.begin(), got.end(),
+                     [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }));  // NaN too
+  }
 }
 
 TEST(data_preparation_and_augmentation) {

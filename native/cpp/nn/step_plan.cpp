@@ -3,6 +3,7 @@
 #include "cuda/adam.cuh"
 #include "cuda/augment.cuh"
 #include "cuda/binary.cuh"
+#include "cuda/layout.cuh"
 #include "nn/parameters.h"
 
 namespace dmdlk {
@@ -71,9 +72,10 @@ class Planner {
   // AdamTrainer::step around the graph: BatchNorm's statistics kept (a copy
   // each), the finiteness check over the loss and every gradient, then Adam.
   void trainer(const ModelConfig& config) {
+    std::vector<int64_t> bytes;
     for (const TensorSpec& s : checkpoint_layout(config))
-      if (s.kind == TensorKind::Buffer)
-        add("trainer", "keep " + s.name, shape_str(s.shape), copy(shape_numel(s.shape)));
+      if (s.kind == TensorKind::Buffer) bytes.push_back(shape_numel(s.shape) * 4);  // float statistics
+    for (const cuda::LaunchPlan& p : cuda_ops::plan_copy_bytes_all(bytes)) add("trainer", "keep buffers", "", p);
   }
   // The finiteness check over the loss and every gradient, and Adam over every
   // parameter: lists of tensors, a launch per 64 (ops/tensor_list.h).
@@ -91,11 +93,6 @@ class Planner {
   std::vector<PlannedLaunch> launches;
 
  private:
-  // A device-to-device copy of n floats (cudaMemcpyAsync).
-  static cuda::LaunchPlan copy(int64_t n) {
-    return cuda::elementwise_plan("memcpy", cuda::blocks_to_cover(n, 4), 8.0 * n);
-  }
-
   const Network& net_;
 };
 

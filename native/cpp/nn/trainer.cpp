@@ -6,6 +6,7 @@
 
 #include "nn/parameters.h"
 #include "ops/binary.h"
+#include "ops/layout.h"
 #include "ops/matmul.h"
 
 namespace dmdlk {
@@ -46,8 +47,11 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
   StepMemory::Scope planned(&model_.step_memory(images.dim(0), NetworkMode::Train, loss_));
   // BatchNorm's running statistics change in the forward pass: keep them to
   // put back if this step turns out non-finite.
+  std::vector<Tensor> kept;
+  for (size_t i : buffer_indices_) kept.push_back(model_.state()[i].second);
+  kept = clone_all(kept);
   NamedTensors buffers;
-  for (size_t i : buffer_indices_) buffers.emplace_back(model_.state()[i].first, model_.state()[i].second.clone());
+  for (size_t k = 0; k < kept.size(); ++k) buffers.emplace_back(model_.state()[buffer_indices_[k]].first, kept[k]);
 
   Model::LossAndGradients out;
   try {

@@ -4,6 +4,7 @@
 
 #include "core/thread_pool.h"
 #include "cuda/layout.cuh"
+#include "cuda/tensor_lists.cuh"
 #include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/op.h"
@@ -39,7 +40,30 @@ void permute(const PermutePlan& plan, int64_t n, const T* x, T* y) {
                });
 }
 
+void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists) {
+  for (const TensorList<uint8_t, 2>& l : lists)
+    for (int t = 0; t < l.count; ++t) std::memcpy(l.data[0][t], l.data[1][t], size_t(l.size[t]));
+}
+
 }  // namespace cpu_ops
+
+std::vector<Tensor> clone_all(const std::vector<Tensor>& tensors) {
+  std::vector<Tensor> copies;
+  std::vector<std::vector<uint8_t*>> arrays;  // destination, source
+  std::vector<int64_t> bytes;
+  for (const Tensor& t : tensors) {
+    DMDLK_CHECK(t.defined() && t.device() == tensors[0].device(), ErrorCode::InvalidArg,
+                "clone_all: every tensor must be defined and on one device");
+    copies.push_back(Tensor::empty(t.shape(), t.dtype(), t.device()));
+    arrays.push_back({static_cast<uint8_t*>(copies.back().raw()), static_cast<uint8_t*>(t.raw())});
+    bytes.push_back(int64_t(t.nbytes()));
+  }
+  if (tensors.empty()) return copies;
+  std::vector<TensorList<uint8_t, 2>> lists =
+      tensor_lists<uint8_t, 2>(arrays, bytes, cuda_ops::kListChunk, cuda_ops::kListThreads, cuda_ops::kListFillBlocks);
+  DMDLK_ON_DEVICE(tensors[0].device(), copy_bytes_all, lists);
+  return copies;
+}
 
 namespace {
 

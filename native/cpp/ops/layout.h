@@ -9,6 +9,10 @@
 
 namespace dmdlk {
 
+// Copies of many tensors of one device (the trainer's keep of BatchNorm's
+// statistics before a step): on CUDA a launch per 64, not one per tensor.
+std::vector<Tensor> clone_all(const std::vector<Tensor>& tensors);
+
 // Along axis 1 of tensors [N, C_i, ...] with equal other axes.
 Tensor concat_channels(const std::vector<Tensor>& parts);
 // Channels [begin, end) of x [N, C, ...].
