@@ -224,12 +224,12 @@ export class DMDLKNet {
    * checkpoints as they were before that step.
    */
   fit(train: SegmentationDataset, options: FitOptions = {}): Promise<History> {
-    return native(async () => fit(this.handle(), this.config.inputSize, train, options));
+    return native(async () => fit(this.rgbModel('fit'), this.config.inputSize, train, options));
   }
 
   /** IoU, Dice, pixel accuracy, sensitivity and specificity, pooled and per image, at the dataset's input size. */
   evaluate(data: SegmentationDataset, options: EvaluateOptions = {}): Promise<Metrics> {
-    return native(async () => evaluateNative(this.handle(), this.config.inputSize, data, options));
+    return native(async () => evaluateNative(this.rgbModel('evaluate'), this.config.inputSize, data, options));
   }
 
   /**
@@ -240,10 +240,25 @@ export class DMDLKNet {
   predict(input: Tensor, options?: PredictOptions): Promise<{ masks: Tensor; probabilities?: Tensor }>;
   predict(input: string | Buffer | Tensor, options: PredictOptions = {}): Promise<Prediction | { masks: Tensor; probabilities?: Tensor }> {
     return native(async () => {
-      if (input instanceof Tensor) return predictBatch(this.handle(), this.config.inputSize, input, options);
-      if (typeof input === 'string' || Buffer.isBuffer(input)) return predictImage(this.handle(), this.config.inputSize, input, options);
+      if (input instanceof Tensor) return predictBatch(this.rgbModel('predict'), this.config.inputSize, input, options);
+      if (typeof input === 'string' || Buffer.isBuffer(input)) return predictImage(this.rgbModel('predict'), this.config.inputSize, input, options);
       throw new InvalidArgumentError(`input must be a file path, a Buffer or a Tensor, got ${check.describe(input)}`);
     });
+  }
+
+  /**
+   * The handle, for the calls that read images as datasets and files hold
+   * them: RGB, 3 channels. A model of other inChannels is trained and run on
+   * tensors (trainStep, forward), and these calls say so.
+   */
+  private rgbModel(call: string): NativeModel {
+    const handle = this.handle();
+    const { inChannels } = this.config;
+    if (inChannels !== 3) {
+      throw new InvalidArgumentError(`${call} reads RGB images (3 channels) and this model takes ${inChannels}: ` +
+        'give it [B, inChannels, S, S] tensors through trainStep() and forward() instead');
+    }
+    return handle;
   }
 
   /** Copies of every checkpoint tensor (parameters and BatchNorm statistics), by name, in checkpoint order. */

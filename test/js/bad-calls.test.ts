@@ -224,4 +224,15 @@ describe('bad calls', () => {
     // And the model still works after all of that.
     expect((await model.forward(f32([1, 3, 32, 32]))).shape).toEqual([1, 2, 32, 32]);
   }, 120000);
+
+  it('says a model of other than 3 input channels takes tensors, not RGB images', async () => {
+    const gray = await DMDLKNet.create({ ...tiny, inChannels: 1 }, { device: 'cpu' });
+    const message = (call: string) => new RegExp(`^${call} reads RGB images \\(3 channels\\) and this model takes 1: give it ` +
+      '\\[B, inChannels, S, S\\] tensors through trainStep\\(\\) and forward\\(\\) instead$');
+    await expect(gray.fit(data, { epochs: 1 })).rejects.toThrow(message('fit'));
+    await expect(gray.evaluate(data)).rejects.toThrow(message('evaluate'));
+    await expect(gray.predict(path.join(dir, 'image.png'))).rejects.toThrow(message('predict'));
+    expect((await gray.forward(f32([2, 1, 32, 32]))).shape).toEqual([2, 2, 32, 32]);
+    gray.dispose();
+  });
 });
