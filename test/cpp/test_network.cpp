@@ -161,7 +161,11 @@ TEST(missing_inputs_are_named) {
   config.head_dim = 8;
   Network net = build_network(config, 1, NetworkMode::Eval);
   Activations run;
-  CHECK_THROWS(run_forward(net.graph, run), ErrorCode::InvalidArg, "'stem.conv1.weight' is missing");
+  CHECK_THROWS(run_forward(net.graph, run), ErrorCode::InvalidArg, "the graph's input 'images' is missing");
+  run.values.resize(net.graph.values().size());
+  run.values[size_t(net.images)] = Tensor::zeros({1, 3, 64, 64}, DType::F32);
+  CHECK_THROWS(run_forward(net.graph, run), ErrorCode::InvalidArg,
+               "the graph's parameter 'stem.conv1.weight' is missing");
 }
 
 int main() { return run_all(); }

@@ -1,5 +1,6 @@
 #include "nn/network.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -22,18 +23,48 @@ using V = ValueId;
 class Builder {
  public:
   Builder(const ModelConfig& config, NetworkMode mode, Network& net)
-      : c_(config), training_(mode == NetworkMode::Train), net_(net) {
-    for (const TensorSpec& s : checkpoint_layout(config)) {
-      ValueKind kind = s.kind == TensorKind::Parameter ? ValueKind::Parameter : ValueKind::Buffer;
-      V id = g().add_value({s.name, s.shape, DType::F32, kind});
-      named_[s.name] = id;
-      net_.state.emplace_back(s.name, id);
-    }
-  }
+      : c_(config), training_(mode == NetworkMode::Train), net_(net) {}
 
   Graph& g() { return net_.graph; }
   const Shape& shape(V v) { return g().value(v).shape; }
-  V p(const std::string& name) { return named_.at(name); }
+  V p(const std::string& name) {
+    auto it = named_.find(name);
+    DMDLK_CHECK(it != named_.end(), ErrorCode::Internal, "the network uses '", name, "' before declaring it");
+    return it->second;
+  }
+
+  // ---- the checkpoint's tensors, declared by each module before it uses
+  // them, in the order the PyTorch model of docs/architecture.md registers
+  // them: the one walk the checkpoint layout comes from ---------------------------
+  void declare(const std::string& name, Shape shape, Init init, int64_t fan_in = 0,
+               TensorKind kind = TensorKind::Parameter) {
+    DMDLK_CHECK(!named_.count(name), ErrorCode::Internal, "'", name, "' is declared twice");
+    V id = g().add_value(
+        {name, shape, DType::F32, kind == TensorKind::Parameter ? ValueKind::Parameter : ValueKind::Buffer});
+    named_[name] = id;
+    net_.state.emplace_back(name, id);
+    net_.layout.push_back({name, std::move(shape), kind, init, fan_in});
+  }
+  void declare_conv(const std::string& name, int64_t cin, int64_t cout, int64_t k, bool bias, int64_t groups = 1,
+                    Init init = Init::KaimingUniform) {
+    int64_t fan_in = cin / groups * k * k;
+    declare(name + ".weight", {cout, cin / groups, k, k}, init, fan_in);
+    if (bias) declare(name + ".bias", {cout}, init, fan_in);
+  }
+  void declare_linear(const std::string& name, int64_t cin, int64_t cout) {
+    declare(name + ".weight", {cout, cin}, Init::TruncNormal, cin);
+    declare(name + ".bias", {cout}, Init::Zeros, cin);
+  }
+  void declare_batch_norm(const std::string& name, int64_t c) {
+    declare(name + ".weight", {c}, Init::Ones);
+    declare(name + ".bias", {c}, Init::Zeros);
+    declare(name + ".running_mean", {c}, Init::Zeros, 0, TensorKind::Buffer);
+    declare(name + ".running_var", {c}, Init::Ones, 0, TensorKind::Buffer);
+  }
+  void declare_layer_norm(const std::string& name, int64_t c) {
+    declare(name + ".weight", {c}, Init::Ones);
+    declare(name + ".bias", {c}, Init::Zeros);
+  }
 
   // Appends a node of `kind` on `inputs`; returns its outputs (shapes inferred by the op).
   std::vector<V> apply_all(OpKind kind, std::vector<V> inputs, OpAttrs attrs = NoAttrs{}, std::string label = "") {
@@ -104,9 +135,22 @@ class Builder {
 
   // ---- modules -----------------------------------------------------------------
   V mbconv(V x, const std::string& name, int64_t cin, int64_t cout, int64_t stride, bool se) {
+    int64_t e = c_.expansion * cout;
+    declare_batch_norm(name + "pre_norm", cin);
+    declare_conv(name + "expand", cin, e, 1, false);
+    declare_batch_norm(name + "expand_norm", e);
+    declare_conv(name + "dw", e, e, 3, false, e);
+    declare_batch_norm(name + "dw_norm", e);
+    if (se) {
+      int64_t squeezed = std::max<int64_t>(1, int64_t(c_.se_ratio * double(cout)));
+      declare_conv(name + "se.reduce", e, squeezed, 1, true);
+      declare_conv(name + "se.expand", squeezed, e, 1, true);
+    }
+    declare_conv(name + "project", e, cout, 1, true);
+    if (cin != cout) declare_conv(name + "shortcut", cin, cout, 1, true);
+
     V s = stride == 2 ? avg_pool(x) : x;
     if (cin != cout) s = conv1x1(s, name + "shortcut", true);
-    int64_t e = c_.expansion * cout;
     V y = gelu(bn(conv1x1(bn(x, name + "pre_norm"), name + "expand", false), name + "expand_norm"));
     y = gelu(bn(conv(y, name + "dw", stride, 1, 1, e, false), name + "dw_norm"));
     if (se) {
@@ -118,9 +162,13 @@ class Builder {
 
   V moat(V x, const std::string& name, int64_t cin, int64_t cout, int64_t stride, int64_t window) {
     x = mbconv(x, name + "mbconv.", cin, cout, stride, false);
+    std::string a = name + "attn.";
+    declare_layer_norm(name + "attn_norm", cout);
+    declare(a + "rel_pos", {cout / c_.head_dim, 2 * window - 1, 2 * window - 1}, Init::Zeros);
+    for (const char* projection : {"q", "k", "v", "proj"}) declare_linear(a + projection, cout, cout);
+
     V y = layer_norm(x, name + "attn_norm", LayerNormAxis::Channels);
     V t = windows(y, window);
-    std::string a = name + "attn.";
     V o = attention(linear(t, a + "q"), linear(t, a + "k"), linear(t, a + "v"), a + "rel_pos", window,
                     cout / c_.head_dim);
     return add(x, merge(linear(o, a + "proj"), shape(x), window));
@@ -137,8 +185,17 @@ class Builder {
     return x;
   }
 
-  V dmff(V g1, V g2, const std::string& name) {
+  V dmff(V g1, V g2, const std::string& name, int64_t cout) {
     std::string n = name + ".dmff.";
+    int64_t ca = shape(g1)[1], cb = shape(g2)[1], both = ca + cb;
+    declare_conv(n + "spatial1", ca, 1, 1, true);
+    declare_conv(n + "spatial2", cb, 1, 1, true);
+    declare_conv(n + "query", both, 1, 1, false);
+    declare_conv(n + "value", both, both / 2, 1, false);
+    declare_conv(n + "restore", both / 2, both, 1, false);
+    declare_layer_norm(n + "norm", both);
+    declare_conv(n + "out", both, cout, 1, false);
+
     V ms = sigmoid(add(conv1x1(g1, n + "spatial1", true), conv1x1(g2, n + "spatial2", true)));
     V gc = concat({g1, g2});
     const Shape s = shape(gc);
@@ -152,6 +209,15 @@ class Builder {
   }
 
   V deformable(V x, const std::string& name, int64_t k, int64_t dilation) {
+    int64_t ch = shape(x)[1];
+    declare(name + ".weight", {ch, 1, k, k}, Init::KaimingUniform, k * k);
+    if (c_.offsets == OffsetKind::Light) {
+      declare_conv(name + ".offset_dw", ch, ch, k, false, ch);
+      declare_conv(name + ".offset", ch, 2 * k * k, 1, true, 1, Init::Zeros);
+    } else {
+      declare_conv(name + ".offset", ch, 2 * k * k, k, true, 1, Init::Zeros);
+    }
+
     int64_t pad = dilation * (k - 1) / 2;
     V offset =
         c_.offsets == OffsetKind::Full
@@ -164,6 +230,7 @@ class Builder {
     std::string n = name + ".ddlk.";
     V m1 = deformable(g, n + "dlk1", 5, 1);
     V m2 = deformable(m1, n + "dlk2", 7, 3);
+    declare_conv(n + "select", 2, 2, c_.select_kernel, true);
     V m = concat({m1, m2});
     V s = sigmoid(conv(concat({channel_mean(m), channel_max(m)}), n + "select", 1, c_.select_kernel / 2, 1, 1, true));
     return add(add(g, mul(m1, slice(s, 0, 1))), mul(m2, slice(s, 1, 2)));
@@ -171,6 +238,9 @@ class Builder {
 
   V network(V images) {
     scope("stem");
+    declare_conv("stem.conv1", c_.in_channels, c_.stem, 3, true);
+    declare_batch_norm("stem.norm1", c_.stem);
+    declare_conv("stem.conv2", c_.stem, c_.stem, 3, true);
     V e1 = conv(gelu(bn(conv(images, "stem.conv1", 2, 1, 1, 1, true), "stem.norm1")), "stem.conv2", 1, 1, 1, 1, true);
     scope("level2");
     V e2 = stage(e1, 0, "level2", c_.stem);
@@ -181,16 +251,20 @@ class Builder {
     scope("bottleneck");
     V z = stage(e4, 3, "bottleneck", c_.widths[2]);
     scope("bottleneck_up");
+    const int64_t c1 = c_.widths[0], c2 = c_.widths[1], c3 = c_.widths[2], c4 = c_.widths[3];
+    declare_conv("bottleneck_up.conv", c4, c3, 1, false);
+    declare_batch_norm("bottleneck_up.norm", c3);
     V zu = gelu(bn(conv1x1(up2(z), "bottleneck_up.conv", false), "bottleneck_up.norm"));
     scope("decoder4");
-    V d4 = ddlk(dmff(concat({up2(z), e4, down2(e3)}), zu, "decoder4"), "decoder4");
+    V d4 = ddlk(dmff(concat({up2(z), e4, down2(e3)}), zu, "decoder4", c3), "decoder4");
     scope("decoder3");
-    V d3 = ddlk(dmff(concat({up2(e4), e3, down2(e2)}), up2(d4), "decoder3"), "decoder3");
+    V d3 = ddlk(dmff(concat({up2(e4), e3, down2(e2)}), up2(d4), "decoder3", c2), "decoder3");
     scope("decoder2");
-    V d2 = ddlk(dmff(concat({up2(e3), e2, down2(e1)}), up2(d3), "decoder2"), "decoder2");
+    V d2 = ddlk(dmff(concat({up2(e3), e2, down2(e1)}), up2(d3), "decoder2", c1), "decoder2");
     scope("decoder1");
-    V d1 = ddlk(dmff(concat({up2(e2), e1}), up2(d2), "decoder1"), "decoder1");
+    V d1 = ddlk(dmff(concat({up2(e2), e1}), up2(d2), "decoder1", c1), "decoder1");
     scope("head");
+    declare_conv("head", c1, c_.num_classes, 1, true);
     return up2(conv1x1(d1, "head", true));
   }
 

@@ -9,6 +9,7 @@
 
 #include "graph/graph.h"
 #include "nn/config.h"
+#include "nn/parameters.h"
 
 namespace dmdlk {
 
@@ -24,8 +25,10 @@ struct Network {
   ValueId masks = -1;   // [B, S, S] int32, training only
   ValueId logits = -1;  // [B, numClasses, S, S]
   ValueId loss = -1;    // scalar, training only
-  // Every checkpoint tensor's value, in checkpoint order (parameters and buffers).
+  // Every checkpoint tensor's value, in checkpoint order (parameters and buffers),
+  // and its spec: the modules declare them as the network is built.
   std::vector<std::pair<std::string, ValueId>> state;
+  std::vector<TensorSpec> layout;
 };
 
 Network build_network(const ModelConfig& config, int64_t batch, NetworkMode mode,

@@ -1,6 +1,8 @@
 // Every tensor of a DMDLK-Net checkpoint for a configuration: name, shape,
 // kind and initialisation, in checkpoint order (the order in which the
-// PyTorch model of docs/architecture.md registers them, so state_dicts line up).
+// PyTorch model of docs/architecture.md registers them, so state_dicts line
+// up). The network's modules declare them as they are built (network.cpp):
+// the layout is that one walk's.
 #pragma once
 #include <string>
 #include <vector>
