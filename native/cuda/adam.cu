@@ -49,6 +49,7 @@ void adam_step_all(int device, const std::vector<TensorList<T, 4>>& lists, doubl
   std::vector<int64_t> sizes;
   for (const TensorList<T, 4>& l : lists) sizes.insert(sizes.end(), l.size, l.size + l.count);
   std::vector<cuda::LaunchPlan> plans = plan_adam_step_all(sizes, sizeof(T));
+  check_list_plans(plans, lists);
   for (size_t i = 0; i < lists.size(); ++i)
     launch(device, plans[i], adam_all_kernel<T>, lists[i], lr_corrected, sqrt_bc2, o);
 }
@@ -58,6 +59,7 @@ void count_nonfinite_all(int device, const std::vector<TensorList<const T, 1>>& 
   std::vector<int64_t> sizes;
   for (const TensorList<const T, 1>& l : lists) sizes.insert(sizes.end(), l.size, l.size + l.count);
   std::vector<cuda::LaunchPlan> plans = plan_count_nonfinite_all(sizes, sizeof(T));
+  check_list_plans(plans, lists);
   for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], nonfinite_all_kernel<T>, lists[i], counter);
 }
 

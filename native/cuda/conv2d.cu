@@ -16,8 +16,10 @@ namespace {
 // one image or the weight (gemm_operands.h).
 void check_index_range(const ConvDims& d) {
   const int64_t limit = int64_t(1) << 31;
+  // A tap's offset reaches past its channel's plane by up to the kernel's span.
+  const int64_t reach = (d.geo.kernel_h - 1) * d.geo.dilation_h * d.geo.width + (d.geo.kernel_w - 1) * d.geo.dilation_w;
   DMDLK_CHECK(d.images * d.out_plane() < limit && d.images * d.in_plane() < limit && d.in_group * d.taps() < limit &&
-                  d.out_group * d.taps() < limit && d.in_channels() * d.in_plane() < limit &&
+                  d.out_group * d.taps() < limit && d.in_channels() * d.in_plane() + reach < limit &&
                   d.out_channels() * d.out_plane() < limit && d.out_channels() * d.in_group * d.taps() < limit,
               ErrorCode::InvalidArg, "conv2d: a batch of ", d.images, " images of ", d.in_plane(),
               " pixels is beyond the CUDA kernels' 32-bit indexing");
@@ -49,6 +51,7 @@ void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const
 template <typename T>
 void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
   if (p.depthwise) {
+    DMDLK_CHECK(dx, ErrorCode::Internal, "conv2d_backward: the depthwise kernel computes dx with dweight");
     depthwise_backward(device, p.geo, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
   } else {
     ConvDims d = conv_dims(p);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "cuda/launch_plan.h"
 #include "ops/tensor_list.h"
 
@@ -27,6 +28,15 @@ inline std::vector<cuda::LaunchPlan> plan_tensor_lists(const std::string& kernel
     p.bytes = bytes_per_element * double(l.elements), p.flops = flops_per_element * double(l.elements);
   }
   return plans;
+}
+
+// The kernels take their grids from the plans: a plan per list, a block per chunk.
+template <class List>
+void check_list_plans(const std::vector<cuda::LaunchPlan>& plans, const std::vector<List>& lists) {
+  DMDLK_CHECK(plans.size() == lists.size(), ErrorCode::Internal, plans.size(), " plans for ", lists.size(), " lists");
+  for (size_t i = 0; i < lists.size(); ++i)
+    DMDLK_CHECK(plans[i].grid.x == lists[i].blocks(), ErrorCode::Internal, "list ", i, " has ", lists[i].blocks(),
+                " chunks, its plan ", plans[i].grid.x, " blocks");
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -79,8 +79,10 @@ void run_forward(const Graph& graph, Activations& run, const std::vector<ValueId
 }
 
 WantedGrads wanted_grads(const Graph& graph, const Node& node) {
+  DMDLK_CHECK(node.inputs.size() <= 32, ErrorCode::Internal, op_def(node.kind).name, " ", node.label, " has ",
+              node.inputs.size(), " inputs: WantedGrads holds 32");
   WantedGrads wanted;
-  for (size_t k = 0; k < node.inputs.size() && k < 32; ++k) {
+  for (size_t k = 0; k < node.inputs.size(); ++k) {
     ValueKind kind = graph.value(node.inputs[k]).kind;
     if (kind == ValueKind::Input || kind == ValueKind::Buffer) wanted.bits &= ~(1u << k);
   }

@@ -203,6 +203,7 @@ template <typename T>
 void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
   const ConvGeometry& g = p.geo;
   if (p.depthwise) {
+    DMDLK_CHECK(dx, ErrorCode::Internal, "conv2d_backward: the depthwise kernel computes dx with dweight");
     depthwise_backward(g, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
     if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, dy, db);
     return;
