@@ -4,7 +4,9 @@
 #pragma once
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,16 @@ struct Case {
   const char* name;
   std::function<void()> body;
 };
+
+// A new empty folder under the system's temporary folder (any platform).
+inline std::string temp_dir(const std::string& prefix = "dmdlk-test-") {
+  std::random_device seed;
+  std::mt19937_64 rng(seed());
+  for (;;) {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / (prefix + std::to_string(rng() % 1000000000));
+    if (std::filesystem::create_directory(dir)) return dir.generic_string();
+  }
+}
 
 inline std::vector<Case>& cases() {
   static std::vector<Case> all;

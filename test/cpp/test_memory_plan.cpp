@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/host_allocator.h"
+#include "core/platform.h"
 #include "gradcheck.h"
 #include "harness.h"
 #include "memory/memory_plan.h"
@@ -82,7 +83,7 @@ TEST(planned_training_steps_match_unplanned_ones_exactly) {
   std::vector<std::pair<Tensor, Tensor>> batches;
   for (int i = 0; i < 4; ++i) batches.push_back(batch(rng, 2));
   auto train = [&](bool plan, StepMemory::Stats* stats) {
-    setenv("DMDLK_MEMORY_PLAN", plan ? "1" : "0", 1);
+    platform::set_environment("DMDLK_MEMORY_PLAN", plan ? "1" : "0");
     std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 3);
     AdamOptions o;
     o.lr = 1e-3;
@@ -90,7 +91,7 @@ TEST(planned_training_steps_match_unplanned_ones_exactly) {
     std::vector<double> losses;
     for (auto& [x, y] : batches) losses.push_back(t.step(x, y));
     if (stats) *stats = m->step_memory(2, NetworkMode::Train).stats();
-    unsetenv("DMDLK_MEMORY_PLAN");
+    platform::set_environment("DMDLK_MEMORY_PLAN", nullptr);
     return std::make_pair(losses, flat(m->state()));
   };
   StepMemory::Stats s;

@@ -1,6 +1,5 @@
 // The Model: initialisation, checkpoints (ours and PyTorch's), every kind of
 // checkpoint mismatch, and training/evaluation through its API.
-#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -19,11 +18,6 @@ using namespace dmdlk::test;
 namespace {
 
 std::string fixture(const char* file) { return source_path(std::string("test/fixtures/") + file); }
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/dmdlk-model-XXXXXX";
-  return mkdtemp(tmpl);
-}
 
 ModelConfig tiny() {
   ModelConfig c;
@@ -66,7 +60,7 @@ TEST(checkpoints_round_trip) {
   for (size_t i = 0; i < m->state().size(); ++i)
     CHECK(back->state()[i].second.to_vector<float>() == m->state()[i].second.to_vector<float>());
   CHECK_EQ(read_safetensors(path).metadata.at("epoch"), std::string("3"));
-  std::system(("rm -rf " + dir).c_str());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(pytorch_state_dicts_load_and_give_pytorch_logits) {
@@ -116,7 +110,7 @@ TEST(checkpoint_mismatches_name_the_tensor) {
   { std::ofstream(dir + "/garbage.safetensors") << "not a checkpoint"; }
   CHECK_THROWS(Model::load(dir + "/garbage.safetensors", Device::cpu()), ErrorCode::Format, "garbage.safetensors");
   CHECK_THROWS(Model::load(dir + "/none.safetensors", Device::cpu()), ErrorCode::IO, "none.safetensors");
-  std::system(("rm -rf " + dir).c_str());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(bad_inputs_are_named) {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/platform.h"
 
 namespace dmdlk {
 
@@ -38,7 +39,7 @@ size_t rounded(size_t bytes) {
 }
 
 void* system_alloc(size_t bytes) {
-  void* p = std::aligned_alloc(kAlignment, bytes);
+  void* p = platform::aligned_allocate(kAlignment, bytes);
   DMDLK_CHECK(p != nullptr, ErrorCode::HostOom, "out of host memory allocating ", bytes, " bytes");
   std::lock_guard<std::mutex> lock(cache().mutex);
   ++cache().system_allocations;
@@ -71,7 +72,7 @@ void host_free(void* ptr, size_t) {
 #ifdef __SANITIZE_ADDRESS__
   // Under AddressSanitizer a cached block would hide every use after free: give it back at once.
   cache().capacity.erase(ptr);
-  std::free(ptr);
+  platform::aligned_release(ptr);
   return;
 #endif
   size_t capacity = cache().capacity.at(ptr);
@@ -88,7 +89,7 @@ void release_host_cache() {
   std::lock_guard<std::mutex> lock(cache().mutex);
   for (auto& [size, p] : cache().free_blocks) {
     cache().capacity.erase(p);
-    std::free(p);
+    platform::aligned_release(p);
   }
   cache().free_blocks.clear();
   cache().cached = 0;

@@ -1,7 +1,9 @@
-// Whole-file writes that are atomic on POSIX file systems: the bytes go to a
-// temporary file beside the target, are fsynced, and the temporary is renamed
-// over the target (then the folder is fsynced so the rename itself survives a
-// power cut). Readers see the old file or the new one, never a mixture.
+// Whole-file writes that are atomic: the bytes go to a temporary file beside
+// the target, are flushed to disk, and the temporary is renamed over the
+// target (POSIX: then the folder is fsynced so the rename itself survives a
+// power cut; Windows: MoveFileExW with WRITE_THROUGH). Readers see the old
+// file or the new one, never a mixture. The platform's calls are in
+// atomic_file_posix.cpp and atomic_file_windows.cpp, one of which is built.
 #pragma once
 #include <cstddef>
 #include <cstdint>
