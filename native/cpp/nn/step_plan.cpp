@@ -71,18 +71,18 @@ class Planner {
 
   // AdamTrainer::step around the graph: BatchNorm's statistics kept (a copy
   // each), the finiteness check over the loss and every gradient, then Adam.
-  void trainer(const ModelConfig& config) {
+  void trainer() {
     std::vector<int64_t> bytes;
-    for (const TensorSpec& s : checkpoint_layout(config))
+    for (const TensorSpec& s : net_.layout)
       if (s.kind == TensorKind::Buffer) bytes.push_back(shape_numel(s.shape) * 4);  // float statistics
     for (const cuda::LaunchPlan& p : cuda_ops::plan_copy_bytes_all(bytes)) add("trainer", "keep buffers", "", p);
   }
   // The finiteness check over the loss and every gradient, and Adam over every
   // parameter: lists of tensors, a launch per 64 (ops/tensor_list.h).
-  void optimizer(const ModelConfig& config) {
+  void optimizer() {
     add("trainer", "count_nonfinite", "[1]", cuda::plan_fill_zero(4));
     std::vector<int64_t> gradients{1}, parameters;  // the loss, then every parameter's gradient
-    for (const TensorSpec& s : checkpoint_layout(config))
+    for (const TensorSpec& s : net_.layout)
       if (s.kind == TensorKind::Parameter)
         gradients.push_back(shape_numel(s.shape)), parameters.push_back(gradients.back());
     for (const cuda::LaunchPlan& p : cuda_ops::plan_count_nonfinite_all(gradients, 4))
@@ -102,10 +102,10 @@ std::vector<PlannedLaunch> plan_training_step(const ModelConfig& config, int64_t
   Network net = build_network(config, batch, NetworkMode::Train, loss);
   Planner p(net);
   p.prepare_batch(true);
-  p.trainer(config);
+  p.trainer();
   p.forward();
   p.backward();
-  p.optimizer(config);
+  p.optimizer();
   return std::move(p.launches);
 }
 
