@@ -49,6 +49,11 @@ size_t round_size(size_t bytes) {
   return (bytes + unit - 1) / unit * unit;
 }
 
+// The capture this thread has open, if any (begin_capture): its work goes to
+// the capture's stream instead of the device's.
+thread_local int capture_device = -1;
+thread_local cudaStream_t capture_stream = nullptr;
+
 }  // namespace
 
 const Availability& availability() {
@@ -105,6 +110,7 @@ DeviceGuard::~DeviceGuard() {
 }
 
 cudaStream_t stream(int device) {
+  if (device == capture_device) return capture_stream;
   DeviceCache& c = cache(device);
   std::lock_guard<std::mutex> lock(c.mutex);
   if (!c.stream) {
@@ -226,6 +232,64 @@ void check_launch(int device, const char* what) {
   (void)device;
   cudaError_t status = cudaGetLastError();
   if (status != cudaSuccess) throw_cuda_error(status, what);
+}
+
+class Graph {
+ public:
+  Graph(int device, cudaGraphExec_t exec) : device_(device), exec_(exec) {}
+  ~Graph() {
+    // Never throws: a graph dropped after a failure just goes.
+    int current = -1;
+    if (cudaGetDevice(&current) == cudaSuccess && current != device_) cudaSetDevice(device_);
+    cudaGraphExecDestroy(exec_);
+    if (current >= 0 && current != device_) cudaSetDevice(current);
+  }
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  cudaGraphExec_t exec() const { return exec_; }
+
+ private:
+  int device_;
+  cudaGraphExec_t exec_;
+};
+
+void begin_capture(int device) {
+  DMDLK_CHECK(capture_device < 0, ErrorCode::Internal, "a CUDA graph capture is already open on this thread");
+  DeviceGuard guard(device);
+  cudaStream_t s = nullptr;
+  DMDLK_CUDA_CALL(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  // Relaxed: the allocator may call cudaMalloc while the step is captured.
+  cudaError_t status = cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed);
+  if (status != cudaSuccess) {
+    cudaStreamDestroy(s);
+    cudaGetLastError();
+    throw_cuda_error(status, "cudaStreamBeginCapture");
+  }
+  capture_device = device, capture_stream = s;
+}
+
+std::shared_ptr<Graph> end_capture(int device, std::string& why) {
+  DMDLK_CHECK(capture_device == device, ErrorCode::Internal, "no CUDA graph capture is open for cuda:", device);
+  DeviceGuard guard(device);
+  cudaStream_t s = capture_stream;
+  capture_device = -1, capture_stream = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaError_t status = cudaStreamEndCapture(s, &graph);
+  cudaStreamDestroy(s);
+  cudaGraphExec_t exec = nullptr;
+  if (status == cudaSuccess && graph) status = cudaGraphInstantiate(&exec, graph, 0);
+  if (graph) cudaGraphDestroy(graph);
+  if (status != cudaSuccess || !exec) {
+    cudaGetLastError();
+    why = concat(cudaGetErrorName(status), " (", cudaGetErrorString(status), ")");
+    return nullptr;
+  }
+  return std::make_shared<Graph>(device, exec);
+}
+
+void replay(int device, const Graph& graph) {
+  DeviceGuard guard(device);
+  DMDLK_CUDA_CALL(cudaGraphLaunch(graph.exec(), stream(device)));
 }
 
 }  // namespace dmdlk::cuda

@@ -157,4 +157,38 @@ TEST(buffers_that_escape_a_step_are_never_overwritten) {
               (long long)s.buffers, s.total_bytes / 1e6);
 }
 
+// A step pinned for a CUDA graph (nn/step_graph.h; the capture itself is
+// test_gpu_parity's): what escapes it comes from blocks that stay allocated
+// while the hold lives, even once the tensors die, and only a planned step
+// can be pinned. On the CPU, models never capture.
+TEST(a_pinned_step_keeps_its_buffers_until_its_graph_goes) {
+  StepMemory memory(Device::cpu());
+  auto step = [&] {
+    StepMemory::Scope scope(&memory);
+    Tensor scratch = Tensor::zeros({1000}, DType::F32);
+    return Tensor::zeros({100}, DType::F32);  // escapes the step
+  };
+  StepMemory unplanned(Device::cpu());
+  unplanned.pin_next_step();
+  CHECK_THROWS(StepMemory::Scope(&unplanned), ErrorCode::Internal, "only once it is planned");
+  step(), step();  // recorded, then planned
+  CHECK(memory.planned());
+  std::shared_ptr<void> hold = memory.pin_next_step();
+  Tensor escaped = step();
+  void* block = escaped.raw();
+  escaped = Tensor();
+  std::vector<Tensor> others;  // the host cache would hand a freed block of that size straight back
+  for (int i = 0; i < 8; ++i) others.push_back(Tensor::zeros({100}, DType::F32));
+  for (const Tensor& t : others) CHECK(t.raw() != block);
+  CHECK_EQ(memory.stats().served, int64_t(1));  // the scratch, from the arena
+  hold.reset();
+
+  std::mt19937 rng(6);
+  std::unique_ptr<Model> m = Model::create(tiny(), Device::cpu(), 3);
+  AdamTrainer t(*m, AdamOptions{});
+  auto [x, y] = batch(rng, 2);
+  for (int i = 0; i < 4; ++i) t.step(x, y), m->forward(x);
+  CHECK_EQ(m->graph_stats().captures + m->graph_stats().replays + m->graph_stats().failures, int64_t(0));
+}
+
 int main() { return run_all(); }

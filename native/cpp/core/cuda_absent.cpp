@@ -27,5 +27,9 @@ void copy_device_to_device(int, void*, const void*, size_t) { no_gpu(); }
 void fill_zero(int, void*, size_t) { no_gpu(); }
 void synchronize(int) { no_gpu(); }
 void check_launch(int, const char*) { no_gpu(); }
+class Graph {};
+void begin_capture(int) { no_gpu(); }
+std::shared_ptr<Graph> end_capture(int, std::string&) { no_gpu(); }
+void replay(int, const Graph&) { no_gpu(); }
 
 }  // namespace dmdlk::cuda

@@ -4,6 +4,7 @@
 // header needs #ifdefs.
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,19 @@ void synchronize(int device);
 
 // Throws the CUDA error raised by the last launch on `device`, if any, with `what`.
 void check_launch(int device, const char* what);
+
+// CUDA graphs (nn/step_graph.h). Between begin_capture and end_capture, the
+// work this thread queues for `device` is recorded, not run: it goes to a
+// stream of the capture's own, so that other threads' work on the device
+// stays out of the graph, and allocations are allowed (the caller keeps what
+// they return for as long as the graph lives). end_capture returns the
+// executable graph, or null with the reason in `why` when the work could not
+// be captured (a synchronisation or a copy from host memory inside it); the
+// capture is over either way. replay() queues the whole graph on the
+// device's stream, after the work already there.
+class Graph;
+void begin_capture(int device);
+std::shared_ptr<Graph> end_capture(int device, std::string& why);
+void replay(int device, const Graph& graph);
 
 }  // namespace dmdlk::cuda

@@ -6,6 +6,7 @@
 #include <exception>
 #include <mutex>
 #include <new>
+#include <utility>
 
 #include "core/cuda_runtime.h"
 #include "core/error.h"
@@ -113,6 +114,27 @@ struct StepMemory::Arena {
   }
 };
 
+// The memory a captured step holds: its arena, and the blocks of the buffers
+// the arena did not serve, each allocated once and freed with this object.
+struct StepMemory::Pinned {
+  Device device;
+  std::shared_ptr<Arena> arena;
+  std::mutex mutex;
+  std::vector<std::pair<void*, size_t>> blocks;
+
+  explicit Pinned(Device d) : device(d) {}
+  ~Pinned() {
+    for (auto [data, bytes] : blocks) device_free(device, data, bytes);
+  }
+  StorageGrant grant(const std::shared_ptr<Pinned>& self, size_t bytes) {
+    void* data = device_alloc(device, bytes);
+    std::lock_guard<std::mutex> lock(mutex);
+    blocks.emplace_back(data, bytes);
+    return {data, &Pinned::release, self, int64_t(blocks.size()) - 1};
+  }
+  static void release(void*, int64_t, void*, size_t, Device) {}  // freed with the Pinned
+};
+
 namespace {
 thread_local StepMemory* active_memory = nullptr;
 }
@@ -142,23 +164,34 @@ StepMemory::Scope::~Scope() {
   memory_->end_step(std::uncaught_exceptions() > 0);
 }
 
+std::shared_ptr<void> StepMemory::pin_next_step() {
+  pinned_ = std::make_shared<Pinned>(device_);
+  return pinned_;
+}
+
 void StepMemory::begin_step() {
   next_ = 0;
   replaying_ = planned_ && !stale_;
+  std::shared_ptr<Pinned> pinned = std::exchange(pinned_, nullptr);
+  DMDLK_CHECK(!pinned || replaying_, ErrorCode::Internal, "a step's memory can be pinned only once it is planned");
   if (replaying_) {
     // The first planned step allocates the arena; a later one a fresh arena
     // when a slice of the last step is still in use (left to that step).
     // Where it does not fit in memory, the step runs unplanned (recorded
-    // again), from the allocator, as the first step did.
+    // again), from the allocator, as the first step did; a pinned one fails.
+    // A captured graph shares the arena with the eager steps of its kind:
+    // it is scratch, and the device's stream orders them.
     try {
       if (!arena_ || !arena_->idle()) arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, offsets_, sizes_);
       stats_.served = stats_.fallbacks = 0;
+      if (pinned) pinned->arena = arena_, pinned_ = std::move(pinned);
       return;
     } catch (const Error& e) {
-      if (e.code() != ErrorCode::HostOom && e.code() != ErrorCode::GpuOom) throw;
+      if (pinned || (e.code() != ErrorCode::HostOom && e.code() != ErrorCode::GpuOom)) throw;
       arena_.reset();
       replaying_ = false;
     } catch (const std::bad_alloc&) {
+      if (pinned) throw;
       arena_.reset();
       replaying_ = false;
     }
@@ -176,20 +209,23 @@ StorageGrant StepMemory::allocate(size_t bytes, Device device) {
     return {device_alloc(device, bytes), &Recording::release, recording_, slot};
   }
   int64_t slot = next_++;
+  // What the arena does not serve comes from the allocator, or from pinned blocks.
+  auto outside = [&] { return pinned_ ? pinned_->grant(pinned_, bytes) : StorageGrant{}; };
   if (slot >= int64_t(lifetimes_.size()) || lifetimes_[size_t(slot)].bytes != bytes) {
     stale_ = true;  // not the recorded step: record the next one
-    return {};
+    return outside();
   }
-  if (plan_.offsets[size_t(slot)] < 0) return {};  // outlives the step
+  if (plan_.offsets[size_t(slot)] < 0) return outside();  // outlives the step
   if (!arena_->take(slot)) {
     ++stats_.fallbacks;
-    return {};
+    return outside();
   }
   ++stats_.served;
   return {static_cast<char*>(arena_->base) + plan_.offsets[size_t(slot)], &Arena::release, arena_, slot};
 }
 
 void StepMemory::end_step(bool failed) noexcept {
+  pinned_.reset();  // its graph holds it now
   if (replaying_) {
     if (failed || next_ != int64_t(lifetimes_.size())) stale_ = true;
     else ++stats_.planned_steps;

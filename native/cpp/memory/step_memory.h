@@ -59,9 +59,22 @@ class StepMemory : public StorageSource {
   // Off when DMDLK_MEMORY_PLAN=0 (for comparisons): steps then use the allocator.
   static bool enabled();
 
+  // Whether the next step will be served by the plan (at least one planned
+  // step has run and nothing since departed from it).
+  bool planned() const { return planned_ && !stale_ && stats_.planned_steps > 0; }
+
+  // Pins the memory of the next step, for a CUDA graph captured from it
+  // (nn/step_graph.h), whose replays write every buffer that step used: the
+  // returned handle holds the arena, and the buffers the arena does not
+  // serve (the step's outputs) come from blocks that stay allocated until
+  // the handle dies, never back to the allocator in between. That step
+  // fails with ERR_INTERNAL unless the plan serves it.
+  std::shared_ptr<void> pin_next_step();
+
  private:
   struct Recording;
   struct Arena;
+  struct Pinned;
   // begin_step may throw (the arena is allocated there, before the step
   // uses it); end_step runs in Scope's destructor and never throws.
   void begin_step();
@@ -74,6 +87,7 @@ class StepMemory : public StorageSource {
   std::shared_ptr<Arena> arena_;  // null until the first planned step allocates it
   std::shared_ptr<std::vector<int64_t>> offsets_;
   std::shared_ptr<std::vector<size_t>> sizes_;
+  std::shared_ptr<Pinned> pinned_;  // for the next (or current) step only
   bool planned_ = false, replaying_ = false, stale_ = false;
   int64_t next_ = 0;
   Stats stats_;

@@ -105,6 +105,7 @@ void Model::set_state(const NamedTensors& tensors) {
     next[it->second].second = t.to(device_).clone();  // the model owns its weights
   }
   state_ = std::move(next);
+  ++state_version_;
 }
 
 const Network& Model::network(int64_t batch, NetworkMode mode, LossKind loss) {
@@ -145,25 +146,44 @@ Activations Model::bind(const Network& net, const Tensor& images) const {
   return run;
 }
 
+StepGraphs::Result Model::run_step(int64_t batch, NetworkMode mode, LossKind loss, const std::vector<Tensor>& inputs,
+                                   const StepGraphs::Work& work) {
+  StepMemory& memory = step_memory(batch, mode, loss);
+  if (profile_) return StepGraphs::launched(memory, inputs, work);
+  StepGraphs::Key key{batch, int(mode), int(loss), matmul_precision()};
+  return graphs_.run(key, device_, memory, state_version_, inputs, work);
+}
+
 Tensor Model::forward(const Tensor& images) {
   check_images(images, "forward");
   const Network& net = network(images.dim(0), NetworkMode::Eval);
-  StepMemory::Scope planned(&step_memory(images.dim(0), NetworkMode::Eval));
-  Activations run = bind(net, images);
-  run_forward(net.graph, run, {net.logits});
-  return run.values[size_t(net.logits)];
+  StepGraphs::Result r =
+      run_step(images.dim(0), NetworkMode::Eval, LossKind::CrossEntropy, {images}, [&](const std::vector<Tensor>& in) {
+        Activations run = bind(net, in[0]);
+        run_forward(net.graph, run, {net.logits});
+        return std::vector<Tensor>{run.values[size_t(net.logits)]};
+      });
+  // A graph's logits are overwritten by its next replay: the caller gets its own.
+  return r.from_graph ? r.outputs[0].clone() : r.outputs[0];
 }
 
-Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Tensor& masks, LossKind loss) {
-  const char* op = "lossAndGradients";
+void Model::check_batch(const Tensor& images, const Tensor& masks, const char* op) const {
   check_images(images, op);
   check_defined(masks, op, "masks");
   int64_t s = config_.input_size;
   DMDLK_CHECK(masks.dtype() == DType::I32, ErrorCode::DType, op, ": masks must be int32 class indices, got ",
               dtype_name(masks.dtype()));
   check_shape(masks, {images.dim(0), s, s}, op, "masks");
-  const Network& net = network(images.dim(0), NetworkMode::Train, loss);
+}
+
+Model::LossAndGradients Model::loss_and_gradients(const Tensor& images, const Tensor& masks, LossKind loss) {
+  check_batch(images, masks, "lossAndGradients");
   StepMemory::Scope planned(&step_memory(images.dim(0), NetworkMode::Train, loss));
+  return loss_and_gradients_unchecked(images, masks, loss);
+}
+
+Model::LossAndGradients Model::loss_and_gradients_unchecked(const Tensor& images, const Tensor& masks, LossKind loss) {
+  const Network& net = network(images.dim(0), NetworkMode::Train, loss);
   Activations run = bind(net, images);
   run.values[size_t(net.masks)] = masks.to(device_);
   run_forward(net.graph, run);

@@ -13,6 +13,7 @@
 #include "memory/step_memory.h"
 #include "nn/network.h"
 #include "nn/parameters.h"
+#include "nn/step_graph.h"
 
 namespace dmdlk {
 
@@ -51,6 +52,17 @@ class Model {
   // (plus the soft Dice loss with LossKind::CrossEntropyDice).
   LossAndGradients loss_and_gradients(const Tensor& images, const Tensor& masks,
                                       LossKind loss = LossKind::CrossEntropy);
+  // What loss_and_gradients checks first (op names the caller in errors)...
+  void check_batch(const Tensor& images, const Tensor& masks, const char* op) const;
+  // ...and what it then computes, for a step's work (run_step) on a checked batch.
+  LossAndGradients loss_and_gradients_unchecked(const Tensor& images, const Tensor& masks, LossKind loss);
+
+  // Runs `work` on `inputs` as one step of its kind (batch size, mode,
+  // loss) under that kind's memory plan, replayed from a CUDA graph once it
+  // can be (nn/step_graph.h); never while profiling, whose timing synchronises.
+  StepGraphs::Result run_step(int64_t batch, NetworkMode mode, LossKind loss, const std::vector<Tensor>& inputs,
+                              const StepGraphs::Work& work);
+  const StepGraphs::Stats& graph_stats() const { return graphs_.stats(); }
 
   // When set, forward and loss_and_gradients add their per-op times here.
   void set_profile(OpProfile* profile) { profile_ = profile; }
@@ -71,6 +83,8 @@ class Model {
   std::map<std::tuple<int64_t, NetworkMode, LossKind>, Network> networks_;
   std::map<std::tuple<int64_t, NetworkMode, LossKind>, std::unique_ptr<StepMemory>> memories_;
   OpProfile* profile_ = nullptr;
+  StepGraphs graphs_;
+  uint64_t state_version_ = 0;  // set_state replaces tensors a captured graph reads
 };
 
 }  // namespace dmdlk

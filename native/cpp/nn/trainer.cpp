@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <map>
 
 #include "nn/parameters.h"
@@ -15,9 +16,9 @@ namespace {
 
 // Σ g² over every gradient, summed on their device (each as a 1 × n by n × 1
 // product, which splits n deterministically), read back once.
-double sum_of_squares(const NamedTensors& gradients) {
+double sum_of_squares(const std::vector<Tensor>& gradients) {
   Tensor total;
-  for (const auto& [name, g] : gradients) {
+  for (const Tensor& g : gradients) {
     Tensor square = matmul(g.reshape({1, g.numel()}), g.reshape({g.numel(), 1}));
     total = total.defined() ? add(total, square) : square;
   }
@@ -41,38 +42,56 @@ AdamTrainer::AdamTrainer(Model& model, AdamOptions options, LossKind loss)
 }
 
 double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
-  // The whole step — forward, backward, the finiteness check, the update —
-  // under the planner of the model's training graph for this batch size.
-  DMDLK_CHECK(images.defined() && images.rank() == 4, ErrorCode::Shape, "images must be [B, C, S, S]");
-  StepMemory::Scope planned(&model_.step_memory(images.dim(0), NetworkMode::Train, loss_));
-  // BatchNorm's running statistics change in the forward pass: keep them to
-  // put back if this step turns out non-finite.
-  std::vector<Tensor> kept;
-  for (size_t i : buffer_indices_) kept.push_back(model_.state()[i].second);
-  kept = clone_all(kept);
-  NamedTensors buffers;
-  for (size_t k = 0; k < kept.size(); ++k) buffers.emplace_back(model_.state()[buffer_indices_[k]].first, kept[k]);
-
-  Model::LossAndGradients out;
+  model_.check_batch(images, masks, "lossAndGradients");
+  StepGraphs::Result step;  // first: the step's memory scope, when left open, closes last
+  // The step's work — forward, backward, the finiteness check — runs as one
+  // step of the model (a CUDA graph once it can be: nn/step_graph.h); the
+  // loss's read-back and the update follow it, outside it, as do Adam's step
+  // count and any clipping, which change every step. Its outputs: the loss,
+  // the count of non-finite values, copies of BatchNorm's running statistics
+  // from before the forward pass changed them (to put back if this step
+  // turns out non-finite), and the gradients in checkpoint order.
+  const size_t kept_count = buffer_indices_.size();
+  std::vector<Tensor> kept;  // set once the work has run (not while it is captured)
+  auto work = [&](const std::vector<Tensor>& in) {
+    std::vector<Tensor> statistics;
+    for (size_t i : buffer_indices_) statistics.push_back(model_.state()[i].second);
+    std::vector<Tensor> copies = clone_all(statistics);
+    if (!StepGraphs::capturing()) kept = copies;
+    Model::LossAndGradients out = model_.loss_and_gradients_unchecked(in[0], in[1], loss_);
+    std::vector<Tensor> checked{out.loss};
+    for (const auto& [name, g] : out.gradients) checked.push_back(g);
+    Tensor nonfinite = Tensor::zeros({1}, DType::I32, model_.device());
+    count_nonfinite_all(checked, nonfinite);
+    std::vector<Tensor> outputs{out.loss, nonfinite};
+    outputs.insert(outputs.end(), copies.begin(), copies.end());
+    outputs.insert(outputs.end(), checked.begin() + 1, checked.end());
+    return outputs;
+  };
+  NamedTensors statistics_before;
+  auto restore_statistics = [&] {
+    for (size_t k = 0; k < kept.size(); ++k)
+      statistics_before.emplace_back(model_.state()[buffer_indices_[k]].first, kept[k]);
+    model_.set_state(statistics_before);
+  };
   try {
-    out = model_.loss_and_gradients(images, masks, loss_);
+    step = model_.run_step(images.dim(0), NetworkMode::Train, loss_, {images, masks}, work);
   } catch (...) {
     // A failure mid-step (a GPU out of memory, a bad target) leaves the
     // statistics as they were, so the model can go on at a smaller batch.
-    model_.set_state(buffers);
+    if (!kept.empty()) restore_statistics();
     throw;
   }
+  const std::vector<Tensor>& outputs = step.outputs;
+  kept.assign(outputs.begin() + 2, outputs.begin() + 2 + ptrdiff_t(kept_count));
+  std::vector<Tensor> gradients(outputs.begin() + 2 + ptrdiff_t(kept_count), outputs.end());
   // Gradients come in checkpoint order, parameters only: one per slot.
-  DMDLK_CHECK(out.gradients.size() == slots_.size(), ErrorCode::Internal, "expected ", slots_.size(),
-              " gradients, got ", out.gradients.size());
-  Tensor bad = Tensor::zeros({1}, DType::I32, model_.device());
-  std::vector<Tensor> checked{out.loss};
-  for (const auto& [name, g] : out.gradients) checked.push_back(g);
-  count_nonfinite_all(checked, bad);
-  double loss = out.loss.to(Device::cpu()).to_vector<float>()[0];
-  int32_t nonfinite = bad.to(Device::cpu()).to_vector<int32_t>()[0];
+  DMDLK_CHECK(gradients.size() == slots_.size(), ErrorCode::Internal, "expected ", slots_.size(), " gradients, got ",
+              gradients.size());
+  double loss = outputs[0].to(Device::cpu()).to_vector<float>()[0];
+  int32_t nonfinite = outputs[1].to(Device::cpu()).to_vector<int32_t>()[0];
   if (nonfinite > 0) {
-    model_.set_state(buffers);
+    restore_statistics();
     std::string what = std::isnan(loss)   ? "the loss is NaN"
                        : std::isinf(loss) ? "the loss is infinite"
                                           : concat("the gradients hold ", nonfinite, " NaN or infinite values");
@@ -81,13 +100,13 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
   }
   AdamOptions o = options_;
   if (clip_grad_norm_ > 0) {
-    last_grad_norm_ = std::sqrt(sum_of_squares(out.gradients));
+    last_grad_norm_ = std::sqrt(sum_of_squares(gradients));
     o.grad_scale = std::min(1.0, clip_grad_norm_ / (last_grad_norm_ + 1e-6));  // clip_grad_norm_'s coefficient
   }
   o.step = ++step_;
   std::vector<AdamSlot> update;
   for (size_t s = 0; s < slots_.size(); ++s)  // the parameter shares the model's storage: updated in place
-    update.push_back({model_.state()[slots_[s].state_index].second, out.gradients[s].second, slots_[s].m, slots_[s].v});
+    update.push_back({model_.state()[slots_[s].state_index].second, gradients[s], slots_[s].m, slots_[s].v});
   adam_step_all(update, o);
   return loss;
 }
