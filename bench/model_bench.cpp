@@ -162,6 +162,22 @@ int plan_only(int argc, char** argv) {
     std::fprintf(stderr, "  %-18s %9.3f  %8zu   %27.3f %7.3f %7.3f %7.3f\n", op.c_str(), s * 1e3, by_op[op].size(),
                  ms[kBounds[0]], ms[kBounds[1]], ms[kBounds[2]], ms[kBounds[3]]);
   }
+  // --top N: the N slowest launches, each with its bounds.
+  for (int i = 5; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) != "--top") continue;
+    std::vector<std::pair<double, const PlannedLaunch*>> slowest;
+    for (const PlannedLaunch& l : launches) slowest.emplace_back(cuda::model_launch(l.plan).kernel_seconds, &l);
+    std::sort(slowest.rbegin(), slowest.rend());
+    slowest.resize(std::min(slowest.size(), size_t(std::atoll(argv[i + 1]))));
+    std::fprintf(stderr, "  the slowest launches (ms: memory / compute / issue; grid):\n");
+    for (const auto& [s, l] : slowest) {
+      cuda::LaunchTime t = cuda::model_launch(l->plan);
+      std::fprintf(stderr, "  %7.3f %-7s %6.3f / %6.3f / %6.3f  [%lld,%lld,%lld]  %s  %s  %s\n", s * 1e3, t.bound(),
+                   t.memory_seconds * 1e3, t.compute_seconds * 1e3, t.issue_seconds * 1e3,
+                   (long long)l->plan.grid.x, (long long)l->plan.grid.y, (long long)l->plan.grid.z,
+                   l->plan.kernel.c_str(), l->where.c_str(), l->shapes.c_str());
+    }
+  }
   std::map<std::string, double> total = bound_ms(all);
   std::printf(
       "{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.4f, \"images_per_second\": %.2f, "
@@ -179,7 +195,7 @@ int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
                  "usage: bench_model forward|train <checkpoint> [runs] [cpu|cuda:N] [batch]\n"
-                 "       bench_model --plan-only forward|train [batch] [input size]\n");
+                 "       bench_model --plan-only forward|train [batch] [input size] [--top N]\n");
     return 2;
   }
   try {

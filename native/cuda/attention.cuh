@@ -28,31 +28,34 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
 
 constexpr int64_t kAttentionThreads = 256;  // row kernels: a warp per row
 
-// The three shapes of product: their tiles depend on the element type, the
-// matmul precision and whether the GPU has tensor cores, and so do the launch
-// plans, which are made from the products the kernels actually run.
+// The three shapes of product (attention_products below).
 struct AttentionProducts {
   GemmDims scores, values, keys_grad;  // N×N (k = d); N×d (k = N) for O, dQ; N×d (k = N) over Pᵀ for dV, dK
   GemmTiling scores_tiles, values_tiles, keys_grad_tiles;
 };
-inline AttentionProducts attention_products(const AttentionShape& s, int64_t element_bytes, MatmulPrecision precision,
-                                            bool tensor_cores) {
-  int64_t n = s.tokens, d = s.head_dim(), items = s.windows * s.heads;
-  AttentionProducts p;
-  p.scores_tiles = choose_gemm_tiling(n, n, d, items, element_bytes, precision, tensor_cores);
-  p.scores = gemm_dims(n, n, d, items, p.scores_tiles);
-  p.values_tiles = choose_gemm_tiling(n, d, n, items, element_bytes, precision, tensor_cores);
-  p.values = gemm_dims(n, d, n, items, p.values_tiles);
-  p.keys_grad_tiles = p.values_tiles;
-  p.keys_grad = p.values;
-  return p;
-}
 
 inline double attention_score_bytes(const AttentionShape& s, int64_t element_bytes) {
   return double(s.windows) * s.heads * s.tokens * s.tokens * element_bytes;
 }
 inline double attention_token_bytes(const AttentionShape& s, int64_t element_bytes) {
   return double(s.windows) * s.tokens * s.channels * element_bytes;
+}
+
+// The three shapes of product: their tiles depend on the element type, the
+// matmul precision and whether the GPU has tensor cores, and so do the launch
+// plans, which are made from the products the kernels actually run.
+inline AttentionProducts attention_products(const AttentionShape& s, int64_t element_bytes, MatmulPrecision precision,
+                                            bool tensor_cores) {
+  int64_t n = s.tokens, d = s.head_dim(), items = s.windows * s.heads;
+  double bytes = 2 * attention_token_bytes(s, element_bytes) + attention_score_bytes(s, element_bytes);
+  AttentionProducts p;
+  p.scores_tiles = choose_gemm_tiling({"attention_scores", n, n, d, items, bytes}, element_bytes, precision, tensor_cores);
+  p.scores = gemm_dims(n, n, d, items, p.scores_tiles);
+  p.values_tiles = choose_gemm_tiling({"attention_values", n, d, n, items, bytes}, element_bytes, precision, tensor_cores);
+  p.values = gemm_dims(n, d, n, items, p.values_tiles);
+  p.keys_grad_tiles = p.values_tiles;
+  p.keys_grad = p.values;
+  return p;
 }
 
 // A warp per row of `rows`, its lanes over `length` elements.

@@ -71,6 +71,14 @@ inline ConvDims conv_dims(const ConvPlan& p) {
   return {p.geo, p.batch, p.groups, p.in_channels / p.groups, p.out_channels / p.groups};
 }
 
+// Each product reads x (or dx), w and y (or dy) once, as unique bytes.
+inline double conv_bytes(const ConvPlan& p, int64_t element_bytes) {
+  ConvDims d = conv_dims(p);
+  double x = double(d.images) * d.in_channels() * d.in_plane(), y = double(d.images) * d.out_channels() * d.out_plane();
+  double w = double(d.out_channels()) * d.in_group * d.taps();
+  return (x + y + w) * double(element_bytes);
+}
+
 // The three products of a convolution, each with its tiling at `precision`.
 struct ConvProducts {
   GemmDims forward, input_grad, weight_grad;
@@ -81,25 +89,20 @@ inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, Matm
   ConvDims d = conv_dims(p);
   int64_t taps = d.taps(), outputs = d.images * d.out_plane(), inputs = d.images * d.in_plane();
   ConvProducts c;
-  c.forward_tiles =
-      choose_gemm_tiling(d.out_group, outputs, d.in_group * taps, d.groups, element_bytes, precision, tensor_cores);
+  double bytes = conv_bytes(p, element_bytes);
+  c.forward_tiles = choose_gemm_tiling({"conv_forward", d.out_group, outputs, d.in_group * taps, d.groups, bytes},
+                                       element_bytes, precision, tensor_cores);
   c.forward = gemm_dims(d.out_group, outputs, d.in_group * taps, d.groups, c.forward_tiles);
-  c.input_grad_tiles =
-      choose_gemm_tiling(d.in_group, inputs, d.out_group * taps, d.groups, element_bytes, precision, tensor_cores);
+  c.input_grad_tiles = choose_gemm_tiling({"conv_input_grad", d.in_group, inputs, d.out_group * taps, d.groups, bytes},
+                                          element_bytes, precision, tensor_cores);
   c.input_grad = gemm_dims(d.in_group, inputs, d.out_group * taps, d.groups, c.input_grad_tiles);
   c.weight_grad_tiles =
-      choose_gemm_tiling(d.out_group, d.in_group * taps, outputs, d.groups, element_bytes, precision, tensor_cores);
+      choose_gemm_tiling({"conv_weight_grad", d.out_group, d.in_group * taps, outputs, d.groups, bytes}, element_bytes,
+                         precision, tensor_cores);
   c.weight_grad = gemm_dims(d.out_group, d.in_group * taps, outputs, d.groups, c.weight_grad_tiles);
   return c;
 }
 
-// Each product reads x (or dx), w and y (or dy) once, as unique bytes.
-inline double conv_bytes(const ConvPlan& p, int64_t element_bytes) {
-  ConvDims d = conv_dims(p);
-  double x = double(d.images) * d.in_channels() * d.in_plane(), y = double(d.images) * d.out_channels() * d.out_plane();
-  double w = double(d.out_channels()) * d.in_group * d.taps();
-  return (x + y + w) * double(element_bytes);
-}
 
 // What conv2d_forward launches.
 inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int64_t element_bytes, bool bias) {

@@ -24,6 +24,7 @@
 #include "cuda/gemm_operands.h"
 #include "cuda/gemm_staging.h"
 #include "cuda/launch_plan.h"
+#include "cuda/time_model.h"
 #include "ops/gemm.h"
 
 namespace dmdlk::cuda_ops {
@@ -101,55 +102,6 @@ inline GemmTiling tiling_of(GemmKernel kernel, cuda::MathUnit unit) {
   return t;
 }
 
-// The tiles and split of K for an m×n×k product of `batch` items. Tiles from
-// the largest down: a tile is taken when its blocks, with K split, fill the
-// GPU and it wastes no more work on the edges than the next smaller one (a
-// 32-row product pads to 32, 64 or 128 rows). K is split until every thread
-// sums at most kMaxSplitDepth products and, while each split keeps at least
-// 8 slices (2 for the smallest tile), until the blocks fill the GPU. Float64
-// products (gradient checks and parity tests, where speed does not matter)
-// take the 64×64 SIMT tile only: one kernel per product, not three.
-inline GemmTiling choose_gemm_tiling(int64_t m, int64_t n, int64_t k, int64_t batch, int64_t element_bytes,
-                                     MatmulPrecision precision, bool tensor_cores) {
-  bool wmma = element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores;
-  cuda::MathUnit unit = !wmma ? (element_bytes == 8 ? cuda::MathUnit::Fp64 : cuda::MathUnit::Fp32)
-                        : precision == MatmulPrecision::Medium ? cuda::MathUnit::Bf16
-                                                               : cuda::MathUnit::Tf32;
-  const GemmKernel order[3] = {wmma ? GemmKernel::WmmaLarge : GemmKernel::SimtLarge,
-                               wmma ? GemmKernel::WmmaSmall : GemmKernel::SimtSmall,
-                               wmma ? GemmKernel::WmmaTiny : GemmKernel::SimtTiny};
-  auto tiles = [&](const GemmTiling& g) { return ceil_div(m, g.bm) * ceil_div(n, g.bn) * batch; };
-  auto padded = [&](const GemmTiling& g) { return ceil_div(m, g.bm) * g.bm * ceil_div(n, g.bn) * g.bn; };
-  auto split = [&](GemmTiling& g, int64_t min_slices) {
-    // Whole slices per split, rounded up: at most the splits asked for, and
-    // never a last split of a few elements (rounded down, K = 27 in 16-deep
-    // slices took two splits and a workspace; K = 4802 took three).
-    auto cut = [&](int64_t splits) {
-      g.k_per_split = std::max<int64_t>(g.bk, ceil_div(ceil_div(k, splits), g.bk) * g.bk);
-      g.splits = std::max<int64_t>(1, ceil_div(k, g.k_per_split));
-    };
-    int64_t splits = std::max<int64_t>(1, ceil_div(k, kMaxSplitDepth));
-    cut(splits);
-    while (tiles(g) * g.splits < kFillBlocks && ceil_div(k, splits * 2) >= min_slices * g.bk) cut(splits *= 2);
-  };
-  if (element_bytes == 8) {  // float64 (gradient checks, parity tests): one tile, to keep the GPU code small
-    GemmTiling t = tiling_of(GemmKernel::SimtSmall, unit);
-    split(t, 2);
-    return t;
-  }
-  for (int i = 0; i < 3; ++i) {
-    GemmTiling t = tiling_of(order[i], unit);
-    bool last = i == 2;
-    if (!last && padded(t) > padded(tiling_of(order[i + 1], unit))) continue;
-    split(t, last ? 2 : 8);
-    if (last || tiles(t) * t.splits >= kFillBlocks) return t;
-  }
-  return GemmTiling();  // not reached: the last tile always returns
-}
-
-inline GemmDims gemm_dims(int64_t m, int64_t n, int64_t k, int64_t batch, const GemmTiling& t) {
-  return {m, n, k, batch, t.splits, t.k_per_split};
-}
 
 inline const char* unit_suffix(cuda::MathUnit unit) {
   switch (unit) {
@@ -195,11 +147,12 @@ int gemm_issue_per_step(const GemmTiling& t, const std::string& what);
 // The tiled kernel's launch. `bytes`: what the product reads and writes
 // (its operands' and result's unique bytes), the workspace added here.
 inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
-                                        int64_t element_bytes) {
+                                        int64_t element_bytes, bool named = true) {
   bool wmma = is_wmma(t.kernel);
   cuda::LaunchPlan p;
-  p.kernel = what + (wmma ? "_wmma_" : "_simt_") + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "<" +
-             unit_suffix(t.unit) + ">";
+  if (named)
+    p.kernel = what + (wmma ? "_wmma_" : "_simt_") + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "<" +
+               unit_suffix(t.unit) + ">";
   p.grid = {ceil_div(d.n, t.bn), ceil_div(d.m, t.bm), d.batch * d.splits};
   p.block.x = t.threads;
   p.shared_bytes = gemm_shared_bytes(t, element_bytes);
@@ -244,6 +197,84 @@ inline std::vector<cuda::LaunchPlan> plan_tiled_product(const std::string& what,
   return plans;
 }
 
+inline GemmDims gemm_dims(int64_t m, int64_t n, int64_t k, int64_t batch, const GemmTiling& t) {
+  return {m, n, k, batch, t.splits, t.k_per_split};
+}
+
+// A product to tile: `what` names its operands (gemm_issue_per_step), then
+// its sizes (`batch` items of m×k by k×n) and the bytes it moves.
+struct GemmProblem {
+  std::string what;
+  int64_t m = 0, n = 0, k = 0, batch = 1;
+  double bytes = 0;
+};
+
+// The tiles and split of K for `problem`: of the unit's three tiles and the
+// splits of K that keep every thread's sum within kMaxSplitDepth and every
+// split at least two slices deep, the one the time model (time_model.h) finds
+// fastest on an H200 — memory, tensor or FMA work and the instructions its
+// operands' gathers issue (gemm_issue_table.h), the split sum included —
+// among those whose launches keep test_launch_plans' rules where any do. So a
+// 98-row weight gradient takes 128×128 tiles, which gather each operand once
+// per 128 rows, rather than the 32×32 tiles that pad it least. Float64
+// products (gradient checks and parity tests, where speed does not matter)
+// take the 64×64 SIMT tile only: one kernel per product, not three.
+inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element_bytes, MatmulPrecision precision,
+                                     bool tensor_cores) {
+  const int64_t k = problem.k;
+  bool wmma = element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores;
+  cuda::MathUnit unit = !wmma ? (element_bytes == 8 ? cuda::MathUnit::Fp64 : cuda::MathUnit::Fp32)
+                        : precision == MatmulPrecision::Medium ? cuda::MathUnit::Bf16
+                                                               : cuda::MathUnit::Tf32;
+  // Whole slices per split, rounded up: the last split is never a few
+  // elements (rounded down, K = 27 in 16-deep slices took two splits and a
+  // workspace; K = 4802 took three).
+  auto cut = [&](GemmTiling g, int64_t splits) {
+    g.k_per_split = std::max<int64_t>(g.bk, ceil_div(ceil_div(k, splits), g.bk) * g.bk);
+    g.splits = std::max<int64_t>(1, ceil_div(k, g.k_per_split));
+    return g;
+  };
+  // The modelled time of g's launches, and whether they all keep the rules
+  // of test_launch_plans (fill the GPU or be short: the model does not see
+  // how well few blocks hide latency).
+  struct Cost {
+    double seconds = 0;
+    bool keeps_rules = true;
+  };
+  auto cost = [&](const GemmTiling& g) {
+    GemmDims d{problem.m, problem.n, k, problem.batch, g.splits, g.k_per_split};
+    std::vector<cuda::LaunchPlan> plans{plan_tiled_gemm(problem.what, d, g, problem.bytes, element_bytes, false)};
+    if (g.splits > 1) plans.push_back(plan_sum_splits(d, element_bytes));
+    Cost c;
+    for (const cuda::LaunchPlan& p : plans) {
+      c.seconds += cuda::model_launch(p).kernel_seconds + cuda::GpuSpec().launch_gap_seconds;
+      c.keeps_rules = c.keeps_rules && cuda::broken_rules(p).empty();
+    }
+    return c;
+  };
+  std::vector<GemmKernel> kernels{GemmKernel::SimtSmall};
+  if (element_bytes != 8)
+    kernels = wmma ? std::vector<GemmKernel>{GemmKernel::WmmaLarge, GemmKernel::WmmaSmall, GemmKernel::WmmaTiny}
+                   : std::vector<GemmKernel>{GemmKernel::SimtLarge, GemmKernel::SimtSmall, GemmKernel::SimtTiny};
+  // The fastest of those that keep the rules, or of all where none does.
+  GemmTiling best, best_filling;
+  double best_seconds = 0, best_filling_seconds = 0;
+  for (GemmKernel kernel : kernels) {
+    GemmTiling t = tiling_of(kernel, unit);
+    int64_t tiles = ceil_div(problem.m, t.bm) * ceil_div(problem.n, t.bn) * problem.batch;
+    for (int64_t splits = std::max<int64_t>(1, ceil_div(k, kMaxSplitDepth));; splits *= 2) {
+      GemmTiling g = cut(t, splits);
+      Cost c = cost(g);
+      if (best_seconds == 0 || c.seconds < best_seconds) best = g, best_seconds = c.seconds;
+      if (c.keeps_rules && (best_filling_seconds == 0 || c.seconds < best_filling_seconds))
+        best_filling = g, best_filling_seconds = c.seconds;
+      // Deeper splits while each keeps two slices, and no further than 4× the blocks that fill the GPU.
+      if (ceil_div(k, splits * 2) < 2 * t.bk || tiles * g.splits >= 4 * kFillBlocks) break;
+    }
+  }
+  return best_filling_seconds > 0 ? best_filling : best;
+}
+
 // ---- dense products (gemm.cu): the contract of ops/gemm.h -------------------------
 
 template <typename T>
@@ -255,16 +286,18 @@ template <typename T>
 void dense_product(int device, const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
                    const DenseA<T>& a, const DenseB<T>& b, const DenseStore<T>& out);
 
-inline GemmTiling dense_gemm_tiling(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,
-                                    bool tensor_cores) {
-  return choose_gemm_tiling(s.m, s.n, s.k, s.batch, element_bytes, precision, tensor_cores);
-}
-
 inline double dense_gemm_bytes(const GemmShape& s, int64_t element_bytes, bool accumulate) {
   double a = s.stride_a ? double(s.batch) * s.m * s.k : double(s.m) * s.k;
   double b = s.stride_b ? double(s.batch) * s.k * s.n : double(s.k) * s.n;
   return (a + b + double(s.batch) * s.m * s.n * (accumulate ? 2 : 1)) * double(element_bytes);
 }
+
+inline GemmTiling dense_gemm_tiling(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,
+                                    bool tensor_cores) {
+  return choose_gemm_tiling({"gemm", s.m, s.n, s.k, s.batch, dense_gemm_bytes(s, element_bytes, false)}, element_bytes,
+                            precision, tensor_cores);
+}
+
 
 // What gemm() launches for `s` at `precision` on a GPU with (or without) tensor cores.
 inline std::vector<cuda::LaunchPlan> plan_gemm(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,

@@ -24,6 +24,19 @@ DMDLK_HD void split_index(int64_t a, int64_t b, int64_t& quotient, int64_t& rema
   quotient = q, remainder = int64_t(uint32_t(a) - q * uint32_t(b));
 }
 
+// Division by a fixed small divisor as a multiply-high: m = ceil(2^32 / d),
+// and floor(n / d) = (n · m) >> 32 exactly while n · d < 2^32 (n·m/2^32
+// exceeds n/d by less than n·d/2^32 · 1/d). For a convolution's stride
+// (d ≤ 64) and a coordinate in its padded image (n < 2^24): the input
+// gradient's gather divides by the stride with no division in the K loop.
+struct SmallDivisor {
+  uint32_t d = 1, m = 0;
+  static SmallDivisor of(int64_t divisor) {
+    return {uint32_t(divisor), divisor == 1 ? 0u : uint32_t(((uint64_t(1) << 32) + uint64_t(divisor) - 1) / uint64_t(divisor))};
+  }
+  DMDLK_HD uint32_t divide(uint32_t n) const { return d == 1 ? n : uint32_t((uint64_t(n) * m) >> 32); }
+};
+
 // Where batch item b starts: items come in runs of `inner_count` (e.g. the
 // heads of one window) `inner_stride` apart, runs `outer_stride` apart.
 struct BatchOffset {
@@ -210,6 +223,9 @@ struct OutputTaps {
   using Depth = ConvTap;
   const T* dy;
   ConvDims d;
+  SmallDivisor stride_y, stride_x;
+  OutputTaps(const T* dy, const ConvDims& d)
+      : dy(dy), d(d), stride_y(SmallDivisor::of(d.geo.stride_h)), stride_x(SmallDivisor::of(d.geo.stride_w)) {}
   DMDLK_HD ConvWindow line(int64_t g, int64_t n) const {
     int64_t image, p, y, x;
     split_index(n, d.in_plane(), image, p), split_index(p, d.geo.width, y, x);
@@ -225,8 +241,8 @@ struct OutputTaps {
     int ty = pixel.y - tap.dy, tx = pixel.x - tap.dx;
     if (ty < 0 || tx < 0) return T(0);
     int oy = ty, ox = tx;
-    if (geo.stride_h != 1 || geo.stride_w != 1) {  // a division only where the convolution strides
-      oy = ty / int(geo.stride_h), ox = tx / int(geo.stride_w);
+    if (geo.stride_h != 1 || geo.stride_w != 1) {  // only where the convolution strides
+      oy = int(stride_y.divide(uint32_t(ty))), ox = int(stride_x.divide(uint32_t(tx)));
       if (oy * int(geo.stride_h) != ty || ox * int(geo.stride_w) != tx) return T(0);
     }
     if (oy >= int(geo.out_h) || ox >= int(geo.out_w)) return T(0);

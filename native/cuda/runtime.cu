@@ -4,7 +4,10 @@
 // tears itself down at exit before static destructors run, and a cudaFree
 // from one of them crashes the process (seen in other Node addons). The
 // caches and streams are deliberately leaked; the driver reclaims them.
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -136,13 +139,13 @@ void* alloc(int device, size_t bytes) {
   size_t size = round_size(bytes);
   if (size_t limit = memory_limit()) {
     std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.allocated + size > limit) {
+    if (c.allocated + size > limit && device != capture_device) {  // cudaFree would break a capture
       for (auto& block : c.free_blocks) cudaFree(block.second);
       c.free_blocks.clear();
       c.cached = 0;
-      DMDLK_CHECK(c.allocated + size <= limit, ErrorCode::GpuOom, "cannot allocate ", bytes, " bytes on cuda:", device,
-                  ": ", c.allocated, " bytes in use and DMDLK_CUDA_MEMORY_LIMIT is ", limit);
     }
+    DMDLK_CHECK(c.allocated + size <= limit, ErrorCode::GpuOom, "cannot allocate ", bytes, " bytes on cuda:", device,
+                ": ", c.allocated, " bytes in use and DMDLK_CUDA_MEMORY_LIMIT is ", limit);
   }
   {
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -157,8 +160,9 @@ void* alloc(int device, size_t bytes) {
   }
   void* ptr = nullptr;
   cudaError_t status = cudaMalloc(&ptr, size);
-  if (status == cudaErrorMemoryAllocation) {
-    // Give the cache back to the driver and try once more before failing.
+  if (status == cudaErrorMemoryAllocation && device != capture_device) {
+    // Give the cache back to the driver and try once more before failing
+    // (not while capturing: cudaFree synchronises; the capture fails instead).
     cudaGetLastError();
     std::lock_guard<std::mutex> lock(c.mutex);
     for (auto& block : c.free_blocks) cudaFree(block.second);
@@ -223,6 +227,31 @@ void fill_zero(int device, void* ptr, size_t bytes) {
   DMDLK_CUDA_CALL(cudaMemsetAsync(ptr, 0, bytes, stream(device)));
 }
 
+namespace {
+template <typename Word>
+__global__ void fill_kernel(Word* out, size_t count, Word value) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < count; i += size_t(gridDim.x) * blockDim.x)
+    out[i] = value;
+}
+}  // namespace
+
+void fill_elements(int device, void* ptr, size_t count, const void* element, size_t element_bytes) {
+  DMDLK_CHECK(element_bytes == 4 || element_bytes == 8, ErrorCode::Internal, "fill_elements: ", element_bytes,
+              "-byte elements");
+  DeviceGuard guard(device);
+  unsigned blocks = unsigned(std::min<size_t>((count + 255) / 256, 65535));
+  if (element_bytes == 4) {
+    uint32_t word;
+    std::memcpy(&word, element, 4);
+    fill_kernel<<<blocks, 256, 0, stream(device)>>>(static_cast<uint32_t*>(ptr), count, word);
+  } else {
+    uint64_t word;
+    std::memcpy(&word, element, 8);
+    fill_kernel<<<blocks, 256, 0, stream(device)>>>(static_cast<uint64_t*>(ptr), count, word);
+  }
+  check_launch(device, "fill_elements");
+}
+
 void synchronize(int device) {
   DeviceGuard guard(device);
   DMDLK_CUDA_CALL(cudaStreamSynchronize(stream(device)));
@@ -269,16 +298,23 @@ void begin_capture(int device) {
 }
 
 std::shared_ptr<Graph> end_capture(int device, std::string& why) {
-  DMDLK_CHECK(capture_device == device, ErrorCode::Internal, "no CUDA graph capture is open for cuda:", device);
-  DeviceGuard guard(device);
+  // Never throws: it runs while a failed capture's error is being handled.
+  if (capture_device != device) {
+    why = "no CUDA graph capture is open";
+    return nullptr;
+  }
   cudaStream_t s = capture_stream;
   capture_device = -1, capture_stream = nullptr;
+  int previous = -1;
+  cudaGetDevice(&previous);
+  if (previous != device) cudaSetDevice(device);
   cudaGraph_t graph = nullptr;
   cudaError_t status = cudaStreamEndCapture(s, &graph);
   cudaStreamDestroy(s);
   cudaGraphExec_t exec = nullptr;
   if (status == cudaSuccess && graph) status = cudaGraphInstantiate(&exec, graph, 0);
   if (graph) cudaGraphDestroy(graph);
+  if (previous >= 0 && previous != device) cudaSetDevice(previous);
   if (status != cudaSuccess || !exec) {
     cudaGetLastError();
     why = concat(cudaGetErrorName(status), " (", cudaGetErrorString(status), ")");

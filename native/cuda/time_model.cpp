@@ -36,20 +36,24 @@ LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEff
   double blocks = double(p.grid.count()), sms = gpu.sms;
   int64_t resident = resident_blocks(p, gpu);
   t.busy_sms = std::min(sms, blocks);
+  // The busiest SM holds ceil(blocks / sms) blocks' work and the launch ends
+  // with it: 196 blocks on 132 SMs take as long as 264 would (the tail of a
+  // partial wave), so the bounds below count the SMs' share at that rate.
+  double effective_sms = blocks / std::ceil(blocks / sms);
   double blocks_per_sm = std::min<double>(double(resident), std::ceil(blocks / sms));
   double warps_per_sm = blocks_per_sm * std::ceil(double(p.block.count()) / 32.0);
   double threads_in_flight = t.busy_sms * blocks_per_sm * double(p.block.count());
   double efficiency = eff.memory * (p.access == MemoryAccess::Gather ? eff.gather : 1.0);
-  double bandwidth = std::min(gpu.bandwidth * efficiency * t.busy_sms / sms,
+  double bandwidth = std::min(gpu.bandwidth * efficiency * effective_sms / sms,
                               threads_in_flight * eff.bytes_in_flight_per_thread / gpu.memory_latency_seconds);
   t.memory_seconds = p.bytes / bandwidth;
   bool tensor = p.unit == MathUnit::Tf32 || p.unit == MathUnit::Bf16;
   double compute_share =
-      t.busy_sms / sms * std::min(1.0, warps_per_sm / (tensor ? eff.tensor_compute_warps : eff.compute_warps));
+      effective_sms / sms * std::min(1.0, warps_per_sm / (tensor ? eff.tensor_compute_warps : eff.compute_warps));
   double unit_efficiency = p.compute_efficiency > 0 ? p.compute_efficiency : tensor ? eff.tensor_cores : eff.simt;
   t.compute_seconds = p.flops / (peak_of(p.unit, gpu) * unit_efficiency * compute_share);
   double issue_share = std::min(1.0, warps_per_sm / double(eff.issue_warps));
-  t.issue_seconds = p.issue_slots / (t.busy_sms * gpu.schedulers_per_sm * gpu.clock_hz * eff.issue * issue_share);
+  t.issue_seconds = p.issue_slots / (effective_sms * gpu.schedulers_per_sm * gpu.clock_hz * eff.issue * issue_share);
   double waves = std::ceil(blocks / (sms * double(resident)));
   t.serial_seconds = double(p.serial_reduction) * eff.serial_step_seconds * waves;
   t.kernel_seconds = std::max({t.memory_seconds, t.compute_seconds, t.issue_seconds, t.serial_seconds});

@@ -25,6 +25,7 @@ void copy_host_to_device(int, void*, const void*, size_t) { no_gpu(); }
 void copy_device_to_host(int, void*, const void*, size_t) { no_gpu(); }
 void copy_device_to_device(int, void*, const void*, size_t) { no_gpu(); }
 void fill_zero(int, void*, size_t) { no_gpu(); }
+void fill_elements(int, void*, size_t, const void*, size_t) { no_gpu(); }
 void synchronize(int) { no_gpu(); }
 void check_launch(int, const char*) { no_gpu(); }
 class Graph {};

@@ -47,6 +47,9 @@ void copy_host_to_device(int device, void* dst, const void* src, size_t bytes);
 void copy_device_to_host(int device, void* dst, const void* src, size_t bytes);
 void copy_device_to_device(int device, void* dst, const void* src, size_t bytes);
 void fill_zero(int device, void* ptr, size_t bytes);
+// `count` elements of `element_bytes` (4 or 8), each set to the bytes at
+// `element`, by a kernel on the stream (so a captured step may use it).
+void fill_elements(int device, void* ptr, size_t count, const void* element, size_t element_bytes);
 void synchronize(int device);
 
 // Throws the CUDA error raised by the last launch on `device`, if any, with `what`.

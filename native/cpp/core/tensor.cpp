@@ -66,6 +66,21 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   return t;
 }
 
+Tensor Tensor::full(const Shape& shape, DType dtype, Device device, double value) {
+  DMDLK_CHECK(dtype == DType::F32 || dtype == DType::F64, ErrorCode::DType, "full: a floating dtype, got ",
+              dtype_name(dtype));
+  Tensor t = empty(shape, dtype, device);
+  float f = float(value);
+  const void* element = dtype == DType::F64 ? static_cast<const void*>(&value) : static_cast<const void*>(&f);
+  size_t bytes = dtype_size(dtype), count = size_t(t.numel());
+  if (device.is_cuda()) {
+    if (count) cuda::fill_elements(device.index, t.raw(), count, element, bytes);
+  } else {
+    for (size_t i = 0; i < count; ++i) std::memcpy(static_cast<char*>(t.raw()) + i * bytes, element, bytes);
+  }
+  return t;
+}
+
 Tensor Tensor::from_host(const void* data, const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
   if (t.nbytes() == 0) return t;

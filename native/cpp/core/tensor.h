@@ -42,6 +42,8 @@ class Tensor {
 
   static Tensor empty(const Shape& shape, DType dtype, Device device = Device::cpu());
   static Tensor zeros(const Shape& shape, DType dtype, Device device = Device::cpu());
+  // Every element `value` (a floating dtype), set on the device: no host copy.
+  static Tensor full(const Shape& shape, DType dtype, Device device, double value);
   // Copies numel * dtype_size bytes from host memory.
   static Tensor from_host(const void* data, const Shape& shape, DType dtype, Device device = Device::cpu());
   template <typename T>

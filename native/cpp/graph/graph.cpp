@@ -93,10 +93,8 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
   const Tensor& l = run.values.at(size_t(loss));
   DMDLK_CHECK(l.defined() && l.numel() == 1, ErrorCode::InvalidArg, "backward needs a scalar loss");
   run.grads.assign(graph.values().size(), Tensor());
-  double one = 1.0;
-  float one_f = 1.0f;
-  run.grads[size_t(loss)] = l.dtype() == DType::F64 ? Tensor::from_host(&one, l.shape(), DType::F64, l.device())
-                                                    : Tensor::from_host(&one_f, l.shape(), DType::F32, l.device());
+  // Set on the device, not copied from the host: a captured step (nn/step_graph.h) may not copy from host memory.
+  run.grads[size_t(loss)] = Tensor::full(l.shape(), l.dtype(), l.device(), 1.0);
   for (auto it = graph.nodes().rbegin(); it != graph.nodes().rend(); ++it) {
     const Node& node = *it;
     Tensors dout;

@@ -179,10 +179,13 @@ void StepMemory::begin_step() {
     // when a slice of the last step is still in use (left to that step).
     // Where it does not fit in memory, the step runs unplanned (recorded
     // again), from the allocator, as the first step did; a pinned one fails.
-    // A captured graph shares the arena with the eager steps of its kind:
-    // it is scratch, and the device's stream orders them.
+    // A pinned step gets an arena of its own, for its graph alone (replays
+    // do not check what else lives in it); the planner's own is let go, and
+    // made again should steps of this kind run as launched later.
     try {
-      if (!arena_ || !arena_->idle()) arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, offsets_, sizes_);
+      if (pinned) arena_.reset();
+      if (pinned || !arena_ || !arena_->idle())
+        arena_ = std::make_shared<Arena>(device_, plan_.arena_bytes, offsets_, sizes_);
       stats_.served = stats_.fallbacks = 0;
       if (pinned) pinned->arena = arena_, pinned_ = std::move(pinned);
       return;
@@ -225,7 +228,8 @@ StorageGrant StepMemory::allocate(size_t bytes, Device device) {
 }
 
 void StepMemory::end_step(bool failed) noexcept {
-  pinned_.reset();  // its graph holds it now
+  if (pinned_) arena_.reset();  // the graph's now
+  pinned_.reset();
   if (replaying_) {
     if (failed || next_ != int64_t(lifetimes_.size())) stale_ = true;
     else ++stats_.planned_steps;

@@ -61,25 +61,29 @@ StepGraphs::Result StepGraphs::capture(Captured& c, Device device, StepMemory& m
                                        const std::vector<Tensor>& inputs, const Work& work) {
   std::vector<Tensor> fixed;  // the buffers the graph reads its inputs from, filled before it runs
   for (const Tensor& t : inputs) fixed.push_back(t.to(device).clone());
-  std::shared_ptr<void> pinned = memory.pin_next_step();
+  std::shared_ptr<void> pinned;
   std::vector<Tensor> outputs;
   std::string why;
-  cuda::begin_capture(device.index);
-  capturing_now = true;
+  bool open = false;
   try {
+    cuda::begin_capture(device.index);
+    open = capturing_now = true;
+    pinned = memory.pin_next_step();
     StepMemory::Scope planned(&memory);
     outputs = work(fixed);
   } catch (const Error& e) {
     capturing_now = false;
-    cuda::end_capture(device.index, why);
-    // Nothing ran. A CUDA error is the capture's (a call it does not allow):
-    // this kind of step runs as launched from now on. Any other is the
-    // step's own (bad input, out of memory), and running it would raise it again.
-    if (e.code() != ErrorCode::Cuda) throw;
+    if (open) cuda::end_capture(device.index, why);
+    // Nothing ran. A CUDA error is the capture's (a call it does not allow),
+    // and so is running out of memory (a pinned step cannot fall back to the
+    // allocator, nor the allocator give its cache back mid-capture): this
+    // kind of step runs as launched from now on. Any other error is the
+    // step's own (bad input), and running it would raise it again.
+    if (e.code() != ErrorCode::Cuda && e.code() != ErrorCode::GpuOom && e.code() != ErrorCode::HostOom) throw;
     why = e.what();
   } catch (...) {
     capturing_now = false;
-    cuda::end_capture(device.index, why);
+    if (open) cuda::end_capture(device.index, why);
     throw;
   }
   capturing_now = false;
@@ -89,6 +93,8 @@ StepGraphs::Result StepGraphs::capture(Captured& c, Device device, StepMemory& m
     c.failed = true;
     ++stats_.failures;
     stats_.last_failure = why;
+    outputs.clear();
+    pinned.reset();
     return launched(memory, inputs, work);
   }
   c = Captured{graph, std::move(pinned), std::move(fixed), outputs, version, false};

@@ -54,6 +54,8 @@ class Planner {
   // gradient a value receives after its first.
   void backward() {
     const Graph& g = net_.graph;
+    // run_backward's seed: the loss's gradient, 1, set on the device (Tensor::full).
+    add("backward_seed", "loss gradient", "[1]", cuda::elementwise_plan("fill_elements", 1, 4));
     std::vector<int> received(g.values().size(), 0);
     for (auto it = g.nodes().rbegin(); it != g.nodes().rend(); ++it) {
       node(*it, Pass::Backward);
