@@ -54,6 +54,29 @@ print()
 errors = sorted(rows, key=lambda r: -abs(math.log(r[1] / r[2])))
 for name, pred, meas in errors:
     print(f"{name:52} {pred:10.3f} {meas:10.3f} {pred / meas:6.2f}")
+# Op groups: each group's rows (forward and backward) added up, predicted
+# against measured.
+GROUPS = [
+    ("DDLK offset convolutions", ("DDLK offset conv",)),
+    ("DDLK deformable convolutions", ("DDLK dlk",)),
+    ("dense convolutions (1x1, stem)", ("1x1 conv", "stem conv")),
+    ("depthwise convolutions", ("depthwise",)),
+    ("GEMMs (linear, matmul)", ("gemm",)),
+    ("attention", ("attention",)),
+    ("normalization", ("batch norm", "layer norm")),
+    ("element-wise and broadcast", ("mul by", "GELU", "softmax", "bilinear", "channel m")),
+    ("pooling", ("max pool", "avg pool", "global avg pool")),
+    ("layout", ("window partition",)),
+]
+print(f"\n{'op group':52} {'predicted':>10} {'measured':>10} {'ratio':>6}")
+grouped = set()
+for group, prefixes in GROUPS:
+    members = [r for r in rows if r[0].startswith(prefixes)]
+    grouped.update(r[0] for r in members)
+    if members:
+        pred, meas = sum(r[1] for r in members), sum(r[2] for r in members)
+        print(f"{group + f' ({len(members)} rows)':52} {pred:10.3f} {meas:10.3f} {pred / meas:6.2f}")
+assert len(grouped) == len(rows), f"rows in no group: {sorted(set(r[0] for r in rows) - grouped)}"
 geo = math.exp(math.sqrt(sum(math.log(p / m) ** 2 for _, p, m in rows) / len(rows)))
 within2 = sum(1 for _, p, m in rows if 0.5 <= p / m <= 2)
 print(f"\nops: {len(rows)} rows, typical error {geo:.2f}x (geometric RMS), {within2} within 2x")

@@ -48,8 +48,7 @@ LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEff
                               threads_in_flight * eff.bytes_in_flight_per_thread / gpu.memory_latency_seconds);
   t.memory_seconds = p.bytes / bandwidth;
   bool tensor = p.unit == MathUnit::Tf32 || p.unit == MathUnit::Bf16;
-  double compute_share =
-      effective_sms / sms * std::min(1.0, warps_per_sm / (tensor ? eff.tensor_compute_warps : eff.compute_warps));
+  double compute_share = effective_sms / sms * std::min(1.0, warps_per_sm / eff.compute_warps);
   double unit_efficiency = p.compute_efficiency > 0 ? p.compute_efficiency : tensor ? eff.tensor_cores : eff.simt;
   t.compute_seconds = p.flops / (peak_of(p.unit, gpu) * unit_efficiency * compute_share);
   double issue_share = std::min(1.0, warps_per_sm / double(eff.issue_warps));

@@ -59,8 +59,9 @@ struct KernelEfficiency {
   double tensor_cores = 0.35;
   double bytes_in_flight_per_thread = 16;  // a resident thread's outstanding loads
   // Warps an SM needs in flight to keep its arithmetic pipes busy; fewer scale
-  // its share down (tensor-core tiles keep more work per warp in flight).
-  int compute_warps = 16, tensor_compute_warps = 8;
+  // its share down. The same for tensor-core tiles: 8 there predicted the
+  // H200's TF32 step 31% fast (README, "GPU time model"), 16 within 15%.
+  int compute_warps = 16;
   // A step of one thread's serial chain (a dependent load and add) when the
   // other warps cannot hide it.
   double serial_step_seconds = 20e-9;
