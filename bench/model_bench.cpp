@@ -173,9 +173,9 @@ int plan_only(int argc, char** argv) {
     for (const auto& [s, l] : slowest) {
       cuda::LaunchTime t = cuda::model_launch(l->plan);
       std::fprintf(stderr, "  %7.3f %-7s %6.3f / %6.3f / %6.3f  [%lld,%lld,%lld]  %s  %s  %s\n", s * 1e3, t.bound(),
-                   t.memory_seconds * 1e3, t.compute_seconds * 1e3, t.issue_seconds * 1e3,
-                   (long long)l->plan.grid.x, (long long)l->plan.grid.y, (long long)l->plan.grid.z,
-                   l->plan.kernel.c_str(), l->where.c_str(), l->shapes.c_str());
+                   t.memory_seconds * 1e3, t.compute_seconds * 1e3, t.issue_seconds * 1e3, (long long)l->plan.grid.x,
+                   (long long)l->plan.grid.y, (long long)l->plan.grid.z, l->plan.kernel.c_str(), l->where.c_str(),
+                   l->shapes.c_str());
     }
   }
   std::map<std::string, double> total = bound_ms(all);

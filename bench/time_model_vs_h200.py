@@ -6,12 +6,13 @@ same shapes and precisions. Needs no GPU and no PyTorch:
 
     python3 bench/time_model_vs_h200.py [build dir]
 
-Prints predicted / measured for each row (1.0 = exact), the worst rows and
-the geometric mean of the error. The predictions are of this checkout's
-kernels, so the comparison calibrates only where they are the measured
-commit's (039b9cf): run it at commit 9768c73, whose plans describe those
-kernels; from cfc44ec on the kernels are new and the ratios compare them
-with the old ones' times."""
+Prints predicted / measured for each row (1.0 = exact), the worst rows, the
+rows added up by op group and the geometric mean of the error. The
+predictions are of the build's kernels, so the comparison calibrates only
+where they are the measured commit's (039b9cf): bench/validate-time-model.sh
+builds commit 9768c73, whose plans describe those kernels, with this
+checkout's model, and runs this script on it; on this checkout's own build
+the ratios compare the new kernels with the old ones' times."""
 import json
 import math
 import os

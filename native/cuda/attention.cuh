@@ -49,9 +49,11 @@ inline AttentionProducts attention_products(const AttentionShape& s, int64_t ele
   int64_t n = s.tokens, d = s.head_dim(), items = s.windows * s.heads;
   double bytes = 2 * attention_token_bytes(s, element_bytes) + attention_score_bytes(s, element_bytes);
   AttentionProducts p;
-  p.scores_tiles = choose_gemm_tiling({"attention_scores", n, n, d, items, bytes}, element_bytes, precision, tensor_cores);
+  p.scores_tiles =
+      choose_gemm_tiling({"attention_scores", n, n, d, items, bytes}, element_bytes, precision, tensor_cores);
   p.scores = gemm_dims(n, n, d, items, p.scores_tiles);
-  p.values_tiles = choose_gemm_tiling({"attention_values", n, d, n, items, bytes}, element_bytes, precision, tensor_cores);
+  p.values_tiles =
+      choose_gemm_tiling({"attention_values", n, d, n, items, bytes}, element_bytes, precision, tensor_cores);
   p.values = gemm_dims(n, d, n, items, p.values_tiles);
   p.keys_grad_tiles = p.values_tiles;
   p.keys_grad = p.values;

@@ -22,7 +22,8 @@ void check_index_range(const ConvDims& d) {
                   d.out_group * d.taps() < limit && d.in_channels() * d.in_plane() + reach < limit &&
                   d.out_channels() * d.out_plane() < limit && d.out_channels() * d.in_group * d.taps() < limit &&
                   // the input gradient's SmallDivisor of a padded coordinate by the stride
-                  (d.geo.height + d.geo.pad_h) * d.geo.stride_h < limit && (d.geo.width + d.geo.pad_w) * d.geo.stride_w < limit,
+                  (d.geo.height + d.geo.pad_h) * d.geo.stride_h < limit &&
+                  (d.geo.width + d.geo.pad_w) * d.geo.stride_w < limit,
               ErrorCode::InvalidArg, "conv2d: a batch of ", d.images, " images of ", d.in_plane(),
               " pixels is beyond the CUDA kernels' 32-bit indexing");
 }

@@ -103,7 +103,6 @@ inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, Matm
   return c;
 }
 
-
 // What conv2d_forward launches.
 inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int64_t element_bytes, bool bias) {
   if (p.depthwise) {

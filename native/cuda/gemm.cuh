@@ -102,7 +102,6 @@ inline GemmTiling tiling_of(GemmKernel kernel, cuda::MathUnit unit) {
   return t;
 }
 
-
 inline const char* unit_suffix(cuda::MathUnit unit) {
   switch (unit) {
     case cuda::MathUnit::Fp64: return "f64";
@@ -297,7 +296,6 @@ inline GemmTiling dense_gemm_tiling(const GemmShape& s, int64_t element_bytes, M
   return choose_gemm_tiling({"gemm", s.m, s.n, s.k, s.batch, dense_gemm_bytes(s, element_bytes, false)}, element_bytes,
                             precision, tensor_cores);
 }
-
 
 // What gemm() launches for `s` at `precision` on a GPU with (or without) tensor cores.
 inline std::vector<cuda::LaunchPlan> plan_gemm(const GemmShape& s, int64_t element_bytes, MatmulPrecision precision,

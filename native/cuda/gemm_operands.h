@@ -32,7 +32,8 @@ DMDLK_HD void split_index(int64_t a, int64_t b, int64_t& quotient, int64_t& rema
 struct SmallDivisor {
   uint32_t d = 1, m = 0;
   static SmallDivisor of(int64_t divisor) {
-    return {uint32_t(divisor), divisor == 1 ? 0u : uint32_t(((uint64_t(1) << 32) + uint64_t(divisor) - 1) / uint64_t(divisor))};
+    return {uint32_t(divisor),
+            divisor == 1 ? 0u : uint32_t(((uint64_t(1) << 32) + uint64_t(divisor) - 1) / uint64_t(divisor))};
   }
   DMDLK_HD uint32_t divide(uint32_t n) const { return d == 1 ? n : uint32_t((uint64_t(n) * m) >> 32); }
 };

@@ -63,7 +63,8 @@ TEST(splits_cover_k_once_in_whole_slices) {
       for (int64_t n : {1, 64, 3136, 50176})
         for (MatmulPrecision precision : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium})
           for (bool tensor_cores : {false, true}) {
-            GemmTiling t = choose_gemm_tiling({"gemm", m, n, k, 1, 4.0 * (m * k + k * n + m * n)}, 4, precision, tensor_cores);
+            GemmTiling t =
+                choose_gemm_tiling({"gemm", m, n, k, 1, 4.0 * (m * k + k * n + m * n)}, 4, precision, tensor_cores);
             GemmDims d = gemm_dims(m, n, k, 1, t);
             CHECK_EQ(d.k_per_split % t.bk, int64_t(0));
             CHECK(d.k_per_split <= kMaxSplitDepth);
@@ -98,8 +99,8 @@ TEST(a_depth_of_one_slice_is_not_split) {
   // The stem's convolution (K = 3·3·3): one split, no workspace, at every precision.
   for (MatmulPrecision precision : {MatmulPrecision::Highest, MatmulPrecision::High, MatmulPrecision::Medium})
     for (bool tensor_cores : {false, true}) {
-      GemmTiling t = choose_gemm_tiling({"conv_forward", 32, 4 * 224 * 224, 27, 1, 4.0 * 4 * 224 * 224 * 35}, 4, precision,
-                                        tensor_cores);
+      GemmTiling t = choose_gemm_tiling({"conv_forward", 32, 4 * 224 * 224, 27, 1, 4.0 * 4 * 224 * 224 * 35}, 4,
+                                        precision, tensor_cores);
       CHECK_EQ(t.splits, int64_t(1));
     }
 }
