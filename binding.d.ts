@@ -110,6 +110,8 @@ export interface NativeBinding {
   ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;
   createModel(configJson: string, device: string, seed: number): Promise<NativeModel>;
   loadModel(path: string, device: string, configJson: string | null): Promise<NativeModel>;
+  /** The model configuration's fields as JSON (native/cpp/nn/config_schema.h; scripts/generate-config.cjs reads it). */
+  configSchema(): string;
   /** The evaluation graph of a configuration at a batch size, as JSON (native/cpp/nn/network_json.h). */
   inferenceGraph(configJson: string, batch: number): string;
   NativeModel: typeof NativeModel;

@@ -3,6 +3,7 @@
 // the model's own native thread, in the order it was made.
 import type { NativeModel, NativeTensor } from '../binding';
 import { binding } from './binding';
+import { checkConfig, type ModelConfig, type ResolvedModelConfig } from './config';
 import { DisposedError, InvalidArgumentError, native } from './errors';
 import { chooseDevice, type Device, type DeviceChoice } from './device';
 import { Tensor } from './tensor';
@@ -14,48 +15,10 @@ import { fit, type FitOptions, type History } from './train/fit';
 import { exportOnnx, type OnnxExportOptions } from './onnx/export';
 import type { Metrics } from './train/metrics';
 import { MATMUL_PRECISION, type Precision } from './precision';
+import { DEFAULT_LEARNING_RATE } from './train/optimizer';
 
-export type BlockKind = 'mbconv' | 'moat';
-type Four<T> = [T, T, T, T];
+export type { BlockKind, ModelConfig, ResolvedModelConfig } from './config';
 
-/**
- * DMDLK-Net's configuration: every field is optional and defaults to the
- * paper's network. The full reference, with each field's range and effect on
- * the network, is docs/configuration.md in the package.
- */
-export interface ModelConfig {
-  /** Channels of the input images, 1–64 (default 3, RGB). */
-  inChannels?: number | undefined;
-  /** Classes per pixel, 2–16 (default 2: background and lesion). */
-  numClasses?: number | undefined;
-  /** Square side the images are resized to: a multiple of 32 in 32–4096 (default 448). */
-  inputSize?: number | undefined;
-  /** Channels of the stem (level 1, at 1/2 of the input) and of decoder levels 1–2 (default 32). */
-  stem?: number | undefined;
-  /** Channels of level 2, level 3, level 4 and the bottleneck (default [32, 64, 128, 256]). */
-  widths?: Four<number> | undefined;
-  /** Blocks per stage, 1–64 each (default [2, 3, 7, 2]). */
-  depths?: Four<number> | undefined;
-  /** Block kind per stage (default ['mbconv', 'mbconv', 'moat', 'moat']). */
-  blocks?: Four<BlockKind> | undefined;
-  /** Attention window per stage where the block is 'moat': a divisor of the stage's side, or 0 = global (default [14, 14, 0, 0]). */
-  windows?: Four<number> | undefined;
-  /** Channels per attention head, 1–256 (default 32); moat widths must be multiples of it. */
-  headDim?: number | undefined;
-  /** MBConv's inner width as a multiple of its output channels, 1–16 (default 4). */
-  expansion?: number | undefined;
-  /** Squeeze-excitation width as a share of the output channels, in (0, 1] (default 0.25). */
-  seRatio?: number | undefined;
-  /** DDLK's offset predictor: 'full' (dense k×k convolution, the paper's) or 'light' (depthwise then 1×1). */
-  offsets?: 'full' | 'light' | undefined;
-  /** DDLK's selection convolution kernel, an odd number 1–15 (default 1, the paper's). */
-  selectKernel?: number | undefined;
-}
-
-export type ResolvedModelConfig = Required<ModelConfig>;
-
-const configKeys = ['inChannels', 'numClasses', 'inputSize', 'stem', 'widths', 'depths', 'blocks', 'windows', 'headDim',
-  'expansion', 'seRatio', 'offsets', 'selectKernel'] as const;
 
 export interface ModuleCost {
   module: string;
@@ -82,9 +45,7 @@ export interface LossAndGradients {
 }
 
 function configJson(config: unknown): string {
-  const c = check.options(config, 'config');
-  check.knownKeys(c, configKeys, 'config');
-  return JSON.stringify(c);  // ranges and their relations are checked natively, naming the field
+  return JSON.stringify(checkConfig(config));  // and natively again, with the rules between fields
 }
 
 const PRECISIONS = Object.keys(MATMUL_PRECISION) as Precision[];
@@ -102,6 +63,7 @@ function toMap(pairs: [string, NativeTensor][]): Map<string, Tensor> {
 
 export class DMDLKNet {
   private nativeModel: NativeModel | null;
+  private configText: string | undefined;
 
   private constructor(handle: NativeModel) {
     this.nativeModel = handle;
@@ -141,7 +103,11 @@ export class DMDLKNet {
     });
   }
 
-  get config(): ResolvedModelConfig { return JSON.parse(this.handle().config) as ResolvedModelConfig; }
+  /** The configuration with every field filled in: a fresh copy each time (the native text is read once). */
+  get config(): ResolvedModelConfig {
+    this.configText ??= this.handle().config;
+    return JSON.parse(this.configText) as ResolvedModelConfig;
+  }
   /** Where the model computes: 'cpu' or 'cuda:N' (what 'auto' chose). */
   get device(): Device { return this.handle().device as Device; }
   get disposed(): boolean { return this.nativeModel === null; }
@@ -209,7 +175,7 @@ export class DMDLKNet {
     return native(async () => {
       const o = check.options(options, 'options');
       check.knownKeys(o, ['lr', 'loss'], 'options');
-      const lr = check.learningRate(o.lr ?? 1e-4, 'options.lr');
+      const lr = check.learningRate(o.lr ?? DEFAULT_LEARNING_RATE, 'options.lr');
       const loss = check.lossName(o.loss ?? 'ce', 'options.loss');
       return this.handle().trainStep(Tensor.nativeOf(images, 'images'), Tensor.nativeOf(masks, 'masks'), lr, loss);
     });

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 
 import { chooseDevice, type Device } from '../device';
 import { CheckpointError, FormatError, InvalidArgumentError } from '../errors';
-import { DMDLKNet, type ModelConfig } from '../model';
+import { CONFIG_FIELDS, checkConfig, type ModelConfig } from '../config';
+import { DMDLKNet } from '../model';
 import { packageRoot } from '../package-root';
 import { MATMUL_PRECISION, type Precision, setFloat32MatmulPrecision } from '../precision';
 import { resolveCheckpoint } from '../train/checkpoints';
@@ -61,34 +62,28 @@ function readText(file: string, flag: string): string {
   }
 }
 
-/**
- * The network's message about a configuration field with the value given
- * for it as JSON, where the native check can only say 'got something else'.
- */
-function withGivenValue(message: string, config: ModelConfig): string {
-  const match = /^(config\.(\w+)(?:\[(\d+)\])? must be .*, got ).*$/s.exec(message);
-  if (!match) return message;
-  const [, claim, field, index] = match;
-  const given = (config as Record<string, unknown>)[field];
-  const value = index === undefined ? given : Array.isArray(given) ? given[Number(index)] : undefined;
-  return value === undefined ? message : `${claim}${JSON.stringify(value)}`;
+/** How a configuration field is named to the user: by its flag where one was given, else inside --config. */
+export function configFieldLabel(values: FlagValues): (field: string) => string {
+  return (field) => {
+    const flag = CONFIG_FIELDS.find((f) => f.name === field)?.flag;
+    return flag && values[flag.slice(2)] !== undefined ? flag : `config.${field}`;
+  };
 }
 
 /**
- * A model created from --config / --input-size. A configuration the network
- * refuses is a usage error naming the flag (`--input-size must be a multiple
- * of 32 …`), found before any data is decoded.
+ * A model created from --config / --input-size. A field out of its range is
+ * a usage error naming it as given (`--input-size must be a multiple of 32
+ * …`, `--config: config.depths[2] must be …`), and so is a configuration the
+ * network refuses (its rules between fields), found before any data is decoded.
  */
 export async function createModelFlag(config: ModelConfig, values: FlagValues, device: Device,
   seed: number): Promise<DMDLKNet> {
   try {
+    checkConfig(config, configFieldLabel(values));
     return await DMDLKNet.create(config, { device, seed });
   } catch (error) {
-    if (!(error instanceof InvalidArgumentError && error.message.startsWith('config'))) throw error;
-    if (values['input-size'] !== undefined && error.message.startsWith('config.inputSize ')) {
-      throw new UsageError(error.message.replace('config.inputSize', '--input-size'));
-    }
-    throw new UsageError(`--config: ${withGivenValue(error.message, config)}`);
+    if (!(error instanceof InvalidArgumentError && /^(config|--)/.test(error.message))) throw error;
+    throw new UsageError(error.message.startsWith('--') ? error.message : `--config: ${error.message}`);
   }
 }
 

@@ -4,6 +4,11 @@
 // Adding a flag is adding an entry here; the command reads its value with
 // numberFlag (args.ts).
 
+import { configField } from '../config';
+import { DEFAULT_LEARNING_RATE } from '../train/optimizer';
+
+const inputSize = configField('inputSize');
+
 export type CommandName = 'train' | 'eval' | 'predict' | 'export' | 'info' | 'demo';
 
 export interface NumericFlag {
@@ -44,7 +49,7 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
   {
     name: 'lr', type: 'number', min: 0, max: 1, open: true,
     commands: {
-      train: { default: 1e-4, help: 'Adam learning rate' },
+      train: { default: DEFAULT_LEARNING_RATE, help: 'Adam learning rate' },
       demo: { default: 3e-3, help: 'Adam learning rate (higher than the paper\'s 1e-4: a small model, few epochs)' },
     },
   },
@@ -73,7 +78,8 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
     commands: { train: { default: 3, help: 'checkpoints kept in OUT/checkpoints, the newest (each ~3× the model file)' } },
   },
   {
-    name: 'input-size', type: 'integer', min: 32, max: 4096, multipleOf: 32,
+    // The configuration's inputSize: its rule from the configuration's declaration.
+    name: 'input-size', type: 'integer', min: inputSize.min, max: inputSize.max, multipleOf: inputSize.multipleOf,
     commands: {
       train: { default: 448, help: 'side the images are resized to' },
       demo: { default: '64 for synthetic data, 128 for real data', help: 'side the images are resized to' },

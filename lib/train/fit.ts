@@ -13,7 +13,7 @@ import { expandDataset, permutation, SegmentationDataset } from '../data/dataset
 import { readTrainingState, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingState } from './checkpoints';
 import { resumedSettings, type SettingName, type TrainingSettings } from './resume';
 import { evaluateNative } from './evaluate';
-import { givenWeightDecay, nonNegative, type OptimizerName, optimizerName } from './optimizer';
+import { DEFAULT_LEARNING_RATE, givenWeightDecay, nonNegative, type OptimizerName, optimizerName } from './optimizer';
 import { resolveSchedule, type ScheduleName, type ScheduleOptions, scheduledRate } from './schedule';
 import type { Scores } from './metrics';
 import { TrainingLog } from './training-log';
@@ -197,7 +197,7 @@ export async function fit(model: NativeModel, inputSize: number, data: Segmentat
   if (o.clipGradNorm !== undefined) given.clipGradNorm = nonNegative(o.clipGradNorm, 'options.clipGradNorm', 1e6);
   const { batchSize, lr, schedule, optimizer, weightDecay, clipGradNorm, loss, seed, augment } = resumed
     ? resumedSettings(resumed.file, resumed.state, given, (setting) => `options.${setting}`, showSetting)
-    : { batchSize: 4, lr: 1e-4, schedule: resolveSchedule('constant', epochs, 'options.schedule'), optimizer: 'adam' as const, weightDecay: 0,
+    : { batchSize: 4, lr: DEFAULT_LEARNING_RATE, schedule: resolveSchedule('constant', epochs, 'options.schedule'), optimizer: 'adam' as const, weightDecay: 0,
       clipGradNorm: 0, loss: 'ce' as const, seed: 0, augment: null, ...given };
   const validation = o.validation as SegmentationDataset | undefined;
   if (validation !== undefined && !(validation instanceof SegmentationDataset && validation.inputSize === inputSize)) {

@@ -4,6 +4,9 @@
 import { InvalidArgumentError } from '../errors';
 import * as check from '../validate';
 
+/** Adam's learning rate in the paper's recipe: the default of fit, trainStep and dmdlk train. */
+export const DEFAULT_LEARNING_RATE = 1e-4;
+
 export const OPTIMIZER_NAMES = ['adam', 'adamw'] as const;
 export type OptimizerName = typeof OPTIMIZER_NAMES[number];
 

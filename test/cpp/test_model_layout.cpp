@@ -100,7 +100,7 @@ TEST(bad_configurations_name_the_field) {
                "config.blocks must be an array of 4");
   CHECK_THROWS(config_from_json("{\"widht\": 3}"), ErrorCode::InvalidArg, "unknown field 'widht'");
   CHECK_THROWS(config_from_json("{\"numClasses\": 1.5}"), ErrorCode::InvalidArg,
-               "config.numClasses must be an integer, got 1.5");
+               "config.numClasses must be an integer in [2, 16], got 1.5");
   CHECK_THROWS(config_from_json("[1]"), ErrorCode::InvalidArg, "config must be a JSON object");
 }
 

@@ -82,7 +82,7 @@ describe('the CLI\'s numeric flags', () => {
     expect(await dmdlk(...commandLines.train, '--lr', 'fast')).toMatchObject({
       code: 2, stderr: expect.stringMatching(/^dmdlk train: --lr must be a number in \(0, 1\), got 'fast'\n/) });
     expect(await dmdlk(...commandLines.train, '--config', '{"widths":[1,2]}')).toMatchObject({
-      code: 2, stderr: expect.stringMatching(/^dmdlk train: --config: config\.widths must be an array of 4 integers, got \[1,2\]\n/) });
+      code: 2, stderr: expect.stringMatching(/^dmdlk train: --config: config\.widths must be an array of 4 values, each an integer in \[1, 4096\], got an array of 2 values\n/) });
   });
 
   it('check the schedule and optimizer flags before anything is read', async () => {

@@ -80,7 +80,7 @@ describe('dmdlk CLI', () => {
     const cases: [string[], RegExp][] = [
       [['train', '--data', broken, '--epochs', '0'], /--epochs must be an integer in \[1, 1000000\], got 0/],
       [['train', '--data', broken, '--input-size', '100'], /--input-size must be a multiple of 32 in \[32, 4096\], got 100/],
-      [['train', '--data', broken, '--config', '{"widths":[8,16]}'], /--config: config.widths must be an array of 4 integers/],
+      [['train', '--data', broken, '--config', '{"widths":[8,16]}'], /--config: config.widths must be an array of 4 values/],
       [['train', '--data', broken, '--lr', '2'], /--lr must be a number in \(0, 1\), got 2/],
       [['train', '--data', path.join(dir, 'nowhere')], /--data: '.*nowhere' does not exist/],
       [['train', '--images', path.join(dir, 'nowhere'), '--masks', data], /--images: '.*nowhere' does not exist/],

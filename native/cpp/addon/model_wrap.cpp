@@ -7,6 +7,7 @@
 #include "addon/errors.h"
 #include "addon/tensor_wrap.h"
 #include "data/augment.h"
+#include "nn/config_schema.h"
 #include "nn/network_json.h"
 #include "nn/summary.h"
 
@@ -385,9 +386,15 @@ Napi::Value inference_graph(const Napi::CallbackInfo& info) {
   });
 }
 
+// configSchema() -> string: the model configuration's fields (nn/config_schema.h), as JSON.
+Napi::Value config_schema(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), config_schema_json()); });
+}
+
 }  // namespace
 
 void define_models(Napi::Env env, Napi::Object exports) {
+  exports.Set("configSchema", Napi::Function::New(env, config_schema, "configSchema"));
   exports.Set("createModel", Napi::Function::New(env, create_model, "createModel"));
   exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
   exports.Set("inferenceGraph", Napi::Function::New(env, inference_graph, "inferenceGraph"));
