@@ -10,7 +10,7 @@ import { packageVersion } from '../package-root';
 import type { Tensor } from '../tensor';
 import * as check from '../validate';
 import { OnnxGraphBuilder } from './builder';
-import { converters, type GraphNode, type InferenceGraph, type NodeContext } from './ops';
+import { converters, type GraphNode, type InferenceGraph, type NodeContext, WITHOUT_ONNX_FORM } from './ops';
 import { type ModelProto, valueInfo, writeModel } from './proto';
 
 export interface OnnxExportOptions {
@@ -100,7 +100,10 @@ export async function onnxModel(graphs: InferenceGraph[], weights: Map<string, W
     await new Promise(setImmediate);
     const prefix = node.label || `${node.module}.${node.op}`;  // activations and layout ops are unlabelled
     const converter = converters[node.op];
-    if (!converter) throw new UnsupportedError(`${node.module}: ${node.op} (${prefix}) has no ONNX form in this version of dmdlk-native`);
+    if (!converter) {
+      const why = WITHOUT_ONNX_FORM[node.op];
+      throw new UnsupportedError(`${node.module}: ${node.op} (${prefix}) has no ONNX form in this version of dmdlk-native${why ? ` (${why})` : ''}`);
+    }
     if (converter.since > options.opset) {
       throw new UnsupportedError(`${node.module}: ${node.op} (${prefix}) needs ONNX opset ${converter.since} or later; ` +
         `asked for opset ${options.opset}`);

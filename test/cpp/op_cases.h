@@ -105,6 +105,32 @@ inline const std::vector<OpCase>& op_cases() {
   return cases;
 }
 
+// What no case that `counts` accepts covers: every op kind, and every value of
+// each attribute enum (the names its table lists), each named as a suite's
+// failure says it ("activation 'silu'"). Every check that runs the cases asks
+// here, so a new op or enum value fails each suite until a case covers it.
+template <class Counts>
+std::vector<std::string> uncovered(Counts counts) {
+  std::vector<std::string> missing;
+  for (size_t k = 0; k < size_t(OpKind::Count); ++k) {
+    bool found = false;
+    for (const OpCase& c : op_cases()) found = found || (c.op->kind == OpKind(k) && counts(c));
+    if (!found) missing.push_back(concat("op '", op_def(OpKind(k)).name, "'"));
+  }
+  auto values = [&](OpKind kind, const auto& names) {
+    for (const auto& entry : names) {
+      bool found = false;
+      for (const OpCase& c : op_cases())
+        found = found || (c.op->kind == kind && counts(c) &&
+                          std::get<std::decay_t<decltype(entry.value)>>(c.attrs) == entry.value);
+      if (!found) missing.push_back(concat("op '", op_def(kind).name, "' with '", entry.name, "'"));
+    }
+  };
+  values(OpKind::Activation, kActivationNames);
+  values(OpKind::LayerNorm, kLayerNormAxisNames);
+  return missing;
+}
+
 // Values drawn by each input's rule (the rules of reference_ops.make_input):
 // floating inputs in `dtype`, class indices int32; on the CPU.
 inline Tensors draw_inputs(const std::vector<InputSpec>& specs, DType dtype, std::mt19937& rng) {

@@ -18,6 +18,7 @@
 #include "cuda/time_model.h"
 #include "harness.h"
 #include "nn/step_plan.h"
+#include "op_cases.h"
 #include "ops/op.h"
 #include "source_path.h"
 
@@ -104,6 +105,20 @@ TEST(every_op_kind_has_a_complete_definition) {
     if (d.name) names[d.name]++;
   }
   for (const auto& [name, count] : names) CHECK_EQ(count, 1);
+}
+
+// Every op kind and attribute value has CUDA kernels: a case of it plans
+// launches forward and backward (test_gpu_parity checks on a GPU that the
+// launches made are the ones planned). Views launch nothing, by design.
+TEST(every_op_and_attribute_value_plans_its_cuda_launches) {
+  const std::map<OpKind, const char*> launches_nothing{{OpKind::Reshape, "a view of its input's storage"}};
+  for (const std::string& what : uncovered([&](const OpCase& c) {
+         if (launches_nothing.count(c.op->kind)) return true;
+         std::vector<Shape> in = shapes_of(c.inputs);
+         return !c.op->cuda_launches(in, DType::F32, c.attrs, Pass::Forward, {}).empty() &&
+                !c.op->cuda_launches(in, DType::F32, c.attrs, Pass::Backward, {}).empty();
+       }))
+    fail(__FILE__, __LINE__, concat(what, " plans no CUDA launches for a case of test/op_cases.json"));
 }
 
 TEST(default_network_launches_fill_an_h200_or_are_listed) {

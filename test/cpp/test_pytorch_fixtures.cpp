@@ -58,6 +58,11 @@ TEST(fixtures_are_those_of_the_cases) {
     if (!expected.count(name)) fail(__FILE__, __LINE__, concat("fixture ", name, " has no case in test/op_cases.json"));
 }
 
+TEST(every_op_and_attribute_value_is_checked_against_pytorch) {
+  for (const std::string& what : uncovered([](const OpCase& c) { return c.torch; }))
+    fail(__FILE__, __LINE__, concat(what, " has no case checked against PyTorch in test/op_cases.json"));
+}
+
 TEST(every_case_matches_pytorch) {
   for (const OpCase& c : op_cases()) {
     if (!c.torch || !fixtures().count(c.name)) continue;

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 
 import { DMDLKNet, InvalidArgumentError, type ModelConfig, readSafetensors, Tensor, UnsupportedError } from '../../lib';
 import { onnxModel } from '../../lib/onnx/export';
-import type { InferenceGraph } from '../../lib/onnx/ops';
+import { converters, type InferenceGraph, ONNX_ACTIVATIONS, ONNX_LAYER_NORM_AXES, WITHOUT_ONNX_FORM } from '../../lib/onnx/ops';
 import { expectLoopFree, watchEventLoop } from './event-loop';
 import { closeness, fixtureDir } from './helpers';
 
@@ -78,6 +78,27 @@ function float32Closeness(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function images(batch: number, size: number, channels = 3): Tensor {
   return Tensor.from(noise(batch * channels * size * size, 1), [batch, channels, size, size]);  // in [−1, 1), as the network takes pixels
 }
+
+describe('the ONNX converters', () => {
+  // Every op kind and attribute value has a case in test/op_cases.json (test_gradcheck fails otherwise).
+  const cases = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'op_cases.json'), 'utf8')) as {
+    cases: { op: string; attrs?: { kind?: string; axis?: string } }[];
+  }).cases;
+
+  it('cover every op, or say why it has no ONNX form', () => {
+    for (const op of new Set(cases.map((c) => c.op))) {
+      expect([op, op in converters || op in WITHOUT_ONNX_FORM]).toEqual([op, true]);
+      expect([op, op in converters && op in WITHOUT_ONNX_FORM]).toEqual([op, false]);
+    }
+  });
+
+  it('write every activation kind and LayerNorm axis', () => {
+    for (const c of cases) {
+      if (c.op === 'activation') expect(ONNX_ACTIVATIONS).toContain(c.attrs?.kind);
+      if (c.op === 'layer_norm') expect(ONNX_LAYER_NORM_AXES).toContain(c.attrs?.axis);
+    }
+  });
+});
 
 describe('exportOnnx', () => {
   it('matches our forward and PyTorch in onnxruntime, for the PyTorch fixtures (default blocks; windowed attention with light offsets)', async () => {
