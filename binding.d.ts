@@ -44,12 +44,6 @@ export declare class NativeTensor {
   dispose(): void;
 }
 
-export interface NativeConv2dOptions {
-  stride: [number, number];
-  padding: [number, number];
-  dilation: [number, number];
-  groups: number;
-}
 
 export interface NativeModuleCost {
   module: string;
@@ -104,13 +98,16 @@ export interface NativeBinding {
   linearBackward(
     dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean,
   ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;
-  conv2d(x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, options: NativeConv2dOptions): Promise<NativeTensor>;
+  /** optionsJson: conv2d's attributes as JSON, read by their declaration (native/cpp/ops/attr_schema.h). */
+  conv2d(x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, optionsJson: string): Promise<NativeTensor>;
   conv2dBackward(
-    dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean, options: NativeConv2dOptions,
+    dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean, optionsJson: string,
   ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;
+  /** Every op's attributes as JSON (native/cpp/ops/attr_schema.h; scripts/generate-schemas.cjs reads it). */
+  opSchema(): string;
   createModel(configJson: string, device: string, seed: number): Promise<NativeModel>;
   loadModel(path: string, device: string, configJson: string | null): Promise<NativeModel>;
-  /** The model configuration's fields as JSON (native/cpp/nn/config_schema.h; scripts/generate-config.cjs reads it). */
+  /** The model configuration's fields as JSON (native/cpp/nn/config_schema.h; scripts/generate-schemas.cjs reads it). */
   configSchema(): string;
   /** The evaluation graph of a configuration at a batch size, as JSON (native/cpp/nn/network_json.h). */
   inferenceGraph(configJson: string, batch: number): string;

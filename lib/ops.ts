@@ -2,9 +2,10 @@
 // resolves with new tensors, so the event loop never waits for the math.
 // Gradients are explicit (`*Backward`) for research scripts and tests; models
 // compute theirs through the planned graph.
-import type { NativeConv2dOptions, NativeTensor } from '../binding';
+import type { NativeTensor } from '../binding';
 import { binding } from './binding';
 import { native } from './errors';
+import type { OpAttributeOptions } from './ops.generated';
 import { Tensor } from './tensor';
 import * as check from './validate';
 
@@ -63,26 +64,17 @@ export function linearBackward(dy: Tensor, x: Tensor, weight: Tensor, hasBias: b
   });
 }
 
-export interface Conv2dOptions {
-  /** A number or [h, w]; default 1. */
-  stride?: number | [number, number] | undefined;
-  /** Zero padding on each side, a number or [h, w]; default 0. */
-  padding?: number | [number, number] | undefined;
-  /** A number or [h, w]; default 1. */
-  dilation?: number | [number, number] | undefined;
-  /** Default 1; Cin for a depthwise convolution. */
-  groups?: number | undefined;
-}
+/**
+ * conv2d's options, by its attribute declaration (lib/ops.generated.ts):
+ * stride (default 1), padding on each side (default 0) and dilation (default
+ * 1), each a number or [h, w]; groups (default 1; Cin for a depthwise
+ * convolution).
+ */
+export type Conv2dOptions = OpAttributeOptions<'conv2d'>;
 
-function conv2dOptions(options: unknown): NativeConv2dOptions {
-  const o = check.options(options, 'options');
-  check.knownKeys(o, ['stride', 'padding', 'dilation', 'groups'], 'conv2d options');
-  return {
-    stride: check.pair(o.stride ?? 1, 'options.stride', 1),
-    padding: check.pair(o.padding ?? 0, 'options.padding', 0),
-    dilation: check.pair(o.dilation ?? 1, 'options.dilation', 1),
-    groups: check.integer(o.groups ?? 1, 'options.groups', 1),
-  };
+/** The options as JSON for the addon, which reads and checks them by that declaration. */
+function conv2dOptions(options: unknown): string {
+  return JSON.stringify(check.options(options, 'options'));
 }
 
 /**

@@ -3,6 +3,7 @@
 // first opset in which that form exists. An op missing here has no ONNX form
 // yet, and exporting a graph that holds it fails, naming the module.
 import { UnsupportedError } from '../errors';
+import type { OpAttributes } from '../ops.generated';
 import type { Attribute, OnnxGraphBuilder } from './builder';
 
 export interface GraphValue {
@@ -85,7 +86,7 @@ function pool(opType: string, extra: Record<string, Attribute>): Converter {
   return {
     since: 11,
     convert(c) {
-      const { kernel, stride, padding } = c.node.attrs as { kernel: number; stride: number; padding: number };
+      const { kernel, stride, padding } = c.node.attrs as OpAttributes['avg_pool2d' | 'max_pool2d'];
       c.builder.node(opType, [c.input(0)], [c.output(0)], c.prefix,
         { kernel_shape: ints([kernel, kernel]), strides: ints([stride, stride]), pads: ints([padding, padding, padding, padding]), ...extra });
     },
@@ -165,7 +166,7 @@ export const converters: Record<string, Converter> = {
   deform_conv2d: {
     since: 19,
     convert(c) {
-      const { mask, bias } = c.node.attrs as { mask: boolean; bias: boolean };
+      const { mask, bias } = c.node.attrs as OpAttributes['deform_conv2d'];
       const kernel = c.inputShape(2).slice(2);
       const offsetGroups = c.inputShape(1)[1] / (2 * kernel[0] * kernel[1]);
       const inputs = [c.input(0), c.input(2), c.input(1), bias ? c.input(mask ? 4 : 3) : '', ...(mask ? [c.input(3)] : [])];
@@ -180,7 +181,7 @@ export const converters: Record<string, Converter> = {
     since: 13,
     convert(c) {
       const x = c.input(0), out = c.output(0), b = c.builder;
-      const kind = c.node.attrs.kind as string;
+      const { kind } = c.node.attrs as OpAttributes['activation'];
       if (!(ONNX_ACTIVATIONS as readonly string[]).includes(kind)) {
         throw new UnsupportedError(`${c.node.module}: activation '${kind}' has no ONNX form in this version of dmdlk-native`);
       }
@@ -230,7 +231,7 @@ export const converters: Record<string, Converter> = {
   attention: {
     since: 13,
     convert(c) {
-      const { window, heads, scale } = c.node.attrs as { window: [number, number]; heads: number; scale: number };
+      const { window, heads, scale } = c.node.attrs as OpAttributes['attention'];
       const [, tokens, channels] = c.inputShape(0);
       const headDim = channels / heads, b = c.builder;
       const split = (x: string, perm: number[]): string => transpose(c, reshape(c, x, [0, 0, heads, headDim]), perm);
@@ -269,7 +270,7 @@ export const converters: Record<string, Converter> = {
   slice: {
     since: 13,
     convert(c) {
-      const { begin, end } = c.node.attrs as { begin: number; end: number };
+      const { begin, end } = c.node.attrs as OpAttributes['slice'];
       const b = c.builder;
       b.node('Slice', [c.input(0), b.int64([begin]), b.int64([end]), b.int64([1])], [c.output(0)], c.prefix);
     },
@@ -291,7 +292,7 @@ export const converters: Record<string, Converter> = {
     since: 13,
     convert(c) {
       const [wh, ww] = pair(c, 'window');
-      const [, channels, height, width] = c.node.attrs.image as number[];
+      const [, channels, height, width] = (c.node.attrs as OpAttributes['window_merge']).image as number[];
       const grid = transpose(c, reshape(c, c.input(0), [-1, height / wh, width / ww, wh, ww, channels]), [0, 5, 1, 3, 2, 4]);
       reshape(c, grid, [-1, channels, height, width], c.output(0));
     },

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "io/json.h"
+#include "ops/attr_schema.h"
 #include "ops/op.h"
 #include "source_path.h"
 
@@ -77,9 +78,9 @@ inline std::vector<OpCase> read_cases() {
     k.name = member(c, "name")->text;
     k.op = &op_def(member(c, "op")->text);
     const json::Value* attrs = member(c, "attrs");
-    k.attrs = k.op->parse_attrs(attrs ? *attrs : none);
+    k.attrs = parse_attrs(*k.op, attrs ? *attrs : none);
     const json::Value* network_attrs = member(c, "network_attrs");
-    k.network_attrs = network_attrs ? k.op->parse_attrs(*network_attrs) : k.attrs;
+    k.network_attrs = network_attrs ? parse_attrs(*k.op, *network_attrs) : k.attrs;
     k.inputs = read_inputs(*member(c, "inputs"));
     if (const json::Value* network = member(c, "network")) k.network = read_inputs(*network);
     if (const json::Value* bench = member(c, "bench")) k.bench = bench->text;

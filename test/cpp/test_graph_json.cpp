@@ -35,9 +35,37 @@ Shape shape_of(const json::Value& array) {
 TEST(every_case_attributes_round_trip_through_json) {
   for (const OpCase& c : op_cases()) {
     std::string text = attrs_json(c.attrs);
-    std::string again = attrs_json(c.op->parse_attrs(parse_text(text)));
+    std::string again = attrs_json(parse_attrs(*c.op, parse_text(text)));
     if (again != text) fail(__FILE__, __LINE__, concat(c.name, ": ", text, " read back as ", again));
   }
+}
+
+// The attribute declarations (ops/attr_schema.h): every op's defaults round
+// trip, and the reader refuses what a declaration does not allow, naming the
+// op and the attribute.
+TEST(attributes_are_read_by_their_declaration) {
+  for (size_t k = 0; k < size_t(OpKind::Count); ++k) {
+    const OpDef& def = op_def(OpKind(k));
+    std::string text = attrs_json(def.defaults());
+    CHECK_EQ(attrs_json(parse_attrs(def, parse_text(text))), text);
+    if (def.kind != OpKind::Reshape)                                // its shape is required
+      CHECK_EQ(attrs_json(parse_attrs(def, json::Value())), text);  // null: every default
+  }
+  const OpDef& conv = op_def(OpKind::Conv2d);
+  CHECK_EQ(std::get<Conv2dOptions>(parse_attrs(conv, parse_text(R"({"stride": [2, 3], "padding": 1})"))).stride_w,
+           int64_t(3));
+  CHECK_THROWS(parse_attrs(conv, parse_text(R"({"pad": 1})")), ErrorCode::InvalidArg, "conv2d has no attribute 'pad'");
+  CHECK_THROWS(parse_attrs(conv, parse_text(R"({"stride": 0})")), ErrorCode::InvalidArg,
+               "conv2d: attribute 'stride' must be in [1, 1048576], got 0");
+  CHECK_THROWS(parse_attrs(conv, parse_text(R"({"dilation": [1, 2, 3]})")), ErrorCode::InvalidArg,
+               "must be an integer or [h, w] of integers, got an array of 3");
+  CHECK_THROWS(parse_attrs(conv, parse_text("[1]")), ErrorCode::InvalidArg, "attributes must be a JSON object");
+  CHECK_THROWS(parse_attrs(op_def(OpKind::Activation), parse_text(R"({"kind": "relu"})")), ErrorCode::InvalidArg,
+               "activation: kind must be one of gelu, silu, sigmoid; got 'relu'");
+  CHECK_THROWS(parse_attrs(op_def(OpKind::BatchNorm), parse_text(R"({"training": 1})")), ErrorCode::InvalidArg,
+               "batch_norm: attribute 'training' must be true or false, got 1");
+  CHECK_THROWS(parse_attrs(op_def(OpKind::Reshape), parse_text("{}")), ErrorCode::InvalidArg,
+               "reshape: attribute 'shape' is required");
 }
 
 TEST(inference_graph_json_is_the_evaluation_graph) {

@@ -4,6 +4,7 @@
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/tensor_wrap.h"
+#include "ops/attr_schema.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/matmul.h"
@@ -43,27 +44,24 @@ void define(Napi::Env env, Napi::Object exports, const char* name, Prepare prepa
                         name));
 }
 
+// conv2d's options from their JSON text (lib/ops.ts), read by its attribute
+// declaration (ops/attr_schema.h) as the graph's conv2d reads them.
 Conv2dOptions to_conv_options(Napi::Value value) {
-  DMDLK_CHECK(value.IsObject(), ErrorCode::InvalidArg, "conv2d options must be an object");
-  Napi::Object o = value.As<Napi::Object>();
-  auto pair = [&](const char* key, int64_t min, int64_t* h, int64_t* w) {
-    Napi::Value v = o.Get(key);
-    DMDLK_CHECK(v.IsArray() && v.As<Napi::Array>().Length() == 2, ErrorCode::InvalidArg, "conv2d: ", key,
-                " must be [h, w]");
-    *h = to_integer(v.As<Napi::Array>().Get(0u), key, min, 1 << 20);
-    *w = to_integer(v.As<Napi::Array>().Get(1u), key, min, 1 << 20);
-  };
-  Conv2dOptions c;
-  pair("stride", 1, &c.stride_h, &c.stride_w);
-  pair("padding", 0, &c.pad_h, &c.pad_w);
-  pair("dilation", 1, &c.dilation_h, &c.dilation_w);
-  c.groups = to_integer(o.Get("groups"), "groups", 1, 1 << 20);
-  return c;
+  std::string text = to_string(value, "options");
+  return std::get<Conv2dOptions>(parse_attrs(op_def(OpKind::Conv2d), json::parse(text.data(), text.size())));
 }
 
 }  // namespace
 
 void define_ops(Napi::Env env, Napi::Object exports) {
+  exports.Set("opSchema", Napi::Function::New(
+                              env,
+                              [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                return guarded(info.Env(), [&]() -> Napi::Value {
+                                  return Napi::String::New(info.Env(), op_schema_json());
+                                });
+                              },
+                              "opSchema"));
   define(env, exports, "add", [](const Napi::CallbackInfo& info) -> Executor::Work {
     Tensor a = TensorWrap::unwrap(info[0], "a"), b = TensorWrap::unwrap(info[1], "b");
     return [a, b] { return tensor_result(add(a, b)); };

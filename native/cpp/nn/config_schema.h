@@ -3,9 +3,9 @@
 // rule its value keeps, a CLI flag that sets it, and its documentation.
 // config.cpp parses, writes and checks fields by it (the rules between
 // fields stay in validate()); the addon hands it to TypeScript
-// (configSchema()), from which `node scripts/generate-config.cjs` writes the
+// (configSchema()), from which `node scripts/generate-schemas.cjs` writes the
 // TypeScript type and field table (lib/config.generated.ts) and
-// docs/configuration.md's table of fields; test/js/config-schema.test.ts
+// docs/configuration.md's table of fields; test/js/schemas.test.ts
 // fails when those copies are not current.
 #pragma once
 #include <array>

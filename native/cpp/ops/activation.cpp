@@ -6,7 +6,6 @@
 #include "core/thread_pool.h"
 #include "cuda/activation.cuh"
 #include "ops/activation_kernels.h"
-#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
@@ -73,9 +72,7 @@ Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x) {
 extern const OpDef activation_op{
     OpKind::Activation,
     "activation",
-    [](const json::Value& j) -> OpAttrs {
-      return enum_value(kActivationNames, AttrReader(j, "activation").string("kind", "gelu"), "activation: kind");
-    },
+    []() -> OpAttrs { return Activation::Gelu; },
     [](const std::vector<Shape>& in, const OpAttrs&) { return std::vector<Shape>{in[0]}; },
     [](const Tensors& in, const OpAttrs& a) { return Tensors{activation(std::get<Activation>(a), in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a, WantedGrads) {

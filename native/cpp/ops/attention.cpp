@@ -5,7 +5,6 @@
 
 #include "core/thread_pool.h"
 #include "cuda/attention.cuh"
-#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/gemm.h"
 #include "ops/op.h"
@@ -179,11 +178,7 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
 extern const OpDef attention_op{
     OpKind::Attention,
     "attention",
-    [](const json::Value& j) -> OpAttrs {
-      AttrReader r(j, "attention");
-      auto [wh, ww] = r.pair("window", 1);
-      return AttentionAttrs{wh, ww, r.integer("heads", 1), r.number("scale", 1)};
-    },
+    []() -> OpAttrs { return AttentionAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       AttentionShape s = attention_shape(in[0], in[1], in[2], in[3], std::get<AttentionAttrs>(a), "attention");
       return std::vector<Shape>{in[0], {s.windows, s.heads, s.tokens}};

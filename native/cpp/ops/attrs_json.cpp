@@ -40,47 +40,30 @@ class Object {
   bool first_ = true;
 };
 
-template <typename Options>
-Object convolution(const Options& o) {
-  Object j;
-  j.pair("stride", o.stride_h, o.stride_w)
-      .pair("padding", o.pad_h, o.pad_w)
-      .pair("dilation", o.dilation_h, o.dilation_w);
-  j.integer("groups", o.groups);
-  return j;
-}
-
+// Writes every attribute of a type (ops/attr_schema.h) into an Object.
 struct Writer {
-  std::string operator()(const NoAttrs&) const { return "{}"; }
-  std::string operator()(const PoolAttrs& a) const {
-    return Object().integer("kernel", a.kernel).integer("stride", a.stride).integer("padding", a.pad).str();
+  Object& j;
+  void integer(const char* key, int64_t v, int64_t, int64_t) { j.integer(key, v); }
+  void pair(const char* key, int64_t h, int64_t w, int64_t, int64_t) { j.pair(key, h, w); }
+  void number(const char* key, double v) { j.number(key, v); }
+  void boolean(const char* key, bool v) { j.boolean(key, v); }
+  void shape(const char* key, const Shape& s, bool required) {
+    if (required || !s.empty()) j.shape(key, s);
   }
-  std::string operator()(const BatchNormAttrs& a) const { return Object().boolean("training", a.training).str(); }
-  std::string operator()(const AttentionAttrs& a) const {
-    return Object().pair("window", a.window_h, a.window_w).integer("heads", a.heads).number("scale", a.scale).str();
-  }
-  std::string operator()(const SliceAttrs& a) const {
-    return Object().integer("begin", a.begin).integer("end", a.end).str();
-  }
-  std::string operator()(const ReshapeAttrs& a) const { return Object().shape("shape", a.shape).str(); }
-  std::string operator()(const WindowAttrs& a) const {
-    Object j;
-    j.pair("window", a.window_h, a.window_w);
-    if (!a.image.empty()) j.shape("image", a.image);
-    return j.str();
-  }
-  std::string operator()(Activation a) const { return Object().string("kind", enum_name(kActivationNames, a)).str(); }
-  std::string operator()(LayerNormAxis a) const {
-    return Object().string("axis", enum_name(kLayerNormAxisNames, a)).str();
-  }
-  std::string operator()(const Conv2dOptions& o) const { return convolution(o).str(); }
-  std::string operator()(const DeformConv2dAttrs& a) const {
-    return convolution(a.options).boolean("mask", a.mask).boolean("bias", a.bias).str();
+  template <typename E, size_t N>
+  void choice(const char* key, E v, const EnumName<E> (&names)[N]) {
+    j.string(key, enum_name(names, v));
   }
 };
 
 }  // namespace
 
-std::string attrs_json(const OpAttrs& attrs) { return std::visit(Writer{}, attrs); }
+std::string attrs_json(const OpAttrs& attrs) {
+  Object j;
+  Writer writer{j};
+  OpAttrs copy = attrs;  // visit_attrs takes its attributes by reference, for the reader
+  std::visit([&](auto& a) { visit_attrs(a, writer); }, copy);
+  return j.str();
+}
 
 }  // namespace dmdlk

@@ -1,6 +1,6 @@
-// An op's attributes as the JSON object its OpDef's parse_attrs reads back
-// (the keys of test/op_cases.json): how the graph is handed to tools outside
-// the core, such as the ONNX exporter (lib/onnx).
+// An op's attributes as the JSON object parse_attrs reads back (the keys of
+// test/op_cases.json, by each type's visit_attrs: ops/attr_schema.h): how the
+// graph is handed to tools outside the core, such as the ONNX exporter (lib/onnx).
 #pragma once
 #include <string>
 

@@ -14,7 +14,6 @@
 
 #include "core/thread_pool.h"
 #include "cuda/conv2d.cuh"
-#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/depthwise_conv2d.h"
@@ -282,7 +281,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
 extern const OpDef conv2d_op{
     OpKind::Conv2d,
     "conv2d",
-    [](const json::Value& j) -> OpAttrs { return AttrReader(j, "conv2d").convolution<Conv2dOptions>(); },
+    []() -> OpAttrs { return Conv2dOptions{}; },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       return std::vector<Shape>{conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape};
     },

@@ -52,4 +52,15 @@ ConvGeometry conv_geometry(const Shape& x, int64_t kernel_h, int64_t kernel_w, c
   return g;
 }
 
+// The attributes of a convolution's options (conv2d's and deform_conv2d's,
+// whose fields are the same), as ops/attr_schema.h's visitors see them.
+template <class Options, class V>
+void visit_convolution_attrs(Options& o, V& v) {
+  constexpr int64_t kMax = int64_t(1) << 20;
+  v.pair("stride", o.stride_h, o.stride_w, 1, kMax);
+  v.pair("padding", o.pad_h, o.pad_w, 0, kMax);
+  v.pair("dilation", o.dilation_h, o.dilation_w, 1, kMax);
+  v.integer("groups", o.groups, 1, kMax);
+}
+
 }  // namespace dmdlk

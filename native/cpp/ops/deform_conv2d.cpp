@@ -2,7 +2,6 @@
 
 #include "core/thread_pool.h"
 #include "cuda/deform_conv2d.cuh"
-#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_depthwise_cpu.h"
@@ -235,11 +234,7 @@ DeformPlan deform_plan_of(const std::vector<Shape>& in, const DeformConv2dAttrs&
 extern const OpDef deform_conv2d_op{
     OpKind::DeformConv2d,
     "deform_conv2d",
-    [](const json::Value& j) -> OpAttrs {
-      AttrReader r(j, "deform_conv2d");
-      return DeformConv2dAttrs{r.convolution<DeformConv2dOptions>(), r.boolean("mask", false),
-                               r.boolean("bias", false)};
-    },
+    []() -> OpAttrs { return DeformConv2dAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       DeformPlan p = deform_plan_of(in, std::get<DeformConv2dAttrs>(a));
       return std::vector<Shape>{{p.batch, p.out_channels, p.geo.out_h, p.geo.out_w}};

@@ -5,7 +5,6 @@
 #include "core/thread_pool.h"
 #include "cuda/layout.cuh"
 #include "cuda/tensor_lists.cuh"
-#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
@@ -257,10 +256,7 @@ extern const OpDef concat_op{
 extern const OpDef slice_op{
     OpKind::Slice,
     "slice",
-    [](const json::Value& j) -> OpAttrs {
-      AttrReader r(j, "slice");
-      return SliceAttrs{r.integer("begin", 0), r.integer("end", 0)};
-    },
+    []() -> OpAttrs { return SliceAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const auto& a = std::get<SliceAttrs>(attrs);
       DMDLK_CHECK(in[0].size() >= 2 && 0 <= a.begin && a.begin <= a.end && a.end <= in[0][1], ErrorCode::InvalidArg,
@@ -289,7 +285,7 @@ extern const OpDef slice_op{
 extern const OpDef reshape_op{
     OpKind::Reshape,
     "reshape",
-    [](const json::Value& j) -> OpAttrs { return ReshapeAttrs{AttrReader(j, "reshape").shape("shape")}; },
+    []() -> OpAttrs { return ReshapeAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const Shape& to = std::get<ReshapeAttrs>(attrs).shape;
       DMDLK_CHECK(shape_numel(to) == shape_numel(in[0]), ErrorCode::Shape, "reshape: cannot view ", shape_str(in[0]),
@@ -308,10 +304,7 @@ extern const OpDef reshape_op{
 extern const OpDef window_partition_op{
     OpKind::WindowPartition,
     "window_partition",
-    [](const json::Value& j) -> OpAttrs {
-      auto [wh, ww] = AttrReader(j, "window_partition").pair("window", 1);
-      return WindowAttrs{wh, ww, {}};
-    },
+    []() -> OpAttrs { return WindowAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const auto& a = std::get<WindowAttrs>(attrs);
       return window_partition_shape(in[0], a.window_h, a.window_w);
@@ -333,11 +326,7 @@ extern const OpDef window_partition_op{
 extern const OpDef window_merge_op{
     OpKind::WindowMerge,
     "window_merge",
-    [](const json::Value& j) -> OpAttrs {
-      AttrReader r(j, "window_merge");
-      auto [wh, ww] = r.pair("window", 1);
-      return WindowAttrs{wh, ww, r.shape("image")};
-    },
+    []() -> OpAttrs { return WindowAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
       const auto& a = std::get<WindowAttrs>(attrs);
       std::vector<Shape> tokens = window_partition_shape(a.image, a.window_h, a.window_w);

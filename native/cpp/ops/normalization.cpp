@@ -5,7 +5,6 @@
 
 #include "core/thread_pool.h"
 #include "cuda/normalization.cuh"
-#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/inner_blocks.h"
@@ -302,9 +301,7 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
 extern const OpDef batch_norm_op{
     OpKind::BatchNorm,
     "batch_norm",
-    [](const json::Value& j) -> OpAttrs {
-      return BatchNormAttrs{AttrReader(j, "batch_norm").boolean("training", true)};
-    },
+    []() -> OpAttrs { return BatchNormAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs&) {
       ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
       return std::vector<Shape>{in[0], {l.channels}, {l.channels}};
@@ -335,10 +332,7 @@ extern const OpDef batch_norm_op{
 extern const OpDef layer_norm_op{
     OpKind::LayerNorm,
     "layer_norm",
-    [](const json::Value& j) -> OpAttrs {
-      return enum_value(kLayerNormAxisNames, AttrReader(j, "layer_norm").string("axis", "channels"),
-                        "layer_norm: axis");
-    },
+    []() -> OpAttrs { return LayerNormAxis::Channels; },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       ChannelLayout l = layer_norm_layout(in[0], std::get<LayerNormAxis>(a), "layer_norm");
       return std::vector<Shape>{in[0], {l.outer * l.inner}, {l.outer * l.inner}};

@@ -10,7 +10,6 @@
 
 #include "core/tensor.h"
 #include "cuda/launch_plan.h"
-#include "io/json.h"
 #include "ops/activation.h"
 #include "ops/conv2d.h"
 #include "ops/deform_conv2d.h"
@@ -42,31 +41,94 @@ enum class OpKind : uint8_t {
 // clang-format on
 
 // ---- attributes: what an op needs besides its input tensors --------------------
+// Each type's visit_attrs declares its attributes once (ops/attr_schema.h):
+// their JSON names, kinds and ranges, for the reader, the writer and the schema.
+inline constexpr int64_t kMaxAttr = int64_t(1) << 31;
+
 struct NoAttrs {};
+template <class V>
+void visit_attrs(NoAttrs&, V&) {}
+
 struct PoolAttrs {
   int64_t kernel = 2, stride = 2, pad = 0;
 };
+template <class V>
+void visit_attrs(PoolAttrs& a, V& v) {
+  v.integer("kernel", a.kernel, 1, kMaxAttr);
+  v.integer("stride", a.stride, 1, kMaxAttr);
+  v.integer("padding", a.pad, 0, kMaxAttr);
+}
+
 struct BatchNormAttrs {
   bool training = true;  // batch statistics, running statistics updated in place
 };
+template <class V>
+void visit_attrs(BatchNormAttrs& a, V& v) {
+  v.boolean("training", a.training);
+}
+
 struct AttentionAttrs {
   int64_t window_h = 1, window_w = 1, heads = 1;
   double scale = 1;
 };
+template <class V>
+void visit_attrs(AttentionAttrs& a, V& v) {
+  v.pair("window", a.window_h, a.window_w, 1, kMaxAttr);
+  v.integer("heads", a.heads, 1, kMaxAttr);
+  v.number("scale", a.scale);
+}
+
 struct SliceAttrs {
   int64_t begin = 0, end = 0;  // channels [begin, end)
 };
+template <class V>
+void visit_attrs(SliceAttrs& a, V& v) {
+  v.integer("begin", a.begin, 0, kMaxAttr);
+  v.integer("end", a.end, 0, kMaxAttr);
+}
+
 struct ReshapeAttrs {
   Shape shape;
 };
+template <class V>
+void visit_attrs(ReshapeAttrs& a, V& v) {
+  v.shape("shape", a.shape, true);
+}
+
 struct WindowAttrs {
   int64_t window_h = 1, window_w = 1;
   Shape image;  // window merge: the [N, C, H, W] the tokens go back to
 };
+template <class V>
+void visit_attrs(WindowAttrs& a, V& v) {
+  v.pair("window", a.window_h, a.window_w, 1, kMaxAttr);
+  v.shape("image", a.image, false);
+}
+
 struct DeformConv2dAttrs {
   DeformConv2dOptions options;
   bool mask = false, bias = false;  // inputs: x, offset, weight, [mask], [bias]
 };
+template <class V>
+void visit_attrs(DeformConv2dAttrs& a, V& v) {
+  visit_convolution_attrs(a.options, v);
+  v.boolean("mask", a.mask);
+  v.boolean("bias", a.bias);
+}
+
+template <class V>
+void visit_attrs(Activation& a, V& v) {
+  v.choice("kind", a, kActivationNames);
+}
+template <class V>
+void visit_attrs(LayerNormAxis& a, V& v) {
+  v.choice("axis", a, kLayerNormAxisNames);
+}
+template <class V>
+void visit_attrs(Conv2dOptions& o, V& v) {
+  visit_convolution_attrs(o, v);
+}
+
 using OpAttrs = std::variant<NoAttrs, PoolAttrs, BatchNormAttrs, AttentionAttrs, SliceAttrs, ReshapeAttrs, WindowAttrs,
                              Activation, LayerNormAxis, Conv2dOptions, DeformConv2dAttrs>;
 
@@ -92,8 +154,9 @@ struct WantedGrads {
 struct OpDef {
   OpKind kind;
   const char* name;
-  // The attributes from a JSON object (test/op_cases.json; ops/attr_reader.h).
-  OpAttrs (*parse_attrs)(const json::Value& attrs);
+  // Its attributes at their defaults: which type they are (ops/attr_schema.h
+  // reads and writes them by that type's visit_attrs).
+  OpAttrs (*defaults)();
   // The shapes of the outputs (the first is the op's result; others, such as
   // a norm's statistics, feed its backward). Throws ERR_SHAPE as the op would.
   std::vector<Shape> (*infer_shape)(const std::vector<Shape>& in, const OpAttrs& attrs);
@@ -114,8 +177,8 @@ const OpDef& op_def(OpKind kind);
 // The op of that name (an OpDef's name); throws ERR_INVALID_ARG for none.
 const OpDef& op_def(const std::string& name);
 
-// parse_attrs of the ops without attributes.
-inline OpAttrs no_attrs(const json::Value&) { return NoAttrs{}; }
+// The defaults of the ops without attributes.
+inline OpAttrs no_attrs() { return NoAttrs{}; }
 
 // The bytes of a set of shapes in `dtype` (OpDefs' costs are written with it).
 double shapes_bytes(const std::vector<Shape>& shapes, DType dtype = DType::F32);

@@ -4,7 +4,6 @@
 
 #include "core/thread_pool.h"
 #include "cuda/pooling.cuh"
-#include "ops/attr_reader.h"
 #include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/conv_geometry.h"
@@ -385,9 +384,8 @@ std::vector<cuda::LaunchPlan> channel_reduce_launches(ChannelReduce kind, const 
 extern const OpDef avg_pool2d_op{
     OpKind::AvgPool2d,
     "avg_pool2d",
-    [](const json::Value& j) -> OpAttrs {
-      AttrReader r(j, "avg_pool2d");
-      return PoolAttrs{r.integer("kernel", 3), r.integer("stride", 2), r.integer("padding", 1)};
+    []() -> OpAttrs {
+      return PoolAttrs{3, 2, 1};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) { return pooled_shape(in, a, "avg_pool2d"); },
     [](const Tensors& in, const OpAttrs& attrs) {
@@ -410,11 +408,14 @@ extern const OpDef avg_pool2d_op{
 extern const OpDef max_pool2d_op{
     OpKind::MaxPool2d,
     "max_pool2d",
-    [](const json::Value& j) -> OpAttrs {
-      AttrReader r(j, "max_pool2d");
-      return PoolAttrs{r.integer("kernel", 2), r.integer("stride", 2), 0};
+    []() -> OpAttrs {
+      return PoolAttrs{2, 2, 0};
     },
-    [](const std::vector<Shape>& in, const OpAttrs& a) { return pooled_shape(in, a, "max_pool2d"); },
+    [](const std::vector<Shape>& in, const OpAttrs& a) {
+      DMDLK_CHECK(std::get<PoolAttrs>(a).pad == 0, ErrorCode::InvalidArg, "max_pool2d: padding must be 0, got ",
+                  std::get<PoolAttrs>(a).pad);
+      return pooled_shape(in, a, "max_pool2d");
+    },
     [](const Tensors& in, const OpAttrs& attrs) {
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{max_pool2d(in[0], a.kernel, a.stride)};

@@ -1,7 +1,9 @@
-// The model configuration's one declaration (native/cpp/nn/config_schema.cpp)
-// and what derives from it: the generated TypeScript and docs table are
-// current, and the TypeScript check (lib/config.ts) refuses exactly what the
-// native one refuses, with the same message.
+// The declarations in the native code and what derives from them: the
+// model configuration's (native/cpp/nn/config_schema.cpp) and each op's
+// attributes' (native/cpp/ops/attr_schema.h). The generated TypeScript and
+// docs table are current, and the TypeScript configuration check
+// (lib/config.ts) refuses exactly what the native one refuses, with the same
+// message.
 import * as fs from 'node:fs';
 
 import { binding } from '../../lib/binding';
@@ -9,12 +11,15 @@ import { CONFIG_FIELDS, checkConfig, type ModelConfig } from '../../lib/config';
 import { InvalidArgumentError } from '../../lib/errors';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const generator = require('../../scripts/generate-config.cjs') as {
+const generator = require('../../scripts/generate-schemas.cjs') as {
   schema(): { name: string }[];
+  opSchema(): unknown[];
   typescript(fields: unknown[]): string;
   docs(fields: unknown[]): string;
+  opsTypescript(ops: unknown[]): string;
   TS_FILE: string;
   DOCS_FILE: string;
+  OPS_FILE: string;
 };
 
 function nativeMessage(config: Record<string, unknown>): string | undefined {
@@ -36,8 +41,14 @@ function typescriptMessage(config: Record<string, unknown>): string | undefined 
   }
 }
 
+describe('the op attribute schema', () => {
+  it('generates the committed TypeScript (run node scripts/generate-schemas.cjs when this fails)', () => {
+    expect(fs.readFileSync(generator.OPS_FILE, 'utf8')).toBe(generator.opsTypescript(generator.opSchema()));
+  });
+});
+
 describe('the configuration schema', () => {
-  it('generates the committed TypeScript and docs table (run node scripts/generate-config.cjs when this fails)', () => {
+  it('generates the committed TypeScript and docs table (run node scripts/generate-schemas.cjs when this fails)', () => {
     const fields = generator.schema();
     expect(fields.map((f) => f.name)).toEqual(CONFIG_FIELDS.map((f) => f.name));
     expect(fs.readFileSync(generator.TS_FILE, 'utf8')).toBe(generator.typescript(fields));
