@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Calibrates the time model's issue efficiency (KernelEfficiency::issue in
-// native/cuda/time_model.h) on the one GEMM kernel a GPU has timed: the 64×64
+// native/cpp/gpu/time_model.h) on the one GEMM kernel a GPU has timed: the 64×64
 // SIMT gemm_kernel of commit 9768c73 (= 039b9cf's kernels), measured on the
 // H200 on 2026-11-30 (bench/results/h200-2026-11-30.json, fp32, TF32 off).
 //

@@ -25,7 +25,7 @@
 #include "core/cuda_runtime.h"
 #include "core/host_allocator.h"
 #include "core/matmul_precision.h"
-#include "cuda/time_model.h"
+#include "gpu/time_model.h"
 #include "nn/model.h"
 #include "nn/step_plan.h"
 #include "nn/trainer.h"

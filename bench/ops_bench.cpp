@@ -15,7 +15,7 @@
 #include <string>
 
 #include "core/cuda_runtime.h"
-#include "cuda/time_model.h"
+#include "gpu/time_model.h"
 #include "io/json.h"
 #include "op_cases.h"
 

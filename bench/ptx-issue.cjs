@@ -4,7 +4,7 @@
 // and nvdisasm are not on our machines; PTX is).
 //
 //   node bench/ptx-issue.cjs [build dir]           the table, per instantiation
-//   node bench/ptx-issue.cjs --write [build dir]   native/cuda/gemm_issue_table.h from it
+//   node bench/ptx-issue.cjs --write [build dir]   native/cpp/gpu/gemm_issue_table.h from it
 //
 // For every simt_kernel and wmma_kernel it finds the K loop (the innermost
 // backward branch whose span holds multiply-adds), counts the instructions
@@ -154,8 +154,8 @@ function header(entries) {
 // slots one warp of each tiled-GEMM kernel spends per K step (bench/ptx-issue.cjs
 // says how they are weighed), by tile, unit and operands.
 #pragma once
-#include "cuda/gemm_staging.h"
-#include "cuda/launch_plan.h"
+#include "gpu/gemm_staging.h"
+#include "gpu/launch_plan.h"
 
 namespace dmdlk::cuda_ops {
 
@@ -175,7 +175,7 @@ ${lines.join('\n')}
 `;
 }
 
-const HEADER = path.join(__dirname, '..', 'native', 'cuda', 'gemm_issue_table.h');
+const HEADER = path.join(__dirname, '..', 'native', 'cpp', 'gpu', 'gemm_issue_table.h');
 
 function ptxFiles(build) {
   const dir = path.join(build, 'ptx');

@@ -1,4 +1,4 @@
-"""The GPU time model (native/cuda/time_model.h) against the H200's measured
+"""The GPU time model (native/cpp/gpu/time_model.h) against the H200's measured
 times (bench/results/h200-2026-11-30.json): every op row of bench/ops.sh cuda
 and the model rows of bench/model.sh cuda, predicted by the plans of this
 checkout (build/bench_ops --plan-only, build/bench_model --plan-only) for the

@@ -2,7 +2,7 @@
 # The GPU time model of this checkout against the one GPU measurement so far
 # (the H200, 2026-11-30, commit 039b9cf): builds commit 9768c73 — whose launch
 # plans describe the kernels that ran there — with this checkout's
-# native/cuda/time_model.{h,cpp}, and prints bench/time_model_vs_h200.py's
+# native/cpp/gpu/time_model.{h,cpp}, and prints bench/time_model_vs_h200.py's
 # rows, op groups and steps. CPU only, no GPU and no PyTorch; about 3 minutes
 # on 2 cores.
 #
@@ -14,7 +14,10 @@ if [ ! -d "$work/.git" ] && [ ! -f "$work/.git" ]; then
   git -C "$root" worktree add --force --detach "$work" 9768c73 >/dev/null
 fi
 git -C "$work" checkout --quiet --force 9768c73
-cp "$root/native/cuda/time_model.h" "$root/native/cuda/time_model.cpp" "$work/native/cuda/"
+# 9768c73 kept the host side of the CUDA backend in native/cuda ("cuda/…").
+for file in time_model.h time_model.cpp; do
+  sed 's|#include "gpu/|#include "cuda/|' "$root/native/cpp/gpu/$file" > "$work/native/cuda/$file"
+done
 # 9768c73's LaunchPlan lacks two fields the model reads; its kernels' issue
 # and registers were not counted (0 and the default 32: no issue bound, no
 # register limit on residency).

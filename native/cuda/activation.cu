@@ -1,6 +1,6 @@
 // Point-wise activations over the shared math of ops/activation.h.
-#include "cuda/activation.cuh"
 #include "cuda_check.cuh"
+#include "gpu/activation.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

@@ -1,7 +1,7 @@
 // The fused Adam step: one thread per parameter over ops/adam.h's update, for
 // one tensor or for lists of them (a block per chunk of one tensor).
-#include "cuda/adam.cuh"
 #include "cuda_check.cuh"
+#include "gpu/adam.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

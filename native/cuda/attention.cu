@@ -5,8 +5,8 @@
 #include <cmath>
 #include <type_traits>
 
-#include "cuda/attention.cuh"
 #include "cuda/tiled_gemm.cuh"
+#include "gpu/attention.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

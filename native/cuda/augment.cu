@@ -2,9 +2,9 @@
 // math is the header's, shared with the CPU.
 #include <cub/block/block_reduce.cuh>
 
-#include "cuda/augment.cuh"
 #include "cuda_check.cuh"
 #include "data/augment.h"
+#include "gpu/augment.h"
 
 namespace dmdlk::cuda_ops {
 

@@ -1,8 +1,8 @@
 // Per-channel bias add (one thread per element) and its gradient (a
 // per-channel sum in reduce_kernels.cuh's two stages: deterministic, no atomics).
-#include "cuda/bias.cuh"
 #include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
+#include "gpu/bias.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

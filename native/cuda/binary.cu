@@ -1,8 +1,8 @@
 // Broadcasting add/mul and the reduction of their gradients, one thread per
 // output (resp. operand) element over the shared index math of ops/broadcast.h.
-#include "cuda/binary.cuh"
 #include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
+#include "gpu/binary.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

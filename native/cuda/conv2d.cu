@@ -4,8 +4,8 @@
 // exactly plan_conv2d_forward's and plan_conv2d_backward's.
 #include <type_traits>
 
-#include "cuda/conv2d.cuh"
 #include "cuda/tiled_gemm.cuh"
+#include "gpu/conv2d.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

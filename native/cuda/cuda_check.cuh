@@ -5,7 +5,7 @@
 
 #include "core/cuda_runtime.h"
 #include "core/error.h"
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 
 namespace dmdlk::cuda {
 

@@ -5,8 +5,8 @@
 // data-dependent), doffset and dmask by one thread per (offset group, tap,
 // pixel) summing over the group's channels, with no atomics. The launches are
 // exactly plan_deform_conv2d_forward's and _backward's (deform_conv2d.cuh).
-#include "cuda/deform_conv2d.cuh"
 #include "cuda_check.cuh"
+#include "gpu/deform_conv2d.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

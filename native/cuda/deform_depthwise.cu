@@ -9,8 +9,8 @@
 //             summed over each warp's pixels, then one atomic per warp and tap;
 //             doffset by one thread per (image, tap, pixel) summing over the
 //             channels, with no atomics.
-#include "cuda/deform_conv2d.cuh"
 #include "cuda_check.cuh"
+#include "gpu/deform_conv2d.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

@@ -2,8 +2,8 @@
 // gather) element; dw one block per (channel, tap) reducing over the batch.
 #include <cub/block/block_reduce.cuh>
 
-#include "cuda/conv2d.cuh"
 #include "cuda_check.cuh"
+#include "gpu/conv2d.h"
 #include "ops/backend.h"
 #include "ops/depthwise_conv2d.h"
 

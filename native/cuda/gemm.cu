@@ -4,8 +4,8 @@
 // kernels are built: attention's dense products come here too.
 #include <type_traits>
 
-#include "cuda/gemm.cuh"
 #include "cuda/tiled_gemm.cuh"
+#include "gpu/gemm.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

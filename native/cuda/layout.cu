@@ -1,6 +1,6 @@
 // Permutation (a gather over ops/layout.h's index math) and channel-block copies.
-#include "cuda/layout.cuh"
 #include "cuda_check.cuh"
+#include "gpu/layout.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

@@ -3,8 +3,8 @@
 // device); per-pixel gradients one thread per pixel.
 #include <cub/block/block_reduce.cuh>
 
-#include "cuda/losses.cuh"
 #include "cuda_check.cuh"
+#include "gpu/losses.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

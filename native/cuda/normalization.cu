@@ -3,9 +3,9 @@
 // over planes. LayerNorm: a warp per normalized group.
 #include <cmath>
 
-#include "cuda/normalization.cuh"
 #include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
+#include "gpu/normalization.h"
 #include "ops/backend.h"
 #include "ops/normalization.h"
 

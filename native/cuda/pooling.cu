@@ -1,8 +1,8 @@
 // Pooling and channel reductions: one thread per output element forward, one
 // per input element backward (gathers), over the shared math of ops/pooling.h.
-#include "cuda/pooling.cuh"
 #include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
+#include "gpu/pooling.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

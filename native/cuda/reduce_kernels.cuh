@@ -7,8 +7,8 @@
 #include <cub/block/block_reduce.cuh>
 
 #include "core/tensor.h"
-#include "cuda/reduce.cuh"
 #include "cuda_check.cuh"
+#include "gpu/reduce.h"
 
 namespace dmdlk::cuda_ops {
 

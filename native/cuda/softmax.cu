@@ -3,8 +3,8 @@
 #include <cub/block/block_reduce.cuh>
 
 #include "core/tensor.h"
-#include "cuda/softmax.cuh"
 #include "cuda_check.cuh"
+#include "gpu/softmax.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {

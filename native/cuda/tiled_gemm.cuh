@@ -18,10 +18,10 @@
 #include <type_traits>
 
 #include "core/tensor.h"
-#include "cuda/gemm.cuh"
-#include "cuda/gemm_operands.h"
-#include "cuda/gemm_staging.h"
 #include "cuda_check.cuh"
+#include "gpu/gemm.h"
+#include "gpu/gemm_operands.h"
+#include "gpu/gemm_staging.h"
 
 namespace dmdlk::cuda_ops {
 

@@ -1,6 +1,6 @@
 // Bilinear ×2 upsampling and its gather-form gradient (ops/upsample.h).
-#include "cuda/upsample.cuh"
 #include "cuda_check.cuh"
+#include "gpu/upsample.h"
 #include "ops/backend.h"
 #include "ops/upsample.h"
 

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/gemm.cuh"
-#include "cuda/gemm_operands.h"
-#include "cuda/gemm_staging.h"
+#include "gpu/gemm.h"
+#include "gpu/gemm_operands.h"
+#include "gpu/gemm_staging.h"
 #include "harness.h"
 #include "ops/im2col.h"
 

@@ -14,8 +14,8 @@
 #include <sstream>
 
 #include "core/matmul_precision.h"
-#include "cuda/attention.cuh"
-#include "cuda/time_model.h"
+#include "gpu/attention.h"
+#include "gpu/time_model.h"
 #include "harness.h"
 #include "nn/step_plan.h"
 #include "op_cases.h"

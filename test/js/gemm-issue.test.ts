@@ -1,4 +1,4 @@
-// The time model's issue counts (native/cuda/gemm_issue_table.h) are those of
+// The time model's issue counts (native/cpp/gpu/gemm_issue_table.h) are those of
 // the kernels this checkout builds: bench/ptx-issue.cjs recounts them from the
 // sm_90 PTX the CUDA build keeps in build/ptx and the committed table must
 // match, entry for entry. After changing a kernel: `node bench/ptx-issue.cjs --write`.

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "core/thread_pool.h"
-#include "cuda/augment.cuh"
+#include "gpu/augment.h"
 #include "io/json.h"
 #include "ops/backend.h"
 #include "ops/op_checks.h"

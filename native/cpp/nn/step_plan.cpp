@@ -1,9 +1,9 @@
 #include "nn/step_plan.h"
 
-#include "cuda/adam.cuh"
-#include "cuda/augment.cuh"
-#include "cuda/binary.cuh"
-#include "cuda/layout.cuh"
+#include "gpu/adam.h"
+#include "gpu/augment.h"
+#include "gpu/binary.h"
+#include "gpu/layout.h"
 #include "nn/parameters.h"
 
 namespace dmdlk {

@@ -2,13 +2,13 @@
 // what fit's training step (batch preparation, forward, backward, the
 // finiteness check, Adam) and predict's forward launch on a GPU, each with
 // the op and shapes it serves. test_launch_plans holds every one of them to
-// the rules of native/cuda/time_model.h; `bench_model --plan-only` sums their
+// the rules of native/cpp/gpu/time_model.h; `bench_model --plan-only` sums their
 // modelled times per op kind.
 #pragma once
 #include <string>
 #include <vector>
 
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 #include "nn/network.h"
 
 namespace dmdlk {

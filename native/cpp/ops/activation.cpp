@@ -4,7 +4,7 @@
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
-#include "cuda/activation.cuh"
+#include "gpu/activation.h"
 #include "ops/activation_kernels.h"
 #include "ops/backend.h"
 #include "ops/op.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
-#include "cuda/adam.cuh"
+#include "gpu/adam.h"
 #include "ops/backend.h"
 #include "ops/op_checks.h"
 #include "ops/tensor_list.h"

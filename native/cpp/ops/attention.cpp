@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "cuda/attention.cuh"
+#include "gpu/attention.h"
 #include "ops/backend.h"
 #include "ops/gemm.h"
 #include "ops/op.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
-#include "cuda/binary.cuh"
+#include "gpu/binary.h"
 #include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"

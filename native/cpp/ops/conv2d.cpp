@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "core/thread_pool.h"
-#include "cuda/conv2d.cuh"
+#include "gpu/conv2d.h"
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/depthwise_conv2d.h"

@@ -1,7 +1,7 @@
 #include "ops/deform_conv2d.h"
 
 #include "core/thread_pool.h"
-#include "cuda/deform_conv2d.cuh"
+#include "gpu/deform_conv2d.h"
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_depthwise_cpu.h"

@@ -2,7 +2,7 @@
 // (col2im), row-wise loops on the CPU (conv2d.cpp). The column of row
 // (c·kh + i)·kw + j and column oy·out_w + ox holds x[c, oy·stride − pad +
 // i·dilation, ox·stride − pad + j·dilation], 0 in the padding. CUDA gathers
-// the same values straight from the image (cuda/gemm_operands.h), checked
+// the same values straight from the image (gpu/gemm_operands.h), checked
 // against these in test_gemm_operands.
 #pragma once
 #include <cstdint>

@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
-#include "cuda/layout.cuh"
-#include "cuda/tensor_lists.cuh"
+#include "gpu/layout.h"
+#include "gpu/tensor_lists.h"
 #include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"

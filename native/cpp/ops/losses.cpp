@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "cuda/losses.cuh"
+#include "gpu/losses.h"
 #include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"

@@ -1,7 +1,7 @@
 #include "ops/matmul.h"
 
-#include "cuda/bias.cuh"
-#include "cuda/gemm.cuh"
+#include "gpu/bias.h"
+#include "gpu/gemm.h"
 #include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"

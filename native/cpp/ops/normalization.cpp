@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
-#include "cuda/normalization.cuh"
+#include "gpu/normalization.h"
 #include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/inner_blocks.h"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 #include "ops/activation.h"
 #include "ops/conv2d.h"
 #include "ops/deform_conv2d.h"
@@ -168,7 +168,7 @@ struct OpDef {
                       WantedGrads wanted);
   OpCost (*cost)(const std::vector<Shape>& in, const OpAttrs& attrs);
   // The CUDA launches one pass makes for these shapes (their plans: geometry,
-  // bytes, flops), computed on the host: see native/cuda/launch_plan.h.
+  // bytes, flops), computed on the host: see native/cpp/gpu/launch_plan.h.
   std::vector<cuda::LaunchPlan> (*cuda_launches)(const std::vector<Shape>& in, DType dtype, const OpAttrs& attrs,
                                                  Pass pass, WantedGrads wanted);
 };

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
-#include "cuda/pooling.cuh"
+#include "gpu/pooling.h"
 #include "ops/backend.h"
 #include "ops/blocked_sum.h"
 #include "ops/conv_geometry.h"

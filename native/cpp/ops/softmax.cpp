@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
-#include "cuda/softmax.cuh"
+#include "gpu/softmax.h"
 #include "ops/backend.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/bias.cuh"
-#include "cuda/gemm.cuh"
-#include "cuda/gemm_operands.h"
-#include "cuda/launch_plan.h"
+#include "gpu/bias.h"
+#include "gpu/gemm.h"
+#include "gpu/gemm_operands.h"
+#include "gpu/launch_plan.h"
 #include "ops/conv2d.h"
 
 namespace dmdlk::cuda_ops {

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/launch_plan.h"
-#include "cuda/reduce.cuh"
+#include "gpu/launch_plan.h"
+#include "gpu/reduce.h"
 #include "ops/bias.h"
 
 namespace dmdlk::cuda_ops {

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "cuda/launch_plan.h"
-#include "cuda/tensor_lists.cuh"
+#include "gpu/launch_plan.h"
+#include "gpu/tensor_lists.h"
 #include "ops/adam.h"
 
 namespace dmdlk::cuda_ops {

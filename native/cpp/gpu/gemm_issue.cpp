@@ -2,8 +2,8 @@
 // product. Host code: the plans are made, and tested, without nvcc.
 #include <cstring>
 
-#include "cuda/gemm.cuh"
-#include "cuda/gemm_issue_table.h"
+#include "gpu/gemm.h"
+#include "gpu/gemm_issue_table.h"
 
 namespace dmdlk::cuda_ops {
 

@@ -3,8 +3,8 @@
 #pragma once
 #include <cstdint>
 
-#include "cuda/launch_plan.h"
-#include "cuda/tensor_lists.cuh"
+#include "gpu/launch_plan.h"
+#include "gpu/tensor_lists.h"
 #include "ops/layout.h"
 
 namespace dmdlk::cuda_ops {

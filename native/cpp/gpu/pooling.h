@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "cuda/launch_plan.h"
-#include "cuda/reduce.cuh"
+#include "gpu/launch_plan.h"
+#include "gpu/reduce.h"
 #include "ops/pooling.h"
 
 namespace dmdlk::cuda_ops {

@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 
 namespace dmdlk::cuda_ops {
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 
 namespace dmdlk::cuda {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/bias.cuh"
-#include "cuda/gemm.cuh"
-#include "cuda/launch_plan.h"
+#include "gpu/bias.h"
+#include "gpu/gemm.h"
+#include "gpu/launch_plan.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_conv2d.h"
 

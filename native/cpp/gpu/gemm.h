@@ -21,10 +21,10 @@
 
 #include "core/host_device.h"
 #include "core/matmul_precision.h"
-#include "cuda/gemm_operands.h"
-#include "cuda/gemm_staging.h"
-#include "cuda/launch_plan.h"
-#include "cuda/time_model.h"
+#include "gpu/gemm_operands.h"
+#include "gpu/gemm_staging.h"
+#include "gpu/launch_plan.h"
+#include "gpu/time_model.h"
 #include "ops/gemm.h"
 
 namespace dmdlk::cuda_ops {

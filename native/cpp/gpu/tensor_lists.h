@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 #include "ops/tensor_list.h"
 
 namespace dmdlk::cuda_ops {

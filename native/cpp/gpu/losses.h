@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 #include "ops/losses.h"
 
 namespace dmdlk::cuda_ops {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/host_device.h"
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 #include "ops/bias.h"
 
 namespace dmdlk::cuda_ops {

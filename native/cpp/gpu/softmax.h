@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 
 namespace dmdlk::cuda_ops {
 

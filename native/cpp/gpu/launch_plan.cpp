@@ -1,4 +1,4 @@
-#include "cuda/launch_plan.h"
+#include "gpu/launch_plan.h"
 
 #include <algorithm>
 

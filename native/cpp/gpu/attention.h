@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/gemm.cuh"
-#include "cuda/launch_plan.h"
+#include "gpu/gemm.h"
+#include "gpu/launch_plan.h"
 #include "ops/attention.h"
 
 namespace dmdlk::cuda_ops {

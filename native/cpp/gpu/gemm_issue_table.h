@@ -3,8 +3,8 @@
 // slots one warp of each tiled-GEMM kernel spends per K step (bench/ptx-issue.cjs
 // says how they are weighed), by tile, unit and operands.
 #pragma once
-#include "cuda/gemm_staging.h"
-#include "cuda/launch_plan.h"
+#include "gpu/gemm_staging.h"
+#include "gpu/launch_plan.h"
 
 namespace dmdlk::cuda_ops {
 

@@ -1,4 +1,4 @@
-#include "cuda/time_model.h"
+#include "gpu/time_model.h"
 
 #include <algorithm>
 #include <cmath>
