@@ -206,6 +206,18 @@ uint64_t Value::as_index(const char* what) const {
 
 Value parse(const char* data, size_t size) { return Parser(data, size).document(); }
 
+std::string describe(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::Number: return v.text;
+    case Value::Kind::String: return "'" + v.text + "'";
+    case Value::Kind::Bool: return v.boolean ? "true" : "false";
+    case Value::Kind::Null: return "null";
+    case Value::Kind::Array: return "an array of " + std::to_string(v.items.size()) + " values";
+    case Value::Kind::Object: return "an object";
+  }
+  return "";  // not reached: the switch names every kind (-Werror=switch)
+}
+
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {

@@ -25,5 +25,8 @@ struct Value {
 
 Value parse(const char* data, size_t size);
 std::string quote(const std::string& s);  // a JSON string literal, escaped
+// A value as error messages show what was given: 100, 'text', true, null,
+// "an array of 3 values", "an object".
+std::string describe(const Value& v);
 
 }  // namespace dmdlk::json

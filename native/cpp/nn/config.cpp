@@ -28,25 +28,13 @@ void check_element(const ConfigField& f, const std::string& at, double v) {
 template <typename E>
 void check_element(const ConfigField&, const std::string&, E) {}  // a choice: any value of its enum
 
-std::string describe(const json::Value& v) {
-  switch (v.kind) {
-    case json::Value::Kind::Number: return v.text;
-    case json::Value::Kind::String: return "'" + v.text + "'";
-    case json::Value::Kind::Bool: return v.boolean ? "true" : "false";
-    case json::Value::Kind::Null: return "null";
-    case json::Value::Kind::Array: return concat("an array of ", v.items.size(), " values");
-    case json::Value::Kind::Object: return "an object";
-  }
-  return "";  // not reached: the switch names every kind (-Werror=switch)
-}
-
 // One element from JSON, by the type it is stored as.
 void read_element(const ConfigField& f, const std::string& at, const json::Value& v, int64_t& out) {
-  if (!v.is_integer()) invalid(at, f.rule, describe(v));
+  if (!v.is_integer()) invalid(at, f.rule, json::describe(v));
   out = std::stoll(v.text.size() > 18 ? "9999999999" : v.text);
 }
 void read_element(const ConfigField& f, const std::string& at, const json::Value& v, double& out) {
-  if (v.kind != json::Value::Kind::Number) invalid(at, f.rule, describe(v));
+  if (v.kind != json::Value::Kind::Number) invalid(at, f.rule, json::describe(v));
   out = std::stod(v.text);
 }
 template <typename E, size_t N>
@@ -58,7 +46,7 @@ void read_choice(const EnumName<E> (&names)[N], const ConfigField& f, const std:
         out = e.value;
         return;
       }
-  invalid(at, f.rule, describe(v));
+  invalid(at, f.rule, json::describe(v));
 }
 void read_element(const ConfigField& f, const std::string& at, const json::Value& v, BlockKind& out) {
   read_choice(kBlockNames, f, at, v, out);
@@ -143,7 +131,7 @@ ModelConfig config_from_json(const std::string& text) {
           auto& out = c.*member;
           if constexpr (IsStages<std::decay_t<decltype(out)>>::value) {
             if (v.kind != json::Value::Kind::Array || v.items.size() != out.size())
-              invalid(key, concat("an array of ", out.size(), " values, each ", f->rule), describe(v));
+              invalid(key, concat("an array of ", out.size(), " values, each ", f->rule), json::describe(v));
             for (size_t i = 0; i < out.size(); ++i) read_element(*f, concat(key, "[", i, "]"), v.items[i], out[i]);
           } else {
             read_element(*f, key, v, out);

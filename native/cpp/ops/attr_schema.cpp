@@ -10,25 +10,13 @@ namespace dmdlk {
 
 namespace {
 
-std::string shown(const json::Value& v) {
-  switch (v.kind) {
-    case json::Value::Kind::Number: return v.text;
-    case json::Value::Kind::String: return "'" + v.text + "'";
-    case json::Value::Kind::Bool: return v.boolean ? "true" : "false";
-    case json::Value::Kind::Null: return "null";
-    case json::Value::Kind::Array: return concat("an array of ", v.items.size());
-    case json::Value::Kind::Object: return "an object";
-  }
-  return "";  // not reached: the switch names every kind (-Werror=switch)
-}
-
 // Reads attributes from a JSON object: a key absent keeps its default; a key
 // the type does not have, or a value of the wrong kind or range, is refused.
 class Reader {
  public:
   Reader(const json::Value& object, const char* op) : object_(object), op_(op) {
     DMDLK_CHECK(object.kind == json::Value::Kind::Object || object.kind == json::Value::Kind::Null,
-                ErrorCode::InvalidArg, op, ": attributes must be a JSON object, got ", shown(object));
+                ErrorCode::InvalidArg, op, ": attributes must be a JSON object, got ", json::describe(object));
   }
   void integer(const char* key, int64_t& field, int64_t min, int64_t max) {
     if (const json::Value* v = take(key)) field = read_integer(key, *v, min, max, "an integer");
@@ -96,7 +84,8 @@ class Reader {
     return n;
   }
   [[noreturn]] void bad(const char* key, const char* expected, const json::Value& got) const {
-    throw Error(ErrorCode::InvalidArg, concat(op_, ": attribute '", key, "' must be ", expected, ", got ", shown(got)));
+    throw Error(ErrorCode::InvalidArg,
+                concat(op_, ": attribute '", key, "' must be ", expected, ", got ", json::describe(got)));
   }
 
   const json::Value& object_;
