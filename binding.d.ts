@@ -18,8 +18,8 @@ export interface NativeInfo {
   napiVersion: number;
   cpu: {
     threads: number;
-    simd: 'avx2' | 'portable';
-    features: { avx2: boolean; fma: boolean; avx512f: boolean };
+    simd: 'avx2' | 'neon' | 'portable';
+    features: { avx2: boolean; fma: boolean; avx512f: boolean; neon: boolean };
   };
   cuda: {
     compiled: boolean;

@@ -8,13 +8,17 @@
 // split into slices) and more, and channel counts that leave a tail after
 // the 32-channel blocks. The activations, built for AVX2 and for AVX-512:
 // forward and backward, element by element, over a range that reaches both
-// clamps of fast_exp, and NaN.
+// clamps of fast_exp, and NaN. On arm64, the NEON GEMM kernel against the
+// portable one (test_gemm runs it against a naive product too), every tile
+// height, with its time under emulation as a sanity figure only.
+#include <chrono>
 #include <random>
 
 #include "core/cpu_features.h"
 #include "gradcheck.h"
 #include "ops/activation.h"
 #include "ops/deform_conv2d.h"
+#include "ops/matmul.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -95,6 +99,37 @@ TEST(activations_avx2_and_avx512_match_portable) {
       CHECK(closeness(fast_grad, portable_grad, 1e-6, 1e-6) <= 1);
     }
   CHECK(cap_simd_level("avx512"));
+}
+
+TEST(neon_gemm_matches_portable) {
+  if (!cpu_features().neon) {
+    std::printf("    (this CPU has no NEON: only the x86 and portable kernels exist here)\n");
+    return;
+  }
+  CHECK_EQ(std::string(simd_level()), std::string("neon"));
+  std::mt19937 rng(5);
+  // Rows 1…8 past a multiple of the kernel's 8, columns past a multiple of its 8, a long depth.
+  for (int64_t m : {1, 7, 8, 13, 64, 203})
+    for (int64_t n : {3, 8, 29}) {
+      Tensor a = random_tensor({m, 67}, rng, 1.0, DType::F32), b = random_tensor({67, n}, rng, 1.0, DType::F32);
+      CHECK(cap_simd_level("neon"));
+      Tensor fast = matmul(a, b);
+      CHECK(cap_simd_level("portable"));
+      Tensor portable = matmul(a, b);
+      if (!(closeness(fast, portable, 1e-4, 1e-4) <= 1))
+        fail(__FILE__, __LINE__, concat("matmul ", m, "×67 by 67×", n, ": NEON differs from portable"));
+    }
+  Tensor a = random_tensor({256, 256}, rng, 1.0, DType::F32), b = random_tensor({256, 256}, rng, 1.0, DType::F32);
+  auto time = [&](const char* level) {
+    CHECK(cap_simd_level(level));
+    auto start = std::chrono::steady_clock::now();
+    matmul(a, b);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
+  double neon = time("neon"), portable = time("portable");
+  std::printf("    256³ product: NEON %.0f ms, portable %.0f ms (under emulation: a sanity figure, not a benchmark)\n",
+              neon, portable);
+  CHECK(cap_simd_level("neon"));
 }
 
 int main() { return run_all(); }

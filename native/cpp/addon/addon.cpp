@@ -48,6 +48,7 @@ Napi::Value Addon::info(const Napi::CallbackInfo& info) {
     features.Set("avx2", f.avx2);
     features.Set("fma", f.fma);
     features.Set("avx512f", f.avx512f);
+    features.Set("neon", f.neon);
     cpu.Set("features", features);
     out.Set("cpu", cpu);
 

@@ -15,6 +15,9 @@ CpuFeatures detect() {
   f.fma = __builtin_cpu_supports("fma");
   f.avx512f = __builtin_cpu_supports("avx512f");
 #endif
+#if defined(__aarch64__)
+  f.neon = true;
+#endif
   return f;
 }
 
@@ -37,11 +40,12 @@ const CpuFeatures& cpu_features() { return features(); }
 
 const char* simd_level() {
   const CpuFeatures& f = features();
-  return f.avx2 && f.fma ? "avx2" : "portable";
+  return f.avx2 && f.fma ? "avx2" : f.neon ? "neon" : "portable";
 }
 
 bool cap_simd_level(const char* level) {
-  if (std::strcmp(level, "portable") != 0 && std::strcmp(level, "avx2") != 0 && std::strcmp(level, "avx512") != 0)
+  if (std::strcmp(level, "portable") != 0 && std::strcmp(level, "avx2") != 0 && std::strcmp(level, "avx512") != 0 &&
+      std::strcmp(level, "neon") != 0)
     return false;
   features() = capped(level);  // what the CPU has, up to that level
   return true;

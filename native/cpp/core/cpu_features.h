@@ -8,6 +8,7 @@ struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
   bool avx512f = false;
+  bool neon = false;  // arm64's AdvSIMD: in every AArch64 CPU
 };
 
 // What the CPU supports, capped by DMDLK_SIMD=portable (no vector extension
@@ -17,13 +18,13 @@ struct CpuFeatures {
 // the AVX2 one here.
 const CpuFeatures& cpu_features();
 
-// The vector level of the GEMM and convolution kernels: "avx2" (AVX2 + FMA)
-// or "portable".
+// The vector level of the GEMM and convolution kernels: "avx2" (AVX2 + FMA),
+// "neon" (arm64) or "portable".
 const char* simd_level();
 
 // For tests: from now on, run the "portable" kernels, the "avx2" ones (no
-// AVX-512), or the widest the CPU has ("avx512"); returns false for an
-// unknown name.
+// AVX-512), or the widest the CPU has ("avx512", or "neon" on arm64);
+// returns false for an unknown name.
 bool cap_simd_level(const char* level);
 
 }  // namespace dmdlk

@@ -14,6 +14,15 @@ namespace dmdlk {
 
 namespace {
 
+// fsync, except on macOS, where fsync leaves the data in the drive's cache
+// and F_FULLFSYNC is what reaches the disk (where a file system refuses it, fsync).
+bool flush_to_disk(int fd) {
+#ifdef F_FULLFSYNC
+  if (::fcntl(fd, F_FULLFSYNC) == 0) return true;
+#endif
+  return ::fsync(fd) == 0;
+}
+
 std::string folder_of(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -44,7 +53,7 @@ void write_file_atomically(const std::string& path, const uint8_t* data, size_t 
     if (n <= 0) fail("cannot write");
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) fail("cannot flush");
+  if (!flush_to_disk(fd)) fail("cannot flush");
   if (::close(fd) != 0) {
     int err = errno;
     ::unlink(temp.c_str());

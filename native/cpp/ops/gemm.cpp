@@ -21,6 +21,7 @@ using gemm_detail::Avx2FloatKernel;
 using gemm_detail::ColumnsB;
 using gemm_detail::kMaxStripRows;
 using gemm_detail::MatrixB;
+using gemm_detail::NeonFloatKernel;
 using gemm_detail::PortableKernel;
 
 constexpr int64_t kKc = 256;                        // depth of one packed panel (A and B strips stay in L1/L2)
@@ -210,6 +211,7 @@ void gemm_dispatch(const GemmShape& s, T alpha, const T* a, const Source& b, T b
   if constexpr (std::is_same_v<T, float>) {
     if (cpu_features().avx2 && cpu_features().fma)
       return gemm_one<float, Avx2FloatKernel>(s, alpha, a, b, beta, c, row_bias);
+    if (cpu_features().neon) return gemm_one<float, NeonFloatKernel>(s, alpha, a, b, beta, c, row_bias);
   }
   gemm_one<T, PortableKernel<T, 4, 8>>(s, alpha, a, b, beta, c, row_bias);
 }

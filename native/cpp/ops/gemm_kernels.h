@@ -31,4 +31,11 @@ struct Avx2FloatKernel {
                   float alpha, bool overwrite);
 };
 
+// Defined in gemm_neon.cpp, built for arm64 only.
+struct NeonFloatKernel {
+  static constexpr int MR = 8, NR = 8;
+  static void run(int rows, int64_t kc, const float* a, const float* b, int64_t b_step, float* c, int64_t ldc,
+                  float alpha, bool overwrite);
+};
+
 }  // namespace dmdlk::gemm_detail
