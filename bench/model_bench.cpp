@@ -8,7 +8,7 @@
 //   bench_model forward|train <checkpoint.safetensors> [runs] [device] [batch]
 // With --plan-only it needs no checkpoint and no GPU: the default network's
 // CUDA launches for the task (nn/step_plan.h) and what the GPU time model
-// (cuda/time_model.h) predicts for them on an H200, per op kind and in all,
+// (gpu/time_model.h) predicts for them on an H200, per op kind and in all,
 // at the matmul precision of DMDLK_MATMUL_PRECISION (default high):
 //   bench_model --plan-only forward|train [batch] [input size]
 // bench/model.sh runs it beside bench/model_torch.py with the same weights;

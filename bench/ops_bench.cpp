@@ -3,7 +3,7 @@
 // --device cuda), and prints one JSON object per case:
 //   {"name": ..., "forward_ms": ..., "backward_ms": ...}   (the fastest run)
 // With --plan-only it runs nothing and prints what the GPU time model
-// (cuda/time_model.h) predicts for the same launches on an H200 instead:
+// (gpu/time_model.h) predicts for the same launches on an H200 instead:
 //   {"name": ..., "forward_ms": ..., "backward_ms": ..., "launches": ..., "modelled": true}
 // bench/ops.sh runs it beside bench/ops_torch.py and prints the ratios.
 //   bench_ops [--device cpu|cuda] [--plan-only]

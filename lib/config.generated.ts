@@ -55,20 +55,22 @@ export interface ConfigFieldRule {
   rule: string;
   /** The CLI flag that sets the field, or ''. */
   flag: string;
+  /** Its value in the paper's network. */
+  default: number | string | readonly (number | string)[];
 }
 
 export const CONFIG_FIELDS: readonly ConfigFieldRule[] = [
-  { name: 'inChannels', kind: 'integer', count: 1, min: 1, max: 64, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 64]', flag: '' },
-  { name: 'numClasses', kind: 'integer', count: 1, min: 2, max: 16, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [2, 16]', flag: '' },
-  { name: 'inputSize', kind: 'integer', count: 1, min: 32, max: 4096, multipleOf: 32, odd: false, choices: [], rule: 'a multiple of 32 in [32, 4096]', flag: '--input-size' },
-  { name: 'stem', kind: 'integer', count: 1, min: 1, max: 4096, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 4096]', flag: '' },
-  { name: 'widths', kind: 'integer', count: 4, min: 1, max: 4096, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 4096]', flag: '' },
-  { name: 'depths', kind: 'integer', count: 4, min: 1, max: 64, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 64]', flag: '' },
-  { name: 'blocks', kind: 'choice', count: 4, min: 0, max: 0, multipleOf: 1, odd: false, choices: ['mbconv', 'moat'], rule: "'mbconv' or 'moat'", flag: '' },
-  { name: 'windows', kind: 'integer', count: 4, min: 0, max: 4096, multipleOf: 1, odd: false, choices: [], rule: '0 (global) or a window side in [1, 4096]', flag: '' },
-  { name: 'headDim', kind: 'integer', count: 1, min: 1, max: 256, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 256]', flag: '' },
-  { name: 'expansion', kind: 'integer', count: 1, min: 1, max: 16, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 16]', flag: '' },
-  { name: 'seRatio', kind: 'number', count: 1, min: 0, max: 1, multipleOf: 1, odd: false, choices: [], rule: 'a number in (0, 1]', flag: '' },
-  { name: 'offsets', kind: 'choice', count: 1, min: 0, max: 0, multipleOf: 1, odd: false, choices: ['full', 'light'], rule: "'full' or 'light'", flag: '' },
-  { name: 'selectKernel', kind: 'integer', count: 1, min: 1, max: 15, multipleOf: 1, odd: true, choices: [], rule: 'an odd integer in [1, 15]', flag: '' },
+  { name: 'inChannels', kind: 'integer', count: 1, min: 1, max: 64, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 64]', flag: '', default: 3 },
+  { name: 'numClasses', kind: 'integer', count: 1, min: 2, max: 16, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [2, 16]', flag: '', default: 2 },
+  { name: 'inputSize', kind: 'integer', count: 1, min: 32, max: 4096, multipleOf: 32, odd: false, choices: [], rule: 'a multiple of 32 in [32, 4096]', flag: '--input-size', default: 448 },
+  { name: 'stem', kind: 'integer', count: 1, min: 1, max: 4096, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 4096]', flag: '', default: 32 },
+  { name: 'widths', kind: 'integer', count: 4, min: 1, max: 4096, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 4096]', flag: '', default: [32, 64, 128, 256] },
+  { name: 'depths', kind: 'integer', count: 4, min: 1, max: 64, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 64]', flag: '', default: [2, 3, 7, 2] },
+  { name: 'blocks', kind: 'choice', count: 4, min: 0, max: 0, multipleOf: 1, odd: false, choices: ['mbconv', 'moat'], rule: "'mbconv' or 'moat'", flag: '', default: ['mbconv', 'mbconv', 'moat', 'moat'] },
+  { name: 'windows', kind: 'integer', count: 4, min: 0, max: 4096, multipleOf: 1, odd: false, choices: [], rule: '0 (global) or a window side in [1, 4096]', flag: '', default: [14, 14, 0, 0] },
+  { name: 'headDim', kind: 'integer', count: 1, min: 1, max: 256, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 256]', flag: '', default: 32 },
+  { name: 'expansion', kind: 'integer', count: 1, min: 1, max: 16, multipleOf: 1, odd: false, choices: [], rule: 'an integer in [1, 16]', flag: '', default: 4 },
+  { name: 'seRatio', kind: 'number', count: 1, min: 0, max: 1, multipleOf: 1, odd: false, choices: [], rule: 'a number in (0, 1]', flag: '', default: 0.25 },
+  { name: 'offsets', kind: 'choice', count: 1, min: 0, max: 0, multipleOf: 1, odd: false, choices: ['full', 'light'], rule: "'full' or 'light'", flag: '', default: 'full' },
+  { name: 'selectKernel', kind: 'integer', count: 1, min: 1, max: 15, multipleOf: 1, odd: true, choices: [], rule: 'an odd integer in [1, 15]', flag: '', default: 1 },
 ];

@@ -46,27 +46,27 @@ export interface OpAttributes {
     axis: 'channels' | 'last';
   };
   attention: {
-    /** In [1, 2147483648] each; default [1, 1]. */
+    /** In [1, 2147483647] each; default [1, 1]. */
     window: [number, number];
-    /** In [1, 2147483648]; default 1. */
+    /** In [1, 2147483647]; default 1. */
     heads: number;
     /** Default 1. */
     scale: number;
   };
   avg_pool2d: {
-    /** In [1, 2147483648]; default 3. */
+    /** In [1, 2147483647]; default 3. */
     kernel: number;
-    /** In [1, 2147483648]; default 2. */
+    /** In [1, 2147483647]; default 2. */
     stride: number;
-    /** In [0, 2147483648]; default 1. */
+    /** In [0, 2147483647]; default 1. */
     padding: number;
   };
   max_pool2d: {
-    /** In [1, 2147483648]; default 2. */
+    /** In [1, 2147483647]; default 2. */
     kernel: number;
-    /** In [1, 2147483648]; default 2. */
+    /** In [1, 2147483647]; default 2. */
     stride: number;
-    /** In [0, 2147483648]; default 0. */
+    /** In [0, 2147483647]; default 0. */
     padding: number;
   };
   global_avg_pool: Record<string, never>;
@@ -75,9 +75,9 @@ export interface OpAttributes {
   upsample2x: Record<string, never>;
   concat: Record<string, never>;
   slice: {
-    /** In [0, 2147483648]; default 0. */
+    /** In [0, 2147483647]; default 0. */
     begin: number;
-    /** In [0, 2147483648]; default 0. */
+    /** In [0, 2147483647]; default 0. */
     end: number;
   };
   reshape: {
@@ -85,16 +85,14 @@ export interface OpAttributes {
     shape: number[];
   };
   window_partition: {
-    /** In [1, 2147483648] each; default [1, 1]. */
+    /** In [1, 2147483647] each; default [1, 1]. */
     window: [number, number];
-    /** Default []. */
-    image?: number[];
   };
   window_merge: {
-    /** In [1, 2147483648] each; default [1, 1]. */
+    /** In [1, 2147483647] each; default [1, 1]. */
     window: [number, number];
     /** Default []. */
-    image?: number[];
+    image: number[];
   };
   cross_entropy: Record<string, never>;
   dice_loss: Record<string, never>;
@@ -104,5 +102,5 @@ export type OpName = keyof OpAttributes;
 
 /** An op's attributes as a caller gives them: any may be left out (its default), a pair may be one number. */
 export type OpAttributeOptions<Op extends OpName> = {
-  [K in keyof OpAttributes[Op]]?: OpAttributes[Op][K] extends [number, number] ? number | [number, number] : OpAttributes[Op][K];
+  [K in keyof OpAttributes[Op]]?: (OpAttributes[Op][K] extends [number, number] ? number | [number, number] : OpAttributes[Op][K]) | undefined;
 };

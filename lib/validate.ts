@@ -17,16 +17,6 @@ export function integer(value: unknown, name: string, min: number, max = Number.
   return value;
 }
 
-/** A number or an [h, w] pair of integers >= min, as an [h, w] pair. */
-export function pair(value: unknown, name: string, min: number): [number, number] {
-  if (Array.isArray(value)) {
-    if (value.length !== 2) throw new InvalidArgumentError(`${name} must be a number or [h, w], got ${describe(value)}`);
-    return [integer(value[0], `${name}[0]`, min), integer(value[1], `${name}[1]`, min)];
-  }
-  const v = integer(value, name, min);
-  return [v, v];
-}
-
 export function shape(value: unknown, name: string): number[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError(`${name} must be an array of integers, got ${describe(value)}`);
   if (value.length > 8) throw new InvalidArgumentError(`${name} has ${value.length} axes; at most 8 are supported`);

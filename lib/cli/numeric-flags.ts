@@ -81,7 +81,7 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
     // The configuration's inputSize: its rule from the configuration's declaration.
     name: 'input-size', type: 'integer', min: inputSize.min, max: inputSize.max, multipleOf: inputSize.multipleOf,
     commands: {
-      train: { default: 448, help: 'side the images are resized to' },
+      train: { default: inputSize.default as number, help: 'side the images are resized to' },
       demo: { default: '64 for synthetic data, 128 for real data', help: 'side the images are resized to' },
       export: { default: 'the model\'s', help: 'the image side the graph takes (only where the weights allow)' },
     },

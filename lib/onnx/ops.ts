@@ -54,7 +54,6 @@ interface Converter {
 const ints = (values: number[]): Attribute => ({ ints: values });
 const int = (value: number): Attribute => ({ int: value });
 const float = (value: number): Attribute => ({ float: value });
-const pair = (c: NodeContext, key: string): [number, number] => c.node.attrs[key] as [number, number];
 
 /** The eps of BatchNorm2d and LayerNorm (native/cpp/ops/normalization.h). */
 const NORM_EPS = 1e-5;
@@ -75,11 +74,9 @@ function transpose(c: NodeContext, x: string, perm: number[], output?: string): 
 
 /** Conv and DeformConv's shared attributes, from a kernel [kh, kw]. */
 function convolutionAttributes(c: NodeContext, kernel: number[]): Record<string, Attribute> {
-  const [ph, pw] = pair(c, 'padding');
-  return {
-    kernel_shape: ints(kernel), strides: ints(pair(c, 'stride')), dilations: ints(pair(c, 'dilation')),
-    pads: ints([ph, pw, ph, pw]), group: int(c.node.attrs.groups as number),
-  };
+  const { stride, padding, dilation, groups } = c.node.attrs as OpAttributes['conv2d' | 'deform_conv2d'];
+  const [ph, pw] = padding;
+  return { kernel_shape: ints(kernel), strides: ints(stride), dilations: ints(dilation), pads: ints([ph, pw, ph, pw]), group: int(groups) };
 }
 
 function pool(opType: string, extra: Record<string, Attribute>): Converter {
@@ -125,9 +122,9 @@ function relativePositions(wh: number, ww: number): Int32Array {
   return values;
 }
 
-/** The activation kinds and LayerNorm axes the converters below write (onnx.test.ts: every one the ops have). */
-export const ONNX_ACTIVATIONS = ['gelu', 'sigmoid', 'silu'] as const;
-export const ONNX_LAYER_NORM_AXES = ['channels', 'last'] as const;
+/** The activation kinds and LayerNorm axes the converters below write (onnx.test.ts: every one the declarations have). */
+export const ONNX_ACTIVATIONS = ['gelu', 'sigmoid', 'silu'] as const satisfies readonly OpAttributes['activation']['kind'][];
+export const ONNX_LAYER_NORM_AXES = ['channels', 'last'] as const satisfies readonly OpAttributes['layer_norm']['axis'][];
 
 /**
  * The ops with no ONNX form, each with why: onnx.test.ts fails for an op
@@ -211,12 +208,13 @@ export const converters: Record<string, Converter> = {
   layer_norm: {
     since: 17,
     convert(c) {
-      if (!(ONNX_LAYER_NORM_AXES as readonly unknown[]).includes(c.node.attrs.axis)) {
-        throw new UnsupportedError(`${c.node.module}: layer_norm over '${String(c.node.attrs.axis)}' has no ONNX form`);
+      const { axis } = c.node.attrs as OpAttributes['layer_norm'];
+      if (!(ONNX_LAYER_NORM_AXES as readonly string[]).includes(axis)) {
+        throw new UnsupportedError(`${c.node.module}: layer_norm over '${axis}' has no ONNX form`);
       }
       const inputs = [c.input(0), c.input(1), c.input(2)];
       const attributes = { axis: int(-1), epsilon: float(NORM_EPS) };
-      if (c.node.attrs.axis === 'last') {
+      if (axis === 'last') {
         c.builder.node('LayerNormalization', inputs, [c.output(0)], c.prefix, attributes);
         return;
       }
@@ -281,7 +279,7 @@ export const converters: Record<string, Converter> = {
   window_partition: {
     since: 13,
     convert(c) {
-      const [wh, ww] = pair(c, 'window');
+      const [wh, ww] = (c.node.attrs as OpAttributes['window_partition' | 'window_merge']).window;
       const [, channels, height, width] = c.inputShape(0);
       const windows = transpose(c, reshape(c, c.input(0), [-1, channels, height / wh, wh, width / ww, ww]), [0, 2, 4, 3, 5, 1]);
       reshape(c, windows, [-1, wh * ww, channels], c.output(0));
@@ -291,7 +289,7 @@ export const converters: Record<string, Converter> = {
   window_merge: {
     since: 13,
     convert(c) {
-      const [wh, ww] = pair(c, 'window');
+      const [wh, ww] = (c.node.attrs as OpAttributes['window_partition' | 'window_merge']).window;
       const [, channels, height, width] = (c.node.attrs as OpAttributes['window_merge']).image as number[];
       const grid = transpose(c, reshape(c, c.input(0), [-1, height / wh, width / ww, wh, ww, channels]), [0, 5, 1, 3, 2, 4]);
       reshape(c, grid, [-1, channels, height, width], c.output(0));

@@ -1,4 +1,4 @@
-// Window attention on CUDA as attention.cuh describes it: batched tiled
+// Window attention on CUDA as gpu/attention.h describes it: batched tiled
 // GEMMs over every (window, head) — item b is window b / heads, head
 // b % heads, whose rows of Q, K, V and O are the head's d channels of the
 // window's tokens — with the bias and the softmax's pieces in the epilogues.

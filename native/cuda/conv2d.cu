@@ -1,6 +1,6 @@
 // Convolution on CUDA: depthwise convolutions by their direct kernels
 // (depthwise_conv2d.cu); every other form as the implicit GEMMs of
-// conv2d.cuh, the whole batch in one product per pass. The launches are
+// gpu/conv2d.h, the whole batch in one product per pass. The launches are
 // exactly plan_conv2d_forward's and plan_conv2d_backward's.
 #include <type_traits>
 

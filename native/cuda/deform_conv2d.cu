@@ -4,7 +4,7 @@
 // dx by atomic scatter into the input planes (the corners a sample reads are
 // data-dependent), doffset and dmask by one thread per (offset group, tap,
 // pixel) summing over the group's channels, with no atomics. The launches are
-// exactly plan_deform_conv2d_forward's and _backward's (deform_conv2d.cuh).
+// exactly plan_deform_conv2d_forward's and _backward's (gpu/deform_conv2d.h).
 #include "cuda_check.cuh"
 #include "gpu/deform_conv2d.h"
 #include "ops/backend.h"

@@ -1,4 +1,4 @@
-// BatchNorm: the channels' statistics and parameter gradients in reduce.cuh's
+// BatchNorm: the channels' statistics and parameter gradients in gpu/reduce.h's
 // two stages (deterministic, no atomics), the normalisation and dx element-wise
 // over planes. LayerNorm: a warp per normalized group.
 #include <cmath>

@@ -1,4 +1,4 @@
-// The kernels of reduce.cuh's per-channel reductions (nvcc only), and the
+// The kernels of gpu/reduce.h's per-channel reductions (nvcc only), and the
 // host function that runs one. A reduction is a value type V (a default V is
 // the identity, V + V combines: sums, pairs of sums, Welford's moments), a
 // loader load(o, c, i) giving element (o, c, i)'s contribution, and a

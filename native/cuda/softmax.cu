@@ -1,4 +1,4 @@
-// Softmax over rows, as softmax.cuh plans it: a block per row, or per chunk
+// Softmax over rows, as gpu/softmax.h plans it: a block per row, or per chunk
 // of a long row with the chunks' pieces combined by a warp per row.
 #include <cub/block/block_reduce.cuh>
 

@@ -1,4 +1,4 @@
-// The tiled GEMM kernels (nvcc only; their plans are in gemm.cuh) and the
+// The tiled GEMM kernels (nvcc only; their plans are in gpu/gemm.h) and the
 // host function that launches one product with them.
 //
 // Both kernels walk their K slice in bk-deep steps (k_loop): the next step's
@@ -29,7 +29,7 @@ namespace tiled {
 
 // The tiles (gemm_staging.h): each one's MinBlocks caps the registers a
 // thread may take (65536 / (MinBlocks · Threads)) at as many as ptxas reaches
-// without spilling (sm_90, CUDA 13.0; gemm.cuh's gemm_registers lists what
+// without spilling (sm_90, CUDA 13.0; gpu/gemm.h's gemm_registers lists what
 // each then takes).
 
 // This block's batch item and split, and the K range the split sums.

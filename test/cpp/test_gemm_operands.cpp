@@ -1,8 +1,8 @@
 // The index arithmetic of the CUDA tiled GEMM, run on the CPU: the operand
-// gathers and epilogue stores of cuda/gemm_operands.h (host and device
+// gathers and epilogue stores of gpu/gemm_operands.h (host and device
 // functions) against the CPU's im2col and plain loops over the tensors they
 // stand for, on ragged shapes; the split-K ranges against K; every block's
-// staging of its slices (cuda/gemm_staging.h: the loading threads' slots,
+// staging of its slices (gpu/gemm_staging.h: the loading threads' slots,
 // their hoisted lines and the depth tables), slice by slice, as the kernels
 // run it. No GPU is needed to find an index that is off by one.
 #include <cmath>

@@ -1,7 +1,6 @@
 // Double-precision finite-difference checks of every op's backward, one per
 // case of test/op_cases.json that names the 'grad' check (all but those at
 // points where finite differences are undefined, such as ties of a max).
-#include <set>
 
 #include "gradcheck.h"
 #include "op_cases.h"

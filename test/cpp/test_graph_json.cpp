@@ -48,8 +48,8 @@ TEST(attributes_are_read_by_their_declaration) {
     const OpDef& def = op_def(OpKind(k));
     std::string text = attrs_json(def.defaults());
     CHECK_EQ(attrs_json(parse_attrs(def, parse_text(text))), text);
-    if (def.kind != OpKind::Reshape)                                // its shape is required
-      CHECK_EQ(attrs_json(parse_attrs(def, json::Value())), text);  // null: every default
+    if (def.kind != OpKind::Reshape && def.kind != OpKind::WindowMerge)  // their shapes are required
+      CHECK_EQ(attrs_json(parse_attrs(def, json::Value())), text);       // null: every default
   }
   const OpDef& conv = op_def(OpKind::Conv2d);
   CHECK_EQ(std::get<Conv2dOptions>(parse_attrs(conv, parse_text(R"({"stride": [2, 3], "padding": 1})"))).stride_w,
@@ -61,11 +61,15 @@ TEST(attributes_are_read_by_their_declaration) {
                "must be an integer or [h, w] of integers, got an array of 3");
   CHECK_THROWS(parse_attrs(conv, parse_text("[1]")), ErrorCode::InvalidArg, "attributes must be a JSON object");
   CHECK_THROWS(parse_attrs(op_def(OpKind::Activation), parse_text(R"({"kind": "relu"})")), ErrorCode::InvalidArg,
-               "activation: kind must be one of gelu, silu, sigmoid; got 'relu'");
+               "activation: attribute 'kind' must be one of gelu, silu, sigmoid, got 'relu'");
   CHECK_THROWS(parse_attrs(op_def(OpKind::BatchNorm), parse_text(R"({"training": 1})")), ErrorCode::InvalidArg,
                "batch_norm: attribute 'training' must be true or false, got 1");
   CHECK_THROWS(parse_attrs(op_def(OpKind::Reshape), parse_text("{}")), ErrorCode::InvalidArg,
                "reshape: attribute 'shape' is required");
+  CHECK_THROWS(parse_attrs(op_def(OpKind::WindowMerge), parse_text(R"({"window": 7})")), ErrorCode::InvalidArg,
+               "window_merge: attribute 'image' is required");
+  CHECK_THROWS(parse_attrs(op_def(OpKind::WindowPartition), parse_text(R"({"image": [1, 2, 3, 4]})")),
+               ErrorCode::InvalidArg, "window_partition has no attribute 'image'");
 }
 
 TEST(inference_graph_json_is_the_evaluation_graph) {

@@ -7,6 +7,7 @@
 
 #include "fixtures.h"
 #include "harness.h"
+#include "nn/config_schema.h"
 #include "nn/parameters.h"
 #include "nn/summary.h"
 
@@ -98,7 +99,8 @@ TEST(bad_configurations_name_the_field) {
                "config.depths[2] must be an integer in [1, 64], got 0");
   CHECK_THROWS(config_from_json("{\"blocks\": [\"mbconv\", \"mbconv\", \"moat\"]}"), ErrorCode::InvalidArg,
                "config.blocks must be an array of 4");
-  CHECK_THROWS(config_from_json("{\"widht\": 3}"), ErrorCode::InvalidArg, "unknown field 'widht'");
+  CHECK_THROWS(config_from_json("{\"widht\": 3}"), ErrorCode::InvalidArg,
+               "unknown option 'widht' (known: inChannels, numClasses");
   CHECK_THROWS(config_from_json("{\"numClasses\": 1.5}"), ErrorCode::InvalidArg,
                "config.numClasses must be an integer in [2, 16], got 1.5");
   CHECK_THROWS(config_from_json("[1]"), ErrorCode::InvalidArg, "config must be a JSON object");
@@ -121,6 +123,34 @@ TEST(summary_matches_the_architecture_figures) {
   std::printf("    offsets light: %lld parameters, %.2f GMAC\n", (long long)params, macs / 1e9);
   CHECK(std::fabs(params / 1e6 - 3.9) < 0.1);
   CHECK(std::fabs(macs / 1e9 - 5.8) < 0.2);
+}
+
+// Each field's rule in words (what both checks print) says the numbers and
+// names its check uses (nn/config_schema.cpp), so the two cannot drift apart.
+TEST(every_configuration_rule_says_its_numbers) {
+  for (const ConfigField& f : config_fields()) {
+    std::string rule = f.rule;
+    auto says = [&](const std::string& part) {
+      if (rule.find(part) == std::string::npos)
+        fail(__FILE__, __LINE__, concat(f.name, ": its rule '", rule, "' does not say ", part));
+    };
+    std::visit(
+        [&](auto member) {
+          using V = std::decay_t<decltype(ModelConfig().*member)>;
+          if constexpr (std::is_same_v<V, int64_t> || std::is_same_v<V, std::array<int64_t, 4>>) {
+            says(concat(int64_t(f.max), "]"));
+            if (f.multiple_of > 1) says(concat("multiple of ", f.multiple_of));
+            if (f.odd) says("odd");
+          } else if constexpr (std::is_same_v<V, double>) {
+            says(concat("(", f.min, ", ", f.max, "]"));
+          } else if constexpr (std::is_same_v<V, OffsetKind>) {
+            for (const auto& e : kOffsetNames) says(concat("'", e.name, "'"));
+          } else {
+            for (const auto& e : kBlockNames) says(concat("'", e.name, "'"));
+          }
+        },
+        f.member);
+  }
 }
 
 int main() { return run_all(); }

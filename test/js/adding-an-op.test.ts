@@ -59,7 +59,7 @@ describe("the README's list for adding an op", () => {
   });
 
   it('holds every op in every file it marks "every op"', () => {
-    expect(ops).toHaveLength(24);
+    expect(ops).toContain('conv2d');  // the registry, read
     for (const [file, holds] of Object.entries(everyOp)) for (const op of ops) expect([file, op, holds(op)]).toEqual([file, op, true]);
   });
 });

@@ -28,7 +28,7 @@ inline cuda::LaunchPlan plan_binary_forward(const BroadcastPlan& plan, int64_t n
 
 // A gradient whose operand's axes form one contiguous block of the output's
 // ([reduced, kept, reduced], e.g. a [1, C, 1, 1] scale of [N, C, H, W]) is a
-// per-channel reduction (reduce.cuh) over that layout; `other_strides` then
+// per-channel reduction (gpu/reduce.h) over that layout; `other_strides` then
 // index the other operand by (outer, channel, inner). False for any other
 // pattern, and where nothing is reduced (the thread per element is then best).
 inline bool reduce_as_channels(const ReducePlan& p, ChannelLayout* l, int64_t other_strides[3]) {

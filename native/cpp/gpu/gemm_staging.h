@@ -29,7 +29,7 @@ struct Tile {
   static_assert(Threads >= 2 * BK, "a thread per depth of each operand fills the depth tables");
 };
 
-// The six tiles of the kernels (gemm.cuh's TileShape constants are these):
+// The six tiles of the kernels (gpu/gemm.h's TileShape constants are these):
 // CUDA cores, then tensor cores, large to tiny.
 enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny };
 using SimtLargeTile = Tile<128, 128, 8, 256, 1>;

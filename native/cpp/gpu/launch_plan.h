@@ -1,6 +1,6 @@
 // What one CUDA kernel launch is: its grid, block and shared memory, and what
 // it moves and computes. Every launch of native/cuda takes its geometry from
-// a plan_* function of plain host code (in the .cuh of its kernel family), so
+// a plan_* function of plain host code (in native/cpp/gpu/<family>.h), so
 // a test on a machine without a GPU can build the plans of a whole training
 // step, check that each fills the GPU, and model its time (time_model.h).
 // Compiled by g++ and nvcc alike: no CUDA syntax here.

@@ -45,7 +45,7 @@ inline bool channel_planes_grid(const ChannelLayout& l) {
 }
 
 // BatchNorm, training: the channels' moments (Welford, in double) in
-// reduce.cuh's two stages, whose finisher also updates the running
+// gpu/reduce.h's two stages, whose finisher also updates the running
 // statistics; then y = (x − mean)·invstd·w + b. Evaluation: the running
 // statistics per channel, then the same normalisation.
 inline std::vector<cuda::LaunchPlan> plan_batch_norm_forward(const ChannelLayout& l, int64_t element_bytes,

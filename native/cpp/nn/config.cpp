@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 
 #include "core/error.h"
@@ -22,16 +23,27 @@ void check_element(const ConfigField& f, const std::string& at, int64_t v) {
   bool ok = double(v) >= f.min && double(v) <= f.max && v % f.multiple_of == 0 && (!f.odd || v % 2 != 0);
   if (!ok) invalid(at, f.rule, std::to_string(v));
 }
+// A number as JavaScript's String() writes it (the shortest text that reads
+// back as the same double), so that both checks show a value alike.
+std::string shortest(double v) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, v);
+    if (std::strtod(text, nullptr) == v) break;
+  }
+  return text;
+}
+
 void check_element(const ConfigField& f, const std::string& at, double v) {
-  if (!(v > f.min && v <= f.max)) invalid(at, f.rule, concat(v));
+  if (!(v > f.min && v <= f.max)) invalid(at, f.rule, shortest(v));
 }
 template <typename E>
 void check_element(const ConfigField&, const std::string&, E) {}  // a choice: any value of its enum
 
 // One element from JSON, by the type it is stored as.
 void read_element(const ConfigField& f, const std::string& at, const json::Value& v, int64_t& out) {
-  if (!v.is_integer()) invalid(at, f.rule, json::describe(v));
-  out = std::stoll(v.text.size() > 18 ? "9999999999" : v.text);
+  if (!v.is_integer() || v.text.size() > 18) invalid(at, f.rule, json::describe(v));  // 19 digits: past any rule
+  out = std::stoll(v.text);
 }
 void read_element(const ConfigField& f, const std::string& at, const json::Value& v, double& out) {
   if (v.kind != json::Value::Kind::Number) invalid(at, f.rule, json::describe(v));
@@ -125,7 +137,11 @@ ModelConfig config_from_json(const std::string& text) {
   const std::vector<ConfigField>& fields = config_fields();
   for (const auto& [key, v] : root.members) {
     auto f = std::find_if(fields.begin(), fields.end(), [&](const ConfigField& field) { return key == field.name; });
-    if (f == fields.end()) throw Error(ErrorCode::InvalidArg, concat("config has an unknown field '", key, "'"));
+    if (f == fields.end()) {
+      std::string known;
+      for (const ConfigField& field : fields) known += (known.empty() ? "" : ", ") + std::string(field.name);
+      throw Error(ErrorCode::InvalidArg, concat("config has an unknown option '", key, "' (known: ", known, ")"));
+    }
     std::visit(
         [&](auto member) {
           auto& out = c.*member;

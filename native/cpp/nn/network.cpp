@@ -117,9 +117,9 @@ class Builder {
   V softmax_last(V x) { return apply(OpKind::Softmax, {x}); }
   V matmul(V a, V b) { return apply(OpKind::Matmul, {a, b}); }
   V linear(V x, const std::string& name) { return apply(OpKind::Linear, with_params(x, name, true), NoAttrs{}, name); }
-  V windows(V x, int64_t w) { return apply(OpKind::WindowPartition, {x}, WindowAttrs{w, w, {}}); }
+  V windows(V x, int64_t w) { return apply(OpKind::WindowPartition, {x}, WindowAttrs{w, w}); }
   V merge(V tokens, const Shape& image, int64_t w) {
-    return apply(OpKind::WindowMerge, {tokens}, WindowAttrs{w, w, image});
+    return apply(OpKind::WindowMerge, {tokens}, WindowMergeAttrs{w, w, image});
   }
   V attention(V q, V k, V v, const std::string& rel_pos, int64_t w, int64_t heads) {
     double scale = 1.0 / std::sqrt(double(c_.head_dim));

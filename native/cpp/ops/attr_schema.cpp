@@ -58,8 +58,15 @@ class Reader {
   void choice(const char* key, E& field, const EnumName<E> (&names)[N]) {
     const json::Value* v = take(key);
     if (!v) return;
-    if (v->kind != json::Value::Kind::String) bad(key, "a string", *v);
-    field = enum_value(names, v->text, concat(op_, ": ", key).c_str());
+    std::string choices;
+    for (const EnumName<E>& e : names) {
+      if (v->kind == json::Value::Kind::String && v->text == e.name) {
+        field = e.value;
+        return;
+      }
+      choices += (choices.empty() ? "" : ", ") + std::string(e.name);
+    }
+    bad(key, concat("one of ", choices).c_str(), *v);
   }
   // After the visit: every key of the object was the type's.
   void finish() const {

@@ -1,6 +1,6 @@
 // One entry into the backends. Each op's kernels exist twice with the same
 // name and arguments: cpu_ops::name(args...) in native/cpp/ops, and
-// cuda_ops::name(device, args...) in native/cuda (declared in its .cuh). An
+// cuda_ops::name(device, args...) in native/cuda (declared in native/cpp/gpu/<family>.h). An
 // op's entry point checks its operands once, then calls
 //   DMDLK_ON_DEVICE(device, name, args...)
 // which runs the kernel of the device the tensors live on. A build without

@@ -326,25 +326,25 @@ extern const OpDef window_partition_op{
 extern const OpDef window_merge_op{
     OpKind::WindowMerge,
     "window_merge",
-    []() -> OpAttrs { return WindowAttrs{}; },
+    []() -> OpAttrs { return WindowMergeAttrs{}; },
     [](const std::vector<Shape>& in, const OpAttrs& attrs) {
-      const auto& a = std::get<WindowAttrs>(attrs);
+      const auto& a = std::get<WindowMergeAttrs>(attrs);
       std::vector<Shape> tokens = window_partition_shape(a.image, a.window_h, a.window_w);
       DMDLK_CHECK(in[0] == tokens[0], ErrorCode::Shape, "window_merge: tokens must have shape ", shape_str(tokens[0]),
                   ", got ", shape_str(in[0]));
       return std::vector<Shape>{a.image};
     },
     [](const Tensors& in, const OpAttrs& attrs) {
-      const auto& a = std::get<WindowAttrs>(attrs);
+      const auto& a = std::get<WindowMergeAttrs>(attrs);
       return Tensors{window_merge(in[0], a.image[0], a.image[2], a.image[3], a.window_h, a.window_w)};
     },
     [](const Tensors&, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
-      const auto& a = std::get<WindowAttrs>(attrs);
+      const auto& a = std::get<WindowMergeAttrs>(attrs);
       return Tensors{window_partition(d[0], a.window_h, a.window_w)};
     },
     copy_cost,
     [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass, WantedGrads) {
-      return window_launches(std::get<WindowAttrs>(attrs).image, t);
+      return window_launches(std::get<WindowMergeAttrs>(attrs).image, t);
     },
 };
 

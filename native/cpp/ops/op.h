@@ -43,7 +43,7 @@ enum class OpKind : uint8_t {
 // ---- attributes: what an op needs besides its input tensors --------------------
 // Each type's visit_attrs declares its attributes once (ops/attr_schema.h):
 // their JSON names, kinds and ranges, for the reader, the writer and the schema.
-inline constexpr int64_t kMaxAttr = int64_t(1) << 31;
+inline constexpr int64_t kMaxAttr = 2147483647;  // INT32_MAX
 
 struct NoAttrs {};
 template <class V>
@@ -95,14 +95,22 @@ void visit_attrs(ReshapeAttrs& a, V& v) {
   v.shape("shape", a.shape, true);
 }
 
-struct WindowAttrs {
+struct WindowAttrs {  // window partition
   int64_t window_h = 1, window_w = 1;
-  Shape image;  // window merge: the [N, C, H, W] the tokens go back to
 };
 template <class V>
 void visit_attrs(WindowAttrs& a, V& v) {
   v.pair("window", a.window_h, a.window_w, 1, kMaxAttr);
-  v.shape("image", a.image, false);
+}
+
+struct WindowMergeAttrs {
+  int64_t window_h = 1, window_w = 1;
+  Shape image;  // the [N, C, H, W] the tokens go back to
+};
+template <class V>
+void visit_attrs(WindowMergeAttrs& a, V& v) {
+  v.pair("window", a.window_h, a.window_w, 1, kMaxAttr);
+  v.shape("image", a.image, true);
 }
 
 struct DeformConv2dAttrs {
@@ -130,7 +138,7 @@ void visit_attrs(Conv2dOptions& o, V& v) {
 }
 
 using OpAttrs = std::variant<NoAttrs, PoolAttrs, BatchNormAttrs, AttentionAttrs, SliceAttrs, ReshapeAttrs, WindowAttrs,
-                             Activation, LayerNormAxis, Conv2dOptions, DeformConv2dAttrs>;
+                             WindowMergeAttrs, Activation, LayerNormAxis, Conv2dOptions, DeformConv2dAttrs>;
 
 // What one forward pass of the op costs: multiply-accumulates of its matrix
 // work (convolutions, products, attention), and the bytes of its inputs and
