@@ -4,11 +4,13 @@
 // the native check's messages, so that a caller (the CLI) can name the
 // field as its user wrote it. The rules between fields (moat widths and
 // headDim, windows and the stages' sides) are the network's, checked natively.
-import { CONFIG_FIELDS, type ConfigFieldRule, type ModelConfig } from './config.generated';
+import type { ConfigFieldRule } from './config-field';
+import { CONFIG_FIELDS, type ModelConfig } from './config.generated';
 import { InvalidArgumentError } from './errors';
 import * as check from './validate';
 
-export { CONFIG_FIELDS, type ConfigFieldRule, type Four, type ModelConfig } from './config.generated';
+export type { ConfigFieldRule } from './config-field';
+export { CONFIG_FIELDS, type Four, type ModelConfig } from './config.generated';
 export type BlockKind = NonNullable<ModelConfig['blocks']>[number];
 export type ResolvedModelConfig = Required<ModelConfig>;
 
