@@ -7,6 +7,7 @@
 // in place; cpu_ops::gemm routes narrower ones through a buffer.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace dmdlk::gemm_detail {
 
@@ -23,6 +24,16 @@ struct PortableKernel {
       for (int j = 0; j < NR; ++j) c[i * ldc + j] = alpha * sum[i][j] + (overwrite ? T(0) : c[i * ldc + j]);
   }
 };
+
+// Calls run(std::integral_constant<int, R>{}) for R = rows, 1 ≤ rows ≤ Max:
+// the SIMD kernels are instantiated per tile height, so that every loop over
+// the rows unrolls and the accumulators stay in registers.
+template <int Max, class Run>
+void for_rows(int rows, Run run) {
+  if constexpr (Max > 1)
+    if (rows < Max) return for_rows<Max - 1>(rows, run);
+  run(std::integral_constant<int, Max>{});
+}
 
 // Defined in gemm_avx2.cpp, which alone is compiled with -mavx2 -mfma.
 struct Avx2FloatKernel {

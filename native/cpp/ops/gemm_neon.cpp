@@ -52,16 +52,7 @@ void run_rows(int64_t kc, const float* a, const float* b, int64_t b_step, float*
 
 void NeonFloatKernel::run(int rows, int64_t kc, const float* a, const float* b, int64_t b_step, float* c, int64_t ldc,
                           float alpha, bool overwrite) {
-  switch (rows) {
-    case 8: return run_rows<8>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-    case 7: return run_rows<7>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-    case 6: return run_rows<6>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-    case 5: return run_rows<5>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-    case 4: return run_rows<4>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-    case 3: return run_rows<3>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-    case 2: return run_rows<2>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-    default: return run_rows<1>(kc, a, b, b_step, c, ldc, alpha, overwrite);
-  }
+  for_rows<8>(rows, [&](auto height) { run_rows<height()>(kc, a, b, b_step, c, ldc, alpha, overwrite); });
 }
 
 }  // namespace dmdlk::gemm_detail
