@@ -4,7 +4,7 @@
 // compute theirs through the planned graph.
 import type { NativeTensor } from '../binding';
 import { binding } from './binding';
-import { native } from './errors';
+import { InvalidArgumentError, native } from './errors';
 import type { OpAttributeOptions } from './ops.generated';
 import { Tensor } from './tensor';
 import * as check from './validate';
@@ -72,9 +72,21 @@ export function linearBackward(dy: Tensor, x: Tensor, weight: Tensor, hasBias: b
  */
 export type Conv2dOptions = OpAttributeOptions<'conv2d'>;
 
-/** The options as JSON for the addon, which reads and checks them by that declaration. */
+/**
+ * The options as JSON for the addon, which reads and checks them by that
+ * declaration. A number JSON cannot hold (NaN, ±Infinity, which it would
+ * write as null) is refused here, where it can still be named.
+ */
 function conv2dOptions(options: unknown): string {
-  return JSON.stringify(check.options(options, 'options'));
+  const o = check.options(options, 'options');
+  for (const [key, value] of Object.entries(o)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === 'number' && !Number.isFinite(v)) {
+        throw new InvalidArgumentError(`conv2d: attribute '${key}' must be a finite number, got ${v}`);
+      }
+    }
+  }
+  return JSON.stringify(o);
 }
 
 /**

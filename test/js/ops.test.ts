@@ -94,6 +94,7 @@ describe('ops reject bad arguments with a DmdlkError naming the operand', () => 
     ['negative padding', () => ops.conv2d(x, w, null, { padding: [1, -1] }), InvalidArgumentError, "conv2d: attribute 'padding' must be in [0, 1048576], got -1"],
     ['groups not dividing', () => ops.conv2d(x, w, null, { groups: 2 }), ShapeError, 'groups = 2 must divide'],
     ['unknown option', () => ops.conv2d(x, w, null, { pad: 1 } as never), InvalidArgumentError, "conv2d has no attribute 'pad'"],
+    ['NaN stride', () => ops.conv2d(x, w, null, { stride: [1, NaN] }), InvalidArgumentError, "conv2d: attribute 'stride' must be a finite number, got NaN"],
     ['hasBias not boolean', () => ops.linearBackward(x, x, w, 1 as never), InvalidArgumentError, 'hasBias must be a boolean'],
     ['kernel larger than input', () => ops.conv2d(Tensor.zeros([1, 3, 2, 2]), w), ShapeError, 'larger than the padded input'],
   ];
