@@ -47,8 +47,8 @@ void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const
   ConvProducts c = products<T>(device, p);
   int64_t k = d.in_group * d.taps();
   DenseA<T> weight{{w, k, false, BatchOffset::strided(d.out_group * k)}};
-  tiled_product<T>(device, "conv_forward", c.forward, c.forward_tiles, conv_bytes(p, sizeof(T)), weight,
-                   ConvColumns<T>{x, d}, PlaneStore<T>{y, bias, d.out_channels(), d.out_group, d.out_plane()});
+  tiled_product<T>(device, "conv_forward", c.forward, c.forward_tiles, c.bytes, weight, ConvColumns<T>{x, d},
+                   PlaneStore<T>{y, bias, d.out_channels(), d.out_group, d.out_plane()});
 }
 
 template <typename T>
@@ -60,12 +60,11 @@ void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, con
     ConvDims d = conv_dims(p);
     check_index_range(d);
     ConvProducts c = products<T>(device, p);
-    double bytes = conv_bytes(p, sizeof(T));
     if (dx)
-      tiled_product<T>(device, "conv_input_grad", c.input_grad, c.input_grad_tiles, bytes, WeightT<T>{w, d},
+      tiled_product<T>(device, "conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, WeightT<T>{w, d},
                        OutputTaps<T>{dy, d}, PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane()});
     int64_t rows = d.out_group, cols = d.in_group * d.taps();
-    tiled_product<T>(device, "conv_weight_grad", c.weight_grad, c.weight_grad_tiles, bytes, OutputRows<T>{dy, d},
+    tiled_product<T>(device, "conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, OutputRows<T>{dy, d},
                      ConvColumnsT<T>{x, d}, DenseStore<T>{dw, cols, BatchOffset::strided(rows * cols)});
   }
   if (db) bias_grad(device, conv_bias_layout(p), dy, db);

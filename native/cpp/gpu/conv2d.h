@@ -79,26 +79,29 @@ inline double conv_bytes(const ConvPlan& p, int64_t element_bytes) {
   return (x + y + w) * double(element_bytes);
 }
 
-// The three products of a convolution, each with its tiling at `precision`.
+// The three products of a convolution, each with its tiling at `precision`,
+// and the bytes each moves (conv_bytes).
 struct ConvProducts {
   GemmDims forward, input_grad, weight_grad;
   GemmTiling forward_tiles, input_grad_tiles, weight_grad_tiles;
+  double bytes = 0;
 };
 inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, MatmulPrecision precision,
                                   bool tensor_cores) {
   ConvDims d = conv_dims(p);
   int64_t taps = d.taps(), outputs = d.images * d.out_plane(), inputs = d.images * d.in_plane();
   ConvProducts c;
-  double bytes = conv_bytes(p, element_bytes);
-  c.forward_tiles = choose_gemm_tiling({"conv_forward", d.out_group, outputs, d.in_group * taps, d.groups, bytes},
+  c.bytes = conv_bytes(p, element_bytes);
+  c.forward_tiles = choose_gemm_tiling({"conv_forward", d.out_group, outputs, d.in_group * taps, d.groups, c.bytes},
                                        element_bytes, precision, tensor_cores);
   c.forward = gemm_dims(d.out_group, outputs, d.in_group * taps, d.groups, c.forward_tiles);
-  c.input_grad_tiles = choose_gemm_tiling({"conv_input_grad", d.in_group, inputs, d.out_group * taps, d.groups, bytes},
-                                          element_bytes, precision, tensor_cores);
+  c.input_grad_tiles =
+      choose_gemm_tiling({"conv_input_grad", d.in_group, inputs, d.out_group * taps, d.groups, c.bytes}, element_bytes,
+                         precision, tensor_cores);
   c.input_grad = gemm_dims(d.in_group, inputs, d.out_group * taps, d.groups, c.input_grad_tiles);
   c.weight_grad_tiles =
-      choose_gemm_tiling({"conv_weight_grad", d.out_group, d.in_group * taps, outputs, d.groups, bytes}, element_bytes,
-                         precision, tensor_cores);
+      choose_gemm_tiling({"conv_weight_grad", d.out_group, d.in_group * taps, outputs, d.groups, c.bytes},
+                         element_bytes, precision, tensor_cores);
   c.weight_grad = gemm_dims(d.out_group, d.in_group * taps, outputs, d.groups, c.weight_grad_tiles);
   return c;
 }
@@ -111,7 +114,7 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int6
     return plans;
   }
   ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
-  return plan_tiled_product("conv_forward", c.forward, c.forward_tiles, conv_bytes(p, element_bytes), element_bytes);
+  return plan_tiled_product("conv_forward", c.forward, c.forward_tiles, c.bytes, element_bytes);
 }
 
 // What conv2d_backward launches (without `input_grad`, dx null: no input gradient but in depthwise).
@@ -124,12 +127,11 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_backward(const ConvPlan& p, int
     plans.push_back(plan_depthwise_weight_grad(p.geo, planes, p.in_channels, element_bytes));
   } else {
     ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
-    double bytes = conv_bytes(p, element_bytes);
     if (input_grad)
       cuda::append(plans,
-                   plan_tiled_product("conv_input_grad", c.input_grad, c.input_grad_tiles, bytes, element_bytes));
+                   plan_tiled_product("conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, element_bytes));
     cuda::append(plans,
-                 plan_tiled_product("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, bytes, element_bytes));
+                 plan_tiled_product("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, element_bytes));
   }
   if (bias) cuda::append(plans, plan_bias_grad(conv_bias_layout(p), element_bytes));
   return plans;

@@ -233,22 +233,23 @@ inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element
     g.splits = std::max<int64_t>(1, ceil_div(k, g.k_per_split));
     return g;
   };
-  // The modelled time of g's launches, and whether they all keep the rules
-  // of test_launch_plans (fill the GPU or be short: the model does not see
-  // how well few blocks hide latency).
+  // Whether g's launches all keep the rules of test_launch_plans (fill the
+  // GPU or be short: the model does not see how well few blocks hide
+  // latency), and their modelled time on the GPU, as a graph replays them.
   struct Cost {
-    double seconds = 0;
     bool keeps_rules = true;
+    double seconds = 0;
+    bool better_than(const Cost& other) const {
+      return keeps_rules != other.keeps_rules ? keeps_rules : seconds < other.seconds;
+    }
   };
   auto cost = [&](const GemmTiling& g) {
     GemmDims d{problem.m, problem.n, k, problem.batch, g.splits, g.k_per_split};
     std::vector<cuda::LaunchPlan> plans{plan_tiled_gemm(problem.what, d, g, problem.bytes, element_bytes, false)};
     if (g.splits > 1) plans.push_back(plan_sum_splits(d, element_bytes));
     Cost c;
-    for (const cuda::LaunchPlan& p : plans) {
-      c.seconds += cuda::model_launch(p).kernel_seconds + cuda::GpuSpec().launch_gap_seconds;
-      c.keeps_rules = c.keeps_rules && cuda::broken_rules(p).empty();
-    }
+    for (const cuda::LaunchPlan& p : plans) c.keeps_rules = c.keeps_rules && cuda::broken_rules(p).empty();
+    c.seconds = cuda::model_sequence(plans, true);
     return c;
   };
   std::vector<GemmKernel> kernels{GemmKernel::SimtSmall};
@@ -256,22 +257,21 @@ inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element
     kernels = wmma ? std::vector<GemmKernel>{GemmKernel::WmmaLarge, GemmKernel::WmmaSmall, GemmKernel::WmmaTiny}
                    : std::vector<GemmKernel>{GemmKernel::SimtLarge, GemmKernel::SimtSmall, GemmKernel::SimtTiny};
   // The fastest of those that keep the rules, or of all where none does.
-  GemmTiling best, best_filling;
-  double best_seconds = 0, best_filling_seconds = 0;
+  GemmTiling best;
+  Cost best_cost;
+  bool first = true;
   for (GemmKernel kernel : kernels) {
     GemmTiling t = tiling_of(kernel, unit);
     int64_t tiles = ceil_div(problem.m, t.bm) * ceil_div(problem.n, t.bn) * problem.batch;
     for (int64_t splits = std::max<int64_t>(1, ceil_div(k, kMaxSplitDepth));; splits *= 2) {
       GemmTiling g = cut(t, splits);
       Cost c = cost(g);
-      if (best_seconds == 0 || c.seconds < best_seconds) best = g, best_seconds = c.seconds;
-      if (c.keeps_rules && (best_filling_seconds == 0 || c.seconds < best_filling_seconds))
-        best_filling = g, best_filling_seconds = c.seconds;
+      if (first || c.better_than(best_cost)) best = g, best_cost = c, first = false;
       // Deeper splits while each keeps two slices, and no further than 4× the blocks that fill the GPU.
       if (ceil_div(k, splits * 2) < 2 * t.bk || tiles * g.splits >= 4 * kFillBlocks) break;
     }
   }
-  return best_filling_seconds > 0 ? best_filling : best;
+  return best;
 }
 
 // ---- dense products (gemm.cu): the contract of ops/gemm.h -------------------------
