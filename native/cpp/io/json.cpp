@@ -206,6 +206,12 @@ uint64_t Value::as_index(const char* what) const {
 
 Value parse(const char* data, size_t size) { return Parser(data, size).document(); }
 
+std::string number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  return text;
+}
+
 std::string describe(const Value& v) {
   switch (v.kind) {
     case Value::Kind::Number: return v.text;

@@ -25,6 +25,7 @@ struct Value {
 
 Value parse(const char* data, size_t size);
 std::string quote(const std::string& s);  // a JSON string literal, escaped
+std::string number(double v);             // a JSON number that reads back as the same double (%.17g)
 // A value as error messages show what was given: 100, 'text', true, null,
 // "an array of 3 values", "an object".
 std::string describe(const Value& v);

@@ -52,13 +52,7 @@ void read_element(const ConfigField& f, const std::string& at, const json::Value
 template <typename E, size_t N>
 void read_choice(const EnumName<E> (&names)[N], const ConfigField& f, const std::string& at, const json::Value& v,
                  E& out) {
-  if (v.kind == json::Value::Kind::String)
-    for (const EnumName<E>& e : names)
-      if (v.text == e.name) {
-        out = e.value;
-        return;
-      }
-  invalid(at, f.rule, json::describe(v));
+  if (v.kind != json::Value::Kind::String || !enum_value(names, v.text, out)) invalid(at, f.rule, json::describe(v));
 }
 void read_element(const ConfigField& f, const std::string& at, const json::Value& v, BlockKind& out) {
   read_choice(kBlockNames, f, at, v, out);
@@ -68,11 +62,7 @@ void read_element(const ConfigField& f, const std::string& at, const json::Value
 }
 
 std::string write_element(int64_t v) { return std::to_string(v); }
-std::string write_element(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", v);
-  return text;
-}
+std::string write_element(double v) { return json::number(v); }
 std::string write_element(BlockKind v) { return json::quote(enum_name(kBlockNames, v)); }
 std::string write_element(OffsetKind v) { return json::quote(enum_name(kOffsetNames, v)); }
 
@@ -110,23 +100,25 @@ void validate(const ModelConfig& c) {
   }
 }
 
+std::string config_field_json(const ConfigField& f, const ModelConfig& c) {
+  return std::visit(
+      [&](auto member) {
+        const auto& v = c.*member;
+        if constexpr (IsStages<std::decay_t<decltype(v)>>::value) {
+          std::string items;
+          for (const auto& e : v) items += (items.empty() ? "" : ",") + write_element(e);
+          return "[" + items + "]";
+        } else {
+          return write_element(v);
+        }
+      },
+      f.member);
+}
+
 std::string config_to_json(const ModelConfig& c) {
   std::string out;
-  for (const ConfigField& f : config_fields()) {
-    std::string value = std::visit(
-        [&](auto member) {
-          const auto& v = c.*member;
-          if constexpr (IsStages<std::decay_t<decltype(v)>>::value) {
-            std::string items;
-            for (const auto& e : v) items += (items.empty() ? "" : ",") + write_element(e);
-            return "[" + items + "]";
-          } else {
-            return write_element(v);
-          }
-        },
-        f.member);
-    out += concat(out.empty() ? "{" : ",", json::quote(f.name), ":", value);
-  }
+  for (const ConfigField& f : config_fields())
+    out += concat(out.empty() ? "{" : ",", json::quote(f.name), ":", config_field_json(f, c));
   return out + "}";
 }
 

@@ -1,6 +1,6 @@
 #include "nn/config_schema.h"
 
-#include <cstdio>
+#include <type_traits>
 
 #include "core/error.h"
 #include "io/json.h"
@@ -67,41 +67,21 @@ const std::vector<ConfigField>& config_fields() {
 
 namespace {
 
-std::string number(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", v);
-  return text;
-}
-
-template <typename E, size_t N>
-std::string names_json(const EnumName<E> (&table)[N]) {
-  std::string out;
-  for (const EnumName<E>& e : table) out += (out.empty() ? "" : ",") + json::quote(e.name);
-  return "[" + out + "]";
-}
-
-// kind, count, default (as JSON) and choices of a field, from its member.
+// kind, count and choices of a field, from its member.
 struct Shape {
   const char* kind;
   int count;
-  std::string value, choices = "[]";
+  std::string choices = "[]";
 };
-Shape shape_of(const ConfigField& f, const ModelConfig& c) {
+Shape shape_of(const ConfigField& f) {
   return std::visit(
       [&](auto member) -> Shape {
-        const auto& v = c.*member;
-        using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, int64_t>) return {"integer", 1, std::to_string(v)};
-        else if constexpr (std::is_same_v<V, double>) return {"number", 1, number(v)};
-        else if constexpr (std::is_same_v<V, OffsetKind>)
-          return {"choice", 1, json::quote(enum_name(kOffsetNames, v)), names_json(kOffsetNames)};
-        else if constexpr (std::is_same_v<V, std::array<int64_t, 4>>)
-          return {"integer", 4, concat("[", v[0], ",", v[1], ",", v[2], ",", v[3], "]")};
-        else {
-          std::string items;
-          for (BlockKind b : v) items += (items.empty() ? "" : ",") + json::quote(enum_name(kBlockNames, b));
-          return {"choice", 4, "[" + items + "]", names_json(kBlockNames)};
-        }
+        using V = std::decay_t<decltype(ModelConfig().*member)>;
+        if constexpr (std::is_same_v<V, int64_t>) return {"integer", 1};
+        else if constexpr (std::is_same_v<V, double>) return {"number", 1};
+        else if constexpr (std::is_same_v<V, OffsetKind>) return {"choice", 1, enum_names_json(kOffsetNames)};
+        else if constexpr (std::is_same_v<V, std::array<int64_t, 4>>) return {"integer", 4};
+        else return {"choice", 4, enum_names_json(kBlockNames)};
       },
       f.member);
 }
@@ -112,12 +92,13 @@ std::string config_schema_json() {
   const ModelConfig defaults;
   std::string out;
   for (const ConfigField& f : config_fields()) {
-    Shape s = shape_of(f, defaults);
+    Shape s = shape_of(f);
     out += concat(out.empty() ? "" : ",", "{\"name\":", json::quote(f.name), ",\"kind\":\"", s.kind,
-                  "\",\"count\":", s.count, ",\"default\":", s.value, ",\"min\":", number(f.min),
-                  ",\"max\":", number(f.max), ",\"multipleOf\":", f.multiple_of, ",\"odd\":", f.odd ? "true" : "false",
-                  ",\"choices\":", s.choices, ",\"rule\":", json::quote(f.rule), ",\"flag\":", json::quote(f.flag),
-                  ",\"summary\":", json::quote(f.summary), ",\"effect\":", json::quote(f.effect), "}");
+                  "\",\"count\":", s.count, ",\"default\":", config_field_json(f, defaults),
+                  ",\"min\":", json::number(f.min), ",\"max\":", json::number(f.max), ",\"multipleOf\":", f.multiple_of,
+                  ",\"odd\":", f.odd ? "true" : "false", ",\"choices\":", s.choices, ",\"rule\":", json::quote(f.rule),
+                  ",\"flag\":", json::quote(f.flag), ",\"summary\":", json::quote(f.summary),
+                  ",\"effect\":", json::quote(f.effect), "}");
   }
   return "[" + out + "]";
 }

@@ -44,6 +44,9 @@ struct ConfigField {
 // In ModelConfig's order, the order of JSON, the docs and the TypeScript type.
 const std::vector<ConfigField>& config_fields();
 
+// The field's value in `c` as JSON, as config_to_json writes it (config.cpp).
+std::string config_field_json(const ConfigField& f, const ModelConfig& c);
+
 // The schema as JSON (the addon's configSchema()): each field's name, kind
 // ("integer", "number" or "choice"), count (1, or 4 for one per stage),
 // default, min, max, multipleOf, odd, choices, rule, flag, summary, effect.

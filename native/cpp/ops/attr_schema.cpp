@@ -1,6 +1,5 @@
 #include "ops/attr_schema.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <set>
 
@@ -57,15 +56,9 @@ class Reader {
   template <typename E, size_t N>
   void choice(const char* key, E& field, const EnumName<E> (&names)[N]) {
     const json::Value* v = take(key);
-    if (!v) return;
+    if (!v || (v->kind == json::Value::Kind::String && enum_value(names, v->text, field))) return;
     std::string choices;
-    for (const EnumName<E>& e : names) {
-      if (v->kind == json::Value::Kind::String && v->text == e.name) {
-        field = e.value;
-        return;
-      }
-      choices += (choices.empty() ? "" : ", ") + std::string(e.name);
-    }
+    for (const EnumName<E>& e : names) choices += (choices.empty() ? "" : ", ") + std::string(e.name);
     bad(key, concat("one of ", choices).c_str(), *v);
   }
   // After the visit: every key of the object was the type's.
@@ -100,12 +93,6 @@ class Reader {
   std::set<std::string> seen_;
 };
 
-std::string number_text(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", v);
-  return text;
-}
-
 // Lists the attributes of a type, each with its kind, range and default.
 class Schema {
  public:
@@ -115,7 +102,7 @@ class Schema {
   void pair(const char* key, int64_t h, int64_t w, int64_t min, int64_t max) {
     add(key, "pair", concat("[", h, ",", w, "]"), min, max);
   }
-  void number(const char* key, double field) { add(key, "number", number_text(field), 0, 0); }
+  void number(const char* key, double field) { add(key, "number", json::number(field), 0, 0); }
   void boolean(const char* key, bool field) { add(key, "boolean", field ? "true" : "false", 0, 0); }
   void shape(const char* key, const Shape& field, bool required) {
     std::string dims;
@@ -124,9 +111,7 @@ class Schema {
   }
   template <typename E, size_t N>
   void choice(const char* key, E field, const EnumName<E> (&names)[N]) {
-    std::string choices;
-    for (const EnumName<E>& e : names) choices += (choices.empty() ? "" : ",") + json::quote(e.name);
-    add(key, "choice", json::quote(enum_name(names, field)), 0, 0, "[" + choices + "]");
+    add(key, "choice", json::quote(enum_name(names, field)), 0, 0, enum_names_json(names));
   }
   std::string str() const { return "[" + out_ + "]"; }
 

@@ -26,12 +26,7 @@ class Object {
     for (size_t i = 0; i < s.size(); ++i) text += (i ? ", " : "") + std::to_string(s[i]);
     return add(key, text + "]");
   }
-  Object& number(const char* key, double v) {
-    std::ostringstream text;
-    text.precision(17);
-    text << v;
-    return add(key, text.str());
-  }
+  Object& number(const char* key, double v) { return add(key, json::number(v)); }
   Object& string(const char* key, const std::string& v) { return add(key, json::quote(v)); }
   std::string str() const { return "{" + out_.str() + "}"; }
 

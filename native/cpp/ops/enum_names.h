@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/json.h"
 
 namespace dmdlk {
 
@@ -23,6 +24,25 @@ const char* enum_name(const EnumName<E> (&table)[N], E value) {
   for (const EnumName<E>& entry : table)
     if (entry.value == value) return entry.name;
   throw Error(ErrorCode::Internal, concat("an enum value with no name (", int(value), ")"));
+}
+
+// The value the table names `name`; false where it names none.
+template <typename E, size_t N>
+bool enum_value(const EnumName<E> (&table)[N], const std::string& name, E& value) {
+  for (const EnumName<E>& entry : table)
+    if (name == entry.name) {
+      value = entry.value;
+      return true;
+    }
+  return false;
+}
+
+// The table's names as a JSON array: ["gelu","silu","sigmoid"].
+template <typename E, size_t N>
+std::string enum_names_json(const EnumName<E> (&table)[N]) {
+  std::string out;
+  for (const EnumName<E>& entry : table) out += (out.empty() ? "" : ",") + json::quote(entry.name);
+  return "[" + out + "]";
 }
 
 }  // namespace dmdlk
