@@ -39,8 +39,13 @@ function literal(value) {
   return typeof value === 'string' ? `'${value}'` : String(value);
 }
 
+/** A TypeScript union of string literals: 'full' | 'light'. */
+function union(choices) {
+  return choices.map((c) => `'${c}'`).join(' | ');
+}
+
 function tsType(field) {
-  const element = field.kind === 'choice' ? field.choices.map((c) => `'${c}'`).join(' | ') : 'number';
+  const element = field.kind === 'choice' ? union(field.choices) : 'number';
   return field.count === 4 ? `Four<${element}>` : element;
 }
 
@@ -85,7 +90,7 @@ function attributeType(a) {
   if (a.kind === 'integer' || a.kind === 'number') return 'number';
   if (a.kind === 'pair') return '[number, number]';
   if (a.kind === 'boolean') return 'boolean';
-  if (a.kind === 'choice') return a.choices.map((c) => `'${c}'`).join(' | ');
+  if (a.kind === 'choice') return union(a.choices);
   return 'number[]';
 }
 

@@ -52,6 +52,13 @@ size_t round_size(size_t bytes) {
   return (bytes + unit - 1) / unit * unit;
 }
 
+// Gives every cached block back to the driver (the caller holds c.mutex).
+void release_cache(DeviceCache& c) {
+  for (auto& block : c.free_blocks) cudaFree(block.second);
+  c.free_blocks.clear();
+  c.cached = 0;
+}
+
 // The capture this thread has open, if any (begin_capture): its work goes to
 // the capture's stream instead of the device's.
 thread_local int capture_device = -1;
@@ -139,11 +146,7 @@ void* alloc(int device, size_t bytes) {
   size_t size = round_size(bytes);
   if (size_t limit = memory_limit()) {
     std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.allocated + size > limit && device != capture_device) {  // cudaFree would break a capture
-      for (auto& block : c.free_blocks) cudaFree(block.second);
-      c.free_blocks.clear();
-      c.cached = 0;
-    }
+    if (c.allocated + size > limit && device != capture_device) release_cache(c);  // cudaFree would break a capture
     DMDLK_CHECK(c.allocated + size <= limit, ErrorCode::GpuOom, "cannot allocate ", bytes, " bytes on cuda:", device,
                 ": ", c.allocated, " bytes in use and DMDLK_CUDA_MEMORY_LIMIT is ", limit);
   }
@@ -165,9 +168,7 @@ void* alloc(int device, size_t bytes) {
     // (not while capturing: cudaFree synchronises; the capture fails instead).
     cudaGetLastError();
     std::lock_guard<std::mutex> lock(c.mutex);
-    for (auto& block : c.free_blocks) cudaFree(block.second);
-    c.free_blocks.clear();
-    c.cached = 0;
+    release_cache(c);
     status = cudaMalloc(&ptr, size);
   }
   if (status != cudaSuccess) {

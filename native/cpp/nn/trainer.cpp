@@ -68,8 +68,8 @@ double AdamTrainer::step(const Tensor& images, const Tensor& masks) {
     outputs.insert(outputs.end(), checked.begin() + 1, checked.end());
     return outputs;
   };
-  NamedTensors statistics_before;
   auto restore_statistics = [&] {
+    NamedTensors statistics_before;
     for (size_t k = 0; k < kept.size(); ++k)
       statistics_before.emplace_back(model_.state()[buffer_indices_[k]].first, kept[k]);
     model_.set_state(statistics_before);
