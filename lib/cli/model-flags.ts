@@ -62,12 +62,15 @@ function readText(file: string, flag: string): string {
   }
 }
 
+/** The flag that set configuration field `field` on this command line, if one did. */
+export function givenConfigFlag(values: FlagValues, field: string): string | undefined {
+  const flag = CONFIG_FIELDS.find((f) => f.name === field)?.flag;
+  return flag && values[flag.slice(2)] !== undefined ? flag : undefined;
+}
+
 /** How a configuration field is named to the user: by its flag where one was given, else inside --config. */
 export function configFieldLabel(values: FlagValues): (field: string) => string {
-  return (field) => {
-    const flag = CONFIG_FIELDS.find((f) => f.name === field)?.flag;
-    return flag && values[flag.slice(2)] !== undefined ? flag : `config.${field}`;
-  };
+  return (field) => givenConfigFlag(values, field) ?? `config.${field}`;
 }
 
 /**

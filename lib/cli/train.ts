@@ -16,7 +16,7 @@ import { type ResolvedSchedule, resolveSchedule, SCHEDULE_NAMES, type ScheduleOp
 import * as check from '../validate';
 import { choiceFlag, type Command, type FlagValues, givenNumber, numberFlag, shellCommand, stringFlag, UsageError } from './args';
 import { checkDataFlags, dataHelp, dataOptions, describeSplits, loadFromFlags } from './data-flags';
-import { checkpointFlag, CONFIGURATION_REFERENCE, configFieldLabel, configFlag, createModelFlag, deviceFlag, deviceHelp, loadModelFlag, precisionFlag,
+import { checkpointFlag, CONFIGURATION_REFERENCE, configFlag, createModelFlag, deviceFlag, deviceHelp, givenConfigFlag, loadModelFlag, precisionFlag,
   precisionHelp } from './model-flags';
 import { commandWords } from './invocation';
 import { plural } from './report';
@@ -58,10 +58,9 @@ function scheduleFlags(values: FlagValues): ScheduleOptions | undefined {
 /** Where the checkpoint's configuration and the flags disagree, a usage error naming both. */
 function checkConfigFlags(file: string, checkpoint: Required<ModelConfig>, flags: ModelConfig,
   values: FlagValues, verb = 'resume from'): void {
-  const label = configFieldLabel(values);
   for (const [field, value] of Object.entries(flags) as [keyof ModelConfig, unknown][]) {
     if (JSON.stringify(value) === JSON.stringify(checkpoint[field])) continue;
-    const flag = label(field).startsWith('--') ? label(field) : undefined;
+    const flag = givenConfigFlag(values, field);
     throw new UsageError(`cannot ${verb} '${file}': it was trained with ${flag ?? `--config ${field}`} ` +
       `${JSON.stringify(checkpoint[field])}, not ${JSON.stringify(value)}; ` +
       `leave ${flag ? `${flag} out` : `${field} out of --config`} to go on with the checkpoint's`);
