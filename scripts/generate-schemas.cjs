@@ -140,12 +140,16 @@ function docs(fields) {
   return text.slice(0, begin) + docsTable(fields) + text.slice(end + END.length);
 }
 
-function main() {
+/** Every file this writes, with what it should hold now. */
+function outputs() {
   const fields = schema();
-  const wanted = [[TS_FILE, typescript(fields)], [DOCS_FILE, docs(fields)], [OPS_FILE, opsTypescript(opSchema())]];
+  return [[TS_FILE, typescript(fields)], [DOCS_FILE, docs(fields)], [OPS_FILE, opsTypescript(opSchema())]];
+}
+
+function main() {
   const check = process.argv.includes('--check');
   let stale = 0;
-  for (const [file, content] of wanted) {
+  for (const [file, content] of outputs()) {
     const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
     if (current === content) continue;
     if (check) {
@@ -160,4 +164,4 @@ function main() {
 }
 
 if (require.main === module) main();
-module.exports = { typescript, docs, opsTypescript, schema, opSchema, TS_FILE, DOCS_FILE, OPS_FILE };
+module.exports = { outputs };

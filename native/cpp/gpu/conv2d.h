@@ -32,23 +32,25 @@ void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64
 
 constexpr int64_t kDepthwiseWeightGradThreads = 256;
 
-// Depthwise: one thread per output (resp. input) element over its taps; the
-// weight gradient one block per (channel, tap), reducing over the batch.
-inline cuda::LaunchPlan plan_depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t element_bytes) {
-  int64_t n = planes * g.out_h * g.out_w, taps = g.kernel_h * g.kernel_w;
-  cuda::LaunchPlan p = cuda::elementwise_plan("depthwise_forward", n,
-                                              double(n + planes * g.height * g.width) * element_bytes, 2.0 * n * taps);
+// Depthwise: one thread per output (resp. input) element, each written once
+// from the `read` elements its taps gather; the weight gradient one block per
+// (channel, tap), reducing over the batch.
+inline cuda::LaunchPlan plan_depthwise_per_element(const char* kernel, const ConvGeometry& g, int64_t written,
+                                                   int64_t read, int64_t element_bytes) {
+  int64_t taps = g.kernel_h * g.kernel_w;
+  cuda::LaunchPlan p =
+      cuda::elementwise_plan(kernel, written, double(written + read) * element_bytes, 2.0 * written * taps);
   p.serial_reduction = taps;
   p.access = cuda::MemoryAccess::Gather;
   return p;
 }
+inline cuda::LaunchPlan plan_depthwise_forward(const ConvGeometry& g, int64_t planes, int64_t element_bytes) {
+  return plan_depthwise_per_element("depthwise_forward", g, planes * g.out_h * g.out_w, planes * g.height * g.width,
+                                    element_bytes);
+}
 inline cuda::LaunchPlan plan_depthwise_input_grad(const ConvGeometry& g, int64_t planes, int64_t element_bytes) {
-  int64_t n = planes * g.height * g.width, taps = g.kernel_h * g.kernel_w;
-  cuda::LaunchPlan p = cuda::elementwise_plan("depthwise_input_grad", n,
-                                              double(n + planes * g.out_h * g.out_w) * element_bytes, 2.0 * n * taps);
-  p.serial_reduction = taps;
-  p.access = cuda::MemoryAccess::Gather;
-  return p;
+  return plan_depthwise_per_element("depthwise_input_grad", g, planes * g.height * g.width, planes * g.out_h * g.out_w,
+                                    element_bytes);
 }
 inline cuda::LaunchPlan plan_depthwise_weight_grad(const ConvGeometry& g, int64_t planes, int64_t channels,
                                                    int64_t element_bytes) {
