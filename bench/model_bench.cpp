@@ -165,17 +165,17 @@ int plan_only(int argc, char** argv) {
   // --top N: the N slowest launches, each with its bounds.
   for (int i = 5; i + 1 < argc; ++i) {
     if (std::string(argv[i]) != "--top") continue;
-    std::vector<std::pair<double, const PlannedLaunch*>> slowest;
-    for (const PlannedLaunch& l : launches) slowest.emplace_back(cuda::model_launch(l.plan).kernel_seconds, &l);
-    std::sort(slowest.rbegin(), slowest.rend());
+    std::vector<std::pair<cuda::LaunchTime, const PlannedLaunch*>> slowest;
+    for (const PlannedLaunch& l : launches) slowest.emplace_back(cuda::model_launch(l.plan), &l);
+    std::stable_sort(slowest.begin(), slowest.end(),
+                     [](const auto& a, const auto& b) { return a.first.kernel_seconds > b.first.kernel_seconds; });
     slowest.resize(std::min(slowest.size(), size_t(std::atoll(argv[i + 1]))));
     std::fprintf(stderr, "  the slowest launches (ms: memory / compute / issue; grid):\n");
-    for (const auto& [s, l] : slowest) {
-      cuda::LaunchTime t = cuda::model_launch(l->plan);
-      std::fprintf(stderr, "  %7.3f %-7s %6.3f / %6.3f / %6.3f  [%lld,%lld,%lld]  %s  %s  %s\n", s * 1e3, t.bound(),
-                   t.memory_seconds * 1e3, t.compute_seconds * 1e3, t.issue_seconds * 1e3, (long long)l->plan.grid.x,
-                   (long long)l->plan.grid.y, (long long)l->plan.grid.z, l->plan.kernel.c_str(), l->where.c_str(),
-                   l->shapes.c_str());
+    for (const auto& [t, l] : slowest) {
+      std::fprintf(stderr, "  %7.3f %-7s %6.3f / %6.3f / %6.3f  [%lld,%lld,%lld]  %s  %s  %s\n", t.kernel_seconds * 1e3,
+                   t.bound(), t.memory_seconds * 1e3, t.compute_seconds * 1e3, t.issue_seconds * 1e3,
+                   (long long)l->plan.grid.x, (long long)l->plan.grid.y, (long long)l->plan.grid.z,
+                   l->plan.kernel.c_str(), l->where.c_str(), l->shapes.c_str());
     }
   }
   std::map<std::string, double> total = bound_ms(all);
