@@ -33,6 +33,12 @@ namespace {
 
 using Run = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 
+// Bit for bit, NaN's bits included.
+bool same_bits(const Tensor& a, const Tensor& b) {
+  Tensor x = a.to(Device::cpu()), y = b.to(Device::cpu());
+  return x.shape() == y.shape() && std::memcmp(x.raw(), y.raw(), x.nbytes()) == 0;
+}
+
 double rms(const Tensor& t) {
   double sum = 0;
   for (float v : t.to(Device::cpu()).to_vector<float>()) sum += double(v) * v;
@@ -274,11 +280,7 @@ TEST(adam_and_the_nonfinite_count_over_tensor_lists) {
   CHECK_EQ(counter.to(Device::cpu()).to_vector<int32_t>()[0], 2);
   // And the copies of many tensors at once (the trainer's keep of BatchNorm's statistics).
   std::vector<Tensor> copies = clone_all(on_gpu);
-  for (size_t i = 0; i < grads.size(); ++i) {
-    std::vector<float> want = grads[i].to_vector<float>(), got = copies[i].to(Device::cpu()).to_vector<float>();
-    CHECK(std::equal(want.begin(), want.end(), got.begin(), got.end(),
-                     [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }));  // NaN too
-  }
+  for (size_t i = 0; i < grads.size(); ++i) CHECK(same_bits(copies[i], grads[i]));  // NaN too
 }
 
 TEST(data_preparation_and_augmentation) {
@@ -302,11 +304,6 @@ TEST(data_preparation_and_augmentation) {
   CHECK(differ * 10000 < int64_t(gm.size()));
   parity("resize_bilinear", {r({2, 2, 448, 448})},
          [](auto& in) { return std::vector<Tensor>{resize_bilinear(in[0], 1003, 517)}; });
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  Tensor x = a.to(Device::cpu()), y = b.to(Device::cpu());
-  return x.shape() == y.shape() && std::memcmp(x.raw(), y.raw(), x.nbytes()) == 0;
 }
 
 // Steps replayed from CUDA graphs (nn/step_graph.h) against the same steps as
