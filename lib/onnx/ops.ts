@@ -290,7 +290,7 @@ export const converters: Record<string, Converter> = {
     since: 13,
     convert(c) {
       const [wh, ww] = (c.node.attrs as OpAttributes['window_partition' | 'window_merge']).window;
-      const [, channels, height, width] = (c.node.attrs as OpAttributes['window_merge']).image as number[];
+      const [, channels, height, width] = (c.node.attrs as OpAttributes['window_merge']).image;
       const grid = transpose(c, reshape(c, c.input(0), [-1, height / wh, width / ww, wh, ww, channels]), [0, 5, 1, 3, 2, 4]);
       reshape(c, grid, [-1, channels, height, width], c.output(0));
     },
