@@ -1,93 +1,90 @@
-// DDLK's deformable convolution on CUDA, directly: depthwise, one offset group,
-// no mask (docs/configuration.md, offsets). One thread per output pixel of one (image,
-// channel) plane, reading its k² sample points from the offsets: no column
-// matrix (C·k²·H·W values per image) and no one-row GEMMs per channel, which is
-// what the general path (deform_conv2d.cu + GEMM) costs for this form. The
-// math is deform_conv2d.h's, shared with the CPU.
-//   forward   y[n,c,p] = Σ_t w[c,t] · bilinear(x[n,c], point(n,t,p))
-//   backward  dx by atomic scatter (sample corners are data-dependent); dweight
-//             summed over each warp's pixels, then one atomic per warp and tap;
-//             doffset by one thread per (image, tap, pixel) summing over the
-//             channels, with no atomics.
+// DDLK's deformable convolution on CUDA, directly: depthwise, one offset
+// group, no mask. What each thread computes is gpu/deform_depthwise.h's
+// (shared with test_deform_tiles, which runs it on the CPU); here are the
+// blocks around it: the forward's pixels and channel chunks, the backward's
+// tiles with their shared-memory halo, the warps' dweight sums and the
+// atomics that take a block's sums to global memory.
+#include <cub/warp/warp_reduce.cuh>
+
 #include "cuda_check.cuh"
-#include "gpu/deform_conv2d.h"
+#include "gpu/deform_depthwise.h"
 #include "ops/backend.h"
 
 namespace dmdlk::cuda_ops {
 
 namespace {
 
-constexpr int kThreads = int(kDeformThreads);
+constexpr int kWarps = int(kDeformThreads) / 32;
 
+// Blocks: x over the pixels of an image, y over the images, z over chunks of
+// `chunk` channels (deform_forward_chunk).
 template <typename T>
-__device__ T warp_sum(T v) {
-  for (int width = 16; width > 0; width /= 2) v += __shfl_down_sync(0xffffffffu, v, width);
-  return v;
-}
-
-// Blocks: x over the pixels of a plane, y over the (image, channel) planes.
-template <typename T>
-__global__ void forward_kernel(DeformGeometry g, const T* x, const T* offset, const T* weight, T* y) {
-  int64_t p = blockIdx.x * int64_t(kThreads) + threadIdx.x, plane = blockIdx.y;
+__global__ void forward_kernel(DeformGeometry g, int64_t chunk, const T* x, const T* offset, const T* weight, T* y) {
+  int64_t p = blockIdx.x * int64_t(kDeformThreads) + threadIdx.x, n = blockIdx.y;
   if (p >= g.pixels()) return;
-  int64_t n = plane / g.channels, c = plane % g.channels;
-  const T* image = x + plane * g.height * g.width;
-  const T* image_offset = offset + n * 2 * g.taps() * g.pixels();
-  T sum = 0;
-  for (int64_t t = 0; t < g.taps(); ++t) {
-    T py, px;
-    deform_point(g, image_offset, 0, t, p, &py, &px);
-    sum += weight[c * g.taps() + t] * deform_bilinear(image, g.height, g.width, py, px);
-  }
-  y[plane * g.pixels() + p] = sum;
+  int64_t c0 = blockIdx.z * chunk, c1 = min(g.channels, c0 + chunk);
+  deform_forward_pixel(g, p, c0, c1, x + n * g.channels * g.height * g.width, offset + n * 2 * g.taps() * g.pixels(),
+                       weight, y + n * g.channels * g.pixels());
 }
 
-// dx and dweight; the same blocks as the forward. Every thread of a warp
-// takes part in the sums (those past the last pixel with zeros).
+// Where a backward thread's sums go (deform_backward_pixel's sink): the
+// block's halo and dweight sums in shared memory, dx and doffset in global
+// memory, all by atomic adds (other threads of the block, and other blocks,
+// add to the same places).
 template <typename T>
-__global__ void input_grads_kernel(DeformGeometry g, const T* x, const T* offset, const T* weight, const T* dy, T* dx,
-                                   T* dweight) {
-  int64_t p = blockIdx.x * int64_t(kThreads) + threadIdx.x, plane = blockIdx.y;
-  bool active = p < g.pixels();
-  int64_t n = plane / g.channels, c = plane % g.channels;
-  const T* image = x + plane * g.height * g.width;
-  T* image_dx = dx + plane * g.height * g.width;
-  const T* image_offset = offset + n * 2 * g.taps() * g.pixels();
-  T grad = active ? dy[plane * g.pixels() + p] : T(0);
-  for (int64_t t = 0; t < g.taps(); ++t) {
-    T sample = 0;
-    if (active) {
-      T py, px;
-      deform_point(g, image_offset, 0, t, p, &py, &px);
-      T weighted = weight[c * g.taps() + t] * grad;
-      deform_scatter(g.height, g.width, py, px, [&](int64_t i, T w) { atomicAdd(image_dx + i, w * weighted); });
-      sample = deform_bilinear(image, g.height, g.width, py, px);
+struct BlockSink {
+  using WarpSum = cub::WarpReduce<T>;
+  T *halo_sums, *dweight_sums, *dx, *doffset;
+  int32_t halo_cells, taps;
+  typename WarpSum::TempStorage* warp_storage;
+  __device__ void halo_add(int k, int32_t cell, T v) { atomicAdd(halo_sums + k * halo_cells + cell, v); }
+  __device__ void dx_add(int64_t i, T v) { atomicAdd(dx + i, v); }
+  __device__ void doffset_add(int64_t i, T v) { atomicAdd(doffset + i, v); }
+  __device__ void dweight_add(int k, int64_t t, T v) {
+    T total = WarpSum(warp_storage[threadIdx.x / 32]).Sum(v);
+    if (threadIdx.x % 32 == 0) atomicAdd(dweight_sums + k * taps + t, total);
+  }
+};
+
+// Blocks: x over the output tiles of an image, y over the images, z over groups of channels.
+template <typename T>
+__global__ void backward_kernel(DeformGeometry g, DeformTiles tiles, const T* x, const T* offset, const T* weight,
+                                const T* dy, T* dx, T* doffset, T* dweight) {
+  extern __shared__ __align__(16) unsigned char shared[];
+  __shared__ typename cub::WarpReduce<T>::TempStorage warp_storage[kWarps];
+  int64_t n = blockIdx.y, ty = blockIdx.x / tiles.tiles_x, tx = blockIdx.x - ty * tiles.tiles_x;
+  int64_t oy = ty * kDeformTile + threadIdx.x / kDeformTile, ox = tx * kDeformTile + threadIdx.x % kDeformTile;
+  bool active = oy < g.out_h && ox < g.out_w;
+  int64_t row0, col0, plane = g.height * g.width, cells = tiles.halo_cells() * kBackwardChannels;
+  deform_halo_origin(g, ty, tx, &row0, &col0);
+  T* halo_sums = reinterpret_cast<T*>(shared);
+  T* dweight_sums = halo_sums + cells;
+  int64_t dweights = kBackwardChannels * g.taps();
+  for (int64_t i = threadIdx.x; i < cells + dweights; i += blockDim.x) halo_sums[i] = T(0);
+  const T *xn = x + n * g.channels * plane, *dyn = dy + n * g.channels * g.pixels();
+  T* dxn = dx + n * g.channels * plane;
+  BlockSink<T> sink{
+      halo_sums,         dweight_sums, dxn, doffset + n * 2 * g.taps() * g.pixels(), int32_t(tiles.halo_cells()),
+      int32_t(g.taps()), warp_storage};
+  int64_t group_end = min(g.channels, (blockIdx.z + 1) * tiles.channels_per_group);
+  for (int64_t c0 = blockIdx.z * tiles.channels_per_group; c0 < group_end; c0 += kBackwardChannels) {
+    int64_t c1 = min(group_end, c0 + kBackwardChannels);
+    __syncthreads();  // the halo and dweight sums are zero
+    deform_backward_pixel(g, tiles, row0, col0, oy, ox, active, c0, c1, xn, offset + n * 2 * g.taps() * g.pixels(),
+                          weight, dyn, sink);
+    __syncthreads();  // every thread's sums are in
+    for (int64_t k = 0; k < c1 - c0; ++k)
+      for (int64_t cell = threadIdx.x; cell < tiles.halo_cells(); cell += blockDim.x) {
+        T& sum = halo_sums[k * tiles.halo_cells() + cell];
+        int64_t pixel = deform_halo_pixel(g, tiles, row0, col0, cell);
+        if (pixel >= 0 && sum != T(0)) atomicAdd(dxn + (c0 + k) * plane + pixel, sum);
+        sum = T(0);
+      }
+    for (int64_t i = threadIdx.x; i < (c1 - c0) * g.taps(); i += blockDim.x) {
+      atomicAdd(dweight + c0 * g.taps() + i, dweight_sums[i]);
+      dweight_sums[i] = T(0);
     }
-    T warp_total = warp_sum(grad * sample);
-    if (threadIdx.x % 32 == 0) atomicAdd(dweight + c * g.taps() + t, warp_total);
   }
-}
-
-// doffset; blocks: x over the pixels, y over (image, tap).
-template <typename T>
-__global__ void offset_grads_kernel(DeformGeometry g, const T* x, const T* offset, const T* weight, const T* dy,
-                                    T* doffset) {
-  int64_t p = blockIdx.x * int64_t(kThreads) + threadIdx.x, n = blockIdx.y / g.taps(), t = blockIdx.y % g.taps();
-  if (p >= g.pixels()) return;
-  const T* image_offset = offset + n * 2 * g.taps() * g.pixels();
-  T py, px;
-  deform_point(g, image_offset, 0, t, p, &py, &px);
-  T sum_y = 0, sum_x = 0;
-  for (int64_t c = 0; c < g.channels; ++c) {
-    int64_t plane = n * g.channels + c;
-    T weighted = weight[c * g.taps() + t] * dy[plane * g.pixels() + p], gy, gx;
-    deform_bilinear_grad(x + plane * g.height * g.width, g.height, g.width, py, px, &gy, &gx);
-    sum_y += weighted * gy;
-    sum_x += weighted * gx;
-  }
-  T* out = doffset + n * 2 * g.taps() * g.pixels() + 2 * t * g.pixels() + p;
-  out[0] = sum_y;
-  out[g.pixels()] = sum_x;
 }
 
 }  // namespace
@@ -95,19 +92,19 @@ __global__ void offset_grads_kernel(DeformGeometry g, const T* x, const T* offse
 template <typename T>
 void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
                               const T* weight, T* y) {
-  DMDLK_CHECK(batch * g.channels <= 65535, ErrorCode::InvalidArg, "deform_conv2d: ", batch, " images of ", g.channels,
-              " channels exceed the CUDA grid");
-  launch(device, plan_deform_depthwise_forward(g, batch, sizeof(T)), forward_kernel<T>, g, x, offset, weight, y);
+  DMDLK_CHECK(batch <= 65535, ErrorCode::InvalidArg, "deform_conv2d: a batch of ", batch,
+              " images exceeds the CUDA grid");
+  launch(device, plan_deform_depthwise_forward(g, batch, sizeof(T)), forward_kernel<T>, g,
+         deform_forward_chunk(g, batch), x, offset, weight, y);
 }
 
 template <typename T>
 void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
                                const T* weight, const T* dy, T* dx, T* doffset, T* dweight) {
-  DMDLK_CHECK(batch * g.channels <= 65535 && batch * g.taps() <= 65535, ErrorCode::InvalidArg,
-              "deform_conv2d_backward: ", batch, " images of ", g.channels, " channels exceed the CUDA grid");
-  std::vector<LaunchPlan> plans = plan_deform_depthwise_backward(g, batch, sizeof(T));
-  launch(device, plans[0], input_grads_kernel<T>, g, x, offset, weight, dy, dx, dweight);
-  launch(device, plans[1], offset_grads_kernel<T>, g, x, offset, weight, dy, doffset);
+  DMDLK_CHECK(batch <= 65535, ErrorCode::InvalidArg, "deform_conv2d_backward: a batch of ", batch,
+              " images exceeds the CUDA grid");
+  launch(device, plan_deform_depthwise_backward(g, batch, sizeof(T)), backward_kernel<T>, g,
+         deform_tiles(g, batch, sizeof(T)), x, offset, weight, dy, dx, doffset, dweight);
 }
 
 #define INSTANTIATE(T)                                                                                              \

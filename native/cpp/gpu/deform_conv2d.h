@@ -1,11 +1,12 @@
 // CUDA's deformable convolution (deform_conv2d.cu: deformable im2col + grouped
-// GEMM per image; deform_depthwise.cu: DDLK's depthwise form directly) and its
-// launch plans, step by step as deform_conv2d.cu makes them.
+// GEMM per image; DDLK's depthwise form directly: gpu/deform_depthwise.h) and
+// its launch plans, step by step as deform_conv2d.cu makes them.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "gpu/bias.h"
+#include "gpu/deform_depthwise.h"
 #include "gpu/gemm.h"
 #include "gpu/launch_plan.h"
 #include "ops/conv_gemm.h"
@@ -27,15 +28,6 @@ void deform_im2col(int device, const DeformGeometry& g, const T* x, const T* off
 template <typename T>
 void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol,
                    T* dx, T* doffset, T* dmask);
-template <typename T>
-void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
-                              const T* weight, T* y);
-template <typename T>
-void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
-                               const T* weight, const T* dy, T* dx, T* doffset, T* dweight);
-
-constexpr int64_t kDeformThreads = 256;
-
 // One thread per column element (a bilinear sample), per image.
 inline cuda::LaunchPlan plan_deform_im2col(const DeformGeometry& g, int64_t element_bytes) {
   int64_t n = g.col_rows() * g.pixels();
@@ -54,38 +46,6 @@ inline std::vector<cuda::LaunchPlan> plan_deform_col2im(const DeformGeometry& g,
   cuda::LaunchPlan scatter = cuda::elementwise_plan("deform_scatter_dx", n, double(n) * element_bytes * 3, 12.0 * n);
   scatter.access = cuda::MemoryAccess::Gather;
   return {scatter, offset_grad};
-}
-
-// DDLK's form: a thread per output pixel of a plane reading its k² samples;
-// backward dx (atomic scatter) and dweight (per warp, then one atomic per warp
-// and tap) likewise, doffset a thread per (image, tap, pixel) over the channels.
-inline cuda::LaunchPlan plan_deform_depthwise(const char* kernel, const DeformGeometry& g, int64_t rows, int64_t serial,
-                                              double bytes, double flops) {
-  cuda::LaunchPlan p;
-  p.kernel = kernel;
-  p.grid = {cuda::blocks_to_cover(g.pixels(), kDeformThreads), rows, 1};
-  p.block.x = kDeformThreads;
-  p.bytes = bytes;
-  p.flops = flops;
-  p.serial_reduction = serial;
-  p.access = cuda::MemoryAccess::Gather;
-  // Fitted to the H200's op table: 64-bit index math and four bilinear
-  // corners, each a dependent load, for every sample.
-  p.compute_efficiency = 0.06;
-  return p;
-}
-inline cuda::LaunchPlan plan_deform_depthwise_forward(const DeformGeometry& g, int64_t batch, int64_t element_bytes) {
-  double planes = double(batch) * g.channels, n = planes * g.pixels();
-  return plan_deform_depthwise("deform_depthwise_forward", g, batch * g.channels, g.taps(),
-                               (2 * n + 2.0 * batch * g.taps() * g.pixels()) * element_bytes, 12.0 * n * g.taps());
-}
-inline std::vector<cuda::LaunchPlan> plan_deform_depthwise_backward(const DeformGeometry& g, int64_t batch,
-                                                                    int64_t element_bytes) {
-  double planes = double(batch) * g.channels, n = planes * g.pixels(), offsets = 2.0 * batch * g.taps() * g.pixels();
-  return {plan_deform_depthwise("deform_depthwise_input_grads", g, batch * g.channels, g.taps(),
-                                (3 * n + offsets) * element_bytes, 24.0 * n * g.taps()),
-          plan_deform_depthwise("deform_depthwise_offset_grads", g, batch * g.taps(), g.channels,
-                                (2 * n * g.taps() + 2 * offsets) * element_bytes, 20.0 * n * g.taps())};
 }
 
 inline ChannelLayout deform_bias_layout(const DeformPlan& p) { return {p.batch, p.out_channels, p.geo.pixels()}; }
@@ -113,7 +73,7 @@ inline std::vector<cuda::LaunchPlan> plan_deform_conv2d_backward(const DeformPla
                                                                  bool bias) {
   std::vector<cuda::LaunchPlan> plans;
   if (p.ddlk_form()) {
-    plans = plan_deform_depthwise_backward(p.geo, p.batch, element_bytes);
+    plans.push_back(plan_deform_depthwise_backward(p.geo, p.batch, element_bytes));
   } else {
     ConvGemmShape s = deform_gemm_shape(p);
     for (int64_t n = 0; n < p.batch; ++n) {

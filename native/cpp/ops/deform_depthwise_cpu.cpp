@@ -13,39 +13,6 @@ namespace dmdlk {
 
 namespace {
 
-// A coordinate held to [−3, size + 2] and its floor: beyond that range every
-// corner is outside whatever the exact value (NaN lands there too), and the
-// floor of a held value is a plain conversion, not a libm call.
-template <typename T>
-T held(T v, int64_t size) {
-  return v > T(-3) ? (v < T(size + 2) ? v : T(size + 2)) : T(-3);
-}
-template <typename T>
-int64_t floor_held(T v) {
-  int64_t i = int64_t(v);
-  return i - (T(i) > v);
-}
-
-template <typename T>
-DeformSample<T> make_sample(const DeformGeometry& g, T y, T x) {
-  DeformSample<T> s;
-  bool outside = deform_outside(g.height, g.width, y, x);
-  y = held(y, g.height), x = held(x, g.width);
-  int64_t y0 = floor_held(y), x0 = floor_held(x);
-  T ly = y - T(y0), lx = x - T(x0), hy = T(1) - ly, hx = T(1) - lx;
-  int64_t ys[4] = {y0, y0, y0 + 1, y0 + 1}, xs[4] = {x0, x0 + 1, x0, x0 + 1};
-  T value[4] = {hy * hx, hy * lx, ly * hx, ly * lx};
-  T grad_y[4] = {-hx, -lx, hx, lx}, grad_x[4] = {-hy, hy, -ly, ly};
-  for (int k = 0; k < 4; ++k) {
-    bool in = ys[k] >= 0 && ys[k] < g.height && xs[k] >= 0 && xs[k] < g.width;
-    s.index[k] = in ? int32_t(ys[k] * g.width + xs[k]) : 0;
-    s.value[k] = in && !outside ? value[k] : T(0);
-    s.grad_y[k] = in ? grad_y[k] : T(0);
-    s.grad_x[k] = in ? grad_x[k] : T(0);
-  }
-  return s;
-}
-
 // The samples of output row oy: table[t · out_w + ox]. The points are
 // deform_point's, with its divisions hoisted out of the row.
 template <typename T>
@@ -59,13 +26,8 @@ void row_samples(const DeformGeometry& g, const T* offset, int64_t oy, std::vect
     int64_t x_shift = j * g.dilation_w - g.pad_w;
     DeformSample<T>* out = table.data() + t * g.out_w;
     for (int64_t ox = 0; ox < g.out_w; ++ox)
-      out[ox] = make_sample(g, y_base + off_y[ox], T(ox * g.stride_w + x_shift) + off_x[ox]);
+      out[ox] = make_deform_sample(g, y_base + off_y[ox], T(ox * g.stride_w + x_shift) + off_x[ox]);
   }
-}
-
-template <typename T>
-T combine(const T w[4], const DeformSample<T>& s, const T* plane) {
-  return w[0] * plane[s.index[0]] + w[1] * plane[s.index[1]] + w[2] * plane[s.index[2]] + w[3] * plane[s.index[3]];
 }
 
 // The AVX2 row kernels take float images whose channels fill whole vectors.
@@ -113,7 +75,7 @@ void planar_forward(const DeformGeometry& g, int64_t batch, const T* x, const T*
         std::fill(out, out + g.out_w, T(0));
         for (int64_t t = 0; t < g.taps(); ++t) {
           const DeformSample<T>* row = table.data() + t * g.out_w;
-          for (int64_t ox = 0; ox < g.out_w; ++ox) out[ox] += wc[t] * combine(row[ox].value, row[ox], xc);
+          for (int64_t ox = 0; ox < g.out_w; ++ox) out[ox] += wc[t] * deform_combine(row[ox].value, row[ox], xc);
         }
       }
     }
@@ -155,10 +117,10 @@ void planar_backward(const DeformGeometry& g, int64_t batch, const T* x, const T
             T wct = weight[c * taps + t], dwt = 0;
             for (int64_t ox = 0; ox < g.out_w; ++ox) {
               const DeformSample<T>& s = row[ox];
-              dwt += dyr[ox] * combine(s.value, s, xc);
+              dwt += dyr[ox] * deform_combine(s.value, s, xc);
               T d = dyr[ox] * wct;
-              off_y[ox] += d * combine(s.grad_y, s, xc);
-              off_x[ox] += d * combine(s.grad_x, s, xc);
+              off_y[ox] += d * deform_combine(s.grad_y, s, xc);
+              off_x[ox] += d * deform_combine(s.grad_x, s, xc);
               for (int k = 0; k < 4; ++k) dxc[s.index[k]] += s.value[k] * d;
             }
             dw[c * taps + t] += dwt;

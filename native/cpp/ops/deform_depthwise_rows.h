@@ -1,7 +1,7 @@
-// The sample points of DDLK's deformable convolution on the CPU, and its
-// AVX2 row kernels over channels-last images (deform_depthwise_avx2.cpp, the
-// only file compiled with -mavx2 -mfma for them; called when the CPU has
-// AVX2 and FMA and the channels are a multiple of 8).
+// The AVX2 row kernels of DDLK's deformable convolution on the CPU, over
+// channels-last images (deform_depthwise_avx2.cpp, the only file compiled
+// with -mavx2 -mfma for them; called when the CPU has AVX2 and FMA and the
+// channels are a multiple of 8).
 //
 // Channels last, the C channels of one image pixel are contiguous, so each
 // corner of a sample point (shared by all channels) is read as C/8 vectors,
@@ -10,20 +10,9 @@
 #pragma once
 #include <cstdint>
 
-namespace dmdlk {
+#include "ops/deform_sample.h"
 
-// One sample point: its four corners (00, 01, 10, 11) as pixel indices into
-// an image plane (0 where the corner is outside) and, per corner, the
-// bilinear weight of the value (0 where the corner, or the whole point, is
-// outside) and its coefficients in ∂value/∂y and ∂value/∂x (0 where the
-// corner is outside: torchvision checks corners one by one there).
-template <typename T>
-struct DeformSample {
-  int32_t index[4];
-  T value[4];
-  T grad_y[4];
-  T grad_x[4];
-};
+namespace dmdlk {
 
 namespace deform_avx2 {
 
