@@ -181,6 +181,31 @@ TEST(backward_blocks_match_the_cpu_kernel) {
   }
 }
 
+// Samples outside the image read zeros, not pixel 0 times a zero weight: an
+// infinite pixel the samples never reach stays out of every output (the CPU
+// kernels, planar in double and channels-last in float, and the CUDA threads).
+TEST(outside_samples_read_zero_whatever_pixel_0_holds) {
+  Case c{1, 8, 9, 9, 3, 1, 1, 1, 0.0};
+  DeformGeometry g = c.geometry();
+  int64_t plane = g.height * g.width, offsets = 2 * g.taps() * g.pixels();
+  std::vector<double> x(size_t(c.channels * plane), 1.0), offset(size_t(offsets), -50.0),
+      weight(size_t(c.channels * g.taps()), 1.0);
+  for (int64_t ch = 0; ch < c.channels; ++ch) x[size_t(ch * plane)] = INFINITY;
+  std::vector<double> y(size_t(c.channels * g.pixels()), NAN), threads(y.size(), NAN);
+  cpu_ops::deform_depthwise_forward(g, 1, x.data(), offset.data(), weight.data(), y.data());
+  for (int64_t p = 0; p < g.pixels(); ++p)
+    deform_forward_pixel(g, p, 0, c.channels, x.data(), offset.data(), weight.data(), threads.data());
+  std::vector<float> xf(x.begin(), x.end()), offsetf(offset.begin(), offset.end()),
+      weightf(weight.begin(), weight.end());
+  std::vector<float> yf(y.size(), NAN);
+  cpu_ops::deform_depthwise_forward(g, 1, xf.data(), offsetf.data(), weightf.data(), yf.data());
+  for (size_t i = 0; i < y.size(); ++i) {
+    CHECK_EQ(y[i], 0.0);
+    CHECK_EQ(threads[i], 0.0);
+    CHECK_EQ(yf[i], 0.0f);
+  }
+}
+
 TEST(halo_cells_and_pixels_are_inverse) {
   Case c = kCases[0];
   DeformGeometry g = c.geometry();

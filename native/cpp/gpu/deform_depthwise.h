@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/error.h"
 #include "gpu/launch_plan.h"
 #include "ops/deform_sample.h"
 
@@ -39,6 +40,7 @@ void deform_depthwise_backward(int device, const DeformGeometry& g, int64_t batc
 constexpr int64_t kDeformThreads = 256;
 constexpr int kForwardChannels = 16;  // a forward thread's sums, in registers
 constexpr int kDeformTile = 16;       // output pixels along each side of a backward block's tile
+static_assert(kDeformTile * kDeformTile == kDeformThreads, "a backward thread per pixel of its tile");
 constexpr int kBackwardChannels = 4;  // channels a backward block scatters into its halo at once
 constexpr int64_t kHaloMargin = 4;    // how far a sample may move off its tap and still land in the halo
 // Shared memory a backward block may take without opting in to more
@@ -67,6 +69,9 @@ inline DeformTiles deform_tiles(const DeformGeometry& g, int64_t batch, int64_t 
   t.halo_rows = (kDeformTile - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 2 * kHaloMargin + 2;
   t.halo_cols = (kDeformTile - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 2 * kHaloMargin + 2;
   int64_t dweight_bytes = kBackwardChannels * g.taps() * element_bytes;
+  DMDLK_CHECK(dweight_bytes <= kDeformSharedBytes, ErrorCode::InvalidArg, "deform_conv2d_backward: a ", g.kernel_h, "×",
+              g.kernel_w, " kernel is too large for the CUDA backward (at most ",
+              kDeformSharedBytes / (kBackwardChannels * element_bytes), " taps)");
   if (dweight_bytes + t.halo_cells() * kBackwardChannels * element_bytes > kDeformSharedBytes)
     t.halo_rows = t.halo_cols = 0;
   int64_t chunks = (g.channels + kBackwardChannels - 1) / kBackwardChannels;
@@ -85,7 +90,9 @@ inline int64_t deform_forward_chunk(const DeformGeometry& g, int64_t batch) {
   return chunk;
 }
 
-// Shared memory of a backward block: the halo of kBackwardChannels channels, then their dweight sums.
+// Shared memory of a backward block: the halo of kBackwardChannels channels,
+// then their dweight sums (deform_tiles drops the halo where both would not
+// fit; the sums alone fit up to 3,072 taps in float, 1,536 in double).
 inline int64_t deform_backward_shared_bytes(const DeformGeometry& g, const DeformTiles& t, int64_t element_bytes) {
   return (t.halo_cells() + g.taps()) * kBackwardChannels * element_bytes;
 }
@@ -128,17 +135,20 @@ DMDLK_HD void deform_next_tap(const DeformGeometry& g, int64_t* i, int64_t* j) {
 // The four corners of a sample in a run of consecutive planes (an image's
 // channels): read the current plane's, then step to the next plane, so that
 // a corner costs a load and an add per channel, not its index math again.
+// A corner outside the image reads 0, selected rather than multiplied by its
+// zero weight, so that an infinite pixel elsewhere stays out of the sums.
 template <typename T>
 struct DeformCorners {
   const T* at[4];
+  bool inside[4];
   int64_t plane;
   DMDLK_HD DeformCorners(const DeformSample<T>& s, const T* first, int64_t plane_size) : plane(plane_size) {
     DMDLK_UNROLL
-    for (int q = 0; q < 4; ++q) at[q] = first + s.index[q];
+    for (int q = 0; q < 4; ++q) at[q] = first + s.index[q], inside[q] = s.inside & (1 << q);
   }
   DMDLK_HD void read(T v[4]) {
     DMDLK_UNROLL
-    for (int q = 0; q < 4; ++q) v[q] = *at[q], at[q] += plane;
+    for (int q = 0; q < 4; ++q) v[q] = inside[q] ? *at[q] : T(0), at[q] += plane;
   }
 };
 

@@ -48,6 +48,9 @@ DeformPlan deform_plan(const Shape& x, const Shape& offset, const Shape& weight,
                 shape_str(*mask));
     p.has_mask = true;
   }
+  // DDLK's kernels index a plane with int32 (DeformSample), corners up to 3 pixels out.
+  DMDLK_CHECK(!p.ddlk_form() || (g.height + 6) * (g.width + 6) < (int64_t(1) << 31), ErrorCode::InvalidArg, op,
+              ": images of ", g.height, "×", g.width, " are too large (at most 2³¹ pixels)");
   return p;
 }
 

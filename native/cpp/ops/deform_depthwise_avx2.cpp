@@ -26,11 +26,15 @@ inline float sum_lanes(__m256 v) {
 struct Corners {
   const float* at[4];  // the four corners' channels in a channels-last image
   __m256 value[4];
+  __m256 inside[4];  // all ones where the corner is in the image: one outside reads 0, whatever pixel 0 holds
   Corners(const DeformSample<float>& s, const float* image, int64_t channels) {
-    for (int k = 0; k < 4; ++k) at[k] = image + int64_t(s.index[k]) * channels, value[k] = _mm256_set1_ps(s.value[k]);
+    for (int k = 0; k < 4; ++k) {
+      at[k] = image + int64_t(s.index[k]) * channels, value[k] = _mm256_set1_ps(s.value[k]);
+      inside[k] = _mm256_castsi256_ps(_mm256_set1_epi32(s.inside & (1u << k) ? -1 : 0));
+    }
   }
   void load(int64_t c, __m256 v[4]) const {
-    for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(at[k] + c);
+    for (int k = 0; k < 4; ++k) v[k] = _mm256_and_ps(_mm256_loadu_ps(at[k] + c), inside[k]);
   }
 };
 

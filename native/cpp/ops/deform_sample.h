@@ -14,7 +14,8 @@
 namespace dmdlk {
 
 // Its four corners (00, 01, 10, 11) as pixel indices into an image plane (0
-// where the corner is outside) and, per corner, the bilinear weight of the
+// where the corner is outside; bit q of `inside` set where corner q is in)
+// and, per corner, the bilinear weight of the
 // value (0 where the corner, or the whole point, is outside) and its
 // coefficients in ∂value/∂y and ∂value/∂x (0 where the corner is outside:
 // torchvision checks corners one by one there). y0, x0: the upper-left
@@ -24,6 +25,7 @@ template <typename T>
 struct DeformSample {
   int32_t index[4];
   int32_t y0, x0;
+  uint32_t inside;
   T value[4];
   T grad_y[4];
   T grad_x[4];
@@ -53,7 +55,7 @@ DMDLK_HD DeformSample<T> make_deform_sample(const DeformGeometry& g, T y, T x) {
   int32_t height = int32_t(g.height), width = int32_t(g.width);
   int32_t y0 = int32_t(deform_floor_held(y)), x0 = int32_t(deform_floor_held(x));
   T ly = y - T(y0), lx = x - T(x0), hy = T(1) - ly, hx = T(1) - lx;
-  s.y0 = y0, s.x0 = x0;
+  s.y0 = y0, s.x0 = x0, s.inside = 0;
   const T value[4] = {hy * hx, hy * lx, ly * hx, ly * lx};
   const T grad_y[4] = {-hx, -lx, hx, lx}, grad_x[4] = {-hy, hy, -ly, ly};
   DMDLK_UNROLL
@@ -61,6 +63,7 @@ DMDLK_HD DeformSample<T> make_deform_sample(const DeformGeometry& g, T y, T x) {
     int32_t cy = y0 + k / 2, cx = x0 + k % 2;
     bool in = cy >= 0 && cy < height && cx >= 0 && cx < width;
     s.index[k] = in ? cy * width + cx : 0;
+    s.inside |= uint32_t(in) << k;
     s.value[k] = in && !outside ? value[k] : T(0);
     s.grad_y[k] = in ? grad_y[k] : T(0);
     s.grad_x[k] = in ? grad_x[k] : T(0);
@@ -68,10 +71,15 @@ DMDLK_HD DeformSample<T> make_deform_sample(const DeformGeometry& g, T y, T x) {
   return s;
 }
 
-// Σ_k w[k] · plane[s.index[k]]: the value (w = s.value) or a derivative (s.grad_y, s.grad_x).
+// Σ_k w[k] · plane[s.index[k]]: the value (w = s.value) or a derivative
+// (s.grad_y, s.grad_x). A corner outside reads 0, selected rather than
+// multiplied by its zero weight: an infinite pixel elsewhere stays out.
 template <typename T>
 DMDLK_HD T deform_combine(const T w[4], const DeformSample<T>& s, const T* plane) {
-  return w[0] * plane[s.index[0]] + w[1] * plane[s.index[1]] + w[2] * plane[s.index[2]] + w[3] * plane[s.index[3]];
+  T sum = 0;
+  DMDLK_UNROLL
+  for (int k = 0; k < 4; ++k) sum += w[k] * (s.inside & (1u << k) ? plane[s.index[k]] : T(0));
+  return sum;
 }
 
 }  // namespace dmdlk
