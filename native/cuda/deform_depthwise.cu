@@ -16,6 +16,10 @@ namespace {
 
 constexpr int kWarps = int(kDeformThreads) / 32;
 
+// What a sample's corners outside the image read (DeformCorners).
+template <typename T>
+__device__ const T kZero = T(0);
+
 // Blocks: x over the pixels of an image, y over the images, z over chunks of
 // `chunk` channels (deform_forward_chunk).
 template <typename T>
@@ -24,7 +28,7 @@ __global__ void forward_kernel(DeformGeometry g, int64_t chunk, const T* x, cons
   if (p >= g.pixels()) return;
   int64_t c0 = blockIdx.z * chunk, c1 = min(g.channels, c0 + chunk);
   deform_forward_pixel(g, p, c0, c1, x + n * g.channels * g.height * g.width, offset + n * 2 * g.taps() * g.pixels(),
-                       weight, y + n * g.channels * g.pixels());
+                       weight, y + n * g.channels * g.pixels(), &kZero<T>);
 }
 
 // Where a backward thread's sums go (deform_backward_pixel's sink): the
@@ -71,7 +75,7 @@ __global__ void backward_kernel(DeformGeometry g, DeformTiles tiles, const T* x,
     int64_t c1 = min(group_end, c0 + kBackwardChannels);
     __syncthreads();  // the halo and dweight sums are zero
     deform_backward_pixel(g, tiles, row0, col0, oy, ox, active, c0, c1, xn, offset + n * 2 * g.taps() * g.pixels(),
-                          weight, dyn, sink);
+                          weight, dyn, &kZero<T>, sink);
     __syncthreads();  // every thread's sums are in
     for (int64_t k = 0; k < c1 - c0; ++k)
       for (int64_t cell = threadIdx.x; cell < tiles.halo_cells(); cell += blockDim.x) {

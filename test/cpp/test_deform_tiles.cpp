@@ -22,6 +22,8 @@ using namespace dmdlk::cuda_ops;
 
 namespace {
 
+const double kZero = 0;  // what the threads' corners outside the image read (the kernels' own)
+
 struct Case {
   int64_t batch, channels, height, width, kernel, stride, pad, dilation;
   double offset_scale;
@@ -88,7 +90,8 @@ TEST(forward_threads_match_the_cpu_kernel) {
         for (int64_t c0 = 0; c0 < c.channels; c0 += chunk)
           for (int64_t p = 0; p < g.pixels(); ++p)
             deform_forward_pixel(g, p, c0, std::min(c.channels, c0 + chunk), x.data() + n * c.channels * plane,
-                                 offset.data() + n * offsets, weight.data(), got.data() + n * c.channels * g.pixels());
+                                 offset.data() + n * offsets, weight.data(), got.data() + n * c.channels * g.pixels(),
+                                 &kZero);
       CHECK(max_difference(got, want) < 1e-12);
     }
   }
@@ -127,7 +130,7 @@ BackwardGrads run_backward_blocks(const Case& c, const DeformTiles& tiles, const
             bool active = oy < g.out_h && ox < g.out_w;
             deform_backward_pixel(g, tiles, row0, col0, active ? oy : 0, active ? ox : 0, active, c0, c1,
                                   x.data() + n * c.channels * plane, offset.data() + n * offsets, weight.data(),
-                                  dy.data() + n * c.channels * g.pixels(), sink);
+                                  dy.data() + n * c.channels * g.pixels(), &kZero, sink);
           }
           for (double v : dxn) out.beyond_halo += v != 0;
           for (int64_t k = 0; k < c1 - c0; ++k)
@@ -194,7 +197,7 @@ TEST(outside_samples_read_zero_whatever_pixel_0_holds) {
   std::vector<double> y(size_t(c.channels * g.pixels()), NAN), threads(y.size(), NAN);
   cpu_ops::deform_depthwise_forward(g, 1, x.data(), offset.data(), weight.data(), y.data());
   for (int64_t p = 0; p < g.pixels(); ++p)
-    deform_forward_pixel(g, p, 0, c.channels, x.data(), offset.data(), weight.data(), threads.data());
+    deform_forward_pixel(g, p, 0, c.channels, x.data(), offset.data(), weight.data(), threads.data(), &kZero);
   std::vector<float> xf(x.begin(), x.end()), offsetf(offset.begin(), offset.end()),
       weightf(weight.begin(), weight.end());
   std::vector<float> yf(y.size(), NAN);

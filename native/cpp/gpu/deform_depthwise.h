@@ -135,20 +135,23 @@ DMDLK_HD void deform_next_tap(const DeformGeometry& g, int64_t* i, int64_t* j) {
 // The four corners of a sample in a run of consecutive planes (an image's
 // channels): read the current plane's, then step to the next plane, so that
 // a corner costs a load and an add per channel, not its index math again.
-// A corner outside the image reads 0, selected rather than multiplied by its
-// zero weight, so that an infinite pixel elsewhere stays out of the sums.
+// A corner outside the image reads `zero` (a 0 of the caller's, which its
+// step leaves in place) rather than pixel 0 times a zero weight, so that an
+// infinite pixel elsewhere stays out of the sums; no select per read.
 template <typename T>
 struct DeformCorners {
   const T* at[4];
-  bool inside[4];
-  int64_t plane;
-  DMDLK_HD DeformCorners(const DeformSample<T>& s, const T* first, int64_t plane_size) : plane(plane_size) {
+  int64_t step[4];
+  DMDLK_HD DeformCorners(const DeformSample<T>& s, const T* first, int64_t plane, const T* zero) {
     DMDLK_UNROLL
-    for (int q = 0; q < 4; ++q) at[q] = first + s.index[q], inside[q] = s.inside & (1 << q);
+    for (int q = 0; q < 4; ++q) {
+      bool inside = s.inside & (1u << q);
+      at[q] = inside ? first + s.index[q] : zero, step[q] = inside ? plane : 0;
+    }
   }
   DMDLK_HD void read(T v[4]) {
     DMDLK_UNROLL
-    for (int q = 0; q < 4; ++q) v[q] = inside[q] ? *at[q] : T(0), at[q] += plane;
+    for (int q = 0; q < 4; ++q) v[q] = *at[q], at[q] += step[q];
   }
 };
 
@@ -159,15 +162,15 @@ DMDLK_HD T deform_dot(const T w[4], const T v[4]) {
 }
 
 // The forward of output pixel p of one image over channels [c0, c1) (at most
-// kForwardChannels): x, offset, y point at the image's.
+// kForwardChannels): x, offset, y point at the image's; zero at a 0.
 template <typename T>
 DMDLK_HD void deform_forward_pixel(const DeformGeometry& g, int64_t p, int64_t c0, int64_t c1, const T* x,
-                                   const T* offset, const T* weight, T* y) {
+                                   const T* offset, const T* weight, T* y, const T* zero) {
   int64_t oy = p / g.out_w, ox = p - oy * g.out_w, plane = g.height * g.width;
   T sum[kForwardChannels] = {};
   for (int64_t t = 0, i = 0, j = 0; t < g.taps(); ++t, deform_next_tap(g, &i, &j)) {
     DeformSample<T> s = deform_tap_sample(g, offset, t, i, j, oy, ox);
-    DeformCorners<T> corners(s, x + c0 * plane, plane);
+    DeformCorners<T> corners(s, x + c0 * plane, plane, zero);
     const T* w = weight + c0 * g.taps() + t;
     DMDLK_UNROLL
     for (int k = 0; k < kForwardChannels; ++k) {
@@ -184,7 +187,7 @@ DMDLK_HD void deform_forward_pixel(const DeformGeometry& g, int64_t p, int64_t c
 
 // The backward of one thread's output pixel (oy, ox) of one image over
 // channels [c0, c1) (at most kBackwardChannels): x, offset, dy point at the
-// image's. An inactive thread (past the image's edge) takes part with zeros,
+// image's; zero at a 0. An inactive thread (past the image's edge) takes part with zeros,
 // so that `sink`'s collective dweight sums see every thread of a warp. What
 // it produces goes to the sink:
 //   halo_add(k, cell, v)   dx of channel c0 + k at a halo cell
@@ -196,14 +199,14 @@ DMDLK_HD void deform_forward_pixel(const DeformGeometry& g, int64_t p, int64_t c
 template <typename T, typename Sink>
 DMDLK_HD void deform_backward_pixel(const DeformGeometry& g, const DeformTiles& tiles, int64_t row0, int64_t col0,
                                     int64_t oy, int64_t ox, bool active, int64_t c0, int64_t c1, const T* x,
-                                    const T* offset, const T* weight, const T* dy, Sink& sink) {
+                                    const T* offset, const T* weight, const T* dy, const T* zero, Sink& sink) {
   int64_t p = oy * g.out_w + ox, plane = g.height * g.width;
   T d[kBackwardChannels];
   DMDLK_UNROLL
   for (int k = 0; k < kBackwardChannels; ++k) d[k] = active && c0 + k < c1 ? dy[(c0 + k) * g.pixels() + p] : T(0);
   for (int64_t t = 0, i = 0, j = 0; t < g.taps(); ++t, deform_next_tap(g, &i, &j)) {
     DeformSample<T> s = active ? deform_tap_sample(g, offset, t, i, j, oy, ox) : DeformSample<T>{};
-    DeformCorners<T> corners(s, x + c0 * plane, plane);
+    DeformCorners<T> corners(s, x + c0 * plane, plane, zero);
     const T* w = weight + c0 * g.taps() + t;
     int32_t cell[4];
     bool in_halo = true;
@@ -248,8 +251,8 @@ DMDLK_HD void deform_backward_pixel(const DeformGeometry& g, const DeformTiles& 
 // dweight sum), counted in the tap loops of the sm_90 float kernels
 // (build/ptx/deform_depthwise.ptx, built at two chunk sizes to tell the two
 // apart; the backward's path for samples beyond the halo not counted).
-constexpr double kForwardIssuePerSample = 112, kForwardIssuePerChannel = 17;
-constexpr double kBackwardIssuePerSample = 189, kBackwardIssuePerChannel = 71;
+constexpr double kForwardIssuePerSample = 128, kForwardIssuePerChannel = 17;
+constexpr double kBackwardIssuePerSample = 225, kBackwardIssuePerChannel = 73;
 
 inline cuda::LaunchPlan plan_deform_depthwise_forward(const DeformGeometry& g, int64_t batch, int64_t element_bytes) {
   int64_t chunk = deform_forward_chunk(g, batch), chunks = (g.channels + chunk - 1) / chunk;
@@ -259,7 +262,7 @@ inline cuda::LaunchPlan plan_deform_depthwise_forward(const DeformGeometry& g, i
   p.kernel = "deform_depthwise_forward";
   p.grid = {cuda::blocks_to_cover(g.pixels(), kDeformThreads), batch, chunks};
   p.block.x = kDeformThreads;
-  p.registers = 108;  // ptxas -v, sm_90, float
+  p.registers = 114;  // ptxas -v, sm_90, float
   // Unique bytes: x (its samples' corners overlap: caches serve the rest), y, the offsets.
   p.bytes = (pixels * g.channels * 2 + pixels * g.taps() * 2) * element_bytes;
   p.flops = channel_samples * 10;
@@ -277,7 +280,7 @@ inline cuda::LaunchPlan plan_deform_depthwise_backward(const DeformGeometry& g, 
   p.kernel = "deform_depthwise_backward";
   p.grid = {t.tiles(), batch, t.groups};
   p.block.x = kDeformTile * kDeformTile;
-  p.registers = 79;  // ptxas -v, sm_90, float
+  p.registers = 78;  // ptxas -v, sm_90, float
   p.shared_bytes = p.dynamic_shared_bytes = deform_backward_shared_bytes(g, t, element_bytes);
   // Unique bytes (LaunchPlan::bytes): x, dy, dx, the offsets and doffset
   // once. The offsets' re-reads and doffset's additions once per chunk of
