@@ -1,8 +1,8 @@
-// Loads the addon once per JavaScript context: the prebuilt binary for this
-// platform when the package ships one, else the one built from source
-// (build/Release). node-gyp-build picks it and tells us which file it was;
-// where none fits, the error says what was looked for, what the package
-// ships and how to build one.
+// Loads the addon once per JavaScript context: the binary of this platform's
+// package (@dmdlk-native/<platform>-<arch>, an optional dependency that npm
+// installs only on its platform: scripts/release.js), else one built from
+// source (build/Release, found by node-gyp-build). Where none fits, the error
+// says what was looked for, which platforms have packages and how to build one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -12,31 +12,41 @@ import { packageRoot } from './package-root';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; path(dir: string): string };
 
-/** 'glibc 2.36', 'musl' or 'unknown libc', as node-gyp-build tells prebuilds apart. */
+/** The package that carries this platform's binary. */
+const platformPackage = `@dmdlk-native/${process.platform}-${process.arch}`;
+
+/** 'glibc 2.36', 'musl' or 'unknown libc', as npm's libc field tells Linux systems apart. */
 function libc(): string {
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   if (header?.glibcVersionRuntime) return `glibc ${header.glibcVersionRuntime}`;
   return process.platform === 'linux' ? 'musl' : 'no libc tag';
 }
 
-/** Every binary under prebuilds/, as 'platform-arch/file'. */
-function shippedBinaries(root: string): string[] {
-  const dir = path.join(root, 'prebuilds');
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).flatMap((target) => {
-    const sub = path.join(dir, target);
-    return fs.statSync(sub).isDirectory() ? fs.readdirSync(sub).filter((f) => f.endsWith('.node')).map((f) => `${target}/${f}`) : [];
-  });
+/** The platforms with a binary package, from this package's optionalDependencies (a release writes them). */
+function packagedPlatforms(root: string): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> };
+  return Object.keys(manifest.optionalDependencies ?? {}).filter((name) => name.startsWith('@dmdlk-native/')).map((name) => name.slice(14));
 }
 
-/** Why no binary could be loaded: what was looked for, what the package ships, how to build one. */
+/** The binary of this platform's package, where npm installed it. */
+function platformBinary(root: string): string | undefined {
+  try {
+    return require.resolve(`${platformPackage}/dmdlk-native.node`, { paths: [root] });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why no binary could be loaded: what was looked for, which platforms have packages, how to build one. */
 function loadFailureMessage(root: string, headline: string, cause: string): string {
-  const shipped = shippedBinaries(root);
+  const platforms = packagedPlatforms(root);
   return [
     `dmdlk-native: ${headline} (this machine: ${process.platform}-${process.arch}, ${libc()}, Node ${process.versions.node}).`,
-    `Looked for a build in ${path.join(root, 'build', 'Release')} and a prebuild in ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)}.`,
-    `The package ships: ${shipped.length ? shipped.join(', ') : 'no prebuilt binaries'}` +
-      ' (linux-x64 binaries need glibc >= 2.34: Ubuntu 22.04+, Debian 12+, RHEL 9+).',
+    `Looked for the package ${platformPackage} and a build from source in ${path.join(root, 'build', 'Release')}.`,
+    platforms.length
+      ? `Binaries are published for: ${platforms.join(', ')} (Linux ones need glibc >= 2.34: Ubuntu 22.04+, Debian 12+, RHEL 9+);` +
+        ' npm installs the one for its machine with dmdlk-native unless optional dependencies are omitted (--omit=optional, --no-optional).'
+      : 'This copy lists no binary packages (a checkout: `npm run build` builds one).',
     'To build one from source: install CMake >= 3.25 and a C++17 compiler (and CUDA 13 nvcc for the GPU backend), then run',
     '  npm install --save-dev cmake-js node-api-headers && npm rebuild dmdlk-native --foreground-scripts',
     `(the loader said: ${cause.split('\n')[0]})`,
@@ -45,6 +55,8 @@ function loadFailureMessage(root: string, headline: string, cause: string): stri
 
 function load(root: string): { binding: NativeBinding; binaryPath: string } {
   try {
+    const packaged = platformBinary(root);
+    if (packaged) return { binaryPath: packaged, binding: require(packaged) as NativeBinding };
     return { binaryPath: nodeGypBuild.path(root), binding: nodeGypBuild(root) as NativeBinding };
   } catch (error) {
     const message = (error as Error).message;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The package's install step. Uses the prebuilt binary for this platform
-// when the package ships one (prebuilds/, found by node-gyp-build), and
-// otherwise builds from source with cmake-js — and says which. Never
+// The package's install step. Uses the prebuilt binary of this platform's
+// package (@dmdlk-native/<platform>-<arch>, which npm installed with this one
+// where it matches the machine: scripts/release.js) or an existing build,
+// and otherwise builds from source with cmake-js — and says which. Never
 // downloads anything.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -15,12 +16,26 @@ if (fs.existsSync(path.join(root, '.git'))) {
   process.exit(0);
 }
 
-try {
-  const binary = require('node-gyp-build').path(root);
-  console.log(`dmdlk-native: using the prebuilt binary ${path.relative(root, binary)}`);
+const platformPackage = `@dmdlk-native/${process.platform}-${process.arch}`;
+
+/** The file `find` names, or null where it throws (nothing there). */
+function found(find) {
+  try {
+    return find();
+  } catch {
+    return null;
+  }
+}
+
+const packaged = found(() => require.resolve(`${platformPackage}/dmdlk-native.node`, { paths: [root] }));
+if (packaged) {
+  console.log(`dmdlk-native: using the prebuilt binary of ${platformPackage} (${packaged})`);
   process.exit(0);
-} catch {
-  // no prebuild for this platform: build below
+}
+const built = found(() => require('node-gyp-build').path(root));
+if (built) {
+  console.log(`dmdlk-native: using the binary built before, ${path.relative(root, built)}`);
+  process.exit(0);
 }
 
 let cmakeJs;
@@ -28,11 +43,11 @@ try {
   cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   require.resolve('node-api-headers/package.json');
 } catch {
-  console.error(`dmdlk-native: no prebuilt binary for ${process.platform}-${process.arch}, and building from source ` +
+  console.error(`dmdlk-native: no prebuilt binary (${platformPackage}) for this machine, and building from source ` +
     'needs cmake-js and node-api-headers (npm i -D cmake-js node-api-headers), CMake >= 3.25 and a C++17 compiler ' +
     '(CUDA 13 nvcc for the GPU backend)');
   process.exit(1);
 }
-console.log(`dmdlk-native: no prebuilt binary for ${process.platform}-${process.arch}; building from source with cmake-js`);
+console.log(`dmdlk-native: no prebuilt binary (${platformPackage}) for this machine; building from source with cmake-js`);
 const result = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

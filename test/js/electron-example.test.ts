@@ -276,6 +276,6 @@ describe('the Electron example', () => {
     }
     expect(declared.main).toBe('main.js');
     expect(declared.build.files).toEqual(['*.js', '*.html']);
-    expect(declared.build.asarUnpack).toEqual(expect.arrayContaining(['node_modules/dmdlk-native/prebuilds/**', 'node_modules/sharp/**', 'node_modules/@img/**']));
+    expect(declared.build.asarUnpack).toEqual(expect.arrayContaining(['node_modules/@dmdlk-native/**', 'node_modules/sharp/**', 'node_modules/@img/**']));
   });
 });

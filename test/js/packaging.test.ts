@@ -1,8 +1,9 @@
-// The package as users get it. Its files (what `npm pack` would take) are
-// staged in a scratch folder, the release binary is made into it by
-// `npm run prebuilds -- --out` (prebuildify over cmake-js), and the tarball
-// packed there is installed into a fresh app whose PATH holds no compiler,
-// cmake or nvcc. There it must load (CommonJS and ES module), train and
+// The packages as users get them. The release script (scripts/release.js)
+// makes dmdlk-native's tarball and @dmdlk-native/linux-x64's, holding the
+// development build's binary, and the package is installed into a fresh app
+// whose PATH holds no compiler, cmake or nvcc, with the platform package
+// coming from its tarball where it would come from the registry (the app's
+// "overrides"). There it must load (CommonJS and ES module), train and
 // predict; the README's ts-node quick start must run as written (the app is
 // made by its commands, with its tsconfig.json and app.ts); a strict
 // TypeScript program and the examples must compile against its shipped types
@@ -59,24 +60,21 @@ describe('packaging', () => {
   const quickStart = readmeQuickStart();
   const tsNodeCommand = 'npx ts-node app.ts';
   const treeBefore = gitStatus();
-  const rootPrebuildsBefore = fs.existsSync(path.join(root, 'prebuilds'));
+  const release = path.join(dir, 'release');
+  const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const mainTarball = path.join(release, `dmdlk-native-${version}.tgz`);
+  const platformTarball = path.join(release, `dmdlk-native-linux-x64-${version}.tgz`);
+  const platformBinary = path.join(app, 'node_modules', '@dmdlk-native', 'linux-x64', 'dmdlk-native.node');
   let installLog = '';
-  let packed: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
+
+  /** A tarball's files. */
+  const listing = async (tarball: string): Promise<string[]> =>
+    (await run('tar', ['tzf', tarball], { maxBuffer: 1 << 26 })).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
 
   beforeAll(async () => {
-    // Stage exactly what npm would pack from the checkout (never a stray prebuilds/ of the checkout's).
-    const stage = path.join(dir, 'package');
-    const listed = await run(process.execPath, [npmCli, 'pack', '--dry-run', '--json'], { cwd: root, maxBuffer: 1 << 26 });
-    for (const { path: file } of (JSON.parse(listed.stdout) as { files: { path: string }[] }[])[0].files) {
-      if (file.startsWith('prebuilds/')) continue;
-      fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true });
-      fs.copyFileSync(path.join(root, file), path.join(stage, file));
-    }
     // The binary of the development build (its own GPU architectures, not the release's eight): this tests the packaging.
-    await run(process.execPath, [npmCli, 'run', 'prebuilds', '--', '--out', stage],
-      { cwd: root, env: { ...process.env, DMDLK_CUDA_ARCHS: 'local' }, timeout: 900000, maxBuffer: 1 << 26 });
-    const pack = await run(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', dir], { cwd: stage, maxBuffer: 1 << 26 });
-    [packed] = JSON.parse(pack.stdout);
+    await run(process.execPath, [path.join(root, 'scripts', 'release.js'), '--out', release, '--platforms', 'linux-x64',
+      '--binary', `linux-x64=${devBinary}`], { cwd: root, timeout: 300000, maxBuffer: 1 << 26 });
 
     fs.mkdirSync(bin);
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
@@ -88,7 +86,13 @@ describe('packaging', () => {
     fs.writeFileSync(path.join(app, 'tsconfig.json'), quickStart.tsconfig);
     fs.writeFileSync(path.join(app, 'app.ts'), quickStart.app);
     for (const command of quickStart.commands.filter((c) => c !== tsNodeCommand)) {
-      const line = command.replace(/^npm i dmdlk-native$/, `npm i ${path.join(dir, packed.filename)}`);
+      const line = command.replace(/^npm i dmdlk-native$/, `npm i ${mainTarball}`);
+      if (line !== command) {
+        // The registry's @dmdlk-native/linux-x64, for this app: the release's tarball.
+        const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
+        manifest.overrides = { '@dmdlk-native/linux-x64': `file:${platformTarball}` };
+        fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
+      }
       const out = await run(path.join(bin, 'sh'), ['-c', line], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });
       if (line !== command) installLog = out.stdout + out.stderr;
     }
@@ -97,20 +101,33 @@ describe('packaging', () => {
 
   it('leaves the working tree as it found it', () => {
     expect(fs.existsSync(devBinary)).toBe(true);
-    expect(fs.existsSync(path.join(root, 'prebuilds'))).toBe(rootPrebuildsBefore);
     expect(gitStatus()).toBe(treeBefore);
   });
 
-  it('packs the binary, the compiled code, the types and the examples, and nothing of the checkout\'s own', () => {
-    const files = packed.files.map((f) => f.path);
-    console.log(`tarball ${packed.filename}: ${(packed.size / 1e6).toFixed(1)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked, ` +
-      `${files.length} files`);
-    for (const f of ['prebuilds/linux-x64/dmdlk-native.glibc.node', 'dist/lib/cli/main.js', 'dist/lib/index.d.ts', 'dist/binding.d.ts',
-      'esm/index.mjs', 'docs/configuration.md', 'proto/onnx.proto', 'examples/custom-loop.ts', 'examples/electron/main.js',
-      'examples/electron/README.md']) expect(files).toContain(f);
-    expect(files.filter((f) => /^(test|build|bench)\/|fixtures|node_modules|\.tsbuildinfo$/.test(f))).toEqual([]);
+  it('packs the compiled code, the types and the examples without a binary, and the binary alone in the platform package', async () => {
+    const files = await listing(mainTarball);
+    const binaryFiles = await listing(platformTarball);
+    const mb = (f: string) => `${(fs.statSync(f).size / 1e6).toFixed(1)} MB`;
+    console.log(`${path.basename(mainTarball)}: ${mb(mainTarball)}, ${files.length} files; ${path.basename(platformTarball)}: ${mb(platformTarball)}`);
+    for (const f of ['dist/lib/cli/main.js', 'dist/lib/index.d.ts', 'dist/binding.d.ts', 'esm/index.mjs', 'docs/configuration.md',
+      'proto/onnx.proto', 'examples/custom-loop.ts', 'examples/electron/main.js', 'examples/electron/README.md']) expect(files).toContain(f);
+    expect(files.filter((f) => /^(test|build|bench|prebuilds)\/|fixtures|node_modules|\.tsbuildinfo$|\.node$/.test(f))).toEqual([]);
+    expect(binaryFiles.sort()).toEqual(['README.md', 'dmdlk-native.node', 'package.json']);
+    const manifest = JSON.parse((await run('tar', ['xzf', mainTarball, '-O', 'package/package.json'])).stdout);
+    expect(manifest.optionalDependencies).toEqual({ '@dmdlk-native/linux-x64': version, '@dmdlk-native/linux-arm64': version,
+      '@dmdlk-native/win32-x64': version });
+    const platformManifest = JSON.parse((await run('tar', ['xzf', platformTarball, '-O', 'package/package.json'])).stdout);
+    expect(platformManifest).toMatchObject({ name: '@dmdlk-native/linux-x64', version, os: ['linux'], cpu: ['x64'], libc: ['glibc'] });
     // Where the examples' full story and the issues are: the registry's page links it.
-    expect(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).repository.url).toMatch(/^git\+https:\/\/.+\.git$/);
+    expect(manifest.repository.url).toMatch(/^git\+https:\/\/.+\.git$/);
+  });
+
+  it('ships a binary that needs no glibc newer than 2.34 and no libstdc++ of the system', async () => {
+    const symbols = (await run('objdump', ['-T', platformBinary], { maxBuffer: 1 << 26 })).stdout;
+    const newest = [...new Set(symbols.match(/GLIBC_[\d.]+/g) ?? [])].map((v) => v.slice(6).split('.').map(Number))
+      .sort((a, b) => a[0] - b[0] || (a[1] ?? 0) - (b[1] ?? 0) || (a[2] ?? 0) - (b[2] ?? 0)).at(-1) ?? [];
+    expect(newest[0] === 2 && newest[1] <= 34).toBe(true);
+    expect(symbols).not.toMatch(/GLIBCXX_|CXXABI_/);
   });
 
   it('runs the README\'s ts-node quick start as written', async () => {
@@ -122,7 +139,8 @@ describe('packaging', () => {
     for (const tool of ['gcc', 'g++', 'cmake', 'nvcc', 'make']) {
       await expect(run(path.join(bin, 'sh'), ['-c', `command -v ${tool}`], { env: { PATH: bin } })).rejects.toThrow();
     }
-    expect(installLog).toMatch(/dmdlk-native: using the prebuilt binary prebuilds\/linux-x64\/dmdlk-native\.glibc\.node/);
+    expect(installLog).toMatch(/dmdlk-native: using the prebuilt binary of @dmdlk-native\/linux-x64/);
+    expect(fs.readdirSync(path.join(app, 'node_modules', '@dmdlk-native'))).toEqual(['linux-x64']);
 
     fs.writeFileSync(path.join(app, 'use.cjs'), `
 const { DMDLKNet, info, syntheticLesions } = require('dmdlk-native');
@@ -139,7 +157,7 @@ const sharp = require('sharp');
     steps: history.globalStep, size: [p.width, p.height], device: model.device }));
 })().catch((e) => { console.error(e); process.exitCode = 1; });`);
     const cjs = JSON.parse((await run(process.execPath, ['use.cjs'], { cwd: app, env })).stdout);
-    expect(cjs.binary).toBe(path.join(app, 'node_modules', 'dmdlk-native', 'prebuilds', 'linux-x64', 'dmdlk-native.glibc.node'));
+    expect(cjs.binary).toBe(platformBinary);
     expect(cjs.onnxBytes).toBeGreaterThan(1000);
     expect(cjs).toMatchObject({ steps: 2, size: [90, 60], device: cjs.cuda.startsWith('no usable') ? 'cpu' : 'cuda:0' });
 
@@ -158,7 +176,7 @@ console.log(JSON.stringify({ missing, shape: logits.shape, typed }));`);
     expect(esm).toEqual({ missing: [], shape: [1, 2, 32, 32], typed: true });
 
     const cli = await run(path.join(app, 'node_modules', '.bin', 'dmdlk'), ['info'], { cwd: app, env });
-    expect(cli.stdout).toMatch(/prebuilds\/linux-x64\/dmdlk-native\.glibc\.node/);
+    expect(cli.stdout).toMatch(/@dmdlk-native\/linux-x64\/dmdlk-native\.node/);
   }, 300000);
 
   describe('from TypeScript', () => {
@@ -239,16 +257,20 @@ void paperRecipe;
     }, 600000);
   });
 
-  it('says what it looked for, what it ships and how to build, where no binary matches', async () => {
-    const installed = path.join(app, 'node_modules', 'dmdlk-native');
-    const elsewhere = path.join(app, 'node_modules', 'dmdlk-native-elsewhere');
-    fs.cpSync(installed, elsewhere, { recursive: true });
-    fs.renameSync(path.join(elsewhere, 'prebuilds', 'linux-x64'), path.join(elsewhere, 'prebuilds', 'darwin-arm64'));
-    const result = await run(process.execPath, ['-e', 'require("dmdlk-native-elsewhere")'], { cwd: app, env }).catch((e: { stderr: string }) => e);
+  it('says what it looked for, which platforms have binaries and how to build, where no binary matches', async () => {
+    // The installed app without its platform package (as on a platform with none): the same packages, linked, but that one.
+    const elsewhere = path.join(dir, 'elsewhere');
+    fs.mkdirSync(path.join(elsewhere, 'node_modules'), { recursive: true });
+    for (const entry of fs.readdirSync(path.join(app, 'node_modules'))) {
+      if (entry !== '@dmdlk-native') fs.symlinkSync(path.join(app, 'node_modules', entry), path.join(elsewhere, 'node_modules', entry));
+    }
+    fs.cpSync(path.join(app, 'node_modules', 'dmdlk-native'), path.join(elsewhere, 'dmdlk-native'), { recursive: true });
+    const result = await run(process.execPath, ['-e', `require(${JSON.stringify(path.join(elsewhere, 'dmdlk-native'))})`],
+      { cwd: elsewhere, env }).catch((e: { stderr: string }) => e);
     const message = (result as { stderr: string }).stderr;
     expect(message).toMatch(new RegExp(`no native binary matches this machine \\(this machine: ${process.platform}-${process.arch}, glibc [\\d.]+`));
-    expect(message).toMatch(/prebuilds\/linux-x64/);
-    expect(message).toMatch(/The package ships: darwin-arm64\/dmdlk-native\.glibc\.node/);
+    expect(message).toMatch(/Looked for the package @dmdlk-native\/linux-x64 and a build from source/);
+    expect(message).toMatch(/Binaries are published for: linux-x64, linux-arm64, win32-x64/);
     expect(message).toMatch(/npm rebuild dmdlk-native --foreground-scripts/);
     expect(message).not.toMatch(/^Error: No native build was found/m);
   });
