@@ -96,10 +96,10 @@ __global__ void backward_kernel(DeformGeometry g, DeformTiles tiles, const T* x,
 template <typename T>
 void deform_depthwise_forward(int device, const DeformGeometry& g, int64_t batch, const T* x, const T* offset,
                               const T* weight, T* y) {
-  DMDLK_CHECK(batch <= 65535, ErrorCode::InvalidArg, "deform_conv2d: a batch of ", batch,
-              " images exceeds the CUDA grid");
-  launch(device, plan_deform_depthwise_forward(g, batch, sizeof(T)), forward_kernel<T>, g,
-         deform_forward_chunk(g, batch), x, offset, weight, y);
+  int64_t chunk = deform_forward_chunk(g, batch);
+  DMDLK_CHECK(batch <= 65535 && (g.channels + chunk - 1) / chunk <= 65535, ErrorCode::InvalidArg,
+              "deform_conv2d: ", batch, " images of ", g.channels, " channels exceed the CUDA grid");
+  launch(device, plan_deform_depthwise_forward(g, batch, sizeof(T)), forward_kernel<T>, g, chunk, x, offset, weight, y);
 }
 
 template <typename T>
