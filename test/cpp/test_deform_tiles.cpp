@@ -62,6 +62,18 @@ struct CpuSink {
   void dweight_add(int k, int64_t t, double v) { dweight_sums.at(size_t(k * taps + t)) += v; }
 };
 
+// A case's operands, random: the offsets at the case's scale.
+struct Operands {
+  std::vector<double> x, offset, weight, dy;
+};
+Operands random_operands(const Case& c, std::mt19937_64& rng) {
+  DeformGeometry g = c.geometry();
+  return {random_values(size_t(c.batch * c.channels * g.height * g.width), 1.0, rng),
+          random_values(size_t(c.batch * 2 * g.taps() * g.pixels()), c.offset_scale, rng),
+          random_values(size_t(c.channels * g.taps()), 0.5, rng),
+          random_values(size_t(c.batch * c.channels * g.pixels()), 1.0, rng)};
+}
+
 double max_difference(const std::vector<double>& a, const std::vector<double>& b) {
   double worst = 0;
   for (size_t i = 0; i < a.size(); ++i) worst = std::fmax(worst, std::fabs(a[i] - b[i]));
@@ -75,9 +87,7 @@ TEST(forward_threads_match_the_cpu_kernel) {
   for (const Case& c : kCases) {
     DeformGeometry g = c.geometry();
     int64_t plane = g.height * g.width, offsets = 2 * g.taps() * g.pixels();
-    std::vector<double> x = random_values(size_t(c.batch * c.channels * plane), 1.0, rng);
-    std::vector<double> offset = random_values(size_t(c.batch * offsets), c.offset_scale, rng);
-    std::vector<double> weight = random_values(size_t(c.channels * g.taps()), 0.5, rng);
+    auto [x, offset, weight, dy] = random_operands(c, rng);
     std::vector<double> want(size_t(c.batch * c.channels * g.pixels())), got(want.size(), NAN);
     cpu_ops::deform_depthwise_forward(g, c.batch, x.data(), offset.data(), weight.data(), want.data());
     // Grid: pixels × images × chunks of channels, as forward_kernel, at the
@@ -163,11 +173,8 @@ TEST(backward_blocks_match_the_cpu_kernel) {
     CHECK(deform_backward_shared_bytes(g, tiles, sizeof(float)) <= kDeformSharedBytes);
     CHECK(tiles.groups * tiles.channels_per_group >= c.channels);
     CHECK((tiles.groups - 1) * tiles.channels_per_group < c.channels);
-    int64_t plane = g.height * g.width, offsets = 2 * g.taps() * g.pixels();
-    std::vector<double> x = random_values(size_t(c.batch * c.channels * plane), 1.0, rng);
-    std::vector<double> offset = random_values(size_t(c.batch * offsets), c.offset_scale, rng);
-    std::vector<double> weight = random_values(size_t(c.channels * g.taps()), 0.5, rng);
-    std::vector<double> dy = random_values(size_t(c.batch * c.channels * g.pixels()), 1.0, rng);
+    Operands in = random_operands(c, rng);
+    const std::vector<double>&x = in.x, &offset = in.offset, &weight = in.weight, &dy = in.dy;
     std::vector<double> want_dx(x.size()), want_doffset(offset.size()), want_dweight(weight.size());
     cpu_ops::deform_depthwise_backward(g, c.batch, x.data(), offset.data(), weight.data(), dy.data(), want_dx.data(),
                                        want_doffset.data(), want_dweight.data());
