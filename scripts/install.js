@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// The package's install step. Uses the prebuilt binary of this platform's
-// package (@dmdlk-native/<platform>-<arch>, which npm installed with this one
-// where it matches the machine: scripts/release.js) or an existing build,
-// and otherwise builds from source with cmake-js — and says which. Never
-// downloads anything.
+// The package's install step: says which binary the package will load
+// (dist/lib/native-binary.js decides, as the loader does: DMDLK_NATIVE_BINARY,
+// a build from source, this platform's package @dmdlk-native/<platform>-<arch>),
+// and builds one from source with cmake-js where none fits or where asked to
+// (npm's --build-from-source, or DMDLK_NATIVE_BUILD_FROM_SOURCE=1). Never
+// downloads anything. Where nothing fits and cmake-js is not installed, it
+// says how to build and lets the install finish: the loader says it again
+// where the package is used.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -16,26 +19,21 @@ if (fs.existsSync(path.join(root, '.git'))) {
   process.exit(0);
 }
 
-const platformPackage = `@dmdlk-native/${process.platform}-${process.arch}`;
+/** npm's --build-from-source (true, or a list of package names) or ours. */
+function buildFromSourceAsked() {
+  const npm = process.env.npm_config_build_from_source;
+  if (npm && npm !== 'false' && (npm === 'true' || npm.split(',').includes('dmdlk-native'))) return true;
+  return process.env.DMDLK_NATIVE_BUILD_FROM_SOURCE === '1';
+}
 
-/** The file `find` names, or null where it throws (nothing there). */
-function found(find) {
-  try {
-    return find();
-  } catch {
-    return null;
+const asked = buildFromSourceAsked();
+if (!asked) {
+  const choice = require('../dist/lib/native-binary.js').chooseBinary(root);
+  if (choice.file) {
+    console.log(`dmdlk-native: using the binary of ${choice.how} (${choice.file})`);
+    process.exit(0);
   }
-}
-
-const packaged = found(() => require.resolve(`${platformPackage}/dmdlk-native.node`, { paths: [root] }));
-if (packaged) {
-  console.log(`dmdlk-native: using the prebuilt binary of ${platformPackage} (${packaged})`);
-  process.exit(0);
-}
-const built = found(() => require('node-gyp-build').path(root));
-if (built) {
-  console.log(`dmdlk-native: using the binary built before, ${path.relative(root, built)}`);
-  process.exit(0);
+  console.log(`dmdlk-native: no prebuilt binary fits this machine:\n  ${choice.passedOver.join('\n  ')}`);
 }
 
 let cmakeJs;
@@ -43,11 +41,15 @@ try {
   cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   require.resolve('node-api-headers/package.json');
 } catch {
-  console.error(`dmdlk-native: no prebuilt binary (${platformPackage}) for this machine, and building from source ` +
-    'needs cmake-js and node-api-headers (npm i -D cmake-js node-api-headers), CMake >= 3.25 and a C++17 compiler ' +
-    '(CUDA 13 nvcc for the GPU backend)');
-  process.exit(1);
+  const how = 'building from source needs cmake-js and node-api-headers (npm i -D cmake-js node-api-headers), CMake >= 3.25 ' +
+    'and a C++17 compiler (CUDA 13 nvcc for the GPU backend), then `npm rebuild dmdlk-native --build-from-source`';
+  if (asked) {
+    console.error(`dmdlk-native: asked to build from source, but ${how}`);
+    process.exit(1);
+  }
+  console.warn(`dmdlk-native: ${how}; the install goes on, and loading the package will fail until then`);
+  process.exit(0);
 }
-console.log(`dmdlk-native: no prebuilt binary (${platformPackage}) for this machine; building from source with cmake-js`);
+console.log('dmdlk-native: building from source with cmake-js');
 const result = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

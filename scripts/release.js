@@ -15,8 +15,8 @@
 // The binaries: linux-x64 built by cmake-js in build-release/ with the GPU code
 // of every architecture (DMDLK_CUDA_ARCHS, default `release`); linux-arm64 and
 // win32-x64 cross-compiled (scripts/cross-addon.sh); or taken as built with
-// --binary (the tests pass the ones they built). Each is stripped. Needs
-// `npm run build` first (dist/).
+// --binary (the tests pass the ones they built). Each is stripped. The
+// JavaScript is compiled afresh for the package.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -37,21 +37,26 @@ const BINARY = 'dmdlk-native.node';
 
 function parseArguments(argv) {
   const options = { out: null, platforms: Object.keys(PLATFORMS), binaries: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const value = argv[i + 1];
-    if (argv[i] === '--out') options.out = path.resolve(value);
-    else if (argv[i] === '--platforms') options.platforms = value.split(',');
-    else if (argv[i] === '--binary') {
-      const [platform, file] = value.split('=');
-      options.binaries[platform] = path.resolve(file);
-    } else throw new Error(`release: unknown argument ${argv[i]}`);
-    i++;
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (!['--out', '--platforms', '--binary'].includes(flag)) throw new Error(`release: unknown argument ${flag}`);
+    if (value === undefined || value.startsWith('--')) throw new Error(`release: ${flag} needs a value`);
+    if (flag === '--out') options.out = path.resolve(value);
+    else if (flag === '--platforms') options.platforms = value.split(',');
+    else {
+      const at = value.indexOf('=');
+      if (at < 1) throw new Error(`release: --binary takes PLATFORM=FILE, not ${value}`);
+      options.binaries[value.slice(0, at)] = path.resolve(value.slice(at + 1));
+    }
   }
   if (!options.out) throw new Error('release: say where the tarballs go (--out DIR)');
   for (const p of [...options.platforms, ...Object.keys(options.binaries)]) {
     if (!PLATFORMS[p]) throw new Error(`release: no platform '${p}' (${Object.keys(PLATFORMS).join(', ')})`);
   }
-  if (!fs.existsSync(path.join(root, 'dist', 'lib', 'index.js'))) throw new Error('release: build the JavaScript first (npm run build)');
+  for (const [p, file] of Object.entries(options.binaries)) {
+    if (!options.platforms.includes(p)) throw new Error(`release: --binary ${p}=… for a platform not in --platforms`);
+    if (!fs.existsSync(file)) throw new Error(`release: no file ${file} (--binary ${p})`);
+  }
   return options;
 }
 
@@ -69,7 +74,8 @@ function pack(folder, out) {
 function buildBinary(platform, given) {
   if (given) return given;
   if (platform === 'linux-x64') {
-    const env = { ...process.env, DMDLK_CUDA_ARCHS: process.env.DMDLK_CUDA_ARCHS ?? 'release' };
+    // The CUDA backend is required (no quiet CPU-only build where nvcc is missing), for every GPU architecture.
+    const env = { ...process.env, DMDLK_CUDA: 'on', DMDLK_CUDA_ARCHS: process.env.DMDLK_CUDA_ARCHS ?? 'release' };
     run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'compile', '--out', 'build-release'], { env, stdio: 'inherit' });
     return path.join(root, 'build-release', 'Release', 'dmdlk.node');
   }
@@ -100,29 +106,46 @@ function platformPackage(platform, binary, stage, out) {
   return pack(folder, out);
 }
 
-/** dmdlk-native as `npm pack` takes it from the checkout, its optionalDependencies naming every platform package. */
+/**
+ * dmdlk-native as `npm pack` takes it from the checkout, but with its
+ * JavaScript compiled afresh (no file of an older build, no source maps to
+ * sources it does not ship) and its optionalDependencies naming every
+ * platform package.
+ */
 function mainPackage(stage, out) {
   const folder = path.join(stage, 'dmdlk-native');
   const listed = JSON.parse(run(process.execPath, [npmCli, 'pack', '--dry-run', '--json']))[0].files.map((f) => f.path);
-  for (const file of listed.filter((f) => !f.endsWith('.node') && f !== 'package.json')) {
+  for (const file of listed.filter((f) => !f.startsWith('dist/') && !f.endsWith('.node') && f !== 'package.json')) {
     fs.mkdirSync(path.dirname(path.join(folder, file)), { recursive: true });
     fs.copyFileSync(path.join(root, file), path.join(folder, file));
   }
+  const compiled = path.join(stage, 'tsc');
+  run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', compiled, '--sourceMap', 'false']);
+  fs.cpSync(path.join(compiled, 'lib'), path.join(folder, 'dist', 'lib'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'binding.d.ts'), path.join(folder, 'dist', 'binding.d.ts'));
   const optionalDependencies = Object.fromEntries(Object.keys(PLATFORMS).map((p) => [`${SCOPE}/${p}`, manifest.version]));
   fs.writeFileSync(path.join(folder, 'package.json'), `${JSON.stringify({ ...manifest, optionalDependencies }, null, 2)}\n`);
   return pack(folder, out);
 }
 
+// Every tarball is made in a scratch folder and moved to DIR only when all
+// are: a failed release leaves no partial set to publish.
 function main() {
   const options = parseArguments(process.argv.slice(2));
   fs.mkdirSync(options.out, { recursive: true });
   const stage = fs.mkdtempSync(path.join(options.out, '.stage-'));
   try {
-    const tarballs = [mainPackage(stage, options.out)];
+    const packed = path.join(stage, 'packed');
+    fs.mkdirSync(packed);
+    const tarballs = [mainPackage(stage, packed)];
     for (const platform of options.platforms) {
-      tarballs.push(platformPackage(platform, buildBinary(platform, options.binaries[platform]), stage, options.out));
+      tarballs.push(platformPackage(platform, buildBinary(platform, options.binaries[platform]), stage, packed));
     }
-    for (const t of tarballs) console.log(`${path.relative(process.cwd(), t)}  ${(fs.statSync(t).size / 1e6).toFixed(1)} MB`);
+    for (const t of tarballs) {
+      const destination = path.join(options.out, path.basename(t));
+      fs.renameSync(t, destination);
+      console.log(`${path.relative(process.cwd(), destination)}  ${(fs.statSync(destination).size / 1e6).toFixed(1)} MB`);
+    }
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
   }

@@ -33,8 +33,20 @@ ln -s "$(command -v node)" "$work/bin/node"
 ln -s /bin/sh "$work/bin/sh"
 npm_cli=$(dirname "$(readlink -f "$(command -v node)")")/../lib/node_modules/npm/bin/npm-cli.js
 printf '#!/bin/sh\nexec node %s "$@"\n' "$npm_cli" > "$work/bin/npm" && chmod +x "$work/bin/npm"
-node -e "require('fs').writeFileSync('$work/app/package.json', JSON.stringify({ name: 'app', version: '1.0.0', private: true,
-  overrides: { '@dmdlk-native/$platform': 'file:$work/release/dmdlk-native-$platform-$version.tgz' } }, null, 2))"
+# The other platforms' packages as stand-ins with their os and cpu, which npm must pass over.
+node -e "
+const fs = require('fs'), { execFileSync } = require('child_process');
+const overrides = { '@dmdlk-native/$platform': 'file:$work/release/dmdlk-native-$platform-$version.tgz' };
+for (const [p, os, cpu] of [['linux-x64', 'linux', 'x64'], ['linux-arm64', 'linux', 'arm64'], ['win32-x64', 'win32', 'x64']]) {
+  if (p === '$platform') continue;
+  const dir = '$work/stand-ins/' + p;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(dir + '/package.json', JSON.stringify({ name: '@dmdlk-native/' + p, version: '$version', os: [os], cpu: [cpu] }));
+  fs.writeFileSync(dir + '/dmdlk-native.node', 'not a binary');
+  const file = execFileSync('npm', ['pack', '--silent'], { cwd: dir, encoding: 'utf8' }).trim().split('\\n').pop();
+  overrides['@dmdlk-native/' + p] = 'file:' + dir + '/' + file;
+}
+fs.writeFileSync('$work/app/package.json', JSON.stringify({ name: 'app', version: '1.0.0', private: true, overrides }, null, 2));"
 (cd "$work/app" && PATH="$work/bin" npm i "${target[@]}" --ignore-scripts --no-audit --no-fund \
   "$work/release/dmdlk-native-$version.tgz")
 installed=$(ls "$work/app/node_modules/@dmdlk-native")
@@ -46,7 +58,7 @@ package=$work/app/node_modules/dmdlk-native
 install_log=$(cat "$work/install.log")
 echo "$install_log"
 case "$install_log" in
-  *"using the prebuilt binary of @dmdlk-native/$platform"*) ;;
+  *"using the binary of @dmdlk-native/$platform"*) ;;
   *) echo "the install step on $platform did not take @dmdlk-native/$platform's binary" >&2; exit 1 ;;
 esac
 # A dermoscopy-like JPEG for predict, written once so both runs decode the same bytes.
