@@ -145,8 +145,7 @@ struct DeformCorners {
   DMDLK_HD DeformCorners(const DeformSample<T>& s, const T* first, int64_t plane, const T* zero) {
     DMDLK_UNROLL
     for (int q = 0; q < 4; ++q) {
-      bool inside = s.inside & (1u << q);
-      at[q] = inside ? first + s.index[q] : zero, step[q] = inside ? plane : 0;
+      at[q] = s.corner_inside(q) ? first + s.index[q] : zero, step[q] = s.corner_inside(q) ? plane : 0;
     }
   }
   DMDLK_HD void read(T v[4]) {
@@ -154,12 +153,6 @@ struct DeformCorners {
     for (int q = 0; q < 4; ++q) v[q] = *at[q], at[q] += step[q];
   }
 };
-
-// Σ_q w[q] · v[q]: a sample's value (w = s.value) or a derivative (s.grad_y, s.grad_x) from its corners v.
-template <typename T>
-DMDLK_HD T deform_dot(const T w[4], const T v[4]) {
-  return w[0] * v[0] + w[1] * v[1] + w[2] * v[2] + w[3] * v[3];
-}
 
 // The forward of output pixel p of one image over channels [c0, c1) (at most
 // kForwardChannels): x, offset, y point at the image's; zero at a 0.

@@ -30,7 +30,7 @@ struct Corners {
   Corners(const DeformSample<float>& s, const float* image, int64_t channels) {
     for (int k = 0; k < 4; ++k) {
       at[k] = image + int64_t(s.index[k]) * channels, value[k] = _mm256_set1_ps(s.value[k]);
-      inside[k] = _mm256_castsi256_ps(_mm256_set1_epi32(s.inside & (1u << k) ? -1 : 0));
+      inside[k] = _mm256_castsi256_ps(_mm256_set1_epi32(s.corner_inside(k) ? -1 : 0));
     }
   }
   void load(int64_t c, __m256 v[4]) const {

@@ -29,6 +29,7 @@ struct DeformSample {
   T value[4];
   T grad_y[4];
   T grad_x[4];
+  DMDLK_HD bool corner_inside(int q) const { return inside & (1u << q); }
 };
 
 // A coordinate held to [−3, size + 2] and its floor: beyond that range every
@@ -71,15 +72,21 @@ DMDLK_HD DeformSample<T> make_deform_sample(const DeformGeometry& g, T y, T x) {
   return s;
 }
 
-// Σ_k w[k] · plane[s.index[k]]: the value (w = s.value) or a derivative
-// (s.grad_y, s.grad_x). A corner outside reads 0, selected rather than
-// multiplied by its zero weight: an infinite pixel elsewhere stays out.
+// Σ_q w[q] · v[q]: a sample's value (w = s.value) or a derivative (s.grad_y, s.grad_x) from its corners v.
+template <typename T>
+DMDLK_HD T deform_dot(const T w[4], const T v[4]) {
+  return w[0] * v[0] + w[1] * v[1] + w[2] * v[2] + w[3] * v[3];
+}
+
+// deform_dot over the sample's corners in `plane`. A corner outside reads 0,
+// selected rather than multiplied by its zero weight: an infinite pixel
+// elsewhere stays out.
 template <typename T>
 DMDLK_HD T deform_combine(const T w[4], const DeformSample<T>& s, const T* plane) {
-  T sum = 0;
+  T v[4];
   DMDLK_UNROLL
-  for (int k = 0; k < 4; ++k) sum += w[k] * (s.inside & (1u << k) ? plane[s.index[k]] : T(0));
-  return sum;
+  for (int q = 0; q < 4; ++q) v[q] = s.corner_inside(q) ? plane[s.index[q]] : T(0);
+  return deform_dot(w, v);
 }
 
 }  // namespace dmdlk
