@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 
 import type { NativeBinding } from '../binding';
-import { chooseBinary, libc, platformPackage } from './native-binary';
+import { chooseBinary, libc, minimumGlibc, platformPackage } from './native-binary';
 import { packageRoot } from './package-root';
 
 /** Why no binary could be loaded: what was looked at, which platforms have packages, how to build one. */
@@ -15,7 +15,7 @@ function loadFailureMessage(root: string, headline: string, passedOver: string[]
     `Looked for a build from source in ${path.join(root, 'build', 'Release')} and the package ${platformPackage}:`,
     ...passedOver.map((p) => `  ${p}`),
     platforms.length
-      ? `Binaries are published for: ${platforms.join(', ')} (Linux ones need glibc >= 2.34: Ubuntu 22.04+, Debian 12+, RHEL 9+);` +
+      ? `Binaries are published for: ${platforms.join(', ')} (Linux ones need glibc >= ${minimumGlibc.join('.')}: Ubuntu 22.04+, Debian 12+, RHEL 9+);` +
         ' npm installs the one for its machine with dmdlk-native unless optional dependencies are omitted (--omit=optional, --no-optional).'
       : 'This copy lists no binary packages (a checkout: `npm run build` builds one).',
     'To build one from source: install CMake >= 3.25 and a C++17 compiler (and CUDA 13 nvcc for the GPU backend), then run',

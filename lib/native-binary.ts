@@ -15,7 +15,7 @@ import * as path from 'node:path';
 export const platformPackage = `@dmdlk-native/${process.platform}-${process.arch}`;
 
 /** The oldest glibc the Linux binaries load on (native/cpp/addon/glibc_floor_linux.cpp). */
-const minimumGlibc = [2, 34];
+export const minimumGlibc = [2, 34];
 
 export interface BinaryChoice {
   /** The file to load, where one fits. */
@@ -48,7 +48,7 @@ function readJson(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 
-/** The package's own build from source, where one was made (build/Release, as node-gyp-build finds it). */
+/** The package's own build from source, where one was made (build/Release, where cmake-js puts it). */
 function sourceBuild(root: string): string | undefined {
   const file = path.join(root, 'build', 'Release', 'dmdlk.node');
   return fs.existsSync(file) ? file : undefined;

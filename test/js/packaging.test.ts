@@ -22,6 +22,11 @@ import { promisify } from 'node:util';
 import { writeIsicFolder } from './isic-folder';
 import { npmEnvironment } from './npm-env';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { registryOverrides } = require('../platforms/registry-overrides.js') as {
+  registryOverrides(dir: string, platform: string, tarball: string): Record<string, string>;
+};
+
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
 const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
@@ -89,17 +94,9 @@ describe('packaging', () => {
       const line = command.replace(/^npm i dmdlk-native$/, `npm i ${mainTarball}`);
       if (line !== command) {
         // The registry's platform packages, for this app: the release's linux-x64 tarball, and stand-ins for the
-        // others with their os and cpu (which npm must pass over here).
+        // others with their os, cpu and libc (which npm must pass over here).
         const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
-        manifest.overrides = { '@dmdlk-native/linux-x64': `file:${platformTarball}` };
-        for (const [platform, os, cpu] of [['linux-arm64', 'linux', 'arm64'], ['win32-x64', 'win32', 'x64']]) {
-          const standIn = path.join(dir, 'stand-ins', platform);
-          fs.mkdirSync(standIn, { recursive: true });
-          fs.writeFileSync(path.join(standIn, 'package.json'), JSON.stringify({ name: `@dmdlk-native/${platform}`, version, os: [os], cpu: [cpu] }));
-          fs.writeFileSync(path.join(standIn, 'dmdlk-native.node'), 'not a binary');
-          const packedStandIn = JSON.parse((await run(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', standIn], { cwd: standIn })).stdout);
-          manifest.overrides[`@dmdlk-native/${platform}`] = `file:${path.join(standIn, packedStandIn[0].filename)}`;
-        }
+        manifest.overrides = registryOverrides(path.join(dir, 'stand-ins'), 'linux-x64', platformTarball);
         fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
       }
       const out = await run(path.join(bin, 'sh'), ['-c', line], { cwd: app, env, timeout: 300000, maxBuffer: 1 << 26 });

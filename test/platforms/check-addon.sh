@@ -18,11 +18,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 platform=$1 addon=$2
 shift 2
-case "$platform" in
-  linux-arm64) target=(--os=linux --cpu=arm64 --libc=glibc) ;;
-  win32-x64) target=(--os=win32 --cpu=x64) ;;
-  *) echo "check-addon.sh: no platform '$platform'" >&2; exit 1 ;;
-esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 node scripts/release.js --out "$work/release" --platforms "$platform" --binary "$platform=$addon"
@@ -33,20 +28,11 @@ ln -s "$(command -v node)" "$work/bin/node"
 ln -s /bin/sh "$work/bin/sh"
 npm_cli=$(dirname "$(readlink -f "$(command -v node)")")/../lib/node_modules/npm/bin/npm-cli.js
 printf '#!/bin/sh\nexec node %s "$@"\n' "$npm_cli" > "$work/bin/npm" && chmod +x "$work/bin/npm"
-# The other platforms' packages as stand-ins with their os and cpu, which npm must pass over.
-node -e "
-const fs = require('fs'), { execFileSync } = require('child_process');
-const overrides = { '@dmdlk-native/$platform': 'file:$work/release/dmdlk-native-$platform-$version.tgz' };
-for (const [p, os, cpu] of [['linux-x64', 'linux', 'x64'], ['linux-arm64', 'linux', 'arm64'], ['win32-x64', 'win32', 'x64']]) {
-  if (p === '$platform') continue;
-  const dir = '$work/stand-ins/' + p;
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(dir + '/package.json', JSON.stringify({ name: '@dmdlk-native/' + p, version: '$version', os: [os], cpu: [cpu] }));
-  fs.writeFileSync(dir + '/dmdlk-native.node', 'not a binary');
-  const file = execFileSync('npm', ['pack', '--silent'], { cwd: dir, encoding: 'utf8' }).trim().split('\\n').pop();
-  overrides['@dmdlk-native/' + p] = 'file:' + dir + '/' + file;
-}
-fs.writeFileSync('$work/app/package.json', JSON.stringify({ name: 'app', version: '1.0.0', private: true, overrides }, null, 2));"
+registry=$(node test/platforms/registry-overrides.js "$work/stand-ins" "$platform" \
+  "$work/release/dmdlk-native-$platform-$version.tgz")
+node -e "require('fs').writeFileSync('$work/app/package.json', JSON.stringify({ name: 'app', version: '1.0.0',
+  private: true, overrides: ($registry).overrides }, null, 2))"
+read -r -a target <<< "$(node -p "($registry).npmTarget.join(' ')")"
 (cd "$work/app" && PATH="$work/bin" npm i "${target[@]}" --ignore-scripts --no-audit --no-fund \
   "$work/release/dmdlk-native-$version.tgz")
 installed=$(ls "$work/app/node_modules/@dmdlk-native")
