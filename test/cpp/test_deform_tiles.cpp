@@ -173,8 +173,7 @@ TEST(backward_blocks_match_the_cpu_kernel) {
     CHECK(deform_backward_shared_bytes(g, tiles, sizeof(float)) <= kDeformSharedBytes);
     CHECK(tiles.groups * tiles.channels_per_group >= c.channels);
     CHECK((tiles.groups - 1) * tiles.channels_per_group < c.channels);
-    Operands in = random_operands(c, rng);
-    const std::vector<double>&x = in.x, &offset = in.offset, &weight = in.weight, &dy = in.dy;
+    auto [x, offset, weight, dy] = random_operands(c, rng);
     std::vector<double> want_dx(x.size()), want_doffset(offset.size()), want_dweight(weight.size());
     cpu_ops::deform_depthwise_backward(g, c.batch, x.data(), offset.data(), weight.data(), dy.data(), want_dx.data(),
                                        want_doffset.data(), want_dweight.data());
