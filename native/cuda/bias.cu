@@ -1,5 +1,5 @@
 // Per-channel bias add (one thread per element) and its gradient (a
-// per-channel sum in reduce_kernels.cuh's two stages: deterministic, no atomics).
+// per-channel sum in one launch of reduce_kernels.cuh: deterministic).
 #include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "gpu/bias.h"

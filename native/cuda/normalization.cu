@@ -1,5 +1,5 @@
-// BatchNorm: the channels' statistics and parameter gradients in gpu/reduce.h's
-// two stages (deterministic, no atomics), the normalisation and dx element-wise
+// BatchNorm: the channels' statistics and parameter gradients in one launch of
+// gpu/reduce.h's reductions (deterministic), the normalisation and dx element-wise
 // over planes. LayerNorm: a warp per normalized group.
 #include <cmath>
 

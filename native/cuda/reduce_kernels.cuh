@@ -7,6 +7,7 @@
 #include <cub/block/block_reduce.cuh>
 
 #include "core/tensor.h"
+#include "cuda/arrivals.cuh"
 #include "cuda_check.cuh"
 #include "gpu/reduce.h"
 
@@ -33,76 +34,89 @@ struct Moments {
 
 namespace reduce {
 
+// Combines two partial values: called, not inlined, by CUB's trees and the
+// last block's sums (Moments' merge divides in double precision: inlined at
+// each of their steps it was most of a reduction kernel's code); the
+// per-element loops add inline.
 struct Plus {
   template <typename V>
-  __device__ V operator()(const V& a, const V& b) const {
+  __device__ __noinline__ V operator()(const V& a, const V& b) const {
     return a + b;
   }
 };
 
-template <typename V, class Load>
-__global__ void __launch_bounds__(kReduceThreads) planes_kernel(ChannelReduction r, Load load, V* pieces) {
+// A block per (outer, channel, chunk) piece; the last of a channel's pieces
+// to arrive adds them up, its threads over the pieces in a fixed order.
+template <typename V, class Load, class Finish>
+__global__ void __launch_bounds__(kReduceThreads)
+    planes_kernel(ChannelReduction r, Load load, Finish finish, V* pieces, unsigned* arrivals) {
   using Block = cub::BlockReduce<V, int(kReduceThreads)>;
   __shared__ typename Block::TempStorage scratch;
-  const int64_t piece = blockIdx.x, plane = piece / r.chunks, chunk = piece % r.chunks;
-  const int64_t o = plane / r.l.channels, c = plane % r.l.channels;
-  const int64_t begin = chunk * r.per_chunk, end = begin + r.per_chunk < r.l.inner ? begin + r.per_chunk : r.l.inner;
+  const PlanePiece p = plane_piece(r, blockIdx.x);
   V acc{};
-  for (int64_t i = begin + threadIdx.x; i < end; i += kReduceThreads) acc = acc + load(o, c, i);
+  for (int64_t i = p.begin + threadIdx.x; i < p.end; i += kReduceThreads) acc = acc + load(p.o, p.c, i);
   V total = Block(scratch).Reduce(acc, Plus{});
-  if (threadIdx.x == 0) pieces[piece] = total;
+  if (threadIdx.x == 0) pieces[blockIdx.x] = total;
+  if (!last_to_arrive(&arrivals[p.c], r.arrivals_per_counter())) return;
+  __syncthreads();  // scratch is reused
+  acc = V{};
+  for (int64_t e = threadIdx.x; e < r.pieces_per_channel(); e += kReduceThreads)
+    acc = Plus{}(acc, load_arrived(&pieces[r.piece_index(p.c, e)]));
+  total = Block(scratch).Reduce(acc, Plus{});
+  if (threadIdx.x == 0) finish(p.c, total);
 }
 
-template <typename V, class Load>
-__global__ void __launch_bounds__(kReduceThreads) columns_kernel(ChannelReduction r, Load load, V* pieces) {
-  const int64_t columns = r.l.channels * r.l.inner, j = blockIdx.x * int64_t(kReduceThreads) + threadIdx.x;
-  if (j >= columns) return;
-  const int64_t chunk = blockIdx.y, c = j / r.l.inner, i = j % r.l.inner;
-  const int64_t begin = chunk * r.per_chunk, end = begin + r.per_chunk < r.l.outer ? begin + r.per_chunk : r.l.outer;
-  V acc{};
-  for (int64_t o = begin; o < end; ++o) acc = acc + load(o, c, i);
-  pieces[chunk * columns + j] = acc;
-}
-
-// A warp per channel, its lanes over the channel's pieces, then CUB's warp sum.
-template <typename V, class Finish>
-__global__ void __launch_bounds__(kReduceThreads) total_kernel(ChannelReduction r, const V* pieces, Finish finish) {
+// A block per (group of whole channels, chunk of outer rows): kColumnLanes
+// threads over the group's columns by kRowLanes over the chunk's rows, the
+// row lanes' sums added in shared memory into one piece per column. The last
+// of a group's chunks to arrive adds up its channels' pieces, a warp per
+// channel, its lanes over the pieces in a fixed order.
+template <typename V, class Load, class Finish>
+__global__ void __launch_bounds__(kReduceThreads)
+    columns_kernel(ChannelReduction r, Load load, Finish finish, V* pieces, unsigned* arrivals) {
   using Warp = cub::WarpReduce<V>;
   __shared__ typename Warp::TempStorage scratch[kReduceThreads / 32];
-  const int warp = threadIdx.x / 32;
-  for_warp_rows(r.l.channels, [&](int64_t c, int lane) {
-    const int64_t count = r.pieces_per_channel(), columns = r.l.channels * r.l.inner;
-    V acc{};
-    for (int64_t e = lane; e < count; e += 32) {
-      // Piece e of channel c: (outer, chunk) of its planes, or (chunk, pixel) of its columns.
-      int64_t index = r.planes ? ((e / r.chunks) * r.l.channels + c) * r.chunks + e % r.chunks
-                               : (e / r.l.inner) * columns + c * r.l.inner + e % r.l.inner;
-      acc = acc + pieces[index];
-    }
-    V total = Warp(scratch[warp]).Reduce(acc, Plus{});
-    if (lane == 0) finish(c, total);
-  });
+  __shared__ V row_sums[kRowLanes][kColumnLanes];
+  const ColumnLane c = column_lane(r, blockIdx.x, blockIdx.y, threadIdx.x);
+  const int column = threadIdx.x % kColumnLanes, row_lane = threadIdx.x / kColumnLanes;
+  V acc{};
+  if (c.active)
+    for (int64_t o = c.begin; o < c.end; o += kRowLanes) acc = acc + load(o, c.c, c.i);
+  row_sums[row_lane][column] = acc;
+  __syncthreads();
+  if (c.active && row_lane == 0) {
+#pragma unroll
+    for (int lane = 1; lane < kRowLanes; ++lane) acc = Plus{}(acc, row_sums[lane][column]);
+    pieces[c.piece] = acc;
+  }
+  if (!last_to_arrive(&arrivals[blockIdx.x], r.arrivals_per_counter())) return;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t c0 = int64_t(blockIdx.x) * r.channels_per_block;
+  const int64_t c_end = c0 + r.channels_per_block < r.l.channels ? c0 + r.channels_per_block : r.l.channels;
+  for (int64_t ch = c0 + warp; ch < c_end; ch += kReduceThreads / 32) {
+    V sum{};
+    for (int64_t e = lane; e < r.pieces_per_channel(); e += 32)
+      sum = Plus{}(sum, load_arrived(&pieces[r.piece_index(ch, e)]));
+    V total = Warp(scratch[warp]).Reduce(sum, Plus{});
+    if (lane == 0) finish(ch, total);
+  }
 }
 
 }  // namespace reduce
 
-// Runs one reduction over `l` on `device`: the launches of
+// Runs one reduction over `l` on `device`: the launch of
 // plan_channel_reduce(what, l, element_bytes, tensors, sizeof(V), finish_bytes).
 template <typename V, class Load, class Finish>
 void channel_reduce(int device, const std::string& what, const ChannelLayout& l, int64_t element_bytes, int tensors,
                     int64_t finish_bytes, const Load& load, const Finish& finish) {
   if (l.channels == 0) return;
   ChannelReduction r = channel_reduction(l);
-  std::vector<cuda::LaunchPlan> plans =
-      plan_channel_reduce(what, l, element_bytes, tensors, int64_t(sizeof(V)), finish_bytes);
-  Tensor pieces =
-      Tensor::empty({std::max<int64_t>(1, r.pieces()) * int64_t(sizeof(V))}, DType::U8, Device::cuda(device));
+  cuda::LaunchPlan plan = plan_channel_reduce(what, l, element_bytes, tensors, int64_t(sizeof(V)), finish_bytes)[0];
+  Tensor pieces = Tensor::empty({r.pieces() * int64_t(sizeof(V))}, DType::U8, Device::cuda(device));
   V* p = reinterpret_cast<V*>(pieces.data<uint8_t>());
-  if (r.pieces() > 0) {
-    if (r.planes) launch(device, plans[0], reduce::planes_kernel<V, Load>, r, load, p);
-    else launch(device, plans[0], reduce::columns_kernel<V, Load>, r, load, p);
-  }
-  launch(device, plans.back(), reduce::total_kernel<V, Finish>, r, static_cast<const V*>(p), finish);
+  unsigned* arrivals = cuda::arrival_counters(device, size_t(r.counters()));
+  if (r.planes) launch(device, plan, reduce::planes_kernel<V, Load, Finish>, r, load, finish, p, arrivals);
+  else launch(device, plan, reduce::columns_kernel<V, Load, Finish>, r, load, finish, p, arrivals);
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -36,6 +36,8 @@ struct DeviceCache {
   size_t allocated = 0;  // bytes handed out
   size_t cached = 0;     // bytes held in free_blocks
   cudaStream_t stream = nullptr;
+  unsigned* arrivals = nullptr;  // arrival_counters
+  size_t arrival_count = 0;
 };
 
 DeviceCache& cache(int device) {
@@ -226,6 +228,34 @@ void copy_device_to_device(int device, void* dst, const void* src, size_t bytes)
 void fill_zero(int device, void* ptr, size_t bytes) {
   DeviceGuard guard(device);
   DMDLK_CUDA_CALL(cudaMemsetAsync(ptr, 0, bytes, stream(device)));
+}
+
+unsigned* arrival_counters(int device, size_t count) {
+  DeviceCache& c = cache(device);
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.arrival_count >= count) return c.arrivals;
+  }
+  DMDLK_CHECK(device != capture_device, ErrorCode::Internal, "arrival counters (", count,
+              ") cannot grow while a CUDA graph is captured");
+  DeviceGuard guard(device);
+  cudaStream_t s = stream(device);
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.arrival_count >= count) return c.arrivals;
+  size_t grown = std::max({count, 2 * c.arrival_count, size_t(1) << 16});
+  unsigned* fresh = nullptr;
+  cudaError_t status = cudaMalloc(&fresh, grown * sizeof(unsigned));
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    throw Error(
+        status == cudaErrorMemoryAllocation ? ErrorCode::GpuOom : ErrorCode::Cuda,
+        concat("cannot allocate ", grown, " arrival counters on cuda:", device, ": ", cudaGetErrorString(status)));
+  }
+  // Zeroed on the stream, before any kernel that is handed them; the old
+  // array stays (kernels already queued may use it, and leave it zero).
+  DMDLK_CUDA_CALL(cudaMemsetAsync(fresh, 0, grown * sizeof(unsigned), s));
+  c.arrivals = fresh, c.arrival_count = grown;
+  return fresh;
 }
 
 namespace {

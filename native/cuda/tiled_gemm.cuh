@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "core/tensor.h"
+#include "cuda/arrivals.cuh"
 #include "cuda_check.cuh"
 #include "gpu/gemm.h"
 #include "gpu/gemm_operands.h"
@@ -108,6 +109,29 @@ __device__ void k_loop(Fetcher& f, const SplitRange& range, Stash stash, Multipl
   }
 }
 
+// Where K is split, the last of a tile's splits to arrive adds the tile's
+// partial sums (SplitStore's workspace) in split order and applies the
+// product's epilogue: deterministic, and no second launch. Called by every
+// thread of the block once its partial tile is stored.
+template <int BM, int BN, int Threads, typename T, class Out>
+__device__ __noinline__ void finish_split_tile(const OutOrSplit<T, Out>& out, const GemmDims& d,
+                                               const SplitRange& range, int64_t row0, int64_t col0) {
+  const SplitStore<T>& partial = out.partial;
+  if (!partial.workspace) return;
+  const int64_t tile = (range.batch * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+  if (!last_to_arrive(&partial.arrivals[tile], d.splits)) return;
+  const int64_t split_stride = partial.at(0, 1, 0, 0);
+#pragma unroll 1
+  for (int e = threadIdx.x; e < BM * BN; e += Threads) {
+    const int64_t row = row0 + e / BN, col = col0 + e % BN;
+    if (row >= d.m || col >= d.n) continue;
+    const T* p = &partial.workspace[partial.at(range.batch, 0, row, col)];
+    T sum = 0;
+    for (int64_t s = 0; s < d.splits; ++s, p += split_stride) sum += load_arrived(p);
+    out.out(range.batch, 0, row, col, sum);
+  }
+}
+
 // ---- CUDA cores ---------------------------------------------------------------------
 
 // One element of C through the epilogue, called, not inlined: the SIMT
@@ -163,6 +187,7 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
       if (row < d.m && col < d.n) store_element(out, range.batch, range.split, row, col, acc[i][j]);
     }
   }
+  finish_split_tile<BM, BN, Shape::kThreads>(out, d, range, row0, col0);
 }
 
 // ---- tensor cores ---------------------------------------------------------------------
@@ -259,25 +284,8 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) wmma_kerne
       }
       __syncwarp();
     }
+  finish_split_tile<BM, BN, Shape::kThreads>(out, d, range, row0, col0);
 #endif
-}
-
-// ---- the split sum ---------------------------------------------------------------------
-
-template <typename T, class Out>
-__global__ void __launch_bounds__(kSumSplitsColumns * 32)
-    sum_splits_kernel(GemmDims d, const T* __restrict__ workspace, Out out) {
-  __shared__ T sums[32][kSumSplitsColumns];
-  const int64_t n = d.batch * d.m * d.n, e = blockIdx.x * kSumSplitsColumns + threadIdx.x;
-  T sum = 0;
-  if (e < n)
-    for (int64_t s = threadIdx.y; s < d.splits; s += blockDim.y) sum += workspace[s * n + e];
-  sums[threadIdx.y][threadIdx.x] = sum;
-  __syncthreads();
-  if (threadIdx.y != 0 || e >= n) return;
-  for (unsigned g = 1; g < blockDim.y; ++g) sum += sums[g][threadIdx.x];
-  int64_t b = e / (d.m * d.n), rc = e % (d.m * d.n);
-  out(b, 0, rc / d.n, rc % d.n, sum);
 }
 
 // TF32 and BF16 tensor-core inputs need compute capability 8.0 (Ampere).
@@ -321,20 +329,20 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
 }  // namespace tiled
 
 // One product on `device`: the tiles of `t` over `d` (split along K where t
-// says so, through a workspace and sum_splits), A and B read through their
-// functors, C written through `out`. The launches are plan_tiled_product's.
+// says so, through a workspace that each tile's last split adds up), A and B
+// read through their functors, C written through `out`: plan_tiled_gemm's launch.
 template <typename T, class A, class B, class Out>
 void tiled_product(int device, const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
                    const A& a, const B& b, const Out& out) {
   if (d.m == 0 || d.n == 0 || d.batch == 0) return;
   DMDLK_CHECK(d.batch * d.splits <= 65535 && ceil_div(d.m, t.bm) <= 65535, ErrorCode::InvalidArg, what,
               ": a product of ", d.batch, " items of ", d.m, " rows is beyond the CUDA grid");
-  std::vector<cuda::LaunchPlan> plans = plan_tiled_product(what, d, t, bytes, sizeof(T));
-  if (d.splits == 1) return tiled::launch_tiles<T>(device, plans[0], t, d, a, b, OutOrSplit<T, Out>{out, {}});
+  const cuda::LaunchPlan plan = plan_tiled_gemm(what, d, t, bytes, sizeof(T));
+  if (d.splits == 1) return tiled::launch_tiles<T>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, {}});
   Tensor workspace = Tensor::empty({d.splits * d.batch * d.m * d.n}, dtype_of<T>::value, Device::cuda(device));
-  SplitStore<T> partial{workspace.data<T>(), d.batch, d.m, d.n};
-  tiled::launch_tiles<T>(device, plans[0], t, d, a, b, OutOrSplit<T, Out>{out, partial});
-  launch(device, plans[1], tiled::sum_splits_kernel<T, Out>, d, static_cast<const T*>(workspace.data<T>()), out);
+  unsigned* arrivals = cuda::arrival_counters(device, size_t(plan.grid.x * plan.grid.y * d.batch));
+  SplitStore<T> partial{workspace.data<T>(), arrivals, d.batch, d.m, d.n};
+  tiled::launch_tiles<T>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, partial});
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -253,13 +253,16 @@ TEST(every_store_lands_once_inside_its_tensor) {
   for (size_t i = 0; i < c.size(); ++i) CHECK(writes[i] == 1 && c[i] == 3.0f);
   const int64_t splits = 3, batch = 2;
   std::vector<float> workspace(size_t(splits * batch * m * n), 0.0f);
-  SplitStore<float> partial{workspace.data(), batch, m, n};
+  SplitStore<float> partial{workspace.data(), nullptr, batch, m, n};
   for (int64_t s = 0; s < splits; ++s)
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t row = 0; row < m; ++row)
         for (int64_t col = 0; col < n; ++col)
           partial(b, s, row, col, workspace[size_t(((s * batch + b) * m + row) * n + col)] + 1.0f);
   for (float v : workspace) CHECK_EQ(v, 1.0f);
+  // The last split of a tile walks an element's partials from split 0 by this stride (finish_split_tile).
+  CHECK_EQ(partial.at(0, 1, 0, 0), batch * m * n);
+  CHECK_EQ(partial.at(1, 2, 4, 2) - partial.at(1, 0, 4, 2), 2 * partial.at(0, 1, 0, 0));
 }
 
 // ---- a block's staging, run on the CPU ----------------------------------------------

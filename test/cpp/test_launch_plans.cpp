@@ -140,8 +140,9 @@ TEST(default_network_launches_fill_an_h200_or_are_listed) {
 
 TEST(attention_launches_are_planned_from_the_tiling_they_run) {
   // A float model on a GPU without tensor cores, or a float64 one, tiles its
-  // products otherwise than an H200's tensor cores would; the softmax must
-  // still launch with its own plan, not the score product's split reduction.
+  // products otherwise than an H200's tensor cores would; attention.cu
+  // launches the softmax with plans[1], which must be the softmax's plan
+  // whatever the tiling, and each product's plan must be its own tiling's.
   std::vector<AttentionShape> shapes;
   for (auto [windows, tokens, channels, heads, side] : std::vector<std::array<int64_t, 5>>{
            {4 * 64, 49, 64, 2, 7}, {4, 784, 128, 4, 28}, {4, 196, 256, 8, 14}, {1, 64, 2048, 1, 8}}) {
@@ -156,9 +157,10 @@ TEST(attention_launches_are_planned_from_the_tiling_they_run) {
         for (bool tensor_cores : {false, true}) {
           cuda_ops::AttentionProducts p = cuda_ops::attention_products(s, bytes, precision, tensor_cores);
           std::vector<cuda::LaunchPlan> plans = cuda_ops::plan_attention_forward(s, bytes, p);
-          size_t scores = cuda_ops::plan_tiled_product("attention_scores", p.scores, p.scores_tiles, 0, bytes).size();
-          CHECK_EQ(cuda_ops::attention_softmax_plan(p), scores);
-          CHECK_EQ(plans[cuda_ops::attention_softmax_plan(p)].kernel, std::string("attention_softmax"));
+          CHECK_EQ(plans.size(), size_t(3));
+          CHECK_EQ(plans[1].kernel, std::string("attention_softmax"));
+          CHECK_EQ(plans[0].grid.z, p.scores.batch * p.scores.splits);
+          CHECK_EQ(plans[2].grid.z, p.values.batch * p.values.splits);
           split_scores += p.scores.splits > 1;
         }
   CHECK(split_scores > 0);  // the case the index arithmetic is for

@@ -52,6 +52,14 @@ void fill_zero(int device, void* ptr, size_t bytes);
 void fill_elements(int device, void* ptr, size_t count, const void* element, size_t element_bytes);
 void synchronize(int device);
 
+// At least `count` counters on `device`, zero, for kernels whose blocks count
+// their arrivals (the last of a group finishes the group's work: split-K
+// sums, per-channel totals) and leave them zero again. One array per device
+// serves every kernel: all of a device's work runs in order on its stream.
+// It grows (never while a graph is captured: that throws) and is never
+// freed, so a pointer handed out stays valid.
+unsigned* arrival_counters(int device, size_t count);
+
 // Throws the CUDA error raised by the last launch on `device`, if any, with `what`.
 void check_launch(int device, const char* what);
 

@@ -68,21 +68,14 @@ inline cuda::LaunchPlan plan_attention_rows(const char* kernel, int64_t rows, in
   return p;
 }
 
-// The softmax's place among plan_attention_forward's plans: after the score
-// product's launches, which are two where K is split (the product, then the
-// sum of its splits).
-inline size_t attention_softmax_plan(const AttentionProducts& p) { return p.scores.splits > 1 ? 2 : 1; }
-
 inline std::vector<cuda::LaunchPlan> plan_attention_forward(const AttentionShape& s, int64_t element_bytes,
                                                             const AttentionProducts& p) {
   double scores = attention_score_bytes(s, element_bytes), tokens = attention_token_bytes(s, element_bytes);
   int64_t rows = s.windows * s.heads * s.tokens;
-  std::vector<cuda::LaunchPlan> plans =
-      plan_tiled_product("attention_scores", p.scores, p.scores_tiles, 2 * tokens + scores, element_bytes);
-  plans.push_back(plan_attention_rows("attention_softmax", rows, s.tokens, 2 * scores, 4.0 * rows * s.tokens));
-  cuda::append(plans,
-               plan_tiled_product("attention_values", p.values, p.values_tiles, 2 * tokens + scores, element_bytes));
-  return plans;
+  // A product is one launch, whatever its tiling and split: the softmax is always the second.
+  return {plan_tiled_gemm("attention_scores", p.scores, p.scores_tiles, 2 * tokens + scores, element_bytes),
+          plan_attention_rows("attention_softmax", rows, s.tokens, 2 * scores, 4.0 * rows * s.tokens),
+          plan_tiled_gemm("attention_values", p.values, p.values_tiles, 2 * tokens + scores, element_bytes)};
 }
 
 // The bias gradient: per (window, band of query rows, head, table entry) a
@@ -113,17 +106,12 @@ inline std::vector<cuda::LaunchPlan> plan_attention_backward(const AttentionShap
   double scores = attention_score_bytes(s, element_bytes), tokens = attention_token_bytes(s, element_bytes);
   int64_t rows = s.windows * s.heads * s.tokens;
   std::vector<cuda::LaunchPlan> plans{
-      plan_attention_rows("attention_delta", rows, s.head_dim(), 2 * tokens, 2.0 * rows * s.head_dim())};
-  cuda::append(plans, plan_tiled_product("attention_probabilities", p.scores, p.scores_tiles, 2 * tokens + scores,
-                                         element_bytes));
-  cuda::append(plans, plan_tiled_product("attention_value_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + scores,
-                                         element_bytes));
-  cuda::append(plans, plan_tiled_product("attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * scores,
-                                         element_bytes));
-  cuda::append(
-      plans, plan_tiled_product("attention_query_grad", p.values, p.values_tiles, 2 * tokens + scores, element_bytes));
-  cuda::append(plans, plan_tiled_product("attention_key_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + scores,
-                                         element_bytes));
+      plan_attention_rows("attention_delta", rows, s.head_dim(), 2 * tokens, 2.0 * rows * s.head_dim()),
+      plan_tiled_gemm("attention_probabilities", p.scores, p.scores_tiles, 2 * tokens + scores, element_bytes),
+      plan_tiled_gemm("attention_value_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + scores, element_bytes),
+      plan_tiled_gemm("attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * scores, element_bytes),
+      plan_tiled_gemm("attention_query_grad", p.values, p.values_tiles, 2 * tokens + scores, element_bytes),
+      plan_tiled_gemm("attention_key_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + scores, element_bytes)};
   cuda::append(plans, plan_attention_bias_grad(s, element_bytes));
   return plans;
 }

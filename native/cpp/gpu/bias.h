@@ -21,7 +21,7 @@ inline cuda::LaunchPlan plan_add_bias(const ChannelLayout& l, int64_t element_by
   return cuda::elementwise_plan("add_bias", n, 2.0 * n * element_bytes, double(n));
 }
 
-// Σ over outer and inner of dy, per channel: gpu/reduce.h's two stages.
+// Σ over outer and inner of dy, per channel: gpu/reduce.h's one launch.
 inline std::vector<cuda::LaunchPlan> plan_bias_grad(const ChannelLayout& l, int64_t element_bytes) {
   return plan_channel_reduce("bias_grad", l, element_bytes, 1, 8, element_bytes);
 }

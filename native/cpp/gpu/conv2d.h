@@ -116,7 +116,7 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int6
     return plans;
   }
   ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
-  return plan_tiled_product("conv_forward", c.forward, c.forward_tiles, c.bytes, element_bytes);
+  return {plan_tiled_gemm("conv_forward", c.forward, c.forward_tiles, c.bytes, element_bytes)};
 }
 
 // What conv2d_backward launches (without `input_grad`, dx null: no input gradient but in depthwise).
@@ -130,10 +130,8 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_backward(const ConvPlan& p, int
   } else {
     ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
     if (input_grad)
-      cuda::append(plans,
-                   plan_tiled_product("conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, element_bytes));
-    cuda::append(plans,
-                 plan_tiled_product("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, element_bytes));
+      plans.push_back(plan_tiled_gemm("conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, element_bytes));
+    plans.push_back(plan_tiled_gemm("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, element_bytes));
   }
   if (bias) cuda::append(plans, plan_bias_grad(conv_bias_layout(p), element_bytes));
   return plans;

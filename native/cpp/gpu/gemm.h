@@ -10,9 +10,10 @@
 // A block computes one tile of C for one batch item and one slice of K
 // ("split-K"): where the tiles alone would not fill the GPU, or K is so deep
 // that one thread would sum more than kMaxSplitDepth products, K is split,
-// each split writes its partial tile to a workspace, and sum_splits adds
-// them (deterministically, in split order) and applies the epilogue. So no
-// block walks all of a weight gradient's N·H·W alone.
+// each split writes its partial tile to a workspace, and the last split of
+// each tile to arrive adds them (deterministically, in split order) and
+// applies the epilogue, in the same launch. So no block walks all of a
+// weight gradient's N·H·W alone.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -156,44 +157,19 @@ inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims&
   p.block.x = t.threads;
   p.shared_bytes = gemm_shared_bytes(t, element_bytes);
   p.registers = gemm_registers(t);
-  p.bytes = bytes + (d.splits > 1 ? double(d.splits * d.batch * d.m * d.n) * element_bytes : 0);
+  // Split: each split's partial tile written, and read back by the tile's last split.
+  p.bytes = bytes + (d.splits > 1 ? 2.0 * double(d.splits * d.batch * d.m * d.n) * element_bytes : 0);
   p.flops = 2.0 * double(d.batch) * double(p.grid.y * t.bm) * double(p.grid.x * t.bn) * double(d.k);
   p.unit = t.unit;
-  p.serial_reduction = std::max<int64_t>(1, std::min(d.k, d.k_per_split));
+  // A split's K, or the last split's sums of its tile's elements (those inside C) over the splits.
+  const int64_t tile_elements = std::min(t.bm, d.m) * std::min(t.bn, d.n);
+  p.serial_reduction = std::max<int64_t>(
+      {1, std::min(d.k, d.k_per_split), d.splits > 1 ? d.splits * ceil_div(tile_elements, t.threads) : 0});
   // Every (tile, batch item) walks all of K's steps, across its splits.
   p.issue_slots = double(p.grid.x * p.grid.y * d.batch) * double(ceil_div(d.k, t.bk)) * double(t.threads / 32) *
                   gemm_issue_per_step(t, what);
   if (!wmma && t.unit == cuda::MathUnit::Fp32) p.compute_efficiency = kTiledSimtEfficiency;
   return p;
-}
-
-// The partial tiles of a split product added up: a block per 32 elements of
-// C, its rows of threads each summing every rows-th split (neighbouring
-// threads read neighbouring elements), then the rows' sums in order, in
-// shared memory: 8 rows, or 32 where C is too small to fill the GPU otherwise.
-constexpr int64_t kSumSplitsColumns = 32;
-inline int64_t sum_splits_rows(int64_t elements) {
-  return ceil_div(elements, kSumSplitsColumns) >= kFillBlocks ? 8 : 32;
-}
-inline cuda::LaunchPlan plan_sum_splits(const GemmDims& d, int64_t element_bytes) {
-  int64_t n = d.batch * d.m * d.n, rows = sum_splits_rows(n);
-  cuda::LaunchPlan p;
-  p.kernel = "sum_splits";
-  p.grid.x = ceil_div(n, kSumSplitsColumns);
-  p.block = {kSumSplitsColumns, rows, 1};
-  p.shared_bytes = kSumSplitsColumns * 32 * element_bytes;
-  p.bytes = double(n) * (d.splits + 1) * element_bytes;
-  p.flops = double(n) * d.splits;
-  p.serial_reduction = ceil_div(d.splits, rows);
-  return p;
-}
-
-// Both launches of a tiled product (the second only when K is split).
-inline std::vector<cuda::LaunchPlan> plan_tiled_product(const std::string& what, const GemmDims& d, const GemmTiling& t,
-                                                        double bytes, int64_t element_bytes) {
-  std::vector<cuda::LaunchPlan> plans{plan_tiled_gemm(what, d, t, bytes, element_bytes)};
-  if (d.splits > 1) plans.push_back(plan_sum_splits(d, element_bytes));
-  return plans;
 }
 
 inline GemmDims gemm_dims(int64_t m, int64_t n, int64_t k, int64_t batch, const GemmTiling& t) {
@@ -246,9 +222,8 @@ inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element
   auto cost = [&](const GemmTiling& g) {
     GemmDims d{problem.m, problem.n, k, problem.batch, g.splits, g.k_per_split};
     std::vector<cuda::LaunchPlan> plans{plan_tiled_gemm(problem.what, d, g, problem.bytes, element_bytes, false)};
-    if (g.splits > 1) plans.push_back(plan_sum_splits(d, element_bytes));
     Cost c;
-    for (const cuda::LaunchPlan& p : plans) c.keeps_rules = c.keeps_rules && cuda::broken_rules(p).empty();
+    c.keeps_rules = cuda::broken_rules(plans[0]).empty();
     c.seconds = cuda::model_sequence(plans, true);
     return c;
   };
@@ -302,8 +277,8 @@ inline std::vector<cuda::LaunchPlan> plan_gemm(const GemmShape& s, int64_t eleme
                                                bool tensor_cores, bool accumulate) {
   if (s.m == 0 || s.n == 0 || s.batch == 0) return {};
   GemmTiling t = dense_gemm_tiling(s, element_bytes, precision, tensor_cores);
-  return plan_tiled_product("gemm", gemm_dims(s.m, s.n, s.k, s.batch, t), t,
-                            dense_gemm_bytes(s, element_bytes, accumulate), element_bytes);
+  return {plan_tiled_gemm("gemm", gemm_dims(s.m, s.n, s.k, s.batch, t), t,
+                          dense_gemm_bytes(s, element_bytes, accumulate), element_bytes)};
 }
 
 // The launches gemm() makes at the process's matmul precision on a GPU with

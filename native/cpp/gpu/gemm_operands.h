@@ -281,13 +281,19 @@ struct PlaneStore {
   }
 };
 
-// A split's partial tile, into the workspace [split][batch][m][n].
+// A split's partial tile, into the workspace [split][batch][m][n]; the last
+// split of a tile to arrive (its counter among `arrivals`, one per tile and
+// batch item) adds the tile's partials up (tiled_gemm.cuh).
 template <typename T>
 struct SplitStore {
   T* workspace;
+  unsigned* arrivals;
   int64_t batch, m, n;
+  DMDLK_HD int64_t at(int64_t b, int64_t split, int64_t row, int64_t col) const {
+    return ((split * batch + b) * m + row) * n + col;
+  }
   DMDLK_HD void operator()(int64_t b, int64_t split, int64_t row, int64_t col, T value) const {
-    workspace[((split * batch + b) * m + row) * n + col] = value;
+    workspace[at(b, split, row, col)] = value;
   }
 };
 

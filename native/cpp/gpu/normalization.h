@@ -45,7 +45,7 @@ inline bool channel_planes_grid(const ChannelLayout& l) {
 }
 
 // BatchNorm, training: the channels' moments (Welford, in double) in
-// gpu/reduce.h's two stages, whose finisher also updates the running
+// gpu/reduce.h's one launch, whose finisher also updates the running
 // statistics; then y = (x − mean)·invstd·w + b. Evaluation: the running
 // statistics per channel, then the same normalisation.
 inline std::vector<cuda::LaunchPlan> plan_batch_norm_forward(const ChannelLayout& l, int64_t element_bytes,
@@ -58,7 +58,7 @@ inline std::vector<cuda::LaunchPlan> plan_batch_norm_forward(const ChannelLayout
   plans.push_back(plan_channel_elementwise("batch_norm_apply", l, 2 * n * element_bytes, 2 * n));
   return plans;
 }
-// Σdy and Σdy·x̂ per channel (the bias and weight gradients) in two stages, then dx.
+// Σdy and Σdy·x̂ per channel (the bias and weight gradients) in one launch, then dx.
 inline std::vector<cuda::LaunchPlan> plan_batch_norm_backward(const ChannelLayout& l, int64_t element_bytes) {
   double n = double(l.outer) * l.channels * l.inner;
   std::vector<cuda::LaunchPlan> plans =

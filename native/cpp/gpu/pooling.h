@@ -49,7 +49,7 @@ inline cuda::LaunchPlan plan_pool2d_backward(PoolKind kind, const PoolGeometry& 
   p.access = cuda::MemoryAccess::Gather;
   return p;
 }
-// Each plane's mean: gpu/reduce.h's two stages with the planes as channels.
+// Each plane's mean: gpu/reduce.h's reduction with the planes as channels.
 inline std::vector<cuda::LaunchPlan> plan_global_avg_pool_forward(int64_t planes, int64_t size, int64_t element_bytes) {
   return plan_channel_reduce("global_avg_pool_forward", ChannelLayout{1, planes, size}, element_bytes, 1, 8,
                              element_bytes);
