@@ -131,9 +131,9 @@ void attention_forward(int device, const AttentionShape& s, const T* q, const T*
   Tensor scores = Tensor::empty({s.windows * s.heads, s.tokens, s.tokens}, dtype_of<T>::value, Device::cuda(device));
   T* sp = scores.data<T>();
   double score_bytes = attention_score_bytes(s, sizeof(T)), tokens = attention_token_bytes(s, sizeof(T));
-  tiled_product<T>(device, "attention_scores", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
-                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true),
-                   ScoreStore<T>{ScoreStore<T>::Writes::Scores, sp, rel_pos, nullptr, s});
+  tiled_product<T, kAttentionScoreTiles>(device, "attention_scores", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
+                                         TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true),
+                                         ScoreStore<T>{ScoreStore<T>::Writes::Scores, sp, rel_pos, nullptr, s});
   int64_t rows = s.windows * s.heads * s.tokens;
   launch(device, plans[1], softmax_rows_kernel<T>, rows, s.tokens, sp, logsumexp);
   dense_product<T>(device, "attention_values", p.values, p.values_tiles, 2 * tokens + score_bytes,
@@ -152,16 +152,17 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
   Tensor scores = Tensor::empty({s.windows * s.heads, s.tokens, s.tokens}, dtype_of<T>::value, Device::cuda(device));
   T* sp = scores.data<T>();
   launch(device, plans[0], delta_kernel<T>, s, dout, out, delta.data<T>());
-  tiled_product<T>(device, "attention_probabilities", p.scores, p.scores_tiles, 2 * tokens + score_bytes,
-                   TokenMatrix<T>::a(q, s), TokenMatrix<T>::b(k, s, true),
-                   ScoreStore<T>{ScoreStore<T>::Writes::Probabilities, sp, rel_pos, logsumexp, s});
+  tiled_product<T, kAttentionScoreTiles>(
+      device, "attention_probabilities", p.scores, p.scores_tiles, 2 * tokens + score_bytes, TokenMatrix<T>::a(q, s),
+      TokenMatrix<T>::b(k, s, true), ScoreStore<T>{ScoreStore<T>::Writes::Probabilities, sp, rel_pos, logsumexp, s});
   // dV = Pᵀ·dO, before dS overwrites P.
   dense_product<T>(device, "attention_value_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + score_bytes,
                    DenseA<T>{{sp, s.tokens, true, scores_of(s)}}, TokenMatrix<T>::b(dout, s, false),
                    DenseStore<T>{dv, s.channels, heads_of(s)});
-  tiled_product<T>(device, "attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * score_bytes,
-                   TokenMatrix<T>::a(dout, s), TokenMatrix<T>::b(v, s, true),
-                   ScoreStore<T>{ScoreStore<T>::Writes::Gradients, sp, nullptr, delta.data<T>(), s});
+  tiled_product<T, kAttentionScoreTiles>(
+      device, "attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * score_bytes,
+      TokenMatrix<T>::a(dout, s), TokenMatrix<T>::b(v, s, true),
+      ScoreStore<T>{ScoreStore<T>::Writes::Gradients, sp, nullptr, delta.data<T>(), s});
   dense_product<T>(device, "attention_query_grad", p.values, p.values_tiles, 2 * tokens + score_bytes,
                    DenseA<T>{{sp, s.tokens, false, scores_of(s)}}, TokenMatrix<T>::b(k, s, false),
                    DenseStore<T>{dq, s.channels, heads_of(s), T(s.scale)});

@@ -1,6 +1,5 @@
 // Per-channel bias add (one thread per element) and its gradient (a
-// per-channel sum in one launch of reduce_kernels.cuh: deterministic).
-#include "cuda/reduce_kernels.cuh"
+// per-channel sum in one launch: channel_sum.cu, deterministic).
 #include "cuda_check.cuh"
 #include "gpu/bias.h"
 #include "ops/backend.h"
@@ -16,19 +15,6 @@ __global__ void add_bias_kernel(ChannelLayout l, const T* bias, T* y) {
     y[i] += bias[(i / l.inner) % l.channels];
 }
 
-template <typename T>
-struct LoadDy {
-  const T* dy;
-  ChannelLayout l;
-  __device__ double operator()(int64_t o, int64_t c, int64_t i) const { return dy[(o * l.channels + c) * l.inner + i]; }
-};
-
-template <typename T>
-struct StoreGrad {
-  T* grad;
-  __device__ void operator()(int64_t c, double total) const { grad[c] = T(total); }
-};
-
 }  // namespace
 
 template <typename T>
@@ -39,7 +25,7 @@ void add_bias(int device, const ChannelLayout& l, const T* bias, T* y) {
 
 template <typename T>
 void bias_grad(int device, const ChannelLayout& l, const T* dy, T* grad) {
-  channel_reduce<double>(device, "bias_grad", l, sizeof(T), 1, sizeof(T), LoadDy<T>{dy, l}, StoreGrad<T>{grad});
+  channel_sum<T>(device, "bias_grad", l, dy, nullptr, nullptr, 1.0, grad);
 }
 
 #define INSTANTIATE(T)                                                \

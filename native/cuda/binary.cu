@@ -1,6 +1,5 @@
 // Broadcasting add/mul and the reduction of their gradients, one thread per
 // output (resp. operand) element over the shared index math of ops/broadcast.h.
-#include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "gpu/binary.h"
 #include "ops/backend.h"
@@ -37,25 +36,6 @@ __global__ void __launch_bounds__(kReduceColumns* kReduceGroups)
   grad[t] = T(sum);
 }
 
-// dy (times the other operand, for mul) at (outer, channel, inner) of reduce_as_channels' layout.
-template <typename T>
-struct GradientTerm {
-  const T* dy;
-  const T* other;  // null for add
-  ChannelLayout l;
-  int64_t so, sc, si;
-  __device__ double operator()(int64_t o, int64_t c, int64_t i) const {
-    double g = dy[(o * l.channels + c) * l.inner + i];
-    return other ? g * other[o * so + c * sc + i * si] : g;
-  }
-};
-
-template <typename T>
-struct StoreSum {
-  T* grad;
-  __device__ void operator()(int64_t c, double total) const { grad[c] = T(total); }
-};
-
 }  // namespace
 
 template <typename T>
@@ -70,8 +50,7 @@ void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy
   ChannelLayout l;
   int64_t strides[3];
   if (reduce_as_channels(plan, &l, strides))
-    return channel_reduce<double>(device, "reduce_broadcast", l, sizeof(T), other ? 2 : 1, sizeof(T),
-                                  GradientTerm<T>{dy, other, l, strides[0], strides[1], strides[2]}, StoreSum<T>{grad});
+    return channel_sum<T>(device, "reduce_broadcast", l, dy, other, strides, 1.0, grad);
   launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T))[0], reduce_broadcast_kernel<T>, plan, n,
          dy, other, grad);
 }

@@ -3,6 +3,7 @@
 // over planes. LayerNorm: a warp per normalized group.
 #include <cmath>
 
+#include "cuda/floats.cuh"
 #include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "gpu/normalization.h"
@@ -56,10 +57,10 @@ __global__ void bn_running_stats_kernel(int64_t channels, const T* rm, const T* 
 }
 
 // ---- the reductions' loaders and finishers ---------------------------------------------
+// (element types at run time: one reduction kernel serves float and double)
 
-template <typename T>
 struct LoadMoments {
-  const T* x;
+  FloatsIn x;
   ChannelLayout l;
   __device__ Moments operator()(int64_t o, int64_t c, int64_t i) const {
     return Moments::of(x[(o * l.channels + c) * l.inner + i]);
@@ -68,34 +69,32 @@ struct LoadMoments {
 
 // mean and 1/σ of the batch; the running statistics updated as PyTorch does
 // (the unbiased variance, momentum kBatchNormMomentum).
-template <typename T>
 struct FinishMoments {
-  T *mean, *invstd, *rm, *rv;
+  FloatsOut mean, invstd, rm, rv;
   __device__ void operator()(int64_t c, const Moments& m) const {
     double var = m.count > 0 ? m.m2 / m.count : 0;
-    mean[c] = T(m.mean), invstd[c] = T(1.0 / sqrt(var + kNormEps));
-    rm[c] = T((1 - kBatchNormMomentum) * rm[c] + kBatchNormMomentum * m.mean);
-    rv[c] = T((1 - kBatchNormMomentum) * rv[c] + kBatchNormMomentum * (m.count > 1 ? m.m2 / (m.count - 1) : 0));
+    mean.set(c, m.mean), invstd.set(c, 1.0 / sqrt(var + kNormEps));
+    rm.set(c, (1 - kBatchNormMomentum) * rm[c] + kBatchNormMomentum * m.mean);
+    rv.set(c, (1 - kBatchNormMomentum) * rv[c] + kBatchNormMomentum * (m.count > 1 ? m.m2 / (m.count - 1) : 0));
   }
 };
 
 // (Σdy, Σdy·x̂) of a channel; x̂ from per-channel (BatchNorm) or per-group
 // (LayerNorm: group = o·inner + i) statistics.
-template <typename T, bool PerGroup>
+template <bool PerGroup>
 struct LoadGradSums {
-  const T *dy, *x, *mean, *invstd;
+  FloatsIn dy, x, mean, invstd;
   ChannelLayout l;
   __device__ SumPair operator()(int64_t o, int64_t c, int64_t i) const {
     int64_t e = (o * l.channels + c) * l.inner + i, s = PerGroup ? o * l.inner + i : c;
     double g = dy[e];
-    return {g, g * (double(x[e]) - mean[s]) * invstd[s]};
+    return {g, g * (x[e] - mean[s]) * invstd[s]};
   }
 };
 
-template <typename T>
 struct FinishParamGrads {
-  T *dw, *db;
-  __device__ void operator()(int64_t c, const SumPair& s) const { db[c] = T(s.a), dw[c] = T(s.b); }
+  FloatsOut dw, db;
+  __device__ void operator()(int64_t c, const SumPair& s) const { db.set(c, s.a), dw.set(c, s.b); }
 };
 
 // ---- LayerNorm: a warp per group ------------------------------------------------------
@@ -152,8 +151,9 @@ void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T*
                         bool training, T* y, T* mean, T* invstd) {
   std::vector<LaunchPlan> plans = plan_batch_norm_forward(l, sizeof(T), training);
   if (training)
-    channel_reduce<Moments>(device, "batch_norm_stats", l, sizeof(T), 1, 4 * sizeof(T), LoadMoments<T>{x, l},
-                            FinishMoments<T>{mean, invstd, rm, rv});
+    channel_reduce<Moments>(
+        device, "batch_norm_stats", l, sizeof(T), 1, 4 * sizeof(T), LoadMoments{FloatsIn::of(x), l},
+        FinishMoments{FloatsOut::of(mean), FloatsOut::of(invstd), FloatsOut::of(rm), FloatsOut::of(rv)});
   else
     launch(device, plans[0], bn_running_stats_kernel<T>, l.channels, static_cast<const T*>(rm),
            static_cast<const T*>(rv), mean, invstd);
@@ -166,8 +166,10 @@ template <typename T>
 void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, bool training, T* dx, T* dw, T* db) {
   std::vector<LaunchPlan> plans = plan_batch_norm_backward(l, sizeof(T));
-  channel_reduce<SumPair>(device, "batch_norm_grad_sums", l, sizeof(T), 2, 2 * sizeof(T),
-                          LoadGradSums<T, false>{dy, x, mean, invstd, l}, FinishParamGrads<T>{dw, db});
+  channel_reduce<SumPair>(
+      device, "batch_norm_grad_sums", l, sizeof(T), 2, 2 * sizeof(T),
+      LoadGradSums<false>{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},
+      FinishParamGrads{FloatsOut::of(dw), FloatsOut::of(db)});
   if (l.outer * l.inner == 0) return;
   launch(device, plans.back(), bn_input_grad_kernel<T>, l, channel_planes_grid(l), training, dy, x, w, mean, invstd,
          static_cast<const T*>(dw), static_cast<const T*>(db), dx);
@@ -185,8 +187,10 @@ void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const 
                          const T* invstd, T* dx, T* dw, T* db) {
   if (l.outer * l.inner > 0)
     launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, l, dy, x, w, mean, invstd, dx);
-  channel_reduce<SumPair>(device, "layer_norm_param_sums", l, sizeof(T), 2, 2 * sizeof(T),
-                          LoadGradSums<T, true>{dy, x, mean, invstd, l}, FinishParamGrads<T>{dw, db});
+  channel_reduce<SumPair>(
+      device, "layer_norm_param_sums", l, sizeof(T), 2, 2 * sizeof(T),
+      LoadGradSums<true>{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},
+      FinishParamGrads{FloatsOut::of(dw), FloatsOut::of(db)});
 }
 
 #define INSTANTIATE(T)                                                                                               \

@@ -1,6 +1,5 @@
 // Pooling and channel reductions: one thread per output element forward, one
 // per input element backward (gathers), over the shared math of ops/pooling.h.
-#include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "gpu/pooling.h"
 #include "ops/backend.h"
@@ -103,20 +102,6 @@ __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
     dx[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? g / T(c) : (k == winner ? g : T(0));
 }
 
-template <typename T>
-struct LoadPlane {
-  const T* x;
-  int64_t size;
-  __device__ double operator()(int64_t, int64_t plane, int64_t i) const { return x[plane * size + i]; }
-};
-
-template <typename T>
-struct StoreMean {
-  T* y;
-  int64_t size;
-  __device__ void operator()(int64_t plane, double total) const { y[plane] = T(total / double(size)); }
-};
-
 }  // namespace
 
 template <typename T>
@@ -134,8 +119,8 @@ void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t p
 template <typename T>
 void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* x, T* y) {
   if (planes == 0) return;
-  channel_reduce<double>(device, "global_avg_pool_forward", ChannelLayout{1, planes, size}, sizeof(T), 1, sizeof(T),
-                         LoadPlane<T>{x, size}, StoreMean<T>{y, size});
+  channel_sum<T>(device, "global_avg_pool_forward", ChannelLayout{1, planes, size}, x, nullptr, nullptr, double(size),
+                 y);
 }
 
 template <typename T>

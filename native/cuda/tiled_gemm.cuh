@@ -296,9 +296,12 @@ inline bool has_tensor_cores(int device) {
   return false;
 }
 
-template <typename T, class A, class B, class Out>
+// The kernel of tile t.kernel, instantiated only where `Tiles` allows it.
+template <typename T, GemmTileSet Tiles, class A, class B, class Out>
 void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t, const GemmDims& d, const A& a,
                   const B& b, const Out& out) {
+  DMDLK_CHECK(tile_allowed(Tiles, t.kernel), ErrorCode::Internal, "tiled gemm: tile ", int(t.kernel),
+              " is not among the product's tiles");
   if constexpr (!std::is_same_v<T, float>) {
     // float64 (gradient checks and parity tests, not speed): one tile (choose_gemm_tiling).
     DMDLK_CHECK(t.kernel == GemmKernel::SimtSmall, ErrorCode::Internal, "tiled gemm: a float64 product on tile ",
@@ -306,19 +309,28 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
     return launch(device, plan, simt_kernel<SimtSmallTile, 4, 4, T, A, B, Out>, d, a, b, out);
   } else {
     const bool bf16 = t.unit == cuda::MathUnit::Bf16;
+    constexpr bool kLarge = tile_allowed(Tiles, GemmKernel::SimtLarge),
+                   kSmall = tile_allowed(Tiles, GemmKernel::WmmaSmall);
     switch (t.kernel) {
       case GemmKernel::SimtLarge:
-        return launch(device, plan, simt_kernel<SimtLargeTile, 8, 8, T, A, B, Out>, d, a, b, out);
+        if constexpr (kLarge) return launch(device, plan, simt_kernel<SimtLargeTile, 8, 8, T, A, B, Out>, d, a, b, out);
+        break;
       case GemmKernel::SimtSmall:
         return launch(device, plan, simt_kernel<SimtSmallTile, 4, 4, T, A, B, Out>, d, a, b, out);
       case GemmKernel::SimtTiny:
         return launch(device, plan, simt_kernel<SimtTinyTile, 4, 2, T, A, B, Out>, d, a, b, out);
       case GemmKernel::WmmaLarge:
-        if (bf16) return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Bf16, A, B, Out>, d, a, b, out);
-        return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Tf32, A, B, Out>, d, a, b, out);
+        if constexpr (kLarge) {
+          if (bf16) return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Bf16, A, B, Out>, d, a, b, out);
+          return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Tf32, A, B, Out>, d, a, b, out);
+        }
+        break;
       case GemmKernel::WmmaSmall:
-        if (bf16) return launch(device, plan, wmma_kernel<WmmaSmallTile, 32, 32, Bf16, A, B, Out>, d, a, b, out);
-        return launch(device, plan, wmma_kernel<WmmaSmallTile, 32, 32, Tf32, A, B, Out>, d, a, b, out);
+        if constexpr (kSmall) {
+          if (bf16) return launch(device, plan, wmma_kernel<WmmaSmallTile, 32, 32, Bf16, A, B, Out>, d, a, b, out);
+          return launch(device, plan, wmma_kernel<WmmaSmallTile, 32, 32, Tf32, A, B, Out>, d, a, b, out);
+        }
+        break;
       case GemmKernel::WmmaTiny:
         if (bf16) return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Bf16, A, B, Out>, d, a, b, out);
         return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Tf32, A, B, Out>, d, a, b, out);
@@ -331,18 +343,18 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
 // One product on `device`: the tiles of `t` over `d` (split along K where t
 // says so, through a workspace that each tile's last split adds up), A and B
 // read through their functors, C written through `out`: plan_tiled_gemm's launch.
-template <typename T, class A, class B, class Out>
+template <typename T, GemmTileSet Tiles = GemmTileSet::All, class A, class B, class Out>
 void tiled_product(int device, const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
                    const A& a, const B& b, const Out& out) {
   if (d.m == 0 || d.n == 0 || d.batch == 0) return;
   DMDLK_CHECK(d.batch * d.splits <= 65535 && ceil_div(d.m, t.bm) <= 65535, ErrorCode::InvalidArg, what,
               ": a product of ", d.batch, " items of ", d.m, " rows is beyond the CUDA grid");
   const cuda::LaunchPlan plan = plan_tiled_gemm(what, d, t, bytes, sizeof(T));
-  if (d.splits == 1) return tiled::launch_tiles<T>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, {}});
+  if (d.splits == 1) return tiled::launch_tiles<T, Tiles>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, {}});
   Tensor workspace = Tensor::empty({d.splits * d.batch * d.m * d.n}, dtype_of<T>::value, Device::cuda(device));
   unsigned* arrivals = cuda::arrival_counters(device, size_t(plan.grid.x * plan.grid.y * d.batch));
   SplitStore<T> partial{workspace.data<T>(), arrivals, d.batch, d.m, d.n};
-  tiled::launch_tiles<T>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, partial});
+  tiled::launch_tiles<T, Tiles>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, partial});
 }
 
 }  // namespace dmdlk::cuda_ops

@@ -161,6 +161,8 @@ TEST(attention_launches_are_planned_from_the_tiling_they_run) {
           CHECK_EQ(plans[1].kernel, std::string("attention_softmax"));
           CHECK_EQ(plans[0].grid.z, p.scores.batch * p.scores.splits);
           CHECK_EQ(plans[2].grid.z, p.values.batch * p.values.splits);
+          // attention.cu instantiates the score products' kernels for these tiles only.
+          CHECK(cuda_ops::tile_allowed(cuda_ops::kAttentionScoreTiles, p.scores_tiles.kernel));
           split_scores += p.scores.splits > 1;
         }
   CHECK(split_scores > 0);  // the case the index arithmetic is for

@@ -28,6 +28,10 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
 
 constexpr int64_t kAttentionThreads = 256;  // row kernels: a warp per row
 
+// The tiles of the score products, whose epilogue (ScoreStore) is
+// attention's own: each tile is a kernel of attention.cu alone.
+constexpr GemmTileSet kAttentionScoreTiles = GemmTileSet::NoLarge;
+
 // The three shapes of product (attention_products below).
 struct AttentionProducts {
   GemmDims scores, values, keys_grad;  // N×N (k = d); N×d (k = N) for O, dQ; N×d (k = N) over Pᵀ for dV, dK
@@ -49,8 +53,8 @@ inline AttentionProducts attention_products(const AttentionShape& s, int64_t ele
   int64_t n = s.tokens, d = s.head_dim(), items = s.windows * s.heads;
   double bytes = 2 * attention_token_bytes(s, element_bytes) + attention_score_bytes(s, element_bytes);
   AttentionProducts p;
-  p.scores_tiles =
-      choose_gemm_tiling({"attention_scores", n, n, d, items, bytes}, element_bytes, precision, tensor_cores);
+  p.scores_tiles = choose_gemm_tiling({"attention_scores", n, n, d, items, bytes}, element_bytes, precision,
+                                      tensor_cores, kAttentionScoreTiles);
   p.scores = gemm_dims(n, n, d, items, p.scores_tiles);
   p.values_tiles =
       choose_gemm_tiling({"attention_values", n, d, n, items, bytes}, element_bytes, precision, tensor_cores);

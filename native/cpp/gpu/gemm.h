@@ -176,6 +176,17 @@ inline GemmDims gemm_dims(int64_t m, int64_t n, int64_t k, int64_t batch, const 
   return {m, n, k, batch, t.splits, t.k_per_split};
 }
 
+// The tiles a product may take. Every tile is a kernel instantiated for the
+// product's operands and epilogue, GPU code in every binary, so products
+// whose shapes never want some tiles leave them out: attention's N×N score
+// products (windows of 49 tokens; the 28×28 global attention's 784) take the
+// 64×64 SIMT tile, the 32×32 ones and no 128×128 or 64×64 tensor-core tile.
+enum class GemmTileSet { All, NoLarge };
+constexpr bool tile_allowed(GemmTileSet set, GemmKernel kernel) {
+  return set == GemmTileSet::All || kernel == GemmKernel::SimtSmall || kernel == GemmKernel::SimtTiny ||
+         kernel == GemmKernel::WmmaTiny;
+}
+
 // A product to tile: `what` names its operands (gemm_issue_per_step), then
 // its sizes (`batch` items of m×k by k×n) and the bytes it moves.
 struct GemmProblem {
@@ -195,7 +206,7 @@ struct GemmProblem {
 // products (gradient checks and parity tests, where speed does not matter)
 // take the 64×64 SIMT tile only: one kernel per product, not three.
 inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element_bytes, MatmulPrecision precision,
-                                     bool tensor_cores) {
+                                     bool tensor_cores, GemmTileSet allowed = GemmTileSet::All) {
   const int64_t k = problem.k;
   bool wmma = element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores;
   cuda::MathUnit unit = !wmma ? (element_bytes == 8 ? cuda::MathUnit::Fp64 : cuda::MathUnit::Fp32)
@@ -236,6 +247,7 @@ inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element
   Cost best_cost;
   bool first = true;
   for (GemmKernel kernel : kernels) {
+    if (!tile_allowed(allowed, kernel)) continue;
     GemmTiling t = tiling_of(kernel, unit);
     int64_t tiles = ceil_div(problem.m, t.bm) * ceil_div(problem.n, t.bn) * problem.batch;
     for (int64_t splits = std::max<int64_t>(1, ceil_div(k, kMaxSplitDepth));; splits *= 2) {

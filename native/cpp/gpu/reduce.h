@@ -112,6 +112,14 @@ inline ChannelReduction channel_reduction(const ChannelLayout& l) {
   return r;
 }
 
+// Σ over outer and inner, per channel c, of dy (times other[o·so + c·sc +
+// i·si] where `other` is given, its strides {so, sc, si}), divided by
+// `divisor`, into out[c]: plan_channel_reduce(what, l, sizeof(T), other ? 2
+// : 1, 8, sizeof(T))'s launch (channel_sum.cu).
+template <typename T>
+void channel_sum(int device, const std::string& what, const ChannelLayout& l, const T* dy, const T* other,
+                 const int64_t* other_strides, double divisor, T* out);
+
 // The launch: it reads `tensors` tensors of the layout's size, writes a
 // piece of `value_bytes` per block (planes) or thread (columns), and the
 // last arrivals read them back and write `finish_bytes` per channel.
