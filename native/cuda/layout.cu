@@ -1,4 +1,4 @@
-// Permutation (a gather over ops/layout.h's index math) and channel-block copies.
+// Permutation (a gather over ops/layout.h's index math) and copies of byte runs.
 #include "cuda_check.cuh"
 #include "gpu/layout.h"
 #include "ops/backend.h"
@@ -13,16 +13,6 @@ __global__ void permute_kernel(PermutePlan plan, int64_t n, const T* x, T* y) {
     y[i] = x[permuted_offset(plan, i)];
 }
 
-template <typename T>
-__global__ void copy_channels_kernel(int64_t batch, int64_t inner, const T* src, int64_t sc, int64_t sb, T* dst,
-                                     int64_t dc, int64_t db, int64_t count) {
-  int64_t n = batch * count * inner;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t e = i % inner, k = (i / inner) % count, b = i / (inner * count);
-    dst[(b * dc + db + k) * inner + e] = src[(b * sc + sb + k) * inner + e];
-  }
-}
-
 }  // namespace
 
 template <typename T>
@@ -31,21 +21,36 @@ void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y) {
   launch(device, plan_permute(n, sizeof(T)), permute_kernel<T>, plan, n, x, y);
 }
 
-template <typename T>
-void copy_channels(int device, int64_t batch, int64_t inner, const T* src, int64_t src_channels, int64_t src_begin,
-                   T* dst, int64_t dst_channels, int64_t dst_begin, int64_t count) {
-  if (batch * count * inner == 0) return;
-  launch(device, plan_copy_channels(batch, inner, count, sizeof(T)), copy_channels_kernel<T>, batch, inner, src,
-         src_channels, src_begin, dst, dst_channels, dst_begin, count);
+namespace {
+
+// Words of `Word` from the start of a chunk (from `from`, or zeros where it
+// is null); returns the bytes written.
+template <typename Word>
+__device__ int64_t copy_words(uint8_t* to, const uint8_t* from, int64_t bytes) {
+  const int64_t words = bytes / int64_t(sizeof(Word));
+  for (int64_t i = threadIdx.x; i < words; i += kListThreads)
+    reinterpret_cast<Word*>(to)[i] = from ? reinterpret_cast<const Word*>(from)[i] : Word{};
+  return words * int64_t(sizeof(Word));
 }
 
-namespace {
+// A chunk copied (or zeroed where `from` is null): 16-byte words where both
+// ends are aligned, else 4-byte ones, then the tail byte by byte.
+__device__ void copy_chunk(uint8_t* to, const uint8_t* from, int64_t bytes) {
+  const uintptr_t ends = reinterpret_cast<uintptr_t>(to) | reinterpret_cast<uintptr_t>(from);
+  const int64_t done = ends % 16 == 0  ? copy_words<uint4>(to, from, bytes)
+                       : ends % 4 == 0 ? copy_words<uint32_t>(to, from, bytes)
+                                       : 0;
+  for (int64_t i = done + threadIdx.x; i < bytes; i += kListThreads) to[i] = from ? from[i] : 0;
+}
 
 __global__ void __launch_bounds__(kListThreads) copy_bytes_all_kernel(TensorList<uint8_t, 2> list) {
   const ListChunk c = list.locate(blockIdx.x);
-  uint8_t* to = list.data[0][c.tensor];
-  const uint8_t* from = list.data[1][c.tensor];
-  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kListThreads) to[i] = from[i];
+  copy_chunk(list.data[0][c.tensor] + c.begin, list.data[1][c.tensor] + c.begin, c.end - c.begin);
+}
+
+__global__ void __launch_bounds__(kListThreads) zero_bytes_all_kernel(TensorList<uint8_t, 1> list) {
+  const ListChunk c = list.locate(blockIdx.x);
+  copy_chunk(list.data[0][c.tensor] + c.begin, nullptr, c.end - c.begin);
 }
 
 }  // namespace
@@ -58,9 +63,15 @@ void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists
   for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], copy_bytes_all_kernel, lists[i]);
 }
 
-#define INSTANTIATE(T)                                                      \
-  template void permute<T>(int, const PermutePlan&, int64_t, const T*, T*); \
-  template void copy_channels<T>(int, int64_t, int64_t, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t);
+void zero_bytes_all(int device, const std::vector<TensorList<uint8_t, 1>>& lists) {
+  std::vector<int64_t> bytes;
+  for (const TensorList<uint8_t, 1>& l : lists) bytes.insert(bytes.end(), l.size, l.size + l.count);
+  std::vector<cuda::LaunchPlan> plans = plan_zero_bytes_all(bytes);
+  check_list_plans(plans, lists);
+  for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], zero_bytes_all_kernel, lists[i]);
+}
+
+#define INSTANTIATE(T) template void permute<T>(int, const PermutePlan&, int64_t, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -251,6 +251,11 @@ TEST(every_store_lands_once_inside_its_tensor) {
         dense(b, 0, row, col, 1.5f);
       }
   for (size_t i = 0; i < c.size(); ++i) CHECK(writes[i] == 1 && c[i] == 3.0f);
+  // A linear layer's bias, per column, in the same store.
+  const std::vector<float> bias{0.5f, -1.0f, 4.0f};
+  DenseStore<float> biased{c.data(), ld, by_head, 1.0f, 0.0f, bias.data()};
+  biased(1, 0, 2, 1, 1.5f);
+  CHECK_EQ(c[size_t(by_head(1) + 2 * ld + 1)], 0.5f);
   const int64_t splits = 3, batch = 2;
   std::vector<float> workspace(size_t(splits * batch * m * n), 0.0f);
   SplitStore<float> partial{workspace.data(), nullptr, batch, m, n};

@@ -265,6 +265,9 @@ inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element
 
 template <typename T>
 void gemm(int device, const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
+// ops/gemm.h's gemm_bias_columns: the bias added in the product's epilogue, one launch.
+template <typename T>
+void gemm_bias_columns(int device, const GemmShape& s, const T* a, const T* b, const T* col_bias, T* c);
 
 // Any product of dense operands into a dense C, tiled as `t` (gemm.cu builds
 // these kernels once for every caller: gemm() above and attention's products).

@@ -261,9 +261,10 @@ struct DenseStore {
   int64_t ldc;
   BatchOffset batch;
   T alpha = 1, beta = 0;
+  const T* col_bias = nullptr;  // added to column j where given (a linear layer's bias)
   DMDLK_HD void operator()(int64_t b, int64_t, int64_t row, int64_t col, T value) const {
     T* out = c + batch(b) + row * ldc + col;
-    *out = alpha * value + (beta == T(0) ? T(0) : beta * *out);
+    *out = alpha * value + (col_bias ? col_bias[col] : T(0)) + (beta == T(0) ? T(0) : beta * *out);
   }
 };
 

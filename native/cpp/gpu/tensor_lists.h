@@ -20,9 +20,10 @@ constexpr int64_t kListThreads = 256, kListChunk = 8 * kListThreads, kListFillBl
 // (list_layouts: a block per chunk), `bytes_per_element` moved and
 // `flops_per_element` done.
 inline std::vector<cuda::LaunchPlan> plan_tensor_lists(const std::string& kernel, const std::vector<int64_t>& sizes,
-                                                       double bytes_per_element, double flops_per_element) {
+                                                       double bytes_per_element, double flops_per_element,
+                                                       int64_t chunk = kListChunk, int64_t step = kListThreads) {
   std::vector<cuda::LaunchPlan> plans;
-  for (const ListLayout& l : list_layouts(sizes, kListChunk, kListThreads, kListFillBlocks)) {
+  for (const ListLayout& l : list_layouts(sizes, chunk, step, kListFillBlocks)) {
     cuda::LaunchPlan& p = plans.emplace_back();
     p.kernel = kernel, p.grid.x = l.blocks, p.block.x = kListThreads;
     p.bytes = bytes_per_element * double(l.elements), p.flops = flops_per_element * double(l.elements);

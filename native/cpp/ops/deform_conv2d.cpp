@@ -2,9 +2,11 @@
 
 #include "core/thread_pool.h"
 #include "gpu/deform_conv2d.h"
+#include "gpu/layout.h"
 #include "ops/backend.h"
 #include "ops/conv_gemm.h"
 #include "ops/deform_depthwise_cpu.h"
+#include "ops/layout.h"
 #include "ops/op.h"
 #include "ops/op_checks.h"
 
@@ -195,13 +197,16 @@ DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, cons
   const DeformGeometry& g = p.geo;
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {p.batch, p.out_channels, g.out_h, g.out_w}, op, "dy");
-  // Zeroed: both backends accumulate into them.
+  // Zeroed, all in one go: both backends accumulate into them.
+  // (In the order of the op's inputs, as its plan lists them.)
+  std::vector<Shape> shapes{x.shape(), offset.shape(), weight.shape()};
+  if (p.has_mask) shapes.push_back(mask.shape());
+  if (has_bias) shapes.push_back({p.out_channels});
+  std::vector<Tensor> zeros = zeros_all(shapes, x.dtype(), x.device());
   DeformConv2dGrads grads;
-  grads.dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
-  grads.doffset = Tensor::zeros(offset.shape(), x.dtype(), x.device());
-  grads.dweight = Tensor::zeros(weight.shape(), x.dtype(), x.device());
-  if (has_bias) grads.dbias = Tensor::zeros({p.out_channels}, x.dtype(), x.device());
-  if (p.has_mask) grads.dmask = Tensor::zeros(mask.shape(), x.dtype(), x.device());
+  grads.dx = zeros[0], grads.doffset = zeros[1], grads.dweight = zeros[2];
+  if (p.has_mask) grads.dmask = zeros[3];
+  if (has_bias) grads.dbias = zeros.back();
   if (dy.numel() == 0) return grads;
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -266,8 +271,9 @@ extern const OpDef deform_conv2d_op{
       DeformPlan p = deform_plan_of(in, a);
       int64_t bytes = int64_t(dtype_size(t));
       if (pass == Pass::Forward) return cuda_ops::plan_deform_conv2d_forward(p, bytes, a.bias);
-      std::vector<cuda::LaunchPlan> plans;  // every input's gradient zeroed first
-      for (const Shape& s : in) plans.push_back(cuda::plan_fill_zero(int64_t(shapes_bytes({s}, t))));
+      std::vector<int64_t> gradients;  // every input's gradient zeroed first, in one list (zeros_all)
+      for (const Shape& s : in) gradients.push_back(int64_t(shapes_bytes({s}, t)));
+      std::vector<cuda::LaunchPlan> plans = cuda_ops::plan_zero_bytes_all(gradients);
       for (const cuda::LaunchPlan& c : cuda_ops::plan_deform_conv2d_backward(p, bytes, a.bias)) plans.push_back(c);
       return plans;
     },

@@ -10,6 +10,7 @@
 #include "core/host_allocator.h"
 #include "core/thread_pool.h"
 #include "ops/backend.h"
+#include "ops/bias.h"
 #include "ops/gemm_b_sources.h"
 #include "ops/gemm_kernels.h"
 
@@ -275,8 +276,15 @@ void gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g
   gemm_batch(s, alpha, a, ColumnsB<T>(s, g, x), beta, c, row_bias);
 }
 
-#define INSTANTIATE(T)                                                             \
-  template void gemm<T>(const GemmShape&, T, const T*, const T*, T, T*, const T*); \
+template <typename T>
+void gemm_bias_columns(const GemmShape& s, const T* a, const T* b, const T* col_bias, T* c) {
+  gemm(s, T(1), a, b, T(0), c);
+  add_bias(ChannelLayout{s.batch * s.m, s.n, 1}, col_bias, c);
+}
+
+#define INSTANTIATE(T)                                                                    \
+  template void gemm<T>(const GemmShape&, T, const T*, const T*, T, T*, const T*);        \
+  template void gemm_bias_columns<T>(const GemmShape&, const T*, const T*, const T*, T*); \
   template void gemm_columns<T>(const GemmShape&, T, const T*, const ConvGeometry&, const T*, T, T*, const T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -26,6 +26,11 @@ namespace cpu_ops {
 template <typename T>
 void gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const T* row_bias = nullptr);
 
+// C = A·B + col_bias[j] in column j (a linear layer's y = x·Wᵀ + b), C
+// dense (ldc = n, batch items m·n apart).
+template <typename T>
+void gemm_bias_columns(const GemmShape& s, const T* a, const T* b, const T* col_bias, T* c);
+
 // gemm with B the im2col column matrix of one image x of a convolution
 // (rows (c·kh + i)·kw + j, columns oy·Wo + ox; its transpose when s.trans_b),
 // gathered from x while B is packed, so the column matrix is never stored.

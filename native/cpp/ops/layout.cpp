@@ -13,17 +13,6 @@ namespace dmdlk {
 
 namespace cpu_ops {
 
-// dst[n, dst_begin + k, :] = src[n, src_begin + k, :] for k < count.
-template <typename T>
-void copy_channels(int64_t batch, int64_t inner, const T* src, int64_t src_channels, int64_t src_begin, T* dst,
-                   int64_t dst_channels, int64_t dst_begin, int64_t count) {
-  parallel_for(0, batch, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t n = lo; n < hi; ++n)
-      std::memcpy(dst + (n * dst_channels + dst_begin) * inner, src + (n * src_channels + src_begin) * inner,
-                  size_t(count * inner) * sizeof(T));
-  });
-}
-
 // A row of the output (all axes but the last) finds its input offset once,
 // then reads its elements a fixed stride apart.
 template <typename T>
@@ -39,28 +28,67 @@ void permute(const PermutePlan& plan, int64_t n, const T* x, T* y) {
                });
 }
 
+void zero_bytes_all(const std::vector<TensorList<uint8_t, 1>>& lists) {
+  for (const TensorList<uint8_t, 1>& l : lists)
+    for (int t = 0; t < l.count; ++t) std::memset(l.data[0][t], 0, size_t(l.size[t]));
+}
+
+// The lists' runs in parallel (a concat's parts, batch item by batch item).
 void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists) {
-  for (const TensorList<uint8_t, 2>& l : lists)
-    for (int t = 0; t < l.count; ++t) std::memcpy(l.data[0][t], l.data[1][t], size_t(l.size[t]));
+  std::vector<std::pair<int, int>> runs;  // (list, tensor)
+  for (size_t i = 0; i < lists.size(); ++i)
+    for (int t = 0; t < lists[i].count; ++t) runs.push_back({int(i), t});
+  parallel_for(0, int64_t(runs.size()), 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const TensorList<uint8_t, 2>& l = lists[size_t(runs[size_t(r)].first)];
+      const int t = runs[size_t(r)].second;
+      std::memcpy(l.data[0][t], l.data[1][t], size_t(l.size[t]));
+    }
+  });
 }
 
 }  // namespace cpu_ops
 
+namespace {
+
+// Byte runs (destination, source) of one device copied: on CUDA a launch per 64 runs.
+void copy_runs(const Device& device, const std::vector<std::vector<uint8_t*>>& runs,
+               const std::vector<int64_t>& bytes) {
+  if (runs.empty()) return;
+  std::vector<TensorList<uint8_t, 2>> lists = tensor_lists<uint8_t, 2>(
+      runs, bytes, cuda_ops::kCopyChunkBytes, cuda_ops::kCopyStepBytes, cuda_ops::kListFillBlocks);
+  DMDLK_ON_DEVICE(device, copy_bytes_all, lists);
+}
+
+}  // namespace
+
+std::vector<Tensor> zeros_all(const std::vector<Shape>& shapes, DType dtype, Device device) {
+  std::vector<Tensor> zeros;
+  std::vector<std::vector<uint8_t*>> runs;
+  std::vector<int64_t> bytes;
+  for (const Shape& s : shapes) {
+    zeros.push_back(Tensor::empty(s, dtype, device));
+    runs.push_back({static_cast<uint8_t*>(zeros.back().raw())});
+    bytes.push_back(int64_t(zeros.back().nbytes()));
+  }
+  std::vector<TensorList<uint8_t, 1>> lists = tensor_lists<uint8_t, 1>(
+      runs, bytes, cuda_ops::kCopyChunkBytes, cuda_ops::kCopyStepBytes, cuda_ops::kListFillBlocks);
+  if (!lists.empty()) DMDLK_ON_DEVICE(device, zero_bytes_all, lists);
+  return zeros;
+}
+
 std::vector<Tensor> clone_all(const std::vector<Tensor>& tensors) {
   std::vector<Tensor> copies;
-  std::vector<std::vector<uint8_t*>> arrays;  // destination, source
+  std::vector<std::vector<uint8_t*>> runs;
   std::vector<int64_t> bytes;
   for (const Tensor& t : tensors) {
     DMDLK_CHECK(t.defined() && t.device() == tensors[0].device(), ErrorCode::InvalidArg,
                 "clone_all: every tensor must be defined and on one device");
     copies.push_back(Tensor::empty(t.shape(), t.dtype(), t.device()));
-    arrays.push_back({static_cast<uint8_t*>(copies.back().raw()), static_cast<uint8_t*>(t.raw())});
+    runs.push_back({static_cast<uint8_t*>(copies.back().raw()), static_cast<uint8_t*>(t.raw())});
     bytes.push_back(int64_t(t.nbytes()));
   }
-  if (tensors.empty()) return copies;
-  std::vector<TensorList<uint8_t, 2>> lists =
-      tensor_lists<uint8_t, 2>(arrays, bytes, cuda_ops::kListChunk, cuda_ops::kListThreads, cuda_ops::kListFillBlocks);
-  DMDLK_ON_DEVICE(tensors[0].device(), copy_bytes_all, lists);
+  if (!tensors.empty()) copy_runs(tensors[0].device(), runs, bytes);
   return copies;
 }
 
@@ -68,14 +96,31 @@ namespace {
 
 int64_t inner_size(const Tensor& x) { return x.numel() / std::max<int64_t>(1, x.dim(0) * x.dim(1)); }
 
-void copy_channels(const Tensor& src, int64_t src_begin, Tensor& dst, int64_t dst_begin, int64_t count) {
-  int64_t batch = src.dim(0), inner = inner_size(src);
-  if (batch == 0 || count == 0 || inner == 0) return;
-  dispatch_floating(src.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    DMDLK_ON_DEVICE(src.device(), copy_channels, batch, inner, src.data<T>(), src.dim(1), src_begin, dst.data<T>(),
-                    dst.dim(1), dst_begin, count);
-  });
+// Channels [src_begin, src_begin + count) of src into [dst_begin, ...) of
+// dst, tensors [N, C, ...] of one batch and inner size.
+struct ChannelBlock {
+  const Tensor& src;
+  int64_t src_begin;
+  Tensor& dst;
+  int64_t dst_begin, count;
+};
+
+// Each batch item's block is one contiguous run in both tensors: every run of
+// every block goes into one list of byte runs (one launch on CUDA).
+void copy_channel_blocks(const std::vector<ChannelBlock>& blocks) {
+  std::vector<std::vector<uint8_t*>> runs;
+  std::vector<int64_t> bytes;
+  for (const ChannelBlock& b : blocks) {
+    const int64_t element = int64_t(dtype_size(b.src.dtype())), inner = inner_size(b.src);
+    auto* src = static_cast<uint8_t*>(b.src.raw());
+    auto* dst = static_cast<uint8_t*>(b.dst.raw());
+    for (int64_t n = 0; n < b.src.dim(0); ++n) {
+      runs.push_back({dst + (n * b.dst.dim(1) + b.dst_begin) * inner * element,
+                      src + (n * b.src.dim(1) + b.src_begin) * inner * element});
+      bytes.push_back(b.count * inner * element);
+    }
+  }
+  if (!blocks.empty()) copy_runs(blocks[0].src.device(), runs, bytes);
 }
 
 void check_channel_major(const Tensor& x, const char* op, const char* name) {
@@ -104,12 +149,38 @@ Tensor concat_channels(const std::vector<Tensor>& parts) {
   }
   shape[1] = channels;
   Tensor out = Tensor::empty(shape, parts[0].dtype(), parts[0].device());
+  std::vector<ChannelBlock> blocks;
   int64_t offset = 0;
   for (const Tensor& p : parts) {
-    copy_channels(p, 0, out, offset, p.dim(1));
+    blocks.push_back({p, 0, out, offset, p.dim(1)});
     offset += p.dim(1);
   }
+  copy_channel_blocks(blocks);
   return out;
+}
+
+std::vector<Tensor> split_channels(const Tensor& x, const std::vector<int64_t>& channels) {
+  check_channel_major(x, "split_channels", "x");
+  int64_t total = 0;
+  for (int64_t c : channels) {
+    DMDLK_CHECK(c >= 0, ErrorCode::InvalidArg, "split_channels: a part of ", c, " channels");
+    total += c;
+  }
+  DMDLK_CHECK(total == x.dim(1), ErrorCode::Shape, "split_channels: parts of ", total, " channels in all, x ",
+              shape_str(x.shape()), " has ", x.dim(1));
+  std::vector<Tensor> parts;
+  parts.reserve(channels.size());  // the blocks below hold references into it
+  std::vector<ChannelBlock> blocks;
+  int64_t offset = 0;
+  for (int64_t c : channels) {
+    Shape shape = x.shape();
+    shape[1] = c;
+    parts.push_back(Tensor::empty(shape, x.dtype(), x.device()));
+    blocks.push_back({x, offset, parts.back(), 0, c});
+    offset += c;
+  }
+  copy_channel_blocks(blocks);
+  return parts;
 }
 
 Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end) {
@@ -119,7 +190,7 @@ Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end) {
   Shape shape = x.shape();
   shape[1] = end - begin;
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
-  copy_channels(x, begin, out, 0, end - begin);
+  copy_channel_blocks({{x, begin, out, 0, end - begin}});
   return out;
 }
 
@@ -132,7 +203,7 @@ Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t b
   expected[1] = dy.dim(1);
   check_shape(dy, expected, "slice_channels_backward", "dy");
   Tensor dx = Tensor::zeros(x_shape, dy.dtype(), dy.device());
-  copy_channels(dy, 0, dx, begin, dy.dim(1));
+  copy_channel_blocks({{dy, 0, dx, begin, dy.dim(1)}});
   return dx;
 }
 
@@ -212,10 +283,15 @@ std::vector<cuda::LaunchPlan> window_launches(const Shape& image, DType t) {
   return {cuda_ops::plan_permute(shape_numel(image), int64_t(dtype_size(t)))};
 }
 
-// A channel block of `x` copied: [N, count, ...].
-cuda::LaunchPlan channel_block_copy(const Shape& x, int64_t count, DType t) {
-  return cuda_ops::plan_copy_channels(x[0], shape_numel(x) / std::max<int64_t>(1, x[0] * x[1]), count,
-                                      int64_t(dtype_size(t)));
+// The runs of channel blocks of tensors `x` ([N, C, ...]), `count[i]` channels of x[i]: copy_channel_blocks.
+std::vector<cuda::LaunchPlan> channel_block_copies(const std::vector<Shape>& x, const std::vector<int64_t>& count,
+                                                   DType t) {
+  std::vector<int64_t> bytes;
+  for (size_t i = 0; i < x.size(); ++i)
+    for (int64_t n = 0; n < x[i][0]; ++n)
+      bytes.push_back(count[i] * (shape_numel(x[i]) / std::max<int64_t>(1, x[i][0] * x[i][1])) *
+                      int64_t(dtype_size(t)));
+  return cuda_ops::plan_copy_bytes_all(bytes);
 }
 
 }  // namespace
@@ -240,16 +316,16 @@ extern const OpDef concat_op{
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{concat_channels(in)}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
-      Tensors parts;
-      int64_t begin = 0;
-      for (const Tensor& t : in) parts.push_back(slice_channels(d[0], begin, begin + t.dim(1))), begin += t.dim(1);
-      return parts;
+      std::vector<int64_t> channels;
+      for (const Tensor& t : in) channels.push_back(t.dim(1));
+      return split_channels(d[0], channels);
     },
     copy_cost,
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass, WantedGrads) {
-      std::vector<cuda::LaunchPlan> plans;  // a copy per part, into the result or out of its gradient
-      for (const Shape& s : in) plans.push_back(channel_block_copy(s, s[1], t));
-      return plans;
+      // Every part's block, into the result or out of its gradient, in one list of runs.
+      std::vector<int64_t> channels;
+      for (const Shape& s : in) channels.push_back(s[1]);
+      return channel_block_copies(in, channels, t);
     },
 };
 
@@ -275,9 +351,11 @@ extern const OpDef slice_op{
     copy_cost,
     [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass, WantedGrads) {
       const auto& a = std::get<SliceAttrs>(attrs);
-      cuda::LaunchPlan copy = channel_block_copy(in[0], a.end - a.begin, t);
-      if (pass == Pass::Forward) return std::vector<cuda::LaunchPlan>{copy};
-      return std::vector<cuda::LaunchPlan>{cuda::plan_fill_zero(int64_t(shapes_bytes(in, t))), copy};
+      std::vector<cuda::LaunchPlan> copy = channel_block_copies(in, {a.end - a.begin}, t);
+      if (pass == Pass::Forward) return copy;
+      std::vector<cuda::LaunchPlan> plans{cuda::plan_fill_zero(int64_t(shapes_bytes(in, t)))};
+      cuda::append(plans, copy);
+      return plans;
     },
 };
 

@@ -12,9 +12,14 @@ namespace dmdlk {
 // Copies of many tensors of one device (the trainer's keep of BatchNorm's
 // statistics before a step): on CUDA a launch per 64, not one per tensor.
 std::vector<Tensor> clone_all(const std::vector<Tensor>& tensors);
+// New tensors of `shapes`, zero (gradients that kernels add into): on CUDA a
+// launch per 64, not a memset each.
+std::vector<Tensor> zeros_all(const std::vector<Shape>& shapes, DType dtype, Device device);
 
 // Along axis 1 of tensors [N, C_i, ...] with equal other axes.
 Tensor concat_channels(const std::vector<Tensor>& parts);
+// x [N, C, ...] cut along axis 1 into parts of `channels` each (concat's backward).
+std::vector<Tensor> split_channels(const Tensor& x, const std::vector<int64_t>& channels);
 // Channels [begin, end) of x [N, C, ...].
 Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end);
 // The gradient of a slice: dy placed at channels [begin, begin + Cdy) of zeros shaped like x.

@@ -172,8 +172,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), gemm, linear_gemm(d), T(1), x.data<T>(), weight.data<T>(), T(0), y.data<T>());
-    if (bias.defined()) DMDLK_ON_DEVICE(x.device(), add_bias, linear_layout(d), bias.data<T>(), y.data<T>());
+    if (bias.defined())
+      DMDLK_ON_DEVICE(x.device(), gemm_bias_columns, linear_gemm(d), x.data<T>(), weight.data<T>(), bias.data<T>(),
+                      y.data<T>());
+    else DMDLK_ON_DEVICE(x.device(), gemm, linear_gemm(d), T(1), x.data<T>(), weight.data<T>(), T(0), y.data<T>());
   });
   return y;
 }
@@ -254,11 +256,8 @@ extern const OpDef linear_op{
       int64_t bytes = int64_t(dtype_size(t));
       bool bias = in.size() > 2;
       std::vector<cuda::LaunchPlan> plans;
-      if (pass == Pass::Forward) {
-        cuda::append(plans, cuda_ops::plan_device_gemm(linear_gemm(d), bytes, false));
-        if (bias) plans.push_back(cuda_ops::plan_add_bias(linear_layout(d), bytes));
-        return plans;
-      }
+      // The bias is added in the product's epilogue (gemm_bias_columns).
+      if (pass == Pass::Forward) return cuda_ops::plan_device_gemm(linear_gemm(d), bytes, false);
       cuda::append(plans, cuda_ops::plan_device_gemm(linear_dx_gemm(d), bytes, false));
       cuda::append(plans, cuda_ops::plan_device_gemm(linear_dweight_gemm(d), bytes, false));
       if (bias) cuda::append(plans, cuda_ops::plan_bias_grad(linear_layout(d), bytes));
