@@ -30,6 +30,8 @@ const WEIGHT = { div32: 20, div64: 70, int64: 2, mma: 2, fragment: 2, free: 0, o
 const CLASSES = ['div32', 'div64', 'int64', 'mma', 'fragment', 'free', 'other'];
 
 const KERNEL = /^(?:\.visible )?\.entry (\S+)\(/;
+// A device function (a __noinline__ epilogue, the split-K finish) ends the kernel before it.
+const DEVICE_FUNCTION = /^(?:\.visible |\.weak |\.extern )*\.func\b/;
 const LABEL = /^(\$L__\w+):/;
 const BRANCH = /^(?:@!?%p\d+\s+)?bra(?:\.uni)?\s+(\$L__\w+);/;
 
@@ -54,9 +56,9 @@ function* functions(ptx) {
   for (const raw of ptx.split('\n')) {
     const line = raw.trim();
     const m = KERNEL.exec(line);
-    if (m) {
+    if (m || DEVICE_FUNCTION.test(line)) {
       if (name) yield [name, body];
-      name = m[1];
+      name = m ? m[1] : null;
       body = [];
     } else if (name && line && !/^(\/\/|\.|\{|\}|\))/.test(line)) body.push(line);
   }
@@ -84,6 +86,7 @@ const KERNELS = {
   'simt 128x128x8': 'SimtLarge',
   'simt 64x64x16': 'SimtSmall',
   'simt 32x32x16': 'SimtTiny',
+  'simt 32x64x16': 'SimtWide',
   'wmma 128x128x16': 'WmmaLarge',
   'wmma 64x64x16': 'WmmaSmall',
   'wmma 32x32x16': 'WmmaTiny',

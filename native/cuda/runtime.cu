@@ -232,28 +232,28 @@ void fill_zero(int device, void* ptr, size_t bytes) {
 
 unsigned* arrival_counters(int device, size_t count) {
   DeviceCache& c = cache(device);
+  size_t grown = 0;
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     if (c.arrival_count >= count) return c.arrivals;
+    grown = std::max({count, 2 * c.arrival_count, size_t(1) << 16});
   }
-  DMDLK_CHECK(device != capture_device, ErrorCode::Internal, "arrival counters (", count,
+  // A CUDA error: a call the capture does not allow, so the step runs as
+  // launched instead (nn/step_graph.h), and that grows them.
+  DMDLK_CHECK(device != capture_device, ErrorCode::Cuda, "arrival counters (", count,
               ") cannot grow while a CUDA graph is captured");
+  // From the caching allocator (its memory limit and out-of-memory handling),
+  // never given back, and zeroed on the stream before any kernel is handed
+  // them. An older array stays: kernels already queued may use it, and
+  // leave it zero.
   DeviceGuard guard(device);
-  cudaStream_t s = stream(device);
+  auto* fresh = static_cast<unsigned*>(alloc(device, grown * sizeof(unsigned)));
+  DMDLK_CUDA_CALL(cudaMemsetAsync(fresh, 0, grown * sizeof(unsigned), stream(device)));
   std::lock_guard<std::mutex> lock(c.mutex);
-  if (c.arrival_count >= count) return c.arrivals;
-  size_t grown = std::max({count, 2 * c.arrival_count, size_t(1) << 16});
-  unsigned* fresh = nullptr;
-  cudaError_t status = cudaMalloc(&fresh, grown * sizeof(unsigned));
-  if (status != cudaSuccess) {
-    cudaGetLastError();
-    throw Error(
-        status == cudaErrorMemoryAllocation ? ErrorCode::GpuOom : ErrorCode::Cuda,
-        concat("cannot allocate ", grown, " arrival counters on cuda:", device, ": ", cudaGetErrorString(status)));
+  if (c.arrival_count >= grown) {  // another thread grew them meanwhile
+    cuda::free(device, fresh, grown * sizeof(unsigned));
+    return c.arrivals;
   }
-  // Zeroed on the stream, before any kernel that is handed them; the old
-  // array stays (kernels already queued may use it, and leave it zero).
-  DMDLK_CUDA_CALL(cudaMemsetAsync(fresh, 0, grown * sizeof(unsigned), s));
   c.arrivals = fresh, c.arrival_count = grown;
   return fresh;
 }

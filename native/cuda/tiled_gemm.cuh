@@ -5,12 +5,11 @@
 // depth tables are filled and its elements of A and B fetched into registers
 // (gemm_staging.h: no index division in the loop) while the current step,
 // staged in shared memory, is multiplied. The SIMT kernel gives each thread
-// an 8×8 (or 4×4) patch of C in registers, rows and columns strided across
-// the tile so that a warp's shared-memory reads are broadcasts or
-// consecutive. The WMMA kernel gives each warp a 64×32 (or 32×32) patch of
-// 16×16 fragments; slices are stored already rounded to TF32 or BF16, and
-// each finished fragment goes through a per-warp scratch tile to the
-// epilogue, which writes neighbouring columns from neighbouring lanes.
+// an 8×8 (4×4, 4×2) patch of C in registers, of neighbouring rows and
+// columns, so that it reads each k's row and column values as 16-byte words
+// (load_neighbours): a quarter of the shared-memory loads to issue. The WMMA kernel gives each warp a 64×32 (or 32×32)
+// patch of 16×16 fragments; slices are stored already rounded to TF32 or BF16, and each finished fragment goes through
+// a per-warp scratch tile to the epilogue, which writes neighbouring columns from neighbouring lanes.
 #pragma once
 #include <cuda_bf16.h>
 #include <mma.h>
@@ -143,13 +142,40 @@ __device__ __noinline__ void store_element(const Out& out, int64_t b, int64_t sp
   out(b, split, row, col, value);
 }
 
+// N neighbouring values of shared memory into registers: 16-byte loads of
+// float4 or double2 (float2 for two floats). `from` is aligned to them: the
+// slices' row pitches and each thread's first row or column are multiples.
+template <int N, typename T>
+__device__ void load_neighbours(T (&to)[N], const T* from) {
+  if constexpr (std::is_same_v<T, float> && N % 4 == 0) {
+#pragma unroll
+    for (int q = 0; q < N / 4; ++q) {
+      const float4 v = reinterpret_cast<const float4*>(from)[q];
+      to[4 * q] = v.x, to[4 * q + 1] = v.y, to[4 * q + 2] = v.z, to[4 * q + 3] = v.w;
+    }
+  } else if constexpr (std::is_same_v<T, float> && N == 2) {
+    const float2 v = *reinterpret_cast<const float2*>(from);
+    to[0] = v.x, to[1] = v.y;
+  } else if constexpr (std::is_same_v<T, double> && N % 2 == 0) {
+#pragma unroll
+    for (int q = 0; q < N / 2; ++q) {
+      const double2 v = reinterpret_cast<const double2*>(from)[q];
+      to[2 * q] = v.x, to[2 * q + 1] = v.y;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < N; ++i) to[i] = from[i];
+  }
+}
+
 template <class Shape, int TM, int TN, typename T, class A, class B, class Out>
 __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kernel(GemmDims d, A a, B b, Out out) {
   constexpr int BM = Shape::kBm, BN = Shape::kBn, BK = Shape::kBk;
   constexpr int kRowThreads = BM / TM, kColThreads = BN / TN;
   static_assert(kRowThreads * kColThreads == Shape::kThreads, "one patch per thread");
-  __shared__ T as[BK][BM + 4];
-  __shared__ T bs[BK][BN + 4];
+  static_assert((BM + 4) * sizeof(T) % 16 == 0 && (BN + 4) * sizeof(T) % 16 == 0, "16-byte aligned rows");
+  __shared__ __align__(16) T as[BK][BM + 4];
+  __shared__ __align__(16) T bs[BK][BN + 4];
   using Fetcher = SliceFetcher<Shape, A, B>;
   __shared__ typename Fetcher::Tables tables;
   const SplitRange range(d);
@@ -167,10 +193,8 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
 #pragma unroll
     for (int p = 0; p < BK; ++p) {
       T ar[TM], br[TN];
-#pragma unroll
-      for (int i = 0; i < TM; ++i) ar[i] = as[p][ty + i * kRowThreads];
-#pragma unroll
-      for (int j = 0; j < TN; ++j) br[j] = bs[p][tx + j * kColThreads];
+      load_neighbours(ar, &as[p][ty * TM]);
+      load_neighbours(br, &bs[p][tx * TN]);
 #pragma unroll
       for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -180,7 +204,7 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
   k_loop<BK>(f, range, stash, multiply);
 #pragma unroll
   for (int i = 0; i < TM; ++i) {
-    int64_t row = row0 + ty + i * kRowThreads;
+    int64_t row = row0 + ty * TM + i;
 #pragma unroll
     for (int j = 0; j < TN; ++j) {
       int64_t col = col0 + tx + j * kColThreads;
@@ -319,6 +343,10 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
         return launch(device, plan, simt_kernel<SimtSmallTile, 4, 4, T, A, B, Out>, d, a, b, out);
       case GemmKernel::SimtTiny:
         return launch(device, plan, simt_kernel<SimtTinyTile, 4, 2, T, A, B, Out>, d, a, b, out);
+      case GemmKernel::SimtWide:
+        if constexpr (tile_allowed(Tiles, GemmKernel::SimtWide))
+          return launch(device, plan, simt_kernel<SimtWideTile, 4, 4, T, A, B, Out>, d, a, b, out);
+        break;
       case GemmKernel::WmmaLarge:
         if constexpr (kLarge) {
           if (bf16) return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Bf16, A, B, Out>, d, a, b, out);
@@ -335,6 +363,8 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
         if (bf16) return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Bf16, A, B, Out>, d, a, b, out);
         return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Tf32, A, B, Out>, d, a, b, out);
     }
+    // Not reached: the check above admits only the tiles the cases launch.
+    throw Error(ErrorCode::Internal, concat("tiled gemm: tile ", int(t.kernel), " was not launched"));
   }
 }
 
@@ -343,7 +373,7 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
 // One product on `device`: the tiles of `t` over `d` (split along K where t
 // says so, through a workspace that each tile's last split adds up), A and B
 // read through their functors, C written through `out`: plan_tiled_gemm's launch.
-template <typename T, GemmTileSet Tiles = GemmTileSet::All, class A, class B, class Out>
+template <typename T, GemmTileSet Tiles = GemmTileSet::Standard, class A, class B, class Out>
 void tiled_product(int device, const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
                    const A& a, const B& b, const Out& out) {
   if (d.m == 0 || d.n == 0 || d.batch == 0) return;

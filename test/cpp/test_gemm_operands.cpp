@@ -134,6 +134,7 @@ void check_tile_slots() {
 
 TEST(slots_cover_each_slice_once) {
   check_tile_slots<SimtLargeTile>(), check_tile_slots<SimtSmallTile>(), check_tile_slots<SimtTinyTile>();
+  check_tile_slots<SimtWideTile>();
   check_tile_slots<WmmaLargeTile>(), check_tile_slots<WmmaSmallTile>(), check_tile_slots<WmmaTinyTile>();
 }
 
@@ -335,8 +336,9 @@ int64_t convolution_staging_mismatches(const ConvCase& c) {
 TEST(every_block_stages_the_convolution_operands) {
   for (const ConvCase& c : kCases) {
     int64_t m = convolution_staging_mismatches<SimtLargeTile>(c) + convolution_staging_mismatches<SimtSmallTile>(c) +
-                convolution_staging_mismatches<SimtTinyTile>(c) + convolution_staging_mismatches<WmmaLargeTile>(c) +
-                convolution_staging_mismatches<WmmaSmallTile>(c) + convolution_staging_mismatches<WmmaTinyTile>(c);
+                convolution_staging_mismatches<SimtTinyTile>(c) + convolution_staging_mismatches<SimtWideTile>(c) +
+                convolution_staging_mismatches<WmmaLargeTile>(c) + convolution_staging_mismatches<WmmaSmallTile>(c) +
+                convolution_staging_mismatches<WmmaTinyTile>(c);
     CHECK_EQ(m, int64_t(0));
   }
 }

@@ -56,8 +56,8 @@ void synchronize(int device);
 // their arrivals (the last of a group finishes the group's work: split-K
 // sums, per-channel totals) and leave them zero again. One array per device
 // serves every kernel: all of a device's work runs in order on its stream.
-// It grows (never while a graph is captured: that throws) and is never
-// freed, so a pointer handed out stays valid.
+// It grows (never while a graph is captured: that throws ERR_CUDA, and the
+// step runs as launched) and is never freed, so a pointer handed out stays valid.
 unsigned* arrival_counters(int device, size_t count);
 
 // Throws the CUDA error raised by the last launch on `device`, if any, with `what`.

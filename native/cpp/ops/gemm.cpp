@@ -278,6 +278,8 @@ void gemm_columns(const GemmShape& s, T alpha, const T* a, const ConvGeometry& g
 
 template <typename T>
 void gemm_bias_columns(const GemmShape& s, const T* a, const T* b, const T* col_bias, T* c) {
+  DMDLK_CHECK(s.ldc == s.n && (s.batch == 1 || s.stride_c == s.m * s.n), ErrorCode::Internal,
+              "gemm_bias_columns: C must be dense");
   gemm(s, T(1), a, b, T(0), c);
   add_bias(ChannelLayout{s.batch * s.m, s.n, 1}, col_bias, c);
 }
