@@ -52,18 +52,20 @@ void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const
 }
 
 template <typename T>
-void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
+void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, bool accumulate_dx, T* dx,
+                     T* dw, T* db) {
   if (p.depthwise) {
-    DMDLK_CHECK(dx, ErrorCode::Internal, "conv2d_backward: the depthwise kernel computes dx with dweight");
+    DMDLK_CHECK(dx && !accumulate_dx, ErrorCode::Internal,
+                "conv2d_backward: the depthwise kernel computes dx with dweight, and writes it");
     depthwise_backward(device, p.geo, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
   } else {
     ConvDims d = conv_dims(p);
     check_index_range(d);
     ConvProducts c = products<T>(device, p);
     if (dx)
-      tiled_product<T, kConvInputGradTiles>(device, "conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes,
-                                            WeightT<T>{w, d}, OutputTaps<T>{dy, d},
-                                            PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane()});
+      tiled_product<T, kConvInputGradTiles>(
+          device, "conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, WeightT<T>{w, d}, OutputTaps<T>{dy, d},
+          PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane(), accumulate_dx});
     int64_t rows = d.out_group, cols = d.in_group * d.taps();
     tiled_product<T>(device, "conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, OutputRows<T>{dy, d},
                      ConvColumnsT<T>{x, d}, DenseStore<T>{dw, cols, BatchOffset::strided(rows * cols)});
@@ -73,7 +75,7 @@ void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, con
 
 #define INSTANTIATE(T)                                                                     \
   template void conv2d_forward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
+  template void conv2d_backward<T>(int, const ConvPlan&, const T*, const T*, const T*, bool, T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -40,13 +40,15 @@ __global__ void bn_apply_kernel(ChannelLayout l, bool planes, const T* x, const 
 }
 
 template <typename T>
-__global__ void bn_input_grad_kernel(ChannelLayout l, bool planes, bool training, const T* dy, const T* x, const T* w,
-                                     const T* mean, const T* invstd, const T* dw, const T* db, T* dx) {
+__global__ void bn_input_grad_kernel(ChannelLayout l, bool planes, bool training, bool accumulate, const T* dy,
+                                     const T* x, const T* w, const T* mean, const T* invstd, const T* dw, const T* db,
+                                     T* dx) {
   const double count = double(l.outer) * l.inner;
   for_channel_elements(l, planes, [&](int64_t e, int64_t c) {
     double g = dy[e];
     if (training) g -= (double(db[c]) + (double(x[e]) - mean[c]) * invstd[c] * double(dw[c])) / count;
-    dx[e] = T(double(w[c]) * invstd[c] * g);
+    const T grad = T(double(w[c]) * invstd[c] * g);
+    dx[e] = accumulate ? dx[e] + grad : grad;  // added into the gradient x already has (as the graph would add)
   });
 }
 
@@ -125,7 +127,7 @@ __global__ void ln_forward_kernel(ChannelLayout l, const T* x, const T* w, const
 
 template <typename T>
 __global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
-                                      const T* invstd, T* dx) {
+                                      const T* invstd, bool accumulate, T* dx) {
   for_warp_rows(l.outer * l.inner, [&](int64_t g, int lane) {
     const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
     const double m = mean[g], is = invstd[g];
@@ -139,7 +141,8 @@ __global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, 
     for (int64_t c = lane; c < l.channels; c += 32) {
       int64_t e = off + c * l.inner;
       double xhat = (x[e] - m) * is;
-      dx[e] = T(is * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+      const T grad = T(is * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+      dx[e] = accumulate ? dx[e] + grad : grad;
     }
   });
 }
@@ -164,15 +167,15 @@ void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T*
 
 template <typename T>
 void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
-                         const T* invstd, bool training, T* dx, T* dw, T* db) {
+                         const T* invstd, bool training, bool accumulate_dx, T* dx, T* dw, T* db) {
   std::vector<LaunchPlan> plans = plan_batch_norm_backward(l, sizeof(T));
   channel_reduce<SumPair>(
       device, "batch_norm_grad_sums", l, sizeof(T), 2, 2 * sizeof(T),
       LoadGradSums<false>{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},
       FinishParamGrads{FloatsOut::of(dw), FloatsOut::of(db)});
   if (l.outer * l.inner == 0) return;
-  launch(device, plans.back(), bn_input_grad_kernel<T>, l, channel_planes_grid(l), training, dy, x, w, mean, invstd,
-         static_cast<const T*>(dw), static_cast<const T*>(db), dx);
+  launch(device, plans.back(), bn_input_grad_kernel<T>, l, channel_planes_grid(l), training, accumulate_dx, dy, x, w,
+         mean, invstd, static_cast<const T*>(dw), static_cast<const T*>(db), dx);
 }
 
 template <typename T>
@@ -184,9 +187,10 @@ void layer_norm_forward(int device, const ChannelLayout& l, const T* x, const T*
 
 template <typename T>
 void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
-                         const T* invstd, T* dx, T* dw, T* db) {
+                         const T* invstd, bool accumulate_dx, T* dx, T* dw, T* db) {
   if (l.outer * l.inner > 0)
-    launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, l, dy, x, w, mean, invstd, dx);
+    launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, l, dy, x, w, mean, invstd,
+           accumulate_dx, dx);
   channel_reduce<SumPair>(
       device, "layer_norm_param_sums", l, sizeof(T), 2, 2 * sizeof(T),
       LoadGradSums<true>{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},
@@ -197,10 +201,10 @@ void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const 
   template void batch_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, bool, T*, T*, \
                                       T*);                                                                           \
   template void batch_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*,  \
-                                       bool, T*, T*, T*);                                                            \
+                                       bool, bool, T*, T*, T*);                                                      \
   template void layer_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, T*);          \
   template void layer_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*,  \
-                                       T*, T*, T*);
+                                       bool, T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

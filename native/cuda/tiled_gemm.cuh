@@ -117,7 +117,7 @@ __device__ __noinline__ void finish_split_tile(const OutOrSplit<T, Out>& out, co
                                                const SplitRange& range, int64_t row0, int64_t col0) {
   const SplitStore<T>& partial = out.partial;
   if (!partial.workspace) return;
-  const int64_t tile = (range.batch * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+  const int64_t tile = split_tile_counter(range.batch, blockIdx.y, blockIdx.x, gridDim.y, gridDim.x);
   if (!last_to_arrive(&partial.arrivals[tile], d.splits)) return;
   const int64_t split_stride = partial.at(0, 1, 0, 0);
 #pragma unroll 1

@@ -266,6 +266,20 @@ TEST(every_store_lands_once_inside_its_tensor) {
         for (int64_t col = 0; col < n; ++col)
           partial(b, s, row, col, workspace[size_t(((s * batch + b) * m + row) * n + col)] + 1.0f);
   for (float v : workspace) CHECK_EQ(v, 1.0f);
+  // Every (tile, batch item) of a split product counts its splits' arrivals at a counter of its own,
+  // inside the array tiled_product allocates (grid.x · grid.y · batch).
+  {
+    const int64_t tiles_y = 3, tiles_x = 5, batches = 2;
+    std::vector<int> seen(size_t(tiles_y * tiles_x * batches), 0);
+    for (int64_t b = 0; b < batches; ++b)
+      for (int64_t ty = 0; ty < tiles_y; ++ty)
+        for (int64_t tx = 0; tx < tiles_x; ++tx) {
+          const int64_t counter = split_tile_counter(b, ty, tx, tiles_y, tiles_x);
+          if (counter < 0 || counter >= int64_t(seen.size())) CHECK(false && "a counter outside the array");
+          else ++seen[size_t(counter)];
+        }
+    for (int n : seen) CHECK_EQ(n, 1);
+  }
   // The last split of a tile walks an element's partials from split 0 by this stride (finish_split_tile).
   CHECK_EQ(partial.at(0, 1, 0, 0), batch * m * n);
   CHECK_EQ(partial.at(1, 2, 4, 2) - partial.at(1, 0, 4, 2), 2 * partial.at(0, 1, 0, 0));

@@ -17,6 +17,7 @@
 #include "data/augment.h"
 #include "gpu/launch_plan.h"
 #include "gradcheck.h"
+#include "gradient_sums.h"
 #include "nn/model.h"
 #include "nn/trainer.h"
 #include "op_cases.h"
@@ -133,6 +134,14 @@ void expect_same_launches(const std::string& what, const std::vector<cuda::Launc
 }
 
 }  // namespace
+
+// The ops that add a gradient into one the graph holds do so on CUDA too
+// (step_plan.cpp plans the graph's additions from that), in float32.
+TEST(every_op_that_adds_into_a_gradient_adds_it_on_cuda) {
+  int checked = 0;
+  for (const OpCase& c : op_cases()) checked += check_gradient_sums(c, Device::cuda(0), DType::F32, 1e-4, rng);
+  CHECK(checked >= 5);
+}
 
 TEST(every_case_makes_the_launches_it_plans) {
   for (const OpCase& c : op_cases()) {

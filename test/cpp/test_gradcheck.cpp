@@ -2,7 +2,10 @@
 // case of test/op_cases.json that names the 'grad' check (all but those at
 // points where finite differences are undefined, such as ties of a max).
 
+#include <set>
+
 #include "gradcheck.h"
+#include "gradient_sums.h"
 #include "op_cases.h"
 #include "ops/activation.h"
 #include "ops/binary.h"
@@ -30,6 +33,20 @@ TEST(every_case_gradient) {
           return op.backward(in, out, dout, attrs, WantedGrads{});
         });
   }
+}
+
+// The ops that add a gradient into one the graph holds (gradient_sums.h), in float64.
+TEST(every_op_that_adds_into_a_gradient_adds_it) {
+  int checked = 0;
+  std::set<std::string> ops;
+  for (const OpCase& c : op_cases()) {
+    std::mt19937 rng(uint32_t(std::hash<std::string>{}(c.name)) + 1);
+    int n = check_gradient_sums(c, Device::cpu(), DType::F64, 1e-12, rng);
+    checked += n;
+    if (n > 0) ops.insert(c.op->name);
+  }
+  std::printf("    %d cases' input gradients added into a given one, of %zu ops\n", checked, ops.size());
+  for (const char* op : {"linear", "conv2d", "batch_norm", "layer_norm", "deform_conv2d"}) CHECK(ops.count(op) == 1);
 }
 
 // Every op of the registry has a gradient case: a new op without one fails here.

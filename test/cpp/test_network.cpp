@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "nn/network.h"
 #include "nn/parameters.h"
+#include "nn/step_plan.h"
 
 using namespace dmdlk;
 using namespace dmdlk::test;
@@ -41,6 +42,12 @@ void check_model(const char* file) {
   for (const Tensor& v : run.values) kept_after_forward += v.defined();
   check_close("loss", run.values[size_t(train.loss)], t.at("loss"), &worst);
   run_backward(train.graph, run, train.loss);
+  // The step's launch plan counts the additions of gradients the graph made
+  // (those its ops did not make in place, into a gradient nothing else held).
+  int64_t planned_sums = 0;
+  for (const PlannedLaunch& l : plan_training_step(config, batch)) planned_sums += l.where == "gradient sum";
+  CHECK_EQ(run.gradient_sums, planned_sums);
+  CHECK(run.gradient_sums > 0);
   size_t kept_after_backward = 0;
   for (const Tensor& v : run.values) kept_after_backward += v.defined();
   // Backward frees what it no longer needs: about the state, the inputs and the loss remain.

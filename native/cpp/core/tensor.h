@@ -63,6 +63,10 @@ class Tensor {
   size_t nbytes() const { return static_cast<size_t>(numel_) * dtype_size(dtype_); }
 
   void* raw() const { return storage_ ? storage_->data() : nullptr; }
+  // Whether this is the only tensor on its storage (no copy, no view shares
+  // it): then, and only then, may it be written in place (tensors are
+  // otherwise immutable).
+  bool sole_holder() const { return storage_ && storage_.use_count() == 1; }
   template <typename T>
   T* data() const {
     DMDLK_CHECK(dtype_ == dtype_of<T>::value, ErrorCode::DType, "tensor holds ", dtype_name(dtype_), ", accessed as ",

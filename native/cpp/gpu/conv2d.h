@@ -21,7 +21,8 @@ namespace dmdlk::cuda_ops {
 template <typename T>
 void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const T* bias, T* y);
 template <typename T>
-void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db);
+void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, bool accumulate_dx, T* dx,
+                     T* dw, T* db);
 
 template <typename T>
 void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,

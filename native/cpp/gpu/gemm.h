@@ -47,6 +47,14 @@ DMDLK_HD KRange split_k_range(const GemmDims& d, int64_t split) {
   return {begin, begin + d.k_per_split < d.k ? begin + d.k_per_split : d.k};
 }
 
+// The arrival counter of tile (tile_row, tile_col) of batch item `batch`,
+// in a grid of tiles_y × tiles_x tiles: each (tile, item) its own, in
+// [0, tiles_y · tiles_x · batches) (test_gemm_operands).
+DMDLK_HD int64_t split_tile_counter(int64_t batch, int64_t tile_row, int64_t tile_col, int64_t tiles_y,
+                                    int64_t tiles_x) {
+  return (batch * tiles_y + tile_row) * tiles_x + tile_col;
+}
+
 // The kernels' tile shapes (GemmKernel, gemm_staging.h): a block of
 // `threads` computes bm×bn of C, staging bk-deep slices of A and B in shared memory.
 

@@ -269,16 +269,19 @@ struct DenseStore {
 };
 
 // Rows are channels of group b, columns (image, pixel): an NCHW tensor of
-// `channels` × `plane`, plus the channel's bias where given.
+// `channels` × `plane`, plus the channel's bias where given; with
+// `accumulate`, added to what the tensor holds (a gradient summed in place).
 template <typename T>
 struct PlaneStore {
   T* out;
   const T* bias;  // may be null
   int64_t channels, group_rows, plane;
+  bool accumulate = false;
   DMDLK_HD void operator()(int64_t g, int64_t, int64_t row, int64_t col, T value) const {
     int64_t channel = g * group_rows + row, image, p;
     split_index(col, plane, image, p);
-    out[(image * channels + channel) * plane + p] = value + (bias ? bias[channel] : T(0));
+    T& at = out[(image * channels + channel) * plane + p];
+    at = value + (bias ? bias[channel] : T(0)) + (accumulate ? at : T(0));
   }
 };
 

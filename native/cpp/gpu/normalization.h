@@ -15,13 +15,13 @@ void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T*
                         T* running_var, bool training, T* y, T* mean, T* invstd);
 template <typename T>
 void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
-                         const T* invstd, bool training, T* dx, T* dw, T* db);
+                         const T* invstd, bool training, bool accumulate_dx, T* dx, T* dw, T* db);
 template <typename T>
 void layer_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean,
                         T* invstd);
 template <typename T>
 void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
-                         const T* invstd, T* dx, T* dw, T* db);
+                         const T* invstd, bool accumulate_dx, T* dx, T* dw, T* db);
 
 constexpr int64_t kNormThreads = 256;
 

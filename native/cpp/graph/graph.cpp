@@ -104,12 +104,20 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
       any = any || dout.back().defined();
     }
     if (!any) continue;
+    // A gradient an input has received, held by nothing else: the op may add its own into it.
+    WantedGrads wanted = wanted_grads(graph, node);
+    Tensors into(node.inputs.size());
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const Tensor& g = run.grads[size_t(node.inputs[k])];
+      if (wanted[k] && g.sole_holder()) into[k] = g;  // an input read twice gets it once: the copy now holds it too
+    }
+    wanted.into = &into;
     Tensors in, out;
     for (ValueId id : node.inputs) in.push_back(run.values[size_t(id)]);
     for (ValueId id : node.outputs) out.push_back(run.values[size_t(id)]);
     auto start = std::chrono::steady_clock::now();
-    const WantedGrads wanted = wanted_grads(graph, node);
     Tensors din = op_def(node.kind).backward(in, out, dout, node.attrs, wanted);
+    into.clear();
     account(run.profile ? &run.profile->backward_seconds : nullptr, node, start);
     in.clear(), out.clear(), dout.clear();
     // Every reader of these outputs has run its backward (readers come later
@@ -120,6 +128,8 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
       ValueId id = node.inputs[k];
       if (!din[k].defined() || !wanted[k]) continue;
       Tensor& g = run.grads[size_t(id)];
+      if (g.defined() && din[k].raw() == g.raw()) continue;  // the op added into it
+      if (g.defined()) ++run.gradient_sums;
       g = g.defined() ? add(g, din[k]) : din[k];  // a value used twice sums its gradients
     }
   }

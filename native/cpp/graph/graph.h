@@ -72,6 +72,9 @@ struct Activations {
   Tensors values;
   Tensors grads;                 // after backward: the gradient of every value that has one
   OpProfile* profile = nullptr;  // set to collect per-op times (CPU runs: times are exact there)
+  // The additions run_backward made (a value read by several ops, the later
+  // op not adding into its gradient): nn/step_plan.cpp plans the same.
+  int64_t gradient_sums = 0;
 };
 
 // Runs every node in order. Throws if an input, parameter or buffer is missing.

@@ -1,5 +1,7 @@
 #include "nn/step_plan.h"
 
+#include <map>
+
 #include "gpu/adam.h"
 #include "gpu/augment.h"
 #include "gpu/binary.h"
@@ -51,23 +53,57 @@ class Planner {
   }
 
   // As run_backward: each node's backward in reverse, and an add for every
-  // gradient a value receives after its first.
+  // gradient a value receives after its first, unless the op added it into
+  // the first in place (OpDef::adds_into), which it may only where nothing
+  // else holds that tensor: so the gradients' tensors are followed, which
+  // values hold each (OpDef::passes_gradient: the op's output gradient
+  // itself), as run_backward holds and releases them.
   void backward() {
     const Graph& g = net_.graph;
     // run_backward's seed: the loss's gradient, 1, set on the device (Tensor::full).
     add("backward_seed", "loss gradient", "[1]", cuda::elementwise_plan("fill_elements", 1, 4));
-    std::vector<int> received(g.values().size(), 0);
+    std::vector<int64_t> tensor(g.values().size(), -1);  // the gradient tensor each value holds; -1: none
+    std::map<int64_t, int> holders;
+    int64_t tensors = 0;
+    auto release = [&](ValueId v) {
+      if (tensor[size_t(v)] >= 0) --holders[tensor[size_t(v)]];
+      tensor[size_t(v)] = -1;
+    };
+    auto hold = [&](ValueId v, int64_t t) { tensor[size_t(v)] = t, ++holders[t]; };
+    hold(net_.loss, tensors++);
     for (auto it = g.nodes().rbegin(); it != g.nodes().rend(); ++it) {
+      const OpDef& def = op_def(it->kind);
+      std::vector<Shape> in;
+      for (ValueId v : it->inputs) in.push_back(g.value(v).shape);
+      const WantedGrads wanted = wanted_grads(g, *it);
+      std::vector<bool> into(it->inputs.size(), false);
+      for (size_t k = 0; k < it->inputs.size(); ++k) {
+        int64_t t = tensor[size_t(it->inputs[k])];
+        if (wanted[k] && t >= 0 && holders[t] == 1) into[k] = true, ++holders[t];  // the copy in `into`
+      }
+      for (size_t k = 0; k < it->inputs.size(); ++k)
+        if (into[k]) --holders[tensor[size_t(it->inputs[k])]];
       node(*it, Pass::Backward);
-      for (ValueId v : it->inputs) {
-        ValueKind kind = g.value(v).kind;
-        if (kind == ValueKind::Input || kind == ValueKind::Buffer) continue;
-        if (received[size_t(v)]++ > 0) {
+      int64_t out = tensor[size_t(it->outputs[0])];
+      if (out < 0) out = tensors++;  // (an output with no gradient: the graph skips the node; not in a network)
+      ++holders[out];                // held by the backward's result while the outputs' gradients go
+      for (ValueId v : it->outputs)
+        if (v != net_.loss) release(v);
+      for (size_t k = 0; k < it->inputs.size(); ++k) {
+        ValueId v = it->inputs[k];
+        if (!wanted[k]) continue;
+        bool passed = def.passes_gradient && def.passes_gradient(in, it->attrs, k);
+        if (tensor[size_t(v)] < 0) {
+          hold(v, passed ? out : tensors++);
+        } else if (!(into[k] && def.adds_into && def.adds_into(in, it->attrs, k))) {
           const Shape& s = g.value(v).shape;
           add("add", "gradient sum", shape_str(s),
               cuda_ops::plan_binary_forward(make_broadcast_plan(s, s, "graph"), shape_numel(s), 4));
+          release(v);
+          hold(v, tensors++);
         }
       }
+      --holders[out];
     }
   }
 

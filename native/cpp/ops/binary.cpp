@@ -220,6 +220,11 @@ Tensors binary_backward_op(const Tensors& in, const Tensors&, const Tensors& d, 
   return Tensors{g.da, g.db};
 }
 
+// add's operand of the result's shape has dy itself as its gradient (reduce_to).
+bool add_passes_gradient(const std::vector<Shape>& in, const OpAttrs&, size_t input) {
+  return in[input] == broadcast_shape(in[0], in[1], "add");
+}
+
 // add and mul differ only in their kind, name and BinaryOp (constexpr: the
 // definitions are constant-initialised, as the other ops' are).
 template <BinaryOp op>
@@ -233,6 +238,8 @@ constexpr OpDef binary_op_def(OpKind kind, const char* name) {
       binary_backward_op<op>,
       binary_cost,
       binary_launches<op>,
+      nullptr,
+      op == BinaryOp::Add ? add_passes_gradient : nullptr,
   };
 }
 

@@ -156,12 +156,12 @@ void im2col(const ConvGeometry& g, const T* x, T* col) {
 // The adjoint as a scatter, one channel per task: a task writes only its own
 // input plane, so there are no races (CUDA uses the gather of im2col.h).
 template <typename T>
-void col2im(const ConvGeometry& g, const T* dcol, T* dx) {
+void col2im(const ConvGeometry& g, const T* dcol, T* dx, bool accumulate) {
   int64_t cols = g.col_cols(), taps = g.kernel_h * g.kernel_w;
   parallel_for(0, g.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
       T* plane = dx + c * g.height * g.width;
-      std::fill(plane, plane + g.height * g.width, T(0));
+      if (!accumulate) std::fill(plane, plane + g.height * g.width, T(0));
       for (int64_t t = 0; t < taps; ++t) {
         int64_t i = t / g.kernel_w, j = t % g.kernel_w;
         const T* in = dcol + (c * taps + t) * cols;
@@ -197,12 +197,14 @@ void conv2d_forward(const ConvPlan& p, const T* x, const T* w, const T* bias, T*
 }
 
 // Every path writes each gradient whole (db only where there is a bias, dx
-// only where asked for: null skips the input gradient but in depthwise).
+// only where asked for: null skips the input gradient but in depthwise), or,
+// with `accumulate_dx` (not depthwise), adds dx into what dx holds.
 template <typename T>
-void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
+void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, bool accumulate_dx, T* dx, T* dw, T* db) {
   const ConvGeometry& g = p.geo;
   if (p.depthwise) {
-    DMDLK_CHECK(dx, ErrorCode::Internal, "conv2d_backward: the depthwise kernel computes dx with dweight");
+    DMDLK_CHECK(dx && !accumulate_dx, ErrorCode::Internal,
+                "conv2d_backward: the depthwise kernel computes dx with dweight, and writes it");
     depthwise_backward(g, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
     if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, dy, db);
     return;
@@ -218,17 +220,17 @@ void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* 
     T* dxn = dx ? dx + n * x_image : nullptr;
     if (p.direct_columns) {
       gemm<T>(conv_weight_grad_gemm(s), 1, dyn, xn, n > 0 ? 1 : 0, dw);
-      if (dxn) gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dxn);
+      if (dxn) gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, accumulate_dx ? 1 : 0, dxn);
       continue;
     }
     gemm_columns<T>(gathered(conv_weight_grad_gemm(s), p), 1, dyn, group_geometry(p), xn, n > 0 ? 1 : 0, dw);
     if (!dxn) continue;
     if (dx_by_convolution) {
       gemm_columns<T>(gathered(conv_forward_gemm(conv_gemm_shape(transposed)), transposed), 1, flipped.data<T>(),
-                      group_geometry(transposed), dyn, 0, dxn);
+                      group_geometry(transposed), dyn, accumulate_dx ? 1 : 0, dxn);
     } else {
       gemm<T>(conv_column_grad_gemm(s), 1, w, dyn, 0, dcol.data<T>());
-      col2im(g, dcol.data<T>(), dxn);
+      col2im(g, dcol.data<T>(), dxn, accumulate_dx);
     }
   }
   if (db) bias_grad(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, dy, db);
@@ -236,7 +238,7 @@ void conv2d_backward(const ConvPlan& p, const T* dy, const T* x, const T* w, T* 
 
 #define INSTANTIATE(T)                                        \
   template void im2col<T>(const ConvGeometry&, const T*, T*); \
-  template void col2im<T>(const ConvGeometry&, const T*, T*);
+  template void col2im<T>(const ConvGeometry&, const T*, T*, bool);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 #undef INSTANTIATE
 
@@ -255,22 +257,26 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
-                            const Conv2dOptions& options, bool input_grad) {
+                            const Conv2dOptions& options, bool input_grad, const Tensor& dx_into) {
   ConvPlan p = plan_conv(x, weight, nullptr, options, "conv2d_backward");
   check_compatible(dy, x, "conv2d_backward", "dy", "x");
   check_shape(dy, p.out_shape, "conv2d_backward", "dy");
+  // The depthwise kernel writes dx with dweight: it does not add into one.
+  const bool accumulate = dx_into.defined() && input_grad && !p.depthwise;
+  if (accumulate) check_accumulator(dx_into, x, "conv2d_backward");
   Conv2dGrads grads;
-  if (input_grad || p.depthwise) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (accumulate) grads.dx = dx_into;
+  else if (input_grad || p.depthwise) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   grads.dweight = Tensor::empty(weight.shape(), x.dtype(), x.device());
   if (has_bias) grads.dbias = Tensor::empty({p.out_channels}, x.dtype(), x.device());
   if (dy.numel() == 0) {  // the kernels below write every gradient whole, from a batch of at least one
     for (Tensor* t : {&grads.dx, &grads.dweight, &grads.dbias})
-      if (t->defined()) t->fill_zero();
+      if (t->defined() && !(t == &grads.dx && accumulate)) t->fill_zero();
     return grads;
   }
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), conv2d_backward, p, dy.data<T>(), x.data<T>(), weight.data<T>(),
+    DMDLK_ON_DEVICE(x.device(), conv2d_backward, p, dy.data<T>(), x.data<T>(), weight.data<T>(), accumulate,
                     grads.dx.defined() ? grads.dx.data<T>() : nullptr, grads.dweight.data<T>(),
                     has_bias ? grads.dbias.data<T>() : nullptr);
   });
@@ -289,7 +295,8 @@ extern const OpDef conv2d_op{
       return Tensors{conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), std::get<Conv2dOptions>(a))};
     },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a, WantedGrads wanted) {
-      Conv2dGrads g = conv2d_backward(d[0], in[0], in[1], in.size() > 2, std::get<Conv2dOptions>(a), wanted[0]);
+      Conv2dGrads g = conv2d_backward(d[0], in[0], in[1], in.size() > 2, std::get<Conv2dOptions>(a), wanted[0],
+                                      wanted.accumulate_into(0));
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
@@ -302,6 +309,10 @@ extern const OpDef conv2d_op{
       int64_t bytes = int64_t(dtype_size(t));
       return pass == Pass::Forward ? cuda_ops::plan_conv2d_forward(p, bytes, in.size() > 2)
                                    : cuda_ops::plan_conv2d_backward(p, bytes, in.size() > 2, wanted[0]);
+    },
+    // adds_into: dx_into, but in the depthwise kernel
+    [](const std::vector<Shape>& in, const OpAttrs& a, size_t input) {
+      return input == 0 && !conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").depthwise;
     },
 };
 

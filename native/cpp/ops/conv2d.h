@@ -34,7 +34,9 @@ struct Conv2dGrads {
 };
 // Without `input_grad` (x is the data: the graph's stem) dx is not computed,
 // except by the depthwise kernel, which makes both gradients in one pass.
+// Where `dx_into` is given (a gradient x already has) and the convolution is
+// not depthwise, dx is added into it in place and it is returned as dx.
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
-                            const Conv2dOptions& options, bool input_grad = true);
+                            const Conv2dOptions& options, bool input_grad = true, const Tensor& dx_into = Tensor());
 
 }  // namespace dmdlk

@@ -191,29 +191,49 @@ Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight
 }
 
 DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& offset, const Tensor& weight,
-                                         const Tensor& mask, bool has_bias, const DeformConv2dOptions& options) {
+                                         const Tensor& mask, bool has_bias, const DeformConv2dOptions& options,
+                                         const Tensor& dx_into) {
   const char* op = "deform_conv2d_backward";
   DeformPlan p = plan_deform(x, offset, weight, nullptr, mask, options, op);
   const DeformGeometry& g = p.geo;
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {p.batch, p.out_channels, g.out_h, g.out_w}, op, "dy");
-  // Zeroed, all in one go: both backends accumulate into them.
-  // (In the order of the op's inputs, as its plan lists them.)
-  std::vector<Shape> shapes{x.shape(), offset.shape(), weight.shape()};
+  // Zeroed, all in one go: both backends accumulate into them (in the order
+  // of the op's inputs, as its plan lists them); dx into dx_into where given.
+  // The CPU's DDLK kernel writes dx (deform_depthwise_cpu.h): its dx is added
+  // into dx_into afterwards.
+  const bool add_after = dx_into.defined() && p.ddlk_form() && x.device().is_cpu();
+  const bool accumulate = dx_into.defined() && !add_after;
+  if (dx_into.defined()) check_accumulator(dx_into, x, op);
+  std::vector<Shape> shapes{offset.shape(), weight.shape()};
+  if (!accumulate) shapes.insert(shapes.begin(), x.shape());
   if (p.has_mask) shapes.push_back(mask.shape());
   if (has_bias) shapes.push_back({p.out_channels});
   std::vector<Tensor> zeros = zeros_all(shapes, x.dtype(), x.device());
+  size_t next = 0;
   DeformConv2dGrads grads;
-  grads.dx = zeros[0], grads.doffset = zeros[1], grads.dweight = zeros[2];
-  if (p.has_mask) grads.dmask = zeros[3];
-  if (has_bias) grads.dbias = zeros.back();
-  if (dy.numel() == 0) return grads;
+  grads.dx = accumulate ? dx_into : zeros[next++];
+  grads.doffset = zeros[next++], grads.dweight = zeros[next++];
+  if (p.has_mask) grads.dmask = zeros[next++];
+  if (has_bias) grads.dbias = zeros[next++];
+  if (dy.numel() == 0) {
+    if (add_after) grads.dx = dx_into;  // plus nothing
+    return grads;
+  }
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), deform_conv2d_backward, p, dy.data<T>(), x.data<T>(), offset.data<T>(),
                     weight.data<T>(), p.has_mask ? mask.data<T>() : nullptr, grads.dx.data<T>(),
                     grads.doffset.data<T>(), grads.dweight.data<T>(), p.has_mask ? grads.dmask.data<T>() : nullptr,
                     has_bias ? grads.dbias.data<T>() : nullptr);
+    if (add_after) {
+      const T* from = grads.dx.data<T>();
+      T* into = dx_into.data<T>();
+      parallel_for(0, dx_into.numel(), 16384, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) into[i] += from[i];
+      });
+      grads.dx = dx_into;
+    }
   });
   return grads;
 }
@@ -252,10 +272,11 @@ extern const OpDef deform_conv2d_op{
       DeformInputs d = deform_inputs(in, a);
       return Tensors{deform_conv2d(d.x, d.offset, d.weight, d.bias, d.mask, a.options)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& dout, const OpAttrs& attrs, WantedGrads) {
+    [](const Tensors& in, const Tensors&, const Tensors& dout, const OpAttrs& attrs, WantedGrads wanted) {
       const auto& a = std::get<DeformConv2dAttrs>(attrs);
       DeformInputs d = deform_inputs(in, a);
-      DeformConv2dGrads g = deform_conv2d_backward(dout[0], d.x, d.offset, d.weight, d.mask, a.bias, a.options);
+      DeformConv2dGrads g = deform_conv2d_backward(dout[0], d.x, d.offset, d.weight, d.mask, a.bias, a.options,
+                                                   wanted.accumulate_into(0));
       Tensors grads{g.dx, g.doffset, g.dweight};
       if (a.mask) grads.push_back(g.dmask);
       if (a.bias) grads.push_back(g.dbias);
@@ -277,6 +298,7 @@ extern const OpDef deform_conv2d_op{
       for (const cuda::LaunchPlan& c : cuda_ops::plan_deform_conv2d_backward(p, bytes, a.bias)) plans.push_back(c);
       return plans;
     },
+    [](const std::vector<Shape>&, const OpAttrs&, size_t input) { return input == 0; },  // dx_into
 };
 
 }  // namespace dmdlk

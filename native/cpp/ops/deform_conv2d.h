@@ -34,8 +34,11 @@ Tensor deform_conv2d(const Tensor& x, const Tensor& offset, const Tensor& weight
 struct DeformConv2dGrads {
   Tensor dx, doffset, dweight, dbias, dmask;  // dbias / dmask undefined without bias / mask
 };
+// Where `dx_into` is given (a gradient x already has), dx is added into it in
+// place and it is returned as dx.
 DeformConv2dGrads deform_conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& offset, const Tensor& weight,
-                                         const Tensor& mask, bool has_bias, const DeformConv2dOptions& options);
+                                         const Tensor& mask, bool has_bias, const DeformConv2dOptions& options,
+                                         const Tensor& dx_into = Tensor());
 
 // One image's geometry: a convolution's, and the offset groups.
 struct DeformGeometry : ConvGeometry {

@@ -12,11 +12,12 @@
 namespace dmdlk {
 
 namespace cpu_ops {
-// The column matrix of one image, and its adjoint (row-wise loops over the same layout).
+// The column matrix of one image, and its adjoint (row-wise loops over the
+// same layout), which overwrites dx or, with `accumulate`, adds into it.
 template <typename T>
 void im2col(const ConvGeometry& g, const T* x, T* col);
 template <typename T>
-void col2im(const ConvGeometry& g, const T* dcol, T* dx);
+void col2im(const ConvGeometry& g, const T* dcol, T* dx, bool accumulate = false);
 }  // namespace cpu_ops
 
 }  // namespace dmdlk

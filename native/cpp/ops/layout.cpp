@@ -376,6 +376,8 @@ extern const OpDef reshape_op{
     },
     [](const std::vector<Shape>&, const OpAttrs&) { return OpCost{}; },
     [](const std::vector<Shape>&, DType, const OpAttrs&, Pass, WantedGrads) { return std::vector<cuda::LaunchPlan>{}; },
+    nullptr,
+    [](const std::vector<Shape>&, const OpAttrs&, size_t) { return true; },  // a view of dy
 };
 
 // [B, C, H, W] → [B·nW, wh·ww, C]: windows and their tokens in row-major order.

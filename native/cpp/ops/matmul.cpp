@@ -180,19 +180,23 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return y;
 }
 
-LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias) {
+LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
+                            const Tensor& dx_into) {
   LinearDims d = linear_dims(x, weight, nullptr, "linear_backward");
   check_compatible(dy, x, "linear_backward", "dy", "x");
   Shape out_shape = x.shape();
   out_shape.back() = d.out;
   check_shape(dy, out_shape, "linear_backward", "dy");
+  const bool accumulate = dx_into.defined();
+  if (accumulate) check_accumulator(dx_into, x, "linear_backward");
   LinearGrads g;
-  g.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  g.dx = accumulate ? dx_into : Tensor::empty(x.shape(), x.dtype(), x.device());
   g.dweight = Tensor::empty(weight.shape(), x.dtype(), x.device());
   if (has_bias) g.dbias = Tensor::empty({d.out}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), gemm, linear_dx_gemm(d), T(1), dy.data<T>(), weight.data<T>(), T(0), g.dx.data<T>());
+    DMDLK_ON_DEVICE(x.device(), gemm, linear_dx_gemm(d), T(1), dy.data<T>(), weight.data<T>(), T(accumulate ? 1 : 0),
+                    g.dx.data<T>());
     DMDLK_ON_DEVICE(x.device(), gemm, linear_dweight_gemm(d), T(1), dy.data<T>(), x.data<T>(), T(0),
                     g.dweight.data<T>());
     if (has_bias) DMDLK_ON_DEVICE(x.device(), bias_grad, linear_layout(d), dy.data<T>(), g.dbias.data<T>());
@@ -243,8 +247,8 @@ extern const OpDef linear_op{
       return std::vector<Shape>{out};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor())}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
-      LinearGrads g = linear_backward(d[0], in[0], in[1], in.size() > 2);
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
+      LinearGrads g = linear_backward(d[0], in[0], in[1], in.size() > 2, wanted.accumulate_into(0));
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
@@ -263,6 +267,7 @@ extern const OpDef linear_op{
       if (bias) cuda::append(plans, cuda_ops::plan_bias_grad(linear_layout(d), bytes));
       return plans;
     },
+    [](const std::vector<Shape>&, const OpAttrs&, size_t input) { return input == 0; },  // dx_into
 };
 
 }  // namespace dmdlk

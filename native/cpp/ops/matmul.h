@@ -17,6 +17,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 struct LinearGrads {
   Tensor dx, dweight, dbias;  // dbias undefined when there is no bias
 };
-LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias);
+// Where `dx_into` is given (a gradient x already has, of x's shape), dx is
+// added into it in place and it is returned as dx (graph.cpp: a value read twice).
+LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
+                            const Tensor& dx_into = Tensor());
 
 }  // namespace dmdlk

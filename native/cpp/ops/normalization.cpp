@@ -51,7 +51,7 @@ void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T*
 
 template <typename T>
 void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
-                         bool training, T* dx, T* dw, T* db) {
+                         bool training, bool accumulate_dx, T* dx, T* dw, T* db) {
   double count = double(l.outer * l.inner);
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
@@ -70,7 +70,10 @@ void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const 
       T shift = training ? T(sum_dy / count) : T(0), slope = training ? T(sum_dy_xhat / count * invstd[c]) : T(0);
       for (int64_t o = 0; o < l.outer; ++o) {
         int64_t row = (o * l.channels + c) * l.inner;
-        for (int64_t i = 0; i < l.inner; ++i) dx[row + i] = k * (dy[row + i] - shift - (x[row + i] - mc) * slope);
+        if (accumulate_dx)
+          for (int64_t i = 0; i < l.inner; ++i) dx[row + i] += k * (dy[row + i] - shift - (x[row + i] - mc) * slope);
+        else
+          for (int64_t i = 0; i < l.inner; ++i) dx[row + i] = k * (dy[row + i] - shift - (x[row + i] - mc) * slope);
       }
     }
   });
@@ -125,7 +128,7 @@ void layer_norm_block_forward(const ChannelLayout& l, const T* x, const T* w, co
 
 template <typename T>
 void layer_norm_block_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
-                               const T* invstd, PixelBlock blk, T* dx) {
+                               const T* invstd, PixelBlock blk, bool accumulate_dx, T* dx) {
   // dx = invstd·(dy·w − mean_c(dy·w) − x̂·mean_c(dy·w·x̂))
   double mean_d[kPixelBlock] = {}, mean_dx[kPixelBlock] = {};
   const T *m = mean + blk.group, *is = invstd + blk.group;
@@ -145,7 +148,10 @@ void layer_norm_block_backward(const ChannelLayout& l, const T* dy, const T* x, 
     const T *xr = x + blk.first + c * l.inner, *dyr = dy + blk.first + c * l.inner;
     T* dxr = dx + blk.first + c * l.inner;
     T wc = w[c];
-    for (int64_t p = 0; p < n; ++p) dxr[p] = is[p] * (dyr[p] * wc - shift[p] - (xr[p] - m[p]) * is[p] * slope[p]);
+    if (accumulate_dx)
+      for (int64_t p = 0; p < n; ++p) dxr[p] += is[p] * (dyr[p] * wc - shift[p] - (xr[p] - m[p]) * is[p] * slope[p]);
+    else
+      for (int64_t p = 0; p < n; ++p) dxr[p] = is[p] * (dyr[p] * wc - shift[p] - (xr[p] - m[p]) * is[p] * slope[p]);
   }
 }
 
@@ -162,13 +168,15 @@ void layer_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T*
 
 template <typename T>
 void layer_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
-                         T* dx, T* dw, T* db) {
+                         bool accumulate_dx, T* dx, T* dw, T* db) {
   if (l.inner > 1) {
-    for_pixel_blocks(l, [&](PixelBlock blk) { layer_norm_block_backward(l, dy, x, w, mean, invstd, blk, dx); });
+    for_pixel_blocks(
+        l, [&](PixelBlock blk) { layer_norm_block_backward(l, dy, x, w, mean, invstd, blk, accumulate_dx, dx); });
   } else {
     parallel_for(0, l.outer, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, l.channels)),
                  [&](int64_t lo, int64_t hi) {
-                   for (int64_t g = lo; g < hi; ++g) layer_norm_group_backward(l, dy, x, w, mean, invstd, g, dx);
+                   for (int64_t g = lo; g < hi; ++g)
+                     layer_norm_group_backward(l, dy, x, w, mean, invstd, g, accumulate_dx, dx);
                  });
   }
   // dweight and dbias: per channel, along each of its rows of inner positions.
@@ -246,17 +254,19 @@ BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
 }
 
 NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                              const Tensor& invstd, bool training) {
+                              const Tensor& invstd, bool training, const Tensor& dx_into) {
   const char* op = "batch_norm_backward";
   ChannelLayout l = batch_norm_layout(x, op);
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, x.shape(), op, "dy");
   check_params(x, l.channels, op, {{&weight, "weight"}, {&mean, "mean"}, {&invstd, "invstd"}});
-  NormGrads g{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
+  const bool accumulate = dx_into.defined();
+  if (accumulate) check_accumulator(dx_into, x, op);
+  NormGrads g{accumulate ? dx_into : like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), batch_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(),
-                    invstd.data<T>(), training, g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
+                    invstd.data<T>(), training, accumulate, g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
   });
   return g;
 }
@@ -275,7 +285,7 @@ LayerNormOutput layer_norm(const Tensor& x, const Tensor& weight, const Tensor& 
 }
 
 NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                              const Tensor& invstd, LayerNormAxis axis) {
+                              const Tensor& invstd, LayerNormAxis axis, const Tensor& dx_into) {
   const char* op = "layer_norm_backward";
   ChannelLayout l = layer_norm_layout(x, axis, op);
   check_compatible(dy, x, op, "dy", "x");
@@ -285,11 +295,13 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
   check_shape(mean, {l.outer * l.inner}, op, "mean");
   check_compatible(invstd, x, op, "invstd", "x");
   check_shape(invstd, {l.outer * l.inner}, op, "invstd");
-  NormGrads g{like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
+  const bool accumulate = dx_into.defined();
+  if (accumulate) check_accumulator(dx_into, x, op);
+  NormGrads g{accumulate ? dx_into : like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), layer_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(),
-                    invstd.data<T>(), g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
+                    invstd.data<T>(), accumulate, g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
   });
   return g;
 }
@@ -312,8 +324,9 @@ extern const OpDef batch_norm_op{
           batch_norm(in[0], in[1], in[2], running_mean, running_var, std::get<BatchNormAttrs>(a).training);
       return Tensors{out.y, out.mean, out.invstd};
     },
-    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a, WantedGrads) {
-      NormGrads g = batch_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<BatchNormAttrs>(a).training);
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a, WantedGrads wanted) {
+      NormGrads g = batch_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<BatchNormAttrs>(a).training,
+                                        wanted.accumulate_into(0));
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
@@ -325,6 +338,7 @@ extern const OpDef batch_norm_op{
       return pass == Pass::Forward ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
                                    : cuda_ops::plan_batch_norm_backward(l, bytes);
     },
+    [](const std::vector<Shape>&, const OpAttrs&, size_t input) { return input == 0; },  // dx_into
 };
 
 // LayerNorm over channels (each pixel of [N, C, H, W]) or over the last axis:
@@ -341,8 +355,9 @@ extern const OpDef layer_norm_op{
       LayerNormOutput out = layer_norm(in[0], in[1], in[2], std::get<LayerNormAxis>(a));
       return Tensors{out.y, out.mean, out.invstd};
     },
-    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a, WantedGrads) {
-      NormGrads g = layer_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<LayerNormAxis>(a));
+    [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a, WantedGrads wanted) {
+      NormGrads g = layer_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<LayerNormAxis>(a),
+                                        wanted.accumulate_into(0));
       return Tensors{g.dx, g.dweight, g.dbias};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) {
@@ -356,6 +371,7 @@ extern const OpDef layer_norm_op{
       cuda::append(plans, cuda_ops::plan_layer_norm_backward_params(l, bytes));
       return plans;
     },
+    [](const std::vector<Shape>&, const OpAttrs&, size_t input) { return input == 0; },  // dx_into
 };
 
 }  // namespace dmdlk

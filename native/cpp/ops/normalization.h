@@ -30,8 +30,10 @@ BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
 struct NormGrads {
   Tensor dx, dweight, dbias;
 };
+// Where `dx_into` is given (a gradient x already has), dx is added into it in
+// place and it is returned as dx (graph.cpp: a value read twice).
 NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                              const Tensor& invstd, bool training);
+                              const Tensor& invstd, bool training, const Tensor& dx_into = Tensor());
 
 enum class LayerNormAxis { Channels, Last };
 inline constexpr EnumName<LayerNormAxis> kLayerNormAxisNames[] = {{LayerNormAxis::Channels, "channels"},
@@ -41,7 +43,7 @@ struct LayerNormOutput {
 };
 LayerNormOutput layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, LayerNormAxis axis);
 NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                              const Tensor& invstd, LayerNormAxis axis);
+                              const Tensor& invstd, LayerNormAxis axis, const Tensor& dx_into = Tensor());
 
 // One LayerNorm group (the channels at one (outer, inner) position), forward
 // and input gradient: the per-group math both backends run.
@@ -60,7 +62,7 @@ DMDLK_HD void layer_norm_group(const ChannelLayout& l, const T* x, const T* w, c
 
 template <typename T>
 DMDLK_HD void layer_norm_group_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
-                                        const T* invstd, int64_t g, T* dx) {
+                                        const T* invstd, int64_t g, bool accumulate_dx, T* dx) {
   int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
   double mean_d = 0, mean_dx = 0;
   for (int64_t c = 0; c < l.channels; ++c) {
@@ -72,7 +74,8 @@ DMDLK_HD void layer_norm_group_backward(const ChannelLayout& l, const T* dy, con
   for (int64_t c = 0; c < l.channels; ++c) {
     int64_t e = off + c * l.inner;
     double xhat = (x[e] - mean[g]) * invstd[g];
-    dx[e] = T(invstd[g] * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+    T grad = T(invstd[g] * (double(dy[e]) * w[c] - mean_d - xhat * mean_dx));
+    dx[e] = accumulate_dx ? dx[e] + grad : grad;
   }
 }
 

@@ -154,9 +154,16 @@ enum class Pass { Forward, Backward };
 // graph asks for none of its data inputs' (the images: nothing upstream to
 // reach), so the stem's convolution skips its input gradient. An op may
 // compute more than it is asked for; the graph drops what it did not ask for.
+//
+// `into` holds, for an input that feeds several ops, the gradient it has
+// received so far, where nothing else holds that tensor: an op that can adds
+// its own gradient into it, in place, and returns it (OpDef::adds_into says
+// which do); otherwise the graph adds the two, one more launch and tensor.
 struct WantedGrads {
   uint32_t bits = ~0u;
+  const Tensors* into = nullptr;
   bool operator[](size_t input) const { return input >= 32 || (bits >> input & 1u); }
+  Tensor accumulate_into(size_t input) const { return into && input < into->size() ? (*into)[input] : Tensor(); }
 };
 
 struct OpDef {
@@ -179,6 +186,13 @@ struct OpDef {
   // bytes, flops), computed on the host: see native/cpp/gpu/launch_plan.h.
   std::vector<cuda::LaunchPlan> (*cuda_launches)(const std::vector<Shape>& in, DType dtype, const OpAttrs& attrs,
                                                  Pass pass, WantedGrads wanted);
+  // How the backward's gradients relate to tensors the graph holds, for the
+  // launch plan of a step (nn/step_plan.cpp) to count the graph's additions
+  // as run_backward makes them. Null: never.
+  //   adds_into:        on CUDA, input i's gradient is added into WantedGrads::accumulate_into(i) when given;
+  //   passes_gradient:  input i's gradient is the output's gradient itself (shared, not copied).
+  bool (*adds_into)(const std::vector<Shape>& in, const OpAttrs& attrs, size_t input) = nullptr;
+  bool (*passes_gradient)(const std::vector<Shape>& in, const OpAttrs& attrs, size_t input) = nullptr;
 };
 
 const OpDef& op_def(OpKind kind);

@@ -26,6 +26,11 @@ void check_compatible(const Tensor& t, const Tensor& reference, const char* op, 
               reference_name, " is on ", reference.device().str());
 }
 
+void check_accumulator(const Tensor& into, const Tensor& x, const char* op) {
+  check_compatible(into, x, op, "the gradient to add into", "x");
+  check_shape(into, x.shape(), op, "the gradient to add into");
+}
+
 void check_shape(const Tensor& t, const Shape& expected, const char* op, const char* name) {
   DMDLK_CHECK(t.shape() == expected, ErrorCode::Shape, op, ": ", name, " must have shape ", shape_str(expected),
               ", got ", shape_str(t.shape()));

@@ -15,6 +15,9 @@ void check_rank(const Tensor& t, int rank, const char* op, const char* name, con
 void check_compatible(const Tensor& t, const Tensor& reference, const char* op, const char* name,
                       const char* reference_name);
 void check_shape(const Tensor& t, const Shape& expected, const char* op, const char* name);
+// A gradient to add into in place (WantedGrads::accumulate_into): x's shape,
+// dtype and device.
+void check_accumulator(const Tensor& into, const Tensor& x, const char* op);
 
 // Calls body(T{}) with T = float or double according to `dtype`.
 template <typename Body>
