@@ -108,25 +108,42 @@ __device__ void k_loop(Fetcher& f, const SplitRange& range, Stash stash, Multipl
   }
 }
 
-// Where K is split, the last of a tile's splits to arrive adds the tile's
-// partial sums (SplitStore's workspace) in split order and applies the
-// product's epilogue: deterministic, and no second launch. Called by every
-// thread of the block once its partial tile is stored.
+// Where K is split, the tile's partial sums (SplitStore's workspace) are
+// added in two levels (gpu/gemm.h, kSplitGroup): the last split of each
+// group to arrive adds the group's partials in split order, into the group's
+// first slot, or, with one group, applies the product's epilogue; with
+// several, the last group to finish adds the groups' sums in group order and
+// applies it. Deterministic, and no second launch. Called by every thread of
+// the block once its partial tile is stored.
 template <int BM, int BN, int Threads, typename T, class Out>
 __device__ __noinline__ void finish_split_tile(const OutOrSplit<T, Out>& out, const GemmDims& d,
                                                const SplitRange& range, int64_t row0, int64_t col0) {
   const SplitStore<T>& partial = out.partial;
   if (!partial.workspace) return;
-  const int64_t tile = split_tile_counter(range.batch, blockIdx.y, blockIdx.x, gridDim.y, gridDim.x);
-  if (!last_to_arrive(&partial.arrivals[tile], d.splits)) return;
+  const int64_t groups = split_groups(d.splits), group = range.split / kSplitGroup, first = group * kSplitGroup;
+  const int64_t last = first + kSplitGroup < d.splits ? first + kSplitGroup : d.splits;
+  unsigned* counters = &partial.arrivals[split_tile_counter(range.batch, blockIdx.y, blockIdx.x, gridDim.y, gridDim.x,
+                                                            split_counters_per_tile(d.splits))];
+  if (!last_to_arrive(&counters[group], last - first)) return;
   const int64_t split_stride = partial.at(0, 1, 0, 0);
 #pragma unroll 1
   for (int e = threadIdx.x; e < BM * BN; e += Threads) {
     const int64_t row = row0 + e / BN, col = col0 + e % BN;
     if (row >= d.m || col >= d.n) continue;
-    const T* p = &partial.workspace[partial.at(range.batch, 0, row, col)];
+    T* slot = &partial.workspace[partial.at(range.batch, first, row, col)];
     T sum = 0;
-    for (int64_t s = 0; s < d.splits; ++s, p += split_stride) sum += load_arrived(p);
+    for (int64_t s = first; s < last; ++s) sum += load_arrived(slot + (s - first) * split_stride);
+    if (groups == 1) out.out(range.batch, 0, row, col, sum);
+    else *slot = sum;
+  }
+  if (groups == 1 || !last_to_arrive(&counters[groups], groups)) return;
+#pragma unroll 1
+  for (int e = threadIdx.x; e < BM * BN; e += Threads) {
+    const int64_t row = row0 + e / BN, col = col0 + e % BN;
+    if (row >= d.m || col >= d.n) continue;
+    const T* slot = &partial.workspace[partial.at(range.batch, 0, row, col)];
+    T sum = 0;
+    for (int64_t g = 0; g < groups; ++g) sum += load_arrived(slot + g * kSplitGroup * split_stride);
     out.out(range.batch, 0, row, col, sum);
   }
 }
@@ -168,11 +185,9 @@ __device__ void load_neighbours(T (&to)[N], const T* from) {
   }
 }
 
-template <class Shape, int TM, int TN, typename T, class A, class B, class Out>
+template <class Shape, class Patch, typename T, class A, class B, class Out>
 __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kernel(GemmDims d, A a, B b, Out out) {
-  constexpr int BM = Shape::kBm, BN = Shape::kBn, BK = Shape::kBk;
-  constexpr int kRowThreads = BM / TM, kColThreads = BN / TN;
-  static_assert(kRowThreads * kColThreads == Shape::kThreads, "one patch per thread");
+  constexpr int BM = Shape::kBm, BN = Shape::kBn, BK = Shape::kBk, TM = Patch::kTm, TN = Patch::kTn;
   static_assert((BM + 4) * sizeof(T) % 16 == 0 && (BN + 4) * sizeof(T) % 16 == 0, "16-byte aligned rows");
   __shared__ __align__(16) T as[BK][BM + 4];
   __shared__ __align__(16) T bs[BK][BN + 4];
@@ -181,7 +196,7 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
   const SplitRange range(d);
   const int64_t row0 = int64_t(blockIdx.y) * BM, col0 = int64_t(blockIdx.x) * BN;
   Fetcher f(a, b, tables, range, d, row0, col0);
-  const int ty = threadIdx.x / kColThreads, tx = threadIdx.x % kColThreads;
+  const Patch patch(threadIdx.x);
   T acc[TM][TN] = {};
   auto stash = [&]() {
 #pragma unroll
@@ -193,8 +208,8 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
 #pragma unroll
     for (int p = 0; p < BK; ++p) {
       T ar[TM], br[TN];
-      load_neighbours(ar, &as[p][ty * TM]);
-      load_neighbours(br, &bs[p][tx * TN]);
+      load_neighbours(ar, &as[p][patch.first_row]);
+      load_neighbours(br, &bs[p][patch.first_col]);
 #pragma unroll
       for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -204,10 +219,10 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
   k_loop<BK>(f, range, stash, multiply);
 #pragma unroll
   for (int i = 0; i < TM; ++i) {
-    int64_t row = row0 + ty * TM + i;
+    int64_t row = row0 + patch.first_row + i;
 #pragma unroll
     for (int j = 0; j < TN; ++j) {
-      int64_t col = col0 + tx + j * kColThreads;
+      int64_t col = col0 + patch.first_col + j;
       if (row < d.m && col < d.n) store_element(out, range.batch, range.split, row, col, acc[i][j]);
     }
   }
@@ -330,22 +345,23 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
     // float64 (gradient checks and parity tests, not speed): one tile (choose_gemm_tiling).
     DMDLK_CHECK(t.kernel == GemmKernel::SimtSmall, ErrorCode::Internal, "tiled gemm: a float64 product on tile ",
                 int(t.kernel));
-    return launch(device, plan, simt_kernel<SimtSmallTile, 4, 4, T, A, B, Out>, d, a, b, out);
+    return launch(device, plan, simt_kernel<SimtSmallTile, SimtSmallPatch, T, A, B, Out>, d, a, b, out);
   } else {
     const bool bf16 = t.unit == cuda::MathUnit::Bf16;
     constexpr bool kLarge = tile_allowed(Tiles, GemmKernel::SimtLarge),
                    kSmall = tile_allowed(Tiles, GemmKernel::WmmaSmall);
     switch (t.kernel) {
       case GemmKernel::SimtLarge:
-        if constexpr (kLarge) return launch(device, plan, simt_kernel<SimtLargeTile, 8, 8, T, A, B, Out>, d, a, b, out);
+        if constexpr (kLarge)
+          return launch(device, plan, simt_kernel<SimtLargeTile, SimtLargePatch, T, A, B, Out>, d, a, b, out);
         break;
       case GemmKernel::SimtSmall:
-        return launch(device, plan, simt_kernel<SimtSmallTile, 4, 4, T, A, B, Out>, d, a, b, out);
+        return launch(device, plan, simt_kernel<SimtSmallTile, SimtSmallPatch, T, A, B, Out>, d, a, b, out);
       case GemmKernel::SimtTiny:
-        return launch(device, plan, simt_kernel<SimtTinyTile, 4, 2, T, A, B, Out>, d, a, b, out);
+        return launch(device, plan, simt_kernel<SimtTinyTile, SimtTinyPatch, T, A, B, Out>, d, a, b, out);
       case GemmKernel::SimtWide:
         if constexpr (tile_allowed(Tiles, GemmKernel::SimtWide))
-          return launch(device, plan, simt_kernel<SimtWideTile, 4, 4, T, A, B, Out>, d, a, b, out);
+          return launch(device, plan, simt_kernel<SimtWideTile, SimtWidePatch, T, A, B, Out>, d, a, b, out);
         break;
       case GemmKernel::WmmaLarge:
         if constexpr (kLarge) {
@@ -382,7 +398,8 @@ void tiled_product(int device, const std::string& what, const GemmDims& d, const
   const cuda::LaunchPlan plan = plan_tiled_gemm(what, d, t, bytes, sizeof(T));
   if (d.splits == 1) return tiled::launch_tiles<T, Tiles>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, {}});
   Tensor workspace = Tensor::empty({d.splits * d.batch * d.m * d.n}, dtype_of<T>::value, Device::cuda(device));
-  unsigned* arrivals = cuda::arrival_counters(device, size_t(plan.grid.x * plan.grid.y * d.batch));
+  unsigned* arrivals =
+      cuda::arrival_counters(device, size_t(plan.grid.x * plan.grid.y * d.batch * split_counters_per_tile(d.splits)));
   SplitStore<T> partial{workspace.data<T>(), arrivals, d.batch, d.m, d.n};
   tiled::launch_tiles<T, Tiles>(device, plan, t, d, a, b, OutOrSplit<T, Out>{out, partial});
 }

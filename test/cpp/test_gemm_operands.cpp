@@ -132,6 +132,28 @@ void check_tile_slots() {
   check_slots<Tile::kBn, Tile::kBk, Tile::kThreads>();
 }
 
+// Each SIMT thread's patch: the rows and columns it reads and stores cover its tile once.
+template <class Tile, class Patch>
+void check_patches() {
+  std::vector<int> owners(size_t(Tile::kBm * Tile::kBn), 0);
+  for (int t = 0; t < Tile::kThreads; ++t) {
+    const Patch p(t);
+    CHECK(p.first_row % Patch::kTm == 0 && p.first_col % Patch::kTn == 0);  // 16-byte aligned reads (tiled_gemm.cuh)
+    for (int i = 0; i < Patch::kTm; ++i)
+      for (int j = 0; j < Patch::kTn; ++j) {
+        const int row = p.first_row + i, col = p.first_col + j;
+        if (row >= Tile::kBm || col >= Tile::kBn) CHECK(false && "a patch outside its tile");
+        else ++owners[size_t(row * Tile::kBn + col)];
+      }
+  }
+  for (int n : owners) CHECK_EQ(n, 1);
+}
+
+TEST(simt_patches_cover_each_tile_once) {
+  check_patches<SimtLargeTile, SimtLargePatch>(), check_patches<SimtSmallTile, SimtSmallPatch>();
+  check_patches<SimtTinyTile, SimtTinyPatch>(), check_patches<SimtWideTile, SimtWidePatch>();
+}
+
 TEST(slots_cover_each_slice_once) {
   check_tile_slots<SimtLargeTile>(), check_tile_slots<SimtSmallTile>(), check_tile_slots<SimtTinyTile>();
   check_tile_slots<SimtWideTile>();
@@ -266,18 +288,21 @@ TEST(every_store_lands_once_inside_its_tensor) {
         for (int64_t col = 0; col < n; ++col)
           partial(b, s, row, col, workspace[size_t(((s * batch + b) * m + row) * n + col)] + 1.0f);
   for (float v : workspace) CHECK_EQ(v, 1.0f);
-  // Every (tile, batch item) of a split product counts its splits' arrivals at a counter of its own,
-  // inside the array tiled_product allocates (grid.x · grid.y · batch).
-  {
-    const int64_t tiles_y = 3, tiles_x = 5, batches = 2;
-    std::vector<int> seen(size_t(tiles_y * tiles_x * batches), 0);
+  // Every (tile, batch item) of a split product counts its split groups' arrivals, and its groups', at
+  // counters of its own, inside the array tiled_product allocates (grid.x · grid.y · batch · per tile).
+  for (int64_t splits : {2, 16, 17, 196}) {
+    const int64_t tiles_y = 3, tiles_x = 5, batches = 2, per_tile = split_counters_per_tile(splits);
+    CHECK_EQ(per_tile, split_groups(splits) == 1 ? 1 : split_groups(splits) + 1);
+    CHECK(split_groups(splits) * kSplitGroup >= splits && (split_groups(splits) - 1) * kSplitGroup < splits);
+    std::vector<int> seen(size_t(tiles_y * tiles_x * batches * per_tile), 0);
     for (int64_t b = 0; b < batches; ++b)
       for (int64_t ty = 0; ty < tiles_y; ++ty)
-        for (int64_t tx = 0; tx < tiles_x; ++tx) {
-          const int64_t counter = split_tile_counter(b, ty, tx, tiles_y, tiles_x);
-          if (counter < 0 || counter >= int64_t(seen.size())) CHECK(false && "a counter outside the array");
-          else ++seen[size_t(counter)];
-        }
+        for (int64_t tx = 0; tx < tiles_x; ++tx)
+          for (int64_t c = 0; c < per_tile; ++c) {
+            const int64_t counter = split_tile_counter(b, ty, tx, tiles_y, tiles_x, per_tile) + c;
+            if (counter < 0 || counter >= int64_t(seen.size())) CHECK(false && "a counter outside the array");
+            else ++seen[size_t(counter)];
+          }
     for (int n : seen) CHECK_EQ(n, 1);
   }
   // The last split of a tile walks an element's partials from split 0 by this stride (finish_split_tile).

@@ -47,12 +47,25 @@ DMDLK_HD KRange split_k_range(const GemmDims& d, int64_t split) {
   return {begin, begin + d.k_per_split < d.k ? begin + d.k_per_split : d.k};
 }
 
-// The arrival counter of tile (tile_row, tile_col) of batch item `batch`,
-// in a grid of tiles_y × tiles_x tiles: each (tile, item) its own, in
-// [0, tiles_y · tiles_x · batches) (test_gemm_operands).
-DMDLK_HD int64_t split_tile_counter(int64_t batch, int64_t tile_row, int64_t tile_col, int64_t tiles_y,
-                                    int64_t tiles_x) {
-  return (batch * tiles_y + tile_row) * tiles_x + tile_col;
+// A split product's tile is summed in two levels (tiled_gemm.cuh,
+// finish_split_tile): the last split of each group of kSplitGroup to arrive
+// adds its group's partials, and the last group the groups' sums, so no
+// thread sums more than kSplitGroup, then as many groups, per element (196
+// splits: 16 then 13, not 196). Each tile counts its groups' arrivals and,
+// where there are several groups, theirs: split_counters_per_tile counters.
+constexpr int64_t kSplitGroup = 16;
+DMDLK_HD int64_t split_groups(int64_t splits) { return (splits + kSplitGroup - 1) / kSplitGroup; }
+DMDLK_HD int64_t split_counters_per_tile(int64_t splits) {
+  return split_groups(splits) == 1 ? 1 : split_groups(splits) + 1;
+}
+
+// The first arrival counter of tile (tile_row, tile_col) of batch item
+// `batch`, in a grid of tiles_y × tiles_x tiles: each (tile, item) its own
+// split_counters_per_tile, in [0, tiles_y · tiles_x · batches · per_tile)
+// (test_gemm_operands).
+DMDLK_HD int64_t split_tile_counter(int64_t batch, int64_t tile_row, int64_t tile_col, int64_t tiles_y, int64_t tiles_x,
+                                    int64_t per_tile) {
+  return ((batch * tiles_y + tile_row) * tiles_x + tile_col) * per_tile;
 }
 
 // The kernels' tile shapes (GemmKernel, gemm_staging.h): a block of
@@ -170,14 +183,17 @@ inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims&
   p.block.x = t.threads;
   p.shared_bytes = gemm_shared_bytes(t, element_bytes);
   p.registers = gemm_registers(t);
-  // Split: each split's partial tile written, and read back by the tile's last split.
-  p.bytes = bytes + (d.splits > 1 ? 2.0 * double(d.splits * d.batch * d.m * d.n) * element_bytes : 0);
+  // Split: each split's partial tile written and read back by its group's
+  // last split, and, with several groups, the groups' sums written and read.
+  const int64_t groups = split_groups(d.splits), summed = d.splits + (groups > 1 ? groups : 0);
+  p.bytes = bytes + (d.splits > 1 ? 2.0 * double(summed * d.batch * d.m * d.n) * element_bytes : 0);
   p.flops = 2.0 * double(d.batch) * double(p.grid.y * t.bm) * double(p.grid.x * t.bn) * double(d.k);
   p.unit = t.unit;
-  // A split's K, or the last split's sums of its tile's elements (those inside C) over the splits.
-  const int64_t tile_elements = std::min(t.bm, d.m) * std::min(t.bn, d.n);
-  p.serial_reduction = std::max<int64_t>(
-      {1, std::min(d.k, d.k_per_split), d.splits > 1 ? d.splits * ceil_div(tile_elements, t.threads) : 0});
+  // A split's K, or the finishing blocks' sums of their tile's elements
+  // (those inside C): a group's splits, then the groups.
+  const int64_t per_thread = ceil_div(std::min(t.bm, d.m) * std::min(t.bn, d.n), t.threads);
+  const int64_t finish = std::min(d.splits, kSplitGroup) + (groups > 1 ? groups : 0);
+  p.serial_reduction = std::max<int64_t>({1, std::min(d.k, d.k_per_split), d.splits > 1 ? finish * per_thread : 0});
   // Every (tile, batch item) walks all of K's steps, across its splits.
   p.issue_slots = double(p.grid.x * p.grid.y * d.batch) * double(ceil_div(d.k, t.bk)) * double(t.threads / 32) *
                   gemm_issue_per_step(t, what);

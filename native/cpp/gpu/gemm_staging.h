@@ -41,6 +41,24 @@ using WmmaLargeTile = Tile<128, 128, 16, 256, 1>;
 using WmmaSmallTile = Tile<64, 64, 16, 128, 2>;
 using WmmaTinyTile = Tile<32, 32, 16, 128, 4>;
 
+// A SIMT thread's TM×TN patch of C within its block's BM×BN tile: rows
+// first_row … first_row + TM − 1 and columns first_col … first_col + TN − 1,
+// neighbouring, so that the kernel reads each k's TM values of A and TN of B
+// from shared memory as 16-byte words and stores the same rows and columns
+// (test_gemm_operands: the patches cover the tile once).
+template <class Tile, int TM, int TN>
+struct SimtPatch {
+  static constexpr int kTm = TM, kTn = TN, kColThreads = Tile::kBn / TN;
+  static_assert((Tile::kBm / TM) * kColThreads == Tile::kThreads, "one patch per thread");
+  int first_row, first_col;
+  DMDLK_HD explicit SimtPatch(int thread)
+      : first_row(thread / kColThreads * TM), first_col(thread % kColThreads * TN) {}
+};
+using SimtLargePatch = SimtPatch<SimtLargeTile, 8, 8>;
+using SimtSmallPatch = SimtPatch<SimtSmallTile, 4, 4>;
+using SimtTinyPatch = SimtPatch<SimtTinyTile, 4, 2>;
+using SimtWidePatch = SimtPatch<SimtWideTile, 4, 4>;
+
 // The positions of `Lines` × `Depth` slice elements that `thread` loads:
 // element l is (line(l), depth(l)), the same every slice.
 template <int Lines, int Depth, int Threads>
