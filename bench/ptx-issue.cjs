@@ -86,7 +86,6 @@ const KERNELS = {
   'simt 128x128x8': 'SimtLarge',
   'simt 64x64x16': 'SimtSmall',
   'simt 32x32x16': 'SimtTiny',
-  'simt 32x64x16': 'SimtWide',
   'wmma 128x128x16': 'WmmaLarge',
   'wmma 64x64x16': 'WmmaSmall',
   'wmma 32x32x16': 'WmmaTiny',

@@ -1,5 +1,5 @@
-// The fused Adam step: one thread per parameter over ops/adam.h's update, for
-// one tensor or for lists of them (a block per chunk of one tensor).
+// The fused Adam step: one thread per parameter over ops/adam.h's update, over
+// lists of tensors (a block per chunk of one tensor; one tensor is a list of one).
 #include "cuda_check.cuh"
 #include "gpu/adam.h"
 #include "ops/backend.h"
@@ -7,13 +7,6 @@
 namespace dmdlk::cuda_ops {
 
 namespace {
-
-template <typename T>
-__global__ void adam_kernel(int64_t n, T* p, const T* g, T* m, T* v, double lr_corrected, double sqrt_bc2,
-                            AdamOptions o) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    adam_update(p[i], g[i], m[i], v[i], lr_corrected, sqrt_bc2, o);
-}
 
 template <typename T>
 __global__ void nonfinite_kernel(int64_t n, const T* x, int32_t* counter) {
@@ -69,16 +62,8 @@ void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter) {
   launch(device, plan_count_nonfinite(n, sizeof(T)), nonfinite_kernel<T>, n, x, counter);
 }
 
-template <typename T>
-void adam_step(int device, int64_t n, T* params, const T* grads, T* m, T* v, double lr_corrected, double sqrt_bc2,
-               const AdamOptions& o) {
-  if (n == 0) return;
-  launch(device, plan_adam_step(n, sizeof(T)), adam_kernel<T>, n, params, grads, m, v, lr_corrected, sqrt_bc2, o);
-}
-
 #define INSTANTIATE(T)                                                                                           \
   template void count_nonfinite<T>(int, int64_t, const T*, int32_t*);                                            \
-  template void adam_step<T>(int, int64_t, T*, const T*, T*, T*, double, double, const AdamOptions&);            \
   template void adam_step_all<T>(int, const std::vector<TensorList<T, 4>>&, double, double, const AdamOptions&); \
   template void count_nonfinite_all<T>(int, const std::vector<TensorList<const T, 1>>&, int32_t*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)

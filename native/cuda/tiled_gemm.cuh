@@ -108,48 +108,6 @@ __device__ void k_loop(Fetcher& f, const SplitRange& range, Stash stash, Multipl
   }
 }
 
-// Where K is split, the tile's partial sums (SplitStore's workspace) are
-// added in two levels (gpu/gemm.h, kSplitGroup): the last split of each
-// group to arrive adds the group's partials in split order, into the group's
-// first slot, or, with one group, applies the product's epilogue; with
-// several, the last group to finish adds the groups' sums in group order and
-// applies it. Deterministic, and no second launch. Called by every thread of
-// the block once its partial tile is stored.
-template <int BM, int BN, int Threads, typename T, class Out>
-__device__ __noinline__ void finish_split_tile(const OutOrSplit<T, Out>& out, const GemmDims& d,
-                                               const SplitRange& range, int64_t row0, int64_t col0) {
-  const SplitStore<T>& partial = out.partial;
-  if (!partial.workspace) return;
-  const int64_t groups = split_groups(d.splits), group = range.split / kSplitGroup, first = group * kSplitGroup;
-  const int64_t last = first + kSplitGroup < d.splits ? first + kSplitGroup : d.splits;
-  unsigned* counters = &partial.arrivals[split_tile_counter(range.batch, blockIdx.y, blockIdx.x, gridDim.y, gridDim.x,
-                                                            split_counters_per_tile(d.splits))];
-  if (!last_to_arrive(&counters[group], last - first)) return;
-  const int64_t split_stride = partial.at(0, 1, 0, 0);
-#pragma unroll 1
-  for (int e = threadIdx.x; e < BM * BN; e += Threads) {
-    const int64_t row = row0 + e / BN, col = col0 + e % BN;
-    if (row >= d.m || col >= d.n) continue;
-    T* slot = &partial.workspace[partial.at(range.batch, first, row, col)];
-    T sum = 0;
-    for (int64_t s = first; s < last; ++s) sum += load_arrived(slot + (s - first) * split_stride);
-    if (groups == 1) out.out(range.batch, 0, row, col, sum);
-    else *slot = sum;
-  }
-  if (groups == 1 || !last_to_arrive(&counters[groups], groups)) return;
-#pragma unroll 1
-  for (int e = threadIdx.x; e < BM * BN; e += Threads) {
-    const int64_t row = row0 + e / BN, col = col0 + e % BN;
-    if (row >= d.m || col >= d.n) continue;
-    const T* slot = &partial.workspace[partial.at(range.batch, 0, row, col)];
-    T sum = 0;
-    for (int64_t g = 0; g < groups; ++g) sum += load_arrived(slot + g * kSplitGroup * split_stride);
-    out.out(range.batch, 0, row, col, sum);
-  }
-}
-
-// ---- CUDA cores ---------------------------------------------------------------------
-
 // One element of C through the epilogue, called, not inlined: the SIMT
 // kernel's TM×TN stores are unrolled (its registers need fixed indices), the
 // WMMA kernel's are per fragment, and inlined they were most of the code.
@@ -158,6 +116,51 @@ __device__ __noinline__ void store_element(const Out& out, int64_t b, int64_t sp
                                            T value) {
   out(b, split, row, col, value);
 }
+
+// Each element (row, col) of a bm × bn tile at (row0, col0) inside C: the
+// sum of `count` partials of it, `step` splits apart from split `first`,
+// stored into split `first`'s slot or, with `final`, through the epilogue.
+template <typename T, class Out>
+__device__ __noinline__ void sum_split_slots(const OutOrSplit<T, Out>& out, const GemmDims& d, int64_t batch,
+                                             int64_t row0, int64_t col0, int bm, int bn, int64_t first, int64_t count,
+                                             int64_t step, bool final) {
+  const SplitStore<T>& partial = out.partial;
+  const int64_t stride = step * partial.at(0, 1, 0, 0);
+#pragma unroll 1
+  for (int e = threadIdx.x; e < bm * bn; e += blockDim.x) {
+    const int64_t row = row0 + e / bn, col = col0 + e % bn;
+    if (row >= d.m || col >= d.n) continue;
+    T* slot = &partial.workspace[partial.at(batch, first, row, col)];
+    T sum = 0;
+#pragma unroll 1
+    for (int64_t i = 0; i < count; ++i) sum += load_arrived(slot + i * stride);
+    if (final) out.out(batch, 0, row, col, sum);
+    else *slot = sum;
+  }
+}
+
+// Where K is split, the tile's partial sums (SplitStore's workspace) are
+// added in two levels (gpu/gemm.h, kSplitGroup): the last split of each
+// group to arrive adds the group's partials in split order, into the group's
+// first slot, or, with one group, applies the product's epilogue; with
+// several, the last group to finish adds the groups' sums in group order and
+// applies it. Deterministic, and no second launch. Called by every thread of
+// the block once its partial tile (bm × bn) is stored.
+template <typename T, class Out>
+__device__ __noinline__ void finish_split_tile(const OutOrSplit<T, Out>& out, const GemmDims& d,
+                                               const SplitRange& range, int64_t row0, int64_t col0, int bm, int bn) {
+  if (!out.partial.workspace) return;
+  const int64_t groups = split_groups(d.splits), group = range.split / kSplitGroup, first = group * kSplitGroup;
+  const int64_t in_group = first + kSplitGroup < d.splits ? kSplitGroup : d.splits - first;
+  unsigned* counters = &out.partial.arrivals[split_tile_counter(range.batch, blockIdx.y, blockIdx.x, gridDim.y,
+                                                                gridDim.x, split_counters_per_tile(d.splits))];
+  if (!last_to_arrive(&counters[group], in_group)) return;
+  sum_split_slots(out, d, range.batch, row0, col0, bm, bn, first, in_group, 1, groups == 1);
+  if (groups > 1 && last_to_arrive(&counters[groups], groups))
+    sum_split_slots(out, d, range.batch, row0, col0, bm, bn, 0, groups, kSplitGroup, true);
+}
+
+// ---- CUDA cores ---------------------------------------------------------------------
 
 // N neighbouring values of shared memory into registers: 16-byte loads of
 // float4 or double2 (float2 for two floats). `from` is aligned to them: the
@@ -226,7 +229,7 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) simt_kerne
       if (row < d.m && col < d.n) store_element(out, range.batch, range.split, row, col, acc[i][j]);
     }
   }
-  finish_split_tile<BM, BN, Shape::kThreads>(out, d, range, row0, col0);
+  finish_split_tile(out, d, range, row0, col0, BM, BN);
 }
 
 // ---- tensor cores ---------------------------------------------------------------------
@@ -323,7 +326,7 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks) wmma_kerne
       }
       __syncwarp();
     }
-  finish_split_tile<BM, BN, Shape::kThreads>(out, d, range, row0, col0);
+  finish_split_tile(out, d, range, row0, col0, BM, BN);
 #endif
 }
 
@@ -359,10 +362,6 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
         return launch(device, plan, simt_kernel<SimtSmallTile, SimtSmallPatch, T, A, B, Out>, d, a, b, out);
       case GemmKernel::SimtTiny:
         return launch(device, plan, simt_kernel<SimtTinyTile, SimtTinyPatch, T, A, B, Out>, d, a, b, out);
-      case GemmKernel::SimtWide:
-        if constexpr (tile_allowed(Tiles, GemmKernel::SimtWide))
-          return launch(device, plan, simt_kernel<SimtWideTile, SimtWidePatch, T, A, B, Out>, d, a, b, out);
-        break;
       case GemmKernel::WmmaLarge:
         if constexpr (kLarge) {
           if (bf16) return launch(device, plan, wmma_kernel<WmmaLargeTile, 64, 32, Bf16, A, B, Out>, d, a, b, out);
@@ -389,7 +388,7 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
 // One product on `device`: the tiles of `t` over `d` (split along K where t
 // says so, through a workspace that each tile's last split adds up), A and B
 // read through their functors, C written through `out`: plan_tiled_gemm's launch.
-template <typename T, GemmTileSet Tiles = GemmTileSet::Standard, class A, class B, class Out>
+template <typename T, GemmTileSet Tiles = GemmTileSet::All, class A, class B, class Out>
 void tiled_product(int device, const std::string& what, const GemmDims& d, const GemmTiling& t, double bytes,
                    const A& a, const B& b, const Out& out) {
   if (d.m == 0 || d.n == 0 || d.batch == 0) return;

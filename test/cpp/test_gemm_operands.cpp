@@ -151,12 +151,11 @@ void check_patches() {
 
 TEST(simt_patches_cover_each_tile_once) {
   check_patches<SimtLargeTile, SimtLargePatch>(), check_patches<SimtSmallTile, SimtSmallPatch>();
-  check_patches<SimtTinyTile, SimtTinyPatch>(), check_patches<SimtWideTile, SimtWidePatch>();
+  check_patches<SimtTinyTile, SimtTinyPatch>();
 }
 
 TEST(slots_cover_each_slice_once) {
   check_tile_slots<SimtLargeTile>(), check_tile_slots<SimtSmallTile>(), check_tile_slots<SimtTinyTile>();
-  check_tile_slots<SimtWideTile>();
   check_tile_slots<WmmaLargeTile>(), check_tile_slots<WmmaSmallTile>(), check_tile_slots<WmmaTinyTile>();
 }
 
@@ -375,9 +374,8 @@ int64_t convolution_staging_mismatches(const ConvCase& c) {
 TEST(every_block_stages_the_convolution_operands) {
   for (const ConvCase& c : kCases) {
     int64_t m = convolution_staging_mismatches<SimtLargeTile>(c) + convolution_staging_mismatches<SimtSmallTile>(c) +
-                convolution_staging_mismatches<SimtTinyTile>(c) + convolution_staging_mismatches<SimtWideTile>(c) +
-                convolution_staging_mismatches<WmmaLargeTile>(c) + convolution_staging_mismatches<WmmaSmallTile>(c) +
-                convolution_staging_mismatches<WmmaTinyTile>(c);
+                convolution_staging_mismatches<SimtTinyTile>(c) + convolution_staging_mismatches<WmmaLargeTile>(c) +
+                convolution_staging_mismatches<WmmaSmallTile>(c) + convolution_staging_mismatches<WmmaTinyTile>(c);
     CHECK_EQ(m, int64_t(0));
   }
 }

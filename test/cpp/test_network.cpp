@@ -162,6 +162,32 @@ TEST(whole_network_gradients_in_double) {
   gradcheck_network(b, 2);
 }
 
+// A value read twice through ops that pass their gradient on (add, reshape)
+// receives the same tensor twice: both count (graph.cpp adds what an op did
+// not add in place into the gradient it was offered).
+TEST(a_value_read_twice_through_passed_gradients_gets_both) {
+  for (bool through_reshape : {false, true}) {
+    Graph g;
+    const Shape shape{1, 1, 2, 3};
+    ValueId p = g.add_value({"p", shape, DType::F64, ValueKind::Parameter});
+    ValueId q = p;
+    if (through_reshape) {
+      q = g.add_node({OpKind::Reshape, ReshapeAttrs{{1, 1, 3, 2}}, "", "", {p}, {}})[0];
+      q = g.add_node({OpKind::Reshape, ReshapeAttrs{shape}, "", "", {q}, {}})[0];
+    }
+    ValueId sum = g.add_node({OpKind::Add, NoAttrs{}, "", "", {p, q}, {}})[0];
+    ValueId loss = g.add_node({OpKind::GlobalAvgPool, NoAttrs{}, "", "", {sum}, {}})[0];
+    Activations run;
+    run.values.resize(g.values().size());
+    run.values[size_t(p)] = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, shape);
+    run_forward(g, run);
+    run_backward(g, run, loss);
+    // d mean(p + p) / dp = 2 / 6 everywhere.
+    for (double d : run.grads[size_t(p)].to_vector<double>()) CHECK(std::fabs(d - 2.0 / 6) < 1e-12);
+    CHECK_EQ(run.gradient_sums, int64_t(1));
+  }
+}
+
 TEST(missing_inputs_are_named) {
   ModelConfig config;
   config.input_size = 64, config.stem = 8, config.widths = {8, 16, 16, 32}, config.depths = {1, 1, 1, 1},

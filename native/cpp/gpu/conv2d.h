@@ -82,10 +82,6 @@ inline double conv_bytes(const ConvPlan& p, int64_t element_bytes) {
   return (x + y + w) * double(element_bytes);
 }
 
-// The tiles of a convolution's input gradient: the standard ones and the
-// 32×64 SIMT tile (gemm.h), instantiated for its operands alone.
-constexpr GemmTileSet kConvInputGradTiles = GemmTileSet::WithWide;
-
 // The three products of a convolution, each with its tiling at `precision`,
 // and the bytes each moves (conv_bytes).
 struct ConvProducts {
@@ -104,7 +100,7 @@ inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, Matm
   c.forward = gemm_dims(d.out_group, outputs, d.in_group * taps, d.groups, c.forward_tiles);
   c.input_grad_tiles =
       choose_gemm_tiling({"conv_input_grad", d.in_group, inputs, d.out_group * taps, d.groups, c.bytes}, element_bytes,
-                         precision, tensor_cores, kConvInputGradTiles);
+                         precision, tensor_cores);
   c.input_grad = gemm_dims(d.in_group, inputs, d.out_group * taps, d.groups, c.input_grad_tiles);
   c.weight_grad_tiles =
       choose_gemm_tiling({"conv_weight_grad", d.out_group, d.in_group * taps, outputs, d.groups, c.bytes},

@@ -80,10 +80,7 @@ struct GemmTiling {
 
 // CUDA cores: 128×128 tiles, 8-deep slices, 256 threads of 8×8 each; 64×64,
 // 16-deep, 256 threads of 4×4; or 32×32, 16-deep, 128 threads of 4×2, for
-// products too small to fill the GPU with a larger tile; and, for the
-// input gradients of convolutions only, 32×64 with 128 threads of 4×4 (32
-// input channels, 4,802 deep: 4×4 patches issue 1.6× fewer instructions per
-// product than the 32×32 tile's 4×2, where 64×64 would waste half its rows). Tensor cores:
+// products too small to fill the GPU with a larger tile. Tensor cores:
 // 128×128 with 8 warps of 64×32 (4×2 WMMA fragments of 16×16), 64×64 with 4
 // warps of 32×32, or 32×32 with 4 warps of one fragment; 16-deep slices.
 struct TileShape {
@@ -94,7 +91,7 @@ constexpr TileShape shape_of() {
   return {Tile::kBm, Tile::kBn, Tile::kBk, Tile::kThreads};
 }
 constexpr TileShape kSimtLarge = shape_of<SimtLargeTile>(), kSimtSmall = shape_of<SimtSmallTile>(),
-                    kSimtTiny = shape_of<SimtTinyTile>(), kSimtWide = shape_of<SimtWideTile>();
+                    kSimtTiny = shape_of<SimtTinyTile>();
 constexpr TileShape kWmmaLarge = shape_of<WmmaLargeTile>(), kWmmaSmall = shape_of<WmmaSmallTile>(),
                     kWmmaTiny = shape_of<WmmaTinyTile>();
 
@@ -119,7 +116,6 @@ inline GemmTiling tiling_of(GemmKernel kernel, cuda::MathUnit unit) {
   TileShape s = kernel == GemmKernel::SimtLarge   ? kSimtLarge
                 : kernel == GemmKernel::SimtSmall ? kSimtSmall
                 : kernel == GemmKernel::SimtTiny  ? kSimtTiny
-                : kernel == GemmKernel::SimtWide  ? kSimtWide
                 : kernel == GemmKernel::WmmaLarge ? kWmmaLarge
                 : kernel == GemmKernel::WmmaSmall ? kWmmaSmall
                                                   : kWmmaTiny;
@@ -147,7 +143,6 @@ inline int64_t gemm_registers(const GemmTiling& t) {
     case GemmKernel::SimtLarge: return 194;
     case GemmKernel::SimtSmall: return 128;
     case GemmKernel::SimtTiny: return 128;
-    case GemmKernel::SimtWide: return 128;
     case GemmKernel::WmmaLarge: return 255;
     case GemmKernel::WmmaSmall: return 232;
     case GemmKernel::WmmaTiny: return 126;
@@ -206,20 +201,14 @@ inline GemmDims gemm_dims(int64_t m, int64_t n, int64_t k, int64_t batch, const 
 }
 
 // The tiles a product may take. Every tile is a kernel instantiated for the
-// product's operands and epilogue, GPU code in every binary, so a product
-// takes the tiles its shapes want: the six standard ones; those and the
-// 32×64 SIMT tile (a convolution's input gradient); or, for attention's N×N
-// score products (windows of 49 tokens; the 28×28 global attention's 784),
-// the 64×64 SIMT tile and the 32×32 ones, no 128×128 or 64×64 tensor-core tile.
-enum class GemmTileSet { Standard, WithWide, NoLarge };
+// product's operands and epilogue, GPU code in every binary, so products
+// whose shapes never want some tiles leave them out: attention's N×N score
+// products (windows of 49 tokens; the 28×28 global attention's 784) take the
+// 64×64 SIMT tile, the 32×32 ones and no 128×128 or 64×64 tensor-core tile.
+enum class GemmTileSet { All, NoLarge };
 constexpr bool tile_allowed(GemmTileSet set, GemmKernel kernel) {
-  switch (set) {
-    case GemmTileSet::Standard: return kernel != GemmKernel::SimtWide;
-    case GemmTileSet::WithWide: return true;
-    case GemmTileSet::NoLarge:
-      return kernel == GemmKernel::SimtSmall || kernel == GemmKernel::SimtTiny || kernel == GemmKernel::WmmaTiny;
-  }
-  return false;
+  return set == GemmTileSet::All || kernel == GemmKernel::SimtSmall || kernel == GemmKernel::SimtTiny ||
+         kernel == GemmKernel::WmmaTiny;
 }
 
 // A product to tile: `what` names its operands (gemm_issue_per_step), then
@@ -241,7 +230,7 @@ struct GemmProblem {
 // products (gradient checks and parity tests, where speed does not matter)
 // take the 64×64 SIMT tile only: one kernel per product, not three.
 inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element_bytes, MatmulPrecision precision,
-                                     bool tensor_cores, GemmTileSet allowed = GemmTileSet::Standard) {
+                                     bool tensor_cores, GemmTileSet allowed = GemmTileSet::All) {
   const int64_t k = problem.k;
   bool wmma = element_bytes == 4 && precision != MatmulPrecision::Highest && tensor_cores;
   cuda::MathUnit unit = !wmma ? (element_bytes == 8 ? cuda::MathUnit::Fp64 : cuda::MathUnit::Fp32)
@@ -276,8 +265,7 @@ inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element
   std::vector<GemmKernel> kernels{GemmKernel::SimtSmall};
   if (element_bytes != 8)
     kernels = wmma ? std::vector<GemmKernel>{GemmKernel::WmmaLarge, GemmKernel::WmmaSmall, GemmKernel::WmmaTiny}
-                   : std::vector<GemmKernel>{GemmKernel::SimtLarge, GemmKernel::SimtSmall, GemmKernel::SimtTiny,
-                                             GemmKernel::SimtWide};
+                   : std::vector<GemmKernel>{GemmKernel::SimtLarge, GemmKernel::SimtSmall, GemmKernel::SimtTiny};
   // The fastest of those that keep the rules, or of all where none does.
   GemmTiling best;
   Cost best_cost;

@@ -51,7 +51,6 @@ inline constexpr GemmIssue kGemmIssue[] = {
     {GemmKernel::SimtSmall, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 696},
     {GemmKernel::SimtSmall, cuda::MathUnit::Fp64, "WeightT", "OutputTaps", 723},
     {GemmKernel::SimtTiny, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 568},
-    {GemmKernel::SimtWide, cuda::MathUnit::Fp32, "WeightT", "OutputTaps", 910},
     {GemmKernel::WmmaLarge, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 691},
     {GemmKernel::WmmaLarge, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 738},
     {GemmKernel::WmmaSmall, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 696},

@@ -29,14 +29,12 @@ struct Tile {
   static_assert(Threads >= 2 * BK, "a thread per depth of each operand fills the depth tables");
 };
 
-// The seven tiles of the kernels (gpu/gemm.h's TileShape constants are
-// these): CUDA cores, then tensor cores, large to tiny; SimtWide serves
-// convolutions' input gradients only (gpu/gemm.h, GemmTileSet).
-enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny, SimtWide };
+// The six tiles of the kernels (gpu/gemm.h's TileShape constants are
+// these): CUDA cores, then tensor cores, large to tiny.
+enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny };
 using SimtLargeTile = Tile<128, 128, 8, 256, 1>;
 using SimtSmallTile = Tile<64, 64, 16, 256, 2>;
 using SimtTinyTile = Tile<32, 32, 16, 128, 4>;
-using SimtWideTile = Tile<32, 64, 16, 128, 4>;
 using WmmaLargeTile = Tile<128, 128, 16, 256, 1>;
 using WmmaSmallTile = Tile<64, 64, 16, 128, 2>;
 using WmmaTinyTile = Tile<32, 32, 16, 128, 4>;
@@ -57,7 +55,6 @@ struct SimtPatch {
 using SimtLargePatch = SimtPatch<SimtLargeTile, 8, 8>;
 using SimtSmallPatch = SimtPatch<SimtSmallTile, 4, 4>;
 using SimtTinyPatch = SimtPatch<SimtTinyTile, 4, 2>;
-using SimtWidePatch = SimtPatch<SimtWideTile, 4, 4>;
 
 // The positions of `Lines` × `Depth` slice elements that `thread` loads:
 // element l is (line(l), depth(l)), the same every slice.

@@ -117,7 +117,6 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
     for (ValueId id : node.outputs) out.push_back(run.values[size_t(id)]);
     auto start = std::chrono::steady_clock::now();
     Tensors din = op_def(node.kind).backward(in, out, dout, node.attrs, wanted);
-    into.clear();
     account(run.profile ? &run.profile->backward_seconds : nullptr, node, start);
     in.clear(), out.clear(), dout.clear();
     // Every reader of these outputs has run its backward (readers come later
@@ -128,7 +127,9 @@ void run_backward(const Graph& graph, Activations& run, ValueId loss) {
       ValueId id = node.inputs[k];
       if (!din[k].defined() || !wanted[k]) continue;
       Tensor& g = run.grads[size_t(id)];
-      if (g.defined() && din[k].raw() == g.raw()) continue;  // the op added into it
+      // The op added into what it was offered. (Not any gradient that shares g's storage: add
+      // and reshape pass their output's gradient on, so add(x, x) gives x the same tensor twice.)
+      if (into[k].defined() && din[k].raw() == into[k].raw()) continue;
       if (g.defined()) ++run.gradient_sums;
       g = g.defined() ? add(g, din[k]) : din[k];  // a value used twice sums its gradients
     }

@@ -70,12 +70,7 @@ void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const 
   const char* op = "adam_step";
   check_slot(params, grads, m, v, op);
   check_adam_options(o, op);
-  auto [lr_corrected, sqrt_bc2] = corrections(o);
-  dispatch_floating(params.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    DMDLK_ON_DEVICE(params.device(), adam_step, params.numel(), params.data<T>(), grads.data<T>(), m.data<T>(),
-                    v.data<T>(), lr_corrected, sqrt_bc2, o);
-  });
+  adam_step_all({AdamSlot{params, grads, m, v}}, o);  // one kernel for both: on CUDA a list of one tensor
 }
 
 void count_nonfinite(const Tensor& t, Tensor& counter) {
