@@ -39,20 +39,16 @@ __global__ void __launch_bounds__(kListThreads) nonfinite_all_kernel(TensorList<
 template <typename T>
 void adam_step_all(int device, const std::vector<TensorList<T, 4>>& lists, double lr_corrected, double sqrt_bc2,
                    const AdamOptions& o) {
-  std::vector<int64_t> sizes;
-  for (const TensorList<T, 4>& l : lists) sizes.insert(sizes.end(), l.size, l.size + l.count);
-  std::vector<cuda::LaunchPlan> plans = plan_adam_step_all(sizes, sizeof(T));
-  check_list_plans(plans, lists);
+  const std::vector<cuda::LaunchPlan> plans =
+      list_plans(lists, [](const std::vector<int64_t>& sizes) { return plan_adam_step_all(sizes, sizeof(T)); });
   for (size_t i = 0; i < lists.size(); ++i)
     launch(device, plans[i], adam_all_kernel<T>, lists[i], lr_corrected, sqrt_bc2, o);
 }
 
 template <typename T>
 void count_nonfinite_all(int device, const std::vector<TensorList<const T, 1>>& lists, int32_t* counter) {
-  std::vector<int64_t> sizes;
-  for (const TensorList<const T, 1>& l : lists) sizes.insert(sizes.end(), l.size, l.size + l.count);
-  std::vector<cuda::LaunchPlan> plans = plan_count_nonfinite_all(sizes, sizeof(T));
-  check_list_plans(plans, lists);
+  const std::vector<cuda::LaunchPlan> plans =
+      list_plans(lists, [](const std::vector<int64_t>& sizes) { return plan_count_nonfinite_all(sizes, sizeof(T)); });
   for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], nonfinite_all_kernel<T>, lists[i], counter);
 }
 

@@ -56,18 +56,12 @@ __global__ void __launch_bounds__(kListThreads) zero_bytes_all_kernel(TensorList
 }  // namespace
 
 void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists) {
-  std::vector<int64_t> bytes;
-  for (const TensorList<uint8_t, 2>& l : lists) bytes.insert(bytes.end(), l.size, l.size + l.count);
-  std::vector<cuda::LaunchPlan> plans = plan_copy_bytes_all(bytes);
-  check_list_plans(plans, lists);
+  const std::vector<cuda::LaunchPlan> plans = list_plans(lists, plan_copy_bytes_all);
   for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], copy_bytes_all_kernel, lists[i]);
 }
 
 void zero_bytes_all(int device, const std::vector<TensorList<uint8_t, 1>>& lists) {
-  std::vector<int64_t> bytes;
-  for (const TensorList<uint8_t, 1>& l : lists) bytes.insert(bytes.end(), l.size, l.size + l.count);
-  std::vector<cuda::LaunchPlan> plans = plan_zero_bytes_all(bytes);
-  check_list_plans(plans, lists);
+  const std::vector<cuda::LaunchPlan> plans = list_plans(lists, plan_zero_bytes_all);
   for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], zero_bytes_all_kernel, lists[i]);
 }
 

@@ -31,13 +31,20 @@ inline std::vector<cuda::LaunchPlan> plan_tensor_lists(const std::string& kernel
   return plans;
 }
 
-// The kernels take their grids from the plans: a plan per list, a block per chunk.
-template <class List>
-void check_list_plans(const std::vector<cuda::LaunchPlan>& plans, const std::vector<List>& lists) {
+// The launch plans of `lists`, as `plan` (one of the plan_*_all above, of
+// the lists' tensor sizes) makes them for the step's plan too; checked
+// against the lists, since the kernels take their grids from the plans: a
+// plan per list, a block per chunk.
+template <class List, class Plan>
+std::vector<cuda::LaunchPlan> list_plans(const std::vector<List>& lists, Plan plan) {
+  std::vector<int64_t> sizes;
+  for (const List& l : lists) sizes.insert(sizes.end(), l.size, l.size + l.count);
+  std::vector<cuda::LaunchPlan> plans = plan(sizes);
   DMDLK_CHECK(plans.size() == lists.size(), ErrorCode::Internal, plans.size(), " plans for ", lists.size(), " lists");
   for (size_t i = 0; i < lists.size(); ++i)
     DMDLK_CHECK(plans[i].grid.x == lists[i].blocks(), ErrorCode::Internal, "list ", i, " has ", lists[i].blocks(),
                 " chunks, its plan ", plans[i].grid.x, " blocks");
+  return plans;
 }
 
 }  // namespace dmdlk::cuda_ops
