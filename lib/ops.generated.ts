@@ -34,12 +34,14 @@ export interface OpAttributes {
   };
   activation: {
     /** Default 'gelu'. */
-    kind: 'gelu' | 'silu' | 'sigmoid';
+    kind: 'gelu' | 'silu' | 'sigmoid' | 'identity';
   };
   softmax: Record<string, never>;
   batch_norm: {
     /** Default true. */
     training: boolean;
+    /** Default 'identity'. */
+    activation: 'gelu' | 'silu' | 'sigmoid' | 'identity';
   };
   layer_norm: {
     /** Default 'channels'. */

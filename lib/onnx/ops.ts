@@ -123,7 +123,30 @@ function relativePositions(wh: number, ww: number): Int32Array {
 }
 
 /** The activation kinds and LayerNorm axes the converters below write (onnx.test.ts: every one the declarations have). */
-export const ONNX_ACTIVATIONS = ['gelu', 'sigmoid', 'silu'] as const satisfies readonly OpAttributes['activation']['kind'][];
+export const ONNX_ACTIVATIONS = ['gelu', 'sigmoid', 'silu', 'identity'] as const satisfies readonly OpAttributes['activation']['kind'][];
+
+type ActivationKind = OpAttributes['activation']['kind'];
+
+/**
+ * `out` = activation `kind` of `x`, as ONNX nodes: the activation op's and
+ * BatchNorm's. GELU is the exact erf form: ONNX's Gelu from opset 20,
+ * x · (1 + erf(x / √2)) / 2 before.
+ */
+function activate(c: NodeContext, kind: ActivationKind, x: string, out: string): void {
+  const b = c.builder;
+  if (!(ONNX_ACTIVATIONS as readonly string[]).includes(kind)) {
+    throw new UnsupportedError(`${c.node.module}: activation '${kind}' has no ONNX form in this version of dmdlk-native`);
+  }
+  if (kind === 'identity') b.node('Identity', [x], [out], c.prefix);
+  else if (kind === 'sigmoid') b.node('Sigmoid', [x], [out], c.prefix);
+  else if (kind === 'silu') b.node('Mul', [x, b.op('Sigmoid', [x], c.prefix)], [out], c.prefix);
+  else if (c.opset >= 20) b.node('Gelu', [x], [out], c.prefix);
+  else {
+    const erf = b.op('Erf', [b.op('Div', [x, b.float([Math.SQRT2], [])], c.prefix)], c.prefix);
+    const half = b.op('Mul', [x, b.op('Add', [erf, b.float([1], [])], c.prefix)], c.prefix);
+    b.node('Mul', [half, b.float([0.5], [])], [out], c.prefix);
+  }
+}
 export const ONNX_LAYER_NORM_AXES = ['channels', 'last'] as const satisfies readonly OpAttributes['layer_norm']['axis'][];
 
 /**
@@ -173,34 +196,26 @@ export const converters: Record<string, Converter> = {
     },
   },
 
-  // GELU is the exact erf form: ONNX's Gelu from opset 20, x · (1 + erf(x / √2)) / 2 before.
   activation: {
     since: 13,
     convert(c) {
-      const x = c.input(0), out = c.output(0), b = c.builder;
       const { kind } = c.node.attrs as OpAttributes['activation'];
-      if (!(ONNX_ACTIVATIONS as readonly string[]).includes(kind)) {
-        throw new UnsupportedError(`${c.node.module}: activation '${kind}' has no ONNX form in this version of dmdlk-native`);
-      }
-      if (kind === 'sigmoid') b.node('Sigmoid', [x], [out], c.prefix);
-      else if (kind === 'silu') b.node('Mul', [x, b.op('Sigmoid', [x], c.prefix)], [out], c.prefix);
-      else if (c.opset >= 20) b.node('Gelu', [x], [out], c.prefix);
-      else {
-        const erf = b.op('Erf', [b.op('Div', [x, b.float([Math.SQRT2], [])], c.prefix)], c.prefix);
-        const half = b.op('Mul', [x, b.op('Add', [erf, b.float([1], [])], c.prefix)], c.prefix);
-        b.node('Mul', [half, b.float([0.5], [])], [out], c.prefix);
-      }
+      activate(c, kind, c.input(0), c.output(0));
     },
   },
 
   softmax: { since: 13, convert: (c) => void c.builder.node('Softmax', [c.input(0)], [c.output(0)], c.prefix, { axis: int(-1) }) },
 
-  // The eval form (running statistics); onnxruntime folds it into the convolution before it.
+  // The eval form (running statistics); onnxruntime folds it into the
+  // convolution before it. The op's activation follows as its own node.
   batch_norm: {
     since: 15,
     convert(c) {
       const inputs = [0, 1, 2, 3, 4].map((i) => c.input(i));
-      c.builder.node('BatchNormalization', inputs, [c.output(0)], c.prefix, { epsilon: float(NORM_EPS) });
+      const { activation } = c.node.attrs as OpAttributes['batch_norm'];
+      const normalised = activation === 'identity' ? c.output(0) : c.builder.fresh(`${c.prefix}/BatchNormalization`);
+      c.builder.node('BatchNormalization', inputs, [normalised], c.prefix, { epsilon: float(NORM_EPS) });
+      if (activation !== 'identity') activate(c, activation, normalised, c.output(0));
     },
   },
 

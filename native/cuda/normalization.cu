@@ -7,6 +7,7 @@
 #include "cuda/reduce_kernels.cuh"
 #include "cuda_check.cuh"
 #include "gpu/normalization.h"
+#include "ops/activation.h"
 #include "ops/backend.h"
 #include "ops/normalization.h"
 
@@ -30,22 +31,35 @@ __device__ void for_channel_elements(const ChannelLayout& l, bool planes, F f) {
     f(e, (e / l.inner) % l.channels);
 }
 
+// A BatchNorm's normalised value z = (x − mean)·invstd·w + b: the
+// activation's input, which the backward recomputes exactly as the forward
+// computed it.
 template <typename T>
-__global__ void bn_apply_kernel(ChannelLayout l, bool planes, const T* x, const T* w, const T* b, const T* mean,
-                                const T* invstd, T* y) {
+__device__ T normalised(T x, T mean, T invstd, T w, T b) {
+  return (x - mean) * (invstd * w) + b;
+}
+// dy, at the activation's output, taken back to z.
+template <typename T>
+__device__ T through_activation(Activation a, T dy, T x, T mean, T invstd, T w, T b) {
+  return a == Activation::Identity ? dy : dy * activate_grad(a, normalised(x, mean, invstd, w, b));
+}
+
+template <typename T>
+__global__ void bn_apply_kernel(ChannelLayout l, bool planes, Activation a, const T* x, const T* w, const T* b,
+                                const T* mean, const T* invstd, T* y) {
   for_channel_elements(l, planes, [&](int64_t e, int64_t c) {
-    T scale = invstd[c] * w[c];
-    y[e] = (x[e] - mean[c]) * scale + b[c];
+    const T z = normalised(x[e], mean[c], invstd[c], w[c], b[c]);
+    y[e] = a == Activation::Identity ? z : activate(a, z);
   });
 }
 
 template <typename T>
-__global__ void bn_input_grad_kernel(ChannelLayout l, bool planes, bool training, bool accumulate, const T* dy,
-                                     const T* x, const T* w, const T* mean, const T* invstd, const T* dw, const T* db,
-                                     T* dx) {
+__global__ void bn_input_grad_kernel(ChannelLayout l, bool planes, bool training, Activation a, bool accumulate,
+                                     const T* dy, const T* x, const T* w, const T* b, const T* mean, const T* invstd,
+                                     const T* dw, const T* db, T* dx) {
   const double count = double(l.outer) * l.inner;
   for_channel_elements(l, planes, [&](int64_t e, int64_t c) {
-    double g = dy[e];
+    double g = through_activation(a, dy[e], x[e], mean[c], invstd[c], w[c], b[c]);
     if (training) g -= (double(db[c]) + (double(x[e]) - mean[c]) * invstd[c] * double(dw[c])) / count;
     const T grad = T(double(w[c]) * invstd[c] * g);
     dx[e] = accumulate ? dx[e] + grad : grad;  // added into the gradient x already has (as the graph would add)
@@ -81,14 +95,28 @@ struct FinishMoments {
   }
 };
 
-// (Σdy, Σdy·x̂) of a channel; x̂ from per-channel (BatchNorm) or per-group
-// (LayerNorm: group = o·inner + i) statistics.
-template <bool PerGroup>
-struct LoadGradSums {
+// (Σdy, Σdy·x̂) of a BatchNorm's channel, dy taken back through its
+// activation in the element type (as bn_input_grad_kernel takes it).
+struct LoadBatchNormGradSums {
+  FloatsIn dy, x, w, b, mean, invstd;
+  Activation activation;
+  ChannelLayout l;
+  __device__ SumPair operator()(int64_t o, int64_t c, int64_t i) const {
+    int64_t e = (o * l.channels + c) * l.inner + i;
+    double g = x.f64 ? through_activation<double>(activation, dy[e], x[e], mean[c], invstd[c], w[c], b[c])
+                     : through_activation<float>(activation, float(dy[e]), float(x[e]), float(mean[c]),
+                                                 float(invstd[c]), float(w[c]), float(b[c]));
+    return {g, g * (x[e] - mean[c]) * invstd[c]};
+  }
+};
+
+// (Σdy, Σdy·x̂) of a LayerNorm's channel, x̂ from each group's statistics
+// (group = o·inner + i).
+struct LoadLayerNormGradSums {
   FloatsIn dy, x, mean, invstd;
   ChannelLayout l;
   __device__ SumPair operator()(int64_t o, int64_t c, int64_t i) const {
-    int64_t e = (o * l.channels + c) * l.inner + i, s = PerGroup ? o * l.inner + i : c;
+    int64_t e = (o * l.channels + c) * l.inner + i, s = o * l.inner + i;
     double g = dy[e];
     return {g, g * (x[e] - mean[s]) * invstd[s]};
   }
@@ -151,8 +179,8 @@ __global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, 
 
 template <typename T>
 void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv,
-                        bool training, T* y, T* mean, T* invstd) {
-  std::vector<LaunchPlan> plans = plan_batch_norm_forward(l, sizeof(T), training);
+                        bool training, Activation activation, T* y, T* mean, T* invstd) {
+  std::vector<LaunchPlan> plans = plan_batch_norm_forward(l, sizeof(T), training, activation);
   if (training)
     channel_reduce<Moments>(
         device, "batch_norm_stats", l, sizeof(T), 1, 4 * sizeof(T), LoadMoments{FloatsIn::of(x), l},
@@ -161,21 +189,22 @@ void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T*
     launch(device, plans[0], bn_running_stats_kernel<T>, l.channels, static_cast<const T*>(rm),
            static_cast<const T*>(rv), mean, invstd);
   if (l.outer * l.inner == 0) return;
-  launch(device, plans.back(), bn_apply_kernel<T>, l, channel_planes_grid(l), x, w, b, static_cast<const T*>(mean),
-         static_cast<const T*>(invstd), y);
+  launch(device, plans.back(), bn_apply_kernel<T>, l, channel_planes_grid(l), activation, x, w, b,
+         static_cast<const T*>(mean), static_cast<const T*>(invstd), y);
 }
 
 template <typename T>
-void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
-                         const T* invstd, bool training, bool accumulate_dx, T* dx, T* dw, T* db) {
-  std::vector<LaunchPlan> plans = plan_batch_norm_backward(l, sizeof(T));
-  channel_reduce<SumPair>(
-      device, "batch_norm_grad_sums", l, sizeof(T), 2, 2 * sizeof(T),
-      LoadGradSums<false>{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},
-      FinishParamGrads{FloatsOut::of(dw), FloatsOut::of(db)});
+void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* b,
+                         const T* mean, const T* invstd, bool training, Activation activation, bool accumulate_dx,
+                         T* dx, T* dw, T* db) {
+  std::vector<LaunchPlan> plans = plan_batch_norm_backward(l, sizeof(T), activation);
+  channel_reduce<SumPair>(device, "batch_norm_grad_sums", l, sizeof(T), 2, 2 * sizeof(T),
+                          LoadBatchNormGradSums{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(w), FloatsIn::of(b),
+                                                FloatsIn::of(mean), FloatsIn::of(invstd), activation, l},
+                          FinishParamGrads{FloatsOut::of(dw), FloatsOut::of(db)});
   if (l.outer * l.inner == 0) return;
-  launch(device, plans.back(), bn_input_grad_kernel<T>, l, channel_planes_grid(l), training, accumulate_dx, dy, x, w,
-         mean, invstd, static_cast<const T*>(dw), static_cast<const T*>(db), dx);
+  launch(device, plans.back(), bn_input_grad_kernel<T>, l, channel_planes_grid(l), training, activation, accumulate_dx,
+         dy, x, w, b, mean, invstd, static_cast<const T*>(dw), static_cast<const T*>(db), dx);
 }
 
 template <typename T>
@@ -193,17 +222,17 @@ void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const 
            accumulate_dx, dx);
   channel_reduce<SumPair>(
       device, "layer_norm_param_sums", l, sizeof(T), 2, 2 * sizeof(T),
-      LoadGradSums<true>{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},
+      LoadLayerNormGradSums{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},
       FinishParamGrads{FloatsOut::of(dw), FloatsOut::of(db)});
 }
 
-#define INSTANTIATE(T)                                                                                               \
-  template void batch_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, bool, T*, T*, \
-                                      T*);                                                                           \
-  template void batch_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*,  \
-                                       bool, bool, T*, T*, T*);                                                      \
-  template void layer_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, T*);          \
-  template void layer_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*,  \
+#define INSTANTIATE(T)                                                                                              \
+  template void batch_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, bool,        \
+                                      Activation, T*, T*, T*);                                                      \
+  template void batch_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*, \
+                                       const T*, bool, Activation, bool, T*, T*, T*);                               \
+  template void layer_norm_forward<T>(int, const ChannelLayout&, const T*, const T*, const T*, T*, T*, T*);         \
+  template void layer_norm_backward<T>(int, const ChannelLayout&, const T*, const T*, const T*, const T*, const T*, \
                                        bool, T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 

@@ -118,17 +118,18 @@ std::vector<std::string> uncovered(Counts counts) {
     for (const OpCase& c : op_cases()) found = found || (c.op->kind == OpKind(k) && counts(c));
     if (!found) missing.push_back(concat("op '", op_def(OpKind(k)).name, "'"));
   }
-  auto values = [&](OpKind kind, const auto& names) {
+  // `value_of` reads the enum from a case's attributes.
+  auto values = [&](OpKind kind, const auto& names, auto value_of) {
     for (const auto& entry : names) {
       bool found = false;
       for (const OpCase& c : op_cases())
-        found = found || (c.op->kind == kind && counts(c) &&
-                          std::get<std::decay_t<decltype(entry.value)>>(c.attrs) == entry.value);
+        found = found || (c.op->kind == kind && counts(c) && value_of(c.attrs) == entry.value);
       if (!found) missing.push_back(concat("op '", op_def(kind).name, "' with '", entry.name, "'"));
     }
   };
-  values(OpKind::Activation, kActivationNames);
-  values(OpKind::LayerNorm, kLayerNormAxisNames);
+  values(OpKind::Activation, kActivationNames, [](const OpAttrs& a) { return std::get<Activation>(a); });
+  values(OpKind::LayerNorm, kLayerNormAxisNames, [](const OpAttrs& a) { return std::get<LayerNormAxis>(a); });
+  values(OpKind::BatchNorm, kActivationNames, [](const OpAttrs& a) { return std::get<BatchNormAttrs>(a).activation; });
   return missing;
 }
 

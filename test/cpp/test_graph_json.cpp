@@ -61,7 +61,7 @@ TEST(attributes_are_read_by_their_declaration) {
                "must be an integer or [h, w] of integers, got an array of 3");
   CHECK_THROWS(parse_attrs(conv, parse_text("[1]")), ErrorCode::InvalidArg, "attributes must be a JSON object");
   CHECK_THROWS(parse_attrs(op_def(OpKind::Activation), parse_text(R"({"kind": "relu"})")), ErrorCode::InvalidArg,
-               "activation: attribute 'kind' must be one of gelu, silu, sigmoid, got 'relu'");
+               "activation: attribute 'kind' must be one of gelu, silu, sigmoid, identity, got 'relu'");
   CHECK_THROWS(parse_attrs(op_def(OpKind::BatchNorm), parse_text(R"({"training": 1})")), ErrorCode::InvalidArg,
                "batch_norm: attribute 'training' must be true or false, got 1");
   CHECK_THROWS(parse_attrs(op_def(OpKind::Reshape), parse_text("{}")), ErrorCode::InvalidArg,

@@ -23,13 +23,18 @@ def deform_conv2d(t, a):
                      tuple(_pair(a.get("padding", 0))), tuple(_pair(a.get("dilation", 1))), t.get("mask"))
 
 
+ACTIVATIONS = {"gelu": F.gelu, "silu": F.silu, "sigmoid": torch.sigmoid, "identity": lambda x: x}
+
+
 def activation(t, a):
-    return {"gelu": F.gelu, "silu": F.silu, "sigmoid": torch.sigmoid}[a["kind"]](t["x"])
+    return ACTIVATIONS[a["kind"]](t["x"])
 
 
 def batch_norm(t, a):
-    # running_mean and running_var are updated in place, as ours are.
-    return F.batch_norm(t["x"], t["running_mean"], t["running_var"], t["weight"], t["bias"], a.get("training", True), 0.1, 1e-5)
+    # running_mean and running_var are updated in place, as ours are; the
+    # activation after the normalisation, as the op's attribute says.
+    y = F.batch_norm(t["x"], t["running_mean"], t["running_var"], t["weight"], t["bias"], a.get("training", True), 0.1, 1e-5)
+    return ACTIVATIONS[a.get("activation", "identity")](y)
 
 
 def layer_norm(t, a):

@@ -92,16 +92,17 @@ class Builder {
   }
   V conv1x1(V x, const std::string& name, bool bias) { return conv(x, name, 1, 0, 1, 1, bias); }
 
-  V bn(V x, const std::string& name) {
+  // BatchNorm, and the activation after it in the same op (one pass each way, no tensor between).
+  V bn(V x, const std::string& name, Activation then = Activation::Identity) {
     return apply(OpKind::BatchNorm,
                  {x, p(name + ".weight"), p(name + ".bias"), p(name + ".running_mean"), p(name + ".running_var")},
-                 BatchNormAttrs{training_}, name);
+                 BatchNormAttrs{training_, then}, name);
   }
+  V bn_gelu(V x, const std::string& name) { return bn(x, name, Activation::Gelu); }
   V layer_norm(V x, const std::string& name, LayerNormAxis axis) {
     return apply(OpKind::LayerNorm, with_params(x, name, true), axis, name);
   }
   V act(V x, Activation a) { return apply(OpKind::Activation, {x}, a); }
-  V gelu(V x) { return act(x, Activation::Gelu); }
   V sigmoid(V x) { return act(x, Activation::Sigmoid); }
   V add(V a, V b) { return apply(OpKind::Add, {a, b}); }
   V mul(V a, V b) { return apply(OpKind::Mul, {a, b}); }
@@ -151,8 +152,8 @@ class Builder {
 
     V s = stride == 2 ? avg_pool(x) : x;
     if (cin != cout) s = conv1x1(s, name + "shortcut", true);
-    V y = gelu(bn(conv1x1(bn(x, name + "pre_norm"), name + "expand", false), name + "expand_norm"));
-    y = gelu(bn(conv(y, name + "dw", stride, 1, 1, e, false), name + "dw_norm"));
+    V y = bn_gelu(conv1x1(bn(x, name + "pre_norm"), name + "expand", false), name + "expand_norm");
+    y = bn_gelu(conv(y, name + "dw", stride, 1, 1, e, false), name + "dw_norm");
     if (se) {
       V gate = act(conv1x1(global_mean(y), name + "se.reduce", true), Activation::Silu);
       y = mul(y, sigmoid(conv1x1(gate, name + "se.expand", true)));
@@ -241,7 +242,7 @@ class Builder {
     declare_conv("stem.conv1", c_.in_channels, c_.stem, 3, true);
     declare_batch_norm("stem.norm1", c_.stem);
     declare_conv("stem.conv2", c_.stem, c_.stem, 3, true);
-    V e1 = conv(gelu(bn(conv(images, "stem.conv1", 2, 1, 1, 1, true), "stem.norm1")), "stem.conv2", 1, 1, 1, 1, true);
+    V e1 = conv(bn_gelu(conv(images, "stem.conv1", 2, 1, 1, 1, true), "stem.norm1"), "stem.conv2", 1, 1, 1, 1, true);
     scope("level2");
     V e2 = stage(e1, 0, "level2", c_.stem);
     scope("level3");
@@ -254,7 +255,7 @@ class Builder {
     const int64_t c1 = c_.widths[0], c2 = c_.widths[1], c3 = c_.widths[2], c4 = c_.widths[3];
     declare_conv("bottleneck_up.conv", c4, c3, 1, false);
     declare_batch_norm("bottleneck_up.norm", c3);
-    V zu = gelu(bn(conv1x1(up2(z), "bottleneck_up.conv", false), "bottleneck_up.norm"));
+    V zu = bn_gelu(conv1x1(up2(z), "bottleneck_up.conv", false), "bottleneck_up.norm");
     scope("decoder4");
     V d4 = ddlk(dmff(concat({up2(z), e4, down2(e3)}), zu, "decoder4", c3), "decoder4");
     scope("decoder3");

@@ -12,36 +12,46 @@
 
 namespace dmdlk {
 
-namespace cpu_ops {
-
 // The float loops of activation_kernels.h, built for AVX-512 or AVX2 + FMA
 // where the CPU has them, else the ones compiled here; double in plain loops.
 template <typename T>
+void activate_span(Activation a, const T* x, T* y, int64_t lo, int64_t hi) {
+  if constexpr (std::is_same_v<T, float>) {
+    const CpuFeatures& f = cpu_features();
+    if (f.avx512f) activation_avx512::forward(a, x, y, lo, hi);
+    else if (f.avx2 && f.fma) activation_avx2::forward(a, x, y, lo, hi);
+    else activation_kernels::forward(a, x, y, lo, hi);
+  } else {
+    for (int64_t i = lo; i < hi; ++i) y[i] = activate(a, x[i]);
+  }
+}
+
+template <typename T>
+void activate_grad_span(Activation a, const T* dy, const T* x, T* dx, int64_t lo, int64_t hi) {
+  if constexpr (std::is_same_v<T, float>) {
+    const CpuFeatures& f = cpu_features();
+    if (f.avx512f) activation_avx512::backward(a, dy, x, dx, lo, hi);
+    else if (f.avx2 && f.fma) activation_avx2::backward(a, dy, x, dx, lo, hi);
+    else activation_kernels::backward(a, dy, x, dx, lo, hi);
+  } else {
+    for (int64_t i = lo; i < hi; ++i) dx[i] = dy[i] * activate_grad(a, x[i]);
+  }
+}
+template void activate_span<float>(Activation, const float*, float*, int64_t, int64_t);
+template void activate_span<double>(Activation, const double*, double*, int64_t, int64_t);
+template void activate_grad_span<float>(Activation, const float*, const float*, float*, int64_t, int64_t);
+template void activate_grad_span<double>(Activation, const double*, const double*, double*, int64_t, int64_t);
+
+namespace cpu_ops {
+
+template <typename T>
 void activation_forward(Activation a, int64_t n, const T* x, T* y) {
-  parallel_for(0, n, 16384, [&](int64_t lo, int64_t hi) {
-    if constexpr (std::is_same_v<T, float>) {
-      const CpuFeatures& f = cpu_features();
-      if (f.avx512f) activation_avx512::forward(a, x, y, lo, hi);
-      else if (f.avx2 && f.fma) activation_avx2::forward(a, x, y, lo, hi);
-      else activation_kernels::forward(a, x, y, lo, hi);
-    } else {
-      for (int64_t i = lo; i < hi; ++i) y[i] = activate(a, x[i]);
-    }
-  });
+  parallel_for(0, n, 16384, [&](int64_t lo, int64_t hi) { activate_span(a, x, y, lo, hi); });
 }
 
 template <typename T>
 void activation_backward(Activation a, int64_t n, const T* dy, const T* x, T* dx) {
-  parallel_for(0, n, 16384, [&](int64_t lo, int64_t hi) {
-    if constexpr (std::is_same_v<T, float>) {
-      const CpuFeatures& f = cpu_features();
-      if (f.avx512f) activation_avx512::backward(a, dy, x, dx, lo, hi);
-      else if (f.avx2 && f.fma) activation_avx2::backward(a, dy, x, dx, lo, hi);
-      else activation_kernels::backward(a, dy, x, dx, lo, hi);
-    } else {
-      for (int64_t i = lo; i < hi; ++i) dx[i] = dy[i] * activate_grad(a, x[i]);
-    }
-  });
+  parallel_for(0, n, 16384, [&](int64_t lo, int64_t hi) { activate_grad_span(a, dy, x, dx, lo, hi); });
 }
 
 }  // namespace cpu_ops
@@ -68,7 +78,7 @@ Tensor activation_backward(Activation a, const Tensor& dy, const Tensor& x) {
   return dx;
 }
 
-// ---- the graph's activations (GELU, SiLU, sigmoid) --------------------------------
+// ---- the graph's activations ------------------------------------------------------
 extern const OpDef activation_op{
     OpKind::Activation,
     "activation",

@@ -39,6 +39,9 @@ void forward(Activation a, const float* x, float* y, int64_t lo, int64_t hi) {
     case Activation::Sigmoid:
       for (int64_t i = lo; i < hi; ++i) y[i] = 1.0f / (1.0f + fast_exp(-x[i]));
       break;
+    case Activation::Identity:
+      for (int64_t i = lo; i < hi; ++i) y[i] = x[i];
+      break;
   }
 }
 
@@ -60,6 +63,9 @@ void backward(Activation a, const float* dy, const float* x, float* dx, int64_t 
         float s = 1.0f / (1.0f + fast_exp(-x[i]));
         dx[i] = dy[i] * s * (1.0f - s);
       }
+      break;
+    case Activation::Identity:
+      for (int64_t i = lo; i < hi; ++i) dx[i] = dy[i];
       break;
   }
 }

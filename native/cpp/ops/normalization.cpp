@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "gpu/normalization.h"
@@ -17,8 +18,8 @@ namespace dmdlk {
 namespace cpu_ops {
 
 template <typename T>
-void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv, bool training, T* y,
-                        T* mean, T* invstd) {
+void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T* b, T* rm, T* rv, bool training,
+                        Activation activation, T* y, T* mean, T* invstd) {
   int64_t count = l.outer * l.inner;
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t c = lo; c < hi; ++c) {
@@ -44,22 +45,38 @@ void batch_norm_forward(const ChannelLayout& l, const T* x, const T* w, const T*
       for (int64_t o = 0; o < l.outer; ++o) {
         int64_t row = (o * l.channels + c) * l.inner;
         for (int64_t i = 0; i < l.inner; ++i) y[row + i] = x[row + i] * scale + shift;
+        if (activation != Activation::Identity) activate_span(activation, y + row, y + row, 0, l.inner);
       }
     }
   });
 }
 
 template <typename T>
-void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean, const T* invstd,
-                         bool training, bool accumulate_dx, T* dx, T* dw, T* db) {
+void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* b, const T* mean,
+                         const T* invstd, bool training, Activation activation, bool accumulate_dx, T* dx, T* dw,
+                         T* db) {
   double count = double(l.outer * l.inner);
   parallel_for(0, l.channels, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<T> dz;  // a channel's dy · activation'(z), z the forward's normalised x (as it computed it)
     for (int64_t c = lo; c < hi; ++c) {
-      double sum_dy = 0, sum_dy_xc = 0;  // Σ dy and Σ dy·(x − mean)
+      double sum_dy = 0, sum_dy_xc = 0;  // Σ dy and Σ dy·(x − mean), dy at the normalisation's output
       T mc = mean[c];
+      if (activation != Activation::Identity) {
+        dz.resize(size_t(l.outer * l.inner));
+        T scale = invstd[c] * w[c], shift = b[c] - mc * scale;
+        for (int64_t o = 0; o < l.outer; ++o) {
+          int64_t row = (o * l.channels + c) * l.inner;
+          T* z = dz.data() + o * l.inner;
+          for (int64_t i = 0; i < l.inner; ++i) z[i] = x[row + i] * scale + shift;
+          activate_grad_span(activation, dy + row, z, z, 0, l.inner);
+        }
+      }
+      auto dy_row = [&](int64_t o) {
+        return activation != Activation::Identity ? dz.data() + o * l.inner : dy + (o * l.channels + c) * l.inner;
+      };
       for (int64_t o = 0; o < l.outer; ++o) {
         int64_t row = (o * l.channels + c) * l.inner;
-        const T *dyr = dy + row, *xr = x + row;
+        const T *dyr = dy_row(o), *xr = x + row;
         sum_dy += blocked_sum<T>(l.inner, [&](int64_t i) { return dyr[i]; });
         sum_dy_xc += blocked_sum<T>(l.inner, [&](int64_t i) { return dyr[i] * (xr[i] - mc); });
       }
@@ -70,10 +87,11 @@ void batch_norm_backward(const ChannelLayout& l, const T* dy, const T* x, const 
       T shift = training ? T(sum_dy / count) : T(0), slope = training ? T(sum_dy_xhat / count * invstd[c]) : T(0);
       for (int64_t o = 0; o < l.outer; ++o) {
         int64_t row = (o * l.channels + c) * l.inner;
+        const T* dyr = dy_row(o);
         if (accumulate_dx)
-          for (int64_t i = 0; i < l.inner; ++i) dx[row + i] += k * (dy[row + i] - shift - (x[row + i] - mc) * slope);
+          for (int64_t i = 0; i < l.inner; ++i) dx[row + i] += k * (dyr[i] - shift - (x[row + i] - mc) * slope);
         else
-          for (int64_t i = 0; i < l.inner; ++i) dx[row + i] = k * (dy[row + i] - shift - (x[row + i] - mc) * slope);
+          for (int64_t i = 0; i < l.inner; ++i) dx[row + i] = k * (dyr[i] - shift - (x[row + i] - mc) * slope);
       }
     }
   });
@@ -236,7 +254,7 @@ Tensor like(const Tensor& x, const Shape& shape) { return Tensor::empty(shape, x
 }  // namespace
 
 BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                           Tensor& running_var, bool training) {
+                           Tensor& running_var, bool training, Activation activation) {
   const char* op = "batch_norm";
   ChannelLayout l = batch_norm_layout(x, op);
   check_params(x, l.channels, op,
@@ -247,26 +265,28 @@ BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), batch_norm_forward, l, x.data<T>(), weight.data<T>(), bias.data<T>(),
-                    running_mean.data<T>(), running_var.data<T>(), training, out.y.data<T>(), out.mean.data<T>(),
-                    out.invstd.data<T>());
+                    running_mean.data<T>(), running_var.data<T>(), training, activation, out.y.data<T>(),
+                    out.mean.data<T>(), out.invstd.data<T>());
   });
   return out;
 }
 
-NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                              const Tensor& invstd, bool training, const Tensor& dx_into) {
+NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& mean, const Tensor& invstd, bool training, Activation activation,
+                              const Tensor& dx_into) {
   const char* op = "batch_norm_backward";
   ChannelLayout l = batch_norm_layout(x, op);
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, x.shape(), op, "dy");
-  check_params(x, l.channels, op, {{&weight, "weight"}, {&mean, "mean"}, {&invstd, "invstd"}});
+  check_params(x, l.channels, op, {{&weight, "weight"}, {&bias, "bias"}, {&mean, "mean"}, {&invstd, "invstd"}});
   const bool accumulate = dx_into.defined();
   if (accumulate) check_accumulator(dx_into, x, op);
   NormGrads g{accumulate ? dx_into : like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), batch_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(),
-                    invstd.data<T>(), training, accumulate, g.dx.data<T>(), g.dweight.data<T>(), g.dbias.data<T>());
+    DMDLK_ON_DEVICE(x.device(), batch_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), bias.data<T>(),
+                    mean.data<T>(), invstd.data<T>(), training, activation, accumulate, g.dx.data<T>(),
+                    g.dweight.data<T>(), g.dbias.data<T>());
   });
   return g;
 }
@@ -308,8 +328,9 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
 
 // ---- the graph's norms -----------------------------------------------------------
 // BatchNorm: inputs x, weight, bias, running_mean, running_var (the model's
-// buffers, updated in place when training); outputs y and the statistics
-// its backward reads (the batch's when training, the running ones otherwise).
+// buffers, updated in place when training); outputs y (through the
+// attributes' activation) and the statistics its backward reads (the
+// batch's when training, the running ones otherwise).
 extern const OpDef batch_norm_op{
     OpKind::BatchNorm,
     "batch_norm",
@@ -320,12 +341,14 @@ extern const OpDef batch_norm_op{
     },
     [](const Tensors& in, const OpAttrs& a) {
       Tensor running_mean = in[3], running_var = in[4];
+      const BatchNormAttrs& attrs = std::get<BatchNormAttrs>(a);
       BatchNormOutput out =
-          batch_norm(in[0], in[1], in[2], running_mean, running_var, std::get<BatchNormAttrs>(a).training);
+          batch_norm(in[0], in[1], in[2], running_mean, running_var, attrs.training, attrs.activation);
       return Tensors{out.y, out.mean, out.invstd};
     },
     [](const Tensors& in, const Tensors& out, const Tensors& d, const OpAttrs& a, WantedGrads wanted) {
-      NormGrads g = batch_norm_backward(d[0], in[0], in[1], out[1], out[2], std::get<BatchNormAttrs>(a).training,
+      const BatchNormAttrs& attrs = std::get<BatchNormAttrs>(a);
+      NormGrads g = batch_norm_backward(d[0], in[0], in[1], in[2], out[1], out[2], attrs.training, attrs.activation,
                                         wanted.accumulate_into(0));
       return Tensors{g.dx, g.dweight, g.dbias};
     },
@@ -335,8 +358,9 @@ extern const OpDef batch_norm_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       ChannelLayout l = batch_norm_layout(in[0], "batch_norm");
       int64_t bytes = int64_t(dtype_size(t));
-      return pass == Pass::Forward ? cuda_ops::plan_batch_norm_forward(l, bytes, std::get<BatchNormAttrs>(a).training)
-                                   : cuda_ops::plan_batch_norm_backward(l, bytes);
+      const BatchNormAttrs& attrs = std::get<BatchNormAttrs>(a);
+      return pass == Pass::Forward ? cuda_ops::plan_batch_norm_forward(l, bytes, attrs.training, attrs.activation)
+                                   : cuda_ops::plan_batch_norm_backward(l, bytes, attrs.activation);
     },
     [](const std::vector<Shape>&, const OpAttrs&, size_t input) { return input == 0; },  // dx_into
 };

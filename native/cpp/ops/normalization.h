@@ -9,6 +9,7 @@
 
 #include "core/host_device.h"
 #include "core/tensor.h"
+#include "ops/activation.h"
 #include "ops/bias.h"
 #include "ops/enum_names.h"
 
@@ -25,15 +26,19 @@ struct BatchNormOutput {
 // Training mode normalizes with the batch's statistics and updates
 // running_mean / running_var in place (they are the op's state); evaluation
 // mode normalizes with the running statistics. weight and bias are [C].
+// y = activation(normalised x): the activation in the same pass.
 BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                           Tensor& running_var, bool training);
+                           Tensor& running_var, bool training, Activation activation = Activation::Identity);
 struct NormGrads {
   Tensor dx, dweight, dbias;
 };
 // Where `dx_into` is given (a gradient x already has), dx is added into it in
-// place and it is returned as dx (graph.cpp: a value read twice).
-NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                              const Tensor& invstd, bool training, const Tensor& dx_into = Tensor());
+// place and it is returned as dx (graph.cpp: a value read twice). With an
+// activation, its input (x normalised, from weight, bias and the statistics)
+// is recomputed element by element.
+NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& mean, const Tensor& invstd, bool training, Activation activation,
+                              const Tensor& dx_into = Tensor());
 
 enum class LayerNormAxis { Channels, Last };
 inline constexpr EnumName<LayerNormAxis> kLayerNormAxisNames[] = {{LayerNormAxis::Channels, "channels"},

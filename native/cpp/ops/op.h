@@ -61,10 +61,15 @@ void visit_attrs(PoolAttrs& a, V& v) {
 
 struct BatchNormAttrs {
   bool training = true;  // batch statistics, running statistics updated in place
+  // Applied to the normalised values in the same pass: y = activation(BatchNorm(x)).
+  // The backward recomputes the pre-activation from x and the statistics, so
+  // neither it nor a separate activation's launches exist.
+  Activation activation = Activation::Identity;
 };
 template <class V>
 void visit_attrs(BatchNormAttrs& a, V& v) {
   v.boolean("training", a.training);
+  v.choice("activation", a.activation, kActivationNames);
 }
 
 struct AttentionAttrs {
