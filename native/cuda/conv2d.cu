@@ -29,8 +29,9 @@ void check_index_range(const ConvDims& d) {
 }
 
 template <typename T>
-ConvProducts products(int device, const ConvPlan& p) {
-  return conv_products(p, sizeof(T), matmul_precision(), std::is_same_v<T, float> && tiled::has_tensor_cores(device));
+ConvProducts products(int device, const ConvPlan& p, bool bias_grad) {
+  return conv_products(p, sizeof(T), matmul_precision(), std::is_same_v<T, float> && tiled::has_tensor_cores(device),
+                       bias_grad);
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const
   }
   ConvDims d = conv_dims(p);
   check_index_range(d);
-  ConvProducts c = products<T>(device, p);
+  ConvProducts c = products<T>(device, p, false);
   int64_t k = d.in_group * d.taps();
   DenseA<T> weight{{w, k, false, BatchOffset::strided(d.out_group * k)}};
   tiled_product<T>(device, "conv_forward", c.forward, c.forward_tiles, c.bytes, weight, ConvColumns<T>{x, d},
@@ -58,19 +59,19 @@ void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, con
     DMDLK_CHECK(dx && !accumulate_dx, ErrorCode::Internal,
                 "conv2d_backward: the depthwise kernel computes dx with dweight, and writes it");
     depthwise_backward(device, p.geo, p.batch * p.in_channels, p.in_channels, x, w, dy, dx, dw);
-  } else {
-    ConvDims d = conv_dims(p);
-    check_index_range(d);
-    ConvProducts c = products<T>(device, p);
-    if (dx)
-      tiled_product<T>(device, "conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, WeightT<T>{w, d},
-                       OutputTaps<T>{dy, d},
-                       PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane(), accumulate_dx});
-    int64_t rows = d.out_group, cols = d.in_group * d.taps();
-    tiled_product<T>(device, "conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, OutputRows<T>{dy, d},
-                     ConvColumnsT<T>{x, d}, DenseStore<T>{dw, cols, BatchOffset::strided(rows * cols)});
+    if (db) bias_grad(device, conv_bias_layout(p), dy, db);
+    return;
   }
-  if (db) bias_grad(device, conv_bias_layout(p), dy, db);
+  ConvDims d = conv_dims(p);
+  check_index_range(d);
+  ConvProducts c = products<T>(device, p, db != nullptr);
+  if (dx)
+    tiled_product<T>(device, "conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, WeightT<T>{w, d},
+                     OutputTaps<T>{dy, d},
+                     PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane(), accumulate_dx});
+  // The bias gradient is the product's column of ones (ConvColumnsT): no launch of its own.
+  tiled_product<T>(device, "conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, OutputRows<T>{dy, d},
+                   ConvColumnsT<T>{x, d}, WeightGradStore<T>{dw, db, d.out_group, d.in_group * d.taps()});
 }
 
 #define INSTANTIATE(T)                                                                     \

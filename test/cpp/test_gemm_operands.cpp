@@ -176,6 +176,9 @@ TEST(convolution_columns_are_im2col) {
             mismatches += element(ConvColumns<float>{x.data(), d}, g, n, k) != expected;
             mismatches += element(ConvColumnsT<float>{x.data(), d}, g, k, n) != expected;
           }
+        // The weight gradient's column past the last tap is ones: its product with dy is the bias gradient.
+        for (int64_t q = 0; q < d.out_plane(); ++q)
+          mismatches += element(ConvColumnsT<float>{x.data(), d}, g, rows, image * d.out_plane() + q) != 1.0f;
       }
     CHECK_EQ(mismatches, int64_t(0));
     CHECK(cols > 0);
@@ -240,6 +243,30 @@ TEST(output_taps_are_the_adjoint_of_im2col) {
 }
 
 TEST(every_store_lands_once_inside_its_tensor) {
+  // WeightGradStore: group g's rows and taps into dw, the column past the taps into the bias gradient.
+  for (const ConvCase& c : kCases) {
+    ConvDims d = c.dims();
+    const int64_t cols = d.in_group * d.taps();
+    std::vector<float> dw(size_t(d.out_channels() * cols), NAN), db(size_t(d.out_channels()), NAN);
+    std::vector<int> dw_writes(dw.size(), 0), db_writes(db.size(), 0);
+    WeightGradStore<float> store{dw.data(), db.data(), d.out_group, cols};
+    for (int64_t g = 0; g < d.groups; ++g)
+      for (int64_t row = 0; row < d.out_group; ++row)
+        for (int64_t col = 0; col <= cols; ++col) {
+          const int64_t channel = g * d.out_group + row;
+          store(g, 0, row, col, float(channel * 1000 + col));
+          if (col == cols) ++db_writes[size_t(channel)];
+          else ++dw_writes[size_t(channel * cols + col)];
+        }
+    int64_t wrong = 0;
+    for (int64_t channel = 0; channel < d.out_channels(); ++channel) {
+      wrong += db_writes[size_t(channel)] != 1 || db[size_t(channel)] != float(channel * 1000 + cols);
+      for (int64_t col = 0; col < cols; ++col)
+        wrong += dw_writes[size_t(channel * cols + col)] != 1 ||
+                 dw[size_t(channel * cols + col)] != float(channel * 1000 + col);
+    }
+    CHECK_EQ(wrong, int64_t(0));
+  }
   // PlaneStore: rows are the channels of a group, columns (image, pixel) of an NCHW output.
   for (const ConvCase& c : kCases) {
     ConvDims d = c.dims();
@@ -367,7 +394,7 @@ int64_t convolution_staging_mismatches(const ConvCase& c) {
   m += staging_mismatches<BN, BK, T>(OutputTaps<float>{dy.data(), d}, d.groups, d.images * d.in_plane(),
                                      d.out_group * d.taps());
   m += staging_mismatches<BM, BK, T>(OutputRows<float>{dy.data(), d}, d.groups, d.out_group, pixels);
-  m += staging_mismatches<BN, BK, T>(ConvColumnsT<float>{x.data(), d}, d.groups, cols, pixels);
+  m += staging_mismatches<BN, BK, T>(ConvColumnsT<float>{x.data(), d}, d.groups, cols + 1, pixels);  // + ones
   return m;
 }
 

@@ -4,7 +4,8 @@
 // columns straight from the image: no column buffer, one product per pass.
 //   forward:      y[g] (Cout/G × N·Ho·Wo) = w[g] · columns(x)           (the bias in its epilogue)
 //   input grad:  dx[g] (Cin/G × N·H·W)    = w[g]ᵀ · taps(dy)            (dy met by each tap, 0 between strides)
-//   weight grad: dw[g] (Cout/G × Cin/G·kh·kw) = dy[g] · columns(x)ᵀ    (K = N·Ho·Wo, split)
+//   weight grad: dw[g] (Cout/G × Cin/G·kh·kw) = dy[g] · columns(x)ᵀ    (K = N·Ho·Wo, split; with a bias,
+//                one more column, of ones, whose result is the bias gradient)
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -83,16 +84,18 @@ inline double conv_bytes(const ConvPlan& p, int64_t element_bytes) {
 }
 
 // The three products of a convolution, each with its tiling at `precision`,
-// and the bytes each moves (conv_bytes).
+// and the bytes each moves (conv_bytes). With `bias_grad`, the weight
+// gradient's product has the bias gradient's column.
 struct ConvProducts {
   GemmDims forward, input_grad, weight_grad;
   GemmTiling forward_tiles, input_grad_tiles, weight_grad_tiles;
   double bytes = 0;
 };
 inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, MatmulPrecision precision,
-                                  bool tensor_cores) {
+                                  bool tensor_cores, bool bias_grad) {
   ConvDims d = conv_dims(p);
   int64_t taps = d.taps(), outputs = d.images * d.out_plane(), inputs = d.images * d.in_plane();
+  int64_t weight_cols = d.in_group * taps + (bias_grad ? 1 : 0);
   ConvProducts c;
   c.bytes = conv_bytes(p, element_bytes);
   c.forward_tiles = choose_gemm_tiling({"conv_forward", d.out_group, outputs, d.in_group * taps, d.groups, c.bytes},
@@ -102,10 +105,9 @@ inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, Matm
       choose_gemm_tiling({"conv_input_grad", d.in_group, inputs, d.out_group * taps, d.groups, c.bytes}, element_bytes,
                          precision, tensor_cores);
   c.input_grad = gemm_dims(d.in_group, inputs, d.out_group * taps, d.groups, c.input_grad_tiles);
-  c.weight_grad_tiles =
-      choose_gemm_tiling({"conv_weight_grad", d.out_group, d.in_group * taps, outputs, d.groups, c.bytes},
-                         element_bytes, precision, tensor_cores);
-  c.weight_grad = gemm_dims(d.out_group, d.in_group * taps, outputs, d.groups, c.weight_grad_tiles);
+  c.weight_grad_tiles = choose_gemm_tiling({"conv_weight_grad", d.out_group, weight_cols, outputs, d.groups, c.bytes},
+                                           element_bytes, precision, tensor_cores);
+  c.weight_grad = gemm_dims(d.out_group, weight_cols, outputs, d.groups, c.weight_grad_tiles);
   return c;
 }
 
@@ -116,7 +118,7 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int6
     if (bias) plans.push_back(plan_add_bias(conv_bias_layout(p), element_bytes));
     return plans;
   }
-  ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
+  ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true, false);
   return {plan_tiled_gemm("conv_forward", c.forward, c.forward_tiles, c.bytes, element_bytes)};
 }
 
@@ -128,13 +130,13 @@ inline std::vector<cuda::LaunchPlan> plan_conv2d_backward(const ConvPlan& p, int
     int64_t planes = p.batch * p.in_channels;
     plans.push_back(plan_depthwise_input_grad(p.geo, planes, element_bytes));
     plans.push_back(plan_depthwise_weight_grad(p.geo, planes, p.in_channels, element_bytes));
-  } else {
-    ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true);
-    if (input_grad)
-      plans.push_back(plan_tiled_gemm("conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, element_bytes));
-    plans.push_back(plan_tiled_gemm("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, element_bytes));
+    if (bias) cuda::append(plans, plan_bias_grad(conv_bias_layout(p), element_bytes));
+    return plans;
   }
-  if (bias) cuda::append(plans, plan_bias_grad(conv_bias_layout(p), element_bytes));
+  ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true, bias);
+  if (input_grad)
+    plans.push_back(plan_tiled_gemm("conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, element_bytes));
+  plans.push_back(plan_tiled_gemm("conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, element_bytes));
   return plans;
 }
 

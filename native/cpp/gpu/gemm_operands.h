@@ -128,14 +128,26 @@ struct ConvDims {
     return {image * in_channels() * in_plane() + y * geo.width + x, y, x};
   }
   DMDLK_HD int group_offset(int64_t g) const { return int(g * in_group * in_plane()); }
-  // The input under `tap` of `window`, 0 in the padding (one unsigned compare per axis).
+  // The input under `tap` of `window`, `outside` in the padding (one unsigned compare per axis).
   template <typename T>
-  DMDLK_HD T read(const T* x, const ConvWindow& window, const ConvTap& tap) const {
+  DMDLK_HD T read(const T* x, const ConvWindow& window, const ConvTap& tap, T outside = T(0)) const {
     int iy = window.y + tap.dy, ix = window.x + tap.dx;
     bool inside = uint32_t(iy) < uint32_t(geo.height) && uint32_t(ix) < uint32_t(geo.width);
-    return inside ? x[window.at + tap.offset] : T(0);
+    return inside ? x[window.at + tap.offset] : outside;
   }
 };
+
+// A column of the weight gradient's B: a tap, whose reads give 0 in the
+// padding, or the column of ones just past the last tap, a tap that lies
+// outside every window and gives 1 there: its product with dy is the bias
+// gradient, in the same launch. No extra work in the K loop: the read's
+// bounds check already chooses between the load and `outside`.
+template <typename T>
+struct ColumnTap {
+  ConvTap tap;
+  T outside;
+};
+constexpr int kOnesTapShift = -(1 << 29);  // below any window's corner: never inside the image
 
 // Forward, B (K = Cin/G·kh·kw rows, N = images·Ho·Wo columns): the columns
 // of x. A thread's column is a window; the k's are taps.
@@ -156,22 +168,24 @@ struct ConvColumns {
   DMDLK_HD bool along_k() const { return false; }
 };
 
-// Weight gradient, B (K = images·Ho·Wo rows, N = Cin/G·kh·kw): the columns,
-// transposed. A thread's columns are taps; the k's are windows.
+// Weight gradient, B (K = images·Ho·Wo rows, N = Cin/G·kh·kw, plus one
+// column of ones where the product also makes the bias gradient): the
+// columns, transposed. A thread's columns are taps; the k's are windows.
 template <typename T>
 struct ConvColumnsT {
   using Value = T;
-  using Line = ConvTap;
+  using Line = ColumnTap<T>;
   using Depth = ConvWindow;
   const T* x;
   ConvDims d;
-  DMDLK_HD ConvTap line(int64_t g, int64_t col) const {
+  DMDLK_HD ColumnTap<T> line(int64_t g, int64_t col) const {
+    if (col >= d.in_group * d.taps()) return {{0, kOnesTapShift, kOnesTapShift}, T(1)};
     ConvTap t = d.tap(col);
     t.offset += d.group_offset(g);
-    return t;
+    return {t, T(0)};
   }
   DMDLK_HD ConvWindow depth(int64_t k) const { return d.window(k); }
-  DMDLK_HD T load(const ConvTap& t, const ConvWindow& w) const { return d.read(x, w, t); }
+  DMDLK_HD T load(const ColumnTap<T>& t, const ConvWindow& w) const { return d.read(x, w, t.tap, t.outside); }
   DMDLK_HD bool along_k() const { return true; }
 };
 
@@ -265,6 +279,20 @@ struct DenseStore {
   DMDLK_HD void operator()(int64_t b, int64_t, int64_t row, int64_t col, T value) const {
     T* out = c + batch(b) + row * ldc + col;
     *out = alpha * value + (col_bias ? col_bias[col] : T(0)) + (beta == T(0) ? T(0) : beta * *out);
+  }
+};
+
+// A convolution's weight gradient, group b's rows (output channels) and
+// columns (Cin/G·kh·kw) into dw, and the column past them, where the
+// product has it (ConvColumnsT's ones), into the bias gradient db.
+template <typename T>
+struct WeightGradStore {
+  T* dw;
+  T* db;  // null: no bias column
+  int64_t group_rows, cols;
+  DMDLK_HD void operator()(int64_t g, int64_t, int64_t row, int64_t col, T value) const {
+    if (col == cols) db[g * group_rows + row] = value;
+    else dw[(g * group_rows + row) * cols + col] = value;
   }
 };
 
