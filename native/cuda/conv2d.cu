@@ -74,9 +74,15 @@ void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, con
                    ConvColumnsT<T>{x, d}, WeightGradStore<T>{dw, db, d.out_group, d.in_group * d.taps()});
 }
 
-#define INSTANTIATE(T)                                                                     \
-  template void conv2d_forward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward<T>(int, const ConvPlan&, const T*, const T*, const T*, bool, T*, T*, T*);
+template <typename T>
+void linear_weight_grad(int device, int64_t rows, int64_t in, int64_t out, const T* dy, const T* x, T* dw, T* db) {
+  conv2d_backward<T>(device, linear_as_conv(rows, in, out), dy, x, nullptr, false, nullptr, dw, db);
+}
+
+#define INSTANTIATE(T)                                                                                    \
+  template void conv2d_forward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*);                \
+  template void conv2d_backward<T>(int, const ConvPlan&, const T*, const T*, const T*, bool, T*, T*, T*); \
+  template void linear_weight_grad<T>(int, int64_t, int64_t, int64_t, const T*, const T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -25,6 +25,16 @@ template <typename T>
 void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, bool accumulate_dx, T* dx,
                      T* dw, T* db);
 
+// A linear layer's weight and bias gradients, dw = dyᵀ·x and db = Σ dy over
+// the rows, as the weight gradient of the 1×1 convolution the layer is over
+// images of one pixel (x [rows, in] is NCHW [rows, in, 1, 1], dy likewise):
+// the bias in the same launch, on the convolution's kernels (no others built).
+template <typename T>
+void linear_weight_grad(int device, int64_t rows, int64_t in, int64_t out, const T* dy, const T* x, T* dw, T* db);
+inline ConvPlan linear_as_conv(int64_t rows, int64_t in, int64_t out) {
+  return conv_plan({rows, in, 1, 1}, {out, in, 1, 1}, Conv2dOptions{}, "linear");
+}
+
 template <typename T>
 void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                        T* y);

@@ -1,6 +1,7 @@
 #include "ops/matmul.h"
 
 #include "gpu/bias.h"
+#include "gpu/conv2d.h"
 #include "gpu/gemm.h"
 #include "ops/backend.h"
 #include "ops/op.h"
@@ -165,6 +166,20 @@ LinearDims linear_dims(const Tensor& x, const Tensor& weight, const Tensor* bias
 
 }  // namespace
 
+namespace cpu_ops {
+
+// dw = dyᵀ·x, and db = Σ dy over the rows where asked (CUDA makes both in
+// one product: gpu/conv2d.h).
+template <typename T>
+void linear_weight_grad(int64_t rows, int64_t in, int64_t out, const T* dy, const T* x, T* dw, T* db) {
+  LinearDims d;
+  d.rows = rows, d.in = in, d.out = out;
+  gemm(linear_dweight_gemm(d), T(1), dy, x, T(0), dw);
+  if (db) bias_grad(linear_layout(d), dy, db);
+}
+
+}  // namespace cpu_ops
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   LinearDims d = linear_dims(x, weight, &bias, "linear");
   Shape out_shape = x.shape();
@@ -197,9 +212,8 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), gemm, linear_dx_gemm(d), T(1), dy.data<T>(), weight.data<T>(), T(accumulate ? 1 : 0),
                     g.dx.data<T>());
-    DMDLK_ON_DEVICE(x.device(), gemm, linear_dweight_gemm(d), T(1), dy.data<T>(), x.data<T>(), T(0),
-                    g.dweight.data<T>());
-    if (has_bias) DMDLK_ON_DEVICE(x.device(), bias_grad, linear_layout(d), dy.data<T>(), g.dbias.data<T>());
+    DMDLK_ON_DEVICE(x.device(), linear_weight_grad, d.rows, d.in, d.out, dy.data<T>(), x.data<T>(), g.dweight.data<T>(),
+                    has_bias ? g.dbias.data<T>() : nullptr);
   });
   return g;
 }
@@ -263,8 +277,9 @@ extern const OpDef linear_op{
       // The bias is added in the product's epilogue (gemm_bias_columns).
       if (pass == Pass::Forward) return cuda_ops::plan_device_gemm(linear_gemm(d), bytes, false);
       cuda::append(plans, cuda_ops::plan_device_gemm(linear_dx_gemm(d), bytes, false));
-      cuda::append(plans, cuda_ops::plan_device_gemm(linear_dweight_gemm(d), bytes, false));
-      if (bias) cuda::append(plans, cuda_ops::plan_bias_grad(linear_layout(d), bytes));
+      // The weight and bias gradients: one product (cuda_ops::linear_weight_grad).
+      cuda::append(plans,
+                   cuda_ops::plan_conv2d_backward(cuda_ops::linear_as_conv(d.rows, d.in, d.out), bytes, bias, false));
       return plans;
     },
     [](const std::vector<Shape>&, const OpAttrs&, size_t input) { return input == 0; },  // dx_into
