@@ -43,9 +43,21 @@ __device__ void copy_chunk(uint8_t* to, const uint8_t* from, int64_t bytes) {
   for (int64_t i = done + threadIdx.x; i < bytes; i += kListThreads) to[i] = from ? from[i] : 0;
 }
 
-__global__ void __launch_bounds__(kListThreads) copy_bytes_all_kernel(TensorList<uint8_t, 2> list) {
+// A chunk of `Element`s added into `to`.
+template <typename Element>
+__device__ void add_chunk(uint8_t* to, const uint8_t* from, int64_t bytes) {
+  const int64_t n = bytes / int64_t(sizeof(Element));
+  for (int64_t i = threadIdx.x; i < n; i += kListThreads)
+    reinterpret_cast<Element*>(to)[i] += reinterpret_cast<const Element*>(from)[i];
+}
+
+__global__ void __launch_bounds__(kListThreads) copy_bytes_all_kernel(TensorList<uint8_t, 2> list, bool f64) {
   const ListChunk c = list.locate(blockIdx.x);
-  copy_chunk(list.data[0][c.tensor] + c.begin, list.data[1][c.tensor] + c.begin, c.end - c.begin);
+  uint8_t* to = list.data[0][c.tensor] + c.begin;
+  const uint8_t* from = list.data[1][c.tensor] + c.begin;
+  if (!(list.flags >> c.tensor & 1u)) copy_chunk(to, from, c.end - c.begin);
+  else if (f64) add_chunk<double>(to, from, c.end - c.begin);
+  else add_chunk<float>(to, from, c.end - c.begin);
 }
 
 __global__ void __launch_bounds__(kListThreads) zero_bytes_all_kernel(TensorList<uint8_t, 1> list) {
@@ -55,9 +67,9 @@ __global__ void __launch_bounds__(kListThreads) zero_bytes_all_kernel(TensorList
 
 }  // namespace
 
-void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists) {
+void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists, bool f64) {
   const std::vector<cuda::LaunchPlan> plans = list_plans(lists, plan_copy_bytes_all);
-  for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], copy_bytes_all_kernel, lists[i]);
+  for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], copy_bytes_all_kernel, lists[i], f64);
 }
 
 void zero_bytes_all(int device, const std::vector<TensorList<uint8_t, 1>>& lists) {

@@ -21,17 +21,22 @@ __global__ void pool_forward_kernel(PoolKind kind, PoolGeometry g, int64_t plane
 }
 
 template <typename T>
-__global__ void pool_backward_kernel(PoolKind kind, PoolGeometry g, int64_t planes, const T* x, const T* dy, T* dx) {
+__global__ void pool_backward_kernel(PoolKind kind, PoolGeometry g, int64_t planes, const T* x, const T* dy,
+                                     bool accumulate, T* dx) {
   DMDLK_GRID_LOOP(i, planes * g.height * g.width) {
     int64_t xx = i % g.width, y = (i / g.width) % g.height, p = i / (g.width * g.height);
     const T *plane = x + p * g.height * g.width, *dy_plane = dy + p * g.out_h * g.out_w;
-    dx[i] = kind == PoolKind::Avg ? avg_pool_grad_at(g, dy_plane, y, xx) : max_pool_grad_at(g, plane, dy_plane, y, xx);
+    T grad = kind == PoolKind::Avg ? avg_pool_grad_at(g, dy_plane, y, xx) : max_pool_grad_at(g, plane, dy_plane, y, xx);
+    dx[i] = accumulate ? dx[i] + grad : grad;
   }
 }
 
 template <typename T>
-__global__ void global_avg_backward_kernel(int64_t planes, int64_t size, const T* dy, T* dx) {
-  DMDLK_GRID_LOOP(i, planes * size) dx[i] = dy[i / size] / T(size);
+__global__ void global_avg_backward_kernel(int64_t planes, int64_t size, const T* dy, bool accumulate, T* dx) {
+  DMDLK_GRID_LOOP(i, planes * size) {
+    T grad = dy[i / size] / T(size);
+    dx[i] = accumulate ? dx[i] + grad : grad;
+  }
 }
 
 // The better of two candidates for a pixel's channel maximum: NaN first, then
@@ -88,7 +93,7 @@ __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
 template <typename T>
 __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
     channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
-                                   T* dx) {
+                                   bool accumulate, T* dx) {
   const int64_t pixel = blockIdx.x * kChannelPixels + threadIdx.x;
   const bool valid = pixel < n * hw;
   double sum;
@@ -98,8 +103,11 @@ __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
   if (!valid) return;
   const int64_t b = pixel / hw, p = pixel % hw;
   const T g = dy[pixel];
-  for (int64_t k = threadIdx.y; k < c; k += blockDim.y)
-    dx[(b * c + k) * hw + p] = kind == ChannelReduce::Mean ? g / T(c) : (k == winner ? g : T(0));
+  for (int64_t k = threadIdx.y; k < c; k += blockDim.y) {
+    T& at = dx[(b * c + k) * hw + p];
+    T grad = kind == ChannelReduce::Mean ? g / T(c) : (k == winner ? g : T(0));
+    at = accumulate ? at + grad : grad;
+  }
 }
 
 }  // namespace
@@ -111,9 +119,11 @@ void pool2d_forward(int device, PoolKind kind, const PoolGeometry& g, int64_t pl
 }
 
 template <typename T>
-void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
+void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy,
+                     bool accumulate, T* dx) {
   if (planes * g.height * g.width == 0) return;
-  launch(device, plan_pool2d_backward(kind, g, planes, sizeof(T)), pool_backward_kernel<T>, kind, g, planes, x, dy, dx);
+  launch(device, plan_pool2d_backward(kind, g, planes, sizeof(T)), pool_backward_kernel<T>, kind, g, planes, x, dy,
+         accumulate, dx);
 }
 
 template <typename T>
@@ -124,10 +134,10 @@ void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* 
 }
 
 template <typename T>
-void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, T* dx) {
+void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, bool accumulate, T* dx) {
   if (planes * size == 0) return;
   launch(device, plan_global_avg_pool_backward(planes, size, sizeof(T)), global_avg_backward_kernel<T>, planes, size,
-         dy, dx);
+         dy, accumulate, dx);
 }
 
 template <typename T>
@@ -139,19 +149,19 @@ void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c
 
 template <typename T>
 void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
-                             T* dx) {
+                             bool accumulate, T* dx) {
   if (n * hw == 0) return;
   launch(device, plan_channel_reduce_backward(kind, n, c, hw, sizeof(T)), channel_reduce_backward_kernel<T>, kind, n, c,
-         hw, x, dy, dx);
+         hw, x, dy, accumulate, dx);
 }
 
-#define INSTANTIATE(T)                                                                                   \
-  template void pool2d_forward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, T*);            \
-  template void pool2d_backward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, const T*, T*); \
-  template void global_avg_pool_forward<T>(int, int64_t, int64_t, const T*, T*);                         \
-  template void global_avg_pool_backward<T>(int, int64_t, int64_t, const T*, T*);                        \
-  template void channel_reduce_forward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, T*);  \
-  template void channel_reduce_backward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, const T*, T*);
+#define INSTANTIATE(T)                                                                                         \
+  template void pool2d_forward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, T*);                  \
+  template void pool2d_backward<T>(int, PoolKind, const PoolGeometry&, int64_t, const T*, const T*, bool, T*); \
+  template void global_avg_pool_forward<T>(int, int64_t, int64_t, const T*, T*);                               \
+  template void global_avg_pool_backward<T>(int, int64_t, int64_t, const T*, bool, T*);                        \
+  template void channel_reduce_forward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, T*);        \
+  template void channel_reduce_backward<T>(int, ChannelReduce, int64_t, int64_t, int64_t, const T*, const T*, bool, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -14,9 +14,10 @@ void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y);
 // Contiguous byte runs (destination, source) copied in lists: a launch per 64
 // runs, a block per chunk of a run, 16-byte words where both ends are
 // aligned. Channel-block copies (concat, slice: each batch item's block is one
-// run) and clone_all.
+// run) and clone_all. A flagged run (TensorList::flags) is added instead, as
+// float elements or, with `f64`, double ones: a gradient summed in place.
 constexpr int64_t kCopyStepBytes = 16 * kListThreads, kCopyChunkBytes = 4 * kCopyStepBytes;
-void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists);
+void copy_bytes_all(int device, const std::vector<TensorList<uint8_t, 2>>& lists, bool f64);
 inline std::vector<cuda::LaunchPlan> plan_copy_bytes_all(const std::vector<int64_t>& bytes) {
   return plan_tensor_lists("copy_bytes_all", bytes, 2.0, 0.0, kCopyChunkBytes, kCopyStepBytes);
 }

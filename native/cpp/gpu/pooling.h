@@ -10,19 +10,21 @@
 
 namespace dmdlk::cuda_ops {
 
+// The backwards add into dx where `accumulate` says so (a gradient summed in place).
 template <typename T>
 void pool2d_forward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y);
 template <typename T>
-void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx);
+void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy,
+                     bool accumulate, T* dx);
 template <typename T>
 void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* x, T* y);
 template <typename T>
-void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, T* dx);
+void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, bool accumulate, T* dx);
 template <typename T>
 void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y);
 template <typename T>
 void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
-                             T* dx);
+                             bool accumulate, T* dx);
 
 constexpr int64_t kGlobalPoolThreads = 256;
 

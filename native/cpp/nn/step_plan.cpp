@@ -34,7 +34,7 @@ class Planner {
     add("check_images", "count_nonfinite", shape_str(images), cuda_ops::plan_count_nonfinite(n, 4));
   }
 
-  void node(const Node& n, Pass pass) {
+  void node(const Node& n, Pass pass, WantedGrads wanted) {
     const OpDef& def = op_def(n.kind);
     std::vector<Shape> in;
     std::string shapes;
@@ -44,12 +44,12 @@ class Planner {
     }
     std::string where =
         concat(def.name, n.label.empty() ? "" : " ", n.label, pass == Pass::Forward ? " forward" : " backward");
-    for (const cuda::LaunchPlan& p : def.cuda_launches(in, DType::F32, n.attrs, pass, wanted_grads(net_.graph, n)))
+    for (const cuda::LaunchPlan& p : def.cuda_launches(in, DType::F32, n.attrs, pass, wanted))
       add(def.name, where, shapes, p);
   }
 
   void forward() {
-    for (const Node& n : net_.graph.nodes()) node(n, Pass::Forward);
+    for (const Node& n : net_.graph.nodes()) node(n, Pass::Forward, wanted_grads(net_.graph, n));
   }
 
   // As run_backward: each node's backward in reverse, and an add for every
@@ -75,15 +75,17 @@ class Planner {
       const OpDef& def = op_def(it->kind);
       std::vector<Shape> in;
       for (ValueId v : it->inputs) in.push_back(g.value(v).shape);
-      const WantedGrads wanted = wanted_grads(g, *it);
+      WantedGrads wanted = wanted_grads(g, *it);
       std::vector<bool> into(it->inputs.size(), false);
       for (size_t k = 0; k < it->inputs.size(); ++k) {
         int64_t t = tensor[size_t(it->inputs[k])];
         if (wanted[k] && t >= 0 && holders[t] == 1) into[k] = true, ++holders[t];  // the copy in `into`
       }
-      for (size_t k = 0; k < it->inputs.size(); ++k)
+      for (size_t k = 0; k < it->inputs.size(); ++k) {
         if (into[k]) --holders[tensor[size_t(it->inputs[k])]];
-      node(*it, Pass::Backward);
+        if (into[k] && k < 32 && def.adds_into && def.adds_into(in, it->attrs, k)) wanted.into_planned |= 1u << k;
+      }
+      node(*it, Pass::Backward, wanted);
       int64_t out = tensor[size_t(it->outputs[0])];
       if (out < 0) out = tensors++;  // (an output with no gradient: the graph skips the node; not in a network)
       ++holders[out];                // held by the backward's result while the outputs' gradients go

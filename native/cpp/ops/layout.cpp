@@ -33,8 +33,16 @@ void zero_bytes_all(const std::vector<TensorList<uint8_t, 1>>& lists) {
     for (int t = 0; t < l.count; ++t) std::memset(l.data[0][t], 0, size_t(l.size[t]));
 }
 
-// The lists' runs in parallel (a concat's parts, batch item by batch item).
-void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists) {
+template <typename Element>
+void add_elements(uint8_t* to, const uint8_t* from, int64_t bytes) {
+  Element* out = reinterpret_cast<Element*>(to);
+  const Element* in = reinterpret_cast<const Element*>(from);
+  for (int64_t i = 0; i < bytes / int64_t(sizeof(Element)); ++i) out[i] += in[i];
+}
+
+// The lists' runs in parallel (a concat's parts, batch item by batch item);
+// flagged runs added as float (f64: double) elements.
+void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists, bool f64) {
   std::vector<std::pair<int, int>> runs;  // (list, tensor)
   for (size_t i = 0; i < lists.size(); ++i)
     for (int t = 0; t < lists[i].count; ++t) runs.push_back({int(i), t});
@@ -42,7 +50,9 @@ void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists) {
     for (int64_t r = lo; r < hi; ++r) {
       const TensorList<uint8_t, 2>& l = lists[size_t(runs[size_t(r)].first)];
       const int t = runs[size_t(r)].second;
-      std::memcpy(l.data[0][t], l.data[1][t], size_t(l.size[t]));
+      if (!(l.flags >> t & 1u)) std::memcpy(l.data[0][t], l.data[1][t], size_t(l.size[t]));
+      else if (f64) add_elements<double>(l.data[0][t], l.data[1][t], l.size[t]);
+      else add_elements<float>(l.data[0][t], l.data[1][t], l.size[t]);
     }
   });
 }
@@ -51,13 +61,14 @@ void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists) {
 
 namespace {
 
-// Byte runs (destination, source) of one device copied: on CUDA a launch per 64 runs.
-void copy_runs(const Device& device, const std::vector<std::vector<uint8_t*>>& runs,
-               const std::vector<int64_t>& bytes) {
+// Byte runs (destination, source) of one device copied, or, where `added`
+// says so, added as elements of `dtype`: on CUDA a launch per 64 runs.
+void copy_runs(const Device& device, const std::vector<std::vector<uint8_t*>>& runs, const std::vector<int64_t>& bytes,
+               const std::vector<bool>& added = {}, DType dtype = DType::F32) {
   if (runs.empty()) return;
   std::vector<TensorList<uint8_t, 2>> lists = tensor_lists<uint8_t, 2>(
-      runs, bytes, cuda_ops::kCopyChunkBytes, cuda_ops::kCopyStepBytes, cuda_ops::kListFillBlocks);
-  DMDLK_ON_DEVICE(device, copy_bytes_all, lists);
+      runs, bytes, cuda_ops::kCopyChunkBytes, cuda_ops::kCopyStepBytes, cuda_ops::kListFillBlocks, added);
+  DMDLK_ON_DEVICE(device, copy_bytes_all, lists, dtype == DType::F64);
 }
 
 }  // namespace
@@ -97,12 +108,14 @@ namespace {
 int64_t inner_size(const Tensor& x) { return x.numel() / std::max<int64_t>(1, x.dim(0) * x.dim(1)); }
 
 // Channels [src_begin, src_begin + count) of src into [dst_begin, ...) of
-// dst, tensors [N, C, ...] of one batch and inner size.
+// dst, tensors [N, C, ...] of one batch and inner size; with `add`, added to
+// what dst holds there (a gradient summed in place).
 struct ChannelBlock {
   const Tensor& src;
   int64_t src_begin;
-  Tensor& dst;
+  const Tensor& dst;
   int64_t dst_begin, count;
+  bool add = false;
 };
 
 // Each batch item's block is one contiguous run in both tensors: every run of
@@ -110,6 +123,7 @@ struct ChannelBlock {
 void copy_channel_blocks(const std::vector<ChannelBlock>& blocks) {
   std::vector<std::vector<uint8_t*>> runs;
   std::vector<int64_t> bytes;
+  std::vector<bool> added;
   for (const ChannelBlock& b : blocks) {
     const int64_t element = int64_t(dtype_size(b.src.dtype())), inner = inner_size(b.src);
     auto* src = static_cast<uint8_t*>(b.src.raw());
@@ -118,9 +132,10 @@ void copy_channel_blocks(const std::vector<ChannelBlock>& blocks) {
       runs.push_back({dst + (n * b.dst.dim(1) + b.dst_begin) * inner * element,
                       src + (n * b.src.dim(1) + b.src_begin) * inner * element});
       bytes.push_back(b.count * inner * element);
+      added.push_back(b.add);
     }
   }
-  if (!blocks.empty()) copy_runs(blocks[0].src.device(), runs, bytes);
+  if (!blocks.empty()) copy_runs(blocks[0].src.device(), runs, bytes, added, blocks[0].src.dtype());
 }
 
 void check_channel_major(const Tensor& x, const char* op, const char* name) {
@@ -159,7 +174,8 @@ Tensor concat_channels(const std::vector<Tensor>& parts) {
   return out;
 }
 
-std::vector<Tensor> split_channels(const Tensor& x, const std::vector<int64_t>& channels) {
+std::vector<Tensor> split_channels(const Tensor& x, const std::vector<int64_t>& channels,
+                                   const std::vector<Tensor>& into) {
   check_channel_major(x, "split_channels", "x");
   int64_t total = 0;
   for (int64_t c : channels) {
@@ -172,12 +188,17 @@ std::vector<Tensor> split_channels(const Tensor& x, const std::vector<int64_t>& 
   parts.reserve(channels.size());  // the blocks below hold references into it
   std::vector<ChannelBlock> blocks;
   int64_t offset = 0;
-  for (int64_t c : channels) {
+  for (size_t i = 0; i < channels.size(); ++i) {
     Shape shape = x.shape();
-    shape[1] = c;
-    parts.push_back(Tensor::empty(shape, x.dtype(), x.device()));
-    blocks.push_back({x, offset, parts.back(), 0, c});
-    offset += c;
+    shape[1] = channels[i];
+    const bool add = i < into.size() && into[i].defined();
+    if (add) {
+      check_compatible(into[i], x, "split_channels", "the gradient to add into", "x");
+      check_shape(into[i], shape, "split_channels", "the gradient to add into");
+    }
+    parts.push_back(add ? into[i] : Tensor::empty(shape, x.dtype(), x.device()));
+    blocks.push_back({x, offset, parts.back(), 0, channels[i], add});
+    offset += channels[i];
   }
   copy_channel_blocks(blocks);
   return parts;
@@ -194,7 +215,7 @@ Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end) {
   return out;
 }
 
-Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t begin) {
+Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t begin, const Tensor& dx_into) {
   check_channel_major(dy, "slice_channels_backward", "dy");
   Shape expected = x_shape;
   DMDLK_CHECK(expected.size() == dy.shape().size() && begin >= 0 && begin + dy.dim(1) <= x_shape[1], ErrorCode::Shape,
@@ -202,6 +223,12 @@ Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t b
               shape_str(x_shape));
   expected[1] = dy.dim(1);
   check_shape(dy, expected, "slice_channels_backward", "dy");
+  if (dx_into.defined()) {  // the slice's channels added, the others left as they are: one launch
+    check_compatible(dx_into, dy, "slice_channels_backward", "the gradient to add into", "dy");
+    check_shape(dx_into, x_shape, "slice_channels_backward", "the gradient to add into");
+    copy_channel_blocks({{dy, 0, dx_into, begin, dy.dim(1), true}});
+    return dx_into;
+  }
   Tensor dx = Tensor::zeros(x_shape, dy.dtype(), dy.device());
   copy_channel_blocks({{dy, 0, dx, begin, dy.dim(1)}});
   return dx;
@@ -278,6 +305,9 @@ std::vector<Shape> window_partition_shape(const Shape& x, int64_t wh, int64_t ww
 
 OpCost copy_cost(const std::vector<Shape>& in, const OpAttrs&) { return {0, 2 * shapes_bytes(in)}; }
 
+// Concat's parts and a slice's input add their gradients into those the graph holds.
+bool adds_into_any(const std::vector<Shape>&, const OpAttrs&, size_t) { return true; }
+
 // [B, C, H, W] ⇄ windows: one permutation either way.
 std::vector<cuda::LaunchPlan> window_launches(const Shape& image, DType t) {
   return {cuda_ops::plan_permute(shape_numel(image), int64_t(dtype_size(t)))};
@@ -315,10 +345,14 @@ extern const OpDef concat_op{
       return std::vector<Shape>{out};
     },
     [](const Tensors& in, const OpAttrs&) { return Tensors{concat_channels(in)}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
       std::vector<int64_t> channels;
-      for (const Tensor& t : in) channels.push_back(t.dim(1));
-      return split_channels(d[0], channels);
+      Tensors into;
+      for (size_t k = 0; k < in.size(); ++k) {
+        channels.push_back(in[k].dim(1));
+        into.push_back(wanted.accumulate_into(k));
+      }
+      return split_channels(d[0], channels, into);
     },
     copy_cost,
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass, WantedGrads) {
@@ -327,6 +361,7 @@ extern const OpDef concat_op{
       for (const Shape& s : in) channels.push_back(s[1]);
       return channel_block_copies(in, channels, t);
     },
+    adds_into_any,
 };
 
 extern const OpDef slice_op{
@@ -345,18 +380,20 @@ extern const OpDef slice_op{
       const auto& a = std::get<SliceAttrs>(attrs);
       return Tensors{slice_channels(in[0], a.begin, a.end)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
-      return Tensors{slice_channels_backward(d[0], in[0].shape(), std::get<SliceAttrs>(attrs).begin)};
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads wanted) {
+      return Tensors{
+          slice_channels_backward(d[0], in[0].shape(), std::get<SliceAttrs>(attrs).begin, wanted.accumulate_into(0))};
     },
     copy_cost,
-    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass, WantedGrads) {
+    [](const std::vector<Shape>& in, DType t, const OpAttrs& attrs, Pass pass, WantedGrads wanted) {
       const auto& a = std::get<SliceAttrs>(attrs);
       std::vector<cuda::LaunchPlan> copy = channel_block_copies(in, {a.end - a.begin}, t);
-      if (pass == Pass::Forward) return copy;
+      if (pass == Pass::Forward || wanted.adds_into(0)) return copy;  // added into the gradient held: no zeros first
       std::vector<cuda::LaunchPlan> plans{cuda::plan_fill_zero(int64_t(shapes_bytes(in, t)))};
       cuda::append(plans, copy);
       return plans;
     },
+    adds_into_any,
 };
 
 // A view: no data moves.

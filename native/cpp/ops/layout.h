@@ -19,11 +19,15 @@ std::vector<Tensor> zeros_all(const std::vector<Shape>& shapes, DType dtype, Dev
 // Along axis 1 of tensors [N, C_i, ...] with equal other axes.
 Tensor concat_channels(const std::vector<Tensor>& parts);
 // x [N, C, ...] cut along axis 1 into parts of `channels` each (concat's backward).
-std::vector<Tensor> split_channels(const Tensor& x, const std::vector<int64_t>& channels);
+// Where into[i] is given (a gradient the part already has), part i is added
+// into it in place and it is returned as the part (graph.cpp: a value read twice).
+std::vector<Tensor> split_channels(const Tensor& x, const std::vector<int64_t>& channels,
+                                   const std::vector<Tensor>& into = {});
 // Channels [begin, end) of x [N, C, ...].
 Tensor slice_channels(const Tensor& x, int64_t begin, int64_t end);
 // The gradient of a slice: dy placed at channels [begin, begin + Cdy) of zeros shaped like x.
-Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t begin);
+// dx_into, where given, gets the slice's gradient added (its other channels unchanged).
+Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t begin, const Tensor& dx_into = Tensor());
 
 constexpr int kMaxPermuteRank = 6;
 // out axis i = in axis perm[i]; the backward is permute with the inverse.

@@ -167,8 +167,15 @@ enum class Pass { Forward, Backward };
 struct WantedGrads {
   uint32_t bits = ~0u;
   const Tensors* into = nullptr;
+  // In a step's launch plan, where no tensors exist: bit i, input i's
+  // gradient would be added into one the graph holds (nn/step_plan.cpp).
+  uint32_t into_planned = 0;
   bool operator[](size_t input) const { return input >= 32 || (bits >> input & 1u); }
   Tensor accumulate_into(size_t input) const { return into && input < into->size() ? (*into)[input] : Tensor(); }
+  // Whether input i's gradient goes into one the graph holds (given, or planned).
+  bool adds_into(size_t input) const {
+    return accumulate_into(input).defined() || (input < 32 && (into_planned >> input & 1u));
+  }
 };
 
 struct OpDef {

@@ -86,7 +86,7 @@ void max_pool_2x2_winners(const T* top, const T* bottom, int64_t count, T* candi
 // winner and zeros to the other three (every input lies in at most one
 // window; an odd last row or column, in none, gets zeros).
 template <typename T>
-void max_pool_2x2(const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* y, T* dx) {
+void max_pool_2x2(const PoolGeometry& g, int64_t planes, const T* x, const T* dy, bool accumulate, T* y, T* dx) {
   parallel_for(0, planes * g.out_h, std::max<int64_t>(1, 2048 / g.out_w), [&](int64_t lo, int64_t hi) {
     T candidates[4 * kPixelBlock], grads[4][kPixelBlock];
     int32_t which[kPixelBlock];
@@ -108,12 +108,19 @@ void max_pool_2x2(const PoolGeometry& g, int64_t planes, const T* x, const T* dy
             grads[k][i] = which[i] == k ? grad : T(0);
           }
         T *out_top = dx_top + 2 * ox0, *out_bottom = out_top + g.width;
+        if (accumulate) {
+          for (int64_t i = 0; i < count; ++i) {
+            out_top[2 * i] += grads[0][i], out_top[2 * i + 1] += grads[1][i];
+            out_bottom[2 * i] += grads[2][i], out_bottom[2 * i + 1] += grads[3][i];
+          }
+          continue;
+        }
         for (int64_t i = 0; i < count; ++i) {
           out_top[2 * i] = grads[0][i], out_top[2 * i + 1] = grads[1][i];
           out_bottom[2 * i] = grads[2][i], out_bottom[2 * i + 1] = grads[3][i];
         }
       }
-      if (!dx) continue;
+      if (!dx || accumulate) continue;
       if (g.width % 2) dx_top[g.width - 1] = dx_top[2 * g.width - 1] = T(0);
       if (g.height % 2 && oy == g.out_h - 1) std::fill(dx_top + 2 * g.width, dx_top + 3 * g.width, T(0));
     }
@@ -126,7 +133,7 @@ namespace cpu_ops {
 
 template <typename T>
 void pool2d_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y) {
-  if (is_max_pool_2x2(kind, g)) return max_pool_2x2<T>(g, planes, x, nullptr, y, nullptr);
+  if (is_max_pool_2x2(kind, g)) return max_pool_2x2<T>(g, planes, x, nullptr, false, y, nullptr);
   parallel_for(0, planes * g.out_h, std::max<int64_t>(1, 2048 / g.out_w), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       int64_t p = r / g.out_h, oy = r % g.out_h;
@@ -143,13 +150,14 @@ void pool2d_forward(PoolKind kind, const PoolGeometry& g, int64_t planes, const 
 // at 1/count), in the order of the outputs — the sums of avg/max_pool_grad_at,
 // without searching for the outputs of each input.
 template <typename T>
-void pool2d_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, T* dx) {
-  if (is_max_pool_2x2(kind, g)) return max_pool_2x2<T>(g, planes, x, dy, nullptr, dx);
+void pool2d_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy, bool accumulate,
+                     T* dx) {
+  if (is_max_pool_2x2(kind, g)) return max_pool_2x2<T>(g, planes, x, dy, accumulate, nullptr, dx);
   parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t p = lo; p < hi; ++p) {
       const T *plane = x + p * g.height * g.width, *dy_plane = dy + p * g.out_h * g.out_w;
       T* dx_plane = dx + p * g.height * g.width;
-      std::fill(dx_plane, dx_plane + g.height * g.width, T(0));
+      if (!accumulate) std::fill(dx_plane, dx_plane + g.height * g.width, T(0));
       for (int64_t oy = 0; oy < g.out_h; ++oy)
         for (int64_t ox = 0; ox < g.out_w; ++ox) {
           T d = dy_plane[oy * g.out_w + ox];
@@ -186,13 +194,14 @@ void channel_reduce_forward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw
 }
 
 template <typename T>
-void channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy, T* dx) {
+void channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
+                             bool accumulate, T* dx) {
   for_inner_blocks(n, hw, kPixelBlock, 1, [&](int64_t b, int64_t p0, int64_t count) {
     const T* d = dy + b * hw + p0;
     T* out = dx + b * c * hw + p0;
     if (kind == ChannelReduce::Mean) {
       for (int64_t k = 0; k < c; ++k)
-        for (int64_t i = 0; i < count; ++i) out[k * hw + i] = d[i] / T(c);
+        for (int64_t i = 0; i < count; ++i) out[k * hw + i] = (accumulate ? out[k * hw + i] : T(0)) + d[i] / T(c);
       return;
     }
     int32_t best[kPixelBlock];
@@ -201,7 +210,7 @@ void channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t h
       T* __restrict row = out + k * hw;
       for (int64_t i = 0; i < count; ++i) {
         T grad = d[i];  // loaded unconditionally, so the choice below is a select, not a branch
-        row[i] = best[i] == k ? grad : T(0);
+        row[i] = (accumulate ? row[i] : T(0)) + (best[i] == k ? grad : T(0));
       }
     }
   });
@@ -219,9 +228,14 @@ void global_avg_pool_forward(int64_t planes, int64_t size, const T* x, T* y) {
 }
 
 template <typename T>
-void global_avg_pool_backward(int64_t planes, int64_t size, const T* dy, T* dx) {
+void global_avg_pool_backward(int64_t planes, int64_t size, const T* dy, bool accumulate, T* dx) {
   parallel_for(0, planes, std::max<int64_t>(1, 16384 / size), [&](int64_t lo, int64_t hi) {
-    for (int64_t p = lo; p < hi; ++p) std::fill(dx + p * size, dx + (p + 1) * size, dy[p] / T(size));
+    for (int64_t p = lo; p < hi; ++p) {
+      const T grad = dy[p] / T(size);
+      if (accumulate)
+        for (int64_t i = p * size; i < (p + 1) * size; ++i) dx[i] += grad;
+      else std::fill(dx + p * size, dx + (p + 1) * size, grad);
+    }
   });
 }
 
@@ -239,14 +253,23 @@ Tensor pool_forward(PoolKind kind, const Tensor& x, const PoolGeometry& g) {
   return y;
 }
 
-Tensor pool_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolGeometry& g, const char* op) {
+// dx, or dx_into with dx added, where given.
+Tensor gradient_for(const Tensor& x, const Tensor& dx_into, const char* op) {
+  if (!dx_into.defined()) return Tensor::empty(x.shape(), x.dtype(), x.device());
+  check_accumulator(dx_into, x, op);
+  return dx_into;
+}
+
+Tensor pool_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolGeometry& g, const char* op,
+                     const Tensor& dx_into) {
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {x.dim(0), x.dim(1), g.out_h, g.out_w}, op, "dy");
-  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor dx = gradient_for(x, dx_into, op);
   int64_t planes = x.dim(0) * x.dim(1);
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), pool2d_backward, kind, g, planes, x.data<T>(), dy.data<T>(), dx.data<T>());
+    DMDLK_ON_DEVICE(x.device(), pool2d_backward, kind, g, planes, x.data<T>(), dy.data<T>(), dx_into.defined(),
+                    dx.data<T>());
   });
   return dx;
 }
@@ -268,17 +291,18 @@ Tensor channel_reduce(ChannelReduce kind, const Tensor& x, const char* op) {
   return y;
 }
 
-Tensor channel_reduce_backward(ChannelReduce kind, const Tensor& dy, const Tensor& x, const char* op) {
+Tensor channel_reduce_backward(ChannelReduce kind, const Tensor& dy, const Tensor& x, const char* op,
+                               const Tensor& dx_into) {
   check_image(x, op);
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {x.dim(0), 1, x.dim(2), x.dim(3)}, op, "dy");
   int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor dx = gradient_for(x, dx_into, op);
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T *xp = x.data<T>(), *dyp = dy.data<T>();
     T* dxp = dx.data<T>();
-    DMDLK_ON_DEVICE(x.device(), channel_reduce_backward, kind, n, c, hw, xp, dyp, dxp);
+    DMDLK_ON_DEVICE(x.device(), channel_reduce_backward, kind, n, c, hw, xp, dyp, dx_into.defined(), dxp);
   });
   return dx;
 }
@@ -289,18 +313,19 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t pad) 
   return pool_forward(PoolKind::Avg, x, pool_geometry(x, kernel, stride, pad, "avg_pool2d"));
 }
 
-Tensor avg_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride, int64_t pad) {
+Tensor avg_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride, int64_t pad,
+                           const Tensor& dx_into) {
   const char* op = "avg_pool2d_backward";
-  return pool_backward(PoolKind::Avg, dy, x, pool_geometry(x, kernel, stride, pad, op), op);
+  return pool_backward(PoolKind::Avg, dy, x, pool_geometry(x, kernel, stride, pad, op), op, dx_into);
 }
 
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride) {
   return pool_forward(PoolKind::Max, x, pool_geometry(x, kernel, stride, 0, "max_pool2d"));
 }
 
-Tensor max_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride) {
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride, const Tensor& dx_into) {
   const char* op = "max_pool2d_backward";
-  return pool_backward(PoolKind::Max, dy, x, pool_geometry(x, kernel, stride, 0, op), op);
+  return pool_backward(PoolKind::Max, dy, x, pool_geometry(x, kernel, stride, 0, op), op, dx_into);
 }
 
 Tensor global_avg_pool(const Tensor& x) {
@@ -315,26 +340,27 @@ Tensor global_avg_pool(const Tensor& x) {
   return y;
 }
 
-Tensor global_avg_pool_backward(const Tensor& dy, const Tensor& x) {
-  check_image(x, "global_avg_pool_backward");
-  check_compatible(dy, x, "global_avg_pool_backward", "dy", "x");
-  check_shape(dy, {x.dim(0), x.dim(1), 1, 1}, "global_avg_pool_backward", "dy");
+Tensor global_avg_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into) {
+  const char* op = "global_avg_pool_backward";
+  check_image(x, op);
+  check_compatible(dy, x, op, "dy", "x");
+  check_shape(dy, {x.dim(0), x.dim(1), 1, 1}, op, "dy");
   int64_t planes = x.dim(0) * x.dim(1), size = x.dim(2) * x.dim(3);
-  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor dx = gradient_for(x, dx_into, op);
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), global_avg_pool_backward, planes, size, dy.data<T>(), dx.data<T>());
+    DMDLK_ON_DEVICE(x.device(), global_avg_pool_backward, planes, size, dy.data<T>(), dx_into.defined(), dx.data<T>());
   });
   return dx;
 }
 
 Tensor channel_mean(const Tensor& x) { return channel_reduce(ChannelReduce::Mean, x, "channel_mean"); }
-Tensor channel_mean_backward(const Tensor& dy, const Tensor& x) {
-  return channel_reduce_backward(ChannelReduce::Mean, dy, x, "channel_mean_backward");
+Tensor channel_mean_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into) {
+  return channel_reduce_backward(ChannelReduce::Mean, dy, x, "channel_mean_backward", dx_into);
 }
 Tensor channel_max(const Tensor& x) { return channel_reduce(ChannelReduce::Max, x, "channel_max"); }
-Tensor channel_max_backward(const Tensor& dy, const Tensor& x) {
-  return channel_reduce_backward(ChannelReduce::Max, dy, x, "channel_max_backward");
+Tensor channel_max_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into) {
+  return channel_reduce_backward(ChannelReduce::Max, dy, x, "channel_max_backward", dx_into);
 }
 
 // ---- the graph's poolings and channel reductions ----------------------------------
@@ -356,6 +382,9 @@ std::vector<Shape> image_reduced(const Shape& x, bool per_pixel, const char* op)
   DMDLK_CHECK(x[2] * x[3] > 0, ErrorCode::Shape, op, ": x has no pixels: ", shape_str(x));
   return {{x[0], x[1], 1, 1}};
 }
+
+// Each adds its input's gradient into one the graph holds (dx_into).
+bool adds_into_x(const std::vector<Shape>&, const OpAttrs&, size_t input) { return input == 0; }
 
 OpCost streaming_cost(const std::vector<Shape>& in, const std::vector<Shape>& out) {
   return {0, shapes_bytes(in) + shapes_bytes(out)};
@@ -392,9 +421,9 @@ extern const OpDef avg_pool2d_op{
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{avg_pool2d(in[0], a.kernel, a.stride, a.pad)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads wanted) {
       const auto& a = std::get<PoolAttrs>(attrs);
-      return Tensors{avg_pool2d_backward(d[0], in[0], a.kernel, a.stride, a.pad)};
+      return Tensors{avg_pool2d_backward(d[0], in[0], a.kernel, a.stride, a.pad, wanted.accumulate_into(0))};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       return streaming_cost(in, pooled_shape(in, a, "avg_pool2d"));
@@ -402,6 +431,7 @@ extern const OpDef avg_pool2d_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       return pool_launches(PoolKind::Avg, in, t, a, pass);
     },
+    adds_into_x,
 };
 
 // max_pool2d without padding; ties go to the first element.
@@ -420,9 +450,9 @@ extern const OpDef max_pool2d_op{
       const auto& a = std::get<PoolAttrs>(attrs);
       return Tensors{max_pool2d(in[0], a.kernel, a.stride)};
     },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads wanted) {
       const auto& a = std::get<PoolAttrs>(attrs);
-      return Tensors{max_pool2d_backward(d[0], in[0], a.kernel, a.stride)};
+      return Tensors{max_pool2d_backward(d[0], in[0], a.kernel, a.stride, wanted.accumulate_into(0))};
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       return streaming_cost(in, pooled_shape(in, a, "max_pool2d"));
@@ -430,6 +460,7 @@ extern const OpDef max_pool2d_op{
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads) {
       return pool_launches(PoolKind::Max, in, t, a, pass);
     },
+    adds_into_x,
 };
 
 extern const OpDef global_avg_pool_op{
@@ -438,8 +469,8 @@ extern const OpDef global_avg_pool_op{
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], false, "global_avg_pool"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{global_avg_pool(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
-      return Tensors{global_avg_pool_backward(d[0], in[0])};
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
+      return Tensors{global_avg_pool_backward(d[0], in[0], wanted.accumulate_into(0))};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
@@ -449,6 +480,7 @@ extern const OpDef global_avg_pool_op{
                  ? cuda_ops::plan_global_avg_pool_forward(planes, size, bytes)
                  : std::vector<cuda::LaunchPlan>{cuda_ops::plan_global_avg_pool_backward(planes, size, bytes)};
     },
+    adds_into_x,
 };
 
 extern const OpDef channel_mean_op{
@@ -457,13 +489,14 @@ extern const OpDef channel_mean_op{
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_mean"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_mean(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
-      return Tensors{channel_mean_backward(d[0], in[0])};
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
+      return Tensors{channel_mean_backward(d[0], in[0], wanted.accumulate_into(0))};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       return channel_reduce_launches(ChannelReduce::Mean, in, t, pass);
     },
+    adds_into_x,
 };
 
 // The maximum over channels; ties go to the first channel, NaN counts as the maximum.
@@ -473,13 +506,14 @@ extern const OpDef channel_max_op{
     no_attrs,
     [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_max"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_max(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads) {
-      return Tensors{channel_max_backward(d[0], in[0])};
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
+      return Tensors{channel_max_backward(d[0], in[0], wanted.accumulate_into(0))};
     },
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       return channel_reduce_launches(ChannelReduce::Max, in, t, pass);
     },
+    adds_into_x,
 };
 
 }  // namespace dmdlk

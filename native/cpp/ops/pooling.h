@@ -83,17 +83,21 @@ DMDLK_HD T max_pool_grad_at(const PoolGeometry& g, const T* plane, const T* dy_p
   return sum;
 }
 
+// Each backward, where `dx_into` is given (a gradient x already has), adds
+// dx into it in place and returns it (graph.cpp: a value read twice).
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t pad);
-Tensor avg_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride, int64_t pad);
+Tensor avg_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride, int64_t pad,
+                           const Tensor& dx_into = Tensor());
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride);
-Tensor max_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride);
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& x, int64_t kernel, int64_t stride,
+                           const Tensor& dx_into = Tensor());
 
 Tensor global_avg_pool(const Tensor& x);
-Tensor global_avg_pool_backward(const Tensor& dy, const Tensor& x);
+Tensor global_avg_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into = Tensor());
 Tensor channel_mean(const Tensor& x);
-Tensor channel_mean_backward(const Tensor& dy, const Tensor& x);
+Tensor channel_mean_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into = Tensor());
 Tensor channel_max(const Tensor& x);
-Tensor channel_max_backward(const Tensor& dy, const Tensor& x);
+Tensor channel_max_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into = Tensor());
 
 enum class PoolKind { Avg, Max };
 // Channel max picks, at each pixel, the first channel holding the maximum,

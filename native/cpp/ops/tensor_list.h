@@ -30,7 +30,8 @@ struct TensorList {
   int64_t size[kTensorListCapacity];
   int64_t first_block[kTensorListCapacity + 1];  // tensor t's chunks are blocks [first_block[t], first_block[t + 1])
   int count;
-  int64_t chunk;  // elements per block
+  int64_t chunk;       // elements per block
+  uint64_t flags = 0;  // bit t: tensor t takes its kernel's other path (copy_bytes_all: added, not copied)
 
   int64_t blocks() const { return first_block[count]; }
   DMDLK_HD ListChunk locate(int64_t block) const {
@@ -70,11 +71,12 @@ inline std::vector<ListLayout> list_layouts(const std::vector<int64_t>& sizes, i
   return layouts;
 }
 
-// The lists themselves: `arrays[t]` holds tensor t's Arrays pointers.
+// The lists themselves: `arrays[t]` holds tensor t's Arrays pointers;
+// `flagged[t]`, where given, sets its bit of the list's flags.
 template <typename T, int Arrays>
 std::vector<TensorList<T, Arrays>> tensor_lists(const std::vector<std::vector<T*>>& arrays,
                                                 const std::vector<int64_t>& sizes, int64_t chunk, int64_t step,
-                                                int64_t min_blocks) {
+                                                int64_t min_blocks, const std::vector<bool>& flagged = {}) {
   static_assert(sizeof(TensorList<T, Arrays>) + 256 <= 4096, "a list and its kernel's other arguments fit in 4 KB");
   std::vector<TensorList<T, Arrays>> lists;
   for (const ListLayout& layout : list_layouts(sizes, chunk, step, min_blocks)) {
@@ -83,6 +85,7 @@ std::vector<TensorList<T, Arrays>> tensor_lists(const std::vector<std::vector<T*
     for (size_t t : layout.tensors) {
       for (int a = 0; a < Arrays; ++a) l.data[a][l.count] = arrays[t][size_t(a)];
       l.size[l.count] = sizes[t];
+      if (t < flagged.size() && flagged[t]) l.flags |= uint64_t(1) << l.count;
       l.first_block[l.count + 1] = l.first_block[l.count] + (sizes[t] + l.chunk - 1) / l.chunk;
       ++l.count;
     }
