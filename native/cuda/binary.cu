@@ -19,7 +19,8 @@ __global__ void binary_kernel(BinaryOp op, BroadcastPlan plan, int64_t n, const 
 
 template <typename T>
 __global__ void __launch_bounds__(kReduceColumns* kReduceGroups)
-    reduce_broadcast_kernel(ReducePlan plan, int64_t n, const T* dy, const T* other, T* grad) {
+    reduce_broadcast_kernel(ReducePlan plan, int64_t n, const T* dy, const T* other, T* grad, const T* self,
+                            T* other_grad) {
   __shared__ double sums[kReduceGroups][kReduceColumns];
   const int64_t t = blockIdx.x * kReduceColumns + threadIdx.x;
   double sum = 0;
@@ -28,6 +29,7 @@ __global__ void __launch_bounds__(kReduceColumns* kReduceGroups)
       int64_t oo, bo;
       reduce_offsets(plan, t, r, &oo, &bo);
       sum += other ? double(dy[oo]) * other[bo] : double(dy[oo]);
+      if (other_grad) other_grad[bo] = dy[oo] * self[t];  // other has dy's shape: each element once
     }
   sums[threadIdx.y][threadIdx.x] = sum;
   __syncthreads();
@@ -45,19 +47,20 @@ void binary_forward(int device, BinaryOp op, const BroadcastPlan& plan, int64_t 
 }
 
 template <typename T>
-void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
+void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad,
+                      const T* self, T* other_grad) {
   if (n == 0) return;
   ChannelLayout l;
   int64_t strides[3];
   if (reduce_as_channels(plan, &l, strides))
-    return channel_sum<T>(device, "reduce_broadcast", l, dy, other, strides, 1.0, grad);
-  launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T))[0], reduce_broadcast_kernel<T>, plan, n,
-         dy, other, grad);
+    return channel_sum<T>(device, "reduce_broadcast", l, dy, other, strides, 1.0, grad, self, other_grad);
+  launch(device, plan_reduce_broadcast(plan, n, other != nullptr, sizeof(T), other_grad != nullptr)[0],
+         reduce_broadcast_kernel<T>, plan, n, dy, other, grad, self, other_grad);
 }
 
 #define INSTANTIATE(T)                                                                                   \
   template void binary_forward<T>(int, BinaryOp, const BroadcastPlan&, int64_t, const T*, const T*, T*); \
-  template void reduce_broadcast<T>(int, const ReducePlan&, int64_t, const T*, const T*, T*);
+  template void reduce_broadcast<T>(int, const ReducePlan&, int64_t, const T*, const T*, T*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -11,13 +11,18 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-// dy at (o, c, i), times `other` at its strides where given.
+// dy at (o, c, i), times `other` at its strides where given; where
+// other_grad is given, it gets dy · self[c] at (o, c, i) (each element is
+// read once).
 struct SumTerm {
-  FloatsIn dy, other;
+  FloatsIn dy, other, self;
+  FloatsOut other_grad;
   ChannelLayout l;
   int64_t so, sc, si;
   __device__ double operator()(int64_t o, int64_t c, int64_t i) const {
-    double g = dy[(o * l.channels + c) * l.inner + i];
+    const int64_t e = (o * l.channels + c) * l.inner + i;
+    double g = dy[e];
+    if (other_grad.data) other_grad.set(e, g * self[c]);
     return other.empty() ? g : g * other[o * so + c * sc + i * si];
   }
 };
@@ -32,17 +37,18 @@ struct StoreQuotient {
 
 template <typename T>
 void channel_sum(int device, const std::string& what, const ChannelLayout& l, const T* dy, const T* other,
-                 const int64_t* other_strides, double divisor, T* out) {
+                 const int64_t* other_strides, double divisor, T* out, const T* self, T* other_grad) {
   const int64_t none[3] = {0, 0, 0};
   const int64_t* s = other ? other_strides : none;
-  channel_reduce<double>(device, what, l, sizeof(T), other ? 2 : 1, sizeof(T),
-                         SumTerm{FloatsIn::of(dy), FloatsIn::of(other), l, s[0], s[1], s[2]},
+  channel_reduce<double>(device, what, l, sizeof(T), (other ? 2 : 1) + (other_grad ? 1 : 0), sizeof(T),
+                         SumTerm{FloatsIn::of(dy), FloatsIn::of(other), FloatsIn::of(self), FloatsOut::of(other_grad),
+                                 l, s[0], s[1], s[2]},
                          StoreQuotient{FloatsOut::of(out), divisor});
 }
 
 #define INSTANTIATE(T)                                                                                            \
   template void channel_sum<T>(int, const std::string&, const ChannelLayout&, const T*, const T*, const int64_t*, \
-                               double, T*);
+                               double, T*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -13,8 +13,11 @@ namespace dmdlk::cuda_ops {
 
 template <typename T>
 void binary_forward(int device, BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* a, const T* b, T* y);
+// grad = Σ dy (· other) over the broadcast axes; with `other_grad` (other of
+// dy's shape), other_grad = dy · self in the same pass (mul's two gradients).
 template <typename T>
-void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad);
+void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad,
+                      const T* self, T* other_grad);
 
 // One thread per output element; each operand is read once (a cache keeps the broadcast ones).
 inline cuda::LaunchPlan plan_binary_forward(const BroadcastPlan& plan, int64_t n, int64_t element_bytes) {
@@ -58,17 +61,19 @@ inline bool reduce_as_channels(const ReducePlan& p, ChannelLayout* l, int64_t ot
 // innermost), the rows' sums added in order.
 constexpr int64_t kReduceColumns = 32, kReduceGroups = 16;
 inline std::vector<cuda::LaunchPlan> plan_reduce_broadcast(const ReducePlan& plan, int64_t n, bool other,
-                                                           int64_t element_bytes) {
+                                                           int64_t element_bytes, bool other_grad = false) {
   ChannelLayout l;
   int64_t strides[3];
   if (reduce_as_channels(plan, &l, strides))
-    return plan_channel_reduce("reduce_broadcast", l, element_bytes, other ? 2 : 1, 8, element_bytes);
+    return plan_channel_reduce("reduce_broadcast", l, element_bytes, (other ? 2 : 1) + (other_grad ? 1 : 0), 8,
+                               element_bytes);
   cuda::LaunchPlan p;
   p.kernel = "reduce_broadcast";
   p.grid.x = (n + kReduceColumns - 1) / kReduceColumns;
   p.block = {kReduceColumns, kReduceGroups, 1};
   p.shared_bytes = kReduceColumns * kReduceGroups * 8;
-  p.bytes = double(n) * plan.reduce_count * element_bytes * (other ? 2 : 1) + double(n) * element_bytes;
+  p.bytes = double(n) * plan.reduce_count * element_bytes * ((other ? 2 : 1) + (other_grad ? 1 : 0)) +
+            double(n) * element_bytes;
   p.flops = double(n) * plan.reduce_count * (other ? 2 : 1);
   p.serial_reduction = (plan.reduce_count + kReduceGroups - 1) / kReduceGroups;
   return {p};

@@ -115,10 +115,12 @@ inline ChannelReduction channel_reduction(const ChannelLayout& l) {
 // Σ over outer and inner, per channel c, of dy (times other[o·so + c·sc +
 // i·si] where `other` is given, its strides {so, sc, si}), divided by
 // `divisor`, into out[c]: plan_channel_reduce(what, l, sizeof(T), other ? 2
-// : 1, 8, sizeof(T))'s launch (channel_sum.cu).
+// : 1, 8, sizeof(T))'s launch (channel_sum.cu). With `other_grad` (other of
+// dy's layout), other_grad = dy · self[c] as each element is read.
 template <typename T>
 void channel_sum(int device, const std::string& what, const ChannelLayout& l, const T* dy, const T* other,
-                 const int64_t* other_strides, double divisor, T* out);
+                 const int64_t* other_strides, double divisor, T* out, const T* self = nullptr,
+                 T* other_grad = nullptr);
 
 // The launch: it reads `tensors` tensors of the layout's size, writes a
 // piece of `value_bytes` per block (planes) or thread (columns), and the

@@ -68,7 +68,7 @@ T row_dot(const T* dy, const T* other, int64_t so, int64_t n) {
 }
 
 template <typename T>
-void reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
+void reduce_sum(const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
   int last = plan.rank - 1;
   int64_t so = last >= 0 ? plan.other_stride[last] : 0;
   if (last >= 0 && plan.target_size[last] == 1 && plan.out_stride[last] == 1) {
@@ -124,6 +124,23 @@ void reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const T* o
   });
 }
 
+// grad as reduce_sum makes it; with `other_grad`, also other's gradient,
+// dy · self: other has dy's shape (the product's other operand, mul_backward).
+template <typename T>
+void reduce_broadcast(const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad, const T* self,
+                      T* other_grad) {
+  reduce_sum(plan, n, dy, other, grad);
+  if (!other_grad) return;
+  parallel_for(0, n, std::max<int64_t>(1, kElementGrain / plan.reduce_count), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t)
+      for (int64_t r = 0; r < plan.reduce_count; ++r) {
+        int64_t oo, bo;
+        reduce_offsets(plan, t, r, &oo, &bo);
+        other_grad[bo] = dy[oo] * self[t];
+      }
+  });
+}
+
 }  // namespace cpu_ops
 
 namespace {
@@ -142,17 +159,28 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
 
 // d(operand) = reduce(dy · other) over the axes where the operand was broadcast.
 // For add, an operand that was not broadcast has dy itself as its gradient
-// (tensors are immutable, so sharing it is safe).
-Tensor reduce_to(const Tensor& dy, const Tensor& operand, const Tensor* other) {
+// (tensors are immutable, so sharing it is safe). With `other_grad` (mul,
+// other of dy's shape), the same pass writes other's gradient, dy · operand.
+Tensor reduce_to(const Tensor& dy, const Tensor& operand, const Tensor* other, Tensor* other_grad = nullptr) {
   if (!other && operand.shape() == dy.shape()) return dy;
   ReducePlan plan = make_reduce_plan(dy.shape(), operand.shape(), other ? &other->shape() : nullptr);
   Tensor grad = Tensor::empty(operand.shape(), dy.dtype(), dy.device());
+  if (other_grad) *other_grad = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
   dispatch_floating(dy.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* o = other ? other->data<T>() : nullptr;
-    DMDLK_ON_DEVICE(dy.device(), reduce_broadcast, plan, grad.numel(), dy.data<T>(), o, grad.data<T>());
+    DMDLK_ON_DEVICE(dy.device(), reduce_broadcast, plan, grad.numel(), dy.data<T>(), o, grad.data<T>(),
+                    other_grad ? operand.data<T>() : nullptr, other_grad ? other_grad->data<T>() : nullptr);
   });
   return grad;
+}
+
+// The operand a product's backward reduces while it writes the other's
+// gradient in the same pass: the broadcast one where the other has dy's
+// shape (b when both have it); -1 where neither has it (two passes).
+int fused_product_operand(const Shape& out, const Shape& a, const Shape& b) {
+  if (b == out) return 0;
+  return a == out ? 1 : -1;
 }
 
 void check_backward(const char* name, const Tensor& dy, const Tensor& a, const Tensor& b) {
@@ -174,7 +202,13 @@ BinaryGrads add_backward(const Tensor& dy, const Tensor& a, const Tensor& b) {
 
 BinaryGrads mul_backward(const Tensor& dy, const Tensor& a, const Tensor& b) {
   check_backward("mul_backward", dy, a, b);
-  return {reduce_to(dy, a, &b), reduce_to(dy, b, &a)};
+  BinaryGrads g;
+  switch (fused_product_operand(dy.shape(), a.shape(), b.shape())) {
+    case 0: g.da = reduce_to(dy, a, &b, &g.db); break;
+    case 1: g.db = reduce_to(dy, b, &a, &g.da); break;
+    default: g = {reduce_to(dy, a, &b), reduce_to(dy, b, &a)};
+  }
+  return g;
 }
 
 // ---- the graph's add and mul ------------------------------------------------------
@@ -184,8 +218,9 @@ std::vector<Shape> binary_shape(const std::vector<Shape>& in, const OpAttrs&) {
   return {broadcast_shape(in[0], in[1], "graph")};
 }
 
-// Forward: one launch. Backward (as reduce_to): a launch per operand that was
-// broadcast, or, for mul, per operand.
+// Forward: one launch. Backward (as reduce_to): for add, a launch per
+// operand that was broadcast; for mul, one where an operand has the result's
+// shape (fused_product_operand), else one per operand.
 template <BinaryOp op>
 std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass,
                                               WantedGrads) {
@@ -194,13 +229,15 @@ std::vector<cuda::LaunchPlan> binary_launches(const std::vector<Shape>& in, DTyp
   if (pass == Pass::Forward)
     return {cuda_ops::plan_binary_forward(make_broadcast_plan(in[0], in[1], "graph"), shape_numel(out), bytes)};
   std::vector<cuda::LaunchPlan> plans;
+  const bool product = op == BinaryOp::Mul;
+  const int fused = product ? fused_product_operand(out, in[0], in[1]) : -1;
   for (int i = 0; i < 2; ++i) {
-    bool product = op == BinaryOp::Mul;
     if (!product && in[size_t(i)] == out) continue;
+    if (fused >= 0 && i != fused) continue;
     const Shape& other = in[size_t(1 - i)];
     cuda::append(plans,
                  cuda_ops::plan_reduce_broadcast(make_reduce_plan(out, in[size_t(i)], product ? &other : nullptr),
-                                                 shape_numel(in[size_t(i)]), product, bytes));
+                                                 shape_numel(in[size_t(i)]), product, bytes, fused >= 0));
   }
   return plans;
 }
