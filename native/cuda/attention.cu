@@ -5,6 +5,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "cuda/arrivals.cuh"
 #include "cuda/tiled_gemm.cuh"
 #include "gpu/attention.h"
 #include "ops/backend.h"
@@ -83,16 +84,19 @@ __global__ void delta_kernel(AttentionShape s, const T* dout, const T* out, T* d
   });
 }
 
-// The bias gradient of one (window, band of query rows, head, table entry):
-// Σ dS[q][key] over the band's queries whose key at that offset lies in the
-// window. Pieces are (window · bands + band).
+// The bias gradient in one launch: block (x, y) takes table entries
+// [x·blockDim, …) (head, offset) of piece y = (window, band of query rows),
+// each thread summing the dS of the band's queries whose key at its offset
+// lies in the window; the last piece of a column of blocks to arrive adds
+// the column's pieces, in piece order, into drel.
 template <typename T>
-__global__ void bias_grad_bands_kernel(AttentionShape s, int64_t bands, const T* score_grads, T* pieces) {
-  const int64_t entries = s.heads * s.table(), n = s.windows * bands * entries;
+__global__ void bias_grad_kernel(AttentionShape s, int64_t bands, const T* score_grads, T* pieces, unsigned* arrivals,
+                                 T* drel) {
+  const int64_t entries = s.heads * s.table(), piece = blockIdx.y, count = gridDim.y;
+  const int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   const int64_t cols = 2 * s.window_w - 1, rows_per_band = (s.window_h + bands - 1) / bands;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t piece = e / entries, w = piece / bands, band = piece % bands;
-    int64_t head = (e % entries) / s.table(), t = e % s.table();
+  if (e < entries) {
+    int64_t w = piece / bands, band = piece % bands, head = e / s.table(), t = e % s.table();
     int64_t dy = t / cols - (s.window_h - 1), dx = t % cols - (s.window_w - 1);
     const T* ds = score_grads + (w * s.heads + head) * s.tokens * s.tokens;
     int64_t first = band * rows_per_band,
@@ -101,18 +105,12 @@ __global__ void bias_grad_bands_kernel(AttentionShape s, int64_t bands, const T*
     for (int64_t i = first > -dy ? first : -dy; i < last && i + dy < s.window_h; ++i)
       for (int64_t j = dx < 0 ? -dx : 0; j < s.window_w && j + dx < s.window_w; ++j)
         sum += ds[(i * s.window_w + j) * s.tokens + (i + dy) * s.window_w + (j + dx)];
-    pieces[e] = sum;
+    pieces[piece * entries + e] = sum;
   }
-}
-
-template <typename T>
-__global__ void bias_grad_total_kernel(AttentionShape s, int64_t pieces, const T* partial, T* drel) {
-  const int64_t entries = s.heads * s.table();
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < entries; e += int64_t(gridDim.x) * blockDim.x) {
-    T sum = 0;
-    for (int64_t p = 0; p < pieces; ++p) sum += partial[p * entries + e];
-    drel[e] = sum;
-  }
+  if (!last_to_arrive(&arrivals[blockIdx.x], count) || e >= entries) return;
+  T total = 0;
+  for (int64_t p = 0; p < count; ++p) total += load_arrived(&pieces[p * entries + e]);
+  drel[e] = total;
 }
 
 template <typename T>
@@ -171,10 +169,9 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
                    DenseStore<T>{dk, s.channels, heads_of(s), T(s.scale)});
   int64_t bands = attention_bias_bands(s);
   Tensor pieces = Tensor::empty({s.windows * bands * s.heads * s.table()}, dtype_of<T>::value, Device::cuda(device));
-  size_t bias = plans.size() - 2;
-  launch(device, plans[bias], bias_grad_bands_kernel<T>, s, bands, static_cast<const T*>(sp), pieces.data<T>());
-  launch(device, plans[bias + 1], bias_grad_total_kernel<T>, s, s.windows * bands,
-         static_cast<const T*>(pieces.data<T>()), drel_pos);
+  const LaunchPlan& bias = plans.back();
+  unsigned* arrivals = cuda::arrival_counters(device, size_t(bias.grid.x));
+  launch(device, bias, bias_grad_kernel<T>, s, bands, static_cast<const T*>(sp), pieces.data<T>(), arrivals, drel_pos);
 }
 
 #define INSTANTIATE(T)                                                                                              \

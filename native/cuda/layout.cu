@@ -55,7 +55,7 @@ __global__ void __launch_bounds__(kListThreads) copy_bytes_all_kernel(TensorList
   const ListChunk c = list.locate(blockIdx.x);
   uint8_t* to = list.data[0][c.tensor] + c.begin;
   const uint8_t* from = list.data[1][c.tensor] + c.begin;
-  if (!(list.flags >> c.tensor & 1u)) copy_chunk(to, from, c.end - c.begin);
+  if (!list.flagged(c.tensor)) copy_chunk(to, from, c.end - c.begin);
   else if (f64) add_chunk<double>(to, from, c.end - c.begin);
   else add_chunk<float>(to, from, c.end - c.begin);
 }

@@ -1,4 +1,5 @@
 // Tensors, devices, the thread pool, errors, and op argument validation.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -287,12 +288,23 @@ TEST(tensor_lists_cover_every_element_once) {
   std::mt19937 rng(4);
   for (int64_t min_blocks : {1, 8, 264}) {
     std::vector<int64_t> sizes;
-    for (int t = 0; t < 150; ++t) sizes.push_back(t % 17 == 0 ? 0 : t == 3 ? 1 : int64_t(rng() % 5000));
+    for (int t = 0; t < 2 * kTensorListCapacity + 50; ++t)
+      sizes.push_back(t % 17 == 0 ? 0 : t == 3 ? 1 : int64_t(rng() % 5000));
     std::vector<std::vector<int64_t>> marks;
     std::vector<std::vector<int64_t*>> arrays;
     for (int64_t n : sizes) marks.emplace_back(size_t(n), 0);
     for (auto& m : marks) arrays.push_back({m.data()});
-    std::vector<TensorList<int64_t, 1>> lists = tensor_lists<int64_t, 1>(arrays, sizes, 2048, 256, min_blocks);
+    std::vector<bool> flagged;  // every third tensor, each keeping its flag in its list
+    for (size_t t = 0; t < sizes.size(); ++t) flagged.push_back(t % 3 == 0);
+    std::vector<TensorList<int64_t, 1>> lists = tensor_lists<int64_t, 1>(arrays, sizes, 2048, 256, min_blocks, flagged);
+    int64_t wrong_flags = 0;
+    for (const TensorList<int64_t, 1>& l : lists)
+      for (int t = 0; t < l.count; ++t) {
+        const size_t index =
+            size_t(std::find(arrays.begin(), arrays.end(), std::vector<int64_t*>{l.data[0][t]}) - arrays.begin());
+        wrong_flags += l.flagged(t) != flagged[index];
+      }
+    CHECK_EQ(wrong_flags, int64_t(0));
     for (const TensorList<int64_t, 1>& l : lists) {
       CHECK(l.count >= 1 && l.count <= kTensorListCapacity);
       CHECK(l.chunk >= 256 && l.chunk <= 2048 && l.chunk % 256 == 0);
@@ -306,7 +318,7 @@ TEST(tensor_lists_cover_every_element_once) {
     for (const auto& m : marks)
       for (int64_t count : m) wrong += count != 1;
     CHECK_EQ(wrong, int64_t(0));
-    CHECK_EQ(lists.size(), size_t(3));  // 141 non-empty tensors, 64 a list
+    CHECK_EQ(lists.size(), size_t(3));  // 288 non-empty tensors, 128 a list
   }
 }
 

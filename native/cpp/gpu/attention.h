@@ -82,27 +82,30 @@ inline std::vector<cuda::LaunchPlan> plan_attention_forward(const AttentionShape
           plan_tiled_gemm("attention_values", p.values, p.values_tiles, 2 * tokens + scores, element_bytes)};
 }
 
-// The bias gradient: per (window, band of query rows, head, table entry) a
-// thread summing the dS of the band's queries with a key at that offset —
-// the windows' rows cut into as many bands as fill the GPU — then per (head,
-// entry) over the windows' bands.
+// The bias gradient, one launch: per (window, band of query rows, head,
+// table entry) a thread summing the dS of the band's queries with a key at
+// that offset — the windows' rows cut into as many bands as fill the GPU —
+// a block row per (window, band); the last block of each column to arrive
+// adds its entries over the windows' bands.
 inline int64_t attention_bias_bands(const AttentionShape& s) {
   int64_t threads = s.windows * s.heads * s.table(), bands = 1;
   while (threads * bands < 2 * 132 * 128 && bands * 2 <= s.window_h) bands *= 2;
   return bands;
 }
-inline std::vector<cuda::LaunchPlan> plan_attention_bias_grad(const AttentionShape& s, int64_t element_bytes) {
-  int64_t entries = s.heads * s.table(), bands = attention_bias_bands(s), pieces = s.windows * bands;
-  cuda::LaunchPlan per_band =
-      cuda::elementwise_plan("attention_bias_grad_bands", pieces * entries,
-                             attention_score_bytes(s, element_bytes) + double(pieces) * entries * element_bytes,
-                             double(s.windows) * s.heads * s.tokens * s.tokens, 128);
-  per_band.serial_reduction = s.window_w * cuda::blocks_to_cover(s.window_h, bands);
-  cuda::LaunchPlan total =
-      cuda::elementwise_plan("attention_bias_grad_total", entries, double(pieces + 1) * entries * element_bytes,
-                             double(pieces) * entries, 128);
-  total.serial_reduction = pieces;
-  return {per_band, total};
+constexpr int64_t kAttentionBiasThreads = 128;
+inline cuda::LaunchPlan plan_attention_bias_grad(const AttentionShape& s, int64_t element_bytes) {
+  int64_t entries = s.heads * s.table(), pieces = s.windows * attention_bias_bands(s);
+  DMDLK_CHECK(pieces <= 65535, ErrorCode::InvalidArg, "attention: ", pieces,
+              " windows and bands of query rows are beyond the CUDA grid");
+  cuda::LaunchPlan p;
+  p.kernel = "attention_bias_grad";
+  p.grid = {cuda::blocks_to_cover(entries, kAttentionBiasThreads), pieces, 1};
+  p.block.x = kAttentionBiasThreads;
+  p.bytes = attention_score_bytes(s, element_bytes) + 2.0 * double(pieces) * entries * element_bytes +
+            double(entries) * element_bytes;
+  p.flops = double(s.windows) * s.heads * s.tokens * s.tokens + double(pieces) * entries;
+  p.serial_reduction = s.window_w * cuda::blocks_to_cover(s.window_h, attention_bias_bands(s)) + pieces;
+  return p;
 }
 
 inline std::vector<cuda::LaunchPlan> plan_attention_backward(const AttentionShape& s, int64_t element_bytes,
@@ -116,7 +119,7 @@ inline std::vector<cuda::LaunchPlan> plan_attention_backward(const AttentionShap
       plan_tiled_gemm("attention_score_grad", p.scores, p.scores_tiles, 2 * tokens + 2 * scores, element_bytes),
       plan_tiled_gemm("attention_query_grad", p.values, p.values_tiles, 2 * tokens + scores, element_bytes),
       plan_tiled_gemm("attention_key_grad", p.keys_grad, p.keys_grad_tiles, 2 * tokens + scores, element_bytes)};
-  cuda::append(plans, plan_attention_bias_grad(s, element_bytes));
+  plans.push_back(plan_attention_bias_grad(s, element_bytes));
   return plans;
 }
 

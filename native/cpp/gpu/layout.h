@@ -11,7 +11,7 @@ namespace dmdlk::cuda_ops {
 
 template <typename T>
 void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y);
-// Contiguous byte runs (destination, source) copied in lists: a launch per 64
+// Contiguous byte runs (destination, source) copied in lists: a launch per 128
 // runs, a block per chunk of a run, 16-byte words where both ends are
 // aligned. Channel-block copies (concat, slice: each batch item's block is one
 // run) and clone_all. A flagged run (TensorList::flags) is added instead, as

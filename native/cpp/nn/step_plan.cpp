@@ -118,7 +118,7 @@ class Planner {
     for (const cuda::LaunchPlan& p : cuda_ops::plan_copy_bytes_all(bytes)) add("trainer", "keep buffers", "", p);
   }
   // The finiteness check over the loss and every gradient, and Adam over every
-  // parameter: lists of tensors, a launch per 64 (ops/tensor_list.h).
+  // parameter: lists of tensors, a launch per 128 (ops/tensor_list.h).
   void optimizer() {
     add("trainer", "count_nonfinite", "[1]", cuda::plan_fill_zero(4));
     std::vector<int64_t> gradients{1}, parameters;  // the loss, then every parameter's gradient

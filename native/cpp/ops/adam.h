@@ -1,7 +1,7 @@
 // One Adam or AdamW step (PyTorch's torch.optim.Adam / AdamW, no amsgrad)
 // over flat buffers of parameters, gradients and moments, updated in place: a
 // fused element-wise kernel, for one parameter tensor (adam_step) or for all
-// of a model's at once (adam_step_all: on CUDA a launch per 64 tensors, not
+// of a model's at once (adam_step_all: on CUDA a launch per 128 tensors, not
 // one per tensor, ops/tensor_list.h).
 //   g ← grad_scale · g   (the clip of the gradients' global norm)
 //   Adam: g += weight_decay · p;   AdamW: p ← (1 − lr · weight_decay) p
@@ -39,7 +39,7 @@ void adam_step_all(const std::vector<AdamSlot>& slots, const AdamOptions& option
 // t's device): the guard that keeps a bad gradient out of the weights, checked
 // over every gradient with a single host sync.
 void count_nonfinite(const Tensor& t, Tensor& counter);
-// The same over many tensors (of one device and dtype), in a launch per 64 on CUDA.
+// The same over many tensors (of one device and dtype), in a launch per 128 on CUDA.
 void count_nonfinite_all(const std::vector<Tensor>& tensors, Tensor& counter);
 
 DMDLK_HD float sqrt_of(float x) { return sqrtf(x); }

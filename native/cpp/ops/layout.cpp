@@ -50,7 +50,7 @@ void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists, bool f64) 
     for (int64_t r = lo; r < hi; ++r) {
       const TensorList<uint8_t, 2>& l = lists[size_t(runs[size_t(r)].first)];
       const int t = runs[size_t(r)].second;
-      if (!(l.flags >> t & 1u)) std::memcpy(l.data[0][t], l.data[1][t], size_t(l.size[t]));
+      if (!l.flagged(t)) std::memcpy(l.data[0][t], l.data[1][t], size_t(l.size[t]));
       else if (f64) add_elements<double>(l.data[0][t], l.data[1][t], l.size[t]);
       else add_elements<float>(l.data[0][t], l.data[1][t], l.size[t]);
     }
@@ -62,7 +62,7 @@ void copy_bytes_all(const std::vector<TensorList<uint8_t, 2>>& lists, bool f64) 
 namespace {
 
 // Byte runs (destination, source) of one device copied, or, where `added`
-// says so, added as elements of `dtype`: on CUDA a launch per 64 runs.
+// says so, added as elements of `dtype`: on CUDA a launch per 128 runs.
 void copy_runs(const Device& device, const std::vector<std::vector<uint8_t*>>& runs, const std::vector<int64_t>& bytes,
                const std::vector<bool>& added = {}, DType dtype = DType::F32) {
   if (runs.empty()) return;

@@ -10,10 +10,10 @@
 namespace dmdlk {
 
 // Copies of many tensors of one device (the trainer's keep of BatchNorm's
-// statistics before a step): on CUDA a launch per 64, not one per tensor.
+// statistics before a step): on CUDA a launch per 128, not one per tensor.
 std::vector<Tensor> clone_all(const std::vector<Tensor>& tensors);
 // New tensors of `shapes`, zero (gradients that kernels add into): on CUDA a
-// launch per 64, not a memset each.
+// launch per 128, not a memset each.
 std::vector<Tensor> zeros_all(const std::vector<Shape>& shapes, DType dtype, Device device);
 
 // Along axis 1 of tensors [N, C_i, ...] with equal other axes.

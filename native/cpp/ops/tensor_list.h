@@ -11,10 +11,14 @@
 
 namespace dmdlk {
 
-// At 64 tensors of four arrays a list is 3,096 bytes: it travels as a kernel
-// argument (4 KB at most on every GPU we build for, with the kernel's other
-// arguments: tensor_lists checks), with no copy to the GPU.
-constexpr int kTensorListCapacity = 64;
+// At 128 tensors of four arrays a list is 6.2 KB: it travels as a kernel
+// argument (32,764 bytes at most, with the kernel's other arguments, from
+// CUDA 12.1 on Volta and newer: every GPU we build for; tensor_lists
+// checks), with no copy to the GPU. Larger lists would take fewer launches
+// (the network has ~330 parameters: 3 lists), but each list kernel's
+// parameter bank is stored in the binary at its full size: at 512 tensors
+// the GPU code grew by 78 KB.
+constexpr int kTensorListCapacity = 128;
 
 // Block b's part of the list: tensor `tensor`, elements [begin, end).
 struct ListChunk {
@@ -30,8 +34,11 @@ struct TensorList {
   int64_t size[kTensorListCapacity];
   int64_t first_block[kTensorListCapacity + 1];  // tensor t's chunks are blocks [first_block[t], first_block[t + 1])
   int count;
-  int64_t chunk;       // elements per block
-  uint64_t flags = 0;  // bit t: tensor t takes its kernel's other path (copy_bytes_all: added, not copied)
+  int64_t chunk;  // elements per block
+  // Bit t: tensor t takes its kernel's other path (copy_bytes_all: added, not copied).
+  uint64_t flags[kTensorListCapacity / 64] = {};
+
+  DMDLK_HD bool flagged(int t) const { return flags[t / 64] >> (t % 64) & 1u; }
 
   int64_t blocks() const { return first_block[count]; }
   DMDLK_HD ListChunk locate(int64_t block) const {
@@ -77,7 +84,8 @@ template <typename T, int Arrays>
 std::vector<TensorList<T, Arrays>> tensor_lists(const std::vector<std::vector<T*>>& arrays,
                                                 const std::vector<int64_t>& sizes, int64_t chunk, int64_t step,
                                                 int64_t min_blocks, const std::vector<bool>& flagged = {}) {
-  static_assert(sizeof(TensorList<T, Arrays>) + 256 <= 4096, "a list and its kernel's other arguments fit in 4 KB");
+  static_assert(sizeof(TensorList<T, Arrays>) + 256 <= 32764,
+                "a list and its kernel's other arguments fit in CUDA's 32,764 bytes of parameters");
   std::vector<TensorList<T, Arrays>> lists;
   for (const ListLayout& layout : list_layouts(sizes, chunk, step, min_blocks)) {
     TensorList<T, Arrays>& l = lists.emplace_back();
@@ -85,7 +93,7 @@ std::vector<TensorList<T, Arrays>> tensor_lists(const std::vector<std::vector<T*
     for (size_t t : layout.tensors) {
       for (int a = 0; a < Arrays; ++a) l.data[a][l.count] = arrays[t][size_t(a)];
       l.size[l.count] = sizes[t];
-      if (t < flagged.size() && flagged[t]) l.flags |= uint64_t(1) << l.count;
+      if (t < flagged.size() && flagged[t]) l.flags[l.count / 64] |= uint64_t(1) << (l.count % 64);
       l.first_block[l.count + 1] = l.first_block[l.count] + (sizes[t] + l.chunk - 1) / l.chunk;
       ++l.count;
     }
