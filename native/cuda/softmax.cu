@@ -1,8 +1,10 @@
 // Softmax over rows, as gpu/softmax.h plans it: a block per row, or per chunk
-// of a long row with the chunks' pieces combined by a warp per row.
+// of a long row with the chunks' pieces combined by the row's last chunk.
 #include <cub/block/block_reduce.cuh>
 
+#include "core/cuda_runtime.h"
 #include "core/tensor.h"
+#include "cuda/arrivals.cuh"
 #include "cuda_check.cuh"
 #include "gpu/softmax.h"
 #include "ops/backend.h"
@@ -28,10 +30,25 @@ struct Chunk {
   }
 };
 
-// The chunk's maximum and Σ exp(x − max); with one chunk, the row's softmax too.
+// The row's maximum and sum from its chunks' (each sum rescaled to the
+// row's maximum), in chunk order, into its first chunk's slots: by one
+// thread of the row's last chunk to arrive.
+__device__ void combine_row_chunks(int64_t row, int64_t chunks, double* maxima, double* sums) {
+  double m = -INFINITY;
+  for (int64_t c = 0; c < chunks; ++c) m = fmax(m, load_arrived(&maxima[row * chunks + c]));
+  double sum = 0;
+  for (int64_t c = 0; c < chunks; ++c) {
+    double piece = load_arrived(&sums[row * chunks + c]);
+    if (piece > 0) sum += piece * exp(load_arrived(&maxima[row * chunks + c]) - m);
+  }
+  maxima[row * chunks] = m, sums[row * chunks] = sum;
+}
+
+// The chunk's maximum and Σ exp(x − max), and the row's once its last chunk
+// arrives; with one chunk, the row's softmax too.
 template <typename T>
 __global__ void __launch_bounds__(kSoftmaxThreads)
-    forward_kernel(int64_t n, int64_t chunks, const T* x, T* y, double* maxima, double* sums) {
+    forward_kernel(int64_t n, int64_t chunks, const T* x, T* y, double* maxima, double* sums, unsigned* arrivals) {
   __shared__ Block::TempStorage scratch;
   __shared__ double shared_m, shared_sum;
   const Chunk r(n, chunks);
@@ -47,6 +64,7 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   sum = Block(scratch).Sum(sum);
   if (chunks > 1) {
     if (threadIdx.x == 0) maxima[blockIdx.x] = m, sums[blockIdx.x] = sum;
+    if (last_to_arrive(&arrivals[r.row], chunks) && threadIdx.x == 0) combine_row_chunks(r.row, chunks, maxima, sums);
     return;
   }
   if (threadIdx.x == 0) shared_sum = sum;
@@ -54,23 +72,6 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   sum = shared_sum;
   for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kSoftmaxThreads)
     y[r.row * n + i] = T(exp(double(in[i]) - m) / sum);
-}
-
-// A warp per row: the row's maximum and sum from its chunks' (each sum rescaled to the row's maximum).
-__global__ void forward_rows_kernel(int64_t rows, int64_t chunks, double* maxima, double* sums) {
-  for_warp_rows(rows, [&](int64_t row, int lane) {
-    double m = -INFINITY;
-    for (int64_t c = lane; c < chunks; c += 32) m = maxima[row * chunks + c] > m ? maxima[row * chunks + c] : m;
-    for (int o = 16; o > 0; o /= 2) {
-      double other = __shfl_xor_sync(0xffffffffu, m, o);
-      m = other > m ? other : m;
-    }
-    double sum = 0;
-    for (int64_t c = lane; c < chunks; c += 32)
-      if (sums[row * chunks + c] > 0) sum += sums[row * chunks + c] * exp(maxima[row * chunks + c] - m);
-    for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    if (lane == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;
-  });
 }
 
 template <typename T>
@@ -82,10 +83,11 @@ __global__ void forward_elements_kernel(int64_t rows, int64_t n, int64_t chunks,
   }
 }
 
-// The chunk's Σ dy·y; with one chunk, the row's dx too.
+// The chunk's Σ dy·y, and the row's (in chunk order, into its first
+// chunk's slot) once its last chunk arrives; with one chunk, the row's dx too.
 template <typename T>
 __global__ void __launch_bounds__(kSoftmaxThreads)
-    backward_kernel(int64_t n, int64_t chunks, const T* dy, const T* y, T* dx, double* dots) {
+    backward_kernel(int64_t n, int64_t chunks, const T* dy, const T* y, T* dx, double* dots, unsigned* arrivals) {
   __shared__ Block::TempStorage scratch;
   __shared__ double shared_dot;
   const Chunk r(n, chunks);
@@ -95,6 +97,11 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   dot = Block(scratch).Sum(dot);
   if (chunks > 1) {
     if (threadIdx.x == 0) dots[blockIdx.x] = dot;
+    if (last_to_arrive(&arrivals[r.row], chunks) && threadIdx.x == 0) {
+      double total = 0;
+      for (int64_t c = 0; c < chunks; ++c) total += load_arrived(&dots[r.row * chunks + c]);
+      dots[r.row * chunks] = total;
+    }
     return;
   }
   if (threadIdx.x == 0) shared_dot = dot;
@@ -102,15 +109,6 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   dot = shared_dot;
   for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kSoftmaxThreads)
     dx[base + i] = T(y[base + i] * (double(dy[base + i]) - dot));
-}
-
-__global__ void backward_rows_kernel(int64_t rows, int64_t chunks, double* dots) {
-  for_warp_rows(rows, [&](int64_t row, int lane) {
-    double dot = 0;
-    for (int64_t c = lane; c < chunks; c += 32) dot += dots[row * chunks + c];
-    for (int o = 16; o > 0; o /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, o);
-    if (lane == 0) dots[row * chunks] = dot;
-  });
 }
 
 template <typename T>
@@ -128,12 +126,13 @@ void softmax_forward(int device, int64_t rows, int64_t n, const T* x, T* y) {
   int64_t chunks = softmax_chunks(rows, n);
   std::vector<LaunchPlan> plans = plan_softmax_forward(rows, n, sizeof(T));
   if (chunks == 1)
-    return launch(device, plans[0], forward_kernel<T>, n, chunks, x, y, (double*)nullptr, (double*)nullptr);
+    return launch(device, plans[0], forward_kernel<T>, n, chunks, x, y, (double*)nullptr, (double*)nullptr,
+                  (unsigned*)nullptr);
   Tensor pieces = Tensor::empty({2, rows * chunks}, DType::F64, Device::cuda(device));
   double *maxima = pieces.data<double>(), *sums = maxima + rows * chunks;
-  launch(device, plans[0], forward_kernel<T>, n, chunks, x, y, maxima, sums);
-  launch(device, plans[1], forward_rows_kernel, rows, chunks, maxima, sums);
-  launch(device, plans[2], forward_elements_kernel<T>, rows, n, chunks, x, static_cast<const double*>(maxima),
+  launch(device, plans[0], forward_kernel<T>, n, chunks, x, y, maxima, sums,
+         cuda::arrival_counters(device, size_t(rows)));
+  launch(device, plans[1], forward_elements_kernel<T>, rows, n, chunks, x, static_cast<const double*>(maxima),
          static_cast<const double*>(sums), y);
 }
 
@@ -142,12 +141,13 @@ void softmax_backward(int device, int64_t rows, int64_t n, const T* dy, const T*
   if (rows * n == 0) return;
   int64_t chunks = softmax_chunks(rows, n);
   std::vector<LaunchPlan> plans = plan_softmax_backward(rows, n, sizeof(T));
-  if (chunks == 1) return launch(device, plans[0], backward_kernel<T>, n, chunks, dy, y, dx, (double*)nullptr);
+  if (chunks == 1)
+    return launch(device, plans[0], backward_kernel<T>, n, chunks, dy, y, dx, (double*)nullptr, (unsigned*)nullptr);
   Tensor pieces = Tensor::empty({rows * chunks}, DType::F64, Device::cuda(device));
   double* dots = pieces.data<double>();
-  launch(device, plans[0], backward_kernel<T>, n, chunks, dy, y, dx, dots);
-  launch(device, plans[1], backward_rows_kernel, rows, chunks, dots);
-  launch(device, plans[2], backward_elements_kernel<T>, rows, n, chunks, dy, y, static_cast<const double*>(dots), dx);
+  launch(device, plans[0], backward_kernel<T>, n, chunks, dy, y, dx, dots,
+         cuda::arrival_counters(device, size_t(rows)));
+  launch(device, plans[1], backward_elements_kernel<T>, rows, n, chunks, dy, y, static_cast<const double*>(dots), dx);
 }
 
 #define INSTANTIATE(T)                                                   \

@@ -2,8 +2,8 @@
 // rows: a block per row (its threads over the row, CUB's block reductions
 // for the max and the sum). Few long rows (DMFF's spatial softmax over H·W,
 // a handful of rows): each row cut into chunks so that the blocks fill the
-// GPU — the chunks' maxima and sums (or, backward, dot products), then a
-// warp per row combining them, then every element on its own.
+// GPU — the chunks' maxima and sums (or, backward, dot products), combined
+// by the last chunk of each row to arrive, then every element on its own.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -41,12 +41,11 @@ inline std::vector<cuda::LaunchPlan> plan_softmax(const char* kernel, int64_t ro
   pieces.flops = 5.0 * elements;
   pieces.serial_reduction = cuda::blocks_to_cover(cuda::blocks_to_cover(n, chunks), kSoftmaxThreads);
   if (chunks == 1) return {pieces};
-  cuda::LaunchPlan combine = cuda::elementwise_plan(std::string(kernel) + "_rows", rows * 32,
-                                                    double(rows) * chunks * 16, double(rows) * chunks, kSoftmaxThreads);
-  combine.serial_reduction = cuda::blocks_to_cover(chunks, 32);
+  pieces.bytes += double(rows) * chunks * 32;  // the pieces, written and read back by the row's last chunk
+  pieces.serial_reduction += 2 * chunks;
   cuda::LaunchPlan elementwise = cuda::elementwise_plan(std::string(kernel) + "_elements", rows * n,
                                                         elements * element_bytes * tensors, 3.0 * elements);
-  return {pieces, combine, elementwise};
+  return {pieces, elementwise};
 }
 inline std::vector<cuda::LaunchPlan> plan_softmax_forward(int64_t rows, int64_t n, int64_t element_bytes) {
   return plan_softmax("softmax_forward", rows, n, element_bytes, 2);
