@@ -31,17 +31,24 @@ struct Chunk {
 };
 
 // The row's maximum and sum from its chunks' (each sum rescaled to the
-// row's maximum), in chunk order, into its first chunk's slots: by one
-// thread of the row's last chunk to arrive.
-__device__ void combine_row_chunks(int64_t row, int64_t chunks, double* maxima, double* sums) {
+// row's maximum), into its first chunk's slots: by the whole block of the
+// row's last chunk to arrive, a chunk a thread (chunks ≤ kSoftmaxThreads),
+// CUB's block reductions (a fixed order).
+__device__ void combine_row_chunks(int64_t row, int64_t chunks, double* maxima, double* sums,
+                                   Block::TempStorage& scratch, double& shared_m) {
   double m = -INFINITY;
-  for (int64_t c = 0; c < chunks; ++c) m = fmax(m, load_arrived(&maxima[row * chunks + c]));
+  for (int64_t c = threadIdx.x; c < chunks; c += kSoftmaxThreads) m = fmax(m, load_arrived(&maxima[row * chunks + c]));
+  m = Block(scratch).Reduce(m, Max{});
+  if (threadIdx.x == 0) shared_m = m;
+  __syncthreads();
+  m = shared_m;
   double sum = 0;
-  for (int64_t c = 0; c < chunks; ++c) {
+  for (int64_t c = threadIdx.x; c < chunks; c += kSoftmaxThreads) {
     double piece = load_arrived(&sums[row * chunks + c]);
     if (piece > 0) sum += piece * exp(load_arrived(&maxima[row * chunks + c]) - m);
   }
-  maxima[row * chunks] = m, sums[row * chunks] = sum;
+  sum = Block(scratch).Sum(sum);
+  if (threadIdx.x == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;
 }
 
 // The chunk's maximum and Σ exp(x − max), and the row's once its last chunk
@@ -64,7 +71,7 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   sum = Block(scratch).Sum(sum);
   if (chunks > 1) {
     if (threadIdx.x == 0) maxima[blockIdx.x] = m, sums[blockIdx.x] = sum;
-    if (last_to_arrive(&arrivals[r.row], chunks) && threadIdx.x == 0) combine_row_chunks(r.row, chunks, maxima, sums);
+    if (last_to_arrive(&arrivals[r.row], chunks)) combine_row_chunks(r.row, chunks, maxima, sums, scratch, shared_m);
     return;
   }
   if (threadIdx.x == 0) shared_sum = sum;
@@ -97,11 +104,11 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   dot = Block(scratch).Sum(dot);
   if (chunks > 1) {
     if (threadIdx.x == 0) dots[blockIdx.x] = dot;
-    if (last_to_arrive(&arrivals[r.row], chunks) && threadIdx.x == 0) {
-      double total = 0;
-      for (int64_t c = 0; c < chunks; ++c) total += load_arrived(&dots[r.row * chunks + c]);
-      dots[r.row * chunks] = total;
-    }
+    if (!last_to_arrive(&arrivals[r.row], chunks)) return;
+    double total = 0;  // the row's, a chunk a thread, as combine_row_chunks
+    for (int64_t c = threadIdx.x; c < chunks; c += kSoftmaxThreads) total += load_arrived(&dots[r.row * chunks + c]);
+    total = Block(scratch).Sum(total);
+    if (threadIdx.x == 0) dots[r.row * chunks] = total;
     return;
   }
   if (threadIdx.x == 0) shared_dot = dot;
