@@ -74,6 +74,7 @@ export interface OpAttributes {
   global_avg_pool: Record<string, never>;
   channel_mean: Record<string, never>;
   channel_max: Record<string, never>;
+  channel_pool: Record<string, never>;
   upsample2x: Record<string, never>;
   concat: Record<string, never>;
   slice: {

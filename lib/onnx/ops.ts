@@ -265,6 +265,15 @@ export const converters: Record<string, Converter> = {
   global_avg_pool: { since: 1, convert: (c) => void c.builder.node('GlobalAveragePool', [c.input(0)], [c.output(0)], c.prefix) },
   channel_mean: channelReduction('ReduceMean'),
   channel_max: channelReduction('ReduceMax'),
+  channel_pool: {
+    since: 18,
+    convert(c) {
+      const b = c.builder, axes = b.int64([1]);
+      const mean = b.op('ReduceMean', [c.input(0), axes], c.prefix, { keepdims: int(1) });
+      const max = b.op('ReduceMax', [c.input(0), axes], c.prefix, { keepdims: int(1) });
+      b.node('Concat', [mean, max], [c.output(0)], c.prefix, { axis: int(1) });
+    },
+  },
 
   // Bilinear ×2 with align_corners=False: 'half_pixel', whose source positions below 0 clamp to the edge as PyTorch's.
   upsample2x: {

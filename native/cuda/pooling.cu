@@ -87,7 +87,11 @@ __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
   T best;
   int64_t best_k;
   reduce_pixel_channels(c, hw, x, pixel, valid, &sum, &best, &best_k);
-  if (valid && threadIdx.y == 0) y[pixel] = kind == ChannelReduce::Max ? best : T(sum / double(c));
+  if (!valid || threadIdx.y != 0) return;
+  const int64_t b = pixel / hw, p = pixel % hw, outputs = reduced_channels(kind);
+  T* out = y + b * outputs * hw + p;  // the mean's channel, then the maximum's
+  if (kind != ChannelReduce::Max) out[0] = T(sum / double(c));
+  if (kind != ChannelReduce::Mean) out[kind == ChannelReduce::Max ? 0 : hw] = best;
 }
 
 template <typename T>
@@ -99,13 +103,15 @@ __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
   double sum;
   T best;
   int64_t winner = -1;
-  if (kind == ChannelReduce::Max) reduce_pixel_channels(c, hw, x, pixel, valid, &sum, &best, &winner);
+  if (kind != ChannelReduce::Mean) reduce_pixel_channels(c, hw, x, pixel, valid, &sum, &best, &winner);
   if (!valid) return;
   const int64_t b = pixel / hw, p = pixel % hw;
-  const T g = dy[pixel];
+  const T* d = dy + b * reduced_channels(kind) * hw + p;
+  const T g_mean = kind == ChannelReduce::Max ? T(0) : d[0] / T(c);
+  const T g_max = kind == ChannelReduce::Mean ? T(0) : d[kind == ChannelReduce::Max ? 0 : hw];
   for (int64_t k = threadIdx.y; k < c; k += blockDim.y) {
     T& at = dx[(b * c + k) * hw + p];
-    T grad = kind == ChannelReduce::Mean ? g / T(c) : (k == winner ? g : T(0));
+    T grad = g_mean + (k == winner ? g_max : T(0));
     at = accumulate ? at + grad : grad;
   }
 }

@@ -96,6 +96,7 @@ OPS = {
     "global_avg_pool": lambda t, a: t["x"].mean((2, 3), keepdim=True),
     "channel_mean": lambda t, a: t["x"].mean(1, keepdim=True),
     "channel_max": lambda t, a: t["x"].max(1, keepdim=True)[0],
+    "channel_pool": lambda t, a: torch.cat([t["x"].mean(1, keepdim=True), t["x"].max(1, keepdim=True)[0]], 1),
     "upsample2x": lambda t, a: F.interpolate(t["x"], scale_factor=2, mode="bilinear", align_corners=False),
     "concat": lambda t, a: torch.cat(list(t.values()), 1),
     "slice": lambda t, a: t["x"][:, a["begin"]:a["end"]],

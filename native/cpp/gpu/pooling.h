@@ -85,9 +85,10 @@ inline cuda::LaunchPlan plan_pixel_channels(const char* kernel, int64_t n, int64
 inline cuda::LaunchPlan plan_channel_reduce_forward(int64_t n, int64_t c, int64_t hw, int64_t element_bytes) {
   return plan_pixel_channels("channel_reduce_forward", n, c, hw, element_bytes, 1);
 }
+// The backward reads x again where it finds the maximum's channel.
 inline cuda::LaunchPlan plan_channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw,
                                                      int64_t element_bytes) {
-  return plan_pixel_channels("channel_reduce_backward", n, c, hw, element_bytes, kind == ChannelReduce::Max ? 2 : 1);
+  return plan_pixel_channels("channel_reduce_backward", n, c, hw, element_bytes, kind == ChannelReduce::Mean ? 1 : 2);
 }
 
 }  // namespace dmdlk::cuda_ops

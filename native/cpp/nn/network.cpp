@@ -113,8 +113,7 @@ class Builder {
   V down2(V x) { return apply(OpKind::MaxPool2d, {x}, PoolAttrs{2, 2, 0}); }
   V up2(V x) { return apply(OpKind::Upsample2x, {x}); }
   V global_mean(V x) { return apply(OpKind::GlobalAvgPool, {x}); }
-  V channel_mean(V x) { return apply(OpKind::ChannelMean, {x}); }
-  V channel_max(V x) { return apply(OpKind::ChannelMax, {x}); }
+  V channel_pool(V x) { return apply(OpKind::ChannelPool, {x}); }
   V softmax_last(V x) { return apply(OpKind::Softmax, {x}); }
   V matmul(V a, V b) { return apply(OpKind::Matmul, {a, b}); }
   V linear(V x, const std::string& name) { return apply(OpKind::Linear, with_params(x, name, true), NoAttrs{}, name); }
@@ -233,7 +232,7 @@ class Builder {
     V m2 = deformable(m1, n + "dlk2", 7, 3);
     declare_conv(n + "select", 2, 2, c_.select_kernel, true);
     V m = concat({m1, m2});
-    V s = sigmoid(conv(concat({channel_mean(m), channel_max(m)}), n + "select", 1, c_.select_kernel / 2, 1, 1, true));
+    V s = sigmoid(conv(channel_pool(m), n + "select", 1, c_.select_kernel / 2, 1, 1, true));
     return add(add(g, mul(m1, slice(s, 0, 1))), mul(m2, slice(s, 1, 2)));
   }
 

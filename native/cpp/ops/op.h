@@ -31,7 +31,7 @@ enum class OpKind : uint8_t {
   BatchNorm, LayerNorm,                       // ops/normalization.cpp
   Attention,                                  // ops/attention.cpp
   AvgPool2d, MaxPool2d, GlobalAvgPool,        // ops/pooling.cpp
-  ChannelMean, ChannelMax,                    // ops/pooling.cpp
+  ChannelMean, ChannelMax, ChannelPool,       // ops/pooling.cpp
   Upsample2x,                                 // ops/upsample.cpp
   Concat, Slice, Reshape,                     // ops/layout.cpp
   WindowPartition, WindowMerge,               // ops/layout.cpp

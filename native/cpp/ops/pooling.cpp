@@ -177,41 +177,46 @@ void pool2d_backward(PoolKind kind, const PoolGeometry& g, int64_t planes, const
 
 template <typename T>
 void channel_reduce_forward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
+  const int64_t outputs = reduced_channels(kind);
   for_inner_blocks(n, hw, kPixelBlock, 1, [&](int64_t b, int64_t p0, int64_t count) {
     const T* xb = x + b * c * hw + p0;
-    T* out = y + b * hw + p0;
-    if (kind == ChannelReduce::Max) {
+    T* out = y + b * outputs * hw + p0;  // the mean's channel, then the maximum's
+    if (kind != ChannelReduce::Max) {
+      std::fill(out, out + count, T(0));
+      for (int64_t k = 0; k < c; ++k)
+        for (int64_t i = 0; i < count; ++i) out[i] += xb[k * hw + i];
+      for (int64_t i = 0; i < count; ++i) out[i] /= T(c);
+    }
+    if (kind != ChannelReduce::Mean) {
+      T* maxima = kind == ChannelReduce::Max ? out : out + hw;
       int32_t best[kPixelBlock];
       channel_argmax_block(xb, c, hw, count, best);
-      for (int64_t i = 0; i < count; ++i) out[i] = xb[best[i] * hw + i];
-      return;
+      for (int64_t i = 0; i < count; ++i) maxima[i] = xb[best[i] * hw + i];
     }
-    std::fill(out, out + count, T(0));
-    for (int64_t k = 0; k < c; ++k)
-      for (int64_t i = 0; i < count; ++i) out[i] += xb[k * hw + i];
-    for (int64_t i = 0; i < count; ++i) out[i] /= T(c);
   });
 }
 
 template <typename T>
 void channel_reduce_backward(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
                              bool accumulate, T* dx) {
+  const int64_t outputs = reduced_channels(kind);
   for_inner_blocks(n, hw, kPixelBlock, 1, [&](int64_t b, int64_t p0, int64_t count) {
-    const T* d = dy + b * hw + p0;
+    const T* d = dy + b * outputs * hw + p0;
+    const T* d_mean = kind == ChannelReduce::Max ? nullptr : d;
+    const T* d_max = kind == ChannelReduce::Mean ? nullptr : kind == ChannelReduce::Max ? d : d + hw;
     T* out = dx + b * c * hw + p0;
-    if (kind == ChannelReduce::Mean) {
-      for (int64_t k = 0; k < c; ++k)
-        for (int64_t i = 0; i < count; ++i) out[k * hw + i] = (accumulate ? out[k * hw + i] : T(0)) + d[i] / T(c);
-      return;
-    }
     int32_t best[kPixelBlock];
-    channel_argmax_block(x + b * c * hw + p0, c, hw, count, best);
+    if (d_max) channel_argmax_block(x + b * c * hw + p0, c, hw, count, best);
     for (int32_t k = 0; k < int32_t(c); ++k) {
       T* __restrict row = out + k * hw;
-      for (int64_t i = 0; i < count; ++i) {
-        T grad = d[i];  // loaded unconditionally, so the choice below is a select, not a branch
-        row[i] = (accumulate ? row[i] : T(0)) + (best[i] == k ? grad : T(0));
-      }
+      if (!accumulate) std::fill(row, row + count, T(0));
+      if (d_mean)
+        for (int64_t i = 0; i < count; ++i) row[i] += d_mean[i] / T(c);
+      if (d_max)
+        for (int64_t i = 0; i < count; ++i) {
+          T grad = d_max[i];  // loaded unconditionally, so the choice below is a select, not a branch
+          row[i] += best[i] == k ? grad : T(0);
+        }
     }
   });
 }
@@ -283,7 +288,7 @@ Tensor channel_reduce(ChannelReduce kind, const Tensor& x, const char* op) {
   check_image(x, op);
   DMDLK_CHECK(x.dim(1) >= 1, ErrorCode::Shape, op, ": x has no channels: ", shape_str(x.shape()));
   int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-  Tensor y = Tensor::empty({n, 1, x.dim(2), x.dim(3)}, x.dtype(), x.device());
+  Tensor y = Tensor::empty({n, reduced_channels(kind), x.dim(2), x.dim(3)}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), channel_reduce_forward, kind, n, c, hw, x.data<T>(), y.data<T>());
@@ -295,7 +300,7 @@ Tensor channel_reduce_backward(ChannelReduce kind, const Tensor& dy, const Tenso
                                const Tensor& dx_into) {
   check_image(x, op);
   check_compatible(dy, x, op, "dy", "x");
-  check_shape(dy, {x.dim(0), 1, x.dim(2), x.dim(3)}, op, "dy");
+  check_shape(dy, {x.dim(0), reduced_channels(kind), x.dim(2), x.dim(3)}, op, "dy");
   int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
   Tensor dx = gradient_for(x, dx_into, op);
   dispatch_floating(x.dtype(), [&](auto zero) {
@@ -362,6 +367,10 @@ Tensor channel_max(const Tensor& x) { return channel_reduce(ChannelReduce::Max, 
 Tensor channel_max_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into) {
   return channel_reduce_backward(ChannelReduce::Max, dy, x, "channel_max_backward", dx_into);
 }
+Tensor channel_pool(const Tensor& x) { return channel_reduce(ChannelReduce::MeanMax, x, "channel_pool"); }
+Tensor channel_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into) {
+  return channel_reduce_backward(ChannelReduce::MeanMax, dy, x, "channel_pool_backward", dx_into);
+}
 
 // ---- the graph's poolings and channel reductions ----------------------------------
 namespace {
@@ -372,12 +381,13 @@ std::vector<Shape> pooled_shape(const std::vector<Shape>& in, const OpAttrs& att
   return {{in[0][0], in[0][1], g.out_h, g.out_w}};
 }
 
-// An image [N, C, H, W] reduced to one value per pixel ([N, 1, H, W]) or per plane ([N, C, 1, 1]).
-std::vector<Shape> image_reduced(const Shape& x, bool per_pixel, const char* op) {
+// An image [N, C, H, W] reduced to `per_pixel` values per pixel ([N, per_pixel, H, W]) or, with none, one per
+// plane ([N, C, 1, 1]).
+std::vector<Shape> image_reduced(const Shape& x, int64_t per_pixel, const char* op) {
   DMDLK_CHECK(x.size() == 4, ErrorCode::Shape, op, ": x must have rank 4 ([N, C, H, W]), got shape ", shape_str(x));
   if (per_pixel) {
     DMDLK_CHECK(x[1] >= 1, ErrorCode::Shape, op, ": x has no channels: ", shape_str(x));
-    return {{x[0], 1, x[2], x[3]}};
+    return {{x[0], per_pixel, x[2], x[3]}};
   }
   DMDLK_CHECK(x[2] * x[3] > 0, ErrorCode::Shape, op, ": x has no pixels: ", shape_str(x));
   return {{x[0], x[1], 1, 1}};
@@ -467,7 +477,7 @@ extern const OpDef global_avg_pool_op{
     OpKind::GlobalAvgPool,
     "global_avg_pool",
     no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], false, "global_avg_pool"); },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], 0, "global_avg_pool"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{global_avg_pool(in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
       return Tensors{global_avg_pool_backward(d[0], in[0], wanted.accumulate_into(0))};
@@ -487,7 +497,7 @@ extern const OpDef channel_mean_op{
     OpKind::ChannelMean,
     "channel_mean",
     no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_mean"); },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], 1, "channel_mean"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_mean(in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
       return Tensors{channel_mean_backward(d[0], in[0], wanted.accumulate_into(0))};
@@ -504,7 +514,7 @@ extern const OpDef channel_max_op{
     OpKind::ChannelMax,
     "channel_max",
     no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], true, "channel_max"); },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], 1, "channel_max"); },
     [](const Tensors& in, const OpAttrs&) { return Tensors{channel_max(in[0])}; },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
       return Tensors{channel_max_backward(d[0], in[0], wanted.accumulate_into(0))};
@@ -512,6 +522,25 @@ extern const OpDef channel_max_op{
     [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
     [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
       return channel_reduce_launches(ChannelReduce::Max, in, t, pass);
+    },
+    adds_into_x,
+};
+
+// The mean and the maximum over channels, as two channels (CBAM's channel
+// pooling, DDLK's selection input): one pass each way for what a channel_mean,
+// a channel_max and a concat did in three.
+extern const OpDef channel_pool_op{
+    OpKind::ChannelPool,
+    "channel_pool",
+    no_attrs,
+    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], 2, "channel_pool"); },
+    [](const Tensors& in, const OpAttrs&) { return Tensors{channel_pool(in[0])}; },
+    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
+      return Tensors{channel_pool_backward(d[0], in[0], wanted.accumulate_into(0))};
+    },
+    [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
+    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
+      return channel_reduce_launches(ChannelReduce::MeanMax, in, t, pass);
     },
     adds_into_x,
 };

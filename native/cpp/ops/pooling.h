@@ -3,6 +3,7 @@
 //   max_pool2d   k×k / stride, no padding; ties go to the first element, as PyTorch's CPU
 //   global_avg_pool  [N, C, H, W] -> [N, C, 1, 1]
 //   channel_mean / channel_max  [N, C, H, W] -> [N, 1, H, W] (max: ties to the first channel)
+//   channel_pool  both: [N, C, H, W] -> [N, 2, H, W]
 // Backward passes are gathers over the outputs that read each input.
 #pragma once
 #include "core/host_device.h"
@@ -98,10 +99,16 @@ Tensor channel_mean(const Tensor& x);
 Tensor channel_mean_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into = Tensor());
 Tensor channel_max(const Tensor& x);
 Tensor channel_max_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into = Tensor());
+// Both in one pass (CBAM's channel pooling): [N, 2, H, W], the mean over
+// channels in channel 0, the maximum in channel 1.
+Tensor channel_pool(const Tensor& x);
+Tensor channel_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& dx_into = Tensor());
 
 enum class PoolKind { Avg, Max };
 // Channel max picks, at each pixel, the first channel holding the maximum,
 // NaN counting as the maximum (both backends; test_core checks the rule).
-enum class ChannelReduce { Mean, Max };
+enum class ChannelReduce { Mean, Max, MeanMax };
+// The channels of a reduction's result: MeanMax's mean, then its maximum.
+DMDLK_HD int64_t reduced_channels(ChannelReduce kind) { return kind == ChannelReduce::MeanMax ? 2 : 1; }
 
 }  // namespace dmdlk

@@ -8,35 +8,24 @@ namespace dmdlk {
 
 extern const OpDef add_op, mul_op, matmul_op, linear_op, conv2d_op, deform_conv2d_op, activation_op, softmax_op,
     batch_norm_op, layer_norm_op, attention_op, avg_pool2d_op, max_pool2d_op, global_avg_pool_op, channel_mean_op,
-    channel_max_op, upsample2x_op, concat_op, slice_op, reshape_op, window_partition_op, window_merge_op,
-    cross_entropy_op, dice_loss_op;
+    channel_max_op, channel_pool_op, upsample2x_op, concat_op, slice_op, reshape_op, window_partition_op,
+    window_merge_op, cross_entropy_op, dice_loss_op;
 
 namespace {
 
 const OpDef* const kOps[] = {
-    &add_op,
-    &mul_op,
-    &matmul_op,
-    &linear_op,
-    &conv2d_op,
-    &deform_conv2d_op,
-    &activation_op,
-    &softmax_op,
-    &batch_norm_op,
-    &layer_norm_op,
-    &attention_op,
-    &avg_pool2d_op,
-    &max_pool2d_op,
-    &global_avg_pool_op,
-    &channel_mean_op,
-    &channel_max_op,
-    &upsample2x_op,
-    &concat_op,
-    &slice_op,
-    &reshape_op,
-    &window_partition_op,
-    &window_merge_op,
-    &cross_entropy_op,
+    &add_op,          &mul_op,
+    &matmul_op,       &linear_op,
+    &conv2d_op,       &deform_conv2d_op,
+    &activation_op,   &softmax_op,
+    &batch_norm_op,   &layer_norm_op,
+    &attention_op,    &avg_pool2d_op,
+    &max_pool2d_op,   &global_avg_pool_op,
+    &channel_mean_op, &channel_max_op,
+    &channel_pool_op, &upsample2x_op,
+    &concat_op,       &slice_op,
+    &reshape_op,      &window_partition_op,
+    &window_merge_op, &cross_entropy_op,
     &dice_loss_op,
 };
 static_assert(std::size(kOps) == size_t(OpKind::Count), "every OpKind needs its OpDef in kOps, in OpKind's order");
