@@ -98,8 +98,13 @@ export interface NativeBinding {
   linearBackward(
     dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean,
   ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;
-  /** optionsJson: conv2d's attributes as JSON, read by their declaration (native/cpp/ops/attr_schema.h). */
-  conv2d(x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, optionsJson: string): Promise<NativeTensor>;
+  /**
+   * optionsJson: conv2d's attributes as JSON, read by their declaration (native/cpp/ops/attr_schema.h);
+   * its 'residual' is true exactly where a residual tensor is given.
+   */
+  conv2d(
+    x: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, optionsJson: string, residual: NativeTensor | null,
+  ): Promise<NativeTensor>;
   conv2dBackward(
     dy: NativeTensor, x: NativeTensor, weight: NativeTensor, hasBias: boolean, optionsJson: string,
   ): Promise<{ dx: NativeTensor; dweight: NativeTensor; dbias?: NativeTensor }>;

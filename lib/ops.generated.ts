@@ -17,6 +17,8 @@ export interface OpAttributes {
     dilation: [number, number];
     /** In [1, 1048576]; default 1. */
     groups: number;
+    /** Default false. */
+    residual: boolean;
   };
   deform_conv2d: {
     /** In [1, 1048576] each; default [1, 1]. */
@@ -96,6 +98,8 @@ export interface OpAttributes {
     window: [number, number];
     /** Default []. */
     image: number[];
+    /** Default false. */
+    residual: boolean;
   };
   cross_entropy: Record<string, never>;
   dice_loss: Record<string, never>;

@@ -68,17 +68,18 @@ export function linearBackward(dy: Tensor, x: Tensor, weight: Tensor, hasBias: b
  * conv2d's options, by its attribute declaration (lib/ops.generated.ts):
  * stride (default 1), padding on each side (default 0) and dilation (default
  * 1), each a number or [h, w]; groups (default 1; Cin for a depthwise
- * convolution).
+ * convolution). Its 'residual' attribute follows conv2d's residual argument.
  */
-export type Conv2dOptions = OpAttributeOptions<'conv2d'>;
+export type Conv2dOptions = Omit<OpAttributeOptions<'conv2d'>, 'residual'>;
 
 /**
  * The options as JSON for the addon, which reads and checks them by that
  * declaration. A number JSON cannot hold (NaN, ±Infinity, which it would
  * write as null) is refused here, where it can still be named.
  */
-function conv2dOptions(options: unknown): string {
+function conv2dOptions(options: unknown, residual = false): string {
   const o = check.options(options, 'options');
+  if ('residual' in o) throw new InvalidArgumentError("conv2d: pass the residual tensor, not a 'residual' option");
   for (const [key, value] of Object.entries(o)) {
     for (const v of Array.isArray(value) ? value : [value]) {
       if (typeof v === 'number' && !Number.isFinite(v)) {
@@ -86,16 +87,20 @@ function conv2dOptions(options: unknown): string {
       }
     }
   }
-  return JSON.stringify(o);
+  return JSON.stringify({ ...o, residual });
 }
 
 /**
  * PyTorch's Conv2d: x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw],
- * bias [Cout] or null -> [N, Cout, Ho, Wo].
+ * bias [Cout] or null -> [N, Cout, Ho, Wo]; plus `residual` [N, Cout, Ho, Wo]
+ * where given, added in the same pass (its gradient is dy itself).
  */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv2dOptions): Promise<Tensor> {
+export function conv2d(
+  x: Tensor, weight: Tensor, bias: Tensor | null = null, options?: Conv2dOptions, residual: Tensor | null = null,
+): Promise<Tensor> {
   return native(async () => wrap(await binding.conv2d(
-    t(x, 'x'), t(weight, 'weight'), bias === null ? null : t(bias, 'bias'), conv2dOptions(options))));
+    t(x, 'x'), t(weight, 'weight'), bias === null ? null : t(bias, 'bias'), conv2dOptions(options, residual !== null),
+    residual === null ? null : t(residual, 'residual'))));
 }
 
 export interface Conv2dGradients { dx: Tensor; dweight: Tensor; dbias?: Tensor }

@@ -173,11 +173,16 @@ export const converters: Record<string, Converter> = {
     },
   },
 
+  // Inputs x, weight, [bias], [residual]: the residual, where the op adds one, as an Add after the Conv.
   conv2d: {
     since: 11,
     convert(c) {
+      const { residual } = c.node.attrs as OpAttributes['conv2d'];
       const inputs = c.node.inputs.map((_, i) => c.input(i));
-      c.builder.node('Conv', inputs, [c.output(0)], c.prefix, convolutionAttributes(c, c.inputShape(1).slice(2)));
+      const added = residual ? inputs.pop() : undefined;
+      const conv = added === undefined ? c.output(0) : c.builder.fresh(`${c.prefix}/Conv`);
+      c.builder.node('Conv', inputs, [conv], c.prefix, convolutionAttributes(c, c.inputShape(1).slice(2)));
+      if (added !== undefined) c.builder.node('Add', [conv, added], [c.output(0)], c.prefix);
     },
   },
 
@@ -310,13 +315,17 @@ export const converters: Record<string, Converter> = {
     },
   },
   // The inverse: tokens -> [B, H/wh, W/ww, wh, ww, C] -> [B, C, H/wh, wh, W/ww, ww] -> [B, C, H, W].
+  // With a residual, an Add after.
   window_merge: {
     since: 13,
     convert(c) {
       const [wh, ww] = (c.node.attrs as OpAttributes['window_partition' | 'window_merge']).window;
-      const [, channels, height, width] = (c.node.attrs as OpAttributes['window_merge']).image;
+      const { image, residual } = c.node.attrs as OpAttributes['window_merge'];
+      const [, channels, height, width] = image;
       const grid = transpose(c, reshape(c, c.input(0), [-1, height / wh, width / ww, wh, ww, channels]), [0, 5, 1, 3, 2, 4]);
-      reshape(c, grid, [-1, channels, height, width], c.output(0));
+      if (!residual) return void reshape(c, grid, [-1, channels, height, width], c.output(0));
+      const merged = reshape(c, grid, [-1, channels, height, width]);
+      c.builder.node('Add', [merged, c.input(1)], [c.output(0)], c.prefix);
     },
   },
 };

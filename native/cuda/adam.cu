@@ -9,14 +9,6 @@ namespace dmdlk::cuda_ops {
 namespace {
 
 template <typename T>
-__global__ void nonfinite_kernel(int64_t n, const T* x, int32_t* counter) {
-  int32_t bad = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    bad += !isfinite(x[i]);
-  if (bad) atomicAdd(counter, bad);  // a count, not a sum of floats: order does not matter
-}
-
-template <typename T>
 __global__ void __launch_bounds__(kListThreads)
     adam_all_kernel(TensorList<T, 4> list, double lr_corrected, double sqrt_bc2, AdamOptions o) {
   const ListChunk c = list.locate(blockIdx.x);
@@ -31,7 +23,7 @@ __global__ void __launch_bounds__(kListThreads) nonfinite_all_kernel(TensorList<
   const T* x = list.data[0][c.tensor];
   int32_t bad = 0;
   for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kListThreads) bad += !isfinite(x[i]);
-  if (bad) atomicAdd(counter, bad);
+  if (bad) atomicAdd(counter, bad);  // a count, not a sum of floats: order does not matter
 }
 
 }  // namespace
@@ -52,14 +44,7 @@ void count_nonfinite_all(int device, const std::vector<TensorList<const T, 1>>& 
   for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], nonfinite_all_kernel<T>, lists[i], counter);
 }
 
-template <typename T>
-void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter) {
-  if (n == 0) return;
-  launch(device, plan_count_nonfinite(n, sizeof(T)), nonfinite_kernel<T>, n, x, counter);
-}
-
 #define INSTANTIATE(T)                                                                                           \
-  template void count_nonfinite<T>(int, int64_t, const T*, int32_t*);                                            \
   template void adam_step_all<T>(int, const std::vector<TensorList<T, 4>>&, double, double, const AdamOptions&); \
   template void count_nonfinite_all<T>(int, const std::vector<TensorList<const T, 1>>&, int32_t*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)

@@ -37,10 +37,13 @@ ConvProducts products(int device, const ConvPlan& p, bool bias_grad) {
 }  // namespace
 
 template <typename T>
-void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const T* bias, const T* residual, T* y) {
   if (p.depthwise) {
     depthwise_forward(device, p.geo, p.batch * p.in_channels, p.in_channels, x, w, y);
     if (bias) add_bias(device, conv_bias_layout(p), bias, y);
+    if (residual)  // in place: each element reads only itself
+      binary_forward(device, BinaryOp::Add, make_broadcast_plan(p.out_shape, p.out_shape, "conv2d"),
+                     shape_numel(p.out_shape), static_cast<const T*>(y), residual, y);
     return;
   }
   ConvDims d = conv_dims(p);
@@ -49,7 +52,7 @@ void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const
   int64_t k = d.in_group * d.taps();
   DenseA<T> weight{{w, k, false, BatchOffset::strided(d.out_group * k)}};
   tiled_product<T>(device, "conv_forward", c.forward, c.forward_tiles, c.bytes, weight, ConvColumns<T>{x, d},
-                   PlaneStore<T>{y, bias, d.out_channels(), d.out_group, d.out_plane()});
+                   PlaneStore<T>{y, bias, d.out_channels(), d.out_group, d.out_plane(), false, residual});
 }
 
 template <typename T>
@@ -80,7 +83,7 @@ void linear_weight_grad(int device, int64_t rows, int64_t in, int64_t out, const
 }
 
 #define INSTANTIATE(T)                                                                                    \
-  template void conv2d_forward<T>(int, const ConvPlan&, const T*, const T*, const T*, T*);                \
+  template void conv2d_forward<T>(int, const ConvPlan&, const T*, const T*, const T*, const T*, T*);      \
   template void conv2d_backward<T>(int, const ConvPlan&, const T*, const T*, const T*, bool, T*, T*, T*); \
   template void linear_weight_grad<T>(int, int64_t, int64_t, int64_t, const T*, const T*, T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)

@@ -7,18 +7,26 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
+// Called, not inlined: its 64-bit divisions are most of the kernel's code,
+// and the compiler copies an inlined body into each case of the addend.
+__device__ __noinline__ int64_t source_offset(const PermutePlan& plan, int64_t index) {
+  return permuted_offset(plan, index);
+}
+
 template <typename T>
-__global__ void permute_kernel(PermutePlan plan, int64_t n, const T* x, T* y) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = x[permuted_offset(plan, i)];
+__global__ void permute_kernel(PermutePlan plan, int64_t n, const T* x, const T* addend, T* y) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const T value = x[source_offset(plan, i)];
+    y[i] = addend ? value + addend[i] : value;
+  }
 }
 
 }  // namespace
 
 template <typename T>
-void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y) {
+void permute(int device, const PermutePlan& plan, int64_t n, const T* x, const T* addend, T* y) {
   if (n == 0) return;
-  launch(device, plan_permute(n, sizeof(T)), permute_kernel<T>, plan, n, x, y);
+  launch(device, plan_permute(n, sizeof(T), addend != nullptr), permute_kernel<T>, plan, n, x, addend, y);
 }
 
 namespace {
@@ -77,7 +85,7 @@ void zero_bytes_all(int device, const std::vector<TensorList<uint8_t, 1>>& lists
   for (size_t i = 0; i < lists.size(); ++i) launch(device, plans[i], zero_bytes_all_kernel, lists[i]);
 }
 
-#define INSTANTIATE(T) template void permute<T>(int, const PermutePlan&, int64_t, const T*, T*);
+#define INSTANTIATE(T) template void permute<T>(int, const PermutePlan&, int64_t, const T*, const T*, T*);
 DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace dmdlk::cuda_ops

@@ -30,25 +30,31 @@ struct Chunk {
   }
 };
 
+// Warp shuffles over the 32 lanes' values, in a fixed order.
+__device__ double warp_max(double v) {
+  for (int o = 16; o > 0; o /= 2) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ double warp_sum(double v) {
+  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
 // The row's maximum and sum from its chunks' (each sum rescaled to the
-// row's maximum), into its first chunk's slots: by the whole block of the
-// row's last chunk to arrive, a chunk a thread (chunks ≤ kSoftmaxThreads),
-// CUB's block reductions (a fixed order).
-__device__ void combine_row_chunks(int64_t row, int64_t chunks, double* maxima, double* sums,
-                                   Block::TempStorage& scratch, double& shared_m) {
+// row's maximum), into its first chunk's slots: by the first warp of the
+// row's last chunk to arrive, a chunk a lane in turn.
+__device__ void combine_row_chunks(int64_t row, int64_t chunks, double* maxima, double* sums) {
+  const int lane = int(threadIdx.x);
   double m = -INFINITY;
-  for (int64_t c = threadIdx.x; c < chunks; c += kSoftmaxThreads) m = fmax(m, load_arrived(&maxima[row * chunks + c]));
-  m = Block(scratch).Reduce(m, Max{});
-  if (threadIdx.x == 0) shared_m = m;
-  __syncthreads();
-  m = shared_m;
+  for (int64_t c = lane; c < chunks; c += 32) m = fmax(m, load_arrived(&maxima[row * chunks + c]));
+  m = warp_max(m);
   double sum = 0;
-  for (int64_t c = threadIdx.x; c < chunks; c += kSoftmaxThreads) {
+  for (int64_t c = lane; c < chunks; c += 32) {
     double piece = load_arrived(&sums[row * chunks + c]);
     if (piece > 0) sum += piece * exp(load_arrived(&maxima[row * chunks + c]) - m);
   }
-  sum = Block(scratch).Sum(sum);
-  if (threadIdx.x == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;
+  sum = warp_sum(sum);
+  if (lane == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;
 }
 
 // The chunk's maximum and Σ exp(x − max), and the row's once its last chunk
@@ -71,7 +77,7 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   sum = Block(scratch).Sum(sum);
   if (chunks > 1) {
     if (threadIdx.x == 0) maxima[blockIdx.x] = m, sums[blockIdx.x] = sum;
-    if (last_to_arrive(&arrivals[r.row], chunks)) combine_row_chunks(r.row, chunks, maxima, sums, scratch, shared_m);
+    if (last_to_arrive(&arrivals[r.row], chunks) && threadIdx.x < 32) combine_row_chunks(r.row, chunks, maxima, sums);
     return;
   }
   if (threadIdx.x == 0) shared_sum = sum;
@@ -104,10 +110,10 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   dot = Block(scratch).Sum(dot);
   if (chunks > 1) {
     if (threadIdx.x == 0) dots[blockIdx.x] = dot;
-    if (!last_to_arrive(&arrivals[r.row], chunks)) return;
-    double total = 0;  // the row's, a chunk a thread, as combine_row_chunks
-    for (int64_t c = threadIdx.x; c < chunks; c += kSoftmaxThreads) total += load_arrived(&dots[r.row * chunks + c]);
-    total = Block(scratch).Sum(total);
+    if (!last_to_arrive(&arrivals[r.row], chunks) || threadIdx.x >= 32) return;
+    double total = 0;  // the row's, as combine_row_chunks
+    for (int64_t c = threadIdx.x; c < chunks; c += 32) total += load_arrived(&dots[r.row * chunks + c]);
+    total = warp_sum(total);
     if (threadIdx.x == 0) dots[r.row * chunks] = total;
     return;
   }

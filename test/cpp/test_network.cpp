@@ -23,7 +23,8 @@ void check_close(const std::string& what, const Tensor& got, const Tensor& want,
   if (!(c <= 1)) fail(__FILE__, __LINE__, concat(what, " off by ", c, "× the tolerance"));
 }
 
-void check_model(const char* file) {
+// Returns how many gradient sums the graph made (the plan counted as many).
+int64_t check_model(const char* file) {
   SafetensorsContents fixture = read_safetensors(source_path(std::string("test/fixtures/") + file));
   std::map<std::string, Tensor> t(fixture.tensors.begin(), fixture.tensors.end());
   ModelConfig config = config_from_json(fixture.metadata.at("config"));
@@ -47,7 +48,6 @@ void check_model(const char* file) {
   int64_t planned_sums = 0;
   for (const PlannedLaunch& l : plan_training_step(config, batch)) planned_sums += l.where == "gradient sum";
   CHECK_EQ(run.gradient_sums, planned_sums);
-  CHECK(run.gradient_sums > 0);
   size_t kept_after_backward = 0;
   for (const Tensor& v : run.values) kept_after_backward += v.defined();
   // Backward frees what it no longer needs: about the state, the inputs and the loss remain.
@@ -83,13 +83,20 @@ void check_model(const char* file) {
       "    %s: %zu nodes; logits, loss, %d gradients, %d running statistics and eval logits match "
       "(worst at %.3g of the tolerance; largest gradient %.3g)\n",
       file, train.graph.nodes().size(), grads, buffers, worst, largest_gradient);
+  return run.gradient_sums;
 }
 
 }  // namespace
 
-TEST(default_block_kinds_match_pytorch) { check_model("model_tiny_default.safetensors"); }
+// Every value the default network reads twice is read by ops that add into
+// its gradient in place: no sums left. The windowed one still has some (its
+// light offsets' depthwise convolution writes its input gradient), so the
+// plan's count is checked where it is not zero.
+TEST(default_block_kinds_match_pytorch) { CHECK_EQ(check_model("model_tiny_default.safetensors"), int64_t(0)); }
 
-TEST(windowed_attention_light_offsets_and_gate7_match_pytorch) { check_model("model_tiny_windows.safetensors"); }
+TEST(windowed_attention_light_offsets_and_gate7_match_pytorch) {
+  CHECK(check_model("model_tiny_windows.safetensors") > 0);
+}
 
 // The whole network in float64 against central finite differences: sampled
 // elements of every parameter tensor, through every module (stem, MBConv with

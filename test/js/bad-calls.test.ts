@@ -69,6 +69,8 @@ function calls(): Call[] {
     ['conv2d with an unknown option', () => ops.conv2d(x, w, null, { pad: 1 } as never), 'ERR_INVALID_ARG', /conv2d has no attribute 'pad'/],
     ['conv2d with a kernel larger than the input', () => ops.conv2d(f32([1, 3, 2, 2]), w), 'ERR_SHAPE', /^conv2d: the kernel \(3×3 with dilation\) is larger than the padded input \(2×2\)$/],
     ['conv2d with a wrong bias', () => ops.conv2d(x, w, f32([3])), 'ERR_SHAPE', /^conv2d: bias must have shape \[4\], got \[3\]$/],
+    ['conv2d with a wrong residual', () => ops.conv2d(x, w, null, { padding: 1 }, f32([1, 4, 7, 7])), 'ERR_SHAPE', /^conv2d: residual must have shape \[1, 4, 8, 8\], got \[1, 4, 7, 7\]$/],
+    ['conv2d with a residual option and no tensor', () => ops.conv2d(x, w, null, { residual: true } as never), 'ERR_INVALID_ARG', /pass the residual tensor/],
     ['conv2dBackward with a wrong dy', () => ops.conv2dBackward(f32([1, 4, 7, 7]), x, w, false, { padding: 1 }), 'ERR_SHAPE', /^conv2d_backward: dy must have shape \[1, 4, 8, 8\], got \[1, 4, 7, 7\]$/],
     ['addBackward with a wrong dy', () => ops.addBackward(f32([3]), f32([2]), f32([2])), 'ERR_SHAPE', /^add_backward: dy must have shape \[2\], got \[3\]$/],
     ['matmulBackward with a wrong dy', () => ops.matmulBackward(f32([2, 3]), f32([2, 3]), f32([3, 4])), 'ERR_SHAPE', /^matmul_backward: dy must have shape \[2, 4\], got \[2, 3\]$/],

@@ -33,8 +33,10 @@ async function run(c: FixtureCase): Promise<Outputs> {
       const bias = c.tensors.get('bias') ?? null;
       const opts = { stride: attrs.stride as [number, number], padding: attrs.padding as [number, number],
         dilation: attrs.dilation as [number, number], groups: attrs.groups as number };
-      return { y: await ops.conv2d(t('x'), t('weight'), bias, opts),
-        grads: named({ ...await ops.conv2dBackward(dy, t('x'), t('weight'), bias !== null, opts) }) };
+      const residual = c.tensors.get('residual') ?? null;
+      const grads = named({ ...await ops.conv2dBackward(dy, t('x'), t('weight'), bias !== null, opts) });
+      if (residual !== null) grads['grad.residual'] = dy;  // the residual's gradient is dy itself
+      return { y: await ops.conv2d(t('x'), t('weight'), bias, opts, residual), grads };
     }
     default: throw new Error(`unknown op ${c.options.op}`);
   }

@@ -13,8 +13,9 @@ def _pair(v):
 
 
 def conv2d(t, a):
-    return F.conv2d(t["x"], t["weight"], t.get("bias"), _pair(a.get("stride", 1)), _pair(a.get("padding", 0)),
-                    _pair(a.get("dilation", 1)), a.get("groups", 1))
+    y = F.conv2d(t["x"], t["weight"], t.get("bias"), _pair(a.get("stride", 1)), _pair(a.get("padding", 0)),
+                 _pair(a.get("dilation", 1)), a.get("groups", 1))
+    return y + t["residual"] if a.get("residual", False) else y
 
 
 def deform_conv2d(t, a):
@@ -102,7 +103,7 @@ OPS = {
     "slice": lambda t, a: t["x"][:, a["begin"]:a["end"]],
     "reshape": lambda t, a: t["x"].reshape(a["shape"]),
     "window_partition": lambda t, a: window_partition(t["x"], *a["window"]),
-    "window_merge": lambda t, a: window_merge(t["tokens"], a["image"], *a["window"]),
+    "window_merge": lambda t, a: window_merge(t["tokens"], a["image"], *a["window"]) + (t["residual"] if a.get("residual") else 0),
     "cross_entropy": lambda t, a: F.cross_entropy(t["logits"], t["targets"]),
     "dice_loss": lambda t, a: dice_loss(t["logits"], t["targets"]),
 }

@@ -116,7 +116,8 @@ void define_ops(Napi::Env env, Napi::Object exports) {
     Tensor x = TensorWrap::unwrap(info[0], "x"), w = TensorWrap::unwrap(info[1], "weight");
     Tensor b = to_optional_tensor(info[2], "bias");
     Conv2dOptions o = to_conv_options(info[3]);
-    return [x, w, b, o] { return tensor_result(conv2d(x, w, b, o)); };
+    Tensor residual = to_optional_tensor(info[4], "residual");
+    return [x, w, b, o, residual] { return tensor_result(conv2d(x, w, b, o, residual)); };
   });
   define(env, exports, "conv2dBackward", [](const Napi::CallbackInfo& info) -> Executor::Work {
     Tensor dy = TensorWrap::unwrap(info[0], "dy"), x = TensorWrap::unwrap(info[1], "x");

@@ -10,8 +10,6 @@
 
 namespace dmdlk::cuda_ops {
 
-template <typename T>
-void count_nonfinite(int device, int64_t n, const T* x, int32_t* counter);
 // Over lists of tensors (ops/tensor_list.h): Adam's arrays are parameters,
 // gradients (read only), m and v.
 template <typename T>
@@ -19,10 +17,6 @@ void adam_step_all(int device, const std::vector<TensorList<T, 4>>& lists, doubl
                    const AdamOptions& o);
 template <typename T>
 void count_nonfinite_all(int device, const std::vector<TensorList<const T, 1>>& lists, int32_t* counter);
-
-inline cuda::LaunchPlan plan_count_nonfinite(int64_t n, int64_t element_bytes) {
-  return cuda::elementwise_plan("count_nonfinite", n, double(n) * element_bytes, double(n));
-}
 
 // A thread per parameter: p, g, m, v read, p, m, v written.
 inline std::vector<cuda::LaunchPlan> plan_adam_step_all(const std::vector<int64_t>& sizes, int64_t element_bytes) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gpu/bias.h"
+#include "gpu/binary.h"
 #include "gpu/gemm.h"
 #include "gpu/gemm_operands.h"
 #include "gpu/launch_plan.h"
@@ -18,9 +19,9 @@
 
 namespace dmdlk::cuda_ops {
 
-// bias / db may be null. Every gradient is written whole.
+// bias / residual / db may be null. Every gradient is written whole.
 template <typename T>
-void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const T* bias, T* y);
+void conv2d_forward(int device, const ConvPlan& p, const T* x, const T* w, const T* bias, const T* residual, T* y);
 template <typename T>
 void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, const T* w, bool accumulate_dx, T* dx,
                      T* dw, T* db);
@@ -121,11 +122,16 @@ inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, Matm
   return c;
 }
 
-// What conv2d_forward launches.
-inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int64_t element_bytes, bool bias) {
+// What conv2d_forward launches: the product, its epilogue adding the bias
+// and the residual; the depthwise kernel, then each of them on its own.
+inline std::vector<cuda::LaunchPlan> plan_conv2d_forward(const ConvPlan& p, int64_t element_bytes, bool bias,
+                                                         bool residual = false) {
   if (p.depthwise) {
     std::vector<cuda::LaunchPlan> plans{plan_depthwise_forward(p.geo, p.batch * p.in_channels, element_bytes)};
     if (bias) plans.push_back(plan_add_bias(conv_bias_layout(p), element_bytes));
+    if (residual)
+      plans.push_back(plan_binary_forward(make_broadcast_plan(p.out_shape, p.out_shape, "conv2d"),
+                                          shape_numel(p.out_shape), element_bytes));
     return plans;
   }
   ConvProducts c = conv_products(p, element_bytes, matmul_precision(), true, false);

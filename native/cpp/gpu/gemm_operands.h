@@ -297,19 +297,22 @@ struct WeightGradStore {
 };
 
 // Rows are channels of group b, columns (image, pixel): an NCHW tensor of
-// `channels` × `plane`, plus the channel's bias where given; with
-// `accumulate`, added to what the tensor holds (a gradient summed in place).
+// `channels` × `plane`, plus the channel's bias and the residual's element
+// where given; with `accumulate`, added to what the tensor holds (a
+// gradient summed in place).
 template <typename T>
 struct PlaneStore {
   T* out;
   const T* bias;  // may be null
   int64_t channels, group_rows, plane;
   bool accumulate = false;
+  const T* residual = nullptr;  // of out's layout
   DMDLK_HD void operator()(int64_t g, int64_t, int64_t row, int64_t col, T value) const {
     int64_t channel = g * group_rows + row, image, p;
     split_index(col, plane, image, p);
-    T& at = out[(image * channels + channel) * plane + p];
-    at = value + (bias ? bias[channel] : T(0)) + (accumulate ? at : T(0));
+    const int64_t index = (image * channels + channel) * plane + p;
+    T& at = out[index];
+    at = value + (bias ? bias[channel] : T(0)) + (residual ? residual[index] : T(0)) + (accumulate ? at : T(0));
   }
 };
 

@@ -9,8 +9,9 @@
 
 namespace dmdlk::cuda_ops {
 
+// y = x permuted, plus addend (y's layout) where given.
 template <typename T>
-void permute(int device, const PermutePlan& plan, int64_t n, const T* x, T* y);
+void permute(int device, const PermutePlan& plan, int64_t n, const T* x, const T* addend, T* y);
 // Contiguous byte runs (destination, source) copied in lists: a launch per 128
 // runs, a block per chunk of a run, 16-byte words where both ends are
 // aligned. Channel-block copies (concat, slice: each batch item's block is one
@@ -27,8 +28,8 @@ inline std::vector<cuda::LaunchPlan> plan_zero_bytes_all(const std::vector<int64
   return plan_tensor_lists("zero_bytes_all", bytes, 1.0, 0.0, kCopyChunkBytes, kCopyStepBytes);
 }
 
-// One thread per output element, gathering its input.
-inline cuda::LaunchPlan plan_permute(int64_t n, int64_t element_bytes) {
-  return cuda::elementwise_plan("permute", n, 2.0 * n * element_bytes);
+// One thread per output element, gathering its input (and reading the addend's).
+inline cuda::LaunchPlan plan_permute(int64_t n, int64_t element_bytes, bool addend = false) {
+  return cuda::elementwise_plan("permute", n, (addend ? 3.0 : 2.0) * n * element_bytes);
 }
 }  // namespace dmdlk::cuda_ops

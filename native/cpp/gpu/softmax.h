@@ -42,7 +42,7 @@ inline std::vector<cuda::LaunchPlan> plan_softmax(const char* kernel, int64_t ro
   pieces.serial_reduction = cuda::blocks_to_cover(cuda::blocks_to_cover(n, chunks), kSoftmaxThreads);
   if (chunks == 1) return {pieces};
   pieces.bytes += double(rows) * chunks * 32;  // the pieces, written and read back by the row's last chunk
-  pieces.serial_reduction += 2 * cuda::blocks_to_cover(chunks, kSoftmaxThreads);  // the last chunk's combination
+  pieces.serial_reduction += 2 * cuda::blocks_to_cover(chunks, 32);  // the last chunk's combination, by a warp
   cuda::LaunchPlan elementwise = cuda::elementwise_plan(std::string(kernel) + "_elements", rows * n,
                                                         elements * element_bytes * tensors, 3.0 * elements);
   return {pieces, elementwise};

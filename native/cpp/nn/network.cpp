@@ -91,6 +91,14 @@ class Builder {
                  Conv2dOptions{stride, stride, pad, pad, dilation, dilation, groups}, name);
   }
   V conv1x1(V x, const std::string& name, bool bias) { return conv(x, name, 1, 0, 1, 1, bias); }
+  // A 1×1 convolution with a bias, plus `residual` in the same pass (a block's skip connection).
+  V conv1x1_plus(V x, const std::string& name, V residual) {
+    std::vector<V> in = with_params(x, name, true);
+    in.push_back(residual);
+    Conv2dOptions o;
+    o.residual = true;
+    return apply(OpKind::Conv2d, std::move(in), o, name);
+  }
 
   // BatchNorm, and the activation after it in the same op (one pass each way, no tensor between).
   V bn(V x, const std::string& name, Activation then = Activation::Identity) {
@@ -118,8 +126,9 @@ class Builder {
   V matmul(V a, V b) { return apply(OpKind::Matmul, {a, b}); }
   V linear(V x, const std::string& name) { return apply(OpKind::Linear, with_params(x, name, true), NoAttrs{}, name); }
   V windows(V x, int64_t w) { return apply(OpKind::WindowPartition, {x}, WindowAttrs{w, w}); }
-  V merge(V tokens, const Shape& image, int64_t w) {
-    return apply(OpKind::WindowMerge, {tokens}, WindowMergeAttrs{w, w, image});
+  // The windows' tokens back to the image, plus `residual` in the same pass (the block's skip connection).
+  V merge_plus(V tokens, int64_t w, V residual) {
+    return apply(OpKind::WindowMerge, {tokens, residual}, WindowMergeAttrs{w, w, shape(residual), true});
   }
   V attention(V q, V k, V v, const std::string& rel_pos, int64_t w, int64_t heads) {
     double scale = 1.0 / std::sqrt(double(c_.head_dim));
@@ -157,7 +166,7 @@ class Builder {
       V gate = act(conv1x1(global_mean(y), name + "se.reduce", true), Activation::Silu);
       y = mul(y, sigmoid(conv1x1(gate, name + "se.expand", true)));
     }
-    return add(s, conv1x1(y, name + "project", true));
+    return conv1x1_plus(y, name + "project", s);
   }
 
   V moat(V x, const std::string& name, int64_t cin, int64_t cout, int64_t stride, int64_t window) {
@@ -171,7 +180,7 @@ class Builder {
     V t = windows(y, window);
     V o = attention(linear(t, a + "q"), linear(t, a + "k"), linear(t, a + "v"), a + "rel_pos", window,
                     cout / c_.head_dim);
-    return add(x, merge(linear(o, a + "proj"), shape(x), window));
+    return merge_plus(linear(o, a + "proj"), window, x);
   }
 
   V stage(V x, int i, const std::string& name, int64_t cin) {
@@ -254,9 +263,10 @@ class Builder {
     const int64_t c1 = c_.widths[0], c2 = c_.widths[1], c3 = c_.widths[2], c4 = c_.widths[3];
     declare_conv("bottleneck_up.conv", c4, c3, 1, false);
     declare_batch_norm("bottleneck_up.norm", c3);
-    V zu = bn_gelu(conv1x1(up2(z), "bottleneck_up.conv", false), "bottleneck_up.norm");
+    V z2 = up2(z);  // read by bottleneck_up and by decoder 4: upsampled once
+    V zu = bn_gelu(conv1x1(z2, "bottleneck_up.conv", false), "bottleneck_up.norm");
     scope("decoder4");
-    V d4 = ddlk(dmff(concat({up2(z), e4, down2(e3)}), zu, "decoder4", c3), "decoder4");
+    V d4 = ddlk(dmff(concat({z2, e4, down2(e3)}), zu, "decoder4", c3), "decoder4");
     scope("decoder3");
     V d3 = ddlk(dmff(concat({up2(e4), e3, down2(e2)}), up2(d4), "decoder3", c2), "decoder3");
     scope("decoder2");

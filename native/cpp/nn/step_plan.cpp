@@ -31,7 +31,8 @@ class Planner {
     add("prepare_batch", "to_network_input", shape_str(images), cuda_ops::plan_to_network_input(n));
     // Model::check_images: the input's NaN count (its counter zeroed first).
     add("check_images", "count_nonfinite", shape_str(images), cuda::plan_fill_zero(4));
-    add("check_images", "count_nonfinite", shape_str(images), cuda_ops::plan_count_nonfinite(n, 4));
+    for (const cuda::LaunchPlan& p : cuda_ops::plan_count_nonfinite_all({n}, 4))
+      add("check_images", "count_nonfinite", shape_str(images), p);
   }
 
   void node(const Node& n, Pass pass, WantedGrads wanted) {

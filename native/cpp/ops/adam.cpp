@@ -73,14 +73,12 @@ void adam_step(Tensor& params, const Tensor& grads, Tensor& m, Tensor& v, const 
   adam_step_all({AdamSlot{params, grads, m, v}}, o);  // one kernel for both: on CUDA a list of one tensor
 }
 
+// A list of one: the list kernel serves both (one kernel less in the binary).
 void count_nonfinite(const Tensor& t, Tensor& counter) {
   check_floating(t, "count_nonfinite", "t");
   DMDLK_CHECK(counter.dtype() == DType::I32 && counter.numel() == 1 && counter.device() == t.device(),
               ErrorCode::InvalidArg, "count_nonfinite: counter must be int32 [1] on t's device");
-  dispatch_floating(t.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    DMDLK_ON_DEVICE(t.device(), count_nonfinite, t.numel(), t.data<T>(), counter.data<int32_t>());
-  });
+  count_nonfinite_all({t}, counter);
 }
 
 void adam_step_all(const std::vector<AdamSlot>& slots, const AdamOptions& o) {

@@ -179,21 +179,25 @@ void col2im(const ConvGeometry& g, const T* dcol, T* dx, bool accumulate) {
 }
 
 template <typename T>
-void conv2d_forward(const ConvPlan& p, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward(const ConvPlan& p, const T* x, const T* w, const T* bias, const T* residual, T* y) {
   const ConvGeometry& g = p.geo;
   if (p.depthwise) {
     depthwise_forward(g, p.batch * p.in_channels, p.in_channels, x, w, y);
     if (bias) add_bias(ChannelLayout{p.batch, p.out_channels, g.col_cols()}, bias, y);
-    return;
+  } else {
+    ConvGemmShape s = conv_gemm_shape(p);
+    int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
+    for (int64_t n = 0; n < p.batch; ++n) {
+      if (p.direct_columns) gemm<T>(conv_forward_gemm(s), 1, w, x + n * x_image, 0, y + n * y_image, bias);
+      else
+        gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, w, group_geometry(p), x + n * x_image, 0, y + n * y_image,
+                        bias);
+    }
   }
-  ConvGemmShape s = conv_gemm_shape(p);
-  int64_t x_image = g.channels * g.height * g.width, y_image = p.out_channels * g.col_cols();
-  for (int64_t n = 0; n < p.batch; ++n) {
-    if (p.direct_columns) gemm<T>(conv_forward_gemm(s), 1, w, x + n * x_image, 0, y + n * y_image, bias);
-    else
-      gemm_columns<T>(gathered(conv_forward_gemm(s), p), 1, w, group_geometry(p), x + n * x_image, 0, y + n * y_image,
-                      bias);
-  }
+  if (residual)
+    parallel_for(0, p.batch * p.out_channels * g.col_cols(), 16384, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) y[i] += residual[i];
+    });
 }
 
 // Every path writes each gradient whole (db only where there is a bias, dx
@@ -244,14 +248,23 @@ DMDLK_INSTANTIATE_FLOATING(INSTANTIATE)
 
 }  // namespace cpu_ops
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
+              const Tensor& residual) {
   ConvPlan p = plan_conv(x, weight, &bias, options, "conv2d");
+  DMDLK_CHECK(options.residual == residual.defined(), ErrorCode::InvalidArg, "conv2d: the 'residual' attribute is ",
+              options.residual ? "true" : "false", " but a residual tensor was ", residual.defined() ? "" : "not ",
+              "given");
+  if (residual.defined()) {
+    check_compatible(residual, x, "conv2d", "residual", "x");
+    check_shape(residual, p.out_shape, "conv2d", "residual");
+  }
   Tensor y = Tensor::empty(p.out_shape, x.dtype(), x.device());
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), conv2d_forward, p, x.data<T>(), weight.data<T>(),
-                    bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+                    bias.defined() ? bias.data<T>() : nullptr, residual.defined() ? residual.data<T>() : nullptr,
+                    y.data<T>());
   });
   return y;
 }
@@ -283,7 +296,14 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   return grads;
 }
 
-// ---- the graph's conv2d: inputs x, weight and, when it has one, bias --------------
+// ---- the graph's conv2d: inputs x, weight, [bias], [residual] ---------------------
+namespace {
+
+// Whether the node's inputs include a bias: a third input, unless it is the residual.
+bool has_bias(size_t inputs, const OpAttrs& a) { return inputs > (std::get<Conv2dOptions>(a).residual ? 3u : 2u); }
+
+}  // namespace
+
 extern const OpDef conv2d_op{
     OpKind::Conv2d,
     "conv2d",
@@ -292,12 +312,18 @@ extern const OpDef conv2d_op{
       return std::vector<Shape>{conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape};
     },
     [](const Tensors& in, const OpAttrs& a) {
-      return Tensors{conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), std::get<Conv2dOptions>(a))};
+      const auto& o = std::get<Conv2dOptions>(a);
+      return Tensors{
+          conv2d(in[0], in[1], has_bias(in.size(), a) ? in[2] : Tensor(), o, o.residual ? in.back() : Tensor())};
     },
     [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs& a, WantedGrads wanted) {
-      Conv2dGrads g = conv2d_backward(d[0], in[0], in[1], in.size() > 2, std::get<Conv2dOptions>(a), wanted[0],
-                                      wanted.accumulate_into(0));
-      return Tensors{g.dx, g.dweight, g.dbias};
+      const bool bias = has_bias(in.size(), a);
+      Conv2dGrads g =
+          conv2d_backward(d[0], in[0], in[1], bias, std::get<Conv2dOptions>(a), wanted[0], wanted.accumulate_into(0));
+      Tensors grads{g.dx, g.dweight};
+      if (bias) grads.push_back(g.dbias);
+      if (std::get<Conv2dOptions>(a).residual) grads.push_back(d[0]);  // the residual's gradient is dy itself
+      return grads;
     },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
       Shape out = conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape;
@@ -305,14 +331,20 @@ extern const OpDef conv2d_op{
       return OpCost{double(shape_numel(out)) * w[1] * w[2] * w[3], shapes_bytes(in) + 4.0 * shape_numel(out)};
     },
     [](const std::vector<Shape>& in, DType t, const OpAttrs& a, Pass pass, WantedGrads wanted) {
-      ConvPlan p = conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d");
+      const auto& o = std::get<Conv2dOptions>(a);
+      ConvPlan p = conv_plan(in[0], in[1], o, "conv2d");
       int64_t bytes = int64_t(dtype_size(t));
-      return pass == Pass::Forward ? cuda_ops::plan_conv2d_forward(p, bytes, in.size() > 2)
-                                   : cuda_ops::plan_conv2d_backward(p, bytes, in.size() > 2, wanted[0]);
+      const bool bias = has_bias(in.size(), a);
+      return pass == Pass::Forward ? cuda_ops::plan_conv2d_forward(p, bytes, bias, o.residual)
+                                   : cuda_ops::plan_conv2d_backward(p, bytes, bias, wanted[0]);
     },
     // adds_into: dx_into, but in the depthwise kernel
     [](const std::vector<Shape>& in, const OpAttrs& a, size_t input) {
       return input == 0 && !conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").depthwise;
+    },
+    // passes_gradient: the residual's
+    [](const std::vector<Shape>& in, const OpAttrs& a, size_t input) {
+      return std::get<Conv2dOptions>(a).residual && input == in.size() - 1;
     },
 };
 

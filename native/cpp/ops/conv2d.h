@@ -1,6 +1,8 @@
 // 2-D convolution (PyTorch's Conv2d: cross-correlation, zero padding) in its
-// general form: stride, padding, dilation, groups, optional bias.
-//   x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw], bias [Cout]
+// general form: stride, padding, dilation, groups, optional bias, and an
+// optional residual added to the result in the same pass (a block's skip
+// connection: y = conv(x) + residual).
+//   x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw], bias [Cout], residual [N, Cout, Ho, Wo]
 //   -> y [N, Cout, Ho, Wo], Ho = (H + 2·pad − dilation·(kh − 1) − 1) / stride + 1
 #pragma once
 #include "core/tensor.h"
@@ -13,9 +15,12 @@ struct Conv2dOptions {
   int64_t pad_h = 0, pad_w = 0;
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t groups = 1;
+  bool residual = false;  // the graph's op: a last input added to the result
 };
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options);
+// `residual` given exactly where options.residual says so.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
+              const Tensor& residual = Tensor());
 
 // What a convolution computes, from its operands' shapes: the one place both
 // backends, the graph and the launch plans take it from.

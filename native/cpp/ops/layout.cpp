@@ -16,14 +16,17 @@ namespace cpu_ops {
 // A row of the output (all axes but the last) finds its input offset once,
 // then reads its elements a fixed stride apart.
 template <typename T>
-void permute(const PermutePlan& plan, int64_t n, const T* x, T* y) {
+void permute(const PermutePlan& plan, int64_t n, const T* x, const T* addend, T* y) {
   int64_t row_length = plan.out_size[plan.rank - 1], step = plan.in_stride[plan.rank - 1];
   parallel_for(0, n / std::max<int64_t>(1, row_length), std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)),
                [&](int64_t lo, int64_t hi) {
                  for (int64_t r = lo; r < hi; ++r) {
                    const T* in = x + permuted_offset(plan, r * row_length);
                    T* out = y + r * row_length;
-                   for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step];
+                   if (!addend)
+                     for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step];
+                   else
+                     for (int64_t j = 0; j < row_length; ++j) out[j] = in[j * step] + addend[r * row_length + j];
                  }
                });
 }
@@ -240,7 +243,7 @@ std::vector<int> inverse_permutation(const std::vector<int>& perm) {
   return inv;
 }
 
-Tensor permute(const Tensor& x, const std::vector<int>& perm) {
+Tensor permute(const Tensor& x, const std::vector<int>& perm, const Tensor& addend) {
   check_floating(x, "permute", "x");
   int rank = x.rank();
   DMDLK_CHECK(int(perm.size()) == rank && rank <= kMaxPermuteRank, ErrorCode::InvalidArg,
@@ -261,11 +264,17 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm) {
     plan.in_stride[i] = stride[perm[size_t(i)]];
     out_shape.push_back(plan.out_size[i]);
   }
+  if (addend.defined()) {
+    check_compatible(addend, x, "permute", "addend", "x");
+    DMDLK_CHECK(addend.numel() == x.numel(), ErrorCode::Shape, "permute: the addend ", shape_str(addend.shape()),
+                " has not the result's ", x.numel(), " elements");
+  }
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    DMDLK_ON_DEVICE(x.device(), permute, plan, y.numel(), x.data<T>(), y.data<T>());
+    DMDLK_ON_DEVICE(x.device(), permute, plan, y.numel(), x.data<T>(), addend.defined() ? addend.data<T>() : nullptr,
+                    y.data<T>());
   });
   return y;
 }
@@ -281,14 +290,16 @@ Tensor window_partition(const Tensor& x, int64_t wh, int64_t ww) {
   return t.reshape({b * (h / wh) * (w / ww), wh * ww, c});
 }
 
-Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t width, int64_t wh, int64_t ww) {
+Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t width, int64_t wh, int64_t ww,
+                    const Tensor& residual) {
   check_floating(tokens, "window_merge", "tokens");
   check_rank(tokens, 3, "window_merge", "tokens", "[B·nW, wh·ww, C]");
   DMDLK_CHECK(wh >= 1 && ww >= 1 && height % wh == 0 && width % ww == 0, ErrorCode::Shape, "window_merge: ", wh, "×",
               ww, " windows do not tile ", height, "×", width);
   int64_t c = tokens.dim(2), nh = height / wh, nw = width / ww;
   check_shape(tokens, {batch * nh * nw, wh * ww, c}, "window_merge", "tokens");
-  Tensor x = permute(tokens.reshape({batch, nh, nw, wh, ww, c}), {0, 5, 1, 3, 2, 4});
+  if (residual.defined()) check_shape(residual, {batch, c, height, width}, "window_merge", "residual");
+  Tensor x = permute(tokens.reshape({batch, nh, nw, wh, ww, c}), {0, 5, 1, 3, 2, 4}, residual);
   return x.reshape({batch, c, height, width});
 }
 
@@ -449,19 +460,34 @@ extern const OpDef window_merge_op{
       std::vector<Shape> tokens = window_partition_shape(a.image, a.window_h, a.window_w);
       DMDLK_CHECK(in[0] == tokens[0], ErrorCode::Shape, "window_merge: tokens must have shape ", shape_str(tokens[0]),
                   ", got ", shape_str(in[0]));
+      DMDLK_CHECK(in.size() == (a.residual ? 2u : 1u) && (!a.residual || in[1] == a.image), ErrorCode::Shape,
+                  "window_merge: ", a.residual ? "a residual of the image's shape " : "no residual",
+                  " must follow the tokens (the 'residual' attribute)");
       return std::vector<Shape>{a.image};
     },
     [](const Tensors& in, const OpAttrs& attrs) {
       const auto& a = std::get<WindowMergeAttrs>(attrs);
-      return Tensors{window_merge(in[0], a.image[0], a.image[2], a.image[3], a.window_h, a.window_w)};
+      DMDLK_CHECK(a.residual == (in.size() > 1), ErrorCode::InvalidArg, "window_merge: the 'residual' attribute is ",
+                  a.residual ? "true" : "false", " with ", in.size(), " inputs");
+      return Tensors{window_merge(in[0], a.image[0], a.image[2], a.image[3], a.window_h, a.window_w,
+                                  a.residual ? in[1] : Tensor())};
     },
     [](const Tensors&, const Tensors&, const Tensors& d, const OpAttrs& attrs, WantedGrads) {
       const auto& a = std::get<WindowMergeAttrs>(attrs);
-      return Tensors{window_partition(d[0], a.window_h, a.window_w)};
+      Tensors grads{window_partition(d[0], a.window_h, a.window_w)};
+      if (a.residual) grads.push_back(d[0]);  // the residual's gradient is dy itself
+      return grads;
     },
     copy_cost,
-    [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass, WantedGrads) {
-      return window_launches(std::get<WindowMergeAttrs>(attrs).image, t);
+    [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass pass, WantedGrads) {
+      const auto& a = std::get<WindowMergeAttrs>(attrs);
+      return std::vector<cuda::LaunchPlan>{
+          cuda_ops::plan_permute(shape_numel(a.image), int64_t(dtype_size(t)), pass == Pass::Forward && a.residual)};
+    },
+    nullptr,
+    // passes_gradient: the residual's
+    [](const std::vector<Shape>&, const OpAttrs& attrs, size_t input) {
+      return std::get<WindowMergeAttrs>(attrs).residual && input == 1;
     },
 };
 

@@ -31,13 +31,16 @@ Tensor slice_channels_backward(const Tensor& dy, const Shape& x_shape, int64_t b
 
 constexpr int kMaxPermuteRank = 6;
 // out axis i = in axis perm[i]; the backward is permute with the inverse.
-Tensor permute(const Tensor& x, const std::vector<int>& perm);
+// `addend`, where given, is added to the result (of its shape, or its size).
+Tensor permute(const Tensor& x, const std::vector<int>& perm, const Tensor& addend = Tensor());
 std::vector<int> inverse_permutation(const std::vector<int>& perm);
 
 // [B, C, H, W] -> tokens [B·nW, wh·ww, C]: windows and tokens in row-major order.
 Tensor window_partition(const Tensor& x, int64_t wh, int64_t ww);
-// The inverse: tokens [B·nW, wh·ww, C] -> [B, C, H, W].
-Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t width, int64_t wh, int64_t ww);
+// The inverse: tokens [B·nW, wh·ww, C] -> [B, C, H, W], plus `residual`
+// [B, C, H, W] where given, in the same pass (a block's skip connection).
+Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t width, int64_t wh, int64_t ww,
+                    const Tensor& residual = Tensor());
 
 struct PermutePlan {
   int rank = 0;

@@ -110,12 +110,14 @@ void visit_attrs(WindowAttrs& a, V& v) {
 
 struct WindowMergeAttrs {
   int64_t window_h = 1, window_w = 1;
-  Shape image;  // the [N, C, H, W] the tokens go back to
+  Shape image;            // the [N, C, H, W] the tokens go back to
+  bool residual = false;  // a second input, of the image's shape, added in the same pass
 };
 template <class V>
 void visit_attrs(WindowMergeAttrs& a, V& v) {
   v.pair("window", a.window_h, a.window_w, 1, kMaxAttr);
   v.shape("image", a.image, true);
+  v.boolean("residual", a.residual);
 }
 
 struct DeformConv2dAttrs {
@@ -140,6 +142,7 @@ void visit_attrs(LayerNormAxis& a, V& v) {
 template <class V>
 void visit_attrs(Conv2dOptions& o, V& v) {
   visit_convolution_attrs(o, v);
+  v.boolean("residual", o.residual);
 }
 
 using OpAttrs = std::variant<NoAttrs, PoolAttrs, BatchNormAttrs, AttentionAttrs, SliceAttrs, ReshapeAttrs, WindowAttrs,
