@@ -493,56 +493,52 @@ extern const OpDef global_avg_pool_op{
     adds_into_x,
 };
 
-extern const OpDef channel_mean_op{
-    OpKind::ChannelMean,
-    "channel_mean",
-    no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], 1, "channel_mean"); },
-    [](const Tensors& in, const OpAttrs&) { return Tensors{channel_mean(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
-      return Tensors{channel_mean_backward(d[0], in[0], wanted.accumulate_into(0))};
-    },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
-      return channel_reduce_launches(ChannelReduce::Mean, in, t, pass);
-    },
-    adds_into_x,
-};
+// The channel reductions differ only in their kind: one definition for the
+// three, constant-initialised as the others are.
+namespace {
 
+struct ChannelReduceNames {
+  const char* op;
+  const char* backward;
+};
+constexpr ChannelReduceNames channel_reduce_names(ChannelReduce kind) {
+  return kind == ChannelReduce::Mean  ? ChannelReduceNames{"channel_mean", "channel_mean_backward"}
+         : kind == ChannelReduce::Max ? ChannelReduceNames{"channel_max", "channel_max_backward"}
+                                      : ChannelReduceNames{"channel_pool", "channel_pool_backward"};
+}
+
+template <ChannelReduce kind>
+constexpr OpDef channel_reduce_op(OpKind op_kind) {
+  return OpDef{
+      op_kind,
+      channel_reduce_names(kind).op,
+      no_attrs,
+      [](const std::vector<Shape>& in, const OpAttrs&) {
+        return image_reduced(in[0], reduced_channels(kind), channel_reduce_names(kind).op);
+      },
+      [](const Tensors& in, const OpAttrs&) {
+        return Tensors{channel_reduce(kind, in[0], channel_reduce_names(kind).op)};
+      },
+      [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
+        return Tensors{
+            channel_reduce_backward(kind, d[0], in[0], channel_reduce_names(kind).backward, wanted.accumulate_into(0))};
+      },
+      [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
+      [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
+        return channel_reduce_launches(kind, in, t, pass);
+      },
+      adds_into_x,
+  };
+}
+
+}  // namespace
+
+extern const OpDef channel_mean_op = channel_reduce_op<ChannelReduce::Mean>(OpKind::ChannelMean);
 // The maximum over channels; ties go to the first channel, NaN counts as the maximum.
-extern const OpDef channel_max_op{
-    OpKind::ChannelMax,
-    "channel_max",
-    no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], 1, "channel_max"); },
-    [](const Tensors& in, const OpAttrs&) { return Tensors{channel_max(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
-      return Tensors{channel_max_backward(d[0], in[0], wanted.accumulate_into(0))};
-    },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
-      return channel_reduce_launches(ChannelReduce::Max, in, t, pass);
-    },
-    adds_into_x,
-};
-
+extern const OpDef channel_max_op = channel_reduce_op<ChannelReduce::Max>(OpKind::ChannelMax);
 // The mean and the maximum over channels, as two channels (CBAM's channel
 // pooling, DDLK's selection input): one pass each way for what a channel_mean,
 // a channel_max and a concat did in three.
-extern const OpDef channel_pool_op{
-    OpKind::ChannelPool,
-    "channel_pool",
-    no_attrs,
-    [](const std::vector<Shape>& in, const OpAttrs&) { return image_reduced(in[0], 2, "channel_pool"); },
-    [](const Tensors& in, const OpAttrs&) { return Tensors{channel_pool(in[0])}; },
-    [](const Tensors& in, const Tensors&, const Tensors& d, const OpAttrs&, WantedGrads wanted) {
-      return Tensors{channel_pool_backward(d[0], in[0], wanted.accumulate_into(0))};
-    },
-    [](const std::vector<Shape>& in, const OpAttrs&) { return streaming_cost(in, {}); },
-    [](const std::vector<Shape>& in, DType t, const OpAttrs&, Pass pass, WantedGrads) {
-      return channel_reduce_launches(ChannelReduce::MeanMax, in, t, pass);
-    },
-    adds_into_x,
-};
+extern const OpDef channel_pool_op = channel_reduce_op<ChannelReduce::MeanMax>(OpKind::ChannelPool);
 
 }  // namespace dmdlk
