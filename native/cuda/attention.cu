@@ -85,15 +85,15 @@ __global__ void delta_kernel(AttentionShape s, const T* dout, const T* out, T* d
 }
 
 // The bias gradient in one launch: block (x, y) takes table entries
-// [x·blockDim, …) (head, offset) of piece y = (window, band of query rows),
+// [y·blockDim, …) (head, offset) of piece x = (window, band of query rows),
 // each thread summing the dS of the band's queries whose key at its offset
-// lies in the window; the last piece of a column of blocks to arrive adds
-// the column's pieces, in piece order, into drel.
+// lies in the window; the last piece of a row of blocks to arrive adds the
+// row's pieces, in piece order, into drel.
 template <typename T>
 __global__ void bias_grad_kernel(AttentionShape s, int64_t bands, const T* score_grads, T* pieces, unsigned* arrivals,
                                  T* drel) {
-  const int64_t entries = s.heads * s.table(), piece = blockIdx.y, count = gridDim.y;
-  const int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  const int64_t entries = s.heads * s.table(), piece = blockIdx.x, count = gridDim.x;
+  const int64_t e = blockIdx.y * int64_t(blockDim.x) + threadIdx.x;
   const int64_t cols = 2 * s.window_w - 1, rows_per_band = (s.window_h + bands - 1) / bands;
   if (e < entries) {
     int64_t w = piece / bands, band = piece % bands, head = e / s.table(), t = e % s.table();
@@ -107,7 +107,7 @@ __global__ void bias_grad_kernel(AttentionShape s, int64_t bands, const T* score
         sum += ds[(i * s.window_w + j) * s.tokens + (i + dy) * s.window_w + (j + dx)];
     pieces[piece * entries + e] = sum;
   }
-  if (!last_to_arrive(&arrivals[blockIdx.x], count) || e >= entries) return;
+  if (!last_to_arrive(&arrivals[blockIdx.y], count) || e >= entries) return;
   T total = 0;
   for (int64_t p = 0; p < count; ++p) total += load_arrived(&pieces[p * entries + e]);
   drel[e] = total;
@@ -170,7 +170,7 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
   int64_t bands = attention_bias_bands(s);
   Tensor pieces = Tensor::empty({s.windows * bands * s.heads * s.table()}, dtype_of<T>::value, Device::cuda(device));
   const LaunchPlan& bias = plans.back();
-  unsigned* arrivals = cuda::arrival_counters(device, size_t(bias.grid.x));
+  unsigned* arrivals = cuda::arrival_counters(device, size_t(bias.grid.y));
   launch(device, bias, bias_grad_kernel<T>, s, bands, static_cast<const T*>(sp), pieces.data<T>(), arrivals, drel_pos);
 }
 

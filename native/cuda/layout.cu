@@ -13,8 +13,10 @@ __device__ __noinline__ int64_t source_offset(const PermutePlan& plan, int64_t i
   return permuted_offset(plan, index);
 }
 
+// The plan stays in the kernel's parameters (__grid_constant__): the called
+// function reads it there, with no copy per thread.
 template <typename T>
-__global__ void permute_kernel(PermutePlan plan, int64_t n, const T* x, const T* addend, T* y) {
+__global__ void permute_kernel(const __grid_constant__ PermutePlan plan, int64_t n, const T* x, const T* addend, T* y) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const T value = x[source_offset(plan, i)];
     y[i] = addend ? value + addend[i] : value;

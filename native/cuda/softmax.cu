@@ -50,8 +50,8 @@ __device__ void combine_row_chunks(int64_t row, int64_t chunks, double* maxima, 
   m = warp_max(m);
   double sum = 0;
   for (int64_t c = lane; c < chunks; c += 32) {
-    double piece = load_arrived(&sums[row * chunks + c]);
-    if (piece > 0) sum += piece * exp(load_arrived(&maxima[row * chunks + c]) - m);
+    double piece = load_arrived(&sums[row * chunks + c]);  // an empty chunk's 0 left out, a NaN kept
+    if (piece != 0) sum += piece * exp(load_arrived(&maxima[row * chunks + c]) - m);
   }
   sum = warp_sum(sum);
   if (lane == 0) maxima[row * chunks] = m, sums[row * chunks] = sum;

@@ -85,7 +85,7 @@ inline std::vector<cuda::LaunchPlan> plan_attention_forward(const AttentionShape
 // The bias gradient, one launch: per (window, band of query rows, head,
 // table entry) a thread summing the dS of the band's queries with a key at
 // that offset — the windows' rows cut into as many bands as fill the GPU —
-// a block row per (window, band); the last block of each column to arrive
+// a block column per (window, band); the last block of each row to arrive
 // adds its entries over the windows' bands.
 inline int64_t attention_bias_bands(const AttentionShape& s) {
   int64_t threads = s.windows * s.heads * s.table(), bands = 1;
@@ -95,11 +95,12 @@ inline int64_t attention_bias_bands(const AttentionShape& s) {
 constexpr int64_t kAttentionBiasThreads = 128;
 inline cuda::LaunchPlan plan_attention_bias_grad(const AttentionShape& s, int64_t element_bytes) {
   int64_t entries = s.heads * s.table(), pieces = s.windows * attention_bias_bands(s);
-  DMDLK_CHECK(pieces <= 65535, ErrorCode::InvalidArg, "attention: ", pieces,
-              " windows and bands of query rows are beyond the CUDA grid");
+  const int64_t entry_blocks = cuda::blocks_to_cover(entries, kAttentionBiasThreads);
+  DMDLK_CHECK(entry_blocks <= 65535, ErrorCode::InvalidArg, "attention: a bias table of ", entries,
+              " entries is beyond the CUDA grid");
   cuda::LaunchPlan p;
   p.kernel = "attention_bias_grad";
-  p.grid = {cuda::blocks_to_cover(entries, kAttentionBiasThreads), pieces, 1};
+  p.grid = {pieces, entry_blocks, 1};
   p.block.x = kAttentionBiasThreads;
   p.bytes = attention_score_bytes(s, element_bytes) + 2.0 * double(pieces) * entries * element_bytes +
             double(entries) * element_bytes;

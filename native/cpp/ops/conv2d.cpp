@@ -309,7 +309,11 @@ extern const OpDef conv2d_op{
     "conv2d",
     []() -> OpAttrs { return Conv2dOptions{}; },
     [](const std::vector<Shape>& in, const OpAttrs& a) {
-      return std::vector<Shape>{conv_plan(in[0], in[1], std::get<Conv2dOptions>(a), "conv2d").out_shape};
+      const auto& o = std::get<Conv2dOptions>(a);
+      Shape out = conv_plan(in[0], in[1], o, "conv2d").out_shape;
+      DMDLK_CHECK(!o.residual || (in.size() >= 3 && in.back() == out), ErrorCode::Shape,
+                  "conv2d: the residual must have the result's shape ", shape_str(out));
+      return std::vector<Shape>{out};
     },
     [](const Tensors& in, const OpAttrs& a) {
       const auto& o = std::get<Conv2dOptions>(a);
