@@ -114,6 +114,15 @@ test('conv2d in every form the network uses', { skip }, async () => {
     const dy = await ops.conv2d(x, w, b, options);
     await parity(`conv2dBackward ${sx}`, [dy, x, w], (dy, x, w) => ops.conv2dBackward(dy, x, w, true, options));
   }
+  // A residual added in the product's epilogue (MBConv's projection), and after the depthwise kernel.
+  const residuals: [number[], number[], { padding?: number; groups?: number }][] = [
+    [[2, 128, 32, 32], [32, 128, 1, 1], {}],
+    [[2, 32, 16, 16], [32, 1, 3, 3], { padding: 1, groups: 32 }],
+  ];
+  for (const [sx, sw, options] of residuals) {
+    const x = random(sx), w = random(sw), b = random([sw[0]]), r = random([sx[0], sw[0], sx[2], sx[3]]);
+    await parity(`conv2d ${sx} + residual`, [x, w, b, r], (x, w, b, r) => ops.conv2d(x, w, b, options, r));
+  }
 });
 
 test('device errors are typed', { skip }, async () => {
