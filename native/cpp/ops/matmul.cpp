@@ -203,9 +203,8 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   out_shape.back() = d.out;
   check_shape(dy, out_shape, "linear_backward", "dy");
   const bool accumulate = dx_into.defined();
-  if (accumulate) check_accumulator(dx_into, x, "linear_backward");
   LinearGrads g;
-  g.dx = accumulate ? dx_into : Tensor::empty(x.shape(), x.dtype(), x.device());
+  g.dx = gradient_tensor(x, dx_into, "linear_backward");
   g.dweight = Tensor::empty(weight.shape(), x.dtype(), x.device());
   if (has_bias) g.dbias = Tensor::empty({d.out}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), [&](auto zero) {

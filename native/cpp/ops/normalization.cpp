@@ -280,8 +280,7 @@ NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
   check_shape(dy, x.shape(), op, "dy");
   check_params(x, l.channels, op, {{&weight, "weight"}, {&bias, "bias"}, {&mean, "mean"}, {&invstd, "invstd"}});
   const bool accumulate = dx_into.defined();
-  if (accumulate) check_accumulator(dx_into, x, op);
-  NormGrads g{accumulate ? dx_into : like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
+  NormGrads g{gradient_tensor(x, dx_into, op), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), batch_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), bias.data<T>(),
@@ -316,8 +315,7 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
   check_compatible(invstd, x, op, "invstd", "x");
   check_shape(invstd, {l.outer * l.inner}, op, "invstd");
   const bool accumulate = dx_into.defined();
-  if (accumulate) check_accumulator(dx_into, x, op);
-  NormGrads g{accumulate ? dx_into : like(x, x.shape()), like(x, {l.channels}), like(x, {l.channels})};
+  NormGrads g{gradient_tensor(x, dx_into, op), like(x, {l.channels}), like(x, {l.channels})};
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), layer_norm_backward, l, dy.data<T>(), x.data<T>(), weight.data<T>(), mean.data<T>(),

@@ -31,6 +31,12 @@ void check_accumulator(const Tensor& into, const Tensor& x, const char* op) {
   check_shape(into, x.shape(), op, "the gradient to add into");
 }
 
+Tensor gradient_tensor(const Tensor& x, const Tensor& into, const char* op) {
+  if (!into.defined()) return Tensor::empty(x.shape(), x.dtype(), x.device());
+  check_accumulator(into, x, op);
+  return into;
+}
+
 void check_shape(const Tensor& t, const Shape& expected, const char* op, const char* name) {
   DMDLK_CHECK(t.shape() == expected, ErrorCode::Shape, op, ": ", name, " must have shape ", shape_str(expected),
               ", got ", shape_str(t.shape()));

@@ -18,6 +18,9 @@ void check_shape(const Tensor& t, const Shape& expected, const char* op, const c
 // A gradient to add into in place (WantedGrads::accumulate_into): x's shape,
 // dtype and device.
 void check_accumulator(const Tensor& into, const Tensor& x, const char* op);
+// The tensor a backward writes x's gradient to: `into` where given (checked
+// as above; the backward adds to it), else a new one like x.
+Tensor gradient_tensor(const Tensor& x, const Tensor& into, const char* op);
 
 // Calls body(T{}) with T = float or double according to `dtype`.
 template <typename Body>

@@ -258,18 +258,11 @@ Tensor pool_forward(PoolKind kind, const Tensor& x, const PoolGeometry& g) {
   return y;
 }
 
-// dx, or dx_into with dx added, where given.
-Tensor gradient_for(const Tensor& x, const Tensor& dx_into, const char* op) {
-  if (!dx_into.defined()) return Tensor::empty(x.shape(), x.dtype(), x.device());
-  check_accumulator(dx_into, x, op);
-  return dx_into;
-}
-
 Tensor pool_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolGeometry& g, const char* op,
                      const Tensor& dx_into) {
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {x.dim(0), x.dim(1), g.out_h, g.out_w}, op, "dy");
-  Tensor dx = gradient_for(x, dx_into, op);
+  Tensor dx = gradient_tensor(x, dx_into, op);
   int64_t planes = x.dim(0) * x.dim(1);
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -302,7 +295,7 @@ Tensor channel_reduce_backward(ChannelReduce kind, const Tensor& dy, const Tenso
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {x.dim(0), reduced_channels(kind), x.dim(2), x.dim(3)}, op, "dy");
   int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-  Tensor dx = gradient_for(x, dx_into, op);
+  Tensor dx = gradient_tensor(x, dx_into, op);
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T *xp = x.data<T>(), *dyp = dy.data<T>();
@@ -351,7 +344,7 @@ Tensor global_avg_pool_backward(const Tensor& dy, const Tensor& x, const Tensor&
   check_compatible(dy, x, op, "dy", "x");
   check_shape(dy, {x.dim(0), x.dim(1), 1, 1}, op, "dy");
   int64_t planes = x.dim(0) * x.dim(1), size = x.dim(2) * x.dim(3);
-  Tensor dx = gradient_for(x, dx_into, op);
+  Tensor dx = gradient_tensor(x, dx_into, op);
   dispatch_floating(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     DMDLK_ON_DEVICE(x.device(), global_avg_pool_backward, planes, size, dy.data<T>(), dx_into.defined(), dx.data<T>());
