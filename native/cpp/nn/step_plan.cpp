@@ -98,7 +98,7 @@ class Planner {
         bool passed = def.passes_gradient && def.passes_gradient(in, it->attrs, k);
         if (tensor[size_t(v)] < 0) {
           hold(v, passed ? out : tensors++);
-        } else if (!(into[k] && def.adds_into && def.adds_into(in, it->attrs, k))) {
+        } else if (!wanted.adds_into(k)) {
           const Shape& s = g.value(v).shape;
           add("add", "gradient sum", shape_str(s),
               cuda_ops::plan_binary_forward(make_broadcast_plan(s, s, "graph"), shape_numel(s), 4));

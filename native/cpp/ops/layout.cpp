@@ -319,9 +319,9 @@ OpCost copy_cost(const std::vector<Shape>& in, const OpAttrs&) { return {0, 2 * 
 // Concat's parts and a slice's input add their gradients into those the graph holds.
 bool adds_into_any(const std::vector<Shape>&, const OpAttrs&, size_t) { return true; }
 
-// [B, C, H, W] ⇄ windows: one permutation either way.
-std::vector<cuda::LaunchPlan> window_launches(const Shape& image, DType t) {
-  return {cuda_ops::plan_permute(shape_numel(image), int64_t(dtype_size(t)))};
+// [B, C, H, W] ⇄ windows: one permutation either way (with an addend: a merge's residual).
+std::vector<cuda::LaunchPlan> window_launches(const Shape& image, DType t, bool addend = false) {
+  return {cuda_ops::plan_permute(shape_numel(image), int64_t(dtype_size(t)), addend)};
 }
 
 // The runs of channel blocks of tensors `x` ([N, C, ...]), `count[i]` channels of x[i]: copy_channel_blocks.
@@ -481,8 +481,7 @@ extern const OpDef window_merge_op{
     copy_cost,
     [](const std::vector<Shape>&, DType t, const OpAttrs& attrs, Pass pass, WantedGrads) {
       const auto& a = std::get<WindowMergeAttrs>(attrs);
-      return std::vector<cuda::LaunchPlan>{
-          cuda_ops::plan_permute(shape_numel(a.image), int64_t(dtype_size(t)), pass == Pass::Forward && a.residual)};
+      return window_launches(a.image, t, pass == Pass::Forward && a.residual);
     },
     nullptr,
     // passes_gradient: the residual's
