@@ -139,8 +139,8 @@ int plan_only(int argc, char** argv) {
     all.push_back(l.plan);
   }
   // Kernel time by the bound that binds each launch (time_model.h): memory,
-  // compute, issue, serial.
-  const char* kBounds[] = {"memory", "compute", "issue", "serial"};
+  // compute, issue, serial, latency.
+  const char* kBounds[] = {"memory", "compute", "issue", "serial", "latency"};
   auto bound_ms = [&](const std::vector<cuda::LaunchPlan>& plans) {
     std::map<std::string, double> ms;
     for (const cuda::LaunchPlan& p : plans) {
@@ -155,12 +155,12 @@ int plan_only(int argc, char** argv) {
   double seconds = cuda::model_sequence(all), graphed = cuda::model_sequence(all, true);
   std::fprintf(stderr, "%s, batch %lld, %lld², matmul precision %s: %zu launches, modelled on an H200\n", task.c_str(),
                (long long)batch, (long long)config.input_size, matmul_precision_name(matmul_precision()), all.size());
-  std::fprintf(stderr, "  %-18s %9s  %8s   kernel ms bound by: %7s %7s %7s %7s\n", "op", "ms", "launches", kBounds[0],
-               kBounds[1], kBounds[2], kBounds[3]);
+  std::fprintf(stderr, "  %-18s %9s  %8s   kernel ms bound by: %7s %7s %7s %7s %7s\n", "op", "ms", "launches",
+               kBounds[0], kBounds[1], kBounds[2], kBounds[3], kBounds[4]);
   for (const auto& [s, op] : rows) {
     std::map<std::string, double> ms = bound_ms(by_op[op]);
-    std::fprintf(stderr, "  %-18s %9.3f  %8zu   %27.3f %7.3f %7.3f %7.3f\n", op.c_str(), s * 1e3, by_op[op].size(),
-                 ms[kBounds[0]], ms[kBounds[1]], ms[kBounds[2]], ms[kBounds[3]]);
+    std::fprintf(stderr, "  %-18s %9.3f  %8zu   %27.3f %7.3f %7.3f %7.3f %7.3f\n", op.c_str(), s * 1e3,
+                 by_op[op].size(), ms[kBounds[0]], ms[kBounds[1]], ms[kBounds[2]], ms[kBounds[3]], ms[kBounds[4]]);
   }
   // --top N: the N slowest launches, each with its bounds.
   for (int i = 5; i + 1 < argc; ++i) {
@@ -170,21 +170,33 @@ int plan_only(int argc, char** argv) {
     std::stable_sort(slowest.begin(), slowest.end(),
                      [](const auto& a, const auto& b) { return a.first.kernel_seconds > b.first.kernel_seconds; });
     slowest.resize(std::min(slowest.size(), size_t(std::atoll(argv[i + 1]))));
-    std::fprintf(stderr, "  the slowest launches (ms: memory / compute / issue; grid):\n");
+    std::fprintf(stderr, "  the slowest launches (ms: memory / compute / issue / latency; grid):\n");
     for (const auto& [t, l] : slowest) {
-      std::fprintf(stderr, "  %7.3f %-7s %6.3f / %6.3f / %6.3f  [%lld,%lld,%lld]  %s  %s  %s\n", t.kernel_seconds * 1e3,
-                   t.bound(), t.memory_seconds * 1e3, t.compute_seconds * 1e3, t.issue_seconds * 1e3,
-                   (long long)l->plan.grid.x, (long long)l->plan.grid.y, (long long)l->plan.grid.z,
-                   l->plan.kernel.c_str(), l->where.c_str(), l->shapes.c_str());
+      std::fprintf(stderr, "  %7.3f %-7s %6.3f / %6.3f / %6.3f / %6.3f  [%lld,%lld,%lld]  %s  %s  %s\n",
+                   t.kernel_seconds * 1e3, t.bound(), t.memory_seconds * 1e3, t.compute_seconds * 1e3,
+                   t.issue_seconds * 1e3, t.latency_seconds * 1e3, (long long)l->plan.grid.x, (long long)l->plan.grid.y,
+                   (long long)l->plan.grid.z, l->plan.kernel.c_str(), l->where.c_str(), l->shapes.c_str());
     }
   }
+  // Loads exposed: what the launches bound by latency would save if their
+  // loads were hidden (a deeper pipeline, cp.async), down to their next bound.
+  double exposed = 0;
+  int latency_bound = 0;
+  for (const cuda::LaunchPlan& p : all) {
+    cuda::LaunchTime t = cuda::model_launch(p);
+    if (std::string(t.bound()) != "latency") continue;
+    ++latency_bound;
+    exposed += t.latency_seconds - std::max({t.memory_seconds, t.compute_seconds, t.issue_seconds, t.serial_seconds});
+  }
+  std::fprintf(stderr, "  loads exposed: %d launches bound by latency, %.3f ms above their next bound\n", latency_bound,
+               exposed * 1e3);
   std::map<std::string, double> total = bound_ms(all);
   std::printf(
       "{\"task\": \"%s\", \"batch\": %lld, \"seconds\": %.4f, \"images_per_second\": %.2f, "
       "\"graph_seconds\": %.4f, \"launches\": %zu, \"bound_ms\": {\"memory\": %.3f, \"compute\": %.3f, "
-      "\"issue\": %.3f, \"serial\": %.3f}, \"modelled\": true}\n",
+      "\"issue\": %.3f, \"serial\": %.3f, \"latency\": %.3f}, \"modelled\": true}\n",
       task.c_str(), (long long)batch, seconds, double(batch) / seconds, graphed, all.size(), total["memory"],
-      total["compute"], total["issue"], total["serial"]);
+      total["compute"], total["issue"], total["serial"], total["latency"]);
   return 0;
 }
 

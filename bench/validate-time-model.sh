@@ -18,10 +18,10 @@ git -C "$work" checkout --quiet --force 9768c73
 for file in time_model.h time_model.cpp; do
   sed 's|#include "gpu/|#include "cuda/|' "$root/native/cpp/gpu/$file" > "$work/native/cuda/$file"
 done
-# 9768c73's LaunchPlan lacks two fields the model reads; its kernels' issue
-# and registers were not counted (0 and the default 32: no issue bound, no
-# register limit on residency).
-sed -i 's|^  int64_t serial_reduction = 1;$|  int64_t serial_reduction = 1;\n  double issue_slots = 0;\n  int64_t registers = 32;|' \
+# 9768c73's LaunchPlan lacks three fields the model reads; its kernels' issue,
+# registers and chains of dependent loads were not counted (0, the default 32
+# and 0: no issue bound, no register limit on residency, no latency bound).
+sed -i 's|^  int64_t serial_reduction = 1;$|  int64_t serial_reduction = 1;\n  double issue_slots = 0;\n  int64_t registers = 32;\n  int64_t dependent_loads = 0;|' \
   "$work/native/cuda/launch_plan.h"
 cmake -S "$work" -B "$work/build-cpu" -G Ninja -DDMDLK_CUDA=off -DDMDLK_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/build-cpu" --target bench_ops bench_model >/dev/null

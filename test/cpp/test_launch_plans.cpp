@@ -9,6 +9,7 @@
 // test fails on a failure the list does not hold and on a listed one that no
 // longer happens, so the list only ever shrinks by fixing kernels.
 #include <array>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include "core/matmul_precision.h"
 #include "gpu/attention.h"
+#include "gpu/gemm.h"
 #include "gpu/time_model.h"
 #include "harness.h"
 #include "nn/step_plan.h"
@@ -182,10 +184,41 @@ TEST(every_gemm_launch_has_its_issue_counted) {
           ++gemms;
           if (l.plan.issue_slots <= 0)
             fail(__FILE__, __LINE__, concat(l.op, ": ", l.plan.kernel, " has no issue count"));
+          if (l.plan.dependent_loads < 2)
+            fail(__FILE__, __LINE__, concat(l.op, ": ", l.plan.kernel, " has no chain of slices to wait for"));
         }
   }
   set_matmul_precision(before);
   CHECK(gemms > 1000);
+}
+
+TEST(a_gemm_block_waits_a_memory_latency_per_slice) {
+  // The latency bound: each K slice of a block is fetched one slice ahead, so
+  // a wave of blocks takes at least a memory latency per slice, plus the
+  // first fetch. A deep, narrow product (one 32×32 tile, K of 64 slices)
+  // is bound by it; split four ways its chain is a quarter as long.
+  using namespace cuda_ops;
+  const cuda::GpuSpec gpu;
+  GemmTiling t = tiling_of(GemmKernel::WmmaTiny, cuda::MathUnit::Tf32);
+  t.k_per_split = 64 * t.bk;
+  GemmDims d{32, 32, 64 * t.bk, 1, 1, t.k_per_split};
+  cuda::LaunchPlan whole = plan_tiled_gemm("gemm", d, t, 1e5, 4);
+  CHECK_EQ(whole.dependent_loads, int64_t(65));
+  cuda::LaunchTime w = cuda::model_launch(whole, gpu);
+  CHECK(std::abs(w.latency_seconds - 65 * gpu.memory_latency_seconds) < 1e-12);
+  CHECK_EQ(std::string(w.bound()), std::string("latency"));
+  t.k_per_split = 16 * t.bk;
+  d.splits = 4, d.k_per_split = t.k_per_split;
+  cuda::LaunchPlan split = plan_tiled_gemm("gemm", d, t, 1e5, 4);
+  CHECK_EQ(split.dependent_loads, int64_t(17));
+  CHECK(cuda::model_launch(split, gpu).latency_seconds < w.latency_seconds / 3);
+  // A short product with many blocks waits its few slices once per wave: an
+  // SM's resident blocks wait side by side.
+  GemmDims wide{32, 32 * 132 * 64, 2 * t.bk, 1, 1, 2 * t.bk};
+  t.k_per_split = 2 * t.bk;
+  cuda::LaunchTime many = cuda::model_launch(plan_tiled_gemm("gemm", wide, t, 1e5, 4), gpu);
+  CHECK(many.latency_seconds < 64 * 3 * gpu.memory_latency_seconds);
+  CHECK(many.latency_seconds >= 3 * gpu.memory_latency_seconds);
 }
 
 TEST(the_stem_computes_no_gradient_of_the_images) {

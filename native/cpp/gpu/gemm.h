@@ -192,6 +192,8 @@ inline cuda::LaunchPlan plan_tiled_gemm(const std::string& what, const GemmDims&
   // Every (tile, batch item) walks all of K's steps, across its splits.
   p.issue_slots = double(p.grid.x * p.grid.y * d.batch) * double(ceil_div(d.k, t.bk)) * double(t.threads / 32) *
                   gemm_issue_per_step(t, what);
+  // A block's slices, fetched one ahead of the multiply (tiled_gemm.cuh's k_loop), and the first fetch.
+  p.dependent_loads = ceil_div(d.k_per_split > 0 ? std::min(d.k, d.k_per_split) : d.k, t.bk) + 1;
   if (!wmma && t.unit == cuda::MathUnit::Fp32) p.compute_efficiency = kTiledSimtEfficiency;
   return p;
 }

@@ -46,6 +46,11 @@ struct LaunchPlan {
   // Warp instructions the SMs must issue, where counted from the kernel's
   // PTX (the tiled GEMMs: gemm_issue_table.h); 0 where not counted.
   double issue_slots = 0;
+  // Loads a block waits for one after another, each at least a memory latency
+  // from its issue to its use: a tiled GEMM's K slices per split (each slice
+  // is fetched while the one before it is multiplied) and the first fetch; 0
+  // where not modelled. Blocks resident on an SM wait side by side.
+  int64_t dependent_loads = 0;
   int64_t threads() const { return grid.count() * block.count(); }
 };
 

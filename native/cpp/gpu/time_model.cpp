@@ -55,7 +55,9 @@ LaunchTime model_launch(const LaunchPlan& p, const GpuSpec& gpu, const KernelEff
   t.issue_seconds = p.issue_slots / (effective_sms * gpu.schedulers_per_sm * gpu.clock_hz * eff.issue * issue_share);
   double waves = std::ceil(blocks / (sms * double(resident)));
   t.serial_seconds = double(p.serial_reduction) * eff.serial_step_seconds * waves;
-  t.kernel_seconds = std::max({t.memory_seconds, t.compute_seconds, t.issue_seconds, t.serial_seconds});
+  t.latency_seconds = double(p.dependent_loads) * gpu.memory_latency_seconds * waves;
+  t.kernel_seconds =
+      std::max({t.memory_seconds, t.compute_seconds, t.issue_seconds, t.serial_seconds, t.latency_seconds});
   return t;
 }
 
@@ -63,7 +65,8 @@ const char* LaunchTime::bound() const {
   if (kernel_seconds == memory_seconds) return "memory";
   if (kernel_seconds == compute_seconds) return "compute";
   if (kernel_seconds == issue_seconds) return "issue";
-  return "serial";
+  if (kernel_seconds == serial_seconds) return "serial";
+  return "latency";
 }
 
 double model_sequence(const std::vector<LaunchPlan>& plans, bool graph, const GpuSpec& gpu,

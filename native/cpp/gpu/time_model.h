@@ -17,6 +17,12 @@
 // busy SMs' four schedulers' one instruction a cycle each, scaled by how
 // often a scheduler finds a warp ready. A kernel whose index arithmetic
 // outweighs its multiply-adds is bound here, whatever its tensor cores do.
+// Latency: the loads a block waits for one after another
+// (LaunchPlan::dependent_loads, a GEMM's K slices), a memory latency each,
+// for each wave of the blocks an SM holds at once: where this binds, the
+// loads are exposed (a deeper pipeline or more resident blocks would hide
+// them); where issue or compute bind, the multiply of one slice covers the
+// fetch of the next.
 // What it ignores: caches (bytes are those a kernel requests once), bank
 // conflicts, atomics' contention, the issue of kernels whose PTX is not
 // counted (element-wise and reduction kernels, bound by memory), clocks and
@@ -73,10 +79,10 @@ struct KernelEfficiency {
 };
 
 struct LaunchTime {
-  double kernel_seconds = 0;  // the run on the GPU: the slowest of memory, compute, issue and the serial chain
-  double memory_seconds = 0, compute_seconds = 0, issue_seconds = 0, serial_seconds = 0;
+  double kernel_seconds = 0;  // the run on the GPU: the slowest of memory, compute, issue, serial chain and latency
+  double memory_seconds = 0, compute_seconds = 0, issue_seconds = 0, serial_seconds = 0, latency_seconds = 0;
   double busy_sms = 0;        // SMs the grid keeps busy (at most sms)
-  const char* bound() const;  // "memory", "compute", "issue" or "serial": which one kernel_seconds is
+  const char* bound() const;  // "memory", "compute", "issue", "serial" or "latency": which one kernel_seconds is
 };
 
 LaunchTime model_launch(const LaunchPlan& plan, const GpuSpec& gpu = GpuSpec(),
