@@ -25,9 +25,10 @@
 // fetch of the next.
 // What it ignores: caches (bytes are those a kernel requests once), bank
 // conflicts, atomics' contention, the issue of kernels whose PTX is not
-// counted (element-wise and reduction kernels, bound by memory), clocks and
-// power, the tail of a partial last wave, and concurrency between launches
-// (one stream).
+// counted (the element-wise, normalization, pooling and reduction kernels:
+// their loops hold every op kind's path, so a static count would overstate
+// them; taken to be bound by memory), clocks and power, and concurrency
+// between launches (one stream). The tail of a partial last wave it counts.
 #pragma once
 #include <string>
 #include <vector>
