@@ -229,10 +229,13 @@ TEST(tensor_core_precisions) {
     check_conv2d_forms(p == MatmulPrecision::High ? 1e-2 : 4e-2, true);
     // Attention's products (scores, values and the four of the backward) on
     // tensor cores, with the softmax and bias epilogues around them: 7×7
-    // windows of 2 heads, and global attention over 28×28 tokens (the
-    // network's), whose score product splits K.
+    // windows of 2 heads; global attention over 28×28 tokens (the
+    // network's), whose value product splits K (its 784 tokens); and 8×8
+    // windows of 2 heads of 512 channels, whose score product splits K (16
+    // ways: the split-K path of the score epilogue).
     for (auto [windows, side, channels, heads] :
-         {std::array<int64_t, 4>{8, 7, 64, 2}, std::array<int64_t, 4>{2, 28, 128, 4}}) {
+         {std::array<int64_t, 4>{8, 7, 64, 2}, std::array<int64_t, 4>{2, 28, 128, 4},
+          std::array<int64_t, 4>{2, 8, 1024, 2}}) {
       int64_t tokens = side * side, d = channels / heads;
       double scale = 1.0 / std::sqrt(double(d));
       parity(

@@ -146,8 +146,12 @@ TEST(attention_launches_are_planned_from_the_tiling_they_run) {
   // launches the softmax with plans[1], which must be the softmax's plan
   // whatever the tiling, and each product's plan must be its own tiling's.
   std::vector<AttentionShape> shapes;
-  for (auto [windows, tokens, channels, heads, side] : std::vector<std::array<int64_t, 5>>{
-           {4 * 64, 49, 64, 2, 7}, {4, 784, 128, 4, 28}, {4, 196, 256, 8, 14}, {1, 64, 2048, 1, 8}}) {
+  for (auto [windows, tokens, channels, heads, side] : std::vector<std::array<int64_t, 5>>{{4 * 64, 49, 64, 2, 7},
+                                                                                           {4, 784, 128, 4, 28},
+                                                                                           {4, 196, 256, 8, 14},
+                                                                                           {1, 64, 2048, 1, 8},
+                                                                                           {2, 784, 128, 4, 28},
+                                                                                           {2, 64, 1024, 2, 8}}) {
     AttentionShape s;
     s.windows = windows, s.tokens = tokens, s.channels = channels, s.heads = heads, s.window_h = s.window_w = side;
     shapes.push_back(s);
@@ -161,11 +165,38 @@ TEST(attention_launches_are_planned_from_the_tiling_they_run) {
           std::vector<cuda::LaunchPlan> plans = cuda_ops::plan_attention_forward(s, bytes, p);
           CHECK_EQ(plans.size(), size_t(3));
           CHECK_EQ(plans[1].kernel, std::string("attention_softmax"));
-          CHECK_EQ(plans[0].grid.z, p.scores.batch * p.scores.splits);
-          CHECK_EQ(plans[2].grid.z, p.values.batch * p.values.splits);
+          // Each product's plan is the launch its tiling makes: grid, block and shared memory.
+          auto check_product = [](const cuda::LaunchPlan& plan, const cuda_ops::GemmDims& d,
+                                  const cuda_ops::GemmTiling& t, int64_t element_bytes) {
+            CHECK_EQ(plan.grid.x, cuda_ops::ceil_div(d.n, t.bn));
+            CHECK_EQ(plan.grid.y, cuda_ops::ceil_div(d.m, t.bm));
+            CHECK_EQ(plan.grid.z, d.batch * d.splits);
+            CHECK_EQ(plan.block.x, t.threads);
+            CHECK_EQ(plan.shared_bytes, cuda_ops::gemm_shared_bytes(t, element_bytes));
+          };
+          check_product(plans[0], p.scores, p.scores_tiles, bytes);
+          check_product(plans[2], p.values, p.values_tiles, bytes);
+          // The backward: the delta rows first, the bias gradient last (attention.cu launches
+          // plans[0] and plans.back()), and its five products on their own tilings.
+          std::vector<cuda::LaunchPlan> backward = cuda_ops::plan_attention_backward(s, bytes, p);
+          CHECK_EQ(backward.size(), size_t(7));
+          CHECK_EQ(backward[0].kernel, std::string("attention_delta"));
+          CHECK_EQ(backward.back().kernel, std::string("attention_bias_grad"));
+          check_product(backward[1], p.scores, p.scores_tiles, bytes);
+          check_product(backward[2], p.keys_grad, p.keys_grad_tiles, bytes);
+          check_product(backward[3], p.scores, p.scores_tiles, bytes);
+          check_product(backward[4], p.values, p.values_tiles, bytes);
+          check_product(backward[5], p.keys_grad, p.keys_grad_tiles, bytes);
           // attention.cu instantiates the score products' kernels for these tiles only.
           CHECK(cuda_ops::tile_allowed(cuda_ops::kAttentionScoreTiles, p.scores_tiles.kernel));
           split_scores += p.scores.splits > 1;
+          // The GPU parity suite's shapes (test_gpu_parity, attention on tensor cores) split
+          // what it says they split: the score product of 8×8 windows of 512-channel heads,
+          // the value product of the 28×28 global attention.
+          if (bytes == 4 && tensor_cores && precision != MatmulPrecision::Highest && s.windows == 2) {
+            if (s.tokens == 64) CHECK(p.scores.splits > 1);
+            if (s.tokens == 784) CHECK(p.values.splits > 1 && p.scores.splits == 1);
+          }
         }
   CHECK(split_scores > 0);  // the case the index arithmetic is for
 }
