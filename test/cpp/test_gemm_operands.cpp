@@ -267,23 +267,39 @@ TEST(every_store_lands_once_inside_its_tensor) {
     }
     CHECK_EQ(wrong, int64_t(0));
   }
-  // PlaneStore: rows are the channels of a group, columns (image, pixel) of an NCHW output.
+  // PlaneStore: rows are the channels of a group, columns (image, pixel) of an NCHW output;
+  // plus the channel's bias, plus the residual's element (conv2d's `residual`), plus what
+  // the output held (a gradient summed in place): each alone and all together.
   for (const ConvCase& c : kCases) {
     ConvDims d = c.dims();
     const int64_t size = d.images * d.out_channels() * d.out_plane();
-    std::vector<float> out(size_t(size), NAN), bias = values(d.out_channels(), 19);
-    PlaneStore<float> store{out.data(), bias.data(), d.out_channels(), d.out_group, d.out_plane()};
-    for (int64_t g = 0; g < d.groups; ++g)
-      for (int64_t row = 0; row < d.out_group; ++row)
-        for (int64_t col = 0; col < d.images * d.out_plane(); ++col) store(g, 0, row, col, float(g * 1000 + row));
-    int64_t wrong = 0;
-    for (int64_t image = 0; image < d.images; ++image)
-      for (int64_t channel = 0; channel < d.out_channels(); ++channel)
-        for (int64_t p = 0; p < d.out_plane(); ++p) {
-          float expected = float((channel / d.out_group) * 1000 + channel % d.out_group) + bias[size_t(channel)];
-          wrong += out[size_t((image * d.out_channels() + channel) * d.out_plane() + p)] != expected;
-        }
-    CHECK_EQ(wrong, int64_t(0));
+    const std::vector<float> bias = values(d.out_channels(), 19), residual = values(size, 41), held = values(size, 43);
+    for (int with = 0; with < 8; ++with) {
+      const bool add_bias = with & 1, add_residual = with & 2, accumulate = with & 4;
+      std::vector<float> out = accumulate ? held : std::vector<float>(size_t(size), NAN);
+      PlaneStore<float> store{
+          out.data(), add_bias ? bias.data() : nullptr,        d.out_channels(), d.out_group, d.out_plane(),
+          accumulate, add_residual ? residual.data() : nullptr};
+      std::vector<int> writes(size_t(size), 0);
+      for (int64_t g = 0; g < d.groups; ++g)
+        for (int64_t row = 0; row < d.out_group; ++row)
+          for (int64_t col = 0; col < d.images * d.out_plane(); ++col) {
+            store(g, 0, row, col, float(g * 1000 + row));
+            const int64_t image = col / d.out_plane(), channel = g * d.out_group + row;
+            ++writes[size_t((image * d.out_channels() + channel) * d.out_plane() + col % d.out_plane())];
+          }
+      int64_t wrong = 0;
+      for (int64_t image = 0; image < d.images; ++image)
+        for (int64_t channel = 0; channel < d.out_channels(); ++channel)
+          for (int64_t p = 0; p < d.out_plane(); ++p) {
+            const size_t at = size_t((image * d.out_channels() + channel) * d.out_plane() + p);
+            float expected = float((channel / d.out_group) * 1000 + channel % d.out_group) +
+                             (add_bias ? bias[size_t(channel)] : 0.0f) + (add_residual ? residual[at] : 0.0f) +
+                             (accumulate ? held[at] : 0.0f);
+            wrong += writes[at] != 1 || out[at] != expected;
+          }
+      CHECK_EQ(wrong, int64_t(0));
+    }
   }
   // DenseStore over attention-like batches (heads of a window, windows apart) and SplitStore's workspace.
   const int64_t m = 5, n = 3, heads = 2, windows = 3, ld = heads * n;
