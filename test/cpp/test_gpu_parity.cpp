@@ -380,6 +380,55 @@ TEST(steps_replayed_from_cuda_graphs_match_launched_ones) {
   CHECK_EQ(graphed->graph_stats().failures, int64_t(0));
 }
 
+TEST(replayed_steps_read_the_weights_adam_updated_and_each_batch_size_has_its_graph) {
+  // With a learning rate, every step trains on the weights the last step's
+  // Adam update wrote in place, outside the graph: a replay that read the
+  // weights as they were captured would repeat an old step's loss. The same
+  // batch every step, so the losses move by the updates alone. Then another
+  // batch size gets a graph of its own, and the first one's is replayed
+  // again when that size returns.
+  ModelConfig c;
+  c.input_size = 64, c.stem = 8, c.widths = {8, 16, 16, 32}, c.depths = {1, 1, 1, 1}, c.head_dim = 8;
+  std::unique_ptr<Model> graphed = Model::create(c, Device::cuda(0), 5),
+                         launched = Model::create(c, Device::cuda(0), 5);
+  auto batch = [&](int64_t n) {
+    std::vector<int32_t> labels(size_t(n * 64 * 64));
+    for (auto& l : labels) l = int32_t(rng() % 2);
+    return std::pair{r({n, 3, 64, 64}), Tensor::from_vector(labels, {n, 64, 64})};
+  };
+  const auto [x2, m2] = batch(2);
+  const auto [x1, m1] = batch(1);
+  AdamOptions o;
+  o.lr = 1e-2;
+  AdamTrainer tg(*graphed, o), tl(*launched, o);
+  std::vector<double> got, want;
+  auto step = [&](const Tensor& x, const Tensor& m) {
+    got.push_back(tg.step(x, m));
+    platform::set_environment("DMDLK_CUDA_GRAPHS", "0");
+    want.push_back(tl.step(x, m));
+    platform::set_environment("DMDLK_CUDA_GRAPHS", nullptr);
+  };
+  for (int i = 0; i < 6; ++i) step(x2, m2);
+  CHECK(std::memcmp(&got[0], &want[0], sizeof(double)) == 0);  // the same weights, the same kernels
+  // Later steps' weights differ by the deformable kernels' atomic rounding only (Adam
+  // can turn a gradient at the rounding's level into a whole step: 1e-3, not bits).
+  for (size_t i = 1; i < got.size(); ++i) CHECK(std::abs(got[i] - want[i]) <= 1e-3 * std::abs(want[i]));
+  // Steps 4–6 are replays of the graph captured at step 3: had they read step 3's
+  // weights, their losses would be step 3's, which the updates since moved by more.
+  CHECK(std::abs(want[5] - want[2]) > 1e-2 * std::abs(want[2]));
+  CHECK_EQ(graphed->graph_stats().captures, int64_t(1));
+  CHECK_EQ(graphed->graph_stats().replays, int64_t(3));
+  for (int i = 0; i < 4; ++i) step(x1, m1);
+  CHECK_EQ(graphed->graph_stats().captures, int64_t(2));
+  const int64_t replays = graphed->graph_stats().replays;
+  CHECK(replays > 3);
+  for (int i = 0; i < 2; ++i) step(x2, m2);
+  CHECK_EQ(graphed->graph_stats().captures, int64_t(2));  // batch 2's graph, replayed
+  CHECK_EQ(graphed->graph_stats().replays, replays + 2);
+  for (size_t i = 6; i < got.size(); ++i) CHECK(std::abs(got[i] - want[i]) <= 1e-3 * std::abs(want[i]));
+  CHECK_EQ(graphed->graph_stats().failures, int64_t(0));
+}
+
 int main() {
   const cuda::Availability& a = cuda::availability();
   if (!a.available) {
