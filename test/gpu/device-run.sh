@@ -11,9 +11,11 @@
 #   gpu-parity      35  the C++ CUDA-vs-CPU parity suite of every op (build/test_gpu_parity)
 #   addon-gpu       45  the addon's GPU tests: parity, training on CUDA, ERR_GPU_OOM (dist/test/gpu/)
 #   onnx-check      10  onnx.checker on the ONNX exports (test/reference/check_onnx.py)
-#   bench-<part>   170  bench/gpu.sh's parts: GEMM peak 15, ops 35, model 60, scaling 60
-# 280 s, plus at most 1 s each to die after the limit's TERM and 10 s of probes:
-# within 5 minutes, so that a rerun fits a session's 15 minutes of device time.
+#   bench-<part>   160  bench/gpu.sh's device parts: GEMM peak 15, ops 35, model 110
+#                       (training at batch 4, 16 and 32 against PyTorch)
+# 270 s, plus at most 1 s each to die after the limit's TERM, 10 s of probes and
+# 11 s to copy the results: within 5 minutes, so that a rerun fits a session's
+# 15 minutes of device time.
 # Without a GPU the GPU stages say "no GPU: skipped <stage>", and onnx-check
 # skips where Python's onnx is missing; a stage that fails or runs out of time
 # does not stop the later ones. Each stage's output goes to stdout and to
@@ -24,7 +26,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/dmdlk-device-run}
 mkdir -p "$out"
-source bench/gpu.sh  # bench_parts, bench_limit_s, bench_command, bench_copy_results
+source bench/gpu.sh  # device_bench_parts, bench_limit_s, bench_command, bench_copy_results
 started=$(mktemp)
 trap 'rm -f "$started"' EXIT
 # The tree is a fresh copy there: Node and the binaries come out of .device/
@@ -93,7 +95,7 @@ stage info 10 "" bash -c device_info
 stage gpu-parity 35 "$no_gpu" build/test_gpu_parity
 stage addon-gpu 45 "$no_gpu" node --test dist/test/gpu/
 stage onnx-check 10 "$no_onnx" bash -c 'python3 test/reference/check_onnx.py build/onnx/*.onnx'
-for part in "${bench_parts[@]}"; do
+for part in "${device_bench_parts[@]}"; do
   stage "bench-$part" "${bench_limit_s[$part]}" "$no_gpu" bash -c "${bench_command[$part]}"
 done
 bench_copy_results "$started" "$out"

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
 const carryLimit = 40_000_000;
-const stages = ['unpack', 'info', 'gpu-parity', 'addon-gpu', 'onnx-check', 'bench-gpu-peak', 'bench-ops', 'bench-model', 'bench-scaling'];
+const stages = ['unpack', 'info', 'gpu-parity', 'addon-gpu', 'onnx-check', 'bench-gpu-peak', 'bench-ops', 'bench-model'];
 const gpuStages = stages.filter((s) => s === 'gpu-parity' || s === 'addon-gpu' || s.startsWith('bench-'));
 // What the device has not: Node (the run must use the one it carried) and, here, a GPU.
 const hidden = new Set(['node', 'nodejs', 'npm', 'npx', 'corepack', 'nvidia-smi']);
@@ -111,8 +111,9 @@ describe('the device run (test/gpu/device-run.sh) without a GPU', () => {
   });
 
   it('fits 5 minutes by its limits, and took a few seconds here', () => {
-    // Each stage's limit, 1 s for it to die after the limit, 10 s of probes for a GPU and for onnx.
-    expect(rows.reduce((sum, r) => sum + r.limit + 1, 10)).toBeLessThanOrEqual(300);
+    // Each stage's limit, 1 s for it to die after the limit, 10 s of probes for a GPU and for
+    // onnx, 11 s for the results' copy (bench_copy_results).
+    expect(rows.reduce((sum, r) => sum + r.limit + 1, 10 + 11)).toBeLessThanOrEqual(300);
     expect(runSeconds).toBeLessThan(60);
   });
 
