@@ -25,32 +25,6 @@ struct TokenMatrix {  // Q, K, V, dO, O of one head
   static DenseB<T> b(const T* x, const AttentionShape& s, bool trans) { return {{x, s.channels, trans, heads_of(s)}}; }
 };
 
-// What the score products write, element (q, key) of item b, from acc = (Q·Kᵀ)[q][key]
-// or (dO·Vᵀ)[q][key]; one epilogue type for the three, so that their kernels are built once:
-//   Scores:        S = scale · acc + bias[head][offset of key from query]
-//   Probabilities: P = exp(S − lse[row])                      (row_values = lse)
-//   Gradients:     dS = P ⊙ (acc − δ[row]), written over P    (row_values = δ; each element
-//                  read, then written, by one thread)
-template <typename T>
-struct ScoreStore {
-  enum class Writes { Scores, Probabilities, Gradients };
-  Writes writes;
-  T* scores;
-  const T* rel_pos;     // null for Gradients
-  const T* row_values;  // null for Scores
-  AttentionShape s;
-  __device__ void operator()(int64_t b, int64_t, int64_t q, int64_t key, T acc) const {
-    int64_t row = b * s.tokens + q;
-    T* at = scores + row * s.tokens + key;
-    if (writes == Writes::Gradients) {
-      *at = *at * (acc - row_values[row]);
-      return;
-    }
-    T score = T(s.scale) * acc + rel_pos[(b % s.heads) * s.table() + s.rel_index(q, key)];
-    *at = writes == Writes::Probabilities ? T(exp(score - row_values[row])) : score;
-  }
-};
-
 // Softmax of each score row in place, and its log-sum-exp: a warp per row.
 template <typename T>
 __global__ void softmax_rows_kernel(int64_t rows, int64_t length, T* scores, T* lse) {

@@ -4,15 +4,18 @@
 // stand for, on ragged shapes; the split-K ranges against K; every block's
 // staging of its slices (gpu/gemm_staging.h: the loading threads' slots,
 // their hoisted lines and the depth tables), slice by slice, as the kernels
-// run it. No GPU is needed to find an index that is off by one.
+// run it; attention's score epilogue, making the CPU's attention. No GPU is
+// needed to find an index that is off by one.
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "gpu/attention.h"
 #include "gpu/gemm.h"
 #include "gpu/gemm_operands.h"
 #include "gpu/gemm_staging.h"
 #include "harness.h"
+#include "ops/attention.h"
 #include "ops/im2col.h"
 
 using namespace dmdlk;
@@ -439,6 +442,86 @@ TEST(every_block_stages_dense_operands_both_ways) {
          staging_mismatches<64, 16, 128>(b, items, depth, lines);
   }
   CHECK_EQ(m, int64_t(0));
+}
+
+TEST(attention_score_epilogue_makes_the_cpu_attention) {
+  // attention.cu's algorithm on the CPU, its products as plain loops and its
+  // epilogue (ScoreStore) as the kernels call it: scores, softmax, O = P·V;
+  // then P again from the log-sum-exp, dS over it, and dQ, dK and the bias
+  // gradient from dS. Against the CPU backend's attention, in double.
+  AttentionShape s;
+  s.windows = 2, s.window_h = 3, s.window_w = 4, s.tokens = 12, s.channels = 8, s.heads = 2, s.scale = 0.37;
+  const int64_t n = s.tokens, d = s.head_dim(), items = s.windows * s.heads;
+  auto tensor = [](std::vector<int64_t> shape, uint32_t seed) {
+    int64_t size = 1;
+    for (int64_t e : shape) size *= e;
+    std::vector<float> f = values(size, seed);
+    return Tensor::from_vector(std::vector<double>(f.begin(), f.end()), shape);
+  };
+  Tensor q = tensor({s.windows, n, s.channels}, 51), k = tensor({s.windows, n, s.channels}, 53),
+         v = tensor({s.windows, n, s.channels}, 57), rel = tensor({s.heads, 5, 7}, 59),
+         dout = tensor({s.windows, n, s.channels}, 61);
+  AttentionOutput want = attention(q, k, v, rel, s.window_h, s.window_w, s.heads, s.scale);
+  AttentionGrads want_grads = attention_backward(dout, q, k, v, rel, want, s.window_h, s.window_w, s.heads, s.scale);
+  const std::vector<double> Q = q.to_vector<double>(), K = k.to_vector<double>(), V = v.to_vector<double>(),
+                            R = rel.to_vector<double>(), dO = dout.to_vector<double>(),
+                            O = want.out.to_vector<double>();
+  // Element e of token t's head of item b (window b / heads, head b % heads).
+  auto at = [&](int64_t b, int64_t t, int64_t e) {
+    return size_t(((b / s.heads) * n + t) * s.channels + b % s.heads * d + e);
+  };
+  auto product = [&](const std::vector<double>& x, const std::vector<double>& y, int64_t b, int64_t i, int64_t j) {
+    double sum = 0;
+    for (int64_t e = 0; e < d; ++e) sum += x[at(b, i, e)] * y[at(b, j, e)];
+    return sum;
+  };
+  using Store = ScoreStore<double>;
+  std::vector<double> scores(size_t(items * n * n)), lse(size_t(items * n)), out(O.size(), 0.0);
+  const Store make_scores{Store::Writes::Scores, scores.data(), R.data(), nullptr, s};
+  for (int64_t b = 0; b < items; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) make_scores(b, 0, i, j, product(Q, K, b, i, j));
+  for (int64_t row = 0; row < items * n; ++row) {  // softmax_rows_kernel
+    double m = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < n; ++j) m = std::max(m, scores[size_t(row * n + j)]);
+    for (int64_t j = 0; j < n; ++j) sum += std::exp(scores[size_t(row * n + j)] - m);
+    lse[size_t(row)] = m + std::log(sum);
+    for (int64_t j = 0; j < n; ++j) scores[size_t(row * n + j)] = std::exp(scores[size_t(row * n + j)] - m) / sum;
+  }
+  for (int64_t b = 0; b < items; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t e = 0; e < d; ++e) out[at(b, i, e)] += scores[size_t((b * n + i) * n + j)] * V[at(b, j, e)];
+  CHECK_CLOSE(Tensor::from_vector(out, want.out.shape()), want.out, 1e-12, 1e-12);
+  CHECK_CLOSE(Tensor::from_vector(lse, want.logsumexp.shape()), want.logsumexp, 1e-12, 1e-12);
+
+  std::vector<double> delta(size_t(items * n), 0.0), grads(scores.size());
+  for (int64_t b = 0; b < items; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t e = 0; e < d; ++e) delta[size_t(b * n + i)] += dO[at(b, i, e)] * O[at(b, i, e)];
+  const Store probabilities{Store::Writes::Probabilities, grads.data(), R.data(), lse.data(), s},
+      score_grads{Store::Writes::Gradients, grads.data(), nullptr, delta.data(), s};
+  for (int64_t b = 0; b < items; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) probabilities(b, 0, i, j, product(Q, K, b, i, j));
+  for (size_t e = 0; e < scores.size(); ++e) CHECK(std::abs(grads[e] - scores[e]) < 1e-12);
+  for (int64_t b = 0; b < items; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) score_grads(b, 0, i, j, product(dO, V, b, i, j));
+  std::vector<double> dq(Q.size(), 0.0), dk(K.size(), 0.0), drel(R.size(), 0.0);
+  for (int64_t b = 0; b < items; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        const double ds = grads[size_t((b * n + i) * n + j)];
+        for (int64_t e = 0; e < d; ++e) {
+          dq[at(b, i, e)] += s.scale * ds * K[at(b, j, e)];
+          dk[at(b, j, e)] += s.scale * ds * Q[at(b, i, e)];
+        }
+        drel[size_t(b % s.heads * s.table() + s.rel_index(i, j))] += ds;
+      }
+  CHECK_CLOSE(Tensor::from_vector(dq, q.shape()), want_grads.dq, 1e-12, 1e-10);
+  CHECK_CLOSE(Tensor::from_vector(dk, k.shape()), want_grads.dk, 1e-12, 1e-10);
+  CHECK_CLOSE(Tensor::from_vector(drel, rel.shape()), want_grads.drel_pos, 1e-12, 1e-10);
 }
 
 int main() { return dmdlk::test::run_all(); }

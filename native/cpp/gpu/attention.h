@@ -9,6 +9,7 @@
 //             dS = P ⊙ (dO·Vᵀ − δ) (over P); dQ = scale·dS·K; dK = scale·dSᵀ·Q;
 //             dbias: per (window, head, offset) sums of dS, then over the windows
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -27,6 +28,37 @@ void attention_backward(int device, const AttentionShape& s, const T* dout, cons
                         const T* rel_pos, const T* out, const T* logsumexp, T* dq, T* dk, T* dv, T* drel_pos);
 
 constexpr int64_t kAttentionThreads = 256;  // row kernels: a warp per row
+
+// What the score products write, element (q, key) of item b, from acc = (Q·Kᵀ)[q][key]
+// or (dO·Vᵀ)[q][key]; one epilogue type for the three, so that their kernels are built once:
+//   Scores:        S = scale · acc + bias[head][offset of key from query]
+//   Probabilities: P = exp(S − lse[row])                      (row_values = lse)
+//   Gradients:     dS = P ⊙ (acc − δ[row]), written over P    (row_values = δ; each element
+//                  read, then written, by one thread)
+// Host and device: test_gemm_operands makes the CPU's attention with it.
+template <typename T>
+struct ScoreStore {
+  enum class Writes { Scores, Probabilities, Gradients };
+  Writes writes;
+  T* scores;
+  const T* rel_pos;     // null for Gradients
+  const T* row_values;  // null for Scores
+  AttentionShape s;
+  DMDLK_HD void operator()(int64_t b, int64_t, int64_t q, int64_t key, T acc) const {
+    int64_t row = b * s.tokens + q;
+    T* at = scores + row * s.tokens + key;
+    if (writes == Writes::Gradients) {
+      *at = *at * (acc - row_values[row]);
+      return;
+    }
+    T score = T(s.scale) * acc + rel_pos[(b % s.heads) * s.table() + s.rel_index(q, key)];
+#ifdef __CUDA_ARCH__
+    *at = writes == Writes::Probabilities ? T(exp(score - row_values[row])) : score;
+#else
+    *at = writes == Writes::Probabilities ? T(std::exp(score - row_values[row])) : score;
+#endif
+  }
+};
 
 // The tiles of the score products, whose epilogue (ScoreStore) is
 // attention's own: each tile is a kernel of attention.cu alone.
