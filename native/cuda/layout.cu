@@ -7,8 +7,8 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-// Called, not inlined: its 64-bit divisions are most of the kernel's code,
-// and the compiler copies an inlined body into each case of the addend.
+// Called, not inlined: the compiler copies an inlined body into each case
+// of the addend.
 __device__ __noinline__ int64_t source_offset(const PermutePlan& plan, int64_t index) {
   return permuted_offset(plan, index);
 }

@@ -32,11 +32,13 @@ namespace tiled {
 // without spilling (sm_90, CUDA 13.0; gpu/gemm.h's gemm_registers lists what
 // each then takes).
 
-// This block's batch item and split, and the K range the split sums.
+// This block's batch item and split, and the K range the split sums (a
+// 32-bit division: blockIdx.z and the splits are grid extents, below 65536).
 struct SplitRange {
   int64_t batch, split, begin, end;
   __device__ SplitRange(const GemmDims& d) {
-    batch = blockIdx.z / d.splits, split = blockIdx.z % d.splits;
+    const uint32_t z = blockIdx.z, splits = uint32_t(d.splits);
+    batch = z / splits, split = z % splits;
     KRange k = split_k_range(d, split);
     begin = k.begin, end = k.end;
   }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/cuda_runtime.h"
+#include "core/index_divisor.h"
 #include "core/matmul_precision.h"
 #include "core/thread_pool.h"
 #include "harness.h"
@@ -242,6 +243,54 @@ TEST(max_pool_takes_the_first_maximum_and_nan) {
   CHECK(std::isnan(y[5]) && winner(5) == 2);
   CHECK(y[259] == -1 && winner(259) == 0);
   CHECK(y[100] == 0 && winner(100) == 0);
+}
+
+TEST(index_divisors_divide_exactly) {
+  // Every divisor kind (1, powers of two, odd, just past a power of two,
+  // beyond 32 bits, the largest index) against `/` and `%`, on the dividends
+  // where a multiply-high errs first (multiples of d and their neighbours,
+  // powers of two, the largest index) and on random ones of every size.
+  std::mt19937_64 rng(7);
+  const int64_t largest = (int64_t(1) << 62) + ((int64_t(1) << 62) - 1);  // 2^63 − 1
+  std::vector<int64_t> divisors{1,
+                                2,
+                                3,
+                                5,
+                                7,
+                                49,
+                                64,
+                                98,
+                                127,
+                                224,
+                                784,
+                                50176,
+                                65535,
+                                65537,
+                                (int64_t(1) << 31) - 1,
+                                int64_t(1) << 31,
+                                (int64_t(1) << 32) + 1,
+                                1000000007,
+                                (int64_t(1) << 40) + 3,
+                                largest};
+  for (int i = 0; i < 200; ++i) divisors.push_back(int64_t(rng() >> (1 + rng() % 63)) + 1);
+  int64_t wrong = 0;
+  for (int64_t d : divisors) {
+    const IndexDivisor div = IndexDivisor::of(d);
+    std::vector<int64_t> dividends{0, 1, d - 1, d, d + 1, largest, largest - 1, largest / d * d, largest / d * d - 1};
+    for (int k = 0; k < 63; ++k) dividends.push_back(int64_t(1) << k), dividends.push_back((int64_t(1) << k) - 1);
+    for (int k = 0; k < 200; ++k) {
+      const int64_t n = int64_t(rng() >> (1 + rng() % 63));
+      dividends.push_back(n);
+      if (n / d < largest / d) dividends.push_back((n / d + 1) * d - 1);
+    }
+    for (int64_t n : dividends) {
+      if (n < 0) continue;
+      int64_t remainder = -1;
+      const int64_t quotient = div.divide(n, remainder);
+      wrong += quotient != n / d || remainder != n % d || div.divide(n) != n / d;
+    }
+  }
+  CHECK_EQ(wrong, int64_t(0));
 }
 
 TEST(matmul_precision_names_round_trip) {

@@ -23,8 +23,8 @@ void reduce_broadcast(int device, const ReducePlan& plan, int64_t n, const T* dy
 inline cuda::LaunchPlan plan_binary_forward(const BroadcastPlan& plan, int64_t n, int64_t element_bytes) {
   double a = 1, b = 1;
   for (int d = 0; d < plan.rank; ++d) {
-    if (plan.a_stride[d]) a *= double(plan.out_size[d]);
-    if (plan.b_stride[d]) b *= double(plan.out_size[d]);
+    if (plan.a_stride[d]) a *= double(plan.out_size[d].d);
+    if (plan.b_stride[d]) b *= double(plan.out_size[d].d);
   }
   return cuda::elementwise_plan("binary_forward", n, (double(n) + a + b) * element_bytes, double(n));
 }
@@ -37,7 +37,7 @@ inline cuda::LaunchPlan plan_binary_forward(const BroadcastPlan& plan, int64_t n
 inline bool reduce_as_channels(const ReducePlan& p, ChannelLayout* l, int64_t other_strides[3]) {
   int first = -1, last = -1;
   for (int d = 0; d < p.rank; ++d)
-    if (p.target_size[d] > 1) {
+    if (p.target_size[d].d > 1) {
       if (first < 0) first = d;
       last = d;
     }
@@ -46,7 +46,7 @@ inline bool reduce_as_channels(const ReducePlan& p, ChannelLayout* l, int64_t ot
   // The kept axis becomes the channels; the axis before it (if any) outer, after it inner.
   for (int d = 0; d < p.rank; ++d) {
     int slot = d < first ? 0 : d == first ? 1 : 2;
-    sizes[slot] = d == first ? p.target_size[d] : p.reduce_size[d];
+    sizes[slot] = d == first ? p.target_size[d].d : p.reduce_size[d].d;
     strides[slot] = p.other_stride[d];
   }
   *l = {sizes[0], sizes[1], sizes[2]};

@@ -39,11 +39,13 @@ struct SmallDivisor {
 };
 
 // Where batch item b starts: items come in runs of `inner_count` (e.g. the
-// heads of one window) `inner_stride` apart, runs `outer_stride` apart.
+// heads of one window) `inner_stride` apart, runs `outer_stride` apart. A
+// 32-bit division: the items are a grid's z extent, below 65536.
 struct BatchOffset {
   int64_t inner_count = 1, outer_stride = 0, inner_stride = 0;
   DMDLK_HD int64_t operator()(int64_t b) const {
-    return (b / inner_count) * outer_stride + (b % inner_count) * inner_stride;
+    const uint32_t item = uint32_t(b), count = uint32_t(inner_count);
+    return int64_t(item / count) * outer_stride + int64_t(item % count) * inner_stride;
   }
   static BatchOffset strided(int64_t stride) { return {1, stride, 0}; }
 };

@@ -43,7 +43,7 @@ void binary_row(BinaryOp op, const T* a, int64_t sa, const T* b, int64_t sb, T* 
 template <typename T>
 void binary_forward(BinaryOp op, const BroadcastPlan& plan, int64_t n, const T* a, const T* b, T* y) {
   int last = plan.rank - 1;
-  int64_t inner = last >= 0 ? plan.out_size[last] : 1;
+  int64_t inner = last >= 0 ? plan.out_size[last].d : 1;
   int64_t sa = last >= 0 ? plan.a_stride[last] : 0, sb = last >= 0 ? plan.b_stride[last] : 0;
   parallel_for(0, n / inner, std::max<int64_t>(1, kElementGrain / inner), [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
@@ -71,9 +71,9 @@ template <typename T>
 void reduce_sum(const ReducePlan& plan, int64_t n, const T* dy, const T* other, T* grad) {
   int last = plan.rank - 1;
   int64_t so = last >= 0 ? plan.other_stride[last] : 0;
-  if (last >= 0 && plan.target_size[last] == 1 && plan.out_stride[last] == 1) {
+  if (last >= 0 && plan.target_size[last].d == 1 && plan.out_stride[last] == 1) {
     // The operand was broadcast along the innermost axis: each element sums rows.
-    int64_t inner = plan.reduce_size[last], rows = plan.reduce_count / inner;
+    int64_t inner = plan.reduce_size[last].d, rows = plan.reduce_count / inner;
     parallel_for(0, n, std::max<int64_t>(1, kElementGrain / plan.reduce_count), [&](int64_t lo, int64_t hi) {
       for (int64_t t = lo; t < hi; ++t) {
         T sum = 0;
@@ -90,7 +90,7 @@ void reduce_sum(const ReducePlan& plan, int64_t n, const T* dy, const T* other, 
   if (last >= 0 && plan.out_stride[last] == 1) {
     // The operand runs along the innermost axis: each of its rows accumulates
     // the matching rows of every reduced position.
-    int64_t inner = plan.target_size[last];
+    int64_t inner = plan.target_size[last].d;
     parallel_for(0, n / inner, std::max<int64_t>(1, kElementGrain / (inner * plan.reduce_count)),
                  [&](int64_t lo, int64_t hi) {
                    for (int64_t row = lo; row < hi; ++row) {

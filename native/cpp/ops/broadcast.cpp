@@ -73,7 +73,7 @@ BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const char* op
   Coalesced c = coalesce(out, a, &b);
   BroadcastPlan p;
   p.rank = c.rank;
-  for (int d = 0; d < c.rank; ++d) p.out_size[d] = c.size[d];
+  for (int d = 0; d < c.rank; ++d) p.out_size[d] = IndexDivisor::of(c.size[d]);
   coalesced_strides(c, c.first_broadcast, p.a_stride);
   coalesced_strides(c, c.second_broadcast, p.b_stride);
   return p;
@@ -87,9 +87,9 @@ ReducePlan make_reduce_plan(const Shape& out, const Shape& target, const Shape* 
   for (int d = c.rank - 1; d >= 0; --d) p.out_stride[d] = s, s *= c.size[d];
   coalesced_strides(c, c.second_broadcast, p.other_stride);
   for (int d = 0; d < c.rank; ++d) {
-    p.target_size[d] = c.first_broadcast[d] ? 1 : c.size[d];
-    p.reduce_size[d] = c.first_broadcast[d] ? c.size[d] : 1;
-    p.reduce_count *= p.reduce_size[d];
+    p.target_size[d] = IndexDivisor::of(c.first_broadcast[d] ? 1 : c.size[d]);
+    p.reduce_size[d] = IndexDivisor::of(c.first_broadcast[d] ? c.size[d] : 1);
+    p.reduce_count *= p.reduce_size[d].d;
   }
   return p;
 }

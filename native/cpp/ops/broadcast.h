@@ -4,16 +4,18 @@
 #include <cstdint>
 
 #include "core/host_device.h"
+#include "core/index_divisor.h"
 #include "core/tensor.h"
 
 namespace dmdlk {
 
 constexpr int kMaxBroadcastRank = 8;
 
-// out[i] = f(a[a_offset(i)], b[b_offset(i)]).
+// out[i] = f(a[a_offset(i)], b[b_offset(i)]). The extents are divisors
+// (core/index_divisor.h): an element's coordinates are divisions of its index.
 struct BroadcastPlan {
   int rank = 0;
-  int64_t out_size[kMaxBroadcastRank] = {};
+  IndexDivisor out_size[kMaxBroadcastRank];
   int64_t a_stride[kMaxBroadcastRank] = {};  // 0 on axes where a is broadcast
   int64_t b_stride[kMaxBroadcastRank] = {};
 };
@@ -22,8 +24,8 @@ struct BroadcastPlan {
 // the sum over the `reduce_count` output elements that read it.
 struct ReducePlan {
   int rank = 0;
-  int64_t target_size[kMaxBroadcastRank] = {};   // the operand's extents (1 where broadcast)
-  int64_t reduce_size[kMaxBroadcastRank] = {};   // the output's extent where the operand has 1, else 1
+  IndexDivisor target_size[kMaxBroadcastRank];   // the operand's extents (1 where broadcast)
+  IndexDivisor reduce_size[kMaxBroadcastRank];   // the output's extent where the operand has 1, else 1
   int64_t out_stride[kMaxBroadcastRank] = {};    // contiguous strides of the output
   int64_t other_stride[kMaxBroadcastRank] = {};  // the other operand's strides over output coordinates
   int64_t reduce_count = 1;
@@ -41,8 +43,8 @@ ReducePlan make_reduce_plan(const Shape& out, const Shape& target, const Shape* 
 DMDLK_HD void broadcast_offsets(const BroadcastPlan& p, int64_t index, int64_t* a_off, int64_t* b_off) {
   int64_t ao = 0, bo = 0;
   for (int d = p.rank - 1; d >= 0; --d) {
-    int64_t coord = index % p.out_size[d];
-    index /= p.out_size[d];
+    int64_t coord;
+    index = p.out_size[d].divide(index, coord);
     ao += coord * p.a_stride[d];
     bo += coord * p.b_stride[d];
   }
@@ -55,9 +57,10 @@ DMDLK_HD void reduce_offsets(const ReducePlan& p, int64_t t, int64_t r, int64_t*
   int64_t oo = 0, bo = 0;
   for (int d = p.rank - 1; d >= 0; --d) {
     // On each axis either the target or the reduction varies, never both.
-    int64_t coord = t % p.target_size[d] + r % p.reduce_size[d];
-    t /= p.target_size[d];
-    r /= p.reduce_size[d];
+    int64_t t_coord, r_coord;
+    t = p.target_size[d].divide(t, t_coord);
+    r = p.reduce_size[d].divide(r, r_coord);
+    const int64_t coord = t_coord + r_coord;
     oo += coord * p.out_stride[d];
     bo += coord * p.other_stride[d];
   }

@@ -17,7 +17,7 @@ namespace cpu_ops {
 // then reads its elements a fixed stride apart.
 template <typename T>
 void permute(const PermutePlan& plan, int64_t n, const T* x, const T* addend, T* y) {
-  int64_t row_length = plan.out_size[plan.rank - 1], step = plan.in_stride[plan.rank - 1];
+  int64_t row_length = plan.out_size[plan.rank - 1].d, step = plan.in_stride[plan.rank - 1];
   parallel_for(0, n / std::max<int64_t>(1, row_length), std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)),
                [&](int64_t lo, int64_t hi) {
                  for (int64_t r = lo; r < hi; ++r) {
@@ -260,9 +260,9 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm, const Tensor& adde
   for (int d = rank - 1; d >= 0; --d) stride[d] = s, s *= x.dim(d);
   Shape out_shape;
   for (int i = 0; i < rank; ++i) {
-    plan.out_size[i] = x.dim(perm[size_t(i)]);
+    plan.out_size[i] = IndexDivisor::of(x.dim(perm[size_t(i)]));
     plan.in_stride[i] = stride[perm[size_t(i)]];
-    out_shape.push_back(plan.out_size[i]);
+    out_shape.push_back(plan.out_size[i].d);
   }
   if (addend.defined()) {
     check_compatible(addend, x, "permute", "addend", "x");

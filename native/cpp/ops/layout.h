@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/host_device.h"
+#include "core/index_divisor.h"
 #include "core/tensor.h"
 
 namespace dmdlk {
@@ -44,15 +45,16 @@ Tensor window_merge(const Tensor& tokens, int64_t batch, int64_t height, int64_t
 
 struct PermutePlan {
   int rank = 0;
-  int64_t out_size[kMaxPermuteRank] = {};
+  IndexDivisor out_size[kMaxPermuteRank];   // the output's extents, as divisors (core/index_divisor.h)
   int64_t in_stride[kMaxPermuteRank] = {};  // stride in the input of each output axis
 };
 
 DMDLK_HD int64_t permuted_offset(const PermutePlan& p, int64_t index) {
   int64_t off = 0;
   for (int d = p.rank - 1; d >= 0; --d) {
-    off += (index % p.out_size[d]) * p.in_stride[d];
-    index /= p.out_size[d];
+    int64_t coord;
+    index = p.out_size[d].divide(index, coord);
+    off += coord * p.in_stride[d];
   }
   return off;
 }

@@ -1,0 +1,52 @@
+// Division of a tensor index by a divisor fixed before a kernel runs (an
+// extent of the tensor) as a multiply-high, an addition and a shift. A GPU
+// has no integer division: for `int64_t` operands nvcc emits a test of their
+// high bits, a 32-bit division of ~20 instructions where they fit and the
+// 64-bit routine (~70, ~1.5 KB of code in every kernel that divides) where
+// not; an element-wise kernel's index math is mostly divisions.
+//
+// Granlund and Montgomery's method ("Division by invariant integers using
+// multiplication", 1994, unsigned division by a run-time invariant): with
+// l = ceil(log2 d) and m = floor(2^64 (2^l − d) / d) + 1, which fits in 64
+// bits since 2^l < 2d, n / d = (mulhi(n, m) + n) >> l for every n < 2^64
+// where the sum does not overflow — every index n < 2^63, as mulhi(n, m) ≤ n.
+// For d = 1: l = 0, m = 1, mulhi(n, 1) = 0. test_core checks it against `/`
+// and `%` on edge and random values of both.
+#pragma once
+#include <cstdint>
+
+#include "core/host_device.h"
+
+namespace dmdlk {
+
+struct IndexDivisor {
+  int64_t d = 1;   // the divisor, at least 1
+  uint64_t m = 1;  // the magic multiplier
+  int shift = 0;   // l
+
+  static IndexDivisor of(int64_t divisor) {
+    IndexDivisor v;
+    v.d = divisor < 1 ? 1 : divisor;
+    while ((uint64_t(1) << v.shift) < uint64_t(v.d)) ++v.shift;
+    const unsigned __int128 numerator = static_cast<unsigned __int128>((uint64_t(1) << v.shift) - uint64_t(v.d)) << 64;
+    v.m = uint64_t(numerator / uint64_t(v.d)) + 1;
+    return v;
+  }
+  // n / d, for 0 ≤ n < 2^63.
+  DMDLK_HD int64_t divide(int64_t n) const {
+#ifdef __CUDA_ARCH__
+    const uint64_t high = __umul64hi(uint64_t(n), m);
+#else
+    const uint64_t high = uint64_t((static_cast<unsigned __int128>(uint64_t(n)) * m) >> 64);
+#endif
+    return int64_t((high + uint64_t(n)) >> shift);
+  }
+  // n / d, and n % d into `remainder`.
+  DMDLK_HD int64_t divide(int64_t n, int64_t& remainder) const {
+    const int64_t q = divide(n);
+    remainder = n - q * d;
+    return q;
+  }
+};
+
+}  // namespace dmdlk
