@@ -9,14 +9,14 @@ namespace {
 
 template <typename T>
 __global__ void forward_kernel(Activation a, int64_t n, const T* x, T* y) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = activate(a, x[i]);
+  DMDLK_GRID_LOOP(i, n)
+  y[i] = activate(a, x[i]);
 }
 
 template <typename T>
 __global__ void backward_kernel(Activation a, int64_t n, const T* dy, const T* x, T* dx) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    dx[i] = dy[i] * activate_grad(a, x[i]);
+  DMDLK_GRID_LOOP(i, n)
+  dx[i] = dy[i] * activate_grad(a, x[i]);
 }
 
 }  // namespace

@@ -45,11 +45,13 @@ __global__ void softmax_rows_kernel(int64_t rows, int64_t length, T* scores, T* 
   });
 }
 
-// δ[row] = Σ over the head's channels of dO ⊙ O: a warp per (window, head, query) row.
+// δ[row] = Σ over the head's channels of dO ⊙ O: a warp per (window, head, query) row
+// (rows in 32 bits: checked_rows).
 template <typename T>
 __global__ void delta_kernel(AttentionShape s, const T* dout, const T* out, T* delta) {
   for_warp_rows(s.windows * s.heads * s.tokens, [&](int64_t row, int lane) {
-    int64_t q = row % s.tokens, b = row / s.tokens, w = b / s.heads, head = b % s.heads;
+    const uint32_t tokens = uint32_t(s.tokens), heads = uint32_t(s.heads), item = uint32_t(row) / tokens;
+    const int64_t q = uint32_t(row) % tokens, w = item / heads, head = item % heads;
     int64_t offset = (w * s.tokens + q) * s.channels + head * s.head_dim();
     T sum = 0;
     for (int64_t e = lane; e < s.head_dim(); e += 32) sum += dout[offset + e] * out[offset + e];
@@ -68,10 +70,13 @@ __global__ void bias_grad_kernel(AttentionShape s, int64_t bands, const T* score
                                  T* drel) {
   const int64_t entries = s.heads * s.table(), piece = blockIdx.x, count = gridDim.x;
   const int64_t e = blockIdx.y * int64_t(blockDim.x) + threadIdx.x;
-  const int64_t cols = 2 * s.window_w - 1, rows_per_band = (s.window_h + bands - 1) / bands;
-  if (e < entries) {
-    int64_t w = piece / bands, band = piece % bands, head = e / s.table(), t = e % s.table();
-    int64_t dy = t / cols - (s.window_h - 1), dx = t % cols - (s.window_w - 1);
+  const int64_t cols = 2 * s.window_w - 1, rows_per_band = uint32_t(s.window_h + bands - 1) / uint32_t(bands);
+  if (e < entries) {  // 32-bit divisions: pieces and entries are grid extents
+    const uint32_t table = uint32_t(s.table());
+    const int64_t w = uint32_t(piece) / uint32_t(bands), band = uint32_t(piece) % uint32_t(bands);
+    const int64_t head = uint32_t(e) / table, t = uint32_t(e) % table;
+    const int64_t dy = int64_t(uint32_t(t) / uint32_t(cols)) - (s.window_h - 1),
+                  dx = int64_t(uint32_t(t) % uint32_t(cols)) - (s.window_w - 1);
     const T* ds = score_grads + (w * s.heads + head) * s.tokens * s.tokens;
     int64_t first = band * rows_per_band,
             last = first + rows_per_band < s.window_h ? first + rows_per_band : s.window_h;
@@ -87,8 +92,16 @@ __global__ void bias_grad_kernel(AttentionShape s, int64_t bands, const T* score
   drel[e] = total;
 }
 
+// The rows of the score matrices (window, head, query), as the row kernels
+// decompose them in 32 bits.
+void check_rows(const AttentionShape& s) {
+  DMDLK_CHECK(s.windows * s.heads * s.tokens < (int64_t(1) << 31), ErrorCode::InvalidArg,
+              "attention: ", s.windows * s.heads * s.tokens, " rows of scores are more than the kernels index (2^31)");
+}
+
 template <typename T>
 AttentionProducts products(int device, const AttentionShape& s) {
+  check_rows(s);
   return attention_products(s, sizeof(T), matmul_precision(),
                             std::is_same_v<T, float> && tiled::has_tensor_cores(device));
 }

@@ -10,11 +10,8 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
 __global__ void unit_kernel(int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
-  GRID_STRIDE(i, batch * c * h * w) {
+  DMDLK_GRID_LOOP(i, batch * c * h * w) {
     int64_t x = i % w, y = (i / w) % h, ch = (i / (h * w)) % c, n = i / (c * h * w);
     out[i] = float(in[((n * h + y) * w + x) * c + ch]) / 255.f;
   }
@@ -22,7 +19,7 @@ __global__ void unit_kernel(int64_t batch, int64_t h, int64_t w, int64_t c, cons
 
 __global__ void warp_images_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
                                    const float* matrices, const float* in, float* out) {
-  GRID_STRIDE(i, batch * c * out_h * out_w) {
+  DMDLK_GRID_LOOP(i, batch * c * out_h * out_w) {
     int64_t x = i % out_w, y = (i / out_w) % out_h, plane = i / (out_h * out_w), n = plane / c;
     float sx, sy;
     warp_source(matrices + n * 6, x, y, &sx, &sy);
@@ -32,7 +29,7 @@ __global__ void warp_images_kernel(int64_t batch, int64_t c, int64_t h, int64_t 
 
 __global__ void warp_masks_kernel(int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in,
                                   int32_t* out) {
-  GRID_STRIDE(i, batch * h * w) {
+  DMDLK_GRID_LOOP(i, batch * h * w) {
     int64_t x = i % w, y = (i / w) % h, n = i / (h * w);
     float sx, sy;
     warp_source(matrices + n * 6, x, y, &sx, &sy);
@@ -64,7 +61,7 @@ __global__ void __launch_bounds__(kColourThreads) colour_kernel(int64_t h, int64
 
 __global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
                             int64_t taps, bool vertical, const float* in, float* out) {
-  GRID_STRIDE(i, batch * c * h * w) {
+  DMDLK_GRID_LOOP(i, batch * c * h * w) {
     int64_t x = i % w, y = (i / w) % h, plane = i / (h * w), n = plane / c, r = radii[n];
     const float* k = kernels + n * taps;
     const float* p = in + plane * h * w;
@@ -75,7 +72,7 @@ __global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, cons
   }
 }
 
-__global__ void network_input_kernel(int64_t n, float* x) { GRID_STRIDE(i, n) x[i] = 2 * x[i] - 1; }
+__global__ void network_input_kernel(int64_t n, float* x) { DMDLK_GRID_LOOP(i, n) x[i] = 2 * x[i] - 1; }
 
 }  // namespace
 

@@ -9,10 +9,9 @@ namespace dmdlk::cuda_ops {
 namespace {
 
 template <typename T>
-__global__ void add_bias_kernel(ChannelLayout l, const T* bias, T* y) {
-  int64_t n = l.outer * l.channels * l.inner;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] += bias[(i / l.inner) % l.channels];
+__global__ void add_bias_kernel(ChannelDivisors cd, const T* bias, T* y) {
+  int64_t n = cd.l.outer * cd.l.channels * cd.l.inner;
+  DMDLK_GRID_LOOP(i, n) y[i] += bias[cd.channel(i)];
 }
 
 }  // namespace
@@ -20,7 +19,7 @@ __global__ void add_bias_kernel(ChannelLayout l, const T* bias, T* y) {
 template <typename T>
 void add_bias(int device, const ChannelLayout& l, const T* bias, T* y) {
   if (l.outer * l.channels * l.inner == 0) return;
-  launch(device, plan_add_bias(l, sizeof(T)), add_bias_kernel<T>, l, bias, y);
+  launch(device, plan_add_bias(l, sizeof(T)), add_bias_kernel<T>, ChannelDivisors::of(l), bias, y);
 }
 
 template <typename T>

@@ -10,7 +10,7 @@ namespace {
 
 template <typename T>
 __global__ void binary_kernel(BinaryOp op, BroadcastPlan plan, int64_t n, const T* a, const T* b, T* y) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(i, n) {
     int64_t ao, bo;
     broadcast_offsets(plan, i, &ao, &bo);
     y[i] = op == BinaryOp::Add ? a[ao] + b[bo] : a[ao] * b[bo];

@@ -57,12 +57,21 @@ void launch(int device, const LaunchPlan& plan, void (*kernel)(Params...), Args.
 // The kernels of native/cuda live in dmdlk::cuda_ops and use these helpers.
 namespace dmdlk::cuda_ops {
 
+// A thread per index i of [0, n), striding over what the grid does not
+// cover. Not unrolled: a plan's grid covers its n in one pass
+// (elementwise_plan), and to unroll, nvcc counts the passes by a 64-bit
+// division by the stride, a routine of ~1.3 KB in every kernel.
+#define DMDLK_GRID_LOOP(i, n)                                                                   \
+  _Pragma("unroll 1") for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); \
+                           i += int64_t(gridDim.x) * blockDim.x)
+
 // f(row, lane) for every row of `rows`, a warp per row, striding over the grid
 // (every lane of a warp takes the same rows, so warp shuffles in f see all 32).
 template <class F>
 __device__ void for_warp_rows(int64_t rows, F f) {
   const int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
   const int lane = threadIdx.x % 32;
+#pragma unroll 1
   for (int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; row < rows; row += warps) f(row, lane);
 }
 

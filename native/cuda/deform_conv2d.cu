@@ -16,14 +16,14 @@ namespace {
 template <typename T>
 __global__ void im2col_kernel(DeformGeometry g, const T* x, const T* offset, const T* mask, T* col) {
   int64_t n = g.col_rows() * g.pixels();
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x)
-    col[e] = deform_im2col_at(g, x, offset, mask, e / g.pixels(), e % g.pixels());
+  DMDLK_GRID_LOOP(e, n)
+  col[e] = deform_im2col_at(g, x, offset, mask, e / g.pixels(), e % g.pixels());
 }
 
 template <typename T>
 __global__ void scatter_dx_kernel(DeformGeometry g, const T* offset, const T* mask, const T* dcol, T* dx) {
   int64_t n = g.col_rows() * g.pixels();
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(e, n) {
     int64_t row = e / g.pixels(), p = e % g.pixels(), c = row / g.taps(), t = row % g.taps(), og = g.group_of(c);
     T d = dcol[e];
     if (mask) d *= mask[(og * g.taps() + t) * g.pixels() + p];
@@ -38,7 +38,7 @@ template <typename T>
 __global__ void offset_grad_kernel(DeformGeometry g, const T* x, const T* offset, const T* mask, const T* dcol,
                                    T* doffset, T* dmask) {
   int64_t n = g.offset_groups * g.taps() * g.pixels();
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(e, n) {
     int64_t p = e % g.pixels(), t = (e / g.pixels()) % g.taps(), og = e / (g.pixels() * g.taps());
     T dy, dxo, dm;
     deform_offset_grad_at(g, x, offset, mask, dcol, og, t, p, &dy, &dxo, &dm);

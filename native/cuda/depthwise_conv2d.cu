@@ -11,23 +11,35 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
+// Element e of the planes (images × channels) that `index` splits, and the
+// channels as a divisor: its plane, the plane's channel, row and column.
+struct PlaneChannel {
+  PlaneIndex index;
+  IndexDivisor channels;
+  __device__ int64_t split(int64_t e, int64_t& channel, int64_t& y, int64_t& x) const {
+    const int64_t p = index.split(e, y, x);
+    channels.divide(p, channel);
+    return p;
+  }
+};
+
 template <typename T>
-__global__ void forward_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* x, const T* w, T* y) {
+__global__ void forward_kernel(ConvGeometry g, PlaneChannel outputs, int64_t planes, const T* x, const T* w, T* y) {
   int64_t out_plane = g.out_h * g.out_w, taps = g.kernel_h * g.kernel_w;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < planes * out_plane;
-       e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t p = e / out_plane, o = e % out_plane;
-    y[e] = depthwise_at(g, x + p * g.height * g.width, w + (p % channels) * taps, o / g.out_w, o % g.out_w);
+  DMDLK_GRID_LOOP(e, planes * out_plane) {
+    int64_t c, oy, ox;
+    const int64_t p = outputs.split(e, c, oy, ox);
+    y[e] = depthwise_at(g, x + p * g.height * g.width, w + c * taps, oy, ox);
   }
 }
 
 template <typename T>
-__global__ void input_grad_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* dy, const T* w, T* dx) {
+__global__ void input_grad_kernel(ConvGeometry g, PlaneChannel inputs, int64_t planes, const T* dy, const T* w, T* dx) {
   int64_t in_plane = g.height * g.width, taps = g.kernel_h * g.kernel_w;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < planes * in_plane;
-       e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t p = e / in_plane, i = e % in_plane;
-    dx[e] = depthwise_input_grad_at(g, dy + p * g.out_h * g.out_w, w + (p % channels) * taps, i / g.width, i % g.width);
+  DMDLK_GRID_LOOP(e, planes * in_plane) {
+    int64_t c, iy, ix;
+    const int64_t p = inputs.split(e, c, iy, ix);
+    dx[e] = depthwise_input_grad_at(g, dy + p * g.out_h * g.out_w, w + c * taps, iy, ix);
   }
 }
 
@@ -36,12 +48,14 @@ __global__ void __launch_bounds__(kDepthwiseWeightGradThreads)
     weight_grad_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* x, const T* dy, T* dw) {
   using Block = cub::BlockReduce<T, int(kDepthwiseWeightGradThreads)>;
   __shared__ typename Block::TempStorage scratch;
-  int64_t taps = g.kernel_h * g.kernel_w, c = blockIdx.x / taps, t = blockIdx.x % taps;
+  // 32-bit divisions: a block per (channel, tap), the batch's images, a tap's row and column.
+  const uint32_t taps = uint32_t(g.kernel_h * g.kernel_w), kernel_w = uint32_t(g.kernel_w);
+  const int64_t c = blockIdx.x / taps, t = blockIdx.x % taps, images = uint32_t(planes) / uint32_t(channels);
   T sum = 0;
-  for (int64_t n = 0; n < planes / channels; ++n) {
+  for (int64_t n = 0; n < images; ++n) {
     int64_t p = n * channels + c;
-    sum += depthwise_weight_grad_plane(g, x + p * g.height * g.width, dy + p * g.out_h * g.out_w, t / g.kernel_w,
-                                       t % g.kernel_w, threadIdx.x, blockDim.x);
+    sum += depthwise_weight_grad_plane(g, x + p * g.height * g.width, dy + p * g.out_h * g.out_w,
+                                       uint32_t(t) / kernel_w, uint32_t(t) % kernel_w, threadIdx.x, blockDim.x);
   }
   sum = Block(scratch).Sum(sum);
   if (threadIdx.x == 0) dw[blockIdx.x] = sum;
@@ -52,13 +66,15 @@ __global__ void __launch_bounds__(kDepthwiseWeightGradThreads)
 template <typename T>
 void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                        T* y) {
-  launch(device, plan_depthwise_forward(g, planes, sizeof(T)), forward_kernel<T>, g, planes, channels, x, w, y);
+  launch(device, plan_depthwise_forward(g, planes, sizeof(T)), forward_kernel<T>, g,
+         PlaneChannel{PlaneIndex::of(g.out_h, g.out_w), IndexDivisor::of(channels)}, planes, x, w, y);
 }
 
 template <typename T>
 void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                         const T* dy, T* dx, T* dw) {
-  launch(device, plan_depthwise_input_grad(g, planes, sizeof(T)), input_grad_kernel<T>, g, planes, channels, dy, w, dx);
+  launch(device, plan_depthwise_input_grad(g, planes, sizeof(T)), input_grad_kernel<T>, g,
+         PlaneChannel{PlaneIndex::of(g.height, g.width), IndexDivisor::of(channels)}, planes, dy, w, dx);
   launch(device, plan_depthwise_weight_grad(g, planes, channels, sizeof(T)), weight_grad_kernel<T>, g, planes, channels,
          x, dy, dw);
 }

@@ -17,7 +17,7 @@ __device__ __noinline__ int64_t source_offset(const PermutePlan& plan, int64_t i
 // function reads it there, with no copy per thread.
 template <typename T>
 __global__ void permute_kernel(const __grid_constant__ PermutePlan plan, int64_t n, const T* x, const T* addend, T* y) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(i, n) {
     const T value = x[source_offset(plan, i)];
     y[i] = addend ? value + addend[i] : value;
   }

@@ -56,8 +56,7 @@ __global__ void ce_loss_kernel(LossLayout l, const double* total, T* loss) {
 template <typename T>
 __global__ void ce_backward_kernel(LossLayout l, const T* logits, const int32_t* targets, const T* dloss, T* dlogits) {
   T scale = *dloss / T(l.pixels());
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < l.pixels();
-       i += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(i, l.pixels()) {
     T m, s;
     pixel_softmax_terms(l, logits, i, &m, &s);
     int32_t t = targets[i];
@@ -108,8 +107,8 @@ template <typename T>
 __global__ void dice_backward_kernel(LossLayout l, const T* logits, const int32_t* targets, const double* sums,
                                      const T* dloss, T* dlogits) {
   double scale = double(*dloss) / double(l.classes - 1);
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < l.pixels(); i += int64_t(gridDim.x) * blockDim.x)
-    dice_pixel_grad(l, logits, targets, sums, sums + l.classes, scale, i, dlogits);
+  DMDLK_GRID_LOOP(i, l.pixels())
+  dice_pixel_grad(l, logits, targets, sums, sums + l.classes, scale, i, dlogits);
 }
 
 // Scratch for a loss's chunk sums (`values` per chunk) and their `values` totals.

@@ -18,17 +18,20 @@ namespace {
 // ---- element-wise over [outer, C, inner] -----------------------------------------
 
 // f(index, channel) for every element: planes from a 2-D grid where
-// channel_planes_grid says so (plan_channel_elementwise), else a flat one.
+// channel_planes_grid says so (plan_channel_elementwise; a plane's channel in
+// 32 bits, blockIdx.y < 65536), else a flat one (by the layout's divisors).
 template <class F>
-__device__ void for_channel_elements(const ChannelLayout& l, bool planes, F f) {
+__device__ void for_channel_elements(const ChannelDivisors& cd, bool planes, F f) {
+  const ChannelLayout& l = cd.l;
   if (planes) {
-    const int64_t plane = blockIdx.y, c = plane % l.channels, i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    const int64_t plane = blockIdx.y, c = blockIdx.y % uint32_t(l.channels);
+    const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i < l.inner) f(plane * l.inner + i, c);
     return;
   }
   const int64_t n = l.outer * l.channels * l.inner;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x)
-    f(e, (e / l.inner) % l.channels);
+  DMDLK_GRID_LOOP(e, n)
+  f(e, cd.channel(e));
 }
 
 // A BatchNorm's normalised value z = (x − mean)·invstd·w + b: the
@@ -45,20 +48,20 @@ __device__ T through_activation(Activation a, T dy, T x, T mean, T invstd, T w, 
 }
 
 template <typename T>
-__global__ void bn_apply_kernel(ChannelLayout l, bool planes, Activation a, const T* x, const T* w, const T* b,
+__global__ void bn_apply_kernel(ChannelDivisors cd, bool planes, Activation a, const T* x, const T* w, const T* b,
                                 const T* mean, const T* invstd, T* y) {
-  for_channel_elements(l, planes, [&](int64_t e, int64_t c) {
+  for_channel_elements(cd, planes, [&](int64_t e, int64_t c) {
     const T z = normalised(x[e], mean[c], invstd[c], w[c], b[c]);
     y[e] = a == Activation::Identity ? z : activate(a, z);
   });
 }
 
 template <typename T>
-__global__ void bn_input_grad_kernel(ChannelLayout l, bool planes, bool training, Activation a, bool accumulate,
+__global__ void bn_input_grad_kernel(ChannelDivisors cd, bool planes, bool training, Activation a, bool accumulate,
                                      const T* dy, const T* x, const T* w, const T* b, const T* mean, const T* invstd,
                                      const T* dw, const T* db, T* dx) {
-  const double count = double(l.outer) * l.inner;
-  for_channel_elements(l, planes, [&](int64_t e, int64_t c) {
+  const double count = double(cd.l.outer) * cd.l.inner;
+  for_channel_elements(cd, planes, [&](int64_t e, int64_t c) {
     double g = through_activation(a, dy[e], x[e], mean[c], invstd[c], w[c], b[c]);
     if (training) g -= (double(db[c]) + (double(x[e]) - mean[c]) * invstd[c] * double(dw[c])) / count;
     const T grad = T(double(w[c]) * invstd[c] * g);
@@ -68,8 +71,8 @@ __global__ void bn_input_grad_kernel(ChannelLayout l, bool planes, bool training
 
 template <typename T>
 __global__ void bn_running_stats_kernel(int64_t channels, const T* rm, const T* rv, T* mean, T* invstd) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x)
-    mean[c] = rm[c], invstd[c] = T(1.0 / sqrt(double(rv[c]) + kNormEps));
+  DMDLK_GRID_LOOP(c, channels)
+  mean[c] = rm[c], invstd[c] = T(1.0 / sqrt(double(rv[c]) + kNormEps));
 }
 
 // ---- the reductions' loaders and finishers ---------------------------------------------
@@ -135,9 +138,10 @@ __device__ double warp_sum(double v) {
 }
 
 template <typename T>
-__global__ void ln_forward_kernel(ChannelLayout l, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
+__global__ void ln_forward_kernel(ChannelDivisors cd, const T* x, const T* w, const T* b, T* y, T* mean, T* invstd) {
+  const ChannelLayout& l = cd.l;
   for_warp_rows(l.outer * l.inner, [&](int64_t g, int lane) {
-    const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+    const int64_t off = cd.group_start(g);
     double sum = 0;
     for (int64_t c = lane; c < l.channels; c += 32) sum += x[off + c * l.inner];
     const double m = warp_sum(sum) / l.channels;
@@ -154,10 +158,11 @@ __global__ void ln_forward_kernel(ChannelLayout l, const T* x, const T* w, const
 }
 
 template <typename T>
-__global__ void ln_backward_dx_kernel(ChannelLayout l, const T* dy, const T* x, const T* w, const T* mean,
+__global__ void ln_backward_dx_kernel(ChannelDivisors cd, const T* dy, const T* x, const T* w, const T* mean,
                                       const T* invstd, bool accumulate, T* dx) {
+  const ChannelLayout& l = cd.l;
   for_warp_rows(l.outer * l.inner, [&](int64_t g, int lane) {
-    const int64_t off = (g / l.inner) * l.channels * l.inner + g % l.inner;
+    const int64_t off = cd.group_start(g);
     const double m = mean[g], is = invstd[g];
     double sum_d = 0, sum_dx = 0;
     for (int64_t c = lane; c < l.channels; c += 32) {
@@ -189,7 +194,7 @@ void batch_norm_forward(int device, const ChannelLayout& l, const T* x, const T*
     launch(device, plans[0], bn_running_stats_kernel<T>, l.channels, static_cast<const T*>(rm),
            static_cast<const T*>(rv), mean, invstd);
   if (l.outer * l.inner == 0) return;
-  launch(device, plans.back(), bn_apply_kernel<T>, l, channel_planes_grid(l), activation, x, w, b,
+  launch(device, plans.back(), bn_apply_kernel<T>, ChannelDivisors::of(l), channel_planes_grid(l), activation, x, w, b,
          static_cast<const T*>(mean), static_cast<const T*>(invstd), y);
 }
 
@@ -203,23 +208,25 @@ void batch_norm_backward(int device, const ChannelLayout& l, const T* dy, const 
                                                 FloatsIn::of(mean), FloatsIn::of(invstd), activation, l},
                           FinishParamGrads{FloatsOut::of(dw), FloatsOut::of(db)});
   if (l.outer * l.inner == 0) return;
-  launch(device, plans.back(), bn_input_grad_kernel<T>, l, channel_planes_grid(l), training, activation, accumulate_dx,
-         dy, x, w, b, mean, invstd, static_cast<const T*>(dw), static_cast<const T*>(db), dx);
+  launch(device, plans.back(), bn_input_grad_kernel<T>, ChannelDivisors::of(l), channel_planes_grid(l), training,
+         activation, accumulate_dx, dy, x, w, b, mean, invstd, static_cast<const T*>(dw), static_cast<const T*>(db),
+         dx);
 }
 
 template <typename T>
 void layer_norm_forward(int device, const ChannelLayout& l, const T* x, const T* w, const T* b, T* y, T* mean,
                         T* invstd) {
   if (l.outer * l.inner == 0) return;
-  launch(device, plan_layer_norm_forward(l, sizeof(T)), ln_forward_kernel<T>, l, x, w, b, y, mean, invstd);
+  launch(device, plan_layer_norm_forward(l, sizeof(T)), ln_forward_kernel<T>, ChannelDivisors::of(l), x, w, b, y, mean,
+         invstd);
 }
 
 template <typename T>
 void layer_norm_backward(int device, const ChannelLayout& l, const T* dy, const T* x, const T* w, const T* mean,
                          const T* invstd, bool accumulate_dx, T* dx, T* dw, T* db) {
   if (l.outer * l.inner > 0)
-    launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, l, dy, x, w, mean, invstd,
-           accumulate_dx, dx);
+    launch(device, plan_layer_norm_backward_dx(l, sizeof(T)), ln_backward_dx_kernel<T>, ChannelDivisors::of(l), dy, x,
+           w, mean, invstd, accumulate_dx, dx);
   channel_reduce<SumPair>(
       device, "layer_norm_param_sums", l, sizeof(T), 2, 2 * sizeof(T),
       LoadLayerNormGradSums{FloatsIn::of(dy), FloatsIn::of(x), FloatsIn::of(mean), FloatsIn::of(invstd), l},

@@ -8,23 +8,23 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-#define DMDLK_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
 template <typename T>
-__global__ void pool_forward_kernel(PoolKind kind, PoolGeometry g, int64_t planes, const T* x, T* y) {
+__global__ void pool_forward_kernel(PoolKind kind, PoolGeometry g, PlaneIndex outputs, int64_t planes, const T* x,
+                                    T* y) {
   DMDLK_GRID_LOOP(i, planes * g.out_h * g.out_w) {
-    int64_t ox = i % g.out_w, oy = (i / g.out_w) % g.out_h, p = i / (g.out_w * g.out_h);
+    int64_t oy, ox;
+    const int64_t p = outputs.split(i, oy, ox);
     const T* plane = x + p * g.height * g.width;
     y[i] = kind == PoolKind::Avg ? avg_pool_at(g, plane, oy, ox) : plane[max_pool_argmax(g, plane, oy, ox)];
   }
 }
 
 template <typename T>
-__global__ void pool_backward_kernel(PoolKind kind, PoolGeometry g, int64_t planes, const T* x, const T* dy,
-                                     bool accumulate, T* dx) {
+__global__ void pool_backward_kernel(PoolKind kind, PoolGeometry g, PlaneIndex inputs, int64_t planes, const T* x,
+                                     const T* dy, bool accumulate, T* dx) {
   DMDLK_GRID_LOOP(i, planes * g.height * g.width) {
-    int64_t xx = i % g.width, y = (i / g.width) % g.height, p = i / (g.width * g.height);
+    int64_t y, xx;
+    const int64_t p = inputs.split(i, y, xx);
     const T *plane = x + p * g.height * g.width, *dy_plane = dy + p * g.out_h * g.out_w;
     T grad = kind == PoolKind::Avg ? avg_pool_grad_at(g, dy_plane, y, xx) : max_pool_grad_at(g, plane, dy_plane, y, xx);
     dx[i] = accumulate ? dx[i] + grad : grad;
@@ -32,9 +32,9 @@ __global__ void pool_backward_kernel(PoolKind kind, PoolGeometry g, int64_t plan
 }
 
 template <typename T>
-__global__ void global_avg_backward_kernel(int64_t planes, int64_t size, const T* dy, bool accumulate, T* dx) {
-  DMDLK_GRID_LOOP(i, planes * size) {
-    T grad = dy[i / size] / T(size);
+__global__ void global_avg_backward_kernel(int64_t planes, IndexDivisor size, const T* dy, bool accumulate, T* dx) {
+  DMDLK_GRID_LOOP(i, planes * size.d) {
+    T grad = dy[size.divide(i)] / T(size.d);
     dx[i] = accumulate ? dx[i] + grad : grad;
   }
 }
@@ -52,18 +52,19 @@ __device__ bool better(T v, int64_t k, T best, int64_t best_k) {
 // Pixel i of this block's 32 and this thread's share of its channels, then
 // the block's combination: the mean's sum, or the maximum and its channel.
 template <typename T>
-__device__ void reduce_pixel_channels(int64_t c, int64_t hw, const T* x, int64_t pixel, bool valid, double* sum,
+__device__ void reduce_pixel_channels(int64_t c, IndexDivisor hw, const T* x, int64_t pixel, bool valid, double* sum,
                                       T* best, int64_t* best_k) {
   __shared__ double sums[kMaxChannelGroups][kChannelPixels];
   __shared__ T bests[kMaxChannelGroups][kChannelPixels];
   __shared__ int64_t best_ks[kMaxChannelGroups][kChannelPixels];
-  const int64_t b = pixel / hw, p = pixel % hw;
+  int64_t p;
+  const int64_t b = hw.divide(pixel, p);
   double s = 0;
   T m = T(0);
   int64_t mk = -1;
   if (valid)
     for (int64_t k = threadIdx.y; k < c; k += blockDim.y) {
-      T v = x[(b * c + k) * hw + p];
+      T v = x[(b * c + k) * hw.d + p];
       s += v;
       if (mk < 0 || better(v, k, m, mk)) m = v, mk = k;
     }
@@ -80,15 +81,16 @@ __device__ void reduce_pixel_channels(int64_t c, int64_t hw, const T* x, int64_t
 
 template <typename T>
 __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
-    channel_reduce_forward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
-  const int64_t pixel = blockIdx.x * kChannelPixels + threadIdx.x;
+    channel_reduce_forward_kernel(ChannelReduce kind, int64_t n, int64_t c, IndexDivisor plane, const T* x, T* y) {
+  const int64_t pixel = blockIdx.x * kChannelPixels + threadIdx.x, hw = plane.d;
   const bool valid = pixel < n * hw;
   double sum;
   T best;
   int64_t best_k;
-  reduce_pixel_channels(c, hw, x, pixel, valid, &sum, &best, &best_k);
+  reduce_pixel_channels(c, plane, x, pixel, valid, &sum, &best, &best_k);
   if (!valid || threadIdx.y != 0) return;
-  const int64_t b = pixel / hw, p = pixel % hw, outputs = reduced_channels(kind);
+  int64_t p;
+  const int64_t b = plane.divide(pixel, p), outputs = reduced_channels(kind);
   T* out = y + b * outputs * hw + p;  // the mean's channel, then the maximum's
   if (kind != ChannelReduce::Max) out[0] = T(sum / double(c));
   if (kind != ChannelReduce::Mean) out[kind == ChannelReduce::Max ? 0 : hw] = best;
@@ -96,16 +98,17 @@ __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
 
 template <typename T>
 __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
-    channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, const T* dy,
-                                   bool accumulate, T* dx) {
-  const int64_t pixel = blockIdx.x * kChannelPixels + threadIdx.x;
+    channel_reduce_backward_kernel(ChannelReduce kind, int64_t n, int64_t c, IndexDivisor plane, const T* x,
+                                   const T* dy, bool accumulate, T* dx) {
+  const int64_t pixel = blockIdx.x * kChannelPixels + threadIdx.x, hw = plane.d;
   const bool valid = pixel < n * hw;
   double sum;
   T best;
   int64_t winner = -1;
-  if (kind != ChannelReduce::Mean) reduce_pixel_channels(c, hw, x, pixel, valid, &sum, &best, &winner);
+  if (kind != ChannelReduce::Mean) reduce_pixel_channels(c, plane, x, pixel, valid, &sum, &best, &winner);
   if (!valid) return;
-  const int64_t b = pixel / hw, p = pixel % hw;
+  int64_t p;
+  const int64_t b = plane.divide(pixel, p);
   const T* d = dy + b * reduced_channels(kind) * hw + p;
   const T g_mean = kind == ChannelReduce::Max ? T(0) : d[0] / T(c);
   const T g_max = kind == ChannelReduce::Mean ? T(0) : d[kind == ChannelReduce::Max ? 0 : hw];
@@ -121,15 +124,16 @@ __global__ void __launch_bounds__(kChannelPixels* kMaxChannelGroups)
 template <typename T>
 void pool2d_forward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, T* y) {
   if (planes * g.out_h * g.out_w == 0) return;
-  launch(device, plan_pool2d_forward(g, planes, sizeof(T)), pool_forward_kernel<T>, kind, g, planes, x, y);
+  launch(device, plan_pool2d_forward(g, planes, sizeof(T)), pool_forward_kernel<T>, kind, g,
+         PlaneIndex::of(g.out_h, g.out_w), planes, x, y);
 }
 
 template <typename T>
 void pool2d_backward(int device, PoolKind kind, const PoolGeometry& g, int64_t planes, const T* x, const T* dy,
                      bool accumulate, T* dx) {
   if (planes * g.height * g.width == 0) return;
-  launch(device, plan_pool2d_backward(kind, g, planes, sizeof(T)), pool_backward_kernel<T>, kind, g, planes, x, dy,
-         accumulate, dx);
+  launch(device, plan_pool2d_backward(kind, g, planes, sizeof(T)), pool_backward_kernel<T>, kind, g,
+         PlaneIndex::of(g.height, g.width), planes, x, dy, accumulate, dx);
 }
 
 template <typename T>
@@ -142,15 +146,15 @@ void global_avg_pool_forward(int device, int64_t planes, int64_t size, const T* 
 template <typename T>
 void global_avg_pool_backward(int device, int64_t planes, int64_t size, const T* dy, bool accumulate, T* dx) {
   if (planes * size == 0) return;
-  launch(device, plan_global_avg_pool_backward(planes, size, sizeof(T)), global_avg_backward_kernel<T>, planes, size,
-         dy, accumulate, dx);
+  launch(device, plan_global_avg_pool_backward(planes, size, sizeof(T)), global_avg_backward_kernel<T>, planes,
+         IndexDivisor::of(size), dy, accumulate, dx);
 }
 
 template <typename T>
 void channel_reduce_forward(int device, ChannelReduce kind, int64_t n, int64_t c, int64_t hw, const T* x, T* y) {
   if (n * hw == 0) return;
-  launch(device, plan_channel_reduce_forward(n, c, hw, sizeof(T)), channel_reduce_forward_kernel<T>, kind, n, c, hw, x,
-         y);
+  launch(device, plan_channel_reduce_forward(n, c, hw, sizeof(T)), channel_reduce_forward_kernel<T>, kind, n, c,
+         IndexDivisor::of(hw), x, y);
 }
 
 template <typename T>
@@ -158,7 +162,7 @@ void channel_reduce_backward(int device, ChannelReduce kind, int64_t n, int64_t 
                              bool accumulate, T* dx) {
   if (n * hw == 0) return;
   launch(device, plan_channel_reduce_backward(kind, n, c, hw, sizeof(T)), channel_reduce_backward_kernel<T>, kind, n, c,
-         hw, x, dy, accumulate, dx);
+         IndexDivisor::of(hw), x, dy, accumulate, dx);
 }
 
 #define INSTANTIATE(T)                                                                                         \

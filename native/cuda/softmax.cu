@@ -90,7 +90,7 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
 template <typename T>
 __global__ void forward_elements_kernel(int64_t rows, int64_t n, int64_t chunks, const T* x, const double* maxima,
                                         const double* sums, T* y) {
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < rows * n; e += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(e, rows * n) {
     int64_t row = e / n;
     y[e] = T(exp(double(x[e]) - maxima[row * chunks]) / sums[row * chunks]);
   }
@@ -127,8 +127,8 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
 template <typename T>
 __global__ void backward_elements_kernel(int64_t rows, int64_t n, int64_t chunks, const T* dy, const T* y,
                                          const double* dots, T* dx) {
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < rows * n; e += int64_t(gridDim.x) * blockDim.x)
-    dx[e] = T(y[e] * (double(dy[e]) - dots[(e / n) * chunks]));
+  DMDLK_GRID_LOOP(e, rows * n)
+  dx[e] = T(y[e] * (double(dy[e]) - dots[(e / n) * chunks]));
 }
 
 }  // namespace

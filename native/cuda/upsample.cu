@@ -11,7 +11,7 @@ namespace {
 template <typename T>
 __global__ void forward_kernel(int64_t planes, int64_t h, int64_t w, const T* x, T* y) {
   int64_t n = planes * 4 * h * w;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(i, n) {
     int64_t ox = i % (2 * w), oy = (i / (2 * w)) % (2 * h), p = i / (4 * h * w);
     y[i] = upsample2_at(x + p * h * w, h, w, oy, ox);
   }
@@ -20,7 +20,7 @@ __global__ void forward_kernel(int64_t planes, int64_t h, int64_t w, const T* x,
 template <typename T>
 __global__ void backward_kernel(int64_t planes, int64_t h, int64_t w, const T* dy, T* dx) {
   int64_t n = planes * h * w;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  DMDLK_GRID_LOOP(i, n) {
     int64_t x = i % w, y = (i / w) % h, p = i / (h * w);
     dx[i] = upsample2_grad_at(dy + p * 4 * h * w, h, w, y, x);
   }

@@ -49,4 +49,13 @@ struct IndexDivisor {
   }
 };
 
+// Element i of a stack of height × width planes: its plane, row and column,
+// by the planes' extents as divisors (the element-wise kernels over images).
+struct PlaneIndex {
+  IndexDivisor height, width;
+  static PlaneIndex of(int64_t height, int64_t width) { return {IndexDivisor::of(height), IndexDivisor::of(width)}; }
+  // The plane of element i, and its row y and column x.
+  DMDLK_HD int64_t split(int64_t i, int64_t& y, int64_t& x) const { return height.divide(width.divide(i, x), y); }
+};
+
 }  // namespace dmdlk

@@ -51,7 +51,8 @@ struct ScoreStore {
       *at = *at * (acc - row_values[row]);
       return;
     }
-    T score = T(s.scale) * acc + rel_pos[(b % s.heads) * s.table() + s.rel_index(q, key)];
+    const int64_t head = uint32_t(b) % uint32_t(s.heads);  // b: a grid's z extent, below 65536
+    T score = T(s.scale) * acc + rel_pos[head * s.table() + s.rel_index(q, key)];
 #ifdef __CUDA_ARCH__
     *at = writes == Writes::Probabilities ? T(exp(score - row_values[row])) : score;
 #else

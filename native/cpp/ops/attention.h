@@ -20,11 +20,13 @@ namespace dmdlk {
 struct AttentionShape {
   int64_t windows = 0, tokens = 0, channels = 0, heads = 1, window_h = 1, window_w = 1;
   double scale = 1;
-  DMDLK_HD int64_t head_dim() const { return channels / heads; }
+  DMDLK_HD int64_t head_dim() const { return uint32_t(channels) / uint32_t(heads); }  // no 64-bit division on a GPU
   DMDLK_HD int64_t table() const { return (2 * window_h - 1) * (2 * window_w - 1); }
-  // Index into one head's bias table for query q and key k.
+  // Index into one head's bias table for query q and key k (tokens of a
+  // window: 32-bit divisions).
   DMDLK_HD int64_t rel_index(int64_t q, int64_t k) const {
-    int64_t i = q / window_w, j = q % window_w, x = k / window_w, y = k % window_w;
+    const uint32_t w = uint32_t(window_w);
+    const int64_t i = uint32_t(q) / w, j = uint32_t(q) % w, x = uint32_t(k) / w, y = uint32_t(k) % w;
     return (x - i + window_h - 1) * (2 * window_w - 1) + (y - j + window_w - 1);
   }
 };

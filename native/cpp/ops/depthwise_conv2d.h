@@ -25,16 +25,19 @@ DMDLK_HD T depthwise_at(const ConvGeometry& g, const T* plane, const T* w, int64
 }
 
 // dx at (y, x) of one channel: the weighted sum of the outputs that read it.
+// Coordinates divide by the strides in 32 bits (a GPU has no 64-bit division).
 template <typename T>
 DMDLK_HD T depthwise_input_grad_at(const ConvGeometry& g, const T* dy_plane, const T* w, int64_t y, int64_t x) {
+  const uint32_t stride_h = uint32_t(g.stride_h), stride_w = uint32_t(g.stride_w);
   T sum = 0;
   for (int64_t i = 0; i < g.kernel_h; ++i) {
     int64_t ty = y + g.pad_h - i * g.dilation_h;
-    if (ty < 0 || ty % g.stride_h != 0 || ty / g.stride_h >= g.out_h) continue;
+    if (ty < 0 || uint32_t(ty) % stride_h != 0 || uint32_t(ty) / stride_h >= g.out_h) continue;
+    const int64_t oy = uint32_t(ty) / stride_h;
     for (int64_t j = 0; j < g.kernel_w; ++j) {
       int64_t tx = x + g.pad_w - j * g.dilation_w;
-      if (tx < 0 || tx % g.stride_w != 0 || tx / g.stride_w >= g.out_w) continue;
-      sum += w[i * g.kernel_w + j] * dy_plane[(ty / g.stride_h) * g.out_w + tx / g.stride_w];
+      if (tx < 0 || uint32_t(tx) % stride_w != 0 || uint32_t(tx) / stride_w >= g.out_w) continue;
+      sum += w[i * g.kernel_w + j] * dy_plane[oy * g.out_w + uint32_t(tx) / stride_w];
     }
   }
   return sum;
@@ -46,7 +49,7 @@ DMDLK_HD T depthwise_weight_grad_plane(const ConvGeometry& g, const T* plane, co
                                        int64_t first, int64_t step) {
   T sum = 0;
   for (int64_t p = first; p < g.out_h * g.out_w; p += step) {
-    int64_t oy = p / g.out_w, ox = p % g.out_w;
+    const int64_t oy = uint32_t(p) / uint32_t(g.out_w), ox = uint32_t(p) % uint32_t(g.out_w);  // within a plane
     int64_t y = oy * g.stride_h - g.pad_h + i * g.dilation_h, x = ox * g.stride_w - g.pad_w + j * g.dilation_w;
     if (y >= 0 && y < g.height && x >= 0 && x < g.width) sum += dy_plane[p] * plane[y * g.width + x];
   }

@@ -28,8 +28,9 @@ DMDLK_HD void pool_window(const PoolGeometry& g, int64_t oy, int64_t ox, int64_t
 DMDLK_HD void pool_outputs_of(int64_t y, int64_t pad, int64_t kernel, int64_t stride, int64_t out, int64_t* lo,
                               int64_t* hi) {
   int64_t first = y + pad - kernel + 1;  // smallest window start that still covers y
-  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
-  int64_t last = (y + pad) / stride;
+  // 32-bit divisions (a coordinate and a stride; a GPU has no 64-bit division).
+  *lo = first <= 0 ? 0 : uint32_t(first + stride - 1) / uint32_t(stride);
+  int64_t last = uint32_t(y + pad) / uint32_t(stride);
   *hi = last + 1 < out ? last + 1 : out;
 }
 
