@@ -11,6 +11,7 @@
 #include "core/thread_pool.h"
 #include "harness.h"
 #include "ops/adam.h"
+#include "ops/bias.h"
 #include "ops/binary.h"
 #include "ops/conv2d.h"
 #include "ops/fast_math.h"
@@ -289,6 +290,23 @@ TEST(index_divisors_divide_exactly) {
       const int64_t quotient = div.divide(n, remainder);
       wrong += quotient != n / d || remainder != n % d || div.divide(n) != n / d;
     }
+  }
+  CHECK_EQ(wrong, int64_t(0));
+  // What the kernels build of them: an element's channel and a LayerNorm group's first
+  // element (ChannelDivisors), an element's plane, row and column (PlaneIndex).
+  for (ChannelLayout l : {ChannelLayout{3, 5, 7}, ChannelLayout{2, 98, 50176}, ChannelLayout{1, 1, 1},
+                          ChannelLayout{4, 1, 12544}, ChannelLayout{7, 384, 1}}) {
+    const ChannelDivisors cd = ChannelDivisors::of(l);
+    const PlaneIndex planes = PlaneIndex::of(l.channels, l.inner);
+    const int64_t n = l.outer * l.channels * l.inner, step = n / 5000 + 1;
+    for (int64_t e = 0; e < n; e += step) {
+      int64_t y = -1, x = -1;
+      const int64_t plane = planes.split(e, y, x);
+      wrong += cd.channel(e) != (e / l.inner) % l.channels || plane != e / (l.channels * l.inner) ||
+               y != (e / l.inner) % l.channels || x != e % l.inner;
+    }
+    for (int64_t g = 0; g < l.outer * l.inner; g += step)
+      wrong += cd.group_start(g) != (g / l.inner) * l.channels * l.inner + g % l.inner;
   }
   CHECK_EQ(wrong, int64_t(0));
 }
