@@ -2,6 +2,7 @@
 // math is the header's, shared with the CPU.
 #include <cub/block/block_reduce.cuh>
 
+#include "core/index_divisor.h"
 #include "cuda_check.cuh"
 #include "data/augment.h"
 #include "gpu/augment.h"
@@ -10,27 +11,33 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-__global__ void unit_kernel(int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
+// `planes`: the h × w planes of the batch's channels; `channels`: c, as a divisor.
+__global__ void unit_kernel(int64_t batch, int64_t h, int64_t w, int64_t c, PlaneIndex planes, IndexDivisor channels,
+                            const uint8_t* in, float* out) {
   DMDLK_GRID_LOOP(i, batch * c * h * w) {
-    int64_t x = i % w, y = (i / w) % h, ch = (i / (h * w)) % c, n = i / (c * h * w);
+    int64_t y, x, ch;
+    const int64_t n = channels.divide(planes.split(i, y, x), ch);
     out[i] = float(in[((n * h + y) * w + x) * c + ch]) / 255.f;
   }
 }
 
 __global__ void warp_images_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
-                                   const float* matrices, const float* in, float* out) {
+                                   PlaneIndex outputs, IndexDivisor channels, const float* matrices, const float* in,
+                                   float* out) {
   DMDLK_GRID_LOOP(i, batch * c * out_h * out_w) {
-    int64_t x = i % out_w, y = (i / out_w) % out_h, plane = i / (out_h * out_w), n = plane / c;
+    int64_t y, x;
+    const int64_t plane = outputs.split(i, y, x), n = channels.divide(plane);
     float sx, sy;
     warp_source(matrices + n * 6, x, y, &sx, &sy);
     out[i] = bilinear_sample(in + plane * h * w, h, w, sx, sy);
   }
 }
 
-__global__ void warp_masks_kernel(int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in,
-                                  int32_t* out) {
+__global__ void warp_masks_kernel(int64_t batch, int64_t h, int64_t w, PlaneIndex masks, const float* matrices,
+                                  const uint8_t* in, int32_t* out) {
   DMDLK_GRID_LOOP(i, batch * h * w) {
-    int64_t x = i % w, y = (i / w) % h, n = i / (h * w);
+    int64_t y, x;
+    const int64_t n = masks.split(i, y, x);
     float sx, sy;
     warp_source(matrices + n * 6, x, y, &sx, &sy);
     out[i] = in[(n * h + nearest_index(sy, h)) * w + nearest_index(sx, w)];
@@ -59,10 +66,12 @@ __global__ void __launch_bounds__(kColourThreads) colour_kernel(int64_t h, int64
     jitter_pixel(img + i, img + plane + i, img + 2 * plane + i, f, mean);
 }
 
-__global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
-                            int64_t taps, bool vertical, const float* in, float* out) {
+__global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, PlaneIndex planes, IndexDivisor channels,
+                            const float* kernels, const int32_t* radii, int64_t taps, bool vertical, const float* in,
+                            float* out) {
   DMDLK_GRID_LOOP(i, batch * c * h * w) {
-    int64_t x = i % w, y = (i / w) % h, plane = i / (h * w), n = plane / c, r = radii[n];
+    int64_t y, x;
+    const int64_t plane = planes.split(i, y, x), n = channels.divide(plane), r = radii[n];
     const float* k = kernels + n * taps;
     const float* p = in + plane * h * w;
     float s = 0;
@@ -77,18 +86,19 @@ __global__ void network_input_kernel(int64_t n, float* x) { DMDLK_GRID_LOOP(i, n
 }  // namespace
 
 void unit_images(int device, int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
-  launch(device, plan_unit_images(batch * c * h * w), unit_kernel, batch, h, w, c, in, out);
+  launch(device, plan_unit_images(batch * c * h * w), unit_kernel, batch, h, w, c, PlaneIndex::of(h, w),
+         IndexDivisor::of(c), in, out);
 }
 
 void warp_images(int device, int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
                  const float* matrices, const float* in, float* out) {
   launch(device, plan_warp_images(batch, c, h, w, out_h, out_w), warp_images_kernel, batch, c, h, w, out_h, out_w,
-         matrices, in, out);
+         PlaneIndex::of(out_h, out_w), IndexDivisor::of(c), matrices, in, out);
 }
 
 void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in,
                 int32_t* out) {
-  launch(device, plan_warp_masks(batch, h, w), warp_masks_kernel, batch, h, w, matrices, in, out);
+  launch(device, plan_warp_masks(batch, h, w), warp_masks_kernel, batch, h, w, PlaneIndex::of(h, w), matrices, in, out);
 }
 
 void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float* factors, float* x) {
@@ -97,8 +107,8 @@ void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float*
 
 void blur_pass(int device, int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
                int64_t max_taps, bool vertical, const float* in, float* out) {
-  launch(device, plan_blur_pass(batch, c, h, w, max_taps), blur_kernel, batch, c, h, w, kernels, radii, max_taps,
-         vertical, in, out);
+  launch(device, plan_blur_pass(batch, c, h, w, max_taps), blur_kernel, batch, c, h, w, PlaneIndex::of(h, w),
+         IndexDivisor::of(c), kernels, radii, max_taps, vertical, in, out);
 }
 
 void to_network_input(int device, int64_t n, float* x) {

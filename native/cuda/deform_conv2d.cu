@@ -5,6 +5,7 @@
 // data-dependent), doffset and dmask by one thread per (offset group, tap,
 // pixel) summing over the group's channels, with no atomics. The launches are
 // exactly plan_deform_conv2d_forward's and _backward's (gpu/deform_conv2d.h).
+#include "core/index_divisor.h"
 #include "cuda_check.cuh"
 #include "gpu/deform_conv2d.h"
 #include "ops/backend.h"
@@ -13,18 +14,27 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
+// `pixels`: an image's output pixels, as a divisor of the flat index (rows of
+// the columns, or offset groups and taps, by pixels); the rest in 32 bits.
 template <typename T>
-__global__ void im2col_kernel(DeformGeometry g, const T* x, const T* offset, const T* mask, T* col) {
+__global__ void im2col_kernel(DeformGeometry g, IndexDivisor pixels, const T* x, const T* offset, const T* mask,
+                              T* col) {
   int64_t n = g.col_rows() * g.pixels();
-  DMDLK_GRID_LOOP(e, n)
-  col[e] = deform_im2col_at(g, x, offset, mask, e / g.pixels(), e % g.pixels());
+  DMDLK_GRID_LOOP(e, n) {
+    int64_t p;
+    const int64_t row = pixels.divide(e, p);
+    col[e] = deform_im2col_at(g, x, offset, mask, row, p);
+  }
 }
 
 template <typename T>
-__global__ void scatter_dx_kernel(DeformGeometry g, const T* offset, const T* mask, const T* dcol, T* dx) {
+__global__ void scatter_dx_kernel(DeformGeometry g, IndexDivisor pixels, const T* offset, const T* mask, const T* dcol,
+                                  T* dx) {
   int64_t n = g.col_rows() * g.pixels();
   DMDLK_GRID_LOOP(e, n) {
-    int64_t row = e / g.pixels(), p = e % g.pixels(), c = row / g.taps(), t = row % g.taps(), og = g.group_of(c);
+    int64_t p;
+    const int64_t row = pixels.divide(e, p);
+    const int64_t c = uint32_t(row) / uint32_t(g.taps()), t = uint32_t(row) % uint32_t(g.taps()), og = g.group_of(c);
     T d = dcol[e];
     if (mask) d *= mask[(og * g.taps() + t) * g.pixels() + p];
     T y, xx;
@@ -35,11 +45,13 @@ __global__ void scatter_dx_kernel(DeformGeometry g, const T* offset, const T* ma
 }
 
 template <typename T>
-__global__ void offset_grad_kernel(DeformGeometry g, const T* x, const T* offset, const T* mask, const T* dcol,
-                                   T* doffset, T* dmask) {
+__global__ void offset_grad_kernel(DeformGeometry g, IndexDivisor pixels, const T* x, const T* offset, const T* mask,
+                                   const T* dcol, T* doffset, T* dmask) {
   int64_t n = g.offset_groups * g.taps() * g.pixels();
   DMDLK_GRID_LOOP(e, n) {
-    int64_t p = e % g.pixels(), t = (e / g.pixels()) % g.taps(), og = e / (g.pixels() * g.taps());
+    int64_t p;
+    const int64_t row = pixels.divide(e, p);  // (offset group, tap)
+    const int64_t t = uint32_t(row) % uint32_t(g.taps()), og = uint32_t(row) / uint32_t(g.taps());
     T dy, dxo, dm;
     deform_offset_grad_at(g, x, offset, mask, dcol, og, t, p, &dy, &dxo, &dm);
     doffset[(og * 2 * g.taps() + 2 * t) * g.pixels() + p] = dy;
@@ -52,15 +64,17 @@ __global__ void offset_grad_kernel(DeformGeometry g, const T* x, const T* offset
 
 template <typename T>
 void deform_im2col(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, T* col) {
-  launch(device, plan_deform_im2col(g, sizeof(T)), im2col_kernel<T>, g, x, offset, mask, col);
+  launch(device, plan_deform_im2col(g, sizeof(T)), im2col_kernel<T>, g, IndexDivisor::of(g.pixels()), x, offset, mask,
+         col);
 }
 
 template <typename T>
 void deform_col2im(int device, const DeformGeometry& g, const T* x, const T* offset, const T* mask, const T* dcol,
                    T* dx, T* doffset, T* dmask) {
   std::vector<LaunchPlan> plans = plan_deform_col2im(g, sizeof(T));
-  launch(device, plans[0], scatter_dx_kernel<T>, g, offset, mask, dcol, dx);
-  launch(device, plans[1], offset_grad_kernel<T>, g, x, offset, mask, dcol, doffset, dmask);
+  const IndexDivisor pixels = IndexDivisor::of(g.pixels());
+  launch(device, plans[0], scatter_dx_kernel<T>, g, pixels, offset, mask, dcol, dx);
+  launch(device, plans[1], offset_grad_kernel<T>, g, pixels, x, offset, mask, dcol, doffset, dmask);
 }
 
 namespace {

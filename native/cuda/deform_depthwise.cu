@@ -56,7 +56,7 @@ __global__ void backward_kernel(DeformGeometry g, DeformTiles tiles, const T* x,
                                 const T* dy, T* dx, T* doffset, T* dweight) {
   extern __shared__ __align__(16) unsigned char shared[];
   __shared__ typename cub::WarpReduce<T>::TempStorage warp_storage[kWarps];
-  int64_t n = blockIdx.y, ty = blockIdx.x / tiles.tiles_x, tx = blockIdx.x - ty * tiles.tiles_x;
+  int64_t n = blockIdx.y, ty = blockIdx.x / uint32_t(tiles.tiles_x), tx = blockIdx.x - ty * tiles.tiles_x;  // 32 bits
   int64_t oy = ty * kDeformTile + threadIdx.x / kDeformTile, ox = tx * kDeformTile + threadIdx.x % kDeformTile;
   bool active = oy < g.out_h && ox < g.out_w;
   int64_t row0, col0, plane = g.height * g.width, cells = tiles.halo_cells() * kBackwardChannels;

@@ -2,6 +2,7 @@
 // gather) element; dw one block per (channel, tap) reducing over the batch.
 #include <cub/block/block_reduce.cuh>
 
+#include "core/index_divisor.h"
 #include "cuda_check.cuh"
 #include "gpu/conv2d.h"
 #include "ops/backend.h"

@@ -13,11 +13,12 @@ namespace {
 
 using Block = cub::BlockReduce<double, int(kLossThreads)>;
 
-// This block's chunk of the pixels.
+// This block's chunk of the pixels (a 32-bit division: the pixels are fewer
+// than 2^31, check_pixels).
 struct PixelChunk {
   int64_t begin, end;
   __device__ PixelChunk(int64_t pixels) {
-    int64_t per = (pixels + gridDim.x - 1) / gridDim.x;
+    int64_t per = uint32_t(pixels + gridDim.x - 1) / gridDim.x;
     begin = blockIdx.x * per;
     end = begin + per < pixels ? begin + per : pixels;
   }
@@ -112,7 +113,13 @@ __global__ void dice_backward_kernel(LossLayout l, const T* logits, const int32_
 }
 
 // Scratch for a loss's chunk sums (`values` per chunk) and their `values` totals.
+void check_pixels(const LossLayout& l) {
+  DMDLK_CHECK(l.pixels() < (int64_t(1) << 31), ErrorCode::InvalidArg, "losses: ", l.pixels(),
+              " pixels are more than the kernels index (2^31)");
+}
+
 Tensor loss_scratch(int device, const LossLayout& l, int64_t values) {
+  check_pixels(l);
   return Tensor::empty({(loss_chunks(l) + 1) * values}, DType::F64, Device::cuda(device));
 }
 

@@ -1,5 +1,6 @@
 // Pooling and channel reductions: one thread per output element forward, one
 // per input element backward (gathers), over the shared math of ops/pooling.h.
+#include "core/index_divisor.h"
 #include "cuda_check.cuh"
 #include "gpu/pooling.h"
 #include "ops/backend.h"

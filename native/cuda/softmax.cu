@@ -3,6 +3,7 @@
 #include <cub/block/block_reduce.cuh>
 
 #include "core/cuda_runtime.h"
+#include "core/index_divisor.h"
 #include "core/tensor.h"
 #include "cuda/arrivals.cuh"
 #include "cuda_check.cuh"
@@ -19,12 +20,14 @@ struct Max {
   __device__ double operator()(double a, double b) const { return a > b ? a : b; }
 };
 
-// The range of row elements this block covers: its chunk of its row.
+// The range of row elements this block covers: its chunk of its row (32-bit
+// divisions: blocks and chunks are grid extents, rows shorter than 2^31:
+// check_row_length).
 struct Chunk {
   int64_t row, begin, end;
   __device__ Chunk(int64_t n, int64_t chunks) {
-    row = blockIdx.x / chunks;
-    int64_t c = blockIdx.x % chunks, per = (n + chunks - 1) / chunks;
+    row = blockIdx.x / uint32_t(chunks);
+    int64_t c = blockIdx.x % uint32_t(chunks), per = uint32_t(n + chunks - 1) / uint32_t(chunks);
     begin = c * per;
     end = begin + per < n ? begin + per : n;
   }
@@ -88,10 +91,10 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
 }
 
 template <typename T>
-__global__ void forward_elements_kernel(int64_t rows, int64_t n, int64_t chunks, const T* x, const double* maxima,
+__global__ void forward_elements_kernel(int64_t rows, IndexDivisor n, int64_t chunks, const T* x, const double* maxima,
                                         const double* sums, T* y) {
-  DMDLK_GRID_LOOP(e, rows * n) {
-    int64_t row = e / n;
+  DMDLK_GRID_LOOP(e, rows * n.d) {
+    const int64_t row = n.divide(e);
     y[e] = T(exp(double(x[e]) - maxima[row * chunks]) / sums[row * chunks]);
   }
 }
@@ -125,10 +128,14 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
 }
 
 template <typename T>
-__global__ void backward_elements_kernel(int64_t rows, int64_t n, int64_t chunks, const T* dy, const T* y,
+__global__ void backward_elements_kernel(int64_t rows, IndexDivisor n, int64_t chunks, const T* dy, const T* y,
                                          const double* dots, T* dx) {
-  DMDLK_GRID_LOOP(e, rows * n)
-  dx[e] = T(y[e] * (double(dy[e]) - dots[(e / n) * chunks]));
+  DMDLK_GRID_LOOP(e, rows * n.d) dx[e] = T(y[e] * (double(dy[e]) - dots[n.divide(e) * chunks]));
+}
+
+void check_row_length(int64_t n) {
+  DMDLK_CHECK(n < (int64_t(1) << 31), ErrorCode::InvalidArg, "softmax: rows of ", n,
+              " elements are longer than the kernels index (2^31)");
 }
 
 }  // namespace
@@ -136,6 +143,7 @@ __global__ void backward_elements_kernel(int64_t rows, int64_t n, int64_t chunks
 template <typename T>
 void softmax_forward(int device, int64_t rows, int64_t n, const T* x, T* y) {
   if (rows * n == 0) return;
+  check_row_length(n);
   int64_t chunks = softmax_chunks(rows, n);
   std::vector<LaunchPlan> plans = plan_softmax_forward(rows, n, sizeof(T));
   if (chunks == 1)
@@ -145,13 +153,14 @@ void softmax_forward(int device, int64_t rows, int64_t n, const T* x, T* y) {
   double *maxima = pieces.data<double>(), *sums = maxima + rows * chunks;
   launch(device, plans[0], forward_kernel<T>, n, chunks, x, y, maxima, sums,
          cuda::arrival_counters(device, size_t(rows)));
-  launch(device, plans[1], forward_elements_kernel<T>, rows, n, chunks, x, static_cast<const double*>(maxima),
-         static_cast<const double*>(sums), y);
+  launch(device, plans[1], forward_elements_kernel<T>, rows, IndexDivisor::of(n), chunks, x,
+         static_cast<const double*>(maxima), static_cast<const double*>(sums), y);
 }
 
 template <typename T>
 void softmax_backward(int device, int64_t rows, int64_t n, const T* dy, const T* y, T* dx) {
   if (rows * n == 0) return;
+  check_row_length(n);
   int64_t chunks = softmax_chunks(rows, n);
   std::vector<LaunchPlan> plans = plan_softmax_backward(rows, n, sizeof(T));
   if (chunks == 1)
@@ -160,7 +169,8 @@ void softmax_backward(int device, int64_t rows, int64_t n, const T* dy, const T*
   double* dots = pieces.data<double>();
   launch(device, plans[0], backward_kernel<T>, n, chunks, dy, y, dx, dots,
          cuda::arrival_counters(device, size_t(rows)));
-  launch(device, plans[1], backward_elements_kernel<T>, rows, n, chunks, dy, y, static_cast<const double*>(dots), dx);
+  launch(device, plans[1], backward_elements_kernel<T>, rows, IndexDivisor::of(n), chunks, dy, y,
+         static_cast<const double*>(dots), dx);
 }
 
 #define INSTANTIATE(T)                                                   \

@@ -159,7 +159,7 @@ struct DeformCorners {
 template <typename T>
 DMDLK_HD void deform_forward_pixel(const DeformGeometry& g, int64_t p, int64_t c0, int64_t c1, const T* x,
                                    const T* offset, const T* weight, T* y, const T* zero) {
-  int64_t oy = p / g.out_w, ox = p - oy * g.out_w, plane = g.height * g.width;
+  int64_t oy = uint32_t(p) / uint32_t(g.out_w), ox = p - oy * g.out_w, plane = g.height * g.width;  // within a plane
   T sum[kForwardChannels] = {};
   for (int64_t t = 0, i = 0, j = 0; t < g.taps(); ++t, deform_next_tap(g, &i, &j)) {
     DeformSample<T> s = deform_tap_sample(g, offset, t, i, j, oy, ox);

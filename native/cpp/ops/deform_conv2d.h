@@ -45,7 +45,8 @@ struct DeformGeometry : ConvGeometry {
   int64_t offset_groups = 1;
   DMDLK_HD int64_t taps() const { return kernel_h * kernel_w; }
   DMDLK_HD int64_t pixels() const { return out_h * out_w; }
-  DMDLK_HD int64_t group_of(int64_t c) const { return c / (channels / offset_groups); }
+  // Index math in 32 bits (channels, taps and pixels of one image; a GPU has no 64-bit division).
+  DMDLK_HD int64_t group_of(int64_t c) const { return uint32_t(c) / (uint32_t(channels) / uint32_t(offset_groups)); }
 };
 
 // What a deformable convolution computes, from its operands' shapes: the one
@@ -71,7 +72,8 @@ DMDLK_HD double floor_of(double v) { return floor(v); }
 // The sample point of tap t at output pixel p for offset group og.
 template <typename T>
 DMDLK_HD void deform_point(const DeformGeometry& g, const T* offset, int64_t og, int64_t t, int64_t p, T* y, T* x) {
-  int64_t i = t / g.kernel_w, j = t % g.kernel_w, oy = p / g.out_w, ox = p % g.out_w;
+  const uint32_t kw = uint32_t(g.kernel_w), ow = uint32_t(g.out_w);
+  const int64_t i = uint32_t(t) / kw, j = uint32_t(t) % kw, oy = uint32_t(p) / ow, ox = uint32_t(p) % ow;
   const T* off = offset + (og * 2 * g.taps() + 2 * t) * g.pixels() + p;
   *y = T(oy * g.stride_h - g.pad_h + i * g.dilation_h) + off[0];
   *x = T(ox * g.stride_w - g.pad_w + j * g.dilation_w) + off[g.pixels()];
@@ -128,7 +130,8 @@ DMDLK_HD void deform_scatter(int64_t height, int64_t width, T y, T x, Add add) {
 template <typename T>
 DMDLK_HD T deform_im2col_at(const DeformGeometry& g, const T* x, const T* offset, const T* mask, int64_t row,
                             int64_t p) {
-  int64_t c = row / g.taps(), t = row % g.taps(), og = g.group_of(c);
+  const uint32_t taps = uint32_t(g.taps());
+  const int64_t c = uint32_t(row) / taps, t = uint32_t(row) % taps, og = g.group_of(c);
   T y, xx;
   deform_point(g, offset, og, t, p, &y, &xx);
   T v = deform_bilinear(x + c * g.height * g.width, g.height, g.width, y, xx);
@@ -142,7 +145,7 @@ DMDLK_HD void deform_offset_grad_at(const DeformGeometry& g, const T* x, const T
   T y, xx;
   deform_point(g, offset, og, t, p, &y, &xx);
   T m = mask ? mask[(og * g.taps() + t) * g.pixels() + p] : T(1);
-  int64_t per_group = g.channels / g.offset_groups;
+  const int64_t per_group = uint32_t(g.channels) / uint32_t(g.offset_groups);
   T sy = 0, sx = 0, sm = 0;
   for (int64_t c = og * per_group; c < (og + 1) * per_group; ++c) {
     const T* plane = x + c * g.height * g.width;

@@ -20,8 +20,9 @@ LossLayout loss_layout(const Shape& logits, const Shape& targets, const char* op
   expected.erase(expected.begin() + 1);
   DMDLK_CHECK(targets == expected, ErrorCode::Shape, op, ": targets must have shape ", shape_str(expected), ", got ",
               shape_str(targets));
-  LossLayout l{logits[0], logits[1], 1};
-  for (size_t d = 2; d < logits.size(); ++d) l.plane *= logits[d];
+  int64_t plane = 1;
+  for (size_t d = 2; d < logits.size(); ++d) plane *= logits[d];
+  LossLayout l{logits[0], logits[1], IndexDivisor::of(plane)};
   DMDLK_CHECK(l.classes >= 1 && l.pixels() > 0, ErrorCode::Shape, op, ": logits ", shape_str(logits),
               " hold no pixels or no classes");
   return l;

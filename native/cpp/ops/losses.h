@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "core/host_device.h"
+#include "core/index_divisor.h"
 #include "core/tensor.h"
 
 namespace dmdlk {
@@ -27,10 +28,13 @@ Tensor dice_loss(const Tensor& logits, const Tensor& targets);
 Tensor dice_loss_backward(const Tensor& logits, const Tensor& targets, const Tensor& dloss);
 
 struct LossLayout {
-  int64_t batch = 0, classes = 0, plane = 0;  // plane = pixels per image
-  DMDLK_HD int64_t pixels() const { return batch * plane; }
+  int64_t batch = 0, classes = 0;
+  IndexDivisor plane;  // pixels per image, a divisor (core/index_divisor.h): at() splits a pixel by it
+  DMDLK_HD int64_t pixels() const { return batch * plane.d; }
   DMDLK_HD int64_t at(int64_t pixel, int64_t k) const {
-    return ((pixel / plane) * classes + k) * plane + pixel % plane;
+    int64_t p;
+    const int64_t image = plane.divide(pixel, p);
+    return (image * classes + k) * plane.d + p;
   }
 };
 
