@@ -46,12 +46,12 @@ __global__ void input_grad_kernel(ConvGeometry g, PlaneChannel inputs, int64_t p
 
 template <typename T>
 __global__ void __launch_bounds__(kDepthwiseWeightGradThreads)
-    weight_grad_kernel(ConvGeometry g, int64_t planes, int64_t channels, const T* x, const T* dy, T* dw) {
+    weight_grad_kernel(ConvGeometry g, int64_t images, int64_t channels, const T* x, const T* dy, T* dw) {
   using Block = cub::BlockReduce<T, int(kDepthwiseWeightGradThreads)>;
   __shared__ typename Block::TempStorage scratch;
-  // 32-bit divisions: a block per (channel, tap), the batch's images, a tap's row and column.
+  // 32-bit divisions: a block per (channel, tap), a tap's row and column.
   const uint32_t taps = uint32_t(g.kernel_h * g.kernel_w), kernel_w = uint32_t(g.kernel_w);
-  const int64_t c = blockIdx.x / taps, t = blockIdx.x % taps, images = uint32_t(planes) / uint32_t(channels);
+  const int64_t c = blockIdx.x / taps, t = blockIdx.x % taps;
   T sum = 0;
   for (int64_t n = 0; n < images; ++n) {
     int64_t p = n * channels + c;
@@ -76,8 +76,8 @@ void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64
                         const T* dy, T* dx, T* dw) {
   launch(device, plan_depthwise_input_grad(g, planes, sizeof(T)), input_grad_kernel<T>, g,
          PlaneChannel{PlaneIndex::of(g.height, g.width), IndexDivisor::of(channels)}, planes, dy, w, dx);
-  launch(device, plan_depthwise_weight_grad(g, planes, channels, sizeof(T)), weight_grad_kernel<T>, g, planes, channels,
-         x, dy, dw);
+  launch(device, plan_depthwise_weight_grad(g, planes, channels, sizeof(T)), weight_grad_kernel<T>, g,
+         planes / channels, channels, x, dy, dw);
 }
 
 #define INSTANTIATE(T)                                                                                    \

@@ -112,12 +112,13 @@ __global__ void dice_backward_kernel(LossLayout l, const T* logits, const int32_
   dice_pixel_grad(l, logits, targets, sums, sums + l.classes, scale, i, dlogits);
 }
 
-// Scratch for a loss's chunk sums (`values` per chunk) and their `values` totals.
+// The pixels fit the chunks' 32-bit division (PixelChunk).
 void check_pixels(const LossLayout& l) {
   DMDLK_CHECK(l.pixels() < (int64_t(1) << 31), ErrorCode::InvalidArg, "losses: ", l.pixels(),
               " pixels are more than the kernels index (2^31)");
 }
 
+// Scratch for a loss's chunk sums (`values` per chunk) and their `values` totals.
 Tensor loss_scratch(int device, const LossLayout& l, int64_t values) {
   check_pixels(l);
   return Tensor::empty({(loss_chunks(l) + 1) * values}, DType::F64, Device::cuda(device));

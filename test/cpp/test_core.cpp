@@ -17,6 +17,7 @@
 #include "ops/fast_math.h"
 #include "ops/im2col.h"
 #include "ops/layout.h"
+#include "ops/losses.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
 #include "ops/tensor_list.h"
@@ -309,6 +310,23 @@ TEST(index_divisors_divide_exactly) {
       wrong += cd.group_start(g) != (g / l.inner) * l.channels * l.inner + g % l.inner;
   }
   CHECK_EQ(wrong, int64_t(0));
+}
+
+TEST(extents_of_zero_stay_zero_through_their_divisors) {
+  // The plans keep an extent as its divisor's `d`: an empty axis is 0 there,
+  // and what is shaped or counted from it is empty, not one element.
+  CHECK_EQ(IndexDivisor::of(0).d, int64_t(0));
+  Tensor empty = Tensor::zeros({0, 3}, DType::F32);
+  CHECK(permute(empty, {1, 0}).shape() == (Shape{3, 0}));
+  // The gradient of a [1, 3] operand broadcast over an empty output: zeros, nothing read.
+  Tensor row = Tensor::from_vector(std::vector<float>{1, 2, 3}, {1, 3});
+  BinaryGrads g = mul_backward(empty, row, empty);
+  CHECK(g.da.shape() == (Shape{1, 3}) && g.db.shape() == (Shape{0, 3}));
+  for (float v : g.da.to_vector<float>()) CHECK_EQ(v, 0.0f);
+  // Logits with no pixels are refused, as they were before the plane became a divisor.
+  Tensor no_pixels = Tensor::zeros({2, 3, 0}, DType::F32);
+  Tensor no_targets = Tensor::from_vector(std::vector<int32_t>{}, {2, 0});
+  CHECK_THROWS(cross_entropy(no_pixels, no_targets), ErrorCode::Shape, "hold no pixels");
 }
 
 TEST(matmul_precision_names_round_trip) {

@@ -11,7 +11,9 @@
 // bits since 2^l < 2d, n / d = (mulhi(n, m) + n) >> l for every n < 2^64
 // where the sum does not overflow — every index n < 2^63, as mulhi(n, m) ≤ n.
 // For d = 1: l = 0, m = 1, mulhi(n, 1) = 0. test_core checks it against `/`
-// and `%` on edge and random values of both.
+// and `%` on edge and random values of both. An extent of 0 keeps d = 0 (the
+// plans read their extents from `d`) and is never divided by: no index lies
+// in it.
 #pragma once
 #include <cstdint>
 
@@ -20,16 +22,17 @@
 namespace dmdlk {
 
 struct IndexDivisor {
-  int64_t d = 1;   // the divisor, at least 1
+  int64_t d = 1;   // the divisor: an extent, 0 or more
   uint64_t m = 1;  // the magic multiplier
   int shift = 0;   // l
 
-  static IndexDivisor of(int64_t divisor) {
+  static IndexDivisor of(int64_t extent) {
     IndexDivisor v;
-    v.d = divisor < 1 ? 1 : divisor;
-    while ((uint64_t(1) << v.shift) < uint64_t(v.d)) ++v.shift;
-    const unsigned __int128 numerator = static_cast<unsigned __int128>((uint64_t(1) << v.shift) - uint64_t(v.d)) << 64;
-    v.m = uint64_t(numerator / uint64_t(v.d)) + 1;
+    v.d = extent < 0 ? 0 : extent;
+    const uint64_t divisor = v.d < 1 ? 1 : uint64_t(v.d);
+    while ((uint64_t(1) << v.shift) < divisor) ++v.shift;
+    const unsigned __int128 numerator = static_cast<unsigned __int128>((uint64_t(1) << v.shift) - divisor) << 64;
+    v.m = uint64_t(numerator / divisor) + 1;
     return v;
   }
   // n / d, for 0 ≤ n < 2^63.

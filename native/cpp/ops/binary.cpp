@@ -163,6 +163,11 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
 // other of dy's shape), the same pass writes other's gradient, dy · operand.
 Tensor reduce_to(const Tensor& dy, const Tensor& operand, const Tensor* other, Tensor* other_grad = nullptr) {
   if (!other && operand.shape() == dy.shape()) return dy;
+  // An empty output: the operand's gradient sums nothing (and the other's is as empty as dy).
+  if (dy.numel() == 0) {
+    if (other_grad) *other_grad = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+    return Tensor::zeros(operand.shape(), dy.dtype(), dy.device());
+  }
   ReducePlan plan = make_reduce_plan(dy.shape(), operand.shape(), other ? &other->shape() : nullptr);
   Tensor grad = Tensor::empty(operand.shape(), dy.dtype(), dy.device());
   if (other_grad) *other_grad = Tensor::empty(dy.shape(), dy.dtype(), dy.device());

@@ -49,6 +49,11 @@ ConvGeometry conv_geometry(const Shape& x, int64_t kernel_h, int64_t kernel_w, c
               g.height + 2 * o.pad_h, "×", g.width + 2 * o.pad_w, ")");
   g.out_h = conv_output_size(g.height, kernel_h, o.stride_h, o.pad_h, o.dilation_h);
   g.out_w = conv_output_size(g.width, kernel_w, o.stride_w, o.pad_w, o.dilation_w);
+  // The kernels divide a plane's pixels and an image's (channel, tap) rows in 32 bits.
+  constexpr int64_t kMax = int64_t(1) << 31;
+  DMDLK_CHECK(g.height * g.width < kMax && g.out_h * g.out_w < kMax && g.channels * kernel_h * kernel_w < kMax,
+              ErrorCode::InvalidArg, op, ": planes of ", g.height, "×", g.width, " and ", g.channels, " channels of ",
+              kernel_h, "×", kernel_w, " taps are more than the kernels index (2^31 pixels, 2^31 channel taps)");
   return g;
 }
 
