@@ -89,6 +89,7 @@ const KERNELS = {
   'wmma 128x128x16': 'WmmaLarge',
   'wmma 64x64x16': 'WmmaSmall',
   'wmma 32x32x16': 'WmmaTiny',
+  'wmma 32x64x16': 'WmmaWide',
 };
 
 function describe(demangled) {

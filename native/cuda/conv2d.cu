@@ -69,9 +69,9 @@ void conv2d_backward(int device, const ConvPlan& p, const T* dy, const T* x, con
   check_index_range(d);
   ConvProducts c = products<T>(device, p, db != nullptr);
   if (dx)
-    tiled_product<T>(device, "conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, WeightT<T>{w, d},
-                     OutputTaps<T>{dy, d},
-                     PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane(), accumulate_dx});
+    tiled_product<T, kConvInputGradTiles>(
+        device, "conv_input_grad", c.input_grad, c.input_grad_tiles, c.bytes, WeightT<T>{w, d}, OutputTaps<T>{dy, d},
+        PlaneStore<T>{dx, nullptr, d.in_channels(), d.in_group, d.in_plane(), accumulate_dx});
   // The bias gradient is the product's column of ones (ConvColumnsT): no launch of its own.
   tiled_product<T>(device, "conv_weight_grad", c.weight_grad, c.weight_grad_tiles, c.bytes, OutputRows<T>{dy, d},
                    ConvColumnsT<T>{x, d}, WeightGradStore<T>{dw, db, d.out_group, d.in_group * d.taps()});

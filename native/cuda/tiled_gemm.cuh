@@ -354,7 +354,8 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
   } else {
     const bool bf16 = t.unit == cuda::MathUnit::Bf16;
     constexpr bool kLarge = tile_allowed(Tiles, GemmKernel::SimtLarge),
-                   kSmall = tile_allowed(Tiles, GemmKernel::WmmaSmall);
+                   kSmall = tile_allowed(Tiles, GemmKernel::WmmaSmall),
+                   kWide = tile_allowed(Tiles, GemmKernel::WmmaWide);
     switch (t.kernel) {
       case GemmKernel::SimtLarge:
         if constexpr (kLarge)
@@ -379,6 +380,12 @@ void launch_tiles(int device, const cuda::LaunchPlan& plan, const GemmTiling& t,
       case GemmKernel::WmmaTiny:
         if (bf16) return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Bf16, A, B, Out>, d, a, b, out);
         return launch(device, plan, wmma_kernel<WmmaTinyTile, 16, 16, Tf32, A, B, Out>, d, a, b, out);
+      case GemmKernel::WmmaWide:
+        if constexpr (kWide) {
+          if (bf16) return launch(device, plan, wmma_kernel<WmmaWideTile, 32, 16, Bf16, A, B, Out>, d, a, b, out);
+          return launch(device, plan, wmma_kernel<WmmaWideTile, 32, 16, Tf32, A, B, Out>, d, a, b, out);
+        }
+        break;
     }
     // Not reached: the check above admits only the tiles the cases launch.
     throw Error(ErrorCode::Internal, concat("tiled gemm: tile ", int(t.kernel), " was not launched"));

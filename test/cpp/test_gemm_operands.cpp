@@ -160,6 +160,7 @@ TEST(simt_patches_cover_each_tile_once) {
 TEST(slots_cover_each_slice_once) {
   check_tile_slots<SimtLargeTile>(), check_tile_slots<SimtSmallTile>(), check_tile_slots<SimtTinyTile>();
   check_tile_slots<WmmaLargeTile>(), check_tile_slots<WmmaSmallTile>(), check_tile_slots<WmmaTinyTile>();
+  check_tile_slots<WmmaWideTile>();
 }
 
 TEST(convolution_columns_are_im2col) {
@@ -421,7 +422,8 @@ TEST(every_block_stages_the_convolution_operands) {
   for (const ConvCase& c : kCases) {
     int64_t m = convolution_staging_mismatches<SimtLargeTile>(c) + convolution_staging_mismatches<SimtSmallTile>(c) +
                 convolution_staging_mismatches<SimtTinyTile>(c) + convolution_staging_mismatches<WmmaLargeTile>(c) +
-                convolution_staging_mismatches<WmmaSmallTile>(c) + convolution_staging_mismatches<WmmaTinyTile>(c);
+                convolution_staging_mismatches<WmmaSmallTile>(c) + convolution_staging_mismatches<WmmaTinyTile>(c) +
+                convolution_staging_mismatches<WmmaWideTile>(c);
     CHECK_EQ(m, int64_t(0));
   }
 }

@@ -37,7 +37,9 @@ describe('the GEMM issue table', () => {
       ...['WmmaLarge', 'WmmaSmall', 'WmmaTiny'].flatMap((k) => [`${k} Tf32`, `${k} Bf16`]),
       'SimtSmall Fp64',
     ];
-    const expected = pairs.flatMap((p) => kernels.map((k) => `${k} ${p}`)).sort();
+    // The 32×64 tensor-core tile serves convolutions' input gradients alone (GemmTileSet::AllAndWide).
+    const wide = ['WmmaWide Tf32', 'WmmaWide Bf16'].map((k) => `${k} WeightT OutputTaps`);
+    const expected = [...pairs.flatMap((p) => kernels.map((k) => `${k} ${p}`)), ...wide].sort();
     const keys = committed().map((e) => `${e.kernel} ${e.unit} ${e.a} ${e.b}`);
     expect([...keys].sort()).toEqual(expected);
   });

@@ -102,6 +102,10 @@ struct ConvProducts {
   GemmTiling forward_tiles, input_grad_tiles, weight_grad_tiles;
   double bytes = 0;
 };
+// The input gradient's rows are a group's input channels, 32 in the
+// network's widest layers: it may take the 32×64 tensor-core tile too.
+constexpr GemmTileSet kConvInputGradTiles = GemmTileSet::AllAndWide;
+
 inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, MatmulPrecision precision,
                                   bool tensor_cores, bool bias_grad) {
   ConvDims d = conv_dims(p);
@@ -114,7 +118,7 @@ inline ConvProducts conv_products(const ConvPlan& p, int64_t element_bytes, Matm
   c.forward = gemm_dims(d.out_group, outputs, d.in_group * taps, d.groups, c.forward_tiles);
   c.input_grad_tiles =
       choose_gemm_tiling({"conv_input_grad", d.in_group, inputs, d.out_group * taps, d.groups, c.bytes}, element_bytes,
-                         precision, tensor_cores);
+                         precision, tensor_cores, kConvInputGradTiles);
   c.input_grad = gemm_dims(d.in_group, inputs, d.out_group * taps, d.groups, c.input_grad_tiles);
   c.weight_grad_tiles = choose_gemm_tiling({"conv_weight_grad", d.out_group, weight_cols, outputs, d.groups, c.bytes},
                                            element_bytes, precision, tensor_cores);

@@ -93,7 +93,7 @@ constexpr TileShape shape_of() {
 constexpr TileShape kSimtLarge = shape_of<SimtLargeTile>(), kSimtSmall = shape_of<SimtSmallTile>(),
                     kSimtTiny = shape_of<SimtTinyTile>();
 constexpr TileShape kWmmaLarge = shape_of<WmmaLargeTile>(), kWmmaSmall = shape_of<WmmaSmallTile>(),
-                    kWmmaTiny = shape_of<WmmaTinyTile>();
+                    kWmmaTiny = shape_of<WmmaTinyTile>(), kWmmaWide = shape_of<WmmaWideTile>();
 
 // Blocks that fill an H200 twice over (test_launch_plans' rule), and the
 // deepest K one thread may sum alone.
@@ -109,7 +109,8 @@ constexpr double kTiledSimtEfficiency = 0.45;
 inline int64_t ceil_div(int64_t a, int64_t b) { return b <= 0 ? 0 : (a + b - 1) / b; }
 
 inline bool is_wmma(GemmKernel kernel) {
-  return kernel == GemmKernel::WmmaLarge || kernel == GemmKernel::WmmaSmall || kernel == GemmKernel::WmmaTiny;
+  return kernel == GemmKernel::WmmaLarge || kernel == GemmKernel::WmmaSmall || kernel == GemmKernel::WmmaTiny ||
+         kernel == GemmKernel::WmmaWide;
 }
 
 inline GemmTiling tiling_of(GemmKernel kernel, cuda::MathUnit unit) {
@@ -118,7 +119,8 @@ inline GemmTiling tiling_of(GemmKernel kernel, cuda::MathUnit unit) {
                 : kernel == GemmKernel::SimtTiny  ? kSimtTiny
                 : kernel == GemmKernel::WmmaLarge ? kWmmaLarge
                 : kernel == GemmKernel::WmmaSmall ? kWmmaSmall
-                                                  : kWmmaTiny;
+                : kernel == GemmKernel::WmmaTiny  ? kWmmaTiny
+                                                  : kWmmaWide;
   GemmTiling t;
   t.kernel = kernel, t.bm = s.bm, t.bn = s.bn, t.bk = s.bk, t.threads = s.threads, t.unit = unit;
   return t;
@@ -146,6 +148,7 @@ inline int64_t gemm_registers(const GemmTiling& t) {
     case GemmKernel::WmmaLarge: return 255;
     case GemmKernel::WmmaSmall: return 232;
     case GemmKernel::WmmaTiny: return 126;
+    case GemmKernel::WmmaWide: return 124;
   }
   return 255;
 }
@@ -206,10 +209,13 @@ inline GemmDims gemm_dims(int64_t m, int64_t n, int64_t k, int64_t batch, const 
 // product's operands and epilogue, GPU code in every binary, so products
 // whose shapes never want some tiles leave them out: attention's N×N score
 // products (windows of 49 tokens; the 28×28 global attention's 784) take the
-// 64×64 SIMT tile, the 32×32 ones and no 128×128 or 64×64 tensor-core tile.
-enum class GemmTileSet { All, NoLarge };
+// 64×64 SIMT tile, the 32×32 ones and no 128×128 or 64×64 tensor-core tile;
+// only convolutions' input gradients (M = a group's input channels, 32 in
+// the network's widest layers) take the 32×64 tensor-core tile as well.
+enum class GemmTileSet { All, NoLarge, AllAndWide };
 constexpr bool tile_allowed(GemmTileSet set, GemmKernel kernel) {
-  return set == GemmTileSet::All || kernel == GemmKernel::SimtSmall || kernel == GemmKernel::SimtTiny ||
+  if (kernel == GemmKernel::WmmaWide) return set == GemmTileSet::AllAndWide;
+  return set != GemmTileSet::NoLarge || kernel == GemmKernel::SimtSmall || kernel == GemmKernel::SimtTiny ||
          kernel == GemmKernel::WmmaTiny;
 }
 
@@ -221,7 +227,7 @@ struct GemmProblem {
   double bytes = 0;
 };
 
-// The tiles and split of K for `problem`: of the unit's three tiles and the
+// The tiles and split of K for `problem`: of the unit's tiles `allowed` and the
 // splits of K that keep every thread's sum within kMaxSplitDepth and every
 // split at least two slices deep, the one the time model (time_model.h) finds
 // fastest on an H200 — memory, tensor or FMA work and the instructions its
@@ -266,7 +272,8 @@ inline GemmTiling choose_gemm_tiling(const GemmProblem& problem, int64_t element
   };
   std::vector<GemmKernel> kernels{GemmKernel::SimtSmall};
   if (element_bytes != 8)
-    kernels = wmma ? std::vector<GemmKernel>{GemmKernel::WmmaLarge, GemmKernel::WmmaSmall, GemmKernel::WmmaTiny}
+    kernels = wmma ? std::vector<GemmKernel>{GemmKernel::WmmaLarge, GemmKernel::WmmaSmall, GemmKernel::WmmaTiny,
+                                             GemmKernel::WmmaWide}
                    : std::vector<GemmKernel>{GemmKernel::SimtLarge, GemmKernel::SimtSmall, GemmKernel::SimtTiny};
   // The fastest of those that keep the rules, or of all where none does.
   GemmTiling best;

@@ -57,6 +57,8 @@ inline constexpr GemmIssue kGemmIssue[] = {
     {GemmKernel::WmmaSmall, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 722},
     {GemmKernel::WmmaTiny, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 418},
     {GemmKernel::WmmaTiny, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 432},
+    {GemmKernel::WmmaWide, cuda::MathUnit::Bf16, "WeightT", "OutputTaps", 635},
+    {GemmKernel::WmmaWide, cuda::MathUnit::Tf32, "WeightT", "OutputTaps", 657},
 };
 
 }  // namespace dmdlk::cuda_ops

@@ -29,15 +29,18 @@ struct Tile {
   static_assert(Threads >= 2 * BK, "a thread per depth of each operand fills the depth tables");
 };
 
-// The six tiles of the kernels (gpu/gemm.h's TileShape constants are
-// these): CUDA cores, then tensor cores, large to tiny.
-enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny };
+// The seven tiles of the kernels (gpu/gemm.h's TileShape constants are
+// these): CUDA cores, then tensor cores, large to tiny, and the tensor cores'
+// 32×64 for products of 32 rows (convolutions' input gradients of 32
+// channels, which the 64×64 tile pads by half).
+enum class GemmKernel { SimtLarge, SimtSmall, SimtTiny, WmmaLarge, WmmaSmall, WmmaTiny, WmmaWide };
 using SimtLargeTile = Tile<128, 128, 8, 256, 1>;
 using SimtSmallTile = Tile<64, 64, 16, 256, 2>;
 using SimtTinyTile = Tile<32, 32, 16, 128, 4>;
 using WmmaLargeTile = Tile<128, 128, 16, 256, 1>;
 using WmmaSmallTile = Tile<64, 64, 16, 128, 2>;
 using WmmaTinyTile = Tile<32, 32, 16, 128, 4>;
+using WmmaWideTile = Tile<32, 64, 16, 128, 4>;
 
 // A SIMT thread's TM×TN patch of C within its block's BM×BN tile: rows
 // first_row … first_row + TM − 1 and columns first_col … first_col + TN − 1,
