@@ -9,14 +9,12 @@ namespace {
 
 template <typename T>
 __global__ void forward_kernel(Activation a, int64_t n, const T* x, T* y) {
-  DMDLK_GRID_LOOP(i, n)
-  y[i] = activate(a, x[i]);
+  DMDLK_GRID_LOOP(i, n) y[i] = activate(a, x[i]);
 }
 
 template <typename T>
 __global__ void backward_kernel(Activation a, int64_t n, const T* dy, const T* x, T* dx) {
-  DMDLK_GRID_LOOP(i, n)
-  dx[i] = dy[i] * activate_grad(a, x[i]);
+  DMDLK_GRID_LOOP(i, n) dx[i] = dy[i] * activate_grad(a, x[i]);
 }
 
 }  // namespace

@@ -81,7 +81,9 @@ __global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, Plan
   }
 }
 
-__global__ void network_input_kernel(int64_t n, float* x) { DMDLK_GRID_LOOP(i, n) x[i] = 2 * x[i] - 1; }
+__global__ void network_input_kernel(int64_t n, float* x) {
+  DMDLK_GRID_LOOP(i, n) x[i] = 2 * x[i] - 1;
+}
 
 }  // namespace
 

@@ -108,8 +108,7 @@ template <typename T>
 __global__ void dice_backward_kernel(LossLayout l, const T* logits, const int32_t* targets, const double* sums,
                                      const T* dloss, T* dlogits) {
   double scale = double(*dloss) / double(l.classes - 1);
-  DMDLK_GRID_LOOP(i, l.pixels())
-  dice_pixel_grad(l, logits, targets, sums, sums + l.classes, scale, i, dlogits);
+  DMDLK_GRID_LOOP(i, l.pixels()) dice_pixel_grad(l, logits, targets, sums, sums + l.classes, scale, i, dlogits);
 }
 
 // The pixels fit the chunks' 32-bit division (PixelChunk).

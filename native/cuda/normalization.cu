@@ -30,8 +30,7 @@ __device__ void for_channel_elements(const ChannelDivisors& cd, bool planes, F f
     return;
   }
   const int64_t n = l.outer * l.channels * l.inner;
-  DMDLK_GRID_LOOP(e, n)
-  f(e, cd.channel(e));
+  DMDLK_GRID_LOOP(e, n) f(e, cd.channel(e));
 }
 
 // A BatchNorm's normalised value z = (x − mean)·invstd·w + b: the
@@ -71,8 +70,7 @@ __global__ void bn_input_grad_kernel(ChannelDivisors cd, bool planes, bool train
 
 template <typename T>
 __global__ void bn_running_stats_kernel(int64_t channels, const T* rm, const T* rv, T* mean, T* invstd) {
-  DMDLK_GRID_LOOP(c, channels)
-  mean[c] = rm[c], invstd[c] = T(1.0 / sqrt(double(rv[c]) + kNormEps));
+  DMDLK_GRID_LOOP(c, channels) mean[c] = rm[c], invstd[c] = T(1.0 / sqrt(double(rv[c]) + kNormEps));
 }
 
 // ---- the reductions' loaders and finishers ---------------------------------------------
