@@ -46,7 +46,7 @@ __global__ void softmax_rows_kernel(int64_t rows, int64_t length, T* scores, T* 
 }
 
 // δ[row] = Σ over the head's channels of dO ⊙ O: a warp per (window, head, query) row
-// (rows in 32 bits: checked_rows).
+// (rows in 32 bits: checked in products()).
 template <typename T>
 __global__ void delta_kernel(AttentionShape s, const T* dout, const T* out, T* delta) {
   for_warp_rows(s.windows * s.heads * s.tokens, [&](int64_t row, int lane) {
@@ -92,16 +92,10 @@ __global__ void bias_grad_kernel(AttentionShape s, int64_t bands, const T* score
   drel[e] = total;
 }
 
-// The rows of the score matrices (window, head, query), as the row kernels
-// decompose them in 32 bits.
-void check_rows(const AttentionShape& s) {
-  DMDLK_CHECK(s.windows * s.heads * s.tokens < (int64_t(1) << 31), ErrorCode::InvalidArg,
-              "attention: ", s.windows * s.heads * s.tokens, " rows of scores are more than the kernels index (2^31)");
-}
-
 template <typename T>
 AttentionProducts products(int device, const AttentionShape& s) {
-  check_rows(s);
+  // The rows of the score matrices (window, head, query), as the row kernels decompose them.
+  check_fits_32_bits(s.windows * s.heads * s.tokens, "attention: rows of scores:");
   return attention_products(s, sizeof(T), matmul_precision(),
                             std::is_same_v<T, float> && tiled::has_tensor_cores(device));
 }

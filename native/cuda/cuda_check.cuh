@@ -57,6 +57,14 @@ void launch(int device, const LaunchPlan& plan, void (*kernel)(Params...), Args.
 // The kernels of native/cuda live in dmdlk::cuda_ops and use these helpers.
 namespace dmdlk::cuda_ops {
 
+// A count that kernels divide in 32 bits (a GPU has no 64-bit division:
+// core/index_divisor.h) must stay below 2^31: ERR_INVALID_ARG where it does not,
+// naming what it counts ("softmax: rows of 3000000000 elements ...").
+inline void check_fits_32_bits(int64_t count, const char* what) {
+  DMDLK_CHECK(count < (int64_t(1) << 31), ErrorCode::InvalidArg, what, " ", count,
+              " are more than the kernels index (2^31)");
+}
+
 // A thread per index i of [0, n), striding over what the grid does not
 // cover. Not unrolled: a plan's grid covers its n in one pass
 // (elementwise_plan), and to unroll, nvcc counts the passes by a 64-bit

@@ -14,7 +14,7 @@ namespace {
 using Block = cub::BlockReduce<double, int(kLossThreads)>;
 
 // This block's chunk of the pixels (a 32-bit division: the pixels are fewer
-// than 2^31, check_pixels).
+// than 2^31, checked in loss_scratch).
 struct PixelChunk {
   int64_t begin, end;
   __device__ PixelChunk(int64_t pixels) {
@@ -111,15 +111,9 @@ __global__ void dice_backward_kernel(LossLayout l, const T* logits, const int32_
   DMDLK_GRID_LOOP(i, l.pixels()) dice_pixel_grad(l, logits, targets, sums, sums + l.classes, scale, i, dlogits);
 }
 
-// The pixels fit the chunks' 32-bit division (PixelChunk).
-void check_pixels(const LossLayout& l) {
-  DMDLK_CHECK(l.pixels() < (int64_t(1) << 31), ErrorCode::InvalidArg, "losses: ", l.pixels(),
-              " pixels are more than the kernels index (2^31)");
-}
-
 // Scratch for a loss's chunk sums (`values` per chunk) and their `values` totals.
 Tensor loss_scratch(int device, const LossLayout& l, int64_t values) {
-  check_pixels(l);
+  check_fits_32_bits(l.pixels(), "losses: pixels:");  // PixelChunk's division
   return Tensor::empty({(loss_chunks(l) + 1) * values}, DType::F64, Device::cuda(device));
 }
 

@@ -22,7 +22,7 @@ struct Max {
 
 // The range of row elements this block covers: its chunk of its row (32-bit
 // divisions: blocks and chunks are grid extents, rows shorter than 2^31:
-// check_row_length).
+// checked in softmax_forward and softmax_backward).
 struct Chunk {
   int64_t row, begin, end;
   __device__ Chunk(int64_t n, int64_t chunks) {
@@ -133,17 +133,12 @@ __global__ void backward_elements_kernel(int64_t rows, IndexDivisor n, int64_t c
   DMDLK_GRID_LOOP(e, rows * n.d) dx[e] = T(y[e] * (double(dy[e]) - dots[n.divide(e) * chunks]));
 }
 
-void check_row_length(int64_t n) {
-  DMDLK_CHECK(n < (int64_t(1) << 31), ErrorCode::InvalidArg, "softmax: rows of ", n,
-              " elements are longer than the kernels index (2^31)");
-}
-
 }  // namespace
 
 template <typename T>
 void softmax_forward(int device, int64_t rows, int64_t n, const T* x, T* y) {
   if (rows * n == 0) return;
-  check_row_length(n);
+  check_fits_32_bits(n, "softmax: elements of a row:");
   int64_t chunks = softmax_chunks(rows, n);
   std::vector<LaunchPlan> plans = plan_softmax_forward(rows, n, sizeof(T));
   if (chunks == 1)
@@ -160,7 +155,7 @@ void softmax_forward(int device, int64_t rows, int64_t n, const T* x, T* y) {
 template <typename T>
 void softmax_backward(int device, int64_t rows, int64_t n, const T* dy, const T* y, T* dx) {
   if (rows * n == 0) return;
-  check_row_length(n);
+  check_fits_32_bits(n, "softmax: elements of a row:");
   int64_t chunks = softmax_chunks(rows, n);
   std::vector<LaunchPlan> plans = plan_softmax_backward(rows, n, sizeof(T));
   if (chunks == 1)
