@@ -11,22 +11,21 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-// `planes`: the h × w planes of the batch's channels; `channels`: c, as a divisor.
-__global__ void unit_kernel(int64_t batch, int64_t h, int64_t w, int64_t c, PlaneIndex planes, IndexDivisor channels,
-                            const uint8_t* in, float* out) {
+// `images`: the batch's [c, h, w] images, as divisors.
+__global__ void unit_kernel(int64_t batch, int64_t h, int64_t w, int64_t c, ImageIndex images, const uint8_t* in,
+                            float* out) {
   DMDLK_GRID_LOOP(i, batch * c * h * w) {
-    int64_t y, x, ch;
-    const int64_t n = channels.divide(planes.split(i, y, x), ch);
+    int64_t n, ch, y, x;
+    images.split(i, n, ch, y, x);
     out[i] = float(in[((n * h + y) * w + x) * c + ch]) / 255.f;
   }
 }
 
 __global__ void warp_images_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
-                                   PlaneIndex outputs, IndexDivisor channels, const float* matrices, const float* in,
-                                   float* out) {
+                                   ImageIndex outputs, const float* matrices, const float* in, float* out) {
   DMDLK_GRID_LOOP(i, batch * c * out_h * out_w) {
-    int64_t y, x;
-    const int64_t plane = outputs.split(i, y, x), n = channels.divide(plane);
+    int64_t n, ch, y, x;
+    const int64_t plane = outputs.split(i, n, ch, y, x);
     float sx, sy;
     warp_source(matrices + n * 6, x, y, &sx, &sy);
     out[i] = bilinear_sample(in + plane * h * w, h, w, sx, sy);
@@ -66,12 +65,11 @@ __global__ void __launch_bounds__(kColourThreads) colour_kernel(int64_t h, int64
     jitter_pixel(img + i, img + plane + i, img + 2 * plane + i, f, mean);
 }
 
-__global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, PlaneIndex planes, IndexDivisor channels,
-                            const float* kernels, const int32_t* radii, int64_t taps, bool vertical, const float* in,
-                            float* out) {
+__global__ void blur_kernel(int64_t batch, int64_t c, int64_t h, int64_t w, ImageIndex images, const float* kernels,
+                            const int32_t* radii, int64_t taps, bool vertical, const float* in, float* out) {
   DMDLK_GRID_LOOP(i, batch * c * h * w) {
-    int64_t y, x;
-    const int64_t plane = planes.split(i, y, x), n = channels.divide(plane), r = radii[n];
+    int64_t n, ch, y, x;
+    const int64_t plane = images.split(i, n, ch, y, x), r = radii[n];
     const float* k = kernels + n * taps;
     const float* p = in + plane * h * w;
     float s = 0;
@@ -88,14 +86,13 @@ __global__ void network_input_kernel(int64_t n, float* x) {
 }  // namespace
 
 void unit_images(int device, int64_t batch, int64_t h, int64_t w, int64_t c, const uint8_t* in, float* out) {
-  launch(device, plan_unit_images(batch * c * h * w), unit_kernel, batch, h, w, c, PlaneIndex::of(h, w),
-         IndexDivisor::of(c), in, out);
+  launch(device, plan_unit_images(batch * c * h * w), unit_kernel, batch, h, w, c, ImageIndex::of(c, h, w), in, out);
 }
 
 void warp_images(int device, int64_t batch, int64_t c, int64_t h, int64_t w, int64_t out_h, int64_t out_w,
                  const float* matrices, const float* in, float* out) {
   launch(device, plan_warp_images(batch, c, h, w, out_h, out_w), warp_images_kernel, batch, c, h, w, out_h, out_w,
-         PlaneIndex::of(out_h, out_w), IndexDivisor::of(c), matrices, in, out);
+         ImageIndex::of(c, out_h, out_w), matrices, in, out);
 }
 
 void warp_masks(int device, int64_t batch, int64_t h, int64_t w, const float* matrices, const uint8_t* in,
@@ -109,8 +106,8 @@ void adjust_colour(int device, int64_t batch, int64_t h, int64_t w, const float*
 
 void blur_pass(int device, int64_t batch, int64_t c, int64_t h, int64_t w, const float* kernels, const int32_t* radii,
                int64_t max_taps, bool vertical, const float* in, float* out) {
-  launch(device, plan_blur_pass(batch, c, h, w, max_taps), blur_kernel, batch, c, h, w, PlaneIndex::of(h, w),
-         IndexDivisor::of(c), kernels, radii, max_taps, vertical, in, out);
+  launch(device, plan_blur_pass(batch, c, h, w, max_taps), blur_kernel, batch, c, h, w, ImageIndex::of(c, h, w),
+         kernels, radii, max_taps, vertical, in, out);
 }
 
 void to_network_input(int device, int64_t n, float* x) {

@@ -12,34 +12,22 @@ namespace dmdlk::cuda_ops {
 
 namespace {
 
-// Element e of the planes (images × channels) that `index` splits, and the
-// channels as a divisor: its plane, the plane's channel, row and column.
-struct PlaneChannel {
-  PlaneIndex index;
-  IndexDivisor channels;
-  __device__ int64_t split(int64_t e, int64_t& channel, int64_t& y, int64_t& x) const {
-    const int64_t p = index.split(e, y, x);
-    channels.divide(p, channel);
-    return p;
-  }
-};
-
 template <typename T>
-__global__ void forward_kernel(ConvGeometry g, PlaneChannel outputs, int64_t planes, const T* x, const T* w, T* y) {
+__global__ void forward_kernel(ConvGeometry g, ImageIndex outputs, int64_t planes, const T* x, const T* w, T* y) {
   int64_t out_plane = g.out_h * g.out_w, taps = g.kernel_h * g.kernel_w;
   DMDLK_GRID_LOOP(e, planes * out_plane) {
-    int64_t c, oy, ox;
-    const int64_t p = outputs.split(e, c, oy, ox);
+    int64_t n, c, oy, ox;
+    const int64_t p = outputs.split(e, n, c, oy, ox);
     y[e] = depthwise_at(g, x + p * g.height * g.width, w + c * taps, oy, ox);
   }
 }
 
 template <typename T>
-__global__ void input_grad_kernel(ConvGeometry g, PlaneChannel inputs, int64_t planes, const T* dy, const T* w, T* dx) {
+__global__ void input_grad_kernel(ConvGeometry g, ImageIndex inputs, int64_t planes, const T* dy, const T* w, T* dx) {
   int64_t in_plane = g.height * g.width, taps = g.kernel_h * g.kernel_w;
   DMDLK_GRID_LOOP(e, planes * in_plane) {
-    int64_t c, iy, ix;
-    const int64_t p = inputs.split(e, c, iy, ix);
+    int64_t n, c, iy, ix;
+    const int64_t p = inputs.split(e, n, c, iy, ix);
     dx[e] = depthwise_input_grad_at(g, dy + p * g.out_h * g.out_w, w + c * taps, iy, ix);
   }
 }
@@ -68,14 +56,14 @@ template <typename T>
 void depthwise_forward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                        T* y) {
   launch(device, plan_depthwise_forward(g, planes, sizeof(T)), forward_kernel<T>, g,
-         PlaneChannel{PlaneIndex::of(g.out_h, g.out_w), IndexDivisor::of(channels)}, planes, x, w, y);
+         ImageIndex::of(channels, g.out_h, g.out_w), planes, x, w, y);
 }
 
 template <typename T>
 void depthwise_backward(int device, const ConvGeometry& g, int64_t planes, int64_t channels, const T* x, const T* w,
                         const T* dy, T* dx, T* dw) {
   launch(device, plan_depthwise_input_grad(g, planes, sizeof(T)), input_grad_kernel<T>, g,
-         PlaneChannel{PlaneIndex::of(g.height, g.width), IndexDivisor::of(channels)}, planes, dy, w, dx);
+         ImageIndex::of(channels, g.height, g.width), planes, dy, w, dx);
   launch(device, plan_depthwise_weight_grad(g, planes, channels, sizeof(T)), weight_grad_kernel<T>, g,
          planes / channels, channels, x, dy, dw);
 }

@@ -295,17 +295,22 @@ TEST(index_divisors_divide_exactly) {
   }
   CHECK_EQ(wrong, int64_t(0));
   // What the kernels build of them: an element's channel and a LayerNorm group's first
-  // element (ChannelDivisors), an element's plane, row and column (PlaneIndex).
+  // element (ChannelDivisors), an element's plane, row and column (PlaneIndex), and of
+  // an NCHW tensor [outer, channels, inner = 1 × inner] its image and channel too (ImageIndex).
   for (ChannelLayout l : {ChannelLayout{3, 5, 7}, ChannelLayout{2, 98, 50176}, ChannelLayout{1, 1, 1},
                           ChannelLayout{4, 1, 12544}, ChannelLayout{7, 384, 1}}) {
     const ChannelDivisors cd = ChannelDivisors::of(l);
     const PlaneIndex planes = PlaneIndex::of(l.channels, l.inner);
+    const ImageIndex images = ImageIndex::of(l.channels, 1, l.inner);
     const int64_t n = l.outer * l.channels * l.inner, step = n / 5000 + 1;
     for (int64_t e = 0; e < n; e += step) {
       int64_t y = -1, x = -1;
       const int64_t plane = planes.split(e, y, x);
       wrong += cd.channel(e) != (e / l.inner) % l.channels || plane != e / (l.channels * l.inner) ||
                y != (e / l.inner) % l.channels || x != e % l.inner;
+      int64_t image = -1, channel = -1, row = -1, column = -1;
+      wrong += images.split(e, image, channel, row, column) != e / l.inner || image != e / (l.channels * l.inner) ||
+               channel != (e / l.inner) % l.channels || row != 0 || column != e % l.inner;
     }
     for (int64_t g = 0; g < l.outer * l.inner; g += step)
       wrong += cd.group_start(g) != (g / l.inner) * l.channels * l.inner + g % l.inner;

@@ -61,4 +61,19 @@ struct PlaneIndex {
   DMDLK_HD int64_t split(int64_t i, int64_t& y, int64_t& x) const { return height.divide(width.divide(i, x), y); }
 };
 
+// Element i of an NCHW tensor: its image, channel, row and column, by the
+// extents as divisors; returns its plane (image · channels + channel).
+struct ImageIndex {
+  PlaneIndex planes;
+  IndexDivisor channels;
+  static ImageIndex of(int64_t channels, int64_t height, int64_t width) {
+    return {PlaneIndex::of(height, width), IndexDivisor::of(channels)};
+  }
+  DMDLK_HD int64_t split(int64_t i, int64_t& image, int64_t& channel, int64_t& y, int64_t& x) const {
+    const int64_t plane = planes.split(i, y, x);
+    image = channels.divide(plane, channel);
+    return plane;
+  }
+};
+
 }  // namespace dmdlk
